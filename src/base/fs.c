@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* File helpers: whole reads and writes, atomic replacement, safe removal. */
+#include "base.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t fs_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = read(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **data, size_t *len,
+		    struct petra_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", path);
+	struct strbuf sb = STRBUF_INIT;
+	for (;;) {
+		strbuf_grow(&sb, 65536);
+		ssize_t n = read(fd, sb.buf + sb.len, sb.alloc - sb.len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			strbuf_release(&sb);
+			return petra_error_set_errno(err, e, "read %s", path);
+		}
+		if (n == 0)
+			break;
+		sb.len += (size_t)n;
+		sb.buf[sb.len] = '\0';
+		if (sb.len > max_size) {
+			strbuf_release(&sb);
+			return petra_error_set(err, EFBIG, "read %s: larger than %zu bytes", path,
+					       max_size);
+		}
+	}
+	if (len)
+		*len = sb.len;
+	*data = strbuf_detach(&sb);
+	return 0;
+}
+
+int fs_tmpfile_at(int dirfd, const char *name, mode_t mode, char **tmp_name,
+		  struct petra_error **err)
+{
+	const char *base = strrchr(name, '/');
+	size_t dirlen = base ? (size_t)(base - name) + 1 : 0;
+	base = base ? base + 1 : name;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint64_t r;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint64_t)getpid() * 2654435761u + (uint64_t)attempt + (uint64_t)time(NULL);
+		/* Keep the temp name short whatever the final name is. */
+		char *tmp = xasprintf("%.*s.tmp-%.40s-%016llx", (int)dirlen, name, base,
+				      (unsigned long long)r);
+		int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd >= 0) {
+			*tmp_name = tmp;
+			return fd;
+		}
+		int e = errno;
+		free(tmp);
+		if (e != EEXIST)
+			return petra_error_set_errno(err, e, "create temporary file for %s", name);
+	}
+	return petra_error_set(err, EEXIST, "create temporary file for %s: too many collisions",
+			       name);
+}
+
+int fs_fsync_dir_at(int dirfd, const char *path, struct petra_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open directory %s", path);
+	if (fsync(fd) < 0 && errno != EINVAL)
+		return petra_error_set_errno(err, errno, "fsync directory %s", path);
+	return 0;
+}
+
+static char *dir_of(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == name)
+		return xstrdup("/");
+	return xstrndup(name, (size_t)(slash - name));
+}
+
+int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+			    mode_t mode, struct petra_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_free_ char *dir = dir_of(name);
+	_cleanup_close_ int fd = fs_tmpfile_at(dirfd, name, mode, &tmp, err);
+	if (fd < 0)
+		return fd;
+	int r = fs_write_all(fd, data, len);
+	if (r < 0)
+		r = petra_error_set_errno(err, -r, "write %s", tmp);
+	else if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		r = petra_error_set_errno(err, errno, "sync %s", tmp);
+	else if (renameat(dirfd, tmp, dirfd, name) < 0)
+		r = petra_error_set_errno(err, errno, "rename %s to %s", tmp, name);
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return fs_fsync_dir_at(dirfd, dir, err);
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, struct petra_error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+			return petra_error_set_errno(err, errno, "create directory %s", copy);
+		*p = '/';
+	}
+	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		return petra_error_set_errno(err, errno, "create directory %s", copy);
+	struct stat st;
+	if (stat(copy, &st) < 0)
+		return petra_error_set_errno(err, errno, "stat %s", copy);
+	if (!S_ISDIR(st.st_mode))
+		return petra_error_set(err, ENOTDIR, "%s: not a directory", copy);
+	return 0;
+}
+
+/* Remove everything inside the directory open at fd (which lives on device
+ * dev). One file descriptor per level of depth. */
+static int remove_children(int fd, dev_t dev, const char *what, struct petra_error **err)
+{
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0)
+		return petra_error_set_errno(err, errno, "remove %s", what);
+	DIR *d = fdopendir(dupfd);
+	if (!d) {
+		int e = errno;
+		close(dupfd);
+		return petra_error_set_errno(err, e, "remove %s", what);
+	}
+	struct strvec names = STRVEC_INIT;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		strvec_push(&names, de->d_name);
+	}
+	int read_errno = errno;
+	closedir(d);
+	if (read_errno) {
+		strvec_clear(&names);
+		return petra_error_set_errno(err, read_errno, "read directory %s", what);
+	}
+	int r = 0;
+	for (size_t i = 0; i < names.n && r == 0; i++) {
+		const char *name = names.v[i];
+		if (unlinkat(fd, name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			r = petra_error_set_errno(err, errno, "remove %s/%s", what, name);
+			break;
+		}
+		struct stat st;
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = petra_error_set_errno(err, errno, "stat %s/%s", what, name);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			r = petra_error_set(err, EPERM, "remove %s/%s: operation not permitted",
+					    what, name);
+			break;
+		}
+		if (st.st_dev != dev) {
+			r = petra_error_set(err, EXDEV, "remove %s/%s: a mount point, not removed",
+					    what, name);
+			break;
+		}
+		/* A directory we may not write into (0555) as non-root. */
+		if ((st.st_mode & 0700) != 0700)
+			fchmodat(fd, name, (st.st_mode & 07777) | 0700, 0);
+		int child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (child < 0) {
+			r = petra_error_set_errno(err, errno, "open %s/%s", what, name);
+			break;
+		}
+		_cleanup_free_ char *child_what = path_join(what, name);
+		r = remove_children(child, dev, child_what, err);
+		close(child);
+		if (r == 0 && unlinkat(fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = petra_error_set_errno(err, errno, "remove directory %s", child_what);
+	}
+	strvec_clear(&names);
+	return r;
+}
+
+int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return petra_error_set_errno(err, errno, "stat %s", name);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return petra_error_set_errno(err, errno, "remove %s", name);
+		return 0;
+	}
+	if ((st.st_mode & 0700) != 0700)
+		fchmodat(dirfd, name, (st.st_mode & 07777) | 0700, 0);
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", name);
+	int r = remove_children(fd, st.st_dev, name, err);
+	if (r < 0)
+		return r;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return petra_error_set_errno(err, errno, "remove directory %s", name);
+	return 0;
+}
+
+int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err)
+{
+	uint64_t total = 0;
+	bool use_copy_range = true;
+	for (;;) {
+		if (use_copy_range) {
+			ssize_t n = copy_file_range(in_fd, NULL, out_fd, NULL, 1 << 30, 0);
+			if (n > 0) {
+				total += (uint64_t)n;
+				continue;
+			}
+			if (n == 0)
+				break;
+			if (errno == EINTR)
+				continue;
+			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			    errno == EOPNOTSUPP || errno == EBADF) {
+				use_copy_range = false;
+				continue;
+			}
+			return petra_error_set_errno(err, errno, "copy");
+		}
+		char buf[131072];
+		ssize_t n = read(in_fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return petra_error_set_errno(err, errno, "copy: read");
+		}
+		if (n == 0)
+			break;
+		int r = fs_write_all(out_fd, buf, (size_t)n);
+		if (r < 0)
+			return petra_error_set_errno(err, -r, "copy: write");
+		total += (uint64_t)n;
+	}
+	if (copied)
+		*copied = total;
+	return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the verbs. */
+#include "cli.h"
+
+#include <string.h>
+
+int cli_fail(struct petra_error *err)
+{
+	fprintf(stderr, "petra: %s\n", err && err->message ? err->message : "unknown error");
+	petra_error_free(err);
+	return EXIT_FAIL;
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "petra %s: ", verb);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'petra %s --help'.\n", verb);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+struct petra_store *cli_open_store(struct cli *cli, unsigned flags)
+{
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	if (petra_store_open(cli->root, flags, &store, &err) < 0) {
+		cli_fail(err);
+		return NULL;
+	}
+	return store;
+}
+
+int cli_parse_format(const char *verb, const char *value, enum cli_format *out)
+{
+	if (!strcmp(value, "text") || !strcmp(value, "table"))
+		*out = CLI_FORMAT_TEXT;
+	else if (!strcmp(value, "json"))
+		*out = CLI_FORMAT_JSON;
+	else
+		return cli_usage(verb, "unknown format \"%s\" (text or json)", value);
+	return 0;
+}
+
+void cli_print_json(const json_t *json)
+{
+	char *s = json_dump_pretty(json);
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	free(s);
+}
+
+void cli_getopt_reset(void)
+{
+	optind = 0; /* 0 also resets GNU getopt's internal state */
+	opterr = 0; /* we print our own message */
+}
+
+int cli_bad_option(const char *verb, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	if (optopt && !strchr(arg, '=') && arg[0] == '-' && arg[1] != '-')
+		return cli_usage(verb, "option '-%c' is unknown or needs a value", optopt);
+	return cli_usage(verb, "option '%s' is unknown or needs a value", arg);
+}
+
+int cli_help(const char *text)
+{
+	fputs(text, stdout);
+	return EXIT_OK;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* petra export: an image to an OCI layout or archive. */
+#include "cli.h"
+
+static const char usage[] =
+	"Usage: petra export [OPTIONS] IMAGE DEST\n"
+	"\n"
+	"Copy IMAGE from the store to DEST, verifying every blob on the way.\n"
+	"\n"
+	"DEST is one of:\n"
+	"  oci:PATH[:TAG]          an OCI image layout (created if missing; other\n"
+	"                          images in it are kept)\n"
+	"  oci-archive:FILE[:TAG]  an OCI layout in a tar archive (written atomically)\n"
+	"TAG defaults to IMAGE's tag.\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help   this help\n";
+
+int cmd_export(struct cli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	cli_getopt_reset();
+	int c;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(usage);
+		return cli_bad_option("export", argv);
+	}
+	if (argc - optind != 2)
+		return cli_usage("export", "expects IMAGE and DEST");
+	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
+	if (!store)
+		return EXIT_FAIL;
+	struct petra_error *err = NULL;
+	if (image_export(store, argv[optind], argv[optind + 1], &err) < 0)
+		return cli_fail(err);
+	return EXIT_OK;
+}

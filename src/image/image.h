@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * image: whole-image operations, composed from the store (oci/) and the
+ * layer codec (layer/).
+ *
+ *  - image_load: a reference resolved to its manifest and config, both
+ *    read from the store and verified against their digests.
+ *  - image_import: a directory, a rootfs tarball, an OCI layout
+ *    (oci:PATH[:TAG]) or an OCI archive (oci-archive:FILE[:TAG]) into the
+ *    store, under a name.
+ *  - image_export: an image from the store to an OCI layout or archive.
+ *  - image_unpack: the layers applied, in order and safely, onto a new
+ *    directory that appears only once it is complete.
+ *  - image_verify_layers: every layer of every named image decompressed
+ *    and compared with its config's diff_id (the deep part of fsck).
+ */
+#ifndef PETRA_IMAGE_H
+#define PETRA_IMAGE_H
+
+#include "base/base.h"
+#include "layer/layer.h"
+#include "oci/oci.h"
+
+struct image {
+	char *name;                 /* the name it was found under, or NULL */
+	struct oci_descriptor desc; /* of the manifest */
+	struct oci_manifest manifest;
+	struct oci_config config;
+	char *config_raw; /* the config blob, as stored */
+	size_t config_len;
+};
+
+int image_load(struct petra_store *store, const char *ref, struct image *image,
+	       struct petra_error **err);
+void image_release(struct image *image);
+/* The tag part of the image's name ("latest" when it has none). */
+const char *image_tag(const struct image *image);
+
+struct image_import_options {
+	const char *name;                  /* NULL: derived from the source */
+	enum layer_compression compression; /* for directories and tarballs */
+};
+
+/* Import `source`; *name receives the name it was stored under (caller
+ * frees) and digest the manifest digest. */
+int image_import(struct petra_store *store, const char *source,
+		 const struct image_import_options *options, char **name,
+		 char digest[OCI_DIGEST_SIZE], struct petra_error **err);
+
+/* Export to "oci:PATH[:TAG]" or "oci-archive:FILE[:TAG]"; the tag
+ * defaults to the image's own tag. */
+int image_export(struct petra_store *store, const char *ref, const char *dest,
+		 struct petra_error **err);
+
+struct image_unpack_options {
+	unsigned apply_flags; /* enum layer_apply_flags */
+	int max_ratio;        /* compression-bomb guard, see layer.h (0: default) */
+};
+
+/* Unpack into `target`, which must not exist or be an empty directory. */
+int image_unpack(struct petra_store *store, const char *ref, const char *target,
+		 const struct image_unpack_options *options, struct petra_error **err);
+
+/* Decompress every layer of every image named in the store and compare it
+ * with its config's diff_id; report each mismatch. */
+int image_verify_layers(struct petra_store *store, petra_store_report_fn report, void *ctx,
+			unsigned *problems, struct petra_error **err);
+
+#endif

@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Import into and export from the store. */
+#include "image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DOCUMENT_MAX_SIZE (16u << 20)
+#define INDEX_MAX_SIZE (64u << 20)
+
+/* ---- source and destination strings ---- */
+
+struct location {
+	char *path;
+	char *tag; /* NULL when none was given */
+};
+
+static void location_release(struct location *l)
+{
+	free(l->path);
+	free(l->tag);
+}
+
+/* "PATH[:TAG]": the whole string is the path when it names an existing
+ * file or directory, otherwise a ':' after the last '/' starts the tag. */
+static void location_parse(const char *text, struct location *l)
+{
+	struct stat st;
+	const char *slash = strrchr(text, '/');
+	const char *colon = strrchr(slash ? slash : text, ':');
+	if (stat(text, &st) == 0 || !colon) {
+		l->path = xstrdup(text);
+		l->tag = NULL;
+		return;
+	}
+	l->path = xstrndup(text, (size_t)(colon - text));
+	l->tag = xstrdup(colon + 1);
+}
+
+/* A name for an import from a file or directory name: lower case, invalid
+ * characters replaced, ":latest" (or the given tag) added. */
+static char *name_from_path(const char *path, const char *tag, struct petra_error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	size_t len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+	static const char *suffixes[] = {".tar.gz", ".tar.zst", ".tar.xz", ".tgz", ".tar"};
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, base);
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t sl = strlen(suffixes[i]);
+		if (sb.len > sl && !strcmp(sb.buf + sb.len - sl, suffixes[i])) {
+			strbuf_setlen(&sb, sb.len - sl);
+			break;
+		}
+	}
+	for (size_t i = 0; i < sb.len; i++) {
+		char c = (char)tolower((unsigned char)sb.buf[i]);
+		sb.buf[i] = (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-') ? c : '-';
+	}
+	strbuf_addf(&sb, ":%s", tag ? tag : "latest");
+	char *name = strbuf_detach(&sb);
+	struct oci_ref ref;
+	if (oci_ref_parse(name, &ref, NULL) < 0) {
+		petra_error_set(err, EINVAL, "cannot make an image name from \"%s\": give one with --ref",
+				path);
+		free(name);
+		return NULL;
+	}
+	char *formatted = oci_ref_format(&ref);
+	oci_ref_release(&ref);
+	free(name);
+	return formatted;
+}
+
+static char *normalise_name(const char *name, struct petra_error **err)
+{
+	struct oci_ref ref;
+	if (oci_ref_parse(name, &ref, err) < 0)
+		return NULL;
+	if (!ref.tag) {
+		oci_ref_release(&ref);
+		petra_error_set(err, EINVAL, "name \"%s\": a tag is needed, not only a digest", name);
+		return NULL;
+	}
+	char *s = oci_ref_format(&ref);
+	oci_ref_release(&ref);
+	return s;
+}
+
+/* ---- writing a new single-layer image ---- */
+
+static int time_now(time_t *out, bool *reproducible, struct petra_error **err)
+{
+	int r = petra_source_date_epoch(out, err);
+	if (r < 0)
+		return r;
+	*reproducible = r == 1;
+	if (!r)
+		*out = time(NULL);
+	return 0;
+}
+
+static int store_json(struct petra_store *store, json_t *doc, const char *media_type,
+		      struct oci_descriptor *desc, struct petra_error **err)
+{
+	size_t len;
+	_cleanup_free_ char *text = json_dump_compact(doc, &len);
+	memset(desc, 0, sizeof(*desc));
+	int r = petra_store_put_blob(store, text, len, desc->digest, err);
+	if (r < 0)
+		return r;
+	desc->media_type = xstrdup(media_type);
+	desc->size = (int64_t)len;
+	return 0;
+}
+
+/* Config and manifest around one freshly written layer; names it. */
+static int commit_rootfs_image(struct petra_store *store, const struct layer_info *layer,
+			       const char *created_by, time_t created, const char *name,
+			       char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	char when[40];
+	time_format_rfc3339(created, when, sizeof(when));
+	json_t *config = json_object();
+	json_object_set_new(config, "created", json_string(when));
+	json_object_set_new(config, "architecture", json_string(oci_host_architecture()));
+	json_object_set_new(config, "os", json_string("linux"));
+	json_t *cfg = json_object();
+	json_t *env = json_array();
+	json_array_append_new(env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+					       "/usr/bin:/sbin:/bin"));
+	json_object_set_new(cfg, "Env", env);
+	json_object_set_new(config, "config", cfg);
+	json_t *rootfs = json_object();
+	json_object_set_new(rootfs, "type", json_string("layers"));
+	json_t *diff_ids = json_array();
+	json_array_append_new(diff_ids, json_string(layer->diff_id));
+	json_object_set_new(rootfs, "diff_ids", diff_ids);
+	json_object_set_new(config, "rootfs", rootfs);
+	json_t *history = json_array();
+	json_t *step = json_object();
+	json_object_set_new(step, "created", json_string(when));
+	json_object_set_new(step, "created_by", json_string(created_by));
+	json_array_append_new(history, step);
+	json_object_set_new(config, "history", history);
+
+	struct oci_descriptor config_desc, layer_desc = {0}, manifest_desc;
+	int r = store_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err);
+	json_decref(config);
+	if (r < 0)
+		return r;
+	layer_desc.media_type = (char *)layer->media_type;
+	memcpy(layer_desc.digest, layer->digest, OCI_DIGEST_SIZE);
+	layer_desc.size = layer->size;
+	json_t *annotations = json_object();
+	json_object_set_new(annotations, "org.opencontainers.image.created", json_string(when));
+	json_t *manifest = oci_manifest_build(&config_desc, &layer_desc, 1, annotations);
+	json_decref(annotations);
+	r = store_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err);
+	json_decref(manifest);
+	oci_descriptor_release(&config_desc);
+	if (r < 0)
+		return r;
+	r = petra_store_set_ref(store, name, &manifest_desc, err);
+	if (r == 0)
+		memcpy(digest, manifest_desc.digest, OCI_DIGEST_SIZE);
+	oci_descriptor_release(&manifest_desc);
+	return r;
+}
+
+static int import_rootfs(struct petra_store *store, const char *path, bool is_dir,
+			 const struct image_import_options *o, const char *name,
+			 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	time_t created;
+	bool reproducible;
+	int r = time_now(&created, &reproducible, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", path);
+	struct progress progress;
+	struct stat st;
+	progress_begin(&progress, "importing", !is_dir && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0);
+	struct layer_writer_options wo = {
+		.compression = o->compression,
+		.clamp_mtime = reproducible,
+		.mtime_clamp = created,
+		.progress = &progress,
+	};
+	struct layer_writer *w;
+	r = layer_writer_new(store, &wo, &w, err);
+	if (r == 0) {
+		r = is_dir ? layer_writer_add_tree(w, fd, "", 0, err)
+			   : layer_writer_add_tar(w, fd, path, err);
+		if (r < 0)
+			layer_writer_abort(w);
+	}
+	struct layer_info info;
+	if (r == 0)
+		r = layer_writer_finish(w, &info, err);
+	progress_end(&progress);
+	if (r < 0)
+		return r;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	_cleanup_free_ char *created_by = xasprintf("petra import %s", *base ? base : path);
+	return commit_rootfs_image(store, &info, created_by, created, name, digest, err);
+}
+
+/* ---- copying between layouts ---- */
+
+/* Pick the entry of a layout's index.json that `tag` names; without a tag
+ * the layout must hold exactly one image. */
+static int select_entry(const json_t *index, const char *tag, const char *what,
+			struct oci_descriptor *desc, struct petra_error **err)
+{
+	json_t *manifests = json_object_get(index, "manifests");
+	if (!json_is_array(manifests))
+		return petra_error_set(err, EINVAL, "%s: index.json has no manifests array", what);
+	ssize_t found = -1;
+	struct strbuf names = STRBUF_INIT;
+	for (size_t i = 0; i < json_array_size(manifests); i++) {
+		json_t *m = json_array_get(manifests, i);
+		const char *ref = json_get_string(json_object_get(m, "annotations"),
+						  OCI_ANNOTATION_REF_NAME);
+		if (ref) {
+			strbuf_addstr(&names, names.len ? ", " : "");
+			strbuf_addstr(&names, ref);
+		}
+		if (tag ? (ref && !strcmp(ref, tag)) : true) {
+			if (found >= 0 && !tag) {
+				int r = petra_error_set(err, EINVAL,
+							"%s holds several images; name one with "
+							":TAG (%s)",
+							what, names.len ? names.buf : "none tagged");
+				strbuf_release(&names);
+				return r;
+			}
+			if (found < 0)
+				found = (ssize_t)i;
+		}
+	}
+	if (found < 0) {
+		int r = tag ? petra_error_set(err, ENOENT, "%s: no image tagged \"%s\" (tags: %s)",
+					      what, tag, names.len ? names.buf : "none")
+			    : petra_error_set(err, ENOENT, "%s holds no image", what);
+		strbuf_release(&names);
+		return r;
+	}
+	strbuf_release(&names);
+	int r = oci_descriptor_from_json(json_array_get(manifests, (size_t)found), desc, err);
+	if (r < 0)
+		return petra_error_prefix(err, "%s: index.json", what);
+	return 0;
+}
+
+static int copy_blob(struct petra_store *from, struct petra_store *to,
+		     const struct oci_descriptor *d, struct progress *progress,
+		     struct petra_error **err)
+{
+	if (from != to && petra_store_has_blob(to, d->digest))
+		return 0;
+	if (from == to) {
+		if (!petra_store_has_blob(to, d->digest))
+			return petra_error_set(err, ENOENT, "blob %s is missing", d->digest);
+		return 0;
+	}
+	_cleanup_close_ int fd = petra_store_open_blob(from, d->digest, err);
+	if (fd < 0)
+		return fd;
+	int r = petra_store_put_blob_fd(to, fd, d->digest, d->size, err);
+	if (r == 0 && progress)
+		progress_add(progress, (uint64_t)d->size);
+	return r;
+}
+
+/* Copy the image that desc names (an index narrowed to this platform) from
+ * one layout to another; *manifest receives the manifest's descriptor. */
+static int copy_image(struct petra_store *from, struct petra_store *to,
+		      const struct oci_descriptor *desc, struct oci_descriptor *manifest_desc,
+		      struct petra_error **err)
+{
+	struct image img = {0};
+	oci_descriptor_copy(&img.desc, desc);
+	/* Read the documents from the source (verifying them); the blobs then
+	 * go over one by one, each verified as it is copied. */
+	int r = 0;
+	for (int depth = 0; oci_media_type_kind(img.desc.media_type) == OCI_KIND_INDEX && r == 0;
+	     depth++) {
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+		r = depth > 4 ? petra_error_set(err, EINVAL, "image indexes nested too deeply")
+			      : petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data,
+						      &len, err);
+		struct oci_index idx = {0};
+		if (r == 0)
+			r = oci_index_parse(data, len, &idx, err);
+		int pick = r == 0 ? oci_index_select_platform(&idx, err) : -1;
+		if (r == 0 && pick < 0)
+			r = pick;
+		if (r == 0) {
+			oci_descriptor_release(&img.desc);
+			oci_descriptor_copy(&img.desc, &idx.manifests[pick]);
+		}
+		oci_index_release(&idx);
+	}
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (r == 0 && oci_media_type_kind(img.desc.media_type) != OCI_KIND_MANIFEST)
+		r = petra_error_set(err, EINVAL, "%s: media type \"%s\" is not an image manifest",
+				    img.desc.digest, img.desc.media_type);
+	if (r == 0)
+		r = petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data, &len, err);
+	if (r == 0)
+		r = oci_manifest_parse(data, len, &img.manifest, err);
+	if (r == 0)
+		r = petra_store_read_blob(from, img.manifest.config.digest, DOCUMENT_MAX_SIZE,
+					  &img.config_raw, &img.config_len, err);
+	if (r == 0)
+		r = oci_config_parse(img.config_raw, img.config_len, &img.config, err);
+	if (r == 0 && img.config.diff_ids.n != img.manifest.n_layers)
+		r = petra_error_set(err, EINVAL, "%s: %zu layers but %zu diff_ids", img.desc.digest,
+				    img.manifest.n_layers, img.config.diff_ids.n);
+	for (size_t i = 0; r == 0 && i < img.manifest.n_layers; i++) {
+		enum layer_compression c;
+		r = layer_compression_from_media_type(img.manifest.layers[i].media_type, &c, err);
+		if (r < 0)
+			petra_error_prefix(err, "layer %zu", i + 1);
+	}
+	uint64_t total = 0;
+	for (size_t i = 0; i < img.manifest.n_layers; i++)
+		total += (uint64_t)img.manifest.layers[i].size;
+	struct progress progress;
+	progress_begin(&progress, "copying", total);
+	for (size_t i = 0; r == 0 && i < img.manifest.n_layers; i++) {
+		r = copy_blob(from, to, &img.manifest.layers[i], &progress, err);
+		if (r < 0)
+			petra_error_prefix(err, "layer %zu", i + 1);
+	}
+	progress_end(&progress);
+	if (r == 0)
+		r = copy_blob(from, to, &img.manifest.config, NULL, err);
+	/* The manifest last: once it is there, everything it names is too. */
+	if (r == 0 && !petra_store_has_blob(to, img.desc.digest)) {
+		char digest[OCI_DIGEST_SIZE];
+		r = petra_store_put_blob(to, data, len, digest, err);
+	}
+	if (r == 0)
+		oci_descriptor_copy(manifest_desc, &img.desc);
+	image_release(&img);
+	return r;
+}
+
+/* The name for an image imported from a layout entry: the entry's own
+ * ref.name when it is a whole reference ("busybox:1.36", as petra's store
+ * and some tools write), else <layout directory name>:<tag>. */
+static char *name_from_layout(const char *path, const struct oci_descriptor *d,
+			      struct petra_error **err)
+{
+	const char *ref = oci_descriptor_annotation(d, OCI_ANNOTATION_REF_NAME);
+	if (ref && (strchr(ref, ':') || strchr(ref, '/'))) {
+		char *n = normalise_name(ref, NULL);
+		if (n)
+			return n;
+	}
+	return name_from_path(path, ref && oci_tag_valid(ref) ? ref : NULL, err);
+}
+
+static int import_layout(struct petra_store *store, const struct location *loc,
+			 const struct image_import_options *o, char **name_out,
+			 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	_cleanup_store_ struct petra_store *src = NULL;
+	int r = petra_store_open(loc->path, 0, &src, err);
+	if (r < 0)
+		return r;
+	struct petra_store_entry *entries = NULL;
+	size_t n = 0;
+	r = petra_store_list(src, &entries, &n, err);
+	if (r < 0)
+		return r;
+	json_t *index = json_object();
+	json_t *manifests = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(manifests, oci_descriptor_to_json(&entries[i].desc));
+	json_object_set_new(index, "manifests", manifests);
+	petra_store_entries_free(entries, n);
+	struct oci_descriptor chosen, manifest;
+	_cleanup_free_ char *what = xasprintf("oci:%s", loc->path);
+	r = select_entry(index, loc->tag, what, &chosen, err);
+	json_decref(index);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *name = o->name ? normalise_name(o->name, err)
+					    : name_from_layout(loc->path, &chosen, err);
+	if (!name) {
+		oci_descriptor_release(&chosen);
+		return -EINVAL;
+	}
+	r = copy_image(src, store, &chosen, &manifest, err);
+	oci_descriptor_release(&chosen);
+	if (r < 0)
+		return petra_error_prefix(err, "%s", what);
+	r = petra_store_set_ref(store, name, &manifest, err);
+	if (r == 0) {
+		memcpy(digest, manifest.digest, OCI_DIGEST_SIZE);
+		*name_out = steal_pointer(&name);
+	}
+	oci_descriptor_release(&manifest);
+	return r;
+}
+
+/* Stream an OCI archive: its blobs go straight into the store (each checked
+ * against its name), index.json is kept to choose the image. */
+static int import_archive(struct petra_store *store, const struct location *loc,
+			  const struct image_import_options *o, char **name_out,
+			  char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	_cleanup_free_ char *what = xasprintf("oci-archive:%s", loc->path);
+	_cleanup_close_ int fd = open(loc->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", loc->path);
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	int r = 0;
+	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK)
+		r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
+	_cleanup_json_ json_t *index = NULL;
+	bool have_layout = false;
+	char *buf = xmalloc(1 << 20);
+	while (r == 0) {
+		struct archive_entry *e;
+		int ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
+			break;
+		}
+		_cleanup_free_ char *path = NULL;
+		r = layer_clean_path(archive_entry_pathname(e), &path, err);
+		if (r < 0)
+			break;
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		if (!strcmp(path, "oci-layout")) {
+			have_layout = true;
+			continue;
+		}
+		if (!strcmp(path, "index.json")) {
+			if (archive_entry_size(e) > (int64_t)INDEX_MAX_SIZE) {
+				r = petra_error_set(err, EFBIG, "%s: index.json too large", what);
+				break;
+			}
+			struct strbuf sb = STRBUF_INIT;
+			la_ssize_t got;
+			while ((got = archive_read_data(a, buf, 1 << 20)) > 0)
+				strbuf_add(&sb, buf, (size_t)got);
+			if (got < 0)
+				r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
+			else
+				index = json_parse_buffer(strbuf_str(&sb), sb.len, "index.json", err);
+			strbuf_release(&sb);
+			if (r == 0 && !index)
+				r = petra_error_prefix(err, "%s", what);
+			continue;
+		}
+		if (strncmp(path, "blobs/sha256/", 13) != 0)
+			continue;
+		_cleanup_free_ char *blob_digest = xasprintf("sha256:%s", path + 13);
+		if (!oci_digest_valid(blob_digest) || petra_store_has_blob(store, blob_digest))
+			continue;
+		struct petra_blob_writer *w;
+		r = petra_store_blob_begin(store, &w, err);
+		if (r < 0)
+			break;
+		la_ssize_t got;
+		while (r == 0 && (got = archive_read_data(a, buf, 1 << 20)) > 0)
+			r = petra_blob_writer_write(w, buf, (size_t)got, err);
+		if (r == 0 && got < 0)
+			r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
+		if (r < 0) {
+			petra_blob_writer_abort(w);
+			break;
+		}
+		r = petra_blob_writer_commit(w, blob_digest, NULL, NULL, err);
+		if (r < 0)
+			petra_error_prefix(err, "%s", what);
+	}
+	free(buf);
+	archive_read_free(a);
+	if (r < 0)
+		return r;
+	if (!have_layout || !index)
+		return petra_error_set(err, EINVAL, "%s: not an OCI archive (no %s)", what,
+				       have_layout ? "index.json" : "oci-layout");
+	struct oci_descriptor chosen, manifest;
+	r = select_entry(index, loc->tag, what, &chosen, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *name = o->name ? normalise_name(o->name, err)
+					    : name_from_layout(loc->path, &chosen, err);
+	if (!name) {
+		oci_descriptor_release(&chosen);
+		return -EINVAL;
+	}
+	r = copy_image(store, store, &chosen, &manifest, err);
+	oci_descriptor_release(&chosen);
+	if (r < 0)
+		return petra_error_prefix(err, "%s", what);
+	r = petra_store_set_ref(store, name, &manifest, err);
+	if (r == 0) {
+		memcpy(digest, manifest.digest, OCI_DIGEST_SIZE);
+		*name_out = steal_pointer(&name);
+	}
+	oci_descriptor_release(&manifest);
+	return r;
+}
+
+int image_import(struct petra_store *store, const char *source,
+		 const struct image_import_options *o, char **name_out,
+		 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	if (!strncmp(source, "oci:", 4) || !strncmp(source, "oci-archive:", 12)) {
+		bool archive = source[3] == '-';
+		struct location loc;
+		location_parse(source + (archive ? 12 : 4), &loc);
+		int r = archive ? import_archive(store, &loc, o, name_out, digest, err)
+				: import_layout(store, &loc, o, name_out, digest, err);
+		location_release(&loc);
+		return r;
+	}
+	struct stat st;
+	if (stat(source, &st) < 0)
+		return petra_error_set_errno(err, errno, "import %s", source);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return petra_error_set(err, EINVAL,
+				       "import %s: not a directory, a tarball, oci:PATH or "
+				       "oci-archive:FILE",
+				       source);
+	_cleanup_free_ char *name = o->name ? normalise_name(o->name, err)
+					    : name_from_path(source, NULL, err);
+	if (!name)
+		return -EINVAL;
+	int r = import_rootfs(store, source, S_ISDIR(st.st_mode), o, name, digest, err);
+	if (r < 0)
+		return petra_error_prefix(err, "import %s", source);
+	*name_out = steal_pointer(&name);
+	return 0;
+}
+
+/* ---- export ---- */
+
+static int add_archive_file(struct archive *a, const char *path, const void *data, size_t len,
+			    time_t mtime, struct petra_error **err)
+{
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_mtime(e, mtime, 0);
+	int ar = archive_write_header(a, e);
+	archive_entry_free(e);
+	if (ar != ARCHIVE_OK || (len && archive_write_data(a, data, len) != (la_ssize_t)len))
+		return petra_error_set(err, EIO, "write %s: %s", path, archive_error_string(a));
+	return 0;
+}
+
+static int add_archive_blob(struct archive *a, struct petra_store *store,
+			    const struct oci_descriptor *d, time_t mtime, struct strset *added,
+			    struct petra_error **err)
+{
+	if (!strset_add(added, d->digest))
+		return 0;
+	_cleanup_close_ int fd = petra_store_open_blob(store, d->digest, err);
+	if (fd < 0)
+		return fd;
+	_cleanup_free_ char *path = xasprintf("blobs/sha256/%s", oci_digest_hex(d->digest));
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, d->size);
+	archive_entry_set_mtime(e, mtime, 0);
+	int ar = archive_write_header(a, e);
+	archive_entry_free(e);
+	if (ar != ARCHIVE_OK)
+		return petra_error_set(err, EIO, "write %s: %s", path, archive_error_string(a));
+	/* Verify while copying: an archive never carries a corrupt blob. */
+	struct oci_hasher h;
+	oci_hasher_init(&h);
+	_cleanup_free_ char *buf = xmalloc(1 << 20);
+	int64_t done = 0;
+	int r = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, 1 << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = petra_error_set_errno(err, errno, "read blob %s", d->digest);
+			break;
+		}
+		if (n == 0)
+			break;
+		if (done + n > d->size) {
+			r = petra_error_set(err, EIO, "blob %s is larger than its descriptor says",
+					    d->digest);
+			break;
+		}
+		oci_hasher_update(&h, buf, (size_t)n);
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			r = petra_error_set(err, EIO, "write %s: %s", path, archive_error_string(a));
+			break;
+		}
+		done += n;
+	}
+	char actual[OCI_DIGEST_SIZE];
+	if (r == 0) {
+		oci_hasher_final(&h, actual);
+		if (done != d->size || strcmp(actual, d->digest) != 0)
+			r = petra_error_set(err, EIO, "blob %s is corrupt (content hashes to %s)",
+					    d->digest, actual);
+	} else {
+		oci_hasher_release(&h);
+	}
+	return r;
+}
+
+static int export_archive(struct petra_store *store, const struct image *img, const char *file,
+			  const char *tag, struct petra_error **err)
+{
+	time_t mtime = 0;
+	if (petra_source_date_epoch(&mtime, err) < 0)
+		return -EINVAL;
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = fs_tmpfile_at(AT_FDCWD, file, 0644, &tmp, err);
+	if (fd < 0)
+		return fd;
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	int r = 0;
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK)
+		r = petra_error_set(err, EIO, "write %s: %s", file, archive_error_string(a));
+	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	if (r == 0)
+		r = add_archive_file(a, "oci-layout", layout, strlen(layout), mtime, err);
+	json_t *index = json_object();
+	json_object_set_new(index, "schemaVersion", json_integer(2));
+	json_object_set_new(index, "mediaType", json_string(OCI_MEDIA_TYPE_INDEX));
+	json_t *entry = oci_descriptor_to_json(&img->desc);
+	json_t *ann = json_object();
+	json_object_set_new(ann, OCI_ANNOTATION_REF_NAME, json_string(tag));
+	json_object_set_new(entry, "annotations", ann);
+	json_t *manifests = json_array();
+	json_array_append_new(manifests, entry);
+	json_object_set_new(index, "manifests", manifests);
+	size_t len;
+	_cleanup_free_ char *text = json_dump_compact(index, &len);
+	json_decref(index);
+	if (r == 0)
+		r = add_archive_file(a, "index.json", text, len, mtime, err);
+	struct strset added = STRSET_INIT;
+	if (r == 0)
+		r = add_archive_blob(a, store, &img->desc, mtime, &added, err);
+	if (r == 0)
+		r = add_archive_blob(a, store, &img->manifest.config, mtime, &added, err);
+	for (size_t i = 0; r == 0 && i < img->manifest.n_layers; i++)
+		r = add_archive_blob(a, store, &img->manifest.layers[i], mtime, &added, err);
+	strset_clear(&added);
+	if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
+		r = petra_error_set(err, EIO, "write %s: %s", file, archive_error_string(a));
+	archive_write_free(a);
+	if (r == 0 && fsync(fd) < 0)
+		r = petra_error_set_errno(err, errno, "sync %s", tmp);
+	if (r == 0 && rename(tmp, file) < 0)
+		r = petra_error_set_errno(err, errno, "rename %s to %s", tmp, file);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+static int export_layout(struct petra_store *store, const struct image *img, const char *path,
+			 const char *tag, struct petra_error **err)
+{
+	_cleanup_store_ struct petra_store *dest = NULL;
+	int r = petra_store_open(path, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &dest, err);
+	if (r < 0)
+		return r;
+	struct oci_descriptor manifest;
+	r = copy_image(store, dest, &img->desc, &manifest, err);
+	if (r < 0)
+		return r;
+	/* The descriptor as it was, without the source store's annotations. */
+	json_decref(manifest.annotations);
+	manifest.annotations = NULL;
+	r = petra_store_set_ref(dest, tag, &manifest, err);
+	oci_descriptor_release(&manifest);
+	return r;
+}
+
+int image_export(struct petra_store *store, const char *ref, const char *dest,
+		 struct petra_error **err)
+{
+	bool archive = !strncmp(dest, "oci-archive:", 12);
+	if (!archive && strncmp(dest, "oci:", 4) != 0)
+		return petra_error_set(err, EINVAL,
+				       "export destination \"%s\": use oci:PATH[:TAG] or "
+				       "oci-archive:FILE[:TAG]",
+				       dest);
+	struct location loc;
+	location_parse(dest + (archive ? 12 : 4), &loc);
+	struct image img;
+	int r = image_load(store, ref, &img, err);
+	const char *tag = loc.tag ? loc.tag : r == 0 ? image_tag(&img) : "latest";
+	if (r == 0 && !oci_tag_valid(tag))
+		r = petra_error_set(err, EINVAL, "export: invalid tag \"%s\"", tag);
+	if (r == 0)
+		r = archive ? export_archive(store, &img, loc.path, tag, err)
+			    : export_layout(store, &img, loc.path, tag, err);
+	if (r < 0)
+		petra_error_prefix(err, "export %s to %s", ref, dest);
+	image_release(&img); /* also fine after a failed load: it is zeroed */
+	location_release(&loc);
+	return r;
+}

@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Applying a layer onto a directory, safely.
+ *
+ * The threat: a layer is untrusted input. Its entries may try to write
+ * outside the target through "../" components, absolute names, a symlink
+ * planted earlier ("lib -> /etc", then "lib/passwd"), a hardlink to a host
+ * file, or a whiteout that names "..". The defence has three parts:
+ *
+ *  1. Names are cleaned first: absolute names and ".." components are
+ *     refused outright (layer_clean_path).
+ *  2. Every parent directory is opened component by component from the
+ *     target's file descriptor, never by a host path. A symlink met on the
+ *     way is followed the way it would be inside the container (absolute
+ *     targets start again at the target root); one whose target climbs
+ *     above the root is refused. The fast path is a single openat2() with
+ *     RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, which the kernel guarantees stays
+ *     below the root; anything it cannot do takes the careful walk.
+ *  3. The last component is always created with *at() calls relative to
+ *     that parent and O_NOFOLLOW/O_EXCL semantics: an existing entry is
+ *     removed first, never written through.
+ *
+ * Nothing here uses a path that is not relative to a directory descriptor
+ * inside the target, so nothing outside it can be touched.
+ */
+#include "internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#define MAX_SYMLINK_HOPS 40
+
+struct dir_times {
+	char *path;
+	struct timespec mtime;
+};
+
+struct applier {
+	int root_fd;
+	unsigned flags;
+	bool chown;
+	uid_t euid;
+	gid_t egid;
+	struct strset seen;     /* every path this layer wrote */
+	struct strset implicit; /* parents this layer created without an entry */
+	char *cached_path;  /* parent directory cache: consecutive entries share it */
+	int cached_fd;
+	struct dir_times *dirs;
+	size_t n_dirs, alloc_dirs;
+	bool warned_xattr;
+	bool have_openat2;
+};
+
+/* ---- resolving directories inside the root ---- */
+
+static void cache_drop(struct applier *ap)
+{
+	if (ap->cached_fd >= 0)
+		close(ap->cached_fd);
+	ap->cached_fd = -1;
+	free(ap->cached_path);
+	ap->cached_path = NULL;
+}
+
+static int open_beneath(struct applier *ap, const char *path)
+{
+	if (!ap->have_openat2)
+		return -ENOSYS;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	long fd = syscall(SYS_openat2, ap->root_fd, path, &how, sizeof(how));
+	if (fd < 0) {
+		if (errno == ENOSYS || errno == EPERM) /* old kernel, or seccomp */
+			ap->have_openat2 = false;
+		return -errno;
+	}
+	return (int)fd;
+}
+
+/* Push the components of `path` onto the front of the work list. */
+static void push_components(struct strvec *todo, const char *path)
+{
+	struct strvec parts = STRVEC_INIT;
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len)
+			strvec_push_nodup(&parts, xstrndup(p, len));
+		p += len;
+	}
+	/* todo is used as a stack: its last element is the next component. */
+	for (size_t i = parts.n; i > 0; i--)
+		strvec_push_nodup(todo, steal_pointer(&parts.v[i - 1]));
+	strvec_clear(&parts);
+}
+
+static char *pop_component(struct strvec *todo)
+{
+	char *c = todo->v[--todo->n];
+	todo->v[todo->n] = NULL;
+	return c;
+}
+
+/* The careful walk: one component at a time, symlinks followed as they
+ * would be inside the root, missing directories created when asked. */
+static int walk_dir(struct applier *ap, const char *dir, bool create, struct petra_error **err)
+{
+	struct strvec todo = STRVEC_INIT;   /* components still to resolve */
+	struct strvec lexical = STRVEC_INIT; /* where we are, from the root */
+	push_components(&todo, dir);
+	int cur = -1; /* -1 means the root itself */
+	int hops = 0, r = 0;
+	while (todo.n > 0) {
+		_cleanup_free_ char *c = pop_component(&todo);
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			if (lexical.n == 0) {
+				_cleanup_free_ char *q = str_quote(dir);
+				r = petra_error_set(err, EXDEV, "%s: a symlink leads out of the root", q);
+				goto out;
+			}
+			free(pop_component(&lexical));
+			if (cur >= 0)
+				close(cur);
+			cur = -1;
+			if (lexical.n > 0) {
+				_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+				for (size_t i = 0; i < lexical.n; i++) {
+					if (i)
+						strbuf_addch(&sb, '/');
+					strbuf_addstr(&sb, lexical.v[i]);
+				}
+				/* Every component of `lexical` was checked to be a real
+				 * directory a moment ago, and only this process writes here. */
+				cur = openat(ap->root_fd, sb.buf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (cur < 0) {
+					r = petra_error_set_errno(err, errno, "reopen %s", sb.buf);
+					goto out;
+				}
+			}
+			continue;
+		}
+		int base = cur >= 0 ? cur : ap->root_fd;
+		struct stat st;
+		if (fstatat(base, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			int e = errno;
+			if (e != ENOENT || !create) {
+				_cleanup_free_ char *q = str_quote(dir);
+				r = petra_error_set_errno(err, e, "%s", q);
+				goto out;
+			}
+			if (mkdirat(base, c, 0755) < 0 && errno != EEXIST) {
+				e = errno;
+				_cleanup_free_ char *q = str_quote(dir);
+				r = petra_error_set_errno(err, e, "create parent of %s", q);
+				goto out;
+			}
+			/* A directory this layer created implicitly: an opaque
+			 * marker in the same layer must not remove it. */
+			_cleanup_strbuf_ struct strbuf made = STRBUF_INIT;
+			for (size_t i = 0; i < lexical.n; i++) {
+				strbuf_addstr(&made, lexical.v[i]);
+				strbuf_addch(&made, '/');
+			}
+			strbuf_addstr(&made, c);
+			strset_add(&ap->implicit, made.buf);
+			if (fstatat(base, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				r = petra_error_set_errno(err, errno, "stat %s", c);
+				goto out;
+			}
+		}
+		if (S_ISLNK(st.st_mode)) {
+			if (++hops > MAX_SYMLINK_HOPS) {
+				_cleanup_free_ char *q = str_quote(dir);
+				r = petra_error_set(err, ELOOP, "%s: too many levels of symbolic links", q);
+				goto out;
+			}
+			char target[4096];
+			ssize_t n = readlinkat(base, c, target, sizeof(target) - 1);
+			if (n < 0) {
+				r = petra_error_set_errno(err, errno, "read symlink %s", c);
+				goto out;
+			}
+			target[n] = '\0';
+			if (target[0] == '/') {
+				/* Inside the container an absolute link starts at its root. */
+				if (cur >= 0)
+					close(cur);
+				cur = -1;
+				strvec_clear(&lexical);
+			}
+			push_components(&todo, target);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			_cleanup_free_ char *q = str_quote(dir);
+			r = petra_error_set(err, ENOTDIR, "%s: \"%s\" is not a directory", q, c);
+			goto out;
+		}
+		int next = openat(base, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			r = petra_error_set_errno(err, errno, "open %s", c);
+			goto out;
+		}
+		if (cur >= 0)
+			close(cur);
+		cur = next;
+		strvec_push_nodup(&lexical, steal_pointer(&c));
+	}
+	if (cur < 0)
+		cur = fcntl(ap->root_fd, F_DUPFD_CLOEXEC, 3);
+	r = cur;
+	cur = -1;
+out:
+	if (cur >= 0)
+		close(cur);
+	strvec_clear(&todo);
+	strvec_clear(&lexical);
+	return r;
+}
+
+/* A borrowed descriptor of directory `dir` ("" is the root), valid until
+ * the next call or cache_drop. */
+static int resolve_dir(struct applier *ap, const char *dir, bool create, struct petra_error **err)
+{
+	if (!*dir)
+		return ap->root_fd;
+	if (ap->cached_path && !strcmp(ap->cached_path, dir))
+		return ap->cached_fd;
+	cache_drop(ap);
+	int fd = open_beneath(ap, dir);
+	if (fd < 0)
+		fd = walk_dir(ap, dir, create, err);
+	if (fd < 0)
+		return fd;
+	ap->cached_fd = fd;
+	ap->cached_path = xstrdup(dir);
+	return fd;
+}
+
+/* ---- writing entries ---- */
+
+static void split_path(const char *path, char **dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	*dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	*base = slash ? slash + 1 : path;
+}
+
+/* Remove whatever is at parent/name so an entry can take its place. */
+static int remove_existing(struct applier *ap, int parent, const char *name, const char *path,
+			   struct petra_error **err)
+{
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: remove the existing entry", q);
+	}
+	/* A directory: its contents go too, and cached descriptors below it
+	 * must not be used again. */
+	cache_drop(ap);
+	return fs_remove_tree_at(parent, name, err);
+}
+
+static void warn_xattr(struct applier *ap, const char *name, int e)
+{
+	if (ap->warned_xattr)
+		return;
+	ap->warned_xattr = true;
+	log_warn("some extended attributes could not be set (first: %s: %s)", name, strerror(e));
+}
+
+static void apply_xattrs(struct applier *ap, struct archive_entry *entry, int fd, int parent,
+			 const char *name)
+{
+	if (archive_entry_xattr_reset(entry) == 0)
+		return;
+	const char *key;
+	const void *value;
+	size_t size;
+	while (archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK) {
+		if (!ap->chown && strncmp(key, "user.", 5) != 0)
+			continue; /* only root may set trusted.* and security.* */
+		int r;
+		if (fd >= 0) {
+			r = fsetxattr(fd, key, value, size, 0);
+		} else {
+			/* A symlink: there is no lsetxattrat; name it through the parent. */
+			char *p = xasprintf("/proc/self/fd/%d/%s", parent, name);
+			r = lsetxattr(p, key, value, size, 0);
+			free(p);
+		}
+		if (r < 0)
+			warn_xattr(ap, key, errno);
+	}
+}
+
+static int set_owner_mode_times(struct applier *ap, struct archive_entry *entry, int fd,
+				mode_t mode, const char *path, struct petra_error **err)
+{
+	uid_t uid = (uid_t)archive_entry_uid(entry);
+	gid_t gid = (gid_t)archive_entry_gid(entry);
+	if (ap->chown && (uid != ap->euid || gid != ap->egid) && fchown(fd, uid, gid) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: chown %u:%u", q, uid, gid);
+	}
+	/* After chown, which clears setuid bits. */
+	if (fchmod(fd, mode) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: chmod %04o", q, mode);
+	}
+	struct timespec times[2] = {
+		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	};
+	if (fd >= 0 && futimens(fd, times) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: set times", q);
+	}
+	return 0;
+}
+
+static int write_regular(struct applier *ap, struct layer_reader *r, struct archive_entry *entry,
+			 int parent, const char *name, const char *path, struct petra_error **err)
+{
+	int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		int e = remove_existing(ap, parent, name, path, err);
+		if (e < 0)
+			return e;
+		/* Removing a directory may have dropped the cached parent. */
+		_cleanup_free_ char *dir = NULL;
+		const char *base;
+		split_path(path, &dir, &base);
+		parent = resolve_dir(ap, dir, true, err);
+		if (parent < 0)
+			return parent;
+		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: create", q);
+	}
+	_cleanup_close_ int file = fd;
+	int64_t size = archive_entry_size(entry);
+	int64_t end = 0;
+	for (;;) {
+		const void *data;
+		size_t len;
+		int64_t offset;
+		int e = layer_reader_data_block(r, &data, &len, &offset, err);
+		if (e < 0)
+			return e;
+		if (e == 0)
+			break;
+		if (len == 0)
+			continue;
+		if (offset != end && lseek(file, offset, SEEK_SET) < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: seek", q);
+		}
+		e = fs_write_all(file, data, len);
+		if (e < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, -e, "%s: write", q);
+		}
+		end = offset + (int64_t)len;
+	}
+	/* A sparse file may end in a hole. */
+	if (end < size && ftruncate(file, size) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: truncate", q);
+	}
+	mode_t mode = archive_entry_perm(entry) & 07777;
+	int e = set_owner_mode_times(ap, entry, file, mode, path, err);
+	if (e < 0)
+		return e;
+	apply_xattrs(ap, entry, file, -1, NULL);
+	return 0;
+}
+
+static int write_directory(struct applier *ap, struct archive_entry *entry, int parent,
+			   const char *name, const char *path, struct petra_error **err)
+{
+	if (mkdirat(parent, name, 0700) < 0) {
+		if (errno != EEXIST) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: create directory", q);
+		}
+		struct stat st;
+		if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: stat", q);
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			int e = remove_existing(ap, parent, name, path, err);
+			if (e < 0)
+				return e;
+			if (mkdirat(parent, name, 0700) < 0) {
+				_cleanup_free_ char *q = str_quote(path);
+				return petra_error_set_errno(err, errno, "%s: create directory", q);
+			}
+		}
+	}
+	_cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: open directory", q);
+	}
+	mode_t mode = archive_entry_perm(entry) & 07777;
+	/* Without root, a directory must stay writable for us to fill it. */
+	if (!ap->chown)
+		mode |= 0700;
+	/* Times are set again at the end of the layer: adding children
+	 * changes them. */
+	int r = set_owner_mode_times(ap, entry, fd, mode, path, err);
+	if (r < 0)
+		return r;
+	apply_xattrs(ap, entry, fd, -1, NULL);
+	xgrow((void **)&ap->dirs, &ap->alloc_dirs, ap->n_dirs + 1, sizeof(*ap->dirs));
+	ap->dirs[ap->n_dirs].path = xstrdup(path);
+	ap->dirs[ap->n_dirs].mtime =
+		(struct timespec){archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
+	ap->n_dirs++;
+	return 0;
+}
+
+static int write_symlink(struct applier *ap, struct archive_entry *entry, int parent,
+			 const char *name, const char *path, struct petra_error **err)
+{
+	const char *target = archive_entry_symlink(entry);
+	if (!target || !*target) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, EINVAL, "%s: symlink without a target", q);
+	}
+	if (symlinkat(target, parent, name) < 0) {
+		if (errno != EEXIST) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: create symlink", q);
+		}
+		int e = remove_existing(ap, parent, name, path, err);
+		if (e < 0)
+			return e;
+		_cleanup_free_ char *dir = NULL;
+		const char *base;
+		split_path(path, &dir, &base);
+		parent = resolve_dir(ap, dir, true, err);
+		if (parent < 0)
+			return parent;
+		if (symlinkat(target, parent, name) < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: create symlink", q);
+		}
+	}
+	uid_t uid = (uid_t)archive_entry_uid(entry);
+	gid_t gid = (gid_t)archive_entry_gid(entry);
+	if (ap->chown && (uid != ap->euid || gid != ap->egid) &&
+	    fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: chown", q);
+	}
+	struct timespec times[2] = {
+		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	};
+	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
+	apply_xattrs(ap, entry, -1, parent, name);
+	return 0;
+}
+
+static int write_hardlink(struct applier *ap, struct archive_entry *entry, const char *path,
+			  struct petra_error **err)
+{
+	_cleanup_free_ char *target = NULL;
+	int e = layer_clean_path(archive_entry_hardlink(entry), &target, err);
+	if (e < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_prefix(err, "%s: hardlink target", q);
+	}
+	if (!*target || !strcmp(target, path)) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, EINVAL, "%s: hardlink to itself or to the root", q);
+	}
+	_cleanup_free_ char *tdir = NULL, *dir = NULL;
+	const char *tbase, *base;
+	split_path(target, &tdir, &tbase);
+	split_path(path, &dir, &base);
+	int tparent = resolve_dir(ap, tdir, false, err);
+	if (tparent < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_prefix(err, "%s: hardlink target", q);
+	}
+	_cleanup_close_ int tparent_own = fcntl(tparent, F_DUPFD_CLOEXEC, 3);
+	struct stat st;
+	if (tparent_own < 0 || fstatat(tparent_own, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		_cleanup_free_ char *q = str_quote(path), *tq = str_quote(target);
+		return petra_error_set(err, ENOENT, "%s: hardlink target %s does not exist", q, tq);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, EPERM, "%s: hardlink to a directory", q);
+	}
+	int parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0)
+		return parent;
+	if (linkat(tparent_own, tbase, parent, base, 0) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: create hardlink", q);
+	}
+	e = remove_existing(ap, parent, base, path, err);
+	if (e < 0)
+		return e;
+	parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0)
+		return parent;
+	if (linkat(tparent_own, tbase, parent, base, 0) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: create hardlink", q);
+	}
+	return 0;
+}
+
+static int write_special(struct applier *ap, struct archive_entry *entry, int parent,
+			 const char *name, const char *path, struct petra_error **err)
+{
+	mode_t type = archive_entry_filetype(entry);
+	dev_t dev = 0;
+	if (type == AE_IFCHR || type == AE_IFBLK) {
+		if (!(ap->flags & LAYER_APPLY_ALLOW_DEVICES)) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set(err, EPERM,
+					       "%s: %s device node %u:%u refused (devices have no "
+					       "place in an immutable image)",
+					       q, type == AE_IFCHR ? "character" : "block",
+					       (unsigned)archive_entry_rdevmajor(entry),
+					       (unsigned)archive_entry_rdevminor(entry));
+		}
+		dev = makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
+	}
+	mode_t mode = archive_entry_perm(entry) & 07777;
+	if (mknodat(parent, name, type | (mode & 0777), dev) < 0) {
+		if (errno != EEXIST) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: create special file", q);
+		}
+		int e = remove_existing(ap, parent, name, path, err);
+		if (e < 0)
+			return e;
+		_cleanup_free_ char *dir = NULL;
+		const char *base;
+		split_path(path, &dir, &base);
+		parent = resolve_dir(ap, dir, true, err);
+		if (parent < 0)
+			return parent;
+		if (mknodat(parent, name, type | (mode & 0777), dev) < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set_errno(err, errno, "%s: create special file", q);
+		}
+	}
+	/* Open a FIFO or device with O_PATH: opening it for I/O could block or
+	 * touch hardware. Ownership and mode through the parent instead. */
+	uid_t uid = (uid_t)archive_entry_uid(entry);
+	gid_t gid = (gid_t)archive_entry_gid(entry);
+	if (ap->chown && fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: chown", q);
+	}
+	if (fchmodat(parent, name, mode, 0) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: chmod", q);
+	}
+	struct timespec times[2] = {
+		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	};
+	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* ---- whiteouts ---- */
+
+static int whiteout(struct applier *ap, const char *dir, const char *victim, const char *path,
+		    struct petra_error **err)
+{
+	if (!*victim || !strcmp(victim, ".") || !strcmp(victim, "..")) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, EINVAL, "%s: whiteout names \"%s\"", q, victim);
+	}
+	_cleanup_error_ struct petra_error *lookup = NULL;
+	int parent = resolve_dir(ap, dir, false, &lookup);
+	if (parent < 0) {
+		/* Nothing to hide when the directory is not there; an escape
+		 * attempt is still an error. */
+		if (parent == -ENOENT || parent == -ENOTDIR)
+			return 0;
+		*err = steal_pointer(&lookup);
+		return parent;
+	}
+	int fd = fcntl(parent, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "whiteout");
+	cache_drop(ap);
+	int r = fs_remove_tree_at(fd, victim, err);
+	close(fd);
+	return r;
+}
+
+/* Remove everything below directory fd (path `dir`) that this layer did
+ * not write itself. */
+static int opaque_clean(struct applier *ap, int fd, const char *dir, struct petra_error **err)
+{
+	int dupfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+	if (!d) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return petra_error_set_errno(err, errno, "read directory %s", dir);
+	}
+	struct strvec names = STRVEC_INIT;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strvec_push(&names, de->d_name);
+	closedir(d);
+	int r = 0;
+	for (size_t i = 0; i < names.n && r == 0; i++) {
+		_cleanup_free_ char *child = *dir ? path_join(dir, names.v[i]) : xstrdup(names.v[i]);
+		if (!strset_contains(&ap->seen, child) && !strset_contains(&ap->implicit, child)) {
+			r = fs_remove_tree_at(fd, names.v[i], err);
+			continue;
+		}
+		struct stat st;
+		if (fstatat(fd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			int cfd = openat(fd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0) {
+				r = petra_error_set_errno(err, errno, "open %s", child);
+				break;
+			}
+			r = opaque_clean(ap, cfd, child, err);
+			close(cfd);
+		}
+	}
+	strvec_clear(&names);
+	return r;
+}
+
+static int opaque(struct applier *ap, const char *dir, struct petra_error **err)
+{
+	int parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0)
+		return parent;
+	_cleanup_close_ int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", dir);
+	cache_drop(ap);
+	return opaque_clean(ap, fd, dir, err);
+}
+
+/* ---- the entry loop ---- */
+
+static int apply_entry(struct applier *ap, struct layer_reader *r, struct archive_entry *entry,
+		       struct petra_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	int e = layer_clean_path(archive_entry_pathname(entry), &path, err);
+	if (e < 0)
+		return e;
+	if (!strset_add(&ap->seen, path)) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, EINVAL, "%s: duplicate entry", q);
+	}
+	mode_t type = archive_entry_filetype(entry);
+	if (!*path) {
+		/* The root itself: only its metadata can change. */
+		if (type != AE_IFDIR)
+			return petra_error_set(err, EINVAL, "the root entry is not a directory");
+		_cleanup_close_ int fd = openat(ap->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return petra_error_set_errno(err, errno, "open the root");
+		mode_t mode = archive_entry_perm(entry) & 07777;
+		return set_owner_mode_times(ap, entry, fd, ap->chown ? mode : mode | 0700, "/", err);
+	}
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
+	split_path(path, &dir, &base);
+	if (!strncmp(base, ".wh.", 4)) {
+		if (!strcmp(base, ".wh..wh..opq"))
+			return opaque(ap, dir, err);
+		if (!strncmp(base, ".wh..wh.", 8))
+			return 0; /* aufs bookkeeping, meaningless here */
+		return whiteout(ap, dir, base + 4, path, err);
+	}
+	if (archive_entry_hardlink(entry))
+		return write_hardlink(ap, entry, path, err);
+	int parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_prefix(err, "%s", q);
+	}
+	switch (type) {
+	case AE_IFREG:
+		return write_regular(ap, r, entry, parent, base, path, err);
+	case AE_IFDIR:
+		return write_directory(ap, entry, parent, base, path, err);
+	case AE_IFLNK:
+		return write_symlink(ap, entry, parent, base, path, err);
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+		return write_special(ap, entry, parent, base, path, err);
+	default: {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, EINVAL, "%s: unsupported entry type 0%o", q, type);
+	}
+	}
+}
+
+static void restore_dir_times(struct applier *ap)
+{
+	for (size_t i = ap->n_dirs; i > 0; i--) {
+		struct dir_times *d = &ap->dirs[i - 1];
+		_cleanup_free_ char *dir = NULL;
+		const char *base;
+		split_path(d->path, &dir, &base);
+		_cleanup_error_ struct petra_error *ignored = NULL;
+		int parent = resolve_dir(ap, dir, false, &ignored);
+		if (parent < 0)
+			continue; /* removed later in the same layer */
+		struct timespec times[2] = {d->mtime, d->mtime};
+		utimensat(parent, base, times, AT_SYMLINK_NOFOLLOW);
+	}
+}
+
+int layer_apply(struct layer_reader *r, int root_fd, const struct layer_apply_options *options,
+		struct petra_error **err)
+{
+	struct applier ap = {
+		.root_fd = root_fd,
+		.flags = options ? options->flags : 0,
+		.euid = geteuid(),
+		.egid = getegid(),
+		.cached_fd = -1,
+		.have_openat2 = true,
+	};
+	ap.chown = ap.euid == 0 && !(ap.flags & LAYER_APPLY_NO_OWNERSHIP);
+	int e;
+	for (;;) {
+		struct archive_entry *entry;
+		e = layer_reader_next(r, &entry, err);
+		if (e <= 0)
+			break;
+		e = apply_entry(&ap, r, entry, err);
+		if (e < 0)
+			break;
+	}
+	if (e == 0) {
+		restore_dir_times(&ap);
+		e = layer_reader_finish(r, err);
+	}
+	cache_drop(&ap);
+	strset_clear(&ap.seen);
+	strset_clear(&ap.implicit);
+	for (size_t i = 0; i < ap.n_dirs; i++)
+		free(ap.dirs[i].path);
+	free(ap.dirs);
+	return e;
+}
