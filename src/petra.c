@@ -53,13 +53,13 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"debug", no_argument, NULL, 'd'},
-		{"version", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, 'r'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"version", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_free_ char *root = NULL;
 	enum log_level level = LOG_INFO;

@@ -43,20 +43,23 @@ struct petra_error {
 
 /* Set *err (freeing a previous one) and return -code. err may be NULL. */
 int petra_error_set(struct petra_error **err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* As petra_error_set, and append ": strerror(code)". */
 int petra_error_set_errno(struct petra_error **err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prefix the message of *err with context ("ctx: old message"); returns
  * -(*err)->code. Does nothing but return -EIO if *err is unset. */
 int petra_error_prefix(struct petra_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void petra_error_free(struct petra_error *err);
 
 /* ---- cleanup helpers --------------------------------------------------- */
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
-static inline void freep(void *p) { free(*(void **)p); }
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
@@ -75,28 +78,31 @@ static inline void closedirp(DIR **d)
 	if (*d)
 		closedir(*d);
 }
-static inline void petra_error_freep(struct petra_error **e) { petra_error_free(*e); }
+static inline void petra_error_freep(struct petra_error **e)
+{
+	petra_error_free(*e);
+}
 
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_free_     _cleanup_(freep)
+#define _cleanup_close_    _cleanup_(closep)
+#define _cleanup_fclose_   _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
-#define _cleanup_error_ _cleanup_(petra_error_freep)
+#define _cleanup_error_    _cleanup_(petra_error_freep)
 /* json_decrefp comes with jansson >= 2.14 */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 /* Hand ownership on: returns *pp and clears it so cleanup does nothing. */
-#define steal_pointer(pp)                                                      \
-	({                                                                     \
-		__typeof__(*(pp)) _stolen = *(pp);                             \
-		*(pp) = NULL;                                                  \
-		_stolen;                                                       \
+#define steal_pointer(pp)                                                                          \
+	({                                                                                         \
+		__typeof__(*(pp)) _stolen = *(pp);                                                 \
+		*(pp) = NULL;                                                                      \
+		_stolen;                                                                           \
 	})
-#define steal_fd(fdp)                                                          \
-	({                                                                     \
-		int _stolen = *(fdp);                                          \
-		*(fdp) = -1;                                                   \
-		_stolen;                                                       \
+#define steal_fd(fdp)                                                                              \
+	({                                                                                         \
+		int _stolen = *(fdp);                                                              \
+		*(fdp) = -1;                                                                       \
+		_stolen;                                                                           \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -119,7 +125,10 @@ struct strbuf {
 	size_t len;
 	size_t alloc;
 };
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
@@ -149,7 +158,10 @@ struct strvec {
 	size_t n;
 	size_t alloc;
 };
-#define STRVEC_INIT {NULL, 0, 0}
+#define STRVEC_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void strvec_push(struct strvec *sv, const char *s);
 void strvec_push_nodup(struct strvec *sv, char *s);
@@ -165,7 +177,10 @@ struct strset {
 	size_t used;
 	size_t capacity; /* a power of two, or 0 */
 };
-#define STRSET_INIT {NULL, 0, 0}
+#define STRSET_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 /* Returns true if s was added, false if it was already there. */
 bool strset_add(struct strset *set, const char *s);
@@ -192,8 +207,8 @@ int fs_tmpfile_at(int dirfd, const char *name, mode_t mode, char **tmp_name,
 
 /* Atomically replace dirfd/name with data: temp file, fsync, rename, fsync
  * of the directory. Readers see the old or the new file, never a mix. */
-int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-			    mode_t mode, struct petra_error **err);
+int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			    struct petra_error **err);
 
 /* fsync a directory so a rename or unlink in it is durable. */
 int fs_fsync_dir_at(int dirfd, const char *path, struct petra_error **err);
@@ -249,8 +264,8 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* A byte counter drawn as one updating line on stderr when stderr is a

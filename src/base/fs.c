@@ -83,11 +83,13 @@ int fs_tmpfile_at(int dirfd, const char *name, mode_t mode, char **tmp_name,
 	for (int attempt = 0; attempt < 100; attempt++) {
 		uint64_t r;
 		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			r = (uint64_t)getpid() * 2654435761u + (uint64_t)attempt + (uint64_t)time(NULL);
+			r = (uint64_t)getpid() * 2654435761u + (uint64_t)attempt +
+			    (uint64_t)time(NULL);
 		/* Keep the temp name short whatever the final name is. */
 		char *tmp = xasprintf("%.*s.tmp-%.40s-%016llx", (int)dirlen, name, base,
 				      (unsigned long long)r);
-		int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		int fd =
+		    openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (fd >= 0) {
 			*tmp_name = tmp;
 			return fd;
@@ -121,8 +123,8 @@ static char *dir_of(const char *name)
 	return xstrndup(name, (size_t)(slash - name));
 }
 
-int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-			    mode_t mode, struct petra_error **err)
+int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			    struct petra_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_free_ char *dir = dir_of(name);
@@ -247,7 +249,8 @@ int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err)
 	}
 	if ((st.st_mode & 0700) != 0700)
 		fchmodat(dirfd, name, (st.st_mode & 07777) | 0700, 0);
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", name);
 	int r = remove_children(fd, st.st_dev, name, err);

@@ -7,9 +7,15 @@
 /* Set once by the entry point before any thread starts (see base.h). */
 static enum log_level current_level = LOG_INFO;
 
-void log_set_level(enum log_level level) { current_level = level; }
+void log_set_level(enum log_level level)
+{
+	current_level = level;
+}
 
-enum log_level log_get_level(void) { return current_level; }
+enum log_level log_get_level(void)
+{
+	return current_level;
+}
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {

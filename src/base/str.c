@@ -99,9 +99,15 @@ void strbuf_add(struct strbuf *sb, const void *data, size_t len)
 	sb->buf[sb->len] = '\0';
 }
 
-void strbuf_addstr(struct strbuf *sb, const char *s) { strbuf_add(sb, s, strlen(s)); }
+void strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
 
-void strbuf_addch(struct strbuf *sb, char c) { strbuf_add(sb, &c, 1); }
+void strbuf_addch(struct strbuf *sb, char c)
+{
+	strbuf_add(sb, &c, 1);
+}
 
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
@@ -169,9 +175,15 @@ void strbuf_setlen(struct strbuf *sb, size_t len)
 		sb->buf[len] = '\0';
 }
 
-void strbuf_reset(struct strbuf *sb) { strbuf_setlen(sb, 0); }
+void strbuf_reset(struct strbuf *sb)
+{
+	strbuf_setlen(sb, 0);
+}
 
-const char *strbuf_str(const struct strbuf *sb) { return sb->buf ? sb->buf : ""; }
+const char *strbuf_str(const struct strbuf *sb)
+{
+	return sb->buf ? sb->buf : "";
+}
 
 char *strbuf_detach(struct strbuf *sb)
 {
@@ -197,7 +209,10 @@ void strvec_push_nodup(struct strvec *sv, char *s)
 	sv->v[sv->n] = NULL;
 }
 
-void strvec_push(struct strvec *sv, const char *s) { strvec_push_nodup(sv, xstrdup(s)); }
+void strvec_push(struct strvec *sv, const char *s)
+{
+	strvec_push_nodup(sv, xstrdup(s));
+}
 
 void strvec_pushf(struct strvec *sv, const char *fmt, ...)
 {

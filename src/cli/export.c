@@ -3,24 +3,24 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: petra export [OPTIONS] IMAGE DEST\n"
-	"\n"
-	"Copy IMAGE from the store to DEST, verifying every blob on the way.\n"
-	"\n"
-	"DEST is one of:\n"
-	"  oci:PATH[:TAG]          an OCI image layout (created if missing; other\n"
-	"                          images in it are kept)\n"
-	"  oci-archive:FILE[:TAG]  an OCI layout in a tar archive (written atomically)\n"
-	"TAG defaults to IMAGE's tag.\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help   this help\n";
+    "Usage: petra export [OPTIONS] IMAGE DEST\n"
+    "\n"
+    "Copy IMAGE from the store to DEST, verifying every blob on the way.\n"
+    "\n"
+    "DEST is one of:\n"
+    "  oci:PATH[:TAG]          an OCI image layout (created if missing; other\n"
+    "                          images in it are kept)\n"
+    "  oci-archive:FILE[:TAG]  an OCI layout in a tar archive (written atomically)\n"
+    "TAG defaults to IMAGE's tag.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   this help\n";
 
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	cli_getopt_reset();
 	int c;

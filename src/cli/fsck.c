@@ -3,19 +3,19 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: petra fsck [OPTIONS]\n"
-	"\n"
-	"Verify the store: every blob's content against its digest, every\n"
-	"reference (index.json, manifests, configs, layers) and size, and every\n"
-	"layer's uncompressed content against its config's diff_id. Prints one\n"
-	"line per problem, naming the object.\n"
-	"\n"
-	"Exit status: 0 when the store is sound, 1 when problems were found.\n"
-	"\n"
-	"Options:\n"
-	"      --quick          skip the diff_id check (no decompression)\n"
-	"      --format FORMAT  text (default) or json\n"
-	"  -h, --help           this help\n";
+    "Usage: petra fsck [OPTIONS]\n"
+    "\n"
+    "Verify the store: every blob's content against its digest, every\n"
+    "reference (index.json, manifests, configs, layers) and size, and every\n"
+    "layer's uncompressed content against its config's diff_id. Prints one\n"
+    "line per problem, naming the object.\n"
+    "\n"
+    "Exit status: 0 when the store is sound, 1 when problems were found.\n"
+    "\n"
+    "Options:\n"
+    "      --quick          skip the diff_id check (no decompression)\n"
+    "      --format FORMAT  text (default) or json\n"
+    "  -h, --help           this help\n";
 
 struct report_ctx {
 	json_t *problems;
@@ -39,10 +39,10 @@ int cmd_fsck(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_QUICK };
 	static const struct option options[] = {
-		{"quick", no_argument, NULL, OPT_QUICK},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"quick", no_argument, NULL, OPT_QUICK},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool quick = false;
 	struct report_ctx ctx = {.format = CLI_FORMAT_TEXT};

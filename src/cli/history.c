@@ -4,25 +4,24 @@
 
 #include <string.h>
 
-static const char usage[] =
-	"Usage: petra history [OPTIONS] IMAGE\n"
-	"\n"
-	"List IMAGE's history, newest first: for each step the layer it made\n"
-	"(its digest and stored size, or <empty>), when, and the command.\n"
-	"\n"
-	"Options:\n"
-	"      --format FORMAT   text (default) or json\n"
-	"      --no-trunc        do not shorten digests and commands\n"
-	"  -h, --help            this help\n";
+static const char usage[] = "Usage: petra history [OPTIONS] IMAGE\n"
+			    "\n"
+			    "List IMAGE's history, newest first: for each step the layer it made\n"
+			    "(its digest and stored size, or <empty>), when, and the command.\n"
+			    "\n"
+			    "Options:\n"
+			    "      --format FORMAT   text (default) or json\n"
+			    "      --no-trunc        do not shorten digests and commands\n"
+			    "  -h, --help            this help\n";
 
 int cmd_history(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_NO_TRUNC };
 	static const struct option options[] = {
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"no-trunc", no_argument, NULL, OPT_NO_TRUNC},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"no-trunc", no_argument, NULL, OPT_NO_TRUNC},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum cli_format format = CLI_FORMAT_TEXT;
 	bool no_trunc = false;
@@ -62,8 +61,10 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 		json_t *o = json_object();
 		bool empty = json_is_true(json_object_get(h, "empty_layer"));
 		if (!empty && layer < img.manifest.n_layers) {
-			json_object_set_new(o, "layer", json_string(img.manifest.layers[layer].digest));
-			json_object_set_new(o, "size", json_integer(img.manifest.layers[layer].size));
+			json_object_set_new(o, "layer",
+					    json_string(img.manifest.layers[layer].digest));
+			json_object_set_new(o, "size",
+					    json_integer(img.manifest.layers[layer].size));
 			layer++;
 		} else {
 			json_object_set_new(o, "layer", json_null());

@@ -5,16 +5,16 @@
 #include <string.h>
 
 static const char usage[] =
-	"Usage: petra images [OPTIONS]\n"
-	"\n"
-	"List the images in the store: name, tag, manifest digest, age, and size\n"
-	"(the stored, compressed size of config and layers).\n"
-	"\n"
-	"Options:\n"
-	"      --format FORMAT   text (default) or json\n"
-	"      --digests         show whole digests\n"
-	"  -q, --quiet           print only names (name:tag)\n"
-	"  -h, --help            this help\n";
+    "Usage: petra images [OPTIONS]\n"
+    "\n"
+    "List the images in the store: name, tag, manifest digest, age, and size\n"
+    "(the stored, compressed size of config and layers).\n"
+    "\n"
+    "Options:\n"
+    "      --format FORMAT   text (default) or json\n"
+    "      --digests         show whole digests\n"
+    "  -q, --quiet           print only names (name:tag)\n"
+    "  -h, --help            this help\n";
 
 struct row {
 	char *name, *tag, *digest, *created;
@@ -50,8 +50,8 @@ static void fill_row(struct petra_store *store, const struct petra_store_entry *
 			r->size += (uint64_t)img.manifest.layers[i].size;
 		char *cdata = NULL;
 		size_t clen;
-		if (petra_store_read_blob(store, img.manifest.config.digest, 16u << 20, &cdata, &clen,
-					  &err) == 0 &&
+		if (petra_store_read_blob(store, img.manifest.config.digest, 16u << 20, &cdata,
+					  &clen, &err) == 0 &&
 		    oci_config_parse(cdata, clen, &img.config, &err) == 0) {
 			const char *created = json_get_string(img.config.json, "created");
 			if (created) {
@@ -69,11 +69,11 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_DIGESTS };
 	static const struct option options[] = {
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"digests", no_argument, NULL, OPT_DIGESTS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"digests", no_argument, NULL, OPT_DIGESTS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum cli_format format = CLI_FORMAT_TEXT;
 	bool digests = false, quiet = false;
@@ -117,9 +117,11 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 			json_object_set_new(o, "name", json_string(rows[i].name));
 			json_object_set_new(o, "tag", json_string(rows[i].tag));
 			json_object_set_new(o, "digest", json_string(rows[i].digest));
-			json_object_set_new(o, "mediaType", json_string(entries[i].desc.media_type));
+			json_object_set_new(o, "mediaType",
+					    json_string(entries[i].desc.media_type));
 			json_object_set_new(o, "created",
-					    rows[i].created ? json_string(rows[i].created) : json_null());
+					    rows[i].created ? json_string(rows[i].created)
+							    : json_null());
 			json_object_set_new(o, "size", json_integer((json_int_t)rows[i].size));
 			json_array_append_new(arr, o);
 		}
@@ -145,8 +147,8 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 			format_size(rows[i].size, size, sizeof(size));
 			oci_digest_short(rows[i].digest, shortd);
 			printf("%-*s  %-*s  %-*s  %-16s  %s\n", (int)wn, rows[i].name, (int)wt,
-			       rows[i].tag, digests ? 71 : 12, digests ? rows[i].digest : shortd, age,
-			       size);
+			       rows[i].tag, digests ? 71 : 12, digests ? rows[i].digest : shortd,
+			       age, size);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -3,33 +3,35 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: petra import [OPTIONS] SOURCE\n"
-	"\n"
-	"Import SOURCE into the store as an image and print its name and digest.\n"
-	"\n"
-	"SOURCE is one of:\n"
-	"  DIR                     a root filesystem directory (one layer)\n"
-	"  FILE.tar[.gz|.zst|.xz]  a root filesystem tarball (one layer)\n"
-	"  oci:PATH[:TAG]          an image of an OCI image layout\n"
-	"  oci-archive:FILE[:TAG]  an image of an OCI layout in a tar archive\n"
-	"\n"
-	"Options:\n"
-	"  -r, --ref NAME        store the image as NAME[:TAG] (default: from SOURCE:\n"
-	"                        its directory or file name, or the layout's tag)\n"
-	"  -c, --compress ALGO   layer compression for DIR and FILE: gzip (default),\n"
-	"                        zstd or none\n"
-	"  -q, --quiet           print only the manifest digest\n"
-	"  -h, --help            this help\n"
-	"\n"
-	"With SOURCE_DATE_EPOCH set, file times are clamped to it and the image's\n"
-	"creation time is set from it: the same tree gives the same digest.\n";
+    "Usage: petra import [OPTIONS] SOURCE\n"
+    "\n"
+    "Import SOURCE into the store as an image and print its name and digest.\n"
+    "\n"
+    "SOURCE is one of:\n"
+    "  DIR                     a root filesystem directory (one layer)\n"
+    "  FILE.tar[.gz|.zst|.xz]  a root filesystem tarball (one layer)\n"
+    "  oci:PATH[:TAG]          an image of an OCI image layout\n"
+    "  oci-archive:FILE[:TAG]  an image of an OCI layout in a tar archive\n"
+    "\n"
+    "Options:\n"
+    "  -r, --ref NAME        store the image as NAME[:TAG] (default: from SOURCE:\n"
+    "                        its directory or file name, or the layout's tag)\n"
+    "  -c, --compress ALGO   layer compression for DIR and FILE: gzip (default),\n"
+    "                        zstd or none\n"
+    "  -q, --quiet           print only the manifest digest\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "With SOURCE_DATE_EPOCH set, file times are clamped to it and the image's\n"
+    "creation time is set from it: the same tree gives the same digest.\n";
 
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"ref", required_argument, NULL, 'r'},   {"compress", required_argument, NULL, 'c'},
-		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"ref", required_argument, NULL, 'r'},
+	    {"compress", required_argument, NULL, 'c'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct image_import_options o = {.compression = LAYER_COMPRESSION_GZIP};
 	bool quiet = cli->quiet;
@@ -60,7 +62,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage("import", "expects one SOURCE");
 	_cleanup_store_ struct petra_store *store =
-		cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
+	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
 	if (!store)
 		return EXIT_FAIL;
 	_cleanup_free_ char *name = NULL;

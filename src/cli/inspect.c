@@ -3,26 +3,26 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: petra inspect [OPTIONS] IMAGE...\n"
-	"\n"
-	"Print, as JSON, each IMAGE's name, manifest digest, manifest and config.\n"
-	"IMAGE is a name[:tag], name@digest, a manifest digest or a prefix of one.\n"
-	"\n"
-	"Options:\n"
-	"      --format json    the only format (accepted for scripts)\n"
-	"      --manifest       print only the manifest, as stored\n"
-	"      --config         print only the config, as stored\n"
-	"  -h, --help           this help\n";
+    "Usage: petra inspect [OPTIONS] IMAGE...\n"
+    "\n"
+    "Print, as JSON, each IMAGE's name, manifest digest, manifest and config.\n"
+    "IMAGE is a name[:tag], name@digest, a manifest digest or a prefix of one.\n"
+    "\n"
+    "Options:\n"
+    "      --format json    the only format (accepted for scripts)\n"
+    "      --manifest       print only the manifest, as stored\n"
+    "      --config         print only the config, as stored\n"
+    "  -h, --help           this help\n";
 
 int cmd_inspect(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_MANIFEST, OPT_CONFIG };
 	static const struct option options[] = {
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"manifest", no_argument, NULL, OPT_MANIFEST},
-		{"config", no_argument, NULL, OPT_CONFIG},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"manifest", no_argument, NULL, OPT_MANIFEST},
+	    {"config", no_argument, NULL, OPT_CONFIG},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int only = 0;
 	cli_getopt_reset();
@@ -70,8 +70,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		json_t *arr = json_array();
 		for (int i = 0; i < loaded; i++) {
 			json_t *o = json_object();
-			json_object_set_new(o, "name", images[i].name ? json_string(images[i].name)
-								      : json_null());
+			json_object_set_new(
+			    o, "name", images[i].name ? json_string(images[i].name) : json_null());
 			json_object_set_new(o, "digest", json_string(images[i].desc.digest));
 			json_object_set_new(o, "mediaType", json_string(images[i].desc.media_type));
 			json_object_set(o, "manifest", images[i].manifest.json);

@@ -3,26 +3,26 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: petra prune [OPTIONS]\n"
-	"\n"
-	"Remove every blob that no named image references, and temporary files\n"
-	"left by interrupted writers. Waits for running imports to finish.\n"
-	"Refuses to run while a referenced manifest cannot be read (run\n"
-	"'petra fsck' first).\n"
-	"\n"
-	"Options:\n"
-	"  -n, --dry-run        say what would be removed, remove nothing\n"
-	"      --format FORMAT  text (default) or json\n"
-	"  -h, --help           this help\n";
+    "Usage: petra prune [OPTIONS]\n"
+    "\n"
+    "Remove every blob that no named image references, and temporary files\n"
+    "left by interrupted writers. Waits for running imports to finish.\n"
+    "Refuses to run while a referenced manifest cannot be read (run\n"
+    "'petra fsck' first).\n"
+    "\n"
+    "Options:\n"
+    "  -n, --dry-run        say what would be removed, remove nothing\n"
+    "      --format FORMAT  text (default) or json\n"
+    "  -h, --help           this help\n";
 
 int cmd_prune(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256 };
 	static const struct option options[] = {
-		{"dry-run", no_argument, NULL, 'n'},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool dry_run = false;
 	enum cli_format format = CLI_FORMAT_TEXT;
@@ -46,7 +46,7 @@ int cmd_prune(struct cli *cli, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage("prune", "takes no arguments");
 	_cleanup_store_ struct petra_store *store =
-		cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_EXCLUSIVE);
+	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_EXCLUSIVE);
 	if (!store)
 		return EXIT_FAIL;
 	uint64_t blobs = 0, bytes = 0;

@@ -4,24 +4,23 @@
 
 #include <string.h>
 
-static const char usage[] =
-	"Usage: petra rmi [OPTIONS] IMAGE...\n"
-	"\n"
-	"Remove each IMAGE's name. IMAGE given as a digest (or digest prefix)\n"
-	"removes every name of that image. Then remove the blobs that no\n"
-	"remaining image uses (as 'petra prune' does).\n"
-	"\n"
-	"Options:\n"
-	"      --no-prune   only remove the names\n"
-	"  -h, --help       this help\n";
+static const char usage[] = "Usage: petra rmi [OPTIONS] IMAGE...\n"
+			    "\n"
+			    "Remove each IMAGE's name. IMAGE given as a digest (or digest prefix)\n"
+			    "removes every name of that image. Then remove the blobs that no\n"
+			    "remaining image uses (as 'petra prune' does).\n"
+			    "\n"
+			    "Options:\n"
+			    "      --no-prune   only remove the names\n"
+			    "  -h, --help       this help\n";
 
 int cmd_rmi(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_NO_PRUNE = 256 };
 	static const struct option options[] = {
-		{"no-prune", no_argument, NULL, OPT_NO_PRUNE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"no-prune", no_argument, NULL, OPT_NO_PRUNE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool prune = true;
 	cli_getopt_reset();
@@ -40,7 +39,7 @@ int cmd_rmi(struct cli *cli, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage("rmi", "expects at least one IMAGE");
 	_cleanup_store_ struct petra_store *store =
-		cli_open_store(cli, prune ? PETRA_STORE_EXCLUSIVE : PETRA_STORE_WRITE);
+	    cli_open_store(cli, prune ? PETRA_STORE_EXCLUSIVE : PETRA_STORE_WRITE);
 	if (!store)
 		return EXIT_FAIL;
 	struct petra_error *err = NULL;

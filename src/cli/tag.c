@@ -3,19 +3,19 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: petra tag [OPTIONS] IMAGE NAME...\n"
-	"\n"
-	"Give IMAGE (a name, a digest or a digest prefix) one or more other names.\n"
-	"An existing NAME is moved to IMAGE.\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help   this help\n";
+    "Usage: petra tag [OPTIONS] IMAGE NAME...\n"
+    "\n"
+    "Give IMAGE (a name, a digest or a digest prefix) one or more other names.\n"
+    "An existing NAME is moved to IMAGE.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   this help\n";
 
 int cmd_tag(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	cli_getopt_reset();
 	int c;

@@ -5,33 +5,33 @@
 #include <stdlib.h>
 
 static const char usage[] =
-	"Usage: petra unpack [OPTIONS] IMAGE DIR\n"
-	"\n"
-	"Apply IMAGE's layers, in order, onto a new directory DIR (which must not\n"
-	"exist, or be empty). DIR appears only once every layer is applied and\n"
-	"every digest verified; on any error nothing is left behind.\n"
-	"\n"
-	"Entries that would write outside DIR (\"..\", absolute names, escaping\n"
-	"symlinks or hardlinks, whiteouts naming \"..\"), duplicate entries and\n"
-	"device nodes are refused, with an error naming the layer and the entry.\n"
-	"\n"
-	"Options:\n"
-	"      --allow-devices   create character and block device nodes\n"
-	"      --no-ownership    do not chown entries (the default when not root)\n"
-	"      --max-ratio N     refuse a layer that decompresses to more than N\n"
-	"                        times its size once past 64 MiB (default 250;\n"
-	"                        0 turns the check off)\n"
-	"  -h, --help            this help\n";
+    "Usage: petra unpack [OPTIONS] IMAGE DIR\n"
+    "\n"
+    "Apply IMAGE's layers, in order, onto a new directory DIR (which must not\n"
+    "exist, or be empty). DIR appears only once every layer is applied and\n"
+    "every digest verified; on any error nothing is left behind.\n"
+    "\n"
+    "Entries that would write outside DIR (\"..\", absolute names, escaping\n"
+    "symlinks or hardlinks, whiteouts naming \"..\"), duplicate entries and\n"
+    "device nodes are refused, with an error naming the layer and the entry.\n"
+    "\n"
+    "Options:\n"
+    "      --allow-devices   create character and block device nodes\n"
+    "      --no-ownership    do not chown entries (the default when not root)\n"
+    "      --max-ratio N     refuse a layer that decompresses to more than N\n"
+    "                        times its size once past 64 MiB (default 250;\n"
+    "                        0 turns the check off)\n"
+    "  -h, --help            this help\n";
 
 int cmd_unpack(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_DEVICES = 256, OPT_NO_OWNERSHIP, OPT_MAX_RATIO };
 	static const struct option options[] = {
-		{"allow-devices", no_argument, NULL, OPT_DEVICES},
-		{"no-ownership", no_argument, NULL, OPT_NO_OWNERSHIP},
-		{"max-ratio", required_argument, NULL, OPT_MAX_RATIO},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"allow-devices", no_argument, NULL, OPT_DEVICES},
+	    {"no-ownership", no_argument, NULL, OPT_NO_OWNERSHIP},
+	    {"max-ratio", required_argument, NULL, OPT_MAX_RATIO},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct image_unpack_options o = {0};
 	cli_getopt_reset();

@@ -36,8 +36,8 @@ static int load_descriptor(struct petra_store *store, struct image *img, struct 
 		size_t len;
 		if (depth > 4)
 			return petra_error_set(err, EINVAL, "image indexes nested too deeply");
-		int r = petra_store_read_blob(store, img->desc.digest, DOCUMENT_MAX_SIZE, &data, &len,
-					      err);
+		int r = petra_store_read_blob(store, img->desc.digest, DOCUMENT_MAX_SIZE, &data,
+					      &len, err);
 		if (r < 0)
 			return r;
 		struct oci_index idx;
@@ -54,7 +54,8 @@ static int load_descriptor(struct petra_store *store, struct image *img, struct 
 			return pick;
 	}
 	if (oci_media_type_kind(img->desc.media_type) != OCI_KIND_MANIFEST)
-		return petra_error_set(err, EINVAL, "%s: media type \"%s\" is not an image manifest",
+		return petra_error_set(err, EINVAL,
+				       "%s: media type \"%s\" is not an image manifest",
 				       img->desc.digest, img->desc.media_type);
 	_cleanup_free_ char *data = NULL;
 	size_t len;
@@ -72,10 +73,9 @@ static int load_descriptor(struct petra_store *store, struct image *img, struct 
 	if (r < 0)
 		return petra_error_prefix(err, "%s", img->manifest.config.digest);
 	if (img->config.diff_ids.n != img->manifest.n_layers)
-		return petra_error_set(err, EINVAL,
-				       "%s: the manifest has %zu layers but the config %zu diff_ids",
-				       img->desc.digest, img->manifest.n_layers,
-				       img->config.diff_ids.n);
+		return petra_error_set(
+		    err, EINVAL, "%s: the manifest has %zu layers but the config %zu diff_ids",
+		    img->desc.digest, img->manifest.n_layers, img->config.diff_ids.n);
 	return 0;
 }
 
@@ -107,13 +107,14 @@ static int apply_layers(struct petra_store *store, const struct image *img, int 
 		char short_digest[13];
 		oci_digest_short(layer->digest, short_digest);
 		struct layer_reader_options ro = {
-			.expected_digest = layer->digest,
-			.expected_diff_id = img->config.diff_ids.v[i],
-			.max_ratio = o ? o->max_ratio : 0,
-			.progress = &progress,
+		    .expected_digest = layer->digest,
+		    .expected_diff_id = img->config.diff_ids.v[i],
+		    .max_ratio = o ? o->max_ratio : 0,
+		    .progress = &progress,
 		};
 		r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-		_cleanup_close_ int fd = r < 0 ? -1 : petra_store_open_blob(store, layer->digest, err);
+		_cleanup_close_ int fd =
+		    r < 0 ? -1 : petra_store_open_blob(store, layer->digest, err);
 		if (fd < 0)
 			r = fd;
 		struct layer_reader *reader = NULL;
@@ -169,8 +170,8 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 	bool replace_empty = false;
 	if (lstat(target, &st) == 0) {
 		if (!S_ISDIR(st.st_mode) || !dir_is_empty(target))
-			return petra_error_set(err, EEXIST, "%s exists and is not an empty directory",
-					       target);
+			return petra_error_set(err, EEXIST,
+					       "%s exists and is not an empty directory", target);
 		replace_empty = true;
 	}
 	struct image img;
@@ -235,17 +236,19 @@ static void verify_manifest(struct petra_store *store, const struct oci_descript
 	}
 	for (size_t i = 0; i < img.manifest.n_layers; i++) {
 		const struct oci_descriptor *layer = &img.manifest.layers[i];
-		_cleanup_free_ char *key = xasprintf("%s %s", layer->digest, img.config.diff_ids.v[i]);
+		_cleanup_free_ char *key =
+		    xasprintf("%s %s", layer->digest, img.config.diff_ids.v[i]);
 		if (!strset_add(done, key) || !petra_store_has_blob(store, layer->digest))
 			continue;
 		struct layer_reader_options ro = {
-			.expected_digest = layer->digest,
-			.expected_diff_id = img.config.diff_ids.v[i],
-			.max_ratio = -1, /* verification writes nothing */
+		    .expected_digest = layer->digest,
+		    .expected_diff_id = img.config.diff_ids.v[i],
+		    .max_ratio = -1, /* verification writes nothing */
 		};
 		_cleanup_error_ struct petra_error *le = NULL;
 		int r = layer_compression_from_media_type(layer->media_type, &ro.compression, &le);
-		_cleanup_close_ int fd = r < 0 ? -1 : petra_store_open_blob(store, layer->digest, &le);
+		_cleanup_close_ int fd =
+		    r < 0 ? -1 : petra_store_open_blob(store, layer->digest, &le);
 		if (fd >= 0)
 			r = layer_verify_fd(fd, &ro, &le);
 		if (r < 0 || fd < 0) {

@@ -37,7 +37,7 @@ void image_release(struct image *image);
 const char *image_tag(const struct image *image);
 
 struct image_import_options {
-	const char *name;                  /* NULL: derived from the source */
+	const char *name;                   /* NULL: derived from the source */
 	enum layer_compression compression; /* for directories and tarballs */
 };
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #define DOCUMENT_MAX_SIZE (16u << 20)
-#define INDEX_MAX_SIZE (64u << 20)
+#define INDEX_MAX_SIZE    (64u << 20)
 
 /* ---- source and destination strings ---- */
 
@@ -62,14 +62,15 @@ static char *name_from_path(const char *path, const char *tag, struct petra_erro
 	}
 	for (size_t i = 0; i < sb.len; i++) {
 		char c = (char)tolower((unsigned char)sb.buf[i]);
-		sb.buf[i] = (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-') ? c : '-';
+		sb.buf[i] =
+		    (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-') ? c : '-';
 	}
 	strbuf_addf(&sb, ":%s", tag ? tag : "latest");
 	char *name = strbuf_detach(&sb);
 	struct oci_ref ref;
 	if (oci_ref_parse(name, &ref, NULL) < 0) {
-		petra_error_set(err, EINVAL, "cannot make an image name from \"%s\": give one with --ref",
-				path);
+		petra_error_set(err, EINVAL,
+				"cannot make an image name from \"%s\": give one with --ref", path);
 		free(name);
 		return NULL;
 	}
@@ -86,7 +87,8 @@ static char *normalise_name(const char *name, struct petra_error **err)
 		return NULL;
 	if (!ref.tag) {
 		oci_ref_release(&ref);
-		petra_error_set(err, EINVAL, "name \"%s\": a tag is needed, not only a digest", name);
+		petra_error_set(err, EINVAL, "name \"%s\": a tag is needed, not only a digest",
+				name);
 		return NULL;
 	}
 	char *s = oci_ref_format(&ref);
@@ -184,17 +186,19 @@ static int import_rootfs(struct petra_store *store, const char *path, bool is_di
 	int r = time_now(&created, &reproducible, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = open(path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    open(path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", path);
 	struct progress progress;
 	struct stat st;
-	progress_begin(&progress, "importing", !is_dir && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0);
+	progress_begin(&progress, "importing",
+		       !is_dir && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0);
 	struct layer_writer_options wo = {
-		.compression = o->compression,
-		.clamp_mtime = reproducible,
-		.mtime_clamp = created,
-		.progress = &progress,
+	    .compression = o->compression,
+	    .clamp_mtime = reproducible,
+	    .mtime_clamp = created,
+	    .progress = &progress,
 	};
 	struct layer_writer *w;
 	r = layer_writer_new(store, &wo, &w, err);
@@ -229,18 +233,19 @@ static int select_entry(const json_t *index, const char *tag, const char *what,
 	struct strbuf names = STRBUF_INIT;
 	for (size_t i = 0; i < json_array_size(manifests); i++) {
 		json_t *m = json_array_get(manifests, i);
-		const char *ref = json_get_string(json_object_get(m, "annotations"),
-						  OCI_ANNOTATION_REF_NAME);
+		const char *ref =
+		    json_get_string(json_object_get(m, "annotations"), OCI_ANNOTATION_REF_NAME);
 		if (ref) {
 			strbuf_addstr(&names, names.len ? ", " : "");
 			strbuf_addstr(&names, ref);
 		}
 		if (tag ? (ref && !strcmp(ref, tag)) : true) {
 			if (found >= 0 && !tag) {
-				int r = petra_error_set(err, EINVAL,
-							"%s holds several images; name one with "
-							":TAG (%s)",
-							what, names.len ? names.buf : "none tagged");
+				int r =
+				    petra_error_set(err, EINVAL,
+						    "%s holds several images; name one with "
+						    ":TAG (%s)",
+						    what, names.len ? names.buf : "none tagged");
 				strbuf_release(&names);
 				return r;
 			}
@@ -298,8 +303,8 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 		_cleanup_free_ char *data = NULL;
 		size_t len;
 		r = depth > 4 ? petra_error_set(err, EINVAL, "image indexes nested too deeply")
-			      : petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data,
-						      &len, err);
+			      : petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE,
+						      &data, &len, err);
 		struct oci_index idx = {0};
 		if (r == 0)
 			r = oci_index_parse(data, len, &idx, err);
@@ -318,7 +323,8 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 		r = petra_error_set(err, EINVAL, "%s: media type \"%s\" is not an image manifest",
 				    img.desc.digest, img.desc.media_type);
 	if (r == 0)
-		r = petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data, &len, err);
+		r = petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data, &len,
+					  err);
 	if (r == 0)
 		r = oci_manifest_parse(data, len, &img.manifest, err);
 	if (r == 0)
@@ -399,8 +405,8 @@ static int import_layout(struct petra_store *store, const struct location *loc,
 	json_decref(index);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *name = o->name ? normalise_name(o->name, err)
-					    : name_from_layout(loc->path, &chosen, err);
+	_cleanup_free_ char *name =
+	    o->name ? normalise_name(o->name, err) : name_from_layout(loc->path, &chosen, err);
 	if (!name) {
 		oci_descriptor_release(&chosen);
 		return -EINVAL;
@@ -466,9 +472,11 @@ static int import_archive(struct petra_store *store, const struct location *loc,
 			while ((got = archive_read_data(a, buf, 1 << 20)) > 0)
 				strbuf_add(&sb, buf, (size_t)got);
 			if (got < 0)
-				r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
+				r = petra_error_set(err, EIO, "%s: %s", what,
+						    archive_error_string(a));
 			else
-				index = json_parse_buffer(strbuf_str(&sb), sb.len, "index.json", err);
+				index =
+				    json_parse_buffer(strbuf_str(&sb), sb.len, "index.json", err);
 			strbuf_release(&sb);
 			if (r == 0 && !index)
 				r = petra_error_prefix(err, "%s", what);
@@ -507,8 +515,8 @@ static int import_archive(struct petra_store *store, const struct location *loc,
 	r = select_entry(index, loc->tag, what, &chosen, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *name = o->name ? normalise_name(o->name, err)
-					    : name_from_layout(loc->path, &chosen, err);
+	_cleanup_free_ char *name =
+	    o->name ? normalise_name(o->name, err) : name_from_layout(loc->path, &chosen, err);
 	if (!name) {
 		oci_descriptor_release(&chosen);
 		return -EINVAL;
@@ -547,8 +555,8 @@ int image_import(struct petra_store *store, const char *source,
 				       "import %s: not a directory, a tarball, oci:PATH or "
 				       "oci-archive:FILE",
 				       source);
-	_cleanup_free_ char *name = o->name ? normalise_name(o->name, err)
-					    : name_from_path(source, NULL, err);
+	_cleanup_free_ char *name =
+	    o->name ? normalise_name(o->name, err) : name_from_path(source, NULL, err);
 	if (!name)
 		return -EINVAL;
 	int r = import_rootfs(store, source, S_ISDIR(st.st_mode), o, name, digest, err);
@@ -619,7 +627,8 @@ static int add_archive_blob(struct archive *a, struct petra_store *store,
 		}
 		oci_hasher_update(&h, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n) {
-			r = petra_error_set(err, EIO, "write %s: %s", path, archive_error_string(a));
+			r = petra_error_set(err, EIO, "write %s: %s", path,
+					    archive_error_string(a));
 			break;
 		}
 		done += n;

@@ -50,7 +50,7 @@ struct applier {
 	gid_t egid;
 	struct strset seen;     /* every path this layer wrote */
 	struct strset implicit; /* parents this layer created without an entry */
-	char *cached_path;  /* parent directory cache: consecutive entries share it */
+	char *cached_path;      /* parent directory cache: consecutive entries share it */
 	int cached_fd;
 	struct dir_times *dirs;
 	size_t n_dirs, alloc_dirs;
@@ -74,9 +74,9 @@ static int open_beneath(struct applier *ap, const char *path)
 	if (!ap->have_openat2)
 		return -ENOSYS;
 	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   RESOLVE_NO_XDEV,
+	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
 	};
 	long fd = syscall(SYS_openat2, ap->root_fd, path, &how, sizeof(how));
 	if (fd < 0) {
@@ -118,7 +118,7 @@ static char *pop_component(struct strvec *todo)
  * would be inside the root, missing directories created when asked. */
 static int walk_dir(struct applier *ap, const char *dir, bool create, struct petra_error **err)
 {
-	struct strvec todo = STRVEC_INIT;   /* components still to resolve */
+	struct strvec todo = STRVEC_INIT;    /* components still to resolve */
 	struct strvec lexical = STRVEC_INIT; /* where we are, from the root */
 	push_components(&todo, dir);
 	int cur = -1; /* -1 means the root itself */
@@ -130,7 +130,8 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 		if (!strcmp(c, "..")) {
 			if (lexical.n == 0) {
 				_cleanup_free_ char *q = str_quote(dir);
-				r = petra_error_set(err, EXDEV, "%s: a symlink leads out of the root", q);
+				r = petra_error_set(err, EXDEV,
+						    "%s: a symlink leads out of the root", q);
 				goto out;
 			}
 			free(pop_component(&lexical));
@@ -146,7 +147,8 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 				}
 				/* Every component of `lexical` was checked to be a real
 				 * directory a moment ago, and only this process writes here. */
-				cur = openat(ap->root_fd, sb.buf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				cur = openat(ap->root_fd, sb.buf,
+					     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (cur < 0) {
 					r = petra_error_set_errno(err, errno, "reopen %s", sb.buf);
 					goto out;
@@ -186,7 +188,8 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 		if (S_ISLNK(st.st_mode)) {
 			if (++hops > MAX_SYMLINK_HOPS) {
 				_cleanup_free_ char *q = str_quote(dir);
-				r = petra_error_set(err, ELOOP, "%s: too many levels of symbolic links", q);
+				r = petra_error_set(err, ELOOP,
+						    "%s: too many levels of symbolic links", q);
 				goto out;
 			}
 			char target[4096];
@@ -325,8 +328,8 @@ static int set_owner_mode_times(struct applier *ap, struct archive_entry *entry,
 		return petra_error_set_errno(err, errno, "%s: chmod %04o", q, mode);
 	}
 	struct timespec times[2] = {
-		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
 	};
 	if (fd >= 0 && futimens(fd, times) < 0) {
 		_cleanup_free_ char *q = str_quote(path);
@@ -350,7 +353,8 @@ static int write_regular(struct applier *ap, struct layer_reader *r, struct arch
 		parent = resolve_dir(ap, dir, true, err);
 		if (parent < 0)
 			return parent;
-		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
 	}
 	if (fd < 0) {
 		_cleanup_free_ char *q = str_quote(path);
@@ -417,7 +421,8 @@ static int write_directory(struct applier *ap, struct archive_entry *entry, int 
 			}
 		}
 	}
-	_cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: open directory", q);
@@ -435,7 +440,7 @@ static int write_directory(struct applier *ap, struct archive_entry *entry, int 
 	xgrow((void **)&ap->dirs, &ap->alloc_dirs, ap->n_dirs + 1, sizeof(*ap->dirs));
 	ap->dirs[ap->n_dirs].path = xstrdup(path);
 	ap->dirs[ap->n_dirs].mtime =
-		(struct timespec){archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
+	    (struct timespec){archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
 	ap->n_dirs++;
 	return 0;
 }
@@ -475,8 +480,8 @@ static int write_symlink(struct applier *ap, struct archive_entry *entry, int pa
 		return petra_error_set_errno(err, errno, "%s: chown", q);
 	}
 	struct timespec times[2] = {
-		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
 	};
 	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
 	apply_xattrs(ap, entry, -1, parent, name);
@@ -587,8 +592,8 @@ static int write_special(struct applier *ap, struct archive_entry *entry, int pa
 		return petra_error_set_errno(err, errno, "%s: chmod", q);
 	}
 	struct timespec times[2] = {
-		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-		{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
+	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
 	};
 	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
 	return 0;
@@ -641,14 +646,16 @@ static int opaque_clean(struct applier *ap, int fd, const char *dir, struct petr
 	closedir(d);
 	int r = 0;
 	for (size_t i = 0; i < names.n && r == 0; i++) {
-		_cleanup_free_ char *child = *dir ? path_join(dir, names.v[i]) : xstrdup(names.v[i]);
+		_cleanup_free_ char *child =
+		    *dir ? path_join(dir, names.v[i]) : xstrdup(names.v[i]);
 		if (!strset_contains(&ap->seen, child) && !strset_contains(&ap->implicit, child)) {
 			r = fs_remove_tree_at(fd, names.v[i], err);
 			continue;
 		}
 		struct stat st;
 		if (fstatat(fd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-			int cfd = openat(fd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int cfd =
+			    openat(fd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd < 0) {
 				r = petra_error_set_errno(err, errno, "open %s", child);
 				break;
@@ -691,11 +698,13 @@ static int apply_entry(struct applier *ap, struct layer_reader *r, struct archiv
 		/* The root itself: only its metadata can change. */
 		if (type != AE_IFDIR)
 			return petra_error_set(err, EINVAL, "the root entry is not a directory");
-		_cleanup_close_ int fd = openat(ap->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int fd =
+		    openat(ap->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return petra_error_set_errno(err, errno, "open the root");
 		mode_t mode = archive_entry_perm(entry) & 07777;
-		return set_owner_mode_times(ap, entry, fd, ap->chown ? mode : mode | 0700, "/", err);
+		return set_owner_mode_times(ap, entry, fd, ap->chown ? mode : mode | 0700, "/",
+					    err);
 	}
 	_cleanup_free_ char *dir = NULL;
 	const char *base;
@@ -752,12 +761,12 @@ int layer_apply(struct layer_reader *r, int root_fd, const struct layer_apply_op
 		struct petra_error **err)
 {
 	struct applier ap = {
-		.root_fd = root_fd,
-		.flags = options ? options->flags : 0,
-		.euid = geteuid(),
-		.egid = getegid(),
-		.cached_fd = -1,
-		.have_openat2 = true,
+	    .root_fd = root_fd,
+	    .flags = options ? options->flags : 0,
+	    .euid = geteuid(),
+	    .egid = getegid(),
+	    .cached_fd = -1,
+	    .have_openat2 = true,
 	};
 	ap.chown = ap.euid == 0 && !(ap.flags & LAYER_APPLY_NO_OWNERSHIP);
 	int e;

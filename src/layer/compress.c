@@ -16,8 +16,7 @@
 
 #define CODEC_CHUNK (256u << 10)
 
-int layer_compression_parse(const char *name, enum layer_compression *out,
-			    struct petra_error **err)
+int layer_compression_parse(const char *name, enum layer_compression *out, struct petra_error **err)
 {
 	if (!strcmp(name, "gzip"))
 		*out = LAYER_COMPRESSION_GZIP;
@@ -73,7 +72,8 @@ int layer_compression_from_media_type(const char *mt, enum layer_compression *ou
 	else if (has_suffix(mt, ".tar"))
 		*out = LAYER_COMPRESSION_NONE;
 	else
-		return petra_error_set(err, ENOTSUP, "layer media type \"%s\" is not supported", mt);
+		return petra_error_set(err, ENOTSUP, "layer media type \"%s\" is not supported",
+				       mt);
 	return 0;
 }
 
@@ -150,7 +150,8 @@ static int encoder_run(struct encoder *e, const void *data, size_t len, bool fin
 			e->isal.next_out = e->out;
 			e->isal.avail_out = CODEC_CHUNK;
 			if (isal_deflate(&e->isal) != COMP_OK)
-				return petra_error_set(err, EIO, "gzip (ISA-L): compression failed");
+				return petra_error_set(err, EIO,
+						       "gzip (ISA-L): compression failed");
 			size_t made = CODEC_CHUNK - e->isal.avail_out;
 			if (made && (r = e->sink(e->ctx, e->out, made, err)) < 0)
 				return r;
@@ -169,14 +170,16 @@ static int encoder_run(struct encoder *e, const void *data, size_t len, bool fin
 			size_t made = CODEC_CHUNK - e->zs.avail_out;
 			if (made && (r = e->sink(e->ctx, e->out, made, err)) < 0)
 				return r;
-		} while (e->zs.avail_in > 0 || e->zs.avail_out == 0 || (finish && zr != Z_STREAM_END));
+		} while (e->zs.avail_in > 0 || e->zs.avail_out == 0 ||
+			 (finish && zr != Z_STREAM_END));
 #endif
 		return 0;
 	}
 	ZSTD_inBuffer in = {data, len, 0};
 	for (;;) {
 		ZSTD_outBuffer out = {e->out, CODEC_CHUNK, 0};
-		size_t left = ZSTD_compressStream2(e->zstd, &out, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
+		size_t left =
+		    ZSTD_compressStream2(e->zstd, &out, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(left))
 			return petra_error_set(err, EIO, "zstd: %s", ZSTD_getErrorName(left));
 		if (out.pos && (r = e->sink(e->ctx, e->out, out.pos, err)) < 0)
@@ -307,10 +310,10 @@ int decoder_run(struct decoder *d, const uint8_t *in, size_t in_len, size_t *in_
 		 * a complete member is trailing garbage. */
 		if (!d->in_member && in_len > 0) {
 			if (in[0] != 0x1f || (in_len > 1 && in[1] != 0x8b))
-				return petra_error_set(err, EINVAL, "gzip: %s",
-						       d->members_done
-							       ? "trailing garbage after the compressed stream"
-							       : "not a gzip stream");
+				return petra_error_set(
+				    err, EINVAL, "gzip: %s",
+				    d->members_done ? "trailing garbage after the compressed stream"
+						    : "not a gzip stream");
 			d->in_member = true;
 		}
 #ifdef HAVE_ISAL

@@ -46,9 +46,9 @@ const char *layer_media_type(enum layer_compression c);
 
 struct layer_writer_options {
 	enum layer_compression compression;
-	int level;            /* 0: the codec's fast default */
-	bool clamp_mtime;     /* clamp every mtime to mtime_clamp */
-	time_t mtime_clamp;   /* usually SOURCE_DATE_EPOCH */
+	int level;                 /* 0: the codec's fast default */
+	bool clamp_mtime;          /* clamp every mtime to mtime_clamp */
+	time_t mtime_clamp;        /* usually SOURCE_DATE_EPOCH */
 	struct progress *progress; /* bytes of input read, may be NULL */
 };
 
@@ -58,7 +58,7 @@ struct layer_info {
 	char diff_id[OCI_DIGEST_SIZE]; /* of the uncompressed tar */
 	int64_t size;                  /* of the blob */
 	uint64_t uncompressed_size;
-	const char *media_type;        /* static string */
+	const char *media_type; /* static string */
 };
 
 enum layer_tree_flags {
@@ -114,8 +114,8 @@ int layer_reader_next(struct layer_reader *r, struct archive_entry **entry,
 		      struct petra_error **err);
 /* The current entry's data: 1 with a block (and its offset in the file,
  * which jumps over holes of sparse files), 0 at its end, < 0 on error. */
-int layer_reader_data_block(struct layer_reader *r, const void **data, size_t *len,
-			    int64_t *offset, struct petra_error **err);
+int layer_reader_data_block(struct layer_reader *r, const void **data, size_t *len, int64_t *offset,
+			    struct petra_error **err);
 /* Read the rest of the stream and verify the digests. Call once after
  * layer_reader_next returned 0. */
 int layer_reader_finish(struct layer_reader *r, struct petra_error **err);

@@ -12,8 +12,8 @@
 #include <archive_entry.h>
 #include <string.h>
 
-#define READ_CHUNK (256u << 10)
-#define DEFAULT_MAX_RATIO 250
+#define READ_CHUNK             (256u << 10)
+#define DEFAULT_MAX_RATIO      250
 #define DEFAULT_BOMB_MIN_BYTES (64ull << 20)
 
 struct layer_reader {
@@ -39,7 +39,10 @@ struct layer_reader {
 	bool finished;
 };
 
-uint64_t layer_reader_compressed_bytes(const struct layer_reader *r) { return r->compressed_bytes; }
+uint64_t layer_reader_compressed_bytes(const struct layer_reader *r)
+{
+	return r->compressed_bytes;
+}
 uint64_t layer_reader_uncompressed_bytes(const struct layer_reader *r)
 {
 	return r->uncompressed_bytes;
@@ -79,8 +82,8 @@ static ssize_t pump(struct layer_reader *r)
 			return 0;
 		}
 		size_t used, made;
-		int e = decoder_run(r->decoder, r->in + r->in_pos, r->in_len - r->in_pos, &used, r->out,
-				    READ_CHUNK, &made, &r->pump_error);
+		int e = decoder_run(r->decoder, r->in + r->in_pos, r->in_len - r->in_pos, &used,
+				    r->out, READ_CHUNK, &made, &r->pump_error);
 		if (e < 0)
 			return e;
 		r->in_pos += used;
@@ -88,8 +91,9 @@ static ssize_t pump(struct layer_reader *r)
 			oci_hasher_update(&r->uncompressed_hash, r->out, made);
 			r->uncompressed_bytes += made;
 			if (r->max_ratio > 0 && r->uncompressed_bytes > r->bomb_min_bytes &&
-			    r->uncompressed_bytes / (r->compressed_bytes ? r->compressed_bytes : 1) >
-				    (uint64_t)r->max_ratio) {
+			    r->uncompressed_bytes /
+				    (r->compressed_bytes ? r->compressed_bytes : 1) >
+				(uint64_t)r->max_ratio) {
 				char u[32], c[32];
 				format_size(r->uncompressed_bytes, u, sizeof(u));
 				format_size(r->compressed_bytes, c, sizeof(c));
@@ -182,8 +186,8 @@ int layer_reader_next(struct layer_reader *r, struct archive_entry **entry,
 	return archive_failure(r, err);
 }
 
-int layer_reader_data_block(struct layer_reader *r, const void **data, size_t *len,
-			    int64_t *offset, struct petra_error **err)
+int layer_reader_data_block(struct layer_reader *r, const void **data, size_t *len, int64_t *offset,
+			    struct petra_error **err)
 {
 	la_int64_t off;
 	int ar = archive_read_data_block(r->archive, data, len, &off);
@@ -204,7 +208,8 @@ int layer_reader_finish(struct layer_reader *r, struct petra_error **err)
 	for (;;) {
 		ssize_t n = pump(r);
 		if (n < 0)
-			return petra_error_set(err, r->pump_error->code, "%s", r->pump_error->message);
+			return petra_error_set(err, r->pump_error->code, "%s",
+					       r->pump_error->message);
 		if (n == 0)
 			break;
 	}
@@ -213,7 +218,8 @@ int layer_reader_finish(struct layer_reader *r, struct petra_error **err)
 	oci_hasher_final(&r->compressed_hash, digest);
 	oci_hasher_final(&r->uncompressed_hash, diff_id);
 	if (r->expected_digest && strcmp(digest, r->expected_digest) != 0)
-		return petra_error_set(err, EIO, "blob is corrupt: its content hashes to %s", digest);
+		return petra_error_set(err, EIO, "blob is corrupt: its content hashes to %s",
+				       digest);
 	if (r->expected_diff_id && strcmp(diff_id, r->expected_diff_id) != 0)
 		return petra_error_set(err, EIO,
 				       "uncompressed content hashes to %s, not to the config's "
@@ -266,7 +272,8 @@ int layer_clean_path(const char *name, char **out, struct petra_error **err)
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
 			strbuf_release(&sb);
 			_cleanup_free_ char *q = str_quote(name);
-			return petra_error_set(err, EINVAL, "%s: \"..\" component escapes the root", q);
+			return petra_error_set(err, EINVAL, "%s: \"..\" component escapes the root",
+					       q);
 		}
 		if (len > 0 && !(len == 1 && p[0] == '.')) {
 			if (sb.len)

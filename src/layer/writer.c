@@ -111,8 +111,8 @@ int layer_writer_new(struct petra_store *store, const struct layer_writer_option
 	oci_hasher_init(&w->diff_hash);
 	int r = petra_store_blob_begin(store, &w->blob, err);
 	if (r == 0)
-		r = encoder_new(options->compression, options->level, blob_sink, w->blob, &w->encoder,
-				err);
+		r = encoder_new(options->compression, options->level, blob_sink, w->blob,
+				&w->encoder, err);
 	if (r < 0) {
 		layer_writer_abort(w);
 		return r;
@@ -201,7 +201,8 @@ static int write_header(struct layer_writer *w, struct archive_entry *e, struct 
 	return 0;
 }
 
-static int write_data(struct layer_writer *w, const void *data, size_t len, struct petra_error **err)
+static int write_data(struct layer_writer *w, const void *data, size_t len,
+		      struct petra_error **err)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -240,15 +241,15 @@ int layer_writer_add_whiteout(struct layer_writer *w, const char *path, struct p
 {
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *marker =
-		slash ? xasprintf("%.*s/.wh.%s", (int)(slash - path), path, slash + 1)
-		      : xasprintf(".wh.%s", path);
+	    slash ? xasprintf("%.*s/.wh.%s", (int)(slash - path), path, slash + 1)
+		  : xasprintf(".wh.%s", path);
 	return add_marker(w, marker, err);
 }
 
 int layer_writer_add_opaque(struct layer_writer *w, const char *dir, struct petra_error **err)
 {
-	_cleanup_free_ char *marker = *dir ? xasprintf("%s/.wh..wh..opq", dir)
-					   : xstrdup(".wh..wh..opq");
+	_cleanup_free_ char *marker =
+	    *dir ? xasprintf("%s/.wh..wh..opq", dir) : xstrdup(".wh..wh..opq");
 	return add_marker(w, marker, err);
 }
 
@@ -457,10 +458,12 @@ static int add_tree_dir(struct layer_writer *w, int fd, const char *rel, dev_t r
 			if (opaque && (flags & LAYER_TREE_OVERLAY))
 				r = layer_writer_add_opaque(w, path, err);
 			if (r == 0 && st.st_dev != root_dev) {
-				log_warn("not descending into %s: another filesystem is mounted there",
-					 path);
+				log_warn(
+				    "not descending into %s: another filesystem is mounted there",
+				    path);
 			} else if (r == 0) {
-				int child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				int child = openat(fd, name,
+						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (child < 0) {
 					_cleanup_free_ char *q = str_quote(path);
 					return petra_error_set_errno(err, errno, "%s: open", q);
@@ -503,8 +506,9 @@ static int copy_entry_data(struct layer_writer *w, struct archive *in, struct ar
 		}
 		/* Holes of sparse files become zeros. */
 		while (written < offset) {
-			size_t n = (size_t)(offset - written) < FILE_CHUNK ? (size_t)(offset - written)
-									     : FILE_CHUNK;
+			size_t n = (size_t)(offset - written) < FILE_CHUNK
+				       ? (size_t)(offset - written)
+				       : FILE_CHUNK;
 			memset(w->file_buf, 0, n);
 			int r = write_data(w, w->file_buf, n, err);
 			if (r < 0)
@@ -520,7 +524,8 @@ static int copy_entry_data(struct layer_writer *w, struct archive *in, struct ar
 	}
 	int64_t size = archive_entry_size(e);
 	while (written < size) {
-		size_t n = (size_t)(size - written) < FILE_CHUNK ? (size_t)(size - written) : FILE_CHUNK;
+		size_t n =
+		    (size_t)(size - written) < FILE_CHUNK ? (size_t)(size - written) : FILE_CHUNK;
 		memset(w->file_buf, 0, n);
 		int r = write_data(w, w->file_buf, n, err);
 		if (r < 0)

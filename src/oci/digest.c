@@ -71,10 +71,12 @@ int oci_digest_check(const char *digest, struct petra_error **err)
 		return 0;
 	const char *colon = strchr(digest, ':');
 	if (!colon)
-		return petra_error_set(err, EINVAL, "digest \"%.80s\": no algorithm prefix", digest);
+		return petra_error_set(err, EINVAL, "digest \"%.80s\": no algorithm prefix",
+				       digest);
 	if (strncmp(digest, "sha256:", 7) != 0)
-		return petra_error_set(err, ENOTSUP, "digest \"%.80s\": unsupported algorithm \"%.*s\"",
-				       digest, (int)(colon - digest), digest);
+		return petra_error_set(err, ENOTSUP,
+				       "digest \"%.80s\": unsupported algorithm \"%.*s\"", digest,
+				       (int)(colon - digest), digest);
 	return petra_error_set(err, EINVAL,
 			       "digest \"%.80s\": not 64 lower-case hexadecimal digits", digest);
 }

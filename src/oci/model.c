@@ -37,8 +37,8 @@ int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
 	if (oci_digest_check(digest, err) < 0)
 		return petra_error_prefix(err, "descriptor");
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
-		return petra_error_set(err, EINVAL, "descriptor %s: size is not a non-negative integer",
-				       digest);
+		return petra_error_set(err, EINVAL,
+				       "descriptor %s: size is not a non-negative integer", digest);
 	desc->media_type = xstrdup(mt);
 	snprintf(desc->digest, sizeof(desc->digest), "%s", digest);
 	desc->size = json_integer_value(size);
@@ -46,8 +46,8 @@ int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
 	if (ann) {
 		if (!json_is_object(ann)) {
 			oci_descriptor_release(desc);
-			return petra_error_set(err, EINVAL,
-					       "descriptor %s: annotations is not an object", digest);
+			return petra_error_set(
+			    err, EINVAL, "descriptor %s: annotations is not an object", digest);
 		}
 		desc->annotations = json_incref(ann);
 	}
@@ -101,7 +101,8 @@ static void descriptors_free(struct oci_descriptor *d, size_t n)
 
 /* ---- manifests ---- */
 
-int oci_manifest_parse(const char *data, size_t len, struct oci_manifest *m, struct petra_error **err)
+int oci_manifest_parse(const char *data, size_t len, struct oci_manifest *m,
+		       struct petra_error **err)
 {
 	memset(m, 0, sizeof(*m));
 	json_t *json = json_parse_buffer(data, len, "manifest", err);
@@ -197,7 +198,8 @@ int oci_index_parse(const char *data, size_t len, struct oci_index *index, struc
 	index->n_manifests = json_array_size(manifests);
 	index->manifests = xcalloc(index->n_manifests, sizeof(*index->manifests));
 	for (size_t i = 0; i < index->n_manifests; i++) {
-		r = oci_descriptor_from_json(json_array_get(manifests, i), &index->manifests[i], err);
+		r = oci_descriptor_from_json(json_array_get(manifests, i), &index->manifests[i],
+					     err);
 		if (r < 0) {
 			petra_error_prefix(err, "index: entry %zu", i + 1);
 			goto fail;
@@ -223,8 +225,8 @@ const char *oci_host_architecture(void)
 		return "amd64";
 	static const struct {
 		const char *machine, *goarch;
-	} map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"},
-		   {"i686", "386"},     {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
+	} map[] = {{"x86_64", "amd64"},   {"aarch64", "arm64"},   {"armv7l", "arm"},
+		   {"i686", "386"},       {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
 		   {"riscv64", "riscv64"}};
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (!strcmp(u.machine, map[i].machine))

@@ -50,20 +50,26 @@ void oci_digest_short(const char *digest, char out[13]);
 
 /* ---- media types ------------------------------------------------------- */
 
-#define OCI_MEDIA_TYPE_INDEX "application/vnd.oci.image.index.v1+json"
-#define OCI_MEDIA_TYPE_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCI_MEDIA_TYPE_CONFIG "application/vnd.oci.image.config.v1+json"
-#define OCI_MEDIA_TYPE_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define OCI_MEDIA_TYPE_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define OCI_MEDIA_TYPE_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define DOCKER_MEDIA_TYPE_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define DOCKER_MEDIA_TYPE_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define DOCKER_MEDIA_TYPE_CONFIG "application/vnd.docker.container.image.v1+json"
+#define OCI_MEDIA_TYPE_INDEX         "application/vnd.oci.image.index.v1+json"
+#define OCI_MEDIA_TYPE_MANIFEST      "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MEDIA_TYPE_CONFIG        "application/vnd.oci.image.config.v1+json"
+#define OCI_MEDIA_TYPE_LAYER         "application/vnd.oci.image.layer.v1.tar"
+#define OCI_MEDIA_TYPE_LAYER_GZIP    "application/vnd.oci.image.layer.v1.tar+gzip"
+#define OCI_MEDIA_TYPE_LAYER_ZSTD    "application/vnd.oci.image.layer.v1.tar+zstd"
+#define DOCKER_MEDIA_TYPE_MANIFEST   "application/vnd.docker.distribution.manifest.v2+json"
+#define DOCKER_MEDIA_TYPE_LIST       "application/vnd.docker.distribution.manifest.list.v2+json"
+#define DOCKER_MEDIA_TYPE_CONFIG     "application/vnd.docker.container.image.v1+json"
 #define DOCKER_MEDIA_TYPE_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 #define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 
-enum oci_kind { OCI_KIND_OTHER, OCI_KIND_INDEX, OCI_KIND_MANIFEST, OCI_KIND_CONFIG, OCI_KIND_LAYER };
+enum oci_kind {
+	OCI_KIND_OTHER,
+	OCI_KIND_INDEX,
+	OCI_KIND_MANIFEST,
+	OCI_KIND_CONFIG,
+	OCI_KIND_LAYER
+};
 enum oci_kind oci_media_type_kind(const char *media_type);
 
 /* ---- descriptors, manifests, indexes, configs -------------------------- */
@@ -104,7 +110,8 @@ struct oci_index {
 	struct oci_descriptor *manifests;
 	size_t n_manifests;
 };
-int oci_index_parse(const char *data, size_t len, struct oci_index *index, struct petra_error **err);
+int oci_index_parse(const char *data, size_t len, struct oci_index *index,
+		    struct petra_error **err);
 void oci_index_release(struct oci_index *index);
 /* The entry of an image index that matches this machine's platform
  * (linux/<arch>), or -1 with an error. */
@@ -166,8 +173,7 @@ int petra_store_root_fd(const struct petra_store *store);
 /* Blobs. */
 bool petra_store_has_blob(struct petra_store *store, const char *digest);
 /* Open a blob for reading; the caller verifies content as it reads. */
-int petra_store_open_blob(struct petra_store *store, const char *digest,
-			  struct petra_error **err);
+int petra_store_open_blob(struct petra_store *store, const char *digest, struct petra_error **err);
 /* Read a whole (small) blob and verify its digest. */
 int petra_store_read_blob(struct petra_store *store, const char *digest, size_t max_size,
 			  char **data, size_t *len, struct petra_error **err);

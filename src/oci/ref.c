@@ -6,7 +6,10 @@
 #include <ctype.h>
 #include <string.h>
 
-static bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 /* path-component := alnum+ (separator alnum+)*, separator := [_.] | "__" | "-"+ */
 static bool path_component_valid(const char *s, size_t len)
@@ -57,7 +60,8 @@ static bool domain_valid(const char *s, size_t len)
 		if (i < hostlen && s[i] != '.')
 			continue;
 		size_t l = i - start;
-		if (l == 0 || !isalnum((unsigned char)s[start]) || !isalnum((unsigned char)s[i - 1]))
+		if (l == 0 || !isalnum((unsigned char)s[start]) ||
+		    !isalnum((unsigned char)s[i - 1]))
 			return false;
 		for (size_t k = start; k < i; k++)
 			if (!isalnum((unsigned char)s[k]) && s[k] != '-')
@@ -75,7 +79,8 @@ bool oci_tag_valid(const char *tag)
 	if (!(isalnum((unsigned char)tag[0]) || tag[0] == '_'))
 		return false;
 	for (size_t i = 1; i < len; i++)
-		if (!(isalnum((unsigned char)tag[i]) || tag[i] == '_' || tag[i] == '.' || tag[i] == '-'))
+		if (!(isalnum((unsigned char)tag[i]) || tag[i] == '_' || tag[i] == '.' ||
+		      tag[i] == '-'))
 			return false;
 	return true;
 }
@@ -132,10 +137,11 @@ int oci_ref_parse(const char *text, struct oci_ref *ref, struct petra_error **er
 	if (colon) {
 		*colon = '\0';
 		if (!oci_tag_valid(colon + 1))
-			return petra_error_set(err, EINVAL,
-					       "reference \"%s\": invalid tag \"%s\" (letters, digits, "
-					       "'_', '.', '-'; at most 128)",
-					       text, colon + 1);
+			return petra_error_set(
+			    err, EINVAL,
+			    "reference \"%s\": invalid tag \"%s\" (letters, digits, "
+			    "'_', '.', '-'; at most 128)",
+			    text, colon + 1);
 	}
 	if (!name_valid(copy))
 		return petra_error_set(err, EINVAL,

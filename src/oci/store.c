@@ -23,7 +23,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#define INDEX_MAX_SIZE (64u << 20)
+#define INDEX_MAX_SIZE    (64u << 20)
 #define DOCUMENT_MAX_SIZE (16u << 20)
 #define BLOB_WRITE_BUFFER (256u << 10)
 
@@ -51,7 +51,7 @@ char *petra_store_default_root(void)
 
 static const char layout_text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 static const char empty_index[] =
-	"{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_TYPE_INDEX "\",\"manifests\":[]}";
+    "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_TYPE_INDEX "\",\"manifests\":[]}";
 
 static int lock_fd(int fd, int how, const char *what, const char *root, struct petra_error **err)
 {
@@ -84,7 +84,8 @@ static int create_layout(const char *root, struct petra_error **err)
 	if (mkdirat(fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)
 		return petra_error_set_errno(err, errno, "create %s/blobs/sha256", root);
 	if (faccessat(fd, "oci-layout", F_OK, 0) < 0 &&
-	    fs_write_file_atomic_at(fd, "oci-layout", layout_text, strlen(layout_text), 0644, err) < 0)
+	    fs_write_file_atomic_at(fd, "oci-layout", layout_text, strlen(layout_text), 0644, err) <
+		0)
 		return petra_error_prefix(err, "create store %s", root);
 	if (faccessat(fd, "index.json", F_OK, 0) == 0)
 		return 0;
@@ -93,8 +94,8 @@ static int create_layout(const char *root, struct petra_error **err)
 	if (r < 0)
 		return r;
 	if (faccessat(fd, "index.json", F_OK, 0) < 0)
-		r = fs_write_file_atomic_at(fd, "index.json", empty_index, strlen(empty_index), 0644,
-					    err);
+		r = fs_write_file_atomic_at(fd, "index.json", empty_index, strlen(empty_index),
+					    0644, err);
 	flock(fd, LOCK_UN);
 	return r < 0 ? petra_error_prefix(err, "create store %s", root) : 0;
 }
@@ -121,7 +122,7 @@ int petra_store_open(const char *root, unsigned flags, struct petra_store **out,
 		return petra_error_set(err, EINVAL, "%s/oci-layout: unsupported imageLayoutVersion",
 				       root);
 	_cleanup_close_ int blobs_fd =
-		openat(root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	    openat(root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (blobs_fd < 0) {
 		if (errno != ENOENT || (flags & (PETRA_STORE_WRITE | PETRA_STORE_EXCLUSIVE)))
 			return petra_error_set_errno(err, errno, "open %s/blobs/sha256", root);
@@ -159,9 +160,15 @@ void petra_store_close(struct petra_store *s)
 	free(s);
 }
 
-const char *petra_store_root(const struct petra_store *s) { return s->root; }
+const char *petra_store_root(const struct petra_store *s)
+{
+	return s->root;
+}
 
-int petra_store_root_fd(const struct petra_store *s) { return s->root_fd; }
+int petra_store_root_fd(const struct petra_store *s)
+{
+	return s->root_fd;
+}
 
 /* ---- blobs ---- */
 
@@ -315,7 +322,8 @@ int petra_blob_writer_commit(struct petra_blob_writer *w, const char *expected,
 	}
 	oci_hasher_final(&w->hasher, actual);
 	if (expected && strcmp(expected, actual) != 0) {
-		r = petra_error_set(err, EIO, "blob %s: content hashes to %s (corrupt or truncated)",
+		r = petra_error_set(err, EIO,
+				    "blob %s: content hashes to %s (corrupt or truncated)",
 				    expected, actual);
 		goto out;
 	}
@@ -386,8 +394,8 @@ int petra_store_put_blob_fd(struct petra_store *s, int fd, const char *expected,
 		if (r < 0)
 			break;
 		if (expected_size >= 0 && w->size > expected_size) {
-			r = petra_error_set(err, EIO, "blob %s: larger than its %lld bytes", expected,
-					    (long long)expected_size);
+			r = petra_error_set(err, EIO, "blob %s: larger than its %lld bytes",
+					    expected, (long long)expected_size);
 			break;
 		}
 	}
@@ -416,7 +424,8 @@ static int read_index_json(struct petra_store *s, json_t **out, struct petra_err
 		return petra_error_prefix(err, "image layout %s", s->root);
 	if (!json_is_object(j) || !json_is_array(json_object_get(j, "manifests"))) {
 		json_decref(j);
-		return petra_error_set(err, EINVAL, "%s/index.json: no \"manifests\" array", s->root);
+		return petra_error_set(err, EINVAL, "%s/index.json: no \"manifests\" array",
+				       s->root);
 	}
 	*out = j;
 	return 0;
@@ -474,7 +483,8 @@ int petra_store_list(struct petra_store *s, struct petra_store_entry **out, size
 			petra_store_entries_free(entries, i);
 			return petra_error_prefix(err, "%s/index.json: entry %zu", s->root, i + 1);
 		}
-		const char *name = oci_descriptor_annotation(&entries[i].desc, OCI_ANNOTATION_REF_NAME);
+		const char *name =
+		    oci_descriptor_annotation(&entries[i].desc, OCI_ANNOTATION_REF_NAME);
 		entries[i].name = name ? xstrdup(name) : NULL;
 	}
 	*out = entries;
@@ -502,8 +512,8 @@ static int set_ref_fn(json_t *manifests, void *vctx, struct petra_error **err)
 	bool placed = false;
 	for (size_t i = 0; i < json_array_size(manifests);) {
 		json_t *m = json_array_get(manifests, i);
-		const char *name = json_get_string(json_object_get(m, "annotations"),
-						   OCI_ANNOTATION_REF_NAME);
+		const char *name =
+		    json_get_string(json_object_get(m, "annotations"), OCI_ANNOTATION_REF_NAME);
 		if (name && !strcmp(name, ctx->name)) {
 			if (!placed) {
 				json_array_set(manifests, i, entry);
@@ -538,8 +548,8 @@ static int remove_ref_fn(json_t *manifests, void *vctx, struct petra_error **err
 	bool found = false;
 	for (size_t i = 0; i < json_array_size(manifests);) {
 		json_t *m = json_array_get(manifests, i);
-		const char *name = json_get_string(json_object_get(m, "annotations"),
-						   OCI_ANNOTATION_REF_NAME);
+		const char *name =
+		    json_get_string(json_object_get(m, "annotations"), OCI_ANNOTATION_REF_NAME);
 		if (name && !strcmp(name, wanted)) {
 			json_array_remove(manifests, i);
 			found = true;
@@ -582,7 +592,7 @@ static int describe_blob(struct petra_store *s, const char *digest, struct oci_d
 		return -EINVAL;
 	const char *mt = json_get_string(j, "mediaType");
 	if (!mt) /* an OCI manifest may omit it; a config never has "layers" */
-		mt = json_object_get(j, "layers") ? OCI_MEDIA_TYPE_MANIFEST
+		mt = json_object_get(j, "layers")      ? OCI_MEDIA_TYPE_MANIFEST
 		     : json_object_get(j, "manifests") ? OCI_MEDIA_TYPE_INDEX
 						       : NULL;
 	enum oci_kind kind = oci_media_type_kind(mt);
@@ -613,12 +623,14 @@ int petra_store_resolve(struct petra_store *s, const char *ref, struct oci_descr
 		for (size_t i = 0; i < n; i++) {
 			if (strncmp(oci_digest_hex(entries[i].desc.digest), prefix, plen) != 0)
 				continue;
-			if (found >= 0 && strcmp(entries[found].desc.digest, entries[i].desc.digest)) {
+			if (found >= 0 &&
+			    strcmp(entries[found].desc.digest, entries[i].desc.digest)) {
 				petra_store_entries_free(entries, n);
-				return petra_error_set(err, EINVAL,
-						       "\"%s\" is ambiguous: more than one image digest "
-						       "starts with it",
-						       ref);
+				return petra_error_set(
+				    err, EINVAL,
+				    "\"%s\" is ambiguous: more than one image digest "
+				    "starts with it",
+				    ref);
 			}
 			if (found < 0)
 				found = (ssize_t)i;
@@ -680,7 +692,7 @@ struct walker {
 };
 
 static void walker_report(struct walker *w, const char *object, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void walker_report(struct walker *w, const char *object, const char *fmt, ...)
 {
 	w->problems++;
@@ -765,8 +777,8 @@ int petra_store_reachable(struct petra_store *s, struct strset *reachable,
 	struct walker w = {s, reachable, report, ctx, 0};
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *parent =
-			xasprintf("index.json%s%s", entries[i].name ? " name " : "",
-				  entries[i].name ? entries[i].name : "");
+		    xasprintf("index.json%s%s", entries[i].name ? " name " : "",
+			      entries[i].name ? entries[i].name : "");
 		walk_descriptor(&w, &entries[i].desc, parent, 0);
 	}
 	petra_store_entries_free(entries, n);
@@ -869,7 +881,7 @@ int petra_store_check(struct petra_store *s, petra_store_report_fn report, void 
 			} else if (!ok) {
 				count++;
 				_cleanup_free_ char *msg =
-					xasprintf("corrupt: content hashes to %s", actual);
+				    xasprintf("corrupt: content hashes to %s", actual);
 				if (report)
 					report(ctx, object, msg);
 			}
@@ -882,13 +894,17 @@ int petra_store_check(struct petra_store *s, petra_store_report_fn report, void 
 	return 0;
 }
 
-static bool is_temp_name(const char *name) { return !strncmp(name, ".tmp-", 5); }
+static bool is_temp_name(const char *name)
+{
+	return !strncmp(name, ".tmp-", 5);
+}
 
 int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint64_t *bytes,
 		      struct petra_error **err)
 {
 	if (!(s->flags & PETRA_STORE_EXCLUSIVE))
-		return petra_error_set(err, EBADF, "prune %s: store not opened exclusively", s->root);
+		return petra_error_set(err, EBADF, "prune %s: store not opened exclusively",
+				       s->root);
 	struct strset reachable = STRSET_INIT;
 	unsigned problems = 0;
 	int r = petra_store_reachable(s, &reachable, NULL, NULL, &problems, err);
@@ -950,7 +966,8 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 		    !S_ISREG(st.st_mode))
 			continue;
 		if (!dry_run && unlinkat(s->blobs_fd, victims.v[i], 0) < 0) {
-			r = petra_error_set_errno(err, errno, "remove blob sha256:%s", victims.v[i]);
+			r = petra_error_set_errno(err, errno, "remove blob sha256:%s",
+						  victims.v[i]);
 			strvec_clear(&victims);
 			return r;
 		}
