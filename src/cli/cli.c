@@ -26,7 +26,9 @@ struct petra_store *cli_open_store(struct cli *cli, unsigned flags)
 {
 	struct petra_store *store = NULL;
 	struct petra_error *err = NULL;
-	if (petra_store_open(cli->root, flags, &store, &err) < 0) {
+	/* The store is made on first use, so a new machine behaves like an
+	 * empty store rather than a missing one. */
+	if (petra_store_open(cli->root, flags | PETRA_STORE_CREATE, &store, &err) < 0) {
 		cli_fail(err);
 		return NULL;
 	}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for src/base: errors, strings, files, time. */
+#include "testutil.h"
+
+#include <sys/stat.h>
+
+static int fail_with_context(struct petra_error **err)
+{
+	petra_error_set(err, ENOENT, "blob %s: missing", "sha256:ab");
+	return petra_error_prefix(err, "layer %d", 3);
+}
+
+static void test_error_set_and_prefix(void **state)
+{
+	(void)state;
+	struct petra_error *err = NULL;
+	int r = fail_with_context(&err);
+	assert_int_equal(r, -ENOENT);
+	assert_int_equal(err->code, ENOENT);
+	assert_string_equal(err->message, "layer 3: blob sha256:ab: missing");
+	/* Setting again replaces the old error without leaking it. */
+	r = petra_error_set_errno(&err, EACCES, "open %s", "x");
+	assert_int_equal(r, -EACCES);
+	assert_string_equal(err->message, "open x: Permission denied");
+	petra_error_free(err);
+}
+
+static void test_error_null_and_zero_code(void **state)
+{
+	(void)state;
+	/* A NULL err still returns a negative value. */
+	assert_int_equal(petra_error_set(NULL, EINVAL, "ignored"), -EINVAL);
+	struct petra_error *err = NULL;
+	/* Code 0 is never returned as success. */
+	assert_int_equal(petra_error_set(&err, 0, "no code"), -EIO);
+	assert_int_equal(err->code, EIO);
+	petra_error_free(err);
+	err = NULL;
+	assert_int_equal(petra_error_prefix(&err, "nothing to prefix"), -EIO);
+	assert_null(err);
+}
+
+static void test_strbuf(void **state)
+{
+	(void)state;
+	struct strbuf sb = STRBUF_INIT;
+	assert_string_equal(strbuf_str(&sb), "");
+	strbuf_addstr(&sb, "abc");
+	strbuf_addch(&sb, '-');
+	strbuf_addf(&sb, "%d/%s", 42, "x");
+	assert_string_equal(sb.buf, "abc-42/x");
+	/* A formatted string longer than the internal scratch buffer. */
+	char big[1000];
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	strbuf_addf(&sb, "[%s]", big);
+	assert_int_equal(sb.len, 8 + 2 + 999);
+	assert_int_equal(sb.buf[sb.len], '\0');
+	strbuf_setlen(&sb, 3);
+	assert_string_equal(sb.buf, "abc");
+	char *s = strbuf_detach(&sb);
+	assert_string_equal(s, "abc");
+	assert_null(sb.buf);
+	free(s);
+}
+
+static void test_quote(void **state)
+{
+	(void)state;
+	char *q = str_quote("a\"b\\c\n\x1b[31m");
+	assert_string_equal(q, "\"a\\\"b\\\\c\\n\\x1b[31m\"");
+	free(q);
+	char long_name[400];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	q = str_quote(long_name);
+	assert_true(strlen(q) < 270);
+	assert_non_null(strstr(q, "...\""));
+	free(q);
+}
+
+static void test_strvec_and_strset(void **state)
+{
+	(void)state;
+	struct strvec sv = STRVEC_INIT;
+	strvec_push(&sv, "b");
+	strvec_pushf(&sv, "%s", "a");
+	strvec_push(&sv, "c");
+	strvec_sort(&sv);
+	assert_int_equal(sv.n, 3);
+	assert_string_equal(sv.v[0], "a");
+	assert_string_equal(sv.v[2], "c");
+	assert_null(sv.v[3]);
+	strvec_clear(&sv);
+
+	struct strset set = STRSET_INIT;
+	assert_false(strset_contains(&set, "x"));
+	char key[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "path/%d", i);
+		assert_true(strset_add(&set, key));
+	}
+	assert_false(strset_add(&set, "path/1234"));
+	assert_true(strset_contains(&set, "path/4999"));
+	assert_false(strset_contains(&set, "path/5000"));
+	assert_int_equal(set.used, 5000);
+	strset_clear(&set);
+}
+
+static void test_path_join(void **state)
+{
+	(void)state;
+	char *p = path_join("/a/", "/b");
+	assert_string_equal(p, "/a/b");
+	free(p);
+	p = path_join("/", "x");
+	assert_string_equal(p, "/x");
+	free(p);
+	p = path_join("a", "");
+	assert_string_equal(p, "a");
+	free(p);
+}
+
+static void test_atomic_write_and_read(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_write_file_atomic_at(dfd, "f.json", "{}", 2, 0640, &err), 0);
+	assert_int_equal(fs_write_file_atomic_at(dfd, "f.json", "[1]", 3, 0640, &err), 0);
+	char *data;
+	size_t len;
+	assert_int_equal(fs_read_file_at(dfd, "f.json", 100, &data, &len, &err), 0);
+	assert_int_equal(len, 3);
+	assert_string_equal(data, "[1]");
+	free(data);
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "f.json", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	/* No temporary file is left behind. */
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int entries = 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' || strlen(de->d_name) > 2)
+			entries++;
+	closedir(d);
+	assert_int_equal(entries, 1);
+	/* The size limit is enforced. */
+	assert_true(fs_read_file_at(dfd, "f.json", 2, &data, &len, &err) < 0);
+	assert_error_contains(err, "larger than 2 bytes");
+	petra_error_free(err);
+	err = NULL;
+	assert_true(fs_read_file_at(dfd, "missing", 100, &data, &len, &err) == -ENOENT);
+	assert_error_contains(err, "open missing");
+	petra_error_free(err);
+	close(dfd);
+	test_rmtree(dir);
+}
+
+static void test_remove_tree_does_not_follow_symlinks(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char *outside = test_tmpdir();
+	test_write_file(outside, "keep/me", "precious", 0644);
+	test_write_file(dir, "victim/a/b/c", "x", 0644);
+	char *link = path_join(dir, "victim/a/escape");
+	char *target = path_join(outside, "keep");
+	assert_int_equal(symlink(target, link), 0);
+	/* A directory without write permission is still removed. */
+	char *ro = path_join(dir, "victim/a/b");
+	assert_int_equal(chmod(ro, 0555), 0);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_remove_tree_at(dfd, "victim", &err), 0);
+	assert_int_equal(faccessat(dfd, "victim", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	/* The symlink's target survives. */
+	char *kept = path_join(outside, "keep/me");
+	assert_int_equal(access(kept, F_OK), 0);
+	/* Removing what is not there is not an error. */
+	assert_int_equal(fs_remove_tree_at(dfd, "victim", &err), 0);
+	close(dfd);
+	free(kept);
+	free(ro);
+	free(link);
+	free(target);
+	test_rmtree(outside);
+	test_rmtree(dir);
+}
+
+static void test_mkdir_p(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char *deep = path_join(dir, "a/b/c");
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_mkdir_p(deep, 0755, &err), 0);
+	assert_int_equal(fs_mkdir_p(deep, 0755, &err), 0);
+	test_write_file(dir, "file", "x", 0644);
+	char *under_file = path_join(dir, "file/sub");
+	assert_true(fs_mkdir_p(under_file, 0755, &err) < 0);
+	assert_non_null(err);
+	petra_error_free(err);
+	free(under_file);
+	free(deep);
+	test_rmtree(dir);
+}
+
+static void test_time(void **state)
+{
+	(void)state;
+	char buf[40];
+	time_format_rfc3339(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	time_t t;
+	assert_int_equal(time_parse_rfc3339("2024-02-29T12:00:00Z", &t), 0);
+	assert_int_equal(t, 1709208000);
+	assert_int_equal(time_parse_rfc3339("2024-02-29T12:00:00.123456789+01:00", &t), 0);
+	assert_int_equal(t, 1709208000 - 3600);
+	assert_int_equal(time_parse_rfc3339("yesterday", &t), -EINVAL);
+
+	struct petra_error *err = NULL;
+	unsetenv("SOURCE_DATE_EPOCH");
+	assert_int_equal(petra_source_date_epoch(&t, &err), 0);
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+	assert_int_equal(petra_source_date_epoch(&t, &err), 1);
+	assert_int_equal(t, 1700000000);
+	setenv("SOURCE_DATE_EPOCH", "17e8", 1);
+	assert_true(petra_source_date_epoch(&t, &err) < 0);
+	assert_error_contains(err, "SOURCE_DATE_EPOCH=\"17e8\"");
+	petra_error_free(err);
+	unsetenv("SOURCE_DATE_EPOCH");
+
+	format_size(999, buf, sizeof(buf));
+	assert_string_equal(buf, "999B");
+	format_size(1500000, buf, sizeof(buf));
+	assert_string_equal(buf, "1.5MB");
+	format_age(1000, 1000 + 3 * 3600 + 5, buf, sizeof(buf));
+	assert_string_equal(buf, "3 hours ago");
+}
+
+static void test_json_helpers(void **state)
+{
+	(void)state;
+	struct petra_error *err = NULL;
+	json_t *j = json_parse_buffer("{\"a\":1,\"a\":2}", 13, "doc", &err);
+	assert_null(j);
+	assert_error_contains(err, "doc: invalid JSON");
+	petra_error_free(err);
+	err = NULL;
+	j = json_parse_buffer("{\"b\":\"x\",\"a\":7}", 15, "doc", &err);
+	assert_non_null(j);
+	assert_string_equal(json_get_string(j, "b"), "x");
+	assert_null(json_get_string(j, "a"));
+	assert_int_equal(json_get_int(j, "a", -1), 7);
+	assert_int_equal(json_get_int(j, "missing", -1), -1);
+	/* Keys keep their insertion order: documents petra writes are stable. */
+	char *s = json_dump_compact(j, NULL);
+	assert_string_equal(s, "{\"b\":\"x\",\"a\":7}");
+	free(s);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_set_and_prefix),
+		cmocka_unit_test(test_error_null_and_zero_code),
+		cmocka_unit_test(test_strbuf),
+		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_strvec_and_strset),
+		cmocka_unit_test(test_path_join),
+		cmocka_unit_test(test_atomic_write_and_read),
+		cmocka_unit_test(test_remove_tree_does_not_follow_symlinks),
+		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_json_helpers),
+	};
+	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}
