@@ -601,6 +601,48 @@ static int write_special(struct applier *ap, struct archive_entry *entry, int pa
 
 /* ---- whiteouts ---- */
 
+/* Overlay mode: record the whiteout for overlayfs instead of applying it. */
+static int overlay_whiteout(struct applier *ap, const char *dir, const char *victim,
+			    const char *path, struct petra_error **err)
+{
+	int parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0)
+		return parent;
+	if (mknodat(parent, victim, S_IFCHR | 0000, makedev(0, 0)) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: create overlay whiteout", q);
+	}
+	int e = remove_existing(ap, parent, victim, path, err);
+	if (e < 0)
+		return e;
+	parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0)
+		return parent;
+	if (mknodat(parent, victim, S_IFCHR | 0000, makedev(0, 0)) < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, errno, "%s: create overlay whiteout", q);
+	}
+	return 0;
+}
+
+static int overlay_opaque(struct applier *ap, const char *dir, struct petra_error **err)
+{
+	int parent = resolve_dir(ap, dir, true, err);
+	if (parent < 0)
+		return parent;
+	_cleanup_close_ int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", dir);
+	const char *key = ap->euid == 0 ? "trusted.overlay.opaque" : "user.overlay.opaque";
+	if (fsetxattr(fd, key, "y", 1, 0) < 0) {
+		_cleanup_free_ char *q = str_quote(*dir ? dir : "/");
+		return petra_error_set_errno(err, errno, "%s: set %s", q, key);
+	}
+	return 0;
+}
+
 static int whiteout(struct applier *ap, const char *dir, const char *victim, const char *path,
 		    struct petra_error **err)
 {
@@ -710,11 +752,18 @@ static int apply_entry(struct applier *ap, struct layer_reader *r, struct archiv
 	const char *base;
 	split_path(path, &dir, &base);
 	if (!strncmp(base, ".wh.", 4)) {
+		bool overlay = ap->flags & LAYER_APPLY_OVERLAY;
 		if (!strcmp(base, ".wh..wh..opq"))
-			return opaque(ap, dir, err);
+			return overlay ? overlay_opaque(ap, dir, err) : opaque(ap, dir, err);
 		if (!strncmp(base, ".wh..wh.", 8))
 			return 0; /* aufs bookkeeping, meaningless here */
-		return whiteout(ap, dir, base + 4, path, err);
+		const char *victim = base + 4;
+		if (!*victim || !strcmp(victim, ".") || !strcmp(victim, "..")) {
+			_cleanup_free_ char *q = str_quote(path);
+			return petra_error_set(err, EINVAL, "%s: whiteout names \"%s\"", q, victim);
+		}
+		return overlay ? overlay_whiteout(ap, dir, victim, path, err)
+			       : whiteout(ap, dir, victim, path, err);
 	}
 	if (archive_entry_hardlink(entry))
 		return write_hardlink(ap, entry, path, err);

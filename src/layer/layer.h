@@ -137,6 +137,11 @@ int layer_clean_path(const char *name, char **out, struct petra_error **err);
 enum layer_apply_flags {
 	LAYER_APPLY_ALLOW_DEVICES = 1 << 0, /* create character/block devices */
 	LAYER_APPLY_NO_OWNERSHIP = 1 << 1,  /* do not chown (implied when not root) */
+	/* Extract one layer on its own, as an overlayfs lower directory: a
+	 * whiteout becomes a 0/0 character device, an opaque marker the
+	 * "trusted.overlay.opaque" xattr ("user.overlay.opaque" when not root,
+	 * for mounts with userxattr). Nothing is removed. */
+	LAYER_APPLY_OVERLAY = 1 << 2,
 };
 
 struct layer_apply_options {
