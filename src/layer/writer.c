@@ -119,6 +119,9 @@ int layer_writer_new(struct petra_store *store, const struct layer_writer_option
 	}
 	w->archive = archive_write_new();
 	archive_write_set_format_pax_restricted(w->archive);
+	/* Names are bytes: write them as they are, whatever the locale (and
+	 * even when they are not valid UTF-8). */
+	archive_write_set_format_option(w->archive, "pax", "hdrcharset", "BINARY");
 	/* No blocking: the stream ends right after the end-of-archive marker,
 	 * and we do our own buffering. */
 	archive_write_set_bytes_per_block(w->archive, 0);
