@@ -119,9 +119,6 @@ int layer_writer_new(struct petra_store *store, const struct layer_writer_option
 	}
 	w->archive = archive_write_new();
 	archive_write_set_format_pax_restricted(w->archive);
-	/* Names are bytes: write them as they are, whatever the locale (and
-	 * even when they are not valid UTF-8). */
-	archive_write_set_format_option(w->archive, "pax", "hdrcharset", "BINARY");
 	/* No blocking: the stream ends right after the end-of-archive marker,
 	 * and we do our own buffering. */
 	archive_write_set_bytes_per_block(w->archive, 0);
@@ -199,7 +196,11 @@ static int write_header(struct layer_writer *w, struct archive_entry *e, struct 
 		return petra_error_set(err, EINVAL, "%s: duplicate entry", q);
 	}
 	normalise_entry(w, e);
-	if (archive_write_header(w->archive, e) != ARCHIVE_OK)
+	/* ARCHIVE_WARN: a name that is not ASCII in this locale. libarchive
+	 * then writes it as raw bytes (pax hdrcharset=BINARY, for that entry
+	 * only), which is what a layer should hold: names are bytes. */
+	int ar = archive_write_header(w->archive, e);
+	if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
 		return archive_failure(w, err);
 	return 0;
 }
