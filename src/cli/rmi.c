@@ -48,12 +48,16 @@ int cmd_rmi(struct cli *cli, int argc, char **argv)
 		_cleanup_free_ char *name = NULL;
 		if (petra_store_resolve(store, argv[i], &desc, &name, &err) < 0)
 			return cli_fail(err);
-		/* By name: that name. By digest: all names of the digest. */
+		/* By name: that name. By digest or digest prefix: all its names.
+		 * It was found by name when the name it matched is what the
+		 * argument spells. */
+		bool by_name = false;
 		struct oci_ref ref;
-		bool by_name = !oci_digest_valid(argv[i]) && name &&
-			       oci_ref_parse(argv[i], &ref, NULL) == 0 && ref.tag;
-		if (by_name)
+		if (name && !oci_digest_valid(argv[i]) && oci_ref_parse(argv[i], &ref, NULL) == 0) {
+			_cleanup_free_ char *spelled = oci_ref_format(&ref);
+			by_name = !strcmp(spelled, name);
 			oci_ref_release(&ref);
+		}
 		struct petra_store_entry *entries = NULL;
 		size_t n = 0;
 		if (petra_store_list(store, &entries, &n, &err) < 0) {

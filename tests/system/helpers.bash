@@ -110,3 +110,50 @@ layout_digest() {
 		jq -r '.manifests[0].digest' "$layout/index.json"
 	fi
 }
+
+# buildah with its own storage under the test's directory.
+buildah_isolated() {
+	buildah --root "$BATS_TEST_TMPDIR/containers" --runroot "$BATS_TEST_TMPDIR/containers-run" \
+		--storage-driver vfs "$@"
+}
+
+# Import a busybox rootfs into the store as NAME (default busybox:latest).
+import_busybox() {
+	local name=${1:-busybox:latest}
+	make_busybox_rootfs "$BATS_TEST_TMPDIR/busybox-rootfs"
+	petra import -q "$BATS_TEST_TMPDIR/busybox-rootfs" --ref "$name" >/dev/null
+}
+
+# Wrap raw layer files into a new OCI layout DIR tagged TAG. Each layer is
+# FILE or FILE:MEDIATYPE (tar by default; .gz files are +gzip).
+make_layout_with_layers() {
+	local dir=$1 tag=$2
+	shift 2
+	mkdir -p "$dir/blobs/sha256"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	local layers="" diff_ids="" spec file mt digest diff_id size
+	for spec in "$@"; do
+		file=${spec%%:*}
+		mt=application/vnd.oci.image.layer.v1.tar
+		case "$file" in *.gz) mt=$mt+gzip ;; esac
+		[ "$spec" != "$file" ] && mt=${spec#*:}
+		digest=$(sha256sum "$file" | cut -d' ' -f1)
+		case "$mt" in
+		*+gzip) diff_id=$(gzip -dc "$file" | sha256sum | cut -d' ' -f1) ;;
+		*) diff_id=$digest ;;
+		esac
+		size=$(stat -c %s "$file")
+		cp "$file" "$dir/blobs/sha256/$digest"
+		layers="$layers${layers:+,}{\"mediaType\":\"$mt\",\"digest\":\"sha256:$digest\",\"size\":$size}"
+		diff_ids="$diff_ids${diff_ids:+,}\"sha256:$diff_id\""
+	done
+	local config="{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]}}"
+	local cdigest
+	cdigest=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
+	printf '%s' "$config" >"$dir/blobs/sha256/$cdigest"
+	local manifest="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$cdigest\",\"size\":${#config}},\"layers\":[$layers]}"
+	local mdigest
+	mdigest=$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)
+	printf '%s' "$manifest" >"$dir/blobs/sha256/$mdigest"
+	echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mdigest\",\"size\":${#manifest},\"annotations\":{\"org.opencontainers.image.ref.name\":\"$tag\"}}]}" >"$dir/index.json"
+}

@@ -24,8 +24,8 @@ static int setup(void **state)
 	f->store_dir = path_join(f->dir, "store");
 	struct petra_error *err = NULL;
 	assert_int_equal(
-		petra_store_open(f->store_dir, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err),
-		0);
+	    petra_store_open(f->store_dir, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err),
+	    0);
 	*state = f;
 	return 0;
 }
@@ -42,12 +42,16 @@ static int teardown(void **state)
 
 /* ---- helpers ---- */
 
-static char *fixture_path(struct fixture *f, const char *rel) { return path_join(f->dir, rel); }
+static char *fixture_path(struct fixture *f, const char *rel)
+{
+	return path_join(f->dir, rel);
+}
 
 static void write_tree_layer(struct fixture *f, const char *tree, enum layer_compression c,
 			     bool clamp, time_t clamp_to, struct layer_info *info)
 {
-	struct layer_writer_options o = {.compression = c, .clamp_mtime = clamp, .mtime_clamp = clamp_to};
+	struct layer_writer_options o = {
+	    .compression = c, .clamp_mtime = clamp, .mtime_clamp = clamp_to};
 	struct layer_writer *w;
 	struct petra_error *err = NULL;
 	assert_int_equal(layer_writer_new(f->store, &o, &w, &err), 0);
@@ -73,9 +77,9 @@ static int apply_blob(struct fixture *f, const struct layer_info *info, const ch
 	enum layer_compression c;
 	assert_int_equal(layer_compression_from_media_type(info->media_type, &c, err), 0);
 	struct layer_reader_options ro = {
-		.compression = c,
-		.expected_digest = info->digest,
-		.expected_diff_id = info->diff_id,
+	    .compression = c,
+	    .expected_digest = info->digest,
+	    .expected_diff_id = info->diff_id,
 	};
 	struct layer_reader *r;
 	assert_int_equal(layer_reader_open(fd, &ro, &r, err), 0);
@@ -130,9 +134,11 @@ static void list_dir(const char *root, const char *rel, struct strvec *out)
 		if (S_ISREG(st.st_mode)) {
 			char *data;
 			size_t len;
-			assert_int_equal(fs_read_file_at(AT_FDCWD, full, 1 << 24, &data, &len, NULL), 0);
+			assert_int_equal(
+			    fs_read_file_at(AT_FDCWD, full, 1 << 24, &data, &len, NULL), 0);
 			strbuf_addf(&line, " size=%zu crc=%lx links=%lu", len,
-				    crc32(0, (const Bytef *)data, (uInt)len), (unsigned long)st.st_nlink);
+				    crc32(0, (const Bytef *)data, (uInt)len),
+				    (unsigned long)st.st_nlink);
 			free(data);
 			char value[64];
 			ssize_t n = getxattr(full, "user.petra", value, sizeof(value) - 1);
@@ -191,8 +197,10 @@ static void make_rich_tree(const char *dir)
 	test_write_file(dir, "usr/bin/su", "setuid\n", 04755);
 	test_write_file(dir, "empty", "", 0600);
 	char long_rel[300];
-	snprintf(long_rel, sizeof(long_rel), "deep/%s/%s/file-with-a-rather-long-name-%s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "ccccccccccccccccccccccccccccccccccccccccccccccccccc");
+	snprintf(long_rel, sizeof(long_rel), "deep/%s/%s/file-with-a-rather-long-name-%s",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		 "ccccccccccccccccccccccccccccccccccccccccccccccccccc");
 	test_write_file(dir, long_rel, "long\n", 0644);
 	test_write_file(dir, "unicode/h\xc3\xa9llo w\xc3\xb6rld", "utf-8\n", 0644);
 	char *p = path_join(dir, "usr/bin/link");
@@ -231,8 +239,8 @@ static void test_round_trip_every_entry_kind(void **state)
 	char *tree = fixture_path(f, "tree"), *out = fixture_path(f, "out");
 	mkdir(tree, 0755);
 	make_rich_tree(tree);
-	static const enum layer_compression kinds[] = {LAYER_COMPRESSION_GZIP, LAYER_COMPRESSION_ZSTD,
-						       LAYER_COMPRESSION_NONE};
+	static const enum layer_compression kinds[] = {
+	    LAYER_COMPRESSION_GZIP, LAYER_COMPRESSION_ZSTD, LAYER_COMPRESSION_NONE};
 	char diff_id[OCI_DIGEST_SIZE] = "";
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 		struct layer_info info;
@@ -382,7 +390,7 @@ static void test_corruption_is_detected(void **state)
 /* Build a layer from explicit entries (for whiteouts and odd cases). */
 struct spec {
 	const char *path;
-	char type; /* f file, d dir, l symlink, h hardlink */
+	char type;       /* f file, d dir, l symlink, h hardlink */
 	const char *arg; /* content or target */
 };
 
@@ -398,12 +406,14 @@ static void write_spec_layer(struct fixture *f, const struct spec *specs, size_t
 		const char *base = strrchr(s->path, '/') ? strrchr(s->path, '/') + 1 : s->path;
 		int r;
 		if (!strcmp(base, ".wh..wh..opq")) {
-			char *dir = xstrndup(s->path, (size_t)(base - s->path) ? (size_t)(base - s->path) - 1 : 0);
+			char *dir = xstrndup(
+			    s->path, (size_t)(base - s->path) ? (size_t)(base - s->path) - 1 : 0);
 			r = layer_writer_add_opaque(w, dir, &err);
 			free(dir);
 		} else if (!strncmp(base, ".wh.", 4)) {
 			char *victim = base == s->path ? xstrdup(base + 4)
-						       : xasprintf("%.*s%s", (int)(base - s->path), s->path, base + 4);
+						       : xasprintf("%.*s%s", (int)(base - s->path),
+								   s->path, base + 4);
 			r = layer_writer_add_whiteout(w, victim, &err);
 			free(victim);
 		} else {
@@ -441,16 +451,16 @@ static void test_whiteouts(void **state)
 {
 	struct fixture *f = *state;
 	const struct spec lower[] = {
-		{"a", 'd', NULL},        {"a/keep", 'f', "k"},     {"a/gone", 'f', "g"},
-		{"a/gonedir", 'd', NULL}, {"a/gonedir/x", 'f', "x"}, {"o", 'd', NULL},
-		{"o/old", 'f', "old"},    {"o/sub", 'd', NULL},      {"o/sub/deep", 'f', "d"},
+	    {"a", 'd', NULL},         {"a/keep", 'f', "k"},      {"a/gone", 'f', "g"},
+	    {"a/gonedir", 'd', NULL}, {"a/gonedir/x", 'f', "x"}, {"o", 'd', NULL},
+	    {"o/old", 'f', "old"},    {"o/sub", 'd', NULL},      {"o/sub/deep", 'f', "d"},
 	};
 	/* Entries of the upper layer before and after its opaque marker both
 	 * survive; nothing of the lower o/ does, not even below o/sub. */
 	const struct spec upper[] = {
-		{"a/.wh.gone", 'f', ""},   {"a/.wh.gonedir", 'f', ""}, {"o/before", 'f', "b"},
-		{"o/.wh..wh..opq", 'f', ""}, {"o/sub/new", 'f', "n"},    {"o/after", 'f', "a"},
-		{"missing/.wh.nothing", 'f', ""},
+	    {"a/.wh.gone", 'f', ""},          {"a/.wh.gonedir", 'f', ""}, {"o/before", 'f', "b"},
+	    {"o/.wh..wh..opq", 'f', ""},      {"o/sub/new", 'f', "n"},    {"o/after", 'f', "a"},
+	    {"missing/.wh.nothing", 'f', ""},
 	};
 	struct layer_info li, ui;
 	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
@@ -497,18 +507,18 @@ static void test_replacing_entries_never_writes_through_symlinks(void **state)
 	char *canary_dir = fixture_path(f, "outside");
 	mkdir(canary_dir, 0755);
 	const struct spec lower[] = {
-		{"etc", 'd', NULL},
-		/* Relative path that would reach the fixture's "outside" dir. */
-		{"etc/passwd", 'l', "../../outside/canary"},
-		{"dir", 'd', NULL},
-		{"dir/child", 'f', "c"},
-		{"file", 'f', "was a file"},
+	    {"etc", 'd', NULL},
+	    /* Relative path that would reach the fixture's "outside" dir. */
+	    {"etc/passwd", 'l', "../../outside/canary"},
+	    {"dir", 'd', NULL},
+	    {"dir/child", 'f', "c"},
+	    {"file", 'f', "was a file"},
 	};
 	const struct spec upper[] = {
-		{"etc/passwd", 'f', "root:x:0:0::/:/bin/sh\n"},
-		{"dir", 'f', "now a file"},
-		{"file", 'd', NULL},
-		{"file/inside", 'f', "i"},
+	    {"etc/passwd", 'f', "root:x:0:0::/:/bin/sh\n"},
+	    {"dir", 'f', "now a file"},
+	    {"file", 'd', NULL},
+	    {"file/inside", 'f', "i"},
 	};
 	struct layer_info li, ui;
 	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
@@ -539,15 +549,15 @@ static void test_symlinked_parents_resolve_inside_the_root(void **state)
 	/* Debian's merged /usr and /var/run -> /run: legitimate links that a
 	 * later layer writes through. */
 	const struct spec lower[] = {
-		{"usr", 'd', NULL},      {"usr/lib", 'd', NULL}, {"lib", 'l', "usr/lib"},
-		{"run", 'd', NULL},      {"var", 'd', NULL},     {"var/run", 'l', "/run"},
-		{"self", 'l', "./."},
+	    {"usr", 'd', NULL},   {"usr/lib", 'd', NULL}, {"lib", 'l', "usr/lib"},
+	    {"run", 'd', NULL},   {"var", 'd', NULL},     {"var/run", 'l', "/run"},
+	    {"self", 'l', "./."},
 	};
 	const struct spec upper[] = {
-		{"lib/libx.so", 'f', "elf"},
-		{"var/run/app.pid", 'f', "42"},
-		{"self/lib/liby.so", 'f', "elf2"},
-		{"lib/libx-link.so", 'h', "usr/lib/libx.so"},
+	    {"lib/libx.so", 'f', "elf"},
+	    {"var/run/app.pid", 'f', "42"},
+	    {"self/lib/liby.so", 'f', "elf2"},
+	    {"lib/libx-link.so", 'h', "usr/lib/libx.so"},
 	};
 	struct layer_info li, ui;
 	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
@@ -574,23 +584,23 @@ static void test_hostile_corpus(void **state)
 {
 	struct fixture *f = *state;
 	static const struct hostile_case cases[] = {
-		{"traversal.tar", LAYER_COMPRESSION_NONE, "\"..\" component escapes the root"},
-		{"traversal-nested.tar", LAYER_COMPRESSION_NONE, "\"..\" component escapes the root"},
-		{"absolute.tar", LAYER_COMPRESSION_NONE, "absolute path"},
-		{"symlink-escape.tar", LAYER_COMPRESSION_NONE, "a symlink leads out of the root"},
-		{"symlink-escape-absolute.tar", LAYER_COMPRESSION_NONE,
-		 "a symlink leads out of the root"},
-		{"hardlink-escape.tar", LAYER_COMPRESSION_NONE,
-		 "hardlink target: \"../../../../../../etc/passwd\": \"..\" component escapes"},
-		{"hardlink-symlink-escape.tar", LAYER_COMPRESSION_NONE,
-		 "a symlink leads out of the root"},
-		{"whiteout-dotdot.tar", LAYER_COMPRESSION_NONE, "whiteout names \"..\""},
-		{"whiteout-symlink-escape.tar", LAYER_COMPRESSION_NONE,
-		 "a symlink leads out of the root"},
-		{"device.tar", LAYER_COMPRESSION_NONE, "block device node 8:0 refused"},
-		{"duplicate.tar", LAYER_COMPRESSION_NONE, "\"etc/passwd\": duplicate entry"},
-		{"truncated.tar", LAYER_COMPRESSION_NONE, "runcated"},
-		{"bomb.tar.gz", LAYER_COMPRESSION_GZIP, "likely compression bomb"},
+	    {"traversal.tar", LAYER_COMPRESSION_NONE, "\"..\" component escapes the root"},
+	    {"traversal-nested.tar", LAYER_COMPRESSION_NONE, "\"..\" component escapes the root"},
+	    {"absolute.tar", LAYER_COMPRESSION_NONE, "absolute path"},
+	    {"symlink-escape.tar", LAYER_COMPRESSION_NONE, "a symlink leads out of the root"},
+	    {"symlink-escape-absolute.tar", LAYER_COMPRESSION_NONE,
+	     "a symlink leads out of the root"},
+	    {"hardlink-escape.tar", LAYER_COMPRESSION_NONE,
+	     "hardlink target: \"../../../../../../etc/passwd\": \"..\" component escapes"},
+	    {"hardlink-symlink-escape.tar", LAYER_COMPRESSION_NONE,
+	     "a symlink leads out of the root"},
+	    {"whiteout-dotdot.tar", LAYER_COMPRESSION_NONE, "whiteout names \"..\""},
+	    {"whiteout-symlink-escape.tar", LAYER_COMPRESSION_NONE,
+	     "a symlink leads out of the root"},
+	    {"device.tar", LAYER_COMPRESSION_NONE, "block device node 8:0 refused"},
+	    {"duplicate.tar", LAYER_COMPRESSION_NONE, "\"etc/passwd\": duplicate entry"},
+	    {"truncated.tar", LAYER_COMPRESSION_NONE, "runcated"},
+	    {"bomb.tar.gz", LAYER_COMPRESSION_GZIP, "likely compression bomb"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *sandbox = fixture_path(f, "sandbox");
@@ -602,8 +612,8 @@ static void test_hostile_corpus(void **state)
 		if (r >= 0)
 			fail_msg("%s was accepted", cases[i].file);
 		if (!strstr(err->message, cases[i].message))
-			fail_msg("%s: error \"%s\" does not say \"%s\"", cases[i].file, err->message,
-				 cases[i].message);
+			fail_msg("%s: error \"%s\" does not say \"%s\"", cases[i].file,
+				 err->message, cases[i].message);
 		petra_error_free(err);
 		/* Nothing appeared next to the target, nor in /tmp. */
 		DIR *d = opendir(sandbox);
@@ -611,7 +621,8 @@ static void test_hostile_corpus(void **state)
 		while ((de = readdir(d)))
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 			    strcmp(de->d_name, "target"))
-				fail_msg("%s wrote %s outside the target", cases[i].file, de->d_name);
+				fail_msg("%s wrote %s outside the target", cases[i].file,
+					 de->d_name);
 		closedir(d);
 		assert_int_equal(access("/tmp/petra-hostile-canary", F_OK), -1);
 		assert_int_equal(fs_remove_tree_at(AT_FDCWD, sandbox, &err), 0);
@@ -669,8 +680,8 @@ static void test_clean_path(void **state)
 	(void)state;
 	static const struct {
 		const char *in, *out;
-	} good[] = {{"./a/b/", "a/b"}, {"a//b", "a/b"}, {".", ""}, {"./", ""}, {"a/./b", "a/b"},
-		    {"..a/b..", "..a/b.."}};
+	} good[] = {{"./a/b/", "a/b"}, {"a//b", "a/b"},  {".", ""},
+		    {"./", ""},        {"a/./b", "a/b"}, {"..a/b..", "..a/b.."}};
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		char *out = NULL;
 		assert_int_equal(layer_clean_path(good[i].in, &out, NULL), 0);
@@ -757,23 +768,23 @@ static void test_writer_refuses_duplicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip_every_entry_kind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reproducible_digests, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multi_member_gzip_and_trailing_garbage, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_corruption_is_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replacing_entries_never_writes_through_symlinks,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symlinked_parents_resolve_inside_the_root, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_hostile_corpus, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_devices_when_allowed, setup, teardown),
-		cmocka_unit_test(test_bomb_check_can_be_turned_off_for_verification),
-		cmocka_unit_test(test_clean_path),
-		cmocka_unit_test_setup_teardown(test_tarball_import_normalises_and_refuses, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_writer_refuses_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_round_trip_every_entry_kind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reproducible_digests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_member_gzip_and_trailing_garbage, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_corruption_is_detected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replacing_entries_never_writes_through_symlinks,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlinked_parents_resolve_inside_the_root, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_corpus, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_devices_when_allowed, setup, teardown),
+	    cmocka_unit_test(test_bomb_check_can_be_turned_off_for_verification),
+	    cmocka_unit_test(test_clean_path),
+	    cmocka_unit_test_setup_teardown(test_tarball_import_normalises_and_refuses, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_refuses_duplicates, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
 }

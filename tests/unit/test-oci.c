@@ -20,9 +20,11 @@ static void test_digests(void **state)
 	oci_hasher_update(&h, "ab", 2);
 	oci_hasher_update(&h, "c", 1);
 	oci_hasher_final(&h, d);
-	assert_string_equal(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(
+	    d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_true(oci_digest_valid(EMPTY_SHA256));
-	assert_false(oci_digest_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+	assert_false(oci_digest_valid(
+	    "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
 	assert_false(oci_digest_valid("sha256:abc"));
 	assert_false(oci_digest_valid("md5:d41d8cd98f00b204e9800998ecf8427e"));
 	struct petra_error *err = NULL;
@@ -41,14 +43,14 @@ static void test_references(void **state)
 		const char *in, *name, *tag;
 		bool digest;
 	} good[] = {
-		{"busybox", "busybox", "latest", false},
-		{"busybox:1.36", "busybox", "1.36", false},
-		{"library/debian:12-slim", "library/debian", "12-slim", false},
-		{"localhost:5000/app", "localhost:5000/app", "latest", false},
-		{"127.0.0.1:5000/team/app:v1.2_3", "127.0.0.1:5000/team/app", "v1.2_3", false},
-		{"Registry.Example.com/a__b/c-d.e:x", "Registry.Example.com/a__b/c-d.e", "x", false},
-		{"app@" EMPTY_SHA256, "app", NULL, true},
-		{"app:1@" EMPTY_SHA256, "app", "1", true},
+	    {"busybox", "busybox", "latest", false},
+	    {"busybox:1.36", "busybox", "1.36", false},
+	    {"library/debian:12-slim", "library/debian", "12-slim", false},
+	    {"localhost:5000/app", "localhost:5000/app", "latest", false},
+	    {"127.0.0.1:5000/team/app:v1.2_3", "127.0.0.1:5000/team/app", "v1.2_3", false},
+	    {"Registry.Example.com/a__b/c-d.e:x", "Registry.Example.com/a__b/c-d.e", "x", false},
+	    {"app@" EMPTY_SHA256, "app", NULL, true},
+	    {"app:1@" EMPTY_SHA256, "app", "1", true},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		struct oci_ref ref;
@@ -63,8 +65,10 @@ static void test_references(void **state)
 		assert_int_equal(ref.digest != NULL, good[i].digest);
 		oci_ref_release(&ref);
 	}
-	static const char *bad[] = {"", "UPPER", "a:", ":tag", "a/", "/a", "a//b", "a:tag with space",
-				    "a:-tag", "a@sha256:123", "a..b", "-a", "a-", "host:port/x"};
+	static const char *bad[] = {"",       "UPPER",        "a:",   ":tag",
+				    "a/",     "/a",           "a//b", "a:tag with space",
+				    "a:-tag", "a@sha256:123", "a..b", "-a",
+				    "a-",     "host:port/x"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct oci_ref ref;
 		struct petra_error *err = NULL;
@@ -83,11 +87,12 @@ static void test_references(void **state)
 
 static char *manifest_text(const char *config_digest, const char *layer_digest)
 {
-	return xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
-			 "\"digest\":\"%s\",\"size\":2},\"layers\":[{\"mediaType\":\"%s\","
-			 "\"digest\":\"%s\",\"size\":3}]}",
-			 OCI_MEDIA_TYPE_MANIFEST, OCI_MEDIA_TYPE_CONFIG, config_digest,
-			 OCI_MEDIA_TYPE_LAYER_GZIP, layer_digest);
+	return xasprintf(
+	    "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
+	    "\"digest\":\"%s\",\"size\":2},\"layers\":[{\"mediaType\":\"%s\","
+	    "\"digest\":\"%s\",\"size\":3}]}",
+	    OCI_MEDIA_TYPE_MANIFEST, OCI_MEDIA_TYPE_CONFIG, config_digest,
+	    OCI_MEDIA_TYPE_LAYER_GZIP, layer_digest);
 }
 
 static void test_documents(void **state)
@@ -105,27 +110,30 @@ static void test_documents(void **state)
 	static const struct {
 		const char *doc, *message;
 	} bad[] = {
-		{"[]", "not a JSON object"},
-		{"{\"schemaVersion\":1}", "schemaVersion is not 2"},
-		{"{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", "unexpected mediaType"},
-		{"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:1\",\"size\":1}}",
-		 "config: descriptor: digest"},
-		{"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" EMPTY_SHA256
-		 "\",\"size\":-1}}",
-		 "size is not a non-negative integer"},
-		{"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" EMPTY_SHA256
-		 "\",\"size\":1},\"layers\":{}}",
-		 "layers is not an array"},
-		{"{", "invalid JSON"},
+	    {"[]", "not a JSON object"},
+	    {"{\"schemaVersion\":1}", "schemaVersion is not 2"},
+	    {"{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", "unexpected mediaType"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:1\","
+	     "\"size\":1}}",
+	     "config: descriptor: digest"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" EMPTY_SHA256
+	     "\",\"size\":-1}}",
+	     "size is not a non-negative integer"},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" EMPTY_SHA256
+	     "\",\"size\":1},\"layers\":{}}",
+	     "layers is not an array"},
+	    {"{", "invalid JSON"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_true(oci_manifest_parse(bad[i].doc, strlen(bad[i].doc), &m, &err) < 0);
 		if (!strstr(err->message, bad[i].message))
-			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].doc, err->message, bad[i].message);
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].doc, err->message,
+				 bad[i].message);
 		petra_error_free(err);
 		err = NULL;
 	}
-	const char *config = "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" EMPTY_SHA256 "\"]}}";
+	const char *config =
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" EMPTY_SHA256 "\"]}}";
 	struct oci_config c;
 	assert_int_equal(oci_config_parse(config, strlen(config), &c, &err), 0);
 	assert_int_equal(c.diff_ids.n, 1);
@@ -137,12 +145,12 @@ static void test_documents(void **state)
 	err = NULL;
 	/* Platform selection in an image index. */
 	char *index = xasprintf(
-		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\","
-		"\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":\"s390x-nope\"}},"
-		"{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":1,\"platform\":{\"os\":\"linux\","
-		"\"architecture\":\"%s\"}}]}",
-		OCI_MEDIA_TYPE_MANIFEST, EMPTY_SHA256, OCI_MEDIA_TYPE_MANIFEST, EMPTY_SHA256,
-		oci_host_architecture());
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\","
+	    "\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":\"s390x-nope\"}},"
+	    "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":1,\"platform\":{\"os\":\"linux\","
+	    "\"architecture\":\"%s\"}}]}",
+	    OCI_MEDIA_TYPE_MANIFEST, EMPTY_SHA256, OCI_MEDIA_TYPE_MANIFEST, EMPTY_SHA256,
+	    oci_host_architecture());
 	struct oci_index idx;
 	assert_int_equal(oci_index_parse(index, strlen(index), &idx, &err), 0);
 	assert_int_equal(oci_index_select_platform(&idx, &err), 1);
@@ -161,8 +169,8 @@ static int setup(void **state)
 	f->dir = test_tmpdir();
 	char *root = path_join(f->dir, "store");
 	struct petra_error *err = NULL;
-	assert_int_equal(petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err),
-			 0);
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err), 0);
 	free(root);
 	*state = f;
 	return 0;
@@ -397,13 +405,13 @@ static void test_read_only_layout_without_blobs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_digests),
-		cmocka_unit_test(test_references),
-		cmocka_unit_test(test_documents),
-		cmocka_unit_test_setup_teardown(test_store_layout_and_blobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_and_prune, setup, teardown),
-		cmocka_unit_test(test_read_only_layout_without_blobs),
+	    cmocka_unit_test(test_digests),
+	    cmocka_unit_test(test_references),
+	    cmocka_unit_test(test_documents),
+	    cmocka_unit_test_setup_teardown(test_store_layout_and_blobs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_and_prune, setup, teardown),
+	    cmocka_unit_test(test_read_only_layout_without_blobs),
 	};
 	return cmocka_run_group_tests_name("oci", tests, NULL, NULL);
 }
