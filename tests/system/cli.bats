@@ -62,3 +62,16 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == "petra version "* ]]
 }
+
+@test "every verb petra lists has a man page that carries its current --help" {
+	local verbs
+	verbs=$(petra --help | awk '/^Commands:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }')
+	[ -n "$verbs" ]
+	for verb in $verbs; do
+		local page="$BATS_TEST_DIRNAME/../../docs/man/petra-$verb.md"
+		[ -f "$page" ] || { echo "no man page for $verb"; return 1; }
+		local usage
+		usage=$(petra "$verb" --help | head -n 1)
+		grep -qF -- "$usage" "$page" || { echo "petra-$verb.md: usage line is stale"; return 1; }
+	done
+}
