@@ -60,11 +60,25 @@ static char *name_from_path(const char *path, const char *tag, struct petra_erro
 			break;
 		}
 	}
+	/* Lower case; runs of anything else than [a-z0-9._] become one '-';
+	 * no separator at either end ("My App!" -> "my-app"). */
+	struct strbuf clean = STRBUF_INIT;
 	for (size_t i = 0; i < sb.len; i++) {
 		char c = (char)tolower((unsigned char)sb.buf[i]);
-		sb.buf[i] =
-		    (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-') ? c : '-';
+		bool keep = isalnum((unsigned char)c) || c == '.' || c == '_';
+		if (keep)
+			strbuf_addch(&clean, c);
+		else if (clean.len && clean.buf[clean.len - 1] != '-')
+			strbuf_addch(&clean, '-');
 	}
+	while (clean.len && !isalnum((unsigned char)clean.buf[clean.len - 1]))
+		strbuf_setlen(&clean, clean.len - 1);
+	size_t skip = 0;
+	while (skip < clean.len && !isalnum((unsigned char)clean.buf[skip]))
+		skip++;
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, clean.len ? clean.buf + skip : "");
+	strbuf_release(&clean);
 	strbuf_addf(&sb, ":%s", tag ? tag : "latest");
 	char *name = strbuf_detach(&sb);
 	struct oci_ref ref;
