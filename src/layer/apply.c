@@ -280,6 +280,64 @@ static int remove_existing(struct applier *ap, int parent, const char *name, con
 	return fs_remove_tree_at(parent, name, err);
 }
 
+/* Creating an entry: one *at() call relative to its parent directory. */
+struct creation {
+	enum { CREATE_FILE, CREATE_SYMLINK, CREATE_NODE, CREATE_LINK } kind;
+	const char *target; /* symlink target, or hardlink target's name */
+	int target_dir;     /* hardlink target's directory */
+	mode_t mode;        /* node type and permissions */
+	dev_t dev;
+	int fd; /* out: the new file, for CREATE_FILE */
+};
+
+static int try_create(int parent, const char *name, struct creation *c)
+{
+	int r = 0;
+	switch (c->kind) {
+	case CREATE_FILE:
+		c->fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		r = c->fd < 0 ? -1 : 0;
+		break;
+	case CREATE_SYMLINK:
+		r = symlinkat(c->target, parent, name);
+		break;
+	case CREATE_NODE:
+		r = mknodat(parent, name, c->mode, c->dev);
+		break;
+	case CREATE_LINK:
+		r = linkat(c->target_dir, c->target, parent, name, 0);
+		break;
+	}
+	return r < 0 ? -errno : 0;
+}
+
+/* Create the last component of `path` in *parent. Whatever is there
+ * already (from a lower layer) is removed first and never written through.
+ * *parent is refreshed: removing a directory drops the cached descriptor. */
+static int create_replacing(struct applier *ap, const char *path, const char *what,
+			    struct creation *c, int *parent, struct petra_error **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *name;
+	split_path(path, &dir, &name);
+	int e = try_create(*parent, name, c);
+	if (e == -EEXIST) {
+		e = remove_existing(ap, *parent, name, path, err);
+		if (e < 0)
+			return e;
+		*parent = resolve_dir(ap, dir, true, err);
+		if (*parent < 0)
+			return *parent;
+		e = try_create(*parent, name, c);
+	}
+	if (e < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, -e, "%s: %s", q, what);
+	}
+	return 0;
+}
+
 static void warn_xattr(struct applier *ap, const char *name, int e)
 {
 	if (ap->warned_xattr)
@@ -313,6 +371,13 @@ static void apply_xattrs(struct applier *ap, struct archive_entry *entry, int fd
 	}
 }
 
+/* atime and mtime both from the entry's mtime. */
+static void entry_times(struct archive_entry *entry, struct timespec times[2])
+{
+	times[0].tv_sec = times[1].tv_sec = archive_entry_mtime(entry);
+	times[0].tv_nsec = times[1].tv_nsec = archive_entry_mtime_nsec(entry);
+}
+
 static int set_owner_mode_times(struct applier *ap, struct archive_entry *entry, int fd,
 				mode_t mode, const char *path, struct petra_error **err)
 {
@@ -327,10 +392,8 @@ static int set_owner_mode_times(struct applier *ap, struct archive_entry *entry,
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: chmod %04o", q, mode);
 	}
-	struct timespec times[2] = {
-	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-	};
+	struct timespec times[2];
+	entry_times(entry, times);
 	if (fd >= 0 && futimens(fd, times) < 0) {
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: set times", q);
@@ -339,35 +402,20 @@ static int set_owner_mode_times(struct applier *ap, struct archive_entry *entry,
 }
 
 static int write_regular(struct applier *ap, struct layer_reader *r, struct archive_entry *entry,
-			 int parent, const char *name, const char *path, struct petra_error **err)
+			 int parent, const char *path, struct petra_error **err)
 {
-	int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		int e = remove_existing(ap, parent, name, path, err);
-		if (e < 0)
-			return e;
-		/* Removing a directory may have dropped the cached parent. */
-		_cleanup_free_ char *dir = NULL;
-		const char *base;
-		split_path(path, &dir, &base);
-		parent = resolve_dir(ap, dir, true, err);
-		if (parent < 0)
-			return parent;
-		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
-	}
-	if (fd < 0) {
-		_cleanup_free_ char *q = str_quote(path);
-		return petra_error_set_errno(err, errno, "%s: create", q);
-	}
-	_cleanup_close_ int file = fd;
+	struct creation c = {.kind = CREATE_FILE, .fd = -1};
+	int e = create_replacing(ap, path, "create", &c, &parent, err);
+	if (e < 0)
+		return e;
+	_cleanup_close_ int file = c.fd;
 	int64_t size = archive_entry_size(entry);
 	int64_t end = 0;
 	for (;;) {
 		const void *data;
 		size_t len;
 		int64_t offset;
-		int e = layer_reader_data_block(r, &data, &len, &offset, err);
+		e = layer_reader_data_block(r, &data, &len, &offset, err);
 		if (e < 0)
 			return e;
 		if (e == 0)
@@ -391,7 +439,7 @@ static int write_regular(struct applier *ap, struct layer_reader *r, struct arch
 		return petra_error_set_errno(err, errno, "%s: truncate", q);
 	}
 	mode_t mode = archive_entry_perm(entry) & 07777;
-	int e = set_owner_mode_times(ap, entry, file, mode, path, err);
+	e = set_owner_mode_times(ap, entry, file, mode, path, err);
 	if (e < 0)
 		return e;
 	apply_xattrs(ap, entry, file, -1, NULL);
@@ -453,25 +501,10 @@ static int write_symlink(struct applier *ap, struct archive_entry *entry, int pa
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set(err, EINVAL, "%s: symlink without a target", q);
 	}
-	if (symlinkat(target, parent, name) < 0) {
-		if (errno != EEXIST) {
-			_cleanup_free_ char *q = str_quote(path);
-			return petra_error_set_errno(err, errno, "%s: create symlink", q);
-		}
-		int e = remove_existing(ap, parent, name, path, err);
-		if (e < 0)
-			return e;
-		_cleanup_free_ char *dir = NULL;
-		const char *base;
-		split_path(path, &dir, &base);
-		parent = resolve_dir(ap, dir, true, err);
-		if (parent < 0)
-			return parent;
-		if (symlinkat(target, parent, name) < 0) {
-			_cleanup_free_ char *q = str_quote(path);
-			return petra_error_set_errno(err, errno, "%s: create symlink", q);
-		}
-	}
+	struct creation c = {.kind = CREATE_SYMLINK, .target = target};
+	int e = create_replacing(ap, path, "create symlink", &c, &parent, err);
+	if (e < 0)
+		return e;
 	uid_t uid = (uid_t)archive_entry_uid(entry);
 	gid_t gid = (gid_t)archive_entry_gid(entry);
 	if (ap->chown && (uid != ap->euid || gid != ap->egid) &&
@@ -479,10 +512,8 @@ static int write_symlink(struct applier *ap, struct archive_entry *entry, int pa
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: chown", q);
 	}
-	struct timespec times[2] = {
-	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-	};
+	struct timespec times[2];
+	entry_times(entry, times);
 	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
 	apply_xattrs(ap, entry, -1, parent, name);
 	return 0;
@@ -523,23 +554,8 @@ static int write_hardlink(struct applier *ap, struct archive_entry *entry, const
 	int parent = resolve_dir(ap, dir, true, err);
 	if (parent < 0)
 		return parent;
-	if (linkat(tparent_own, tbase, parent, base, 0) == 0)
-		return 0;
-	if (errno != EEXIST) {
-		_cleanup_free_ char *q = str_quote(path);
-		return petra_error_set_errno(err, errno, "%s: create hardlink", q);
-	}
-	e = remove_existing(ap, parent, base, path, err);
-	if (e < 0)
-		return e;
-	parent = resolve_dir(ap, dir, true, err);
-	if (parent < 0)
-		return parent;
-	if (linkat(tparent_own, tbase, parent, base, 0) < 0) {
-		_cleanup_free_ char *q = str_quote(path);
-		return petra_error_set_errno(err, errno, "%s: create hardlink", q);
-	}
-	return 0;
+	struct creation c = {.kind = CREATE_LINK, .target = tbase, .target_dir = tparent_own};
+	return create_replacing(ap, path, "create hardlink", &c, &parent, err);
 }
 
 static int write_special(struct applier *ap, struct archive_entry *entry, int parent,
@@ -560,27 +576,12 @@ static int write_special(struct applier *ap, struct archive_entry *entry, int pa
 		dev = makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
 	}
 	mode_t mode = archive_entry_perm(entry) & 07777;
-	if (mknodat(parent, name, type | (mode & 0777), dev) < 0) {
-		if (errno != EEXIST) {
-			_cleanup_free_ char *q = str_quote(path);
-			return petra_error_set_errno(err, errno, "%s: create special file", q);
-		}
-		int e = remove_existing(ap, parent, name, path, err);
-		if (e < 0)
-			return e;
-		_cleanup_free_ char *dir = NULL;
-		const char *base;
-		split_path(path, &dir, &base);
-		parent = resolve_dir(ap, dir, true, err);
-		if (parent < 0)
-			return parent;
-		if (mknodat(parent, name, type | (mode & 0777), dev) < 0) {
-			_cleanup_free_ char *q = str_quote(path);
-			return petra_error_set_errno(err, errno, "%s: create special file", q);
-		}
-	}
-	/* Open a FIFO or device with O_PATH: opening it for I/O could block or
-	 * touch hardware. Ownership and mode through the parent instead. */
+	struct creation c = {.kind = CREATE_NODE, .mode = type | (mode & 0777), .dev = dev};
+	int e = create_replacing(ap, path, "create special file", &c, &parent, err);
+	if (e < 0)
+		return e;
+	/* A FIFO or device is never opened (that could block, or touch
+	 * hardware): ownership and mode are set through the parent. */
 	uid_t uid = (uid_t)archive_entry_uid(entry);
 	gid_t gid = (gid_t)archive_entry_gid(entry);
 	if (ap->chown && fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -591,10 +592,8 @@ static int write_special(struct applier *ap, struct archive_entry *entry, int pa
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: chmod", q);
 	}
-	struct timespec times[2] = {
-	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-	    {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)},
-	};
+	struct timespec times[2];
+	entry_times(entry, times);
 	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
 	return 0;
 }
@@ -603,38 +602,33 @@ static int write_special(struct applier *ap, struct archive_entry *entry, int pa
 
 /* Overlay mode: record the whiteout for overlayfs instead of applying it. */
 static int overlay_whiteout(struct applier *ap, const char *dir, const char *victim,
-			    const char *path, struct petra_error **err)
+			    struct petra_error **err)
 {
 	int parent = resolve_dir(ap, dir, true, err);
 	if (parent < 0)
 		return parent;
-	if (mknodat(parent, victim, S_IFCHR | 0000, makedev(0, 0)) == 0)
-		return 0;
-	if (errno != EEXIST) {
-		_cleanup_free_ char *q = str_quote(path);
-		return petra_error_set_errno(err, errno, "%s: create overlay whiteout", q);
-	}
-	int e = remove_existing(ap, parent, victim, path, err);
-	if (e < 0)
-		return e;
-	parent = resolve_dir(ap, dir, true, err);
+	_cleanup_free_ char *victim_path = *dir ? path_join(dir, victim) : xstrdup(victim);
+	struct creation c = {.kind = CREATE_NODE, .mode = S_IFCHR | 0000, .dev = makedev(0, 0)};
+	return create_replacing(ap, victim_path, "create overlay whiteout", &c, &parent, err);
+}
+
+/* An owned, readable descriptor of directory `dir` (created if missing). */
+static int open_dir(struct applier *ap, const char *dir, struct petra_error **err)
+{
+	int parent = resolve_dir(ap, dir, true, err);
 	if (parent < 0)
 		return parent;
-	if (mknodat(parent, victim, S_IFCHR | 0000, makedev(0, 0)) < 0) {
-		_cleanup_free_ char *q = str_quote(path);
-		return petra_error_set_errno(err, errno, "%s: create overlay whiteout", q);
-	}
-	return 0;
+	int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", dir);
+	return fd;
 }
 
 static int overlay_opaque(struct applier *ap, const char *dir, struct petra_error **err)
 {
-	int parent = resolve_dir(ap, dir, true, err);
-	if (parent < 0)
-		return parent;
-	_cleanup_close_ int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open_dir(ap, dir, err);
 	if (fd < 0)
-		return petra_error_set_errno(err, errno, "open %s", dir);
+		return fd;
 	const char *key = ap->euid == 0 ? "trusted.overlay.opaque" : "user.overlay.opaque";
 	if (fsetxattr(fd, key, "y", 1, 0) < 0) {
 		_cleanup_free_ char *q = str_quote(*dir ? dir : "/");
@@ -712,12 +706,9 @@ static int opaque_clean(struct applier *ap, int fd, const char *dir, struct petr
 
 static int opaque(struct applier *ap, const char *dir, struct petra_error **err)
 {
-	int parent = resolve_dir(ap, dir, true, err);
-	if (parent < 0)
-		return parent;
-	_cleanup_close_ int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open_dir(ap, dir, err);
 	if (fd < 0)
-		return petra_error_set_errno(err, errno, "open %s", dir);
+		return fd;
 	cache_drop(ap);
 	return opaque_clean(ap, fd, dir, err);
 }
@@ -762,7 +753,7 @@ static int apply_entry(struct applier *ap, struct layer_reader *r, struct archiv
 			_cleanup_free_ char *q = str_quote(path);
 			return petra_error_set(err, EINVAL, "%s: whiteout names \"%s\"", q, victim);
 		}
-		return overlay ? overlay_whiteout(ap, dir, victim, path, err)
+		return overlay ? overlay_whiteout(ap, dir, victim, err)
 			       : whiteout(ap, dir, victim, path, err);
 	}
 	if (archive_entry_hardlink(entry))
@@ -774,7 +765,7 @@ static int apply_entry(struct applier *ap, struct layer_reader *r, struct archiv
 	}
 	switch (type) {
 	case AE_IFREG:
-		return write_regular(ap, r, entry, parent, base, path, err);
+		return write_regular(ap, r, entry, parent, path, err);
 	case AE_IFDIR:
 		return write_directory(ap, entry, parent, base, path, err);
 	case AE_IFLNK:

@@ -1,38 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/image: import, export, unpack, verification. */
-#include "testutil.h"
+#include "store-fixture.h"
 
 #include "image/image.h"
 
-struct fixture {
-	char *dir;
-	struct petra_store *store;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	f->dir = test_tmpdir();
-	char *root = path_join(f->dir, "store");
-	struct petra_error *err = NULL;
-	assert_int_equal(
-	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err), 0);
-	free(root);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	petra_store_close(f->store);
-	test_rmtree(f->dir);
-	free(f);
-	return 0;
-}
-
 /* A small tree dir/<name> with a file; returns its path. */
-static char *make_tree(struct fixture *f, const char *name, const char *content)
+static char *make_tree(struct store_fixture *f, const char *name, const char *content)
 {
 	char *tree = path_join(f->dir, name);
 	mkdir(tree, 0755);
@@ -40,8 +13,8 @@ static char *make_tree(struct fixture *f, const char *name, const char *content)
 	return tree;
 }
 
-static void import_tree(struct fixture *f, const char *tree, const char *name, char **got_name,
-			char digest[OCI_DIGEST_SIZE])
+static void import_tree(struct store_fixture *f, const char *tree, const char *name,
+			char **got_name, char digest[OCI_DIGEST_SIZE])
 {
 	struct image_import_options o = {.name = name, .compression = LAYER_COMPRESSION_GZIP};
 	struct petra_error *err = NULL;
@@ -51,7 +24,7 @@ static void import_tree(struct fixture *f, const char *tree, const char *name, c
 
 static void test_import_names(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *tree = make_tree(f, "My Tree!", "x");
 	char *name = NULL;
 	char digest[OCI_DIGEST_SIZE];
@@ -82,7 +55,7 @@ static void test_import_names(void **state)
 
 static void test_export_keeps_other_images_and_round_trips(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *t1 = make_tree(f, "one", "1"), *t2 = make_tree(f, "two", "2");
 	char *n1, *n2;
 	char d1[OCI_DIGEST_SIZE], d2[OCI_DIGEST_SIZE];
@@ -141,7 +114,7 @@ static void test_export_keeps_other_images_and_round_trips(void **state)
 
 static void test_unpack_failure_leaves_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *tree = make_tree(f, "tree", "content");
 	char *name;
 	char digest[OCI_DIGEST_SIZE];
@@ -180,7 +153,7 @@ static void test_unpack_failure_leaves_nothing(void **state)
 
 static void test_load_errors_name_the_image(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct image img;
 	struct petra_error *err = NULL;
 	assert_true(image_load(f->store, "nothing:here", &img, &err) == -ENOENT);
@@ -195,11 +168,14 @@ static void test_load_errors_name_the_image(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_import_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_export_keeps_other_images_and_round_trips, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_unpack_failure_leaves_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_load_errors_name_the_image, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_names, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_keeps_other_images_and_round_trips,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_unpack_failure_leaves_nothing, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_errors_name_the_image, store_fixture_setup,
+					    store_fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/layer: codec round trips, reproducibility, whiteouts,
  * and the hostile-layer corpus. */
-#include "testutil.h"
+#include "store-fixture.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,43 +11,14 @@
 
 #include "layer/layer.h"
 
-struct fixture {
-	char *dir;
-	char *store_dir;
-	struct petra_store *store;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	f->dir = test_tmpdir();
-	f->store_dir = path_join(f->dir, "store");
-	struct petra_error *err = NULL;
-	assert_int_equal(
-	    petra_store_open(f->store_dir, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err),
-	    0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	petra_store_close(f->store);
-	free(f->store_dir);
-	test_rmtree(f->dir);
-	free(f);
-	return 0;
-}
-
 /* ---- helpers ---- */
 
-static char *fixture_path(struct fixture *f, const char *rel)
+static char *fixture_path(struct store_fixture *f, const char *rel)
 {
 	return path_join(f->dir, rel);
 }
 
-static void write_tree_layer(struct fixture *f, const char *tree, enum layer_compression c,
+static void write_tree_layer(struct store_fixture *f, const char *tree, enum layer_compression c,
 			     bool clamp, time_t clamp_to, struct layer_info *info)
 {
 	struct layer_writer_options o = {
@@ -66,7 +37,7 @@ static void write_tree_layer(struct fixture *f, const char *tree, enum layer_com
 
 /* Apply a blob of the store onto dir (created if needed); returns the
  * result and leaves any error in *err. */
-static int apply_blob(struct fixture *f, const struct layer_info *info, const char *dir,
+static int apply_blob(struct store_fixture *f, const struct layer_info *info, const char *dir,
 		      unsigned flags, struct petra_error **err)
 {
 	mkdir(dir, 0755);
@@ -235,7 +206,7 @@ static void make_rich_tree(const char *dir)
 
 static void test_round_trip_every_entry_kind(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *tree = fixture_path(f, "tree"), *out = fixture_path(f, "out");
 	mkdir(tree, 0755);
 	make_rich_tree(tree);
@@ -263,7 +234,7 @@ static void test_round_trip_every_entry_kind(void **state)
 
 static void test_reproducible_digests(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *a = fixture_path(f, "a"), *b = fixture_path(f, "b");
 	mkdir(a, 0755);
 	mkdir(b, 0755);
@@ -295,7 +266,7 @@ static void test_reproducible_digests(void **state)
 }
 
 /* Write the tar of a layer into a file as two gzip members. */
-static void write_two_member_gzip(struct fixture *f, const struct layer_info *plain,
+static void write_two_member_gzip(struct store_fixture *f, const struct layer_info *plain,
 				  const char *file)
 {
 	char *data;
@@ -320,7 +291,7 @@ static void write_two_member_gzip(struct fixture *f, const struct layer_info *pl
 
 static void test_multi_member_gzip_and_trailing_garbage(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *tree = fixture_path(f, "tree");
 	mkdir(tree, 0755);
 	test_write_file(tree, "a/b", "content of b\n", 0644);
@@ -349,7 +320,7 @@ static void test_multi_member_gzip_and_trailing_garbage(void **state)
 
 static void test_corruption_is_detected(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *tree = fixture_path(f, "tree");
 	mkdir(tree, 0755);
 	test_write_file(tree, "file", "some content that will be compressed\n", 0644);
@@ -394,7 +365,7 @@ struct spec {
 	const char *arg; /* content or target */
 };
 
-static void write_spec_layer(struct fixture *f, const struct spec *specs, size_t n,
+static void write_spec_layer(struct store_fixture *f, const struct spec *specs, size_t n,
 			     struct layer_info *info)
 {
 	struct layer_writer_options o = {.compression = LAYER_COMPRESSION_GZIP};
@@ -447,9 +418,26 @@ static void write_spec_layer(struct fixture *f, const struct spec *specs, size_t
 	assert_int_equal(layer_writer_finish(w, info, &err), 0);
 }
 
+/* Write two spec layers and apply both onto a new directory "out"; returns
+ * its path (caller frees). */
+static char *apply_lower_upper(struct store_fixture *f, const struct spec *lower, size_t n_lower,
+			       const struct spec *upper, size_t n_upper, struct layer_info *ui)
+{
+	struct layer_info li;
+	write_spec_layer(f, lower, n_lower, &li);
+	write_spec_layer(f, upper, n_upper, ui);
+	char *out = fixture_path(f, "out");
+	struct petra_error *err = NULL;
+	if (apply_blob(f, &li, out, 0, &err) < 0)
+		fail_msg("lower: %s", err->message);
+	if (apply_blob(f, ui, out, 0, &err) < 0)
+		fail_msg("upper: %s", err->message);
+	return out;
+}
+
 static void test_whiteouts(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const struct spec lower[] = {
 	    {"a", 'd', NULL},         {"a/keep", 'f', "k"},      {"a/gone", 'f', "g"},
 	    {"a/gonedir", 'd', NULL}, {"a/gonedir/x", 'f', "x"}, {"o", 'd', NULL},
@@ -462,14 +450,9 @@ static void test_whiteouts(void **state)
 	    {"o/.wh..wh..opq", 'f', ""},      {"o/sub/new", 'f', "n"},    {"o/after", 'f', "a"},
 	    {"missing/.wh.nothing", 'f', ""},
 	};
-	struct layer_info li, ui;
-	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
-	write_spec_layer(f, upper, ARRAY_SIZE(upper), &ui);
-	char *out = fixture_path(f, "out");
+	struct layer_info ui;
+	char *out = apply_lower_upper(f, lower, ARRAY_SIZE(lower), upper, ARRAY_SIZE(upper), &ui);
 	struct petra_error *err = NULL;
-	assert_int_equal(apply_blob(f, &li, out, 0, &err), 0);
-	if (apply_blob(f, &ui, out, 0, &err) < 0)
-		fail_msg("upper: %s", err->message);
 	assert_true(has_entry(out, "a/keep"));
 	assert_false(has_entry(out, "a/gone"));
 	assert_false(has_entry(out, "a/gonedir"));
@@ -503,7 +486,7 @@ static void test_whiteouts(void **state)
 
 static void test_replacing_entries_never_writes_through_symlinks(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *canary_dir = fixture_path(f, "outside");
 	mkdir(canary_dir, 0755);
 	const struct spec lower[] = {
@@ -520,14 +503,8 @@ static void test_replacing_entries_never_writes_through_symlinks(void **state)
 	    {"file", 'd', NULL},
 	    {"file/inside", 'f', "i"},
 	};
-	struct layer_info li, ui;
-	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
-	write_spec_layer(f, upper, ARRAY_SIZE(upper), &ui);
-	char *out = fixture_path(f, "out");
-	struct petra_error *err = NULL;
-	assert_int_equal(apply_blob(f, &li, out, 0, &err), 0);
-	if (apply_blob(f, &ui, out, 0, &err) < 0)
-		fail_msg("upper: %s", err->message);
+	struct layer_info ui;
+	char *out = apply_lower_upper(f, lower, ARRAY_SIZE(lower), upper, ARRAY_SIZE(upper), &ui);
 	char *passwd = path_join(out, "etc/passwd");
 	struct stat st;
 	assert_int_equal(lstat(passwd, &st), 0);
@@ -545,7 +522,7 @@ static void test_replacing_entries_never_writes_through_symlinks(void **state)
 
 static void test_symlinked_parents_resolve_inside_the_root(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	/* Debian's merged /usr and /var/run -> /run: legitimate links that a
 	 * later layer writes through. */
 	const struct spec lower[] = {
@@ -559,14 +536,8 @@ static void test_symlinked_parents_resolve_inside_the_root(void **state)
 	    {"self/lib/liby.so", 'f', "elf2"},
 	    {"lib/libx-link.so", 'h', "usr/lib/libx.so"},
 	};
-	struct layer_info li, ui;
-	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
-	write_spec_layer(f, upper, ARRAY_SIZE(upper), &ui);
-	char *out = fixture_path(f, "out");
-	struct petra_error *err = NULL;
-	assert_int_equal(apply_blob(f, &li, out, 0, &err), 0);
-	if (apply_blob(f, &ui, out, 0, &err) < 0)
-		fail_msg("upper: %s", err->message);
+	struct layer_info ui;
+	char *out = apply_lower_upper(f, lower, ARRAY_SIZE(lower), upper, ARRAY_SIZE(upper), &ui);
 	assert_true(has_entry(out, "usr/lib/libx.so"));
 	assert_true(has_entry(out, "run/app.pid"));
 	assert_true(has_entry(out, "usr/lib/liby.so"));
@@ -582,7 +553,7 @@ struct hostile_case {
 
 static void test_hostile_corpus(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	static const struct hostile_case cases[] = {
 	    {"traversal.tar", LAYER_COMPRESSION_NONE, "\"..\" component escapes the root"},
 	    {"traversal-nested.tar", LAYER_COMPRESSION_NONE, "\"..\" component escapes the root"},
@@ -634,7 +605,7 @@ static void test_hostile_corpus(void **state)
 
 static void test_devices_when_allowed(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	if (geteuid() != 0)
 		skip();
 	char *out = fixture_path(f, "out");
@@ -700,7 +671,7 @@ static void test_clean_path(void **state)
 
 static void test_tarball_import_normalises_and_refuses(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *tree = fixture_path(f, "tree");
 	mkdir(tree, 0755);
 	test_write_file(tree, "bin/app", "app\n", 0755);
@@ -738,7 +709,7 @@ static void test_tarball_import_normalises_and_refuses(void **state)
 
 static void test_writer_refuses_duplicates(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const struct spec twice[] = {{"a", 'f', "1"}};
 	struct layer_writer_options o = {.compression = LAYER_COMPRESSION_NONE};
 	struct layer_writer *w;
@@ -768,23 +739,30 @@ static void test_writer_refuses_duplicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_round_trip_every_entry_kind, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reproducible_digests, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_multi_member_gzip_and_trailing_garbage, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_corruption_is_detected, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_round_trip_every_entry_kind, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_reproducible_digests, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_member_gzip_and_trailing_garbage,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_corruption_is_detected, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_whiteouts, store_fixture_setup,
+					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_replacing_entries_never_writes_through_symlinks,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_symlinked_parents_resolve_inside_the_root, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_corpus, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_devices_when_allowed, setup, teardown),
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_symlinked_parents_resolve_inside_the_root,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_corpus, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_devices_when_allowed, store_fixture_setup,
+					    store_fixture_teardown),
 	    cmocka_unit_test(test_bomb_check_can_be_turned_off_for_verification),
 	    cmocka_unit_test(test_clean_path),
-	    cmocka_unit_test_setup_teardown(test_tarball_import_normalises_and_refuses, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_writer_refuses_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tarball_import_normalises_and_refuses,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_refuses_duplicates, store_fixture_setup,
+					    store_fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
 }

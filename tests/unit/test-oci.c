@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/oci: digests, references, documents, the store. */
-#include "testutil.h"
+#include "store-fixture.h"
 
 #include <sys/mman.h>
 
@@ -158,35 +158,8 @@ static void test_documents(void **state)
 	free(index);
 }
 
-struct fixture {
-	char *dir;
-	struct petra_store *store;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	f->dir = test_tmpdir();
-	char *root = path_join(f->dir, "store");
-	struct petra_error *err = NULL;
-	assert_int_equal(
-	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &f->store, &err), 0);
-	free(root);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	petra_store_close(f->store);
-	test_rmtree(f->dir);
-	free(f);
-	return 0;
-}
-
 /* A small image: config, one "layer" blob and a manifest, named. */
-static void put_image(struct fixture *f, const char *name, const char *layer_content,
+static void put_image(struct store_fixture *f, const char *name, const char *layer_content,
 		      struct oci_descriptor *out)
 {
 	struct petra_error *err = NULL;
@@ -206,7 +179,7 @@ static void put_image(struct fixture *f, const char *name, const char *layer_con
 
 static void test_store_layout_and_blobs(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char *layout = path_join(f->dir, "store/oci-layout");
 	char *data;
 	assert_int_equal(fs_read_file_at(AT_FDCWD, layout, 100, &data, NULL, NULL), 0);
@@ -254,7 +227,7 @@ static void test_store_layout_and_blobs(void **state)
 
 static void test_names(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct oci_descriptor a, b, got;
 	put_image(f, "app:1", "AAA", &a);
 	put_image(f, "app:2", "BBB", &b);
@@ -326,7 +299,7 @@ static bool reported(struct reports *r, const char *needle)
 
 static void test_check_and_prune(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct oci_descriptor a, orphan;
 	put_image(f, "keep:1", "KKK", &a);
 	put_image(f, NULL, "OOO", &orphan);
@@ -408,9 +381,12 @@ int main(void)
 	    cmocka_unit_test(test_digests),
 	    cmocka_unit_test(test_references),
 	    cmocka_unit_test(test_documents),
-	    cmocka_unit_test_setup_teardown(test_store_layout_and_blobs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_check_and_prune, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_layout_and_blobs, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_names, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_check_and_prune, store_fixture_setup,
+					    store_fixture_teardown),
 	    cmocka_unit_test(test_read_only_layout_without_blobs),
 	};
 	return cmocka_run_group_tests_name("oci", tests, NULL, NULL);

@@ -56,7 +56,8 @@ static inline void test_write_file(const char *dir, const char *rel, const char 
 	do {                                                                                       \
 		assert_non_null(err);                                                              \
 		if (!strstr((err)->message, (needle)))                                             \
-			fail_msg("error \"%s\" does not contain \"%s\"", (err)->message, (needle)); \
+			fail_msg("error \"%s\" does not contain \"%s\"", (err)->message,           \
+				 (needle));                                                        \
 	} while (0)
 
 #endif
