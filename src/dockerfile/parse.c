@@ -615,6 +615,11 @@ static int parse_instruction(struct parser *p, size_t ls, size_t le, int depth, 
 	case DOCKERFILE_ONBUILD:
 		if (as == ae)
 			break;
+		if (depth >= 1 && !(p->flags & DOCKERFILE_PARSE_RAW)) {
+			r = parse_fail(p, line,
+				       "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+			goto out;
+		}
 		if (depth + 1 >= MAX_ONBUILD_DEPTH) {
 			r = parse_fail(p, line, "ONBUILD nested more than %d deep",
 				       MAX_ONBUILD_DEPTH - 1);
