@@ -506,10 +506,11 @@ int dockerfile_mount_parse(const char *value, struct dockerfile_mount *m, struct
 		    !strcmp(key, "rw") || !strcmp(key, "required")) {
 			bool b = true;
 			if (val && !parse_bool_value(val, &b)) {
+				int e = petra_error_set(err, EINVAL,
+							"--mount=%s: invalid value for %s: %s",
+							value, key, val);
 				dockerfile_mount_release(m);
-				return petra_error_set(err, EINVAL,
-						       "--mount=%s: invalid value for %s: %s",
-						       value, key, val);
+				return e;
 			}
 			if (!strcmp(key, "required")) {
 				m->required = b;
@@ -521,10 +522,11 @@ int dockerfile_mount_parse(const char *value, struct dockerfile_mount *m, struct
 			continue;
 		}
 		if (!val) {
-			dockerfile_mount_release(m);
-			return petra_error_set(
+			int e = petra_error_set(
 			    err, EINVAL, "--mount=%s: invalid field '%s' must be a key=value pair",
 			    value, key);
+			dockerfile_mount_release(m);
+			return e;
 		}
 		if (!strcmp(key, "type")) {
 			static const char *const types[] = {"bind", "cache", "tmpfs", "secret",
@@ -533,10 +535,11 @@ int dockerfile_mount_parse(const char *value, struct dockerfile_mount *m, struct
 			while (t < ARRAY_SIZE(types) && strcmp(types[t], val))
 				t++;
 			if (t == ARRAY_SIZE(types)) {
+				int e = petra_error_set(err, EINVAL,
+							"--mount=%s: unsupported mount type \"%s\"",
+							value, val);
 				dockerfile_mount_release(m);
-				return petra_error_set(err, EINVAL,
-						       "--mount=%s: unsupported mount type \"%s\"",
-						       value, val);
+				return e;
 			}
 			m->type = (enum dockerfile_mount_type)t;
 			continue;
@@ -562,9 +565,10 @@ int dockerfile_mount_parse(const char *value, struct dockerfile_mount *m, struct
 		else if (!strcmp(key, "size"))
 			slot = &m->size;
 		if (!slot) {
+			int e = petra_error_set(err, EINVAL, "--mount=%s: unexpected key '%s'",
+						value, key);
 			dockerfile_mount_release(m);
-			return petra_error_set(err, EINVAL, "--mount=%s: unexpected key '%s'",
-					       value, key);
+			return e;
 		}
 		*slot = val;
 	}
@@ -579,8 +583,9 @@ int dockerfile_mount_parse(const char *value, struct dockerfile_mount *m, struct
 	}
 	if (!m->target && (m->type == DOCKERFILE_MOUNT_BIND || m->type == DOCKERFILE_MOUNT_CACHE ||
 			   m->type == DOCKERFILE_MOUNT_TMPFS)) {
+		int e = petra_error_set(err, EINVAL, "--mount=%s: mount has no target", value);
 		dockerfile_mount_release(m);
-		return petra_error_set(err, EINVAL, "--mount=%s: mount has no target", value);
+		return e;
 	}
 	return 0;
 }
