@@ -38,6 +38,7 @@ struct parser {
 	struct strbuf logical;
 	struct segment *segs;
 	size_t n_segs, segs_alloc;
+	size_t logical_start; /* source offset of the logical line's first byte */
 
 	size_t ins_alloc, comments_alloc, dirs_alloc, warns_alloc, lines_alloc;
 	size_t comment_mark; /* first comment not yet given to an instruction */
@@ -119,7 +120,7 @@ static void add_piece(struct parser *p, size_t start, size_t end)
 static size_t map_offset(const struct parser *p, size_t l)
 {
 	if (!p->n_segs)
-		return 0;
+		return p->logical_start; /* only escape characters: an empty line */
 	size_t lo = 0, hi = p->n_segs;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -903,6 +904,7 @@ static int parse_lines(struct parser *p)
 		size_t n_comments = p->df->n_comments - first_comment;
 		strbuf_reset(&p->logical);
 		p->n_segs = 0;
+		p->logical_start = s;
 		size_t ce = e;
 		bool cont = trim_continuation(p, s, &ce);
 		add_piece(p, s, ce);
