@@ -299,7 +299,7 @@ static int check_kvps(const struct dockerfile_instruction *in, const char *what,
 {
 	if (!in->n_args)
 		return petra_error_set(err, EINVAL, "%s requires at least one argument", what);
-	for (size_t i = 0; i + 2 < in->n_args + 1 && i < in->n_args; i += 3)
+	for (size_t i = 0; i < in->n_args; i += 3)
 		if (!in->args[i].len)
 			return petra_error_set(err, EINVAL, "%s names can not be blank", what);
 	return check_flags(in, no_flags, err);

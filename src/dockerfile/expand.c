@@ -25,20 +25,10 @@ struct dockerfile_vars {
 	size_t capacity;
 };
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static size_t vars_slot(const struct dockerfile_vars *v, const char *name)
 {
 	size_t mask = v->capacity - 1;
-	size_t i = (size_t)hash_name(name) & mask;
+	size_t i = (size_t)str_hash(name) & mask;
 	while (v->index[i] && strcmp(v->entries[v->index[i] - 1].name, name) != 0)
 		i = (i + 1) & mask;
 	return i;
@@ -173,25 +163,6 @@ static int32_t lex_next(struct lexer *lx)
 	return (int32_t)r;
 }
 
-static bool rune_is_space(uint32_t r)
-{
-	if (r < 0x80)
-		return r == ' ' || (r >= '\t' && r <= '\r');
-	switch (r) {
-	case 0x85:
-	case 0xA0:
-	case 0x1680:
-	case 0x2028:
-	case 0x2029:
-	case 0x202F:
-	case 0x205F:
-	case 0x3000:
-		return true;
-	default:
-		return r >= 0x2000 && r <= 0x200A;
-	}
-}
-
 static void words_raw_rune(struct words *w, uint32_t r)
 {
 	if (!w->out)
@@ -204,7 +175,7 @@ static void words_rune(struct words *w, uint32_t r)
 {
 	if (!w->out)
 		return;
-	if (rune_is_space(r)) {
+	if (go_rune_is_space(r)) {
 		if (w->in_word && w->word.len) {
 			strvec_push(w->out, strbuf_str(&w->word));
 			strbuf_reset(&w->word);
@@ -260,6 +231,17 @@ static int lex_fail(struct lexer *lx, const char *fmt, ...)
 static int process_stop_on(struct lexer *lx, int32_t stop, bool raw_escapes, struct strbuf *result,
 			   struct words *w);
 static int process_dollar(struct lexer *lx, struct strbuf *out);
+
+/* The operand of a ${...} operator, up to `stop`; running out of input
+ * is BuildKit's `missing` message. */
+static int read_operand(struct lexer *lx, int32_t stop, bool raw_escapes, struct strbuf *out,
+			const char *missing)
+{
+	int r = process_stop_on(lx, stop, raw_escapes, out, NULL);
+	if (r < 0 && lex_peek(lx) == LEX_EOF)
+		r = lex_fail(lx, "syntax error: missing %s", missing);
+	return r;
+}
 
 static const char *lookup(struct lexer *lx, const char *name, bool *set)
 {
@@ -698,12 +680,9 @@ static int process_dollar(struct lexer *lx, struct strbuf *out)
 				utf8_append(&chs, (uint32_t)ch);
 		}
 		_cleanup_strbuf_ struct strbuf word = STRBUF_INIT;
-		r = process_stop_on(lx, '}', ch == '#' || ch == '%', &word, NULL);
-		if (r < 0) {
-			if (lex_peek(lx) == LEX_EOF)
-				r = lex_fail(lx, "syntax error: missing '}'");
+		r = read_operand(lx, '}', ch == '#' || ch == '%', &word, "'}'");
+		if (r < 0)
 			goto out;
-		}
 		const char *v = lookup(lx, strbuf_str(&name), &set);
 		if (skip_unset && !set) {
 			strbuf_addf(out, "${%s%s%s}", strbuf_str(&name), strbuf_str(&chs),
@@ -743,18 +722,11 @@ static int process_dollar(struct lexer *lx, struct strbuf *out)
 			lex_next(lx);
 		_cleanup_strbuf_ struct strbuf pattern = STRBUF_INIT;
 		_cleanup_strbuf_ struct strbuf repl = STRBUF_INIT;
-		r = process_stop_on(lx, '/', true, &pattern, NULL);
-		if (r < 0) {
-			if (lex_peek(lx) == LEX_EOF)
-				r = lex_fail(lx, "syntax error: missing '/' in ${}");
+		r = read_operand(lx, '/', true, &pattern, "'/' in ${}");
+		if (r == 0)
+			r = read_operand(lx, '}', true, &repl, "'}'");
+		if (r < 0)
 			goto out;
-		}
-		r = process_stop_on(lx, '}', true, &repl, NULL);
-		if (r < 0) {
-			if (lex_peek(lx) == LEX_EOF)
-				r = lex_fail(lx, "syntax error: missing '}'");
-			goto out;
-		}
 		const char *v = lookup(lx, strbuf_str(&name), &set);
 		if (skip_unset && !set) {
 			strbuf_addf(out, "${%s/%s/%s}", strbuf_str(&name), strbuf_str(&pattern),

@@ -35,6 +35,8 @@ struct dockerfile_private {
 uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *width);
 /* Append the UTF-8 encoding of r. */
 void utf8_append(struct strbuf *sb, uint32_t r);
+/* Go's unicode.IsSpace. */
+bool go_rune_is_space(uint32_t r);
 /* Go's unicode.IsSpace for the rune at s (n > 0): its width, 0 if not a space. */
 size_t go_space_width(const char *s, size_t n);
 /* Go's strings.TrimSpace / TrimLeftFunc(unicode.IsSpace) on [*start, *end). */

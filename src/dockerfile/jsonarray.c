@@ -209,6 +209,19 @@ static bool jscan_literal(struct json_cursor *c, const char *word)
 	return true;
 }
 
+/* An object member's key and the colon after it. */
+static bool jscan_key(struct json_cursor *c)
+{
+	jscan_ws(c);
+	if (c->i >= c->end || c->s[c->i] != '"' || !jscan_string(c, NULL))
+		return false;
+	jscan_ws(c);
+	if (c->i >= c->end || c->s[c->i] != ':')
+		return false;
+	c->i++;
+	return true;
+}
+
 /* Any JSON value, nesting tracked on an explicit stack so deep input
  * cannot exhaust the C stack. depth is that of the enclosing array. */
 static bool jscan_value(struct json_cursor *c, int depth)
@@ -244,15 +257,8 @@ static bool jscan_value(struct json_cursor *c, int depth)
 				n--;
 			} else {
 				scalar = false;
-				if (ch == '{') {
-					if (c->i >= c->end || c->s[c->i] != '"' ||
-					    !jscan_string(c, NULL))
-						goto out;
-					jscan_ws(c);
-					if (c->i >= c->end || c->s[c->i] != ':')
-						goto out;
-					c->i++;
-				}
+				if (ch == '{' && !jscan_key(c))
+					goto out;
 			}
 		} else {
 			goto out;
@@ -272,16 +278,8 @@ static bool jscan_value(struct json_cursor *c, int depth)
 			ch = c->s[c->i];
 			if (ch == ',') {
 				c->i++;
-				if (open == '{') {
-					jscan_ws(c);
-					if (c->i >= c->end || c->s[c->i] != '"' ||
-					    !jscan_string(c, NULL))
-						goto out;
-					jscan_ws(c);
-					if (c->i >= c->end || c->s[c->i] != ':')
-						goto out;
-					c->i++;
-				}
+				if (open == '{' && !jscan_key(c))
+					goto out;
 				break;
 			}
 			if ((open == '[' && ch == ']') || (open == '{' && ch == '}')) {

@@ -143,9 +143,16 @@ size_t go_space_width(const char *s, size_t n)
 {
 	unsigned char c = (unsigned char)s[0];
 	if (c < 0x80)
-		return (c == ' ' || (c >= '\t' && c <= '\r')) ? 1 : 0;
+		return go_rune_is_space(c) ? 1 : 0;
 	size_t w;
 	uint32_t r = utf8_decode((const unsigned char *)s, n, &w);
+	return go_rune_is_space(r) ? w : 0;
+}
+
+bool go_rune_is_space(uint32_t r)
+{
+	if (r < 0x80)
+		return r == ' ' || (r >= '\t' && r <= '\r');
 	switch (r) {
 	case 0x85:
 	case 0xA0:
@@ -155,9 +162,9 @@ size_t go_space_width(const char *s, size_t n)
 	case 0x202F:
 	case 0x205F:
 	case 0x3000:
-		return w;
+		return true;
 	default:
-		return (r >= 0x2000 && r <= 0x200A) ? w : 0;
+		return r >= 0x2000 && r <= 0x200A;
 	}
 }
 

@@ -60,7 +60,8 @@ static void assert_parse_error_n(const char *src, size_t len, unsigned flags, un
 	assert_null(df);
 	assert_error_contains(err, needle);
 	if (opts.error_line != line)
-		fail_msg("error \"%s\" on line %u, expected %u", err->message, opts.error_line, line);
+		fail_msg("error \"%s\" on line %u, expected %u", err->message, opts.error_line,
+			 line);
 	/* One line, naming the file and the line. */
 	assert_null(strchr(err->message, '\n'));
 	char prefix[64];
@@ -267,6 +268,13 @@ static void test_exec_and_shell_form(void **state)
 	assert_parse_error("FROM scratch\nCMD [\"a\", 1]\n", 2,
 			   "arrays must be comprised of strings only");
 	assert_parse_error("FROM scratch\nRUN [[\"a\"]]\n", 2, "comprised of strings only");
+	assert_parse_error(
+	    "FROM scratch\nCMD [\"a\", {\"k\": [1.5e3, true, null, {}], \"l\": []}]\n", 2,
+	    "comprised of strings only");
+	/* Not JSON at all (a bare key, a trailing comma in an object). */
+	assert_dump("FROM scratch\nCMD [\"a\", {k: 1}]\nCMD [{\"k\": 1,}]\n",
+		    "(from \"scratch\")\n(cmd \"[\\\"a\\\", {k: 1}]\")\n"
+		    "(cmd \"[{\\\"k\\\": 1,}]\")\n");
 	/* A number too big for a float64 makes Go's decoder fail: shell form. */
 	assert_dump("FROM scratch\nCMD [\"a\", 1e999]\n",
 		    "(from \"scratch\")\n(cmd \"[\\\"a\\\", 1e999]\")\n");
@@ -284,20 +292,21 @@ static void test_exec_and_shell_form(void **state)
 static void test_env_label_arg(void **state)
 {
 	(void)state;
-	assert_dump("FROM scratch\n"
-		    "ENV A=1 B=\"two words\" C='x y' D=a\\ b E=\n"
-		    "ENV LEGACY value with  spaces\n"
-		    "LABEL org.opencontainers.image.title=\"petra\" version=1\n"
-		    "LABEL legacy value\n"
-		    "ARG A B=2 C=\"q r\"\n",
-		    "(from \"scratch\")\n"
-		    "(env \"A\" \"1\" \"=\" \"B\" \"\\\"two words\\\"\" \"=\" \"C\" \"'x y'\" \"=\" "
-		    "\"D\" \"a\\\\ b\" \"=\" \"E\" \"\" \"=\")\n"
-		    "(env \"LEGACY\" \"value with  spaces\" \"\")\n"
-		    "(label \"org.opencontainers.image.title\" \"\\\"petra\\\"\" \"=\" \"version\" "
-		    "\"1\" \"=\")\n"
-		    "(label \"legacy\" \"value\" \"\")\n"
-		    "(arg \"A\" \"B=2\" \"C=\\\"q r\\\"\")\n");
+	assert_dump(
+	    "FROM scratch\n"
+	    "ENV A=1 B=\"two words\" C='x y' D=a\\ b E=\n"
+	    "ENV LEGACY value with  spaces\n"
+	    "LABEL org.opencontainers.image.title=\"petra\" version=1\n"
+	    "LABEL legacy value\n"
+	    "ARG A B=2 C=\"q r\"\n",
+	    "(from \"scratch\")\n"
+	    "(env \"A\" \"1\" \"=\" \"B\" \"\\\"two words\\\"\" \"=\" \"C\" \"'x y'\" \"=\" "
+	    "\"D\" \"a\\\\ b\" \"=\" \"E\" \"\" \"=\")\n"
+	    "(env \"LEGACY\" \"value with  spaces\" \"\")\n"
+	    "(label \"org.opencontainers.image.title\" \"\\\"petra\\\"\" \"=\" \"version\" "
+	    "\"1\" \"=\")\n"
+	    "(label \"legacy\" \"value\" \"\")\n"
+	    "(arg \"A\" \"B=2\" \"C=\\\"q r\\\"\")\n");
 	/* Key and value spans point into the source. */
 	const char *src = "FROM scratch\nENV PATH=/usr/bin NAME=x\n";
 	struct dockerfile *df = parse(src);
@@ -385,9 +394,8 @@ static void test_mount_parse(void **state)
 	assert_string_equal(m.source, "a,b");
 	assert_false(m.readonly);
 	dockerfile_mount_release(&m);
-	assert_int_equal(dockerfile_mount_parse("type=cache,dst=/c,sharing=locked,mode=0700", &m,
-						&err),
-			 0);
+	assert_int_equal(
+	    dockerfile_mount_parse("type=cache,dst=/c,sharing=locked,mode=0700", &m, &err), 0);
 	assert_false(m.readonly);
 	assert_string_equal(m.sharing, "locked");
 	dockerfile_mount_release(&m);
@@ -597,10 +605,10 @@ static void test_quote_go(void **state)
 	    {"\0z", 2, "\"\\x00z\""},
 	    {"caf\xc3\xa9 \xe2\x82\xac", 9, "\"café €\""},
 	    {"\xff\xc3", 2, "\"\\xff\\xc3\""},
-	    {"\xc2\xa0", 2, "\"\\u00a0\""},         /* no-break space: not printable */
-	    {"\xc2\x85", 2, "\"\\u0085\""},         /* C1 control */
-	    {"\xe2\x80\x8b", 3, "\"\\u200b\""},     /* zero width space (Cf) */
-	    {"\xef\xbb\xbf", 3, "\"\\ufeff\""},     /* BOM */
+	    {"\xc2\xa0", 2, "\"\\u00a0\""},             /* no-break space: not printable */
+	    {"\xc2\x85", 2, "\"\\u0085\""},             /* C1 control */
+	    {"\xe2\x80\x8b", 3, "\"\\u200b\""},         /* zero width space (Cf) */
+	    {"\xef\xbb\xbf", 3, "\"\\ufeff\""},         /* BOM */
 	    {"\xf3\xa0\x80\x81", 4, "\"\\U000e0001\""}, /* language tag */
 	    {"\xf0\x9f\x90\xb3", 4, "\"🐳\""},
 	    {"\xed\xa0\x80", 3, "\"\\xed\\xa0\\x80\""}, /* a surrogate is invalid UTF-8 */
@@ -767,8 +775,9 @@ static void test_expand_quotes_and_escapes(void **state)
 	ex.flags = DOCKERFILE_EXPAND_RAW_QUOTES | DOCKERFILE_EXPAND_RAW_ESCAPES;
 	expect_word(&ex, "'a' \"b\" c\\ d", "'a' \"b\" c\\ d");
 	ex.flags = DOCKERFILE_EXPAND_SKIP_UNSET;
-	expect_word(&ex, "$NOPE ${NOPE} ${NOPE:-x} ${NOPE/a/b} $A", "$NOPE ${NOPE} ${NOPE:-x} "
-								      "${NOPE/a/b} apple");
+	expect_word(&ex, "$NOPE ${NOPE} ${NOPE:-x} ${NOPE/a/b} $A",
+		    "$NOPE ${NOPE} ${NOPE:-x} "
+		    "${NOPE/a/b} apple");
 	ex.flags = DOCKERFILE_EXPAND_NO_QUOTES;
 	expect_word(&ex, "'$A'", "'apple'");
 	ex.flags = 0;
@@ -850,7 +859,8 @@ static void test_scope(void **state)
 		struct dockerfile_expander ex;
 		dockerfile_scope_expander(&s, in->kind, &ex);
 		if (in->kind == DOCKERFILE_FROM) {
-			assert_int_equal(dockerfile_expand_word(&ex, in->args[0].text, &word, &err), 0);
+			assert_int_equal(dockerfile_expand_word(&ex, in->args[0].text, &word, &err),
+					 0);
 			if (i == 4)
 				assert_string_equal(word, "docker.io/library/debian:bookworm");
 			free(word);
@@ -932,14 +942,14 @@ static void test_corpus(void **state)
 		struct strbuf sb = STRBUF_INIT;
 		dockerfile_dump(df, &sb);
 		if (strcmp(sb.buf, expected))
-			fail_msg("%s: dump differs\n--- expected\n%s--- got\n%s", e->d_name, expected,
-				 sb.buf);
+			fail_msg("%s: dump differs\n--- expected\n%s--- got\n%s", e->d_name,
+				 expected, sb.buf);
 		/* Every instruction's span starts at its keyword. */
 		for (size_t i = 0; i < df->n_instructions; i++) {
 			const struct dockerfile_instruction *in = &df->instructions[i];
 			assert_true(in->end <= len && in->start < in->end);
-			assert_true(strncasecmp(src + in->start, in->keyword, strlen(in->keyword)) ==
-				    0);
+			assert_true(
+			    strncasecmp(src + in->start, in->keyword, strlen(in->keyword)) == 0);
 		}
 		strbuf_release(&sb);
 		dockerfile_free(df);
