@@ -185,6 +185,8 @@ struct strset {
 /* Returns true if s was added, false if it was already there. */
 bool strset_add(struct strset *set, const char *s);
 bool strset_contains(const struct strset *set, const char *s);
+/* The hash strset uses (FNV-1a), for other tables keyed by strings. */
+uint64_t str_hash(const char *s);
 void strset_clear(struct strset *set);
 #define _cleanup_strset_ _cleanup_(strset_clear)
 

@@ -246,9 +246,9 @@ void strvec_clear(struct strvec *sv)
 
 /* ---- strset: open addressing with linear probing, FNV-1a hashes ---- */
 
-static uint64_t hash_string(const char *s)
+uint64_t str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 14695981039346656037ULL;
 	for (; *s; s++) {
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
@@ -259,7 +259,7 @@ static uint64_t hash_string(const char *s)
 static size_t strset_find(char **slots, size_t capacity, const char *s)
 {
 	size_t mask = capacity - 1;
-	size_t i = (size_t)hash_string(s) & mask;
+	size_t i = (size_t)str_hash(s) & mask;
 	while (slots[i] && strcmp(slots[i], s) != 0)
 		i = (i + 1) & mask;
 	return i;

@@ -61,7 +61,8 @@ int cli_help(const char *text);
 	X(rmi, "Remove image names and the blobs only they used")                                  \
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \
 	X(fsck, "Verify every blob, reference and layer of the store")                             \
-	X(prune, "Remove blobs no image uses")
+	X(prune, "Remove blobs no image uses")                                                     \
+	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

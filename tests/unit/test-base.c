@@ -107,6 +107,15 @@ static void test_strvec_and_strset(void **state)
 	strset_clear(&set);
 }
 
+static void test_str_hash(void **state)
+{
+	(void)state;
+	/* FNV-1a: stable across runs, so tables keyed by it are deterministic. */
+	assert_true(str_hash("") == 14695981039346656037ULL);
+	assert_true(str_hash("a") == 0xaf63dc4c8601ec8cULL);
+	assert_true(str_hash("ab") != str_hash("ba"));
+}
+
 static void test_path_join(void **state)
 {
 	(void)state;
@@ -271,6 +280,7 @@ int main(void)
 	    cmocka_unit_test(test_strbuf),
 	    cmocka_unit_test(test_quote),
 	    cmocka_unit_test(test_strvec_and_strset),
+	    cmocka_unit_test(test_str_hash),
 	    cmocka_unit_test(test_path_join),
 	    cmocka_unit_test(test_atomic_write_and_read),
 	    cmocka_unit_test(test_remove_tree_does_not_follow_symlinks),

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to src/dockerfile: the arena, UTF-8 and Go-compatible character
+ * classes, and the pieces the parser's files share. */
+#ifndef PETRA_DOCKERFILE_INTERNAL_H
+#define PETRA_DOCKERFILE_INTERNAL_H
+
+#include "dockerfile.h"
+
+#include <string.h>
+
+/* ---- arena: everything one parsed file owns, freed at once ------------- */
+
+struct arena_chunk;
+struct arena {
+	struct arena_chunk *chunks;
+	char *next;
+	size_t left;
+};
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+void *arena_memdup(struct arena *a, const void *p, size_t size);
+void arena_release(struct arena *a);
+
+struct dockerfile_private {
+	struct arena arena;
+	size_t *line_starts; /* byte offset of each line's first byte */
+};
+
+/* ---- UTF-8 and Go's character classes ---------------------------------- */
+
+#define RUNE_ERROR 0xFFFDu
+
+/* Decode one rune like Go's utf8.DecodeRune: invalid or truncated input
+ * gives RUNE_ERROR with width 1. n > 0. */
+uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *width);
+/* Append the UTF-8 encoding of r. */
+void utf8_append(struct strbuf *sb, uint32_t r);
+/* Go's unicode.IsSpace. */
+bool go_rune_is_space(uint32_t r);
+/* Go's unicode.IsSpace for the rune at s (n > 0): its width, 0 if not a space. */
+size_t go_space_width(const char *s, size_t n);
+/* Go's strings.TrimSpace / TrimLeftFunc(unicode.IsSpace) on [*start, *end). */
+void go_trim_space(const char *s, size_t *start, size_t *end);
+size_t go_skip_space(const char *s, size_t start, size_t end);
+/* The whitespace of BuildKit's `[\t\v\f\r ]+` splits. */
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+/* Go's strconv.IsPrint, unicode.IsLetter, unicode.IsDigit (printable.c,
+ * generated). */
+bool unicode_is_print(uint32_t r);
+bool unicode_is_letter(uint32_t r);
+bool unicode_is_digit(uint32_t r);
+
+/* ---- the JSON array of exec form --------------------------------------- */
+
+struct word_vec {
+	struct dockerfile_word *v;
+	size_t n, alloc;
+};
+void word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_t len, size_t start,
+		   size_t end);
+
+enum json_array_result {
+	JSON_ARRAY_NOT_JSON = 0, /* not a valid JSON array: shell form */
+	JSON_ARRAY_OK = 1,
+	JSON_ARRAY_NOT_STRINGS = -1, /* valid JSON with other values: an error */
+};
+/* Decode s[start, end) as Go's json.Unmarshal into []any would, pushing the
+ * strings with logical offsets of their literals. */
+enum json_array_result json_array_parse(const char *s, size_t start, size_t end,
+					struct word_vec *out, struct arena *a);
+
+/* ---- checks (check.c) -------------------------------------------------- */
+
+/* BuildKit's instruction-level checks for one instruction; `line` for the
+ * message is the caller's. Returns < 0 with a reason (no location). */
+int dockerfile_check_instruction(const struct dockerfile_instruction *in, bool in_stage,
+				 struct petra_error **err);
+
+#endif

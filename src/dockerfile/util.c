@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The arena and the character classes the parser shares with the dump and
+ * the expander. Go's definitions are followed byte for byte because
+ * BuildKit's behaviour (what is a space, what is printable) comes from
+ * them. */
+#include "internal.h"
+
+/* ---- arena ---- */
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	max_align_t data[];
+};
+
+#define ARENA_CHUNK 16384
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (size > a->left) {
+		/* Big requests get their own chunk so the current one keeps its
+		 * free space. */
+		size_t cap = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
+		struct arena_chunk *c = xmalloc(sizeof(*c) + cap);
+		c->next = a->chunks;
+		a->chunks = c;
+		if (cap != ARENA_CHUNK)
+			return c->data;
+		a->next = (char *)c->data;
+		a->left = cap;
+	}
+	void *p = a->next;
+	a->next += size;
+	a->left -= size;
+	return p;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void *arena_memdup(struct arena *a, const void *p, size_t size)
+{
+	if (!size)
+		return NULL;
+	void *q = arena_alloc(a, size);
+	memcpy(q, p, size);
+	return q;
+}
+
+void arena_release(struct arena *a)
+{
+	struct arena_chunk *c = a->chunks;
+	while (c) {
+		struct arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	a->chunks = NULL;
+	a->next = NULL;
+	a->left = 0;
+}
+
+void word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_t len, size_t start,
+		   size_t end)
+{
+	xgrow((void **)&wv->v, &wv->alloc, wv->n + 1, sizeof(*wv->v));
+	wv->v[wv->n++] = (struct dockerfile_word){
+	    .text = arena_strndup(a, text, len), .len = len, .start = start, .end = end};
+}
+
+/* ---- UTF-8 ---- */
+
+uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *width)
+{
+	unsigned char c = s[0];
+	*width = 1;
+	if (c < 0x80)
+		return c;
+	uint32_t r;
+	size_t need;
+	uint32_t min;
+	if (c >= 0xC2 && c <= 0xDF) {
+		r = c & 0x1F;
+		need = 1;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		r = c & 0x0F;
+		need = 2;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		r = c & 0x07;
+		need = 3;
+		min = 0x10000;
+	} else {
+		return RUNE_ERROR;
+	}
+	if (n < need + 1)
+		return RUNE_ERROR;
+	for (size_t i = 1; i <= need; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return RUNE_ERROR;
+		r = (r << 6) | (s[i] & 0x3F);
+	}
+	if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
+		return RUNE_ERROR;
+	*width = need + 1;
+	return r;
+}
+
+void utf8_append(struct strbuf *sb, uint32_t r)
+{
+	char b[4];
+	size_t n;
+	if (r < 0x80) {
+		b[0] = (char)r;
+		n = 1;
+	} else if (r < 0x800) {
+		b[0] = (char)(0xC0 | (r >> 6));
+		b[1] = (char)(0x80 | (r & 0x3F));
+		n = 2;
+	} else if (r < 0x10000) {
+		b[0] = (char)(0xE0 | (r >> 12));
+		b[1] = (char)(0x80 | ((r >> 6) & 0x3F));
+		b[2] = (char)(0x80 | (r & 0x3F));
+		n = 3;
+	} else {
+		b[0] = (char)(0xF0 | (r >> 18));
+		b[1] = (char)(0x80 | ((r >> 12) & 0x3F));
+		b[2] = (char)(0x80 | ((r >> 6) & 0x3F));
+		b[3] = (char)(0x80 | (r & 0x3F));
+		n = 4;
+	}
+	strbuf_add(sb, b, n);
+}
+
+size_t go_space_width(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)s[0];
+	if (c < 0x80)
+		return go_rune_is_space(c) ? 1 : 0;
+	size_t w;
+	uint32_t r = utf8_decode((const unsigned char *)s, n, &w);
+	return go_rune_is_space(r) ? w : 0;
+}
+
+bool go_rune_is_space(uint32_t r)
+{
+	if (r < 0x80)
+		return r == ' ' || (r >= '\t' && r <= '\r');
+	switch (r) {
+	case 0x85:
+	case 0xA0:
+	case 0x1680:
+	case 0x2028:
+	case 0x2029:
+	case 0x202F:
+	case 0x205F:
+	case 0x3000:
+		return true;
+	default:
+		return r >= 0x2000 && r <= 0x200A;
+	}
+}
+
+size_t go_skip_space(const char *s, size_t start, size_t end)
+{
+	while (start < end) {
+		size_t w = go_space_width(s + start, end - start);
+		if (!w)
+			break;
+		start += w;
+	}
+	return start;
+}
+
+void go_trim_space(const char *s, size_t *start, size_t *end)
+{
+	size_t i = go_skip_space(s, *start, *end);
+	*start = i;
+	/* Scanning forward keeps multi-byte spaces whole; the trimmed end is
+	 * the end of the last non-space rune. */
+	size_t last = i;
+	while (i < *end) {
+		size_t w = go_space_width(s + i, *end - i);
+		if (w) {
+			i += w;
+			continue;
+		}
+		size_t rw;
+		utf8_decode((const unsigned char *)s + i, *end - i, &rw);
+		i += rw;
+		last = i;
+	}
+	*end = last;
+}

@@ -1,0 +1,5 @@
+FROM alpine:3.20
+RUN apk add --no-cache \
+      tini \
+      su-exec
+ENTRYPOINT ["/sbin/tini", "--"]

@@ -1,0 +1,7 @@
+FROM alpine
+RUN apk add --no-cache \
+
+    bash \
+
+    coreutils
+RUN echo ok

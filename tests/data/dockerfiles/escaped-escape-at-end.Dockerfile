@@ -1,0 +1,4 @@
+FROM alpine
+RUN echo C:\\
+RUN printf 'a\tb\n' \\
+RUN echo last

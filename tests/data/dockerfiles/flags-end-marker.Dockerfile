@@ -1,0 +1,5 @@
+FROM alpine
+COPY -- --help.txt /docs/
+COPY --chown=app:app -- -weird /x
+RUN -- echo not a flag
+ADD --link -- a b
