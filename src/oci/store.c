@@ -79,25 +79,29 @@ static int create_layout(const char *root, struct petra_error **err)
 	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open store %s", root);
-	if (mkdirat(fd, "blobs", 0755) < 0 && errno != EEXIST)
-		return petra_error_set_errno(err, errno, "create %s/blobs", root);
-	if (mkdirat(fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)
-		return petra_error_set_errno(err, errno, "create %s/blobs/sha256", root);
-	if (faccessat(fd, "oci-layout", F_OK, 0) < 0 &&
-	    fs_write_file_atomic_at(fd, "oci-layout", layout_text, strlen(layout_text), 0644, err) <
-		0)
-		return petra_error_prefix(err, "create store %s", root);
-	if (faccessat(fd, "index.json", F_OK, 0) == 0)
+	if (faccessat(fd, "index.json", F_OK, 0) == 0 && faccessat(fd, "oci-layout", F_OK, 0) == 0 &&
+	    faccessat(fd, "blobs/sha256", F_OK, 0) == 0)
 		return 0;
-	/* Two processes may create the store at once: decide under the lock. */
+	/* Several processes may create the store at once, and prune removes
+	 * stale temporary files at the top: decide and write under the index
+	 * lock, which prune also takes for that. */
 	int r = lock_fd(fd, LOCK_EX, "index", root, err);
 	if (r < 0)
 		return r;
-	if (faccessat(fd, "index.json", F_OK, 0) < 0)
-		r = fs_write_file_atomic_at(fd, "index.json", empty_index, strlen(empty_index),
-					    0644, err);
+	if (mkdirat(fd, "blobs", 0755) < 0 && errno != EEXIST)
+		r = petra_error_set_errno(err, errno, "create %s/blobs", root);
+	else if (mkdirat(fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)
+		r = petra_error_set_errno(err, errno, "create %s/blobs/sha256", root);
+	else if (faccessat(fd, "oci-layout", F_OK, 0) < 0 &&
+		 fs_write_file_atomic_at(fd, "oci-layout", layout_text, strlen(layout_text), 0644,
+					 err) < 0)
+		r = petra_error_prefix(err, "create store %s", root);
+	else if (faccessat(fd, "index.json", F_OK, 0) < 0 &&
+		 fs_write_file_atomic_at(fd, "index.json", empty_index, strlen(empty_index), 0644,
+					 err) < 0)
+		r = petra_error_prefix(err, "create store %s", root);
 	flock(fd, LOCK_UN);
-	return r < 0 ? petra_error_prefix(err, "create store %s", root) : 0;
+	return r;
 }
 
 int petra_store_open(const char *root, unsigned flags, struct petra_store **out,
@@ -975,13 +979,19 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 		removed_bytes += (uint64_t)st.st_size;
 	}
 	strvec_clear(&victims);
-	/* Temporary index files of writers that died. */
-	d = fdopendir(openat(s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (d) {
-		while ((de = readdir(d)))
-			if (is_temp_name(de->d_name) && !dry_run)
-				unlinkat(s->root_fd, de->d_name, 0);
-		closedir(d);
+	/* Temporary files at the top of the layout (index.json, oci-layout)
+	 * of writers that died: only while nobody holds the index lock, which
+	 * every writer of those files does. */
+	_cleanup_close_ int lock = openat(s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!dry_run && lock >= 0 && lock_fd(lock, LOCK_EX, "index", s->root, err) == 0) {
+		d = fdopendir(openat(s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+		if (d) {
+			while ((de = readdir(d)))
+				if (is_temp_name(de->d_name))
+					unlinkat(s->root_fd, de->d_name, 0);
+			closedir(d);
+		}
+		flock(lock, LOCK_UN);
 	}
 	if (!dry_run && removed)
 		fs_fsync_dir_at(s->blobs_fd, ".", NULL);

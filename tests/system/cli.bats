@@ -7,8 +7,16 @@ setup() {
 	petra_setup_store
 }
 
+# The verbs as petra lists them in its help.
+all_verbs() {
+	petra --help | awk '/^Commands:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }'
+}
+
 @test "every verb has --help, printed on stdout with status 0" {
-	for verb in import export images inspect history tag rmi unpack fsck prune; do
+	local verbs
+	verbs=$(all_verbs)
+	[ "$(echo "$verbs" | wc -l)" -ge 10 ]
+	for verb in $verbs; do
 		run petra "$verb" --help
 		[ "$status" -eq 0 ]
 		[[ "$output" == *"Usage: petra $verb"* ]]
@@ -65,7 +73,7 @@ setup() {
 
 @test "every verb petra lists has a man page that carries its current --help" {
 	local verbs
-	verbs=$(petra --help | awk '/^Commands:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }')
+	verbs=$(all_verbs)
 	[ -n "$verbs" ]
 	for verb in $verbs; do
 		local page="$BATS_TEST_DIRNAME/../../docs/man/petra-$verb.md"
