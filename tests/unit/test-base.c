@@ -266,17 +266,17 @@ static void test_json_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_set_and_prefix),
-		cmocka_unit_test(test_error_null_and_zero_code),
-		cmocka_unit_test(test_strbuf),
-		cmocka_unit_test(test_quote),
-		cmocka_unit_test(test_strvec_and_strset),
-		cmocka_unit_test(test_path_join),
-		cmocka_unit_test(test_atomic_write_and_read),
-		cmocka_unit_test(test_remove_tree_does_not_follow_symlinks),
-		cmocka_unit_test(test_mkdir_p),
-		cmocka_unit_test(test_time),
-		cmocka_unit_test(test_json_helpers),
+	    cmocka_unit_test(test_error_set_and_prefix),
+	    cmocka_unit_test(test_error_null_and_zero_code),
+	    cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_quote),
+	    cmocka_unit_test(test_strvec_and_strset),
+	    cmocka_unit_test(test_path_join),
+	    cmocka_unit_test(test_atomic_write_and_read),
+	    cmocka_unit_test(test_remove_tree_does_not_follow_symlinks),
+	    cmocka_unit_test(test_mkdir_p),
+	    cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_json_helpers),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
