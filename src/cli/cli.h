@@ -113,7 +113,15 @@ char *cli_supervisor_path(void);
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \
 	X(fsck, "Verify every blob, reference and layer of the store")                             \
 	X(prune, "Remove blobs no image uses")                                                     \
-	X(run, "Run a command in a new read-only, hardened container of an image")
+	X(run, "Run a command in a new read-only, hardened container of an image")                 \
+	X(ps, "List containers")                                                                   \
+	X(logs, "Print a detached container's output")                                             \
+	X(stop, "Stop running containers (SIGTERM, then SIGKILL)")                                 \
+	X(rm, "Remove containers")                                                                 \
+	X(exec, "Run a command in one running container, or in all that match")                    \
+	X(diff, "Show what changed in a container's writable places")                              \
+	X(verify, "Check the extracted layers on disk against their images")                       \
+	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -125,7 +125,7 @@ int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char 
 	bool numeric = parse_id(u, &id);
 	bool found = passwd && find_entry(passwd, numeric ? NULL : u, numeric ? (long)id : 0, &f);
 	if (!numeric && !found)
-		return petra_error_set(err, ENOENT, "user \"%s\" is not in the image's /etc/passwd",
+		return petra_error_set(err, EINVAL, "user \"%s\" is not in the image's /etc/passwd",
 				       u);
 	*uid = numeric ? (uid_t)id : (uid_t)strtoul(f.v[2], NULL, 10);
 	if (found && f.n >= 4)
@@ -141,7 +141,7 @@ int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char 
 			*gid = (gid_t)strtoul(f.v[2], NULL, 10);
 		} else {
 			return petra_error_set(
-			    err, ENOENT, "group \"%s\" is not in the image's /etc/group", group);
+			    err, EINVAL, "group \"%s\" is not in the image's /etc/group", group);
 		}
 	}
 	return 0;
