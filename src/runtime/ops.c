@@ -174,7 +174,7 @@ struct differ {
 	const char *const *lowers;
 	size_t n_lowers;
 	json_t *mounts;
-	struct strvec lines; /* "K /path" */
+	struct strvec lines; /* "/path\tK" */
 };
 
 static bool is_mount_target(struct differ *d, const char *path)
@@ -226,7 +226,8 @@ static int diff_walk(struct differ *d, int dir_fd, const char *rel, bool upper,
 			else if (in_image)
 				kind = 'C';
 		}
-		strvec_pushf(&d->lines, "%c %s", kind, path);
+		/* "path\tK": sorted by path, as docker diff prints. */
+		strvec_pushf(&d->lines, "%s\t%c", path, kind);
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(dir), de->d_name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -292,8 +293,11 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 		}
 	if (r == 0) {
 		strvec_sort(&d.lines);
-		for (size_t k = 0; k < d.lines.n; k++)
-			fn(ctx, d.lines.v[k][0], d.lines.v[k] + 2);
+		for (size_t k = 0; k < d.lines.n; k++) {
+			char *tab = strrchr(d.lines.v[k], '\t');
+			*tab = '\0';
+			fn(ctx, tab[1], d.lines.v[k]);
+		}
 	}
 	strvec_clear(&d.lines);
 	return r;

@@ -273,6 +273,22 @@ static int mount_dev(struct child *ch, struct petra_error **err)
 	if (r == 0)
 		r = mount_in_root(ch, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				  "mode=1777,size=65536k", err);
+	/* The terminal, when there is one, is the console: its own devpts
+	 * instance is not the container's. */
+	const struct sandbox_process *p = &ch->c->process;
+	if (r == 0 && p->tty && p->stdio[0] >= 0) {
+		/* By its path: the descriptor's mount belongs to the parent's
+		 * namespace, and only our copy of it can be bound. */
+		_cleanup_free_ char *link = fd_path(p->stdio[0]);
+		char tty[PATH_MAX];
+		ssize_t n = readlink(link, tty, sizeof(tty) - 1);
+		if (n < 0)
+			return petra_error_set_errno(err, errno, "find the terminal");
+		tty[n] = '\0';
+		r = ensure_target(ch, "/dev/console", false, err);
+		if (r == 0)
+			r = mount_in_root(ch, tty, "/dev/console", NULL, MS_BIND, NULL, err);
+	}
 	/* Nothing new can be created in /dev; the nodes stay usable. */
 	if (r == 0)
 		r = mount_in_root(ch, NULL, "/dev", NULL,
@@ -401,6 +417,11 @@ static int setup_container(struct child *ch, struct petra_error **err)
 	if (mkdir(ch->root, 0755) < 0)
 		return petra_error_set_errno(err, errno, "create %s", ch->root);
 	int r = mount_root(ch, err);
+	/* A writable root gets its mount points now; a read-only one has them
+	 * from the scaffold. */
+	static const char *const standard_dirs[] = {"/proc", "/dev", "/sys"};
+	for (size_t i = 0; i < ARRAY_SIZE(standard_dirs) && r == 0; i++)
+		r = ensure_target(ch, standard_dirs[i], true, err);
 	if (r == 0)
 		r = mount_in_root(ch, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				  NULL, err);
