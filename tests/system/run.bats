@@ -3,6 +3,7 @@
 # features (namespaces, overlayfs, seccomp, capabilities). Run as root.
 
 load runtime-helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	runtime_setup_file
