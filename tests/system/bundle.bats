@@ -76,25 +76,26 @@ ls /'
 	[ "$output" = "service ok" ]
 }
 
-@test "podman, given the same image read-only, sees the same user, root and writable paths" {
+@test "podman, given the same image read-only, agrees on user and root; only petra stops setuid" {
 	# podman names the image after the layout's path, which must be lower case.
 	local p="/tmp/petra-podman-$$-$RANDOM"
 	local layout="$p/layout"
 	petra export bb:labelled "oci:$layout:1"
 	local podman=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs
 		--events-backend file --runtime runc --cgroup-manager cgroupfs)
-	# (podman 4.3 has no uid= for tmpfs: a sticky world-writable one instead.)
+	local probe='id -u; id -g; touch /x 2>&1; /bin/euid'
 	run "${podman[@]}" run --rm -q --network none --read-only --read-only-tmpfs=false \
-		--tmpfs /run/app:size=1m,mode=1777 --tmpfs /var/log/app:size=1m,mode=1777 \
-		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-		"oci:$layout:1" sh -c 'id; touch /x 2>&1; echo p >/run/app/pid && echo ok; /bin/euid'
-	local podman_out=$output
+		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "oci:$layout:1" sh -c "$probe"
+	local podman_lines=("${lines[@]}")
 	"${podman[@]}" system reset -f >/dev/null 2>&1 || true
 	rm -rf "$p"
-	run petra run --rm bb:labelled sh -c 'id; touch /x 2>&1; echo p >/run/app/pid && echo ok; /bin/euid'
-	[ "$podman_out" = "$output" ]
-	[ "${lines[0]}" = "uid=65534(nobody) gid=65534(nogroup)" ]
-	[ "${lines[1]}" = "touch: /x: Read-only file system" ]
-	[ "${lines[2]}" = "ok" ]
+	run petra run --rm bb:labelled sh -c "$probe"
+	[ "${podman_lines[0]}" = "65534" ] && [ "${lines[0]}" = "65534" ]
+	[ "${podman_lines[1]}" = "65534" ] && [ "${lines[1]}" = "65534" ]
+	[ "${podman_lines[2]}" = "touch: /x: Read-only file system" ]
+	[ "${lines[2]}" = "touch: /x: Read-only file system" ]
+	# podman leaves no_new_privs off by default: the setuid probe becomes
+	# root there, not under petra.
+	[ "${podman_lines[3]}" = "0" ]
 	[ "${lines[3]}" = "65534" ]
 }
