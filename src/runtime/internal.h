@@ -36,9 +36,6 @@ int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char 
 /* Set "K=V" in env, replacing an earlier value of K. */
 void runtime_env_set(struct strvec *env, const char *kv);
 
-/* The image config's "config" object (Env, Cmd, ...), or NULL. */
-json_t *runtime_image_config(const struct image *img);
-
 /* Write state.json of a container directory atomically. */
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err);
 

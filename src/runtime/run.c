@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <pty.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/random.h>
@@ -160,6 +161,8 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 			return r;
 		}
 		upper_base = c->learn_dir;
+	} else if (o->upper_dir) {
+		upper_base = o->upper_dir;
 	} else if (o->read_write) {
 		upper_base = c->dir;
 	}
@@ -168,8 +171,8 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 		spec->sandbox.root.upper = spec->strings.v[spec->strings.n - 1];
 		strvec_pushf(&spec->strings, "%s/work", upper_base);
 		spec->sandbox.root.work = spec->strings.v[spec->strings.n - 1];
-		if (mkdir(spec->sandbox.root.upper, 0755) < 0 ||
-		    mkdir(spec->sandbox.root.work, 0700) < 0)
+		if ((mkdir(spec->sandbox.root.upper, 0755) < 0 && errno != EEXIST) ||
+		    (mkdir(spec->sandbox.root.work, 0700) < 0 && errno != EEXIST))
 			return petra_error_set_errno(err, errno, "create %s/upper", upper_base);
 	}
 	return 0;
@@ -183,7 +186,10 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 {
 	struct sandbox_process *p = &spec->sandbox.process;
 	_cleanup_close_ int devnull = -1, master = -1, slave = -1;
-	if (o->tty) {
+	if (o->use_stdio) {
+		for (int i = 0; i < 3; i++)
+			p->stdio[i] = o->stdio[i];
+	} else if (o->tty) {
 		if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
 			return petra_error_set_errno(err, errno, "open a pseudo-terminal");
 		fcntl(master, F_SETFD, FD_CLOEXEC);
@@ -344,5 +350,36 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 	container_cleanup(&c, r < 0 || (!o->detach && o->remove));
 	runtime_spec_release(&spec);
 	image_release(&img);
+	return r;
+}
+
+int runtime_open_image_root(struct petra_store *store, const struct image *img, const char *run_dir,
+			    int *root_fd, struct petra_error **err)
+{
+	struct strvec lowers = STRVEC_INIT;
+	int r = rootfs_prepare(store, img, &lowers, err);
+	if (r == 0 && unshare(CLONE_NEWNS) < 0)
+		r = petra_error_set_errno(err, errno, "a private mount namespace");
+	if (r == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		r = petra_error_set_errno(err, errno, "make the mount tree private");
+	_cleanup_free_ char *target = xasprintf("%s/inspect-%d", run_dir, (int)getpid());
+	if (r == 0)
+		r = fs_mkdir_p(target, 0700, err);
+	if (r == 0) {
+		struct rootfs_mount_options mo = {
+		    .lowers = (const char *const *)lowers.v,
+		    .n_lowers = lowers.n,
+		};
+		r = rootfs_mount(target, &mo, err);
+		if (r == 0) {
+			*root_fd = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (*root_fd < 0)
+				r = petra_error_set_errno(err, errno, "open %s", target);
+			/* The descriptor keeps the mount alive. */
+			umount2(target, MNT_DETACH);
+		}
+		rmdir(target);
+	}
+	strvec_clear(&lowers);
 	return r;
 }

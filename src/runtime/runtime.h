@@ -47,6 +47,10 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 /* The label's value. Caller frees. */
 char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n);
 
+/* The image config's "config" object (Env, Cmd, User, Labels, ...), or
+ * NULL; borrowed from img. */
+json_t *runtime_image_config(const struct image *img);
+
 /* Where container state lives. Caller frees. */
 char *runtime_default_run_dir(void);
 
@@ -70,6 +74,13 @@ struct runtime_run_options {
 	bool non_root;          /* refuse to start as uid 0 */
 	bool copy_root;         /* merge the layers into a tmpfs instead of overlayfs */
 	const char *supervisor; /* the petra-supervisor program for -d; NULL: none */
+	/* Foreground only: the container's stdin, stdout and stderr when
+	 * use_stdio (e.g. pipes to capture its output). */
+	bool use_stdio;
+	int stdio[3];
+	/* A directory with upper/ and work/ to use as the writable layer
+	 * (several runs then see each other's changes); NULL: none. */
+	const char *upper_dir;
 };
 
 struct runtime_run_result {
@@ -93,6 +104,13 @@ int runtime_save_writable_paths(struct petra_store *store, const char *image,
 				const struct runtime_writable_path *paths, size_t n,
 				const char *name, char digest[OCI_DIGEST_SIZE],
 				struct petra_error **err);
+
+/* Mount the image's filesystem read-only for inspection and return a
+ * descriptor of its root (resolve paths below it with RESOLVE_IN_ROOT).
+ * The calling process moves into a private mount namespace for this (the
+ * mount is detached at once and lives as long as the descriptor). */
+int runtime_open_image_root(struct petra_store *store, const struct image *img, const char *run_dir,
+			    int *root_fd, struct petra_error **err);
 
 /* ---- containers ---- */
 

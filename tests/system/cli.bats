@@ -8,7 +8,7 @@ setup() {
 }
 
 @test "every verb has --help, printed on stdout with status 0" {
-	for verb in import export images inspect history tag rmi unpack fsck prune; do
+	for verb in import export images inspect history tag rmi unpack fsck prune run ps logs stop rm exec diff verify bundle test; do
 		run petra "$verb" --help
 		[ "$status" -eq 0 ]
 		[[ "$output" == *"Usage: petra $verb"* ]]
