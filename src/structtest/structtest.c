@@ -304,14 +304,17 @@ static void command_test(const struct structtest_context *ctx, const json_t *glo
 		}
 	}
 	struct {
-		const json_t *cmds;
+		const json_t *cmds; /* NULL: the test's command itself */
 		const char *what;
 	} phases[] = {{setup, "setup"}, {NULL, "command"}, {teardown, "teardown"}};
 	for (size_t ph = 0; ph < ARRAY_SIZE(phases); ph++) {
-		size_t n = phases[ph].cmds ? json_array_size(phases[ph].cmds) : 1;
+		bool is_command = !strcmp(phases[ph].what, "command");
+		if (!is_command && !phases[ph].cmds)
+			continue;
+		size_t n = is_command ? 1 : json_array_size(phases[ph].cmds);
 		for (size_t k = 0; k < n; k++) {
 			_cleanup_strvec_ struct strvec argv = STRVEC_INIT;
-			if (phases[ph].cmds) {
+			if (!is_command) {
 				push_args(&argv, json_array_get(phases[ph].cmds, k));
 			} else {
 				const char *cmd = json_get_string(t, "command");
@@ -331,7 +334,7 @@ static void command_test(const struct structtest_context *ctx, const json_t *glo
 			int code = 0;
 			int r =
 			    run_in_image(ctx, argv.v, env.v, upper, -1, &code, &out, &errout, &e);
-			if (phases[ph].cmds) {
+			if (!is_command) {
 				if (r < 0 || code != 0)
 					fail(res, "%s command %s failed: %s", phases[ph].what,
 					     argv.v[0], r < 0 ? e->message : errout);
@@ -341,8 +344,12 @@ static void command_test(const struct structtest_context *ctx, const json_t *glo
 				fail(res, "%s", e->message);
 				continue;
 			}
-			if (r < 0)
-				errout = xasprintf("%s%s\n", errout ? errout : "", e->message);
+			if (r < 0) {
+				char *with_error =
+				    xasprintf("%s%s\n", errout ? errout : "", e->message);
+				free(errout);
+				errout = with_error;
+			}
 			json_int_t want = json_get_int(t, "exitCode", 0);
 			if (code != want)
 				fail(res, "exit code %d, expected %" JSON_INTEGER_FORMAT, code,
@@ -510,8 +517,8 @@ static void compare_list(struct structtest_result *res, const json_t *want, cons
 {
 	if (!want)
 		return;
-	if (!json_equal((json_t *)want, (json_t *)(have ? have : json_array())) &&
-	    !(json_array_size(want) == 0 && !have)) {
+	_cleanup_json_ json_t *empty = json_array();
+	if (!json_equal((json_t *)want, (json_t *)(have ? have : empty))) {
 		_cleanup_free_ char *w = json_dump_compact(want, NULL);
 		_cleanup_free_ char *h = have ? json_dump_compact(have, NULL) : xstrdup("[]");
 		fail(res, "%s is %s, expected %s", what, h, w);
