@@ -263,6 +263,40 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 
 /* ---- stop, rm ---- */
 
+typedef int (*container_fn)(struct runtime_container *c, void *ctx, struct petra_error **err);
+
+/* Apply fn to each named container, printing each name done; every
+ * container is tried, the status says whether all succeeded. */
+static int each_container(int n, char **names, container_fn fn, void *ctx)
+{
+	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	int status = EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		struct runtime_container ct;
+		struct petra_error *err = NULL;
+		if (find_container(run_dir, names[i], &ct)) {
+			status = EXIT_FAIL;
+			continue;
+		}
+		if (fn(&ct, ctx, &err) < 0)
+			status = cli_fail(err);
+		else
+			printf("%s\n", names[i]);
+		runtime_container_release(&ct);
+	}
+	return status;
+}
+
+static int stop_one(struct runtime_container *c, void *ctx, struct petra_error **err)
+{
+	return runtime_stop(c, *(unsigned *)ctx, err);
+}
+
+static int remove_one(struct runtime_container *c, void *ctx, struct petra_error **err)
+{
+	return runtime_remove(c, *(bool *)ctx, err);
+}
+
 int cmd_stop(struct cli *cli, int argc, char **argv)
 {
 	(void)cli;
@@ -290,22 +324,7 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("stop", "expects a CONTAINER");
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
-	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		struct runtime_container ct;
-		struct petra_error *err = NULL;
-		if (find_container(run_dir, argv[i], &ct)) {
-			status = EXIT_FAIL;
-			continue;
-		}
-		if (runtime_stop(&ct, grace, &err) < 0)
-			status = cli_fail(err);
-		else
-			printf("%s\n", argv[i]);
-		runtime_container_release(&ct);
-	}
-	return status;
+	return each_container(argc - optind, argv + optind, stop_one, &grace);
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
@@ -329,22 +348,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("rm", "expects a CONTAINER");
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
-	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		struct runtime_container ct;
-		struct petra_error *err = NULL;
-		if (find_container(run_dir, argv[i], &ct)) {
-			status = EXIT_FAIL;
-			continue;
-		}
-		if (runtime_remove(&ct, force, &err) < 0)
-			status = cli_fail(err);
-		else
-			printf("%s\n", argv[i]);
-		runtime_container_release(&ct);
-	}
-	return status;
+	return each_container(argc - optind, argv + optind, remove_one, &force);
 }
 
 /* ---- diff ---- */

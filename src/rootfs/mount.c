@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Mounting layers: overlayfs, or a merged copy in a tmpfs when it cannot. */
-#include "rootfs.h"
+#include "internal.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -197,13 +197,9 @@ static int merge_entry(int src, int dst, const char *name, struct petra_error **
 
 static int merge_dir(int src, int dst, struct petra_error **err)
 {
-	int dupfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-	if (!d) {
-		if (dupfd >= 0)
-			close(dupfd);
+	_cleanup_closedir_ DIR *d = fs_opendir_at(src, ".");
+	if (!d)
 		return petra_error_set_errno(err, errno, "read directory");
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

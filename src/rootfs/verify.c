@@ -10,7 +10,7 @@
  * from the blob, which the reader checks against its digest and diff_id as
  * it goes, so nothing stored next to the tree has to be trusted.
  */
-#include "rootfs.h"
+#include "internal.h"
 
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -153,19 +153,10 @@ static int expect_layer(struct describe *d, struct petra_store *store,
 			const struct oci_descriptor *layer, const char *diff_id,
 			struct petra_error **err)
 {
-	struct layer_reader_options ro = {
-	    .expected_digest = layer->digest,
-	    .expected_diff_id = diff_id,
-	    .max_ratio = -1, /* nothing is written */
-	};
-	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = petra_store_open_blob(store, layer->digest, err);
-	if (fd < 0)
-		return fd;
+	/* max_ratio -1: nothing is written, no bomb to fear. */
+	_cleanup_close_ int fd = -1;
 	struct layer_reader *reader = NULL;
-	r = layer_reader_open(fd, &ro, &reader, err);
+	int r = rootfs_open_layer(store, layer, diff_id, -1, &fd, &reader, err);
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *opaque = json_object();
@@ -283,13 +274,9 @@ static int describe_path(struct describe *d, int dir_fd, const char *name, const
 static int describe_tree(struct describe *d, int dir_fd, const char *prefix,
 			 struct petra_error **err)
 {
-	int dupfd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-	if (!dir) {
-		if (dupfd >= 0)
-			close(dupfd);
+	_cleanup_closedir_ DIR *dir = fs_opendir_at(dir_fd, ".");
+	if (!dir)
 		return petra_error_set_errno(err, errno, "read directory %s", prefix);
-	}
 	struct dirent *de;
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

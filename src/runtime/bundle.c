@@ -10,19 +10,14 @@
 int runtime_bundle(struct petra_store *store, const struct runtime_run_options *o, const char *dir,
 		   struct petra_error **err)
 {
-	struct image img;
-	int r = image_load(store, o->image, &img, err);
-	if (r < 0)
-		return r;
-	struct strvec lowers = STRVEC_INIT;
-	struct runtime_spec spec = {0};
 	/* The cached layers answer the user lookup; the bundle gets its own
 	 * flattened copy, which runc needs. */
-	r = rootfs_prepare(store, &img, &lowers, err);
-	if (r == 0)
-		r = runtime_spec_build(&img, &lowers, o, &spec, err);
-	strvec_clear(&lowers);
-	if (r == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
+	struct image img;
+	struct runtime_spec spec;
+	int r = runtime_prepare(store, o, &img, &spec, err);
+	if (r < 0)
+		return r;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		r = petra_error_set_errno(err, errno, "create %s", dir);
 	_cleanup_free_ char *rootfs = path_join(dir, "rootfs");
 	struct image_unpack_options uo = {0};

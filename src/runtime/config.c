@@ -314,3 +314,22 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 	spec->sandbox.network = o->network;
 	return 0;
 }
+
+int runtime_prepare(struct petra_store *store, const struct runtime_run_options *o,
+		    struct image *img, struct runtime_spec *spec, struct petra_error **err)
+{
+	memset(spec, 0, sizeof(*spec));
+	int r = image_load(store, o->image, img, err);
+	if (r < 0)
+		return r;
+	struct strvec lowers = STRVEC_INIT;
+	r = rootfs_prepare(store, img, &lowers, err);
+	if (r == 0)
+		r = runtime_spec_build(img, &lowers, o, spec, err);
+	strvec_clear(&lowers);
+	if (r < 0) {
+		runtime_spec_release(spec);
+		image_release(img);
+	}
+	return r;
+}

@@ -28,6 +28,11 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		       const struct runtime_run_options *o, struct runtime_spec *spec,
 		       struct petra_error **err);
 
+/* image_load, rootfs_prepare and runtime_spec_build: everything a
+ * container of o->image needs. On failure nothing is left to release. */
+int runtime_prepare(struct petra_store *store, const struct runtime_run_options *o,
+		    struct image *img, struct runtime_spec *spec, struct petra_error **err);
+
 /* "uid[:gid]" or "name[:group]" looked up in the image's /etc/passwd and
  * /etc/group; home receives the user's home directory (or "/"). */
 int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,

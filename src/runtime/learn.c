@@ -40,13 +40,9 @@ static uint64_t usage(int parent, const char *name)
 		return 0;
 	if (!S_ISDIR(st.st_mode))
 		return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	_cleanup_closedir_ DIR *d = fs_opendir_at(parent, name);
+	if (!d)
 		return 0;
-	}
 	uint64_t total = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
@@ -65,13 +61,9 @@ struct learner {
 
 static int walk(struct learner *l, int dir_fd, const char *rel, struct petra_error **err)
 {
-	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	_cleanup_closedir_ DIR *d = fs_opendir_at(dir_fd, ".");
+	if (!d)
 		return petra_error_set_errno(err, errno, "read the upper directory %s", rel);
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

@@ -3,10 +3,8 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <pty.h>
 #include <string.h>
-#include <sys/syscall.h>
 
 /* The cached layer directories of a container's image, bottom first. */
 static void container_lowers(struct petra_store *store, const struct runtime_container *c,
@@ -200,13 +198,9 @@ static bool is_mount_target(struct differ *d, const char *path)
 static int diff_walk(struct differ *d, int dir_fd, const char *rel, bool upper,
 		     struct petra_error **err)
 {
-	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!dir) {
-		if (fd >= 0)
-			close(fd);
+	_cleanup_closedir_ DIR *dir = fs_opendir_at(dir_fd, ".");
+	if (!dir)
 		return petra_error_set_errno(err, errno, "read %s", *rel ? rel : "/");
-	}
 	struct dirent *de;
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -274,14 +268,9 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 				continue;
 			_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)c->pid);
 			_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			struct open_how how = {
-			    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-			    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-			};
 			_cleanup_close_ int fd =
-			    root_fd < 0
-				? -1
-				: (int)syscall(SYS_openat2, root_fd, target + 1, &how, sizeof(how));
+			    root_fd < 0 ? -1
+					: fs_open_in_root(root_fd, target, O_RDONLY | O_DIRECTORY);
 			if (fd < 0)
 				continue;
 			_cleanup_free_ char *rel = xstrdup(target);

@@ -318,15 +318,10 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		return petra_error_set(err, EINVAL,
 				       "--learn runs in the foreground, on its own root");
 	struct image img;
-	int r = image_load(store, o->image, &img, err);
+	struct runtime_spec spec;
+	int r = runtime_prepare(store, o, &img, &spec, err);
 	if (r < 0)
 		return r;
-	struct strvec lowers = STRVEC_INIT;
-	struct runtime_spec spec = {0};
-	r = rootfs_prepare(store, &img, &lowers, err);
-	if (r == 0)
-		r = runtime_spec_build(&img, &lowers, o, &spec, err);
-	strvec_clear(&lowers);
 	struct container c = {.dir_fd = -1};
 	if (r == 0)
 		r = create_dirs(run_dir, o, &spec, &c, err);

@@ -10,7 +10,6 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
 #include <string.h>
@@ -33,20 +32,6 @@ struct child {
 
 /* ---- paths inside the root ---- */
 
-static int open_in_root(int root_fd, const char *path, int flags)
-{
-	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_CLOEXEC),
-	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	if (!*path)
-		path = ".";
-	long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
-}
-
 static char *fd_path(int fd)
 {
 	return xasprintf("/proc/self/fd/%d", fd);
@@ -56,7 +41,7 @@ static char *fd_path(int fd)
  * is missing; its parent must exist and be writable (a tmpfs). */
 static int ensure_target(struct child *ch, const char *path, bool dir, struct petra_error **err)
 {
-	int fd = open_in_root(ch->root_fd, path, O_PATH);
+	int fd = fs_open_in_root(ch->root_fd, path, O_PATH);
 	if (fd >= 0) {
 		close(fd);
 		return 0;
@@ -66,7 +51,7 @@ static int ensure_target(struct child *ch, const char *path, bool dir, struct pe
 	const char *name = slash ? slash + 1 : copy;
 	if (slash)
 		*slash = '\0';
-	_cleanup_close_ int parent = open_in_root(ch->root_fd, copy, O_PATH | O_DIRECTORY);
+	_cleanup_close_ int parent = fs_open_in_root(ch->root_fd, copy, O_PATH | O_DIRECTORY);
 	if (parent < 0)
 		return petra_error_set_errno(err, -parent, "mount target %s: parent", path);
 	int r = dir ? mkdirat(parent, name, 0755)
@@ -83,7 +68,7 @@ static int mount_in_root(struct child *ch, const char *source, const char *targe
 			 const char *fstype, unsigned long flags, const char *data,
 			 struct petra_error **err)
 {
-	_cleanup_close_ int fd = open_in_root(ch->root_fd, target, O_PATH);
+	_cleanup_close_ int fd = fs_open_in_root(ch->root_fd, target, O_PATH);
 	if (fd < 0)
 		return petra_error_set_errno(err, -fd, "mount target %s", target);
 	_cleanup_free_ char *p = fd_path(fd);
@@ -112,7 +97,7 @@ static int bind_in_root(struct child *ch, const char *source, const char *target
  * the target exists. */
 static char *missing_target(struct child *ch, const char *target)
 {
-	int fd = open_in_root(ch->root_fd, target, O_PATH);
+	int fd = fs_open_in_root(ch->root_fd, target, O_PATH);
 	if (fd >= 0) {
 		close(fd);
 		return NULL;
@@ -125,7 +110,7 @@ static char *missing_target(struct child *ch, const char *target)
 			return xstrdup(target);
 		*slash = '\0';
 		rest = target + (slash - prefix) + 1;
-		fd = open_in_root(ch->root_fd, *prefix ? prefix : "/", O_PATH);
+		fd = fs_open_in_root(ch->root_fd, *prefix ? prefix : "/", O_PATH);
 		if (fd >= 0)
 			break;
 	}
@@ -254,7 +239,7 @@ static int mount_dev(struct child *ch, struct petra_error **err)
 		if (r == 0)
 			r = bind_in_root(ch, source, target, false, 0, err);
 	}
-	_cleanup_close_ int dev = r < 0 ? -1 : open_in_root(ch->root_fd, "/dev", O_DIRECTORY);
+	_cleanup_close_ int dev = r < 0 ? -1 : fs_open_in_root(ch->root_fd, "/dev", O_DIRECTORY);
 	if (r == 0 && dev < 0)
 		r = petra_error_set_errno(err, -dev, "open /dev");
 	static const char *const links[][2] = {
@@ -358,7 +343,8 @@ static int mount_user(struct child *ch, const struct sandbox_mount *m, struct pe
 static int mask_paths(struct child *ch, struct petra_error **err)
 {
 	for (size_t i = 0; sandbox_masked_paths[i]; i++) {
-		_cleanup_close_ int fd = open_in_root(ch->root_fd, sandbox_masked_paths[i], O_PATH);
+		_cleanup_close_ int fd =
+		    fs_open_in_root(ch->root_fd, sandbox_masked_paths[i], O_PATH);
 		if (fd < 0)
 			continue; /* not on this kernel */
 		struct stat st;
@@ -375,7 +361,7 @@ static int mask_paths(struct child *ch, struct petra_error **err)
 	}
 	for (size_t i = 0; sandbox_readonly_paths[i]; i++) {
 		const char *path = sandbox_readonly_paths[i];
-		_cleanup_close_ int fd = open_in_root(ch->root_fd, path, O_PATH);
+		_cleanup_close_ int fd = fs_open_in_root(ch->root_fd, path, O_PATH);
 		if (fd < 0)
 			continue;
 		/* Bound onto itself, then the new mount (opened afresh) made

@@ -5,12 +5,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fcntl.h>
 #include <libfyaml.h>
-#include <linux/openat2.h>
 #include <pcre2.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 /* ---- loading ---- */
 
@@ -373,18 +371,6 @@ static void command_test(const struct structtest_context *ctx, const json_t *glo
 
 /* ---- file tests ---- */
 
-static int open_in_image(int root_fd, const char *path, int flags)
-{
-	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_CLOEXEC),
-	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	long fd = syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
-}
-
 /* A mode as Go's FileMode.String() prints it, which is what the format's
  * "permissions" compares with: type and special letters, then rwx. */
 static void go_mode_string(mode_t mode, char *buf)
@@ -424,7 +410,8 @@ static void existence_test(int root_fd, const json_t *t, struct structtest_repor
 	json_t *should = json_object_get(t, "shouldExist");
 	bool want = !should || json_is_true(should);
 	struct stat st;
-	_cleanup_close_ int fd = path ? open_in_image(root_fd, path, O_PATH | O_NOFOLLOW) : -EINVAL;
+	_cleanup_close_ int fd =
+	    path ? fs_open_in_root(root_fd, path, O_PATH | O_NOFOLLOW) : -EINVAL;
 	bool exists = fd >= 0 && fstat(fd, &st) == 0;
 	if (!path)
 		fail(res, "no path");
@@ -463,7 +450,7 @@ static void content_test(int root_fd, const json_t *t, struct structtest_report 
 	struct structtest_result *res =
 	    new_result(report, "File Content Test", json_get_string(t, "name"));
 	const char *path = json_get_string(t, "path");
-	_cleanup_close_ int fd = path ? open_in_image(root_fd, path, O_RDONLY) : -EINVAL;
+	_cleanup_close_ int fd = path ? fs_open_in_root(root_fd, path, O_RDONLY) : -EINVAL;
 	_cleanup_free_ char *data = NULL;
 	if (fd < 0)
 		fail(res, "%s: %s", path ? path : "no path", strerror(-fd));
@@ -582,13 +569,9 @@ static void list_dirs(int dir_fd, const char *prefix, struct strbuf *out, int de
 {
 	if (depth > 64)
 		return;
-	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	_cleanup_closedir_ DIR *d = fs_opendir_at(dir_fd, ".");
+	if (!d)
 		return;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

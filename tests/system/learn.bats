@@ -82,10 +82,7 @@ teardown() {
 	"$PETRA" run --learn --save httpd:learned --network host httpd:1 sh -c "$cmd" 2>"$out" &
 	local pid=$!
 	local i
-	for i in $(seq 1 200); do
-		curl -fsS "http://127.0.0.1:$port/index.html" >/dev/null 2>&1 && break
-		sleep 0.02
-	done
+	wait_for_http "http://127.0.0.1:$port/index.html"
 	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
 	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "2" ]
 	kill -TERM "$pid"
@@ -96,20 +93,14 @@ teardown() {
 	# On the plain image the counter cannot be written...
 	port=$(free_port)
 	petra run -d --name plain --network host httpd:1 httpd -f -p "127.0.0.1:$port" -h /www >/dev/null
-	for i in $(seq 1 200); do
-		curl -fsS "http://127.0.0.1:$port/index.html" >/dev/null 2>&1 && break
-		sleep 0.02
-	done
+	wait_for_http "http://127.0.0.1:$port/index.html"
 	[ "$(curl -sS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
 	[ "$(curl -sS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
 	petra rm -f plain
 	# ...on the learned one it counts, and the root stays read-only.
 	port=$(free_port)
 	petra run -d --name learned --network host httpd:learned httpd -f -p "127.0.0.1:$port" -h /www >/dev/null
-	for i in $(seq 1 200); do
-		curl -fsS "http://127.0.0.1:$port/index.html" >/dev/null 2>&1 && break
-		sleep 0.02
-	done
+	wait_for_http "http://127.0.0.1:$port/index.html"
 	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
 	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "2" ]
 	run petra exec learned sh -c 'touch /www/x'

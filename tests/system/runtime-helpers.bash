@@ -94,6 +94,17 @@ wait_for_file() {
 	return 1
 }
 
+# wait_for_http URL: poll (20 ms steps, 4 s at most) until URL answers.
+wait_for_http() {
+	local i
+	for i in $(seq 1 200); do
+		curl -fsS "$1" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
 # A free TCP port on 127.0.0.1 (nothing listens on it right now).
 free_port() {
 	local port
