@@ -181,9 +181,14 @@ int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+	/* exec resets caught signals itself; ignored ones would stay ignored
+	 * (a caller under nohup), so those are reset here. */
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		struct sigaction old;
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
 			signal(sig, SIG_DFL);
+	}
 	int r = set_stdio(p, err);
 	const char *cwd = p->cwd && *p->cwd ? p->cwd : "/";
 	if (r == 0 && chdir(cwd) < 0)

@@ -499,6 +499,21 @@ static bool has_port(const json_t *ports, const char *port)
 	return false;
 }
 
+/* Each name of `list` must (want) or must not be a key of `map`; ports
+ * also match without their "/tcp". */
+static void check_declared(struct structtest_result *res, const json_t *list, const json_t *map,
+			   bool want, const char *what, const char *state)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		const char *name = json_string_value(v) ? json_string_value(v) : "";
+		if (has_port(map, name) != want)
+			fail(res, "%s %s is %s%s", what, name, want ? "not " : "", state);
+	}
+}
+
 static void compare_list(struct structtest_result *res, const json_t *want, const json_t *have,
 			 const char *what)
 {
@@ -533,19 +548,12 @@ static void metadata_test(const struct image *img, const json_t *t,
 	check_pairs(res, json_object_get(t, "labels"), cfg ? json_object_get(cfg, "Labels") : NULL,
 		    "label");
 	json_t *ports = cfg ? json_object_get(cfg, "ExposedPorts") : NULL;
-	json_array_foreach(json_object_get(t, "exposedPorts"), i,
-			   v) if (!has_port(ports, json_string_value(v) ?: ""))
-	    fail(res, "port %s is not exposed", json_string_value(v));
-	json_array_foreach(json_object_get(t, "unexposedPorts"), i,
-			   v) if (has_port(ports, json_string_value(v) ?: ""))
-	    fail(res, "port %s is exposed", json_string_value(v));
 	json_t *volumes = cfg ? json_object_get(cfg, "Volumes") : NULL;
-	json_array_foreach(json_object_get(t, "volumes"), i,
-			   v) if (!json_object_get(volumes, json_string_value(v) ?: ""))
-	    fail(res, "volume %s is not declared", json_string_value(v));
-	json_array_foreach(json_object_get(t, "unmountedVolumes"), i,
-			   v) if (json_object_get(volumes, json_string_value(v) ?: ""))
-	    fail(res, "volume %s is declared", json_string_value(v));
+	check_declared(res, json_object_get(t, "exposedPorts"), ports, true, "port", "exposed");
+	check_declared(res, json_object_get(t, "unexposedPorts"), ports, false, "port", "exposed");
+	check_declared(res, json_object_get(t, "volumes"), volumes, true, "volume", "declared");
+	check_declared(res, json_object_get(t, "unmountedVolumes"), volumes, false, "volume",
+		       "declared");
 	compare_list(res, json_object_get(t, "entrypoint"),
 		     cfg ? json_object_get(cfg, "Entrypoint") : NULL, "the entrypoint");
 	compare_list(res, json_object_get(t, "cmd"), cfg ? json_object_get(cfg, "Cmd") : NULL,
