@@ -4,8 +4,10 @@
  * calls the library and prints. Errors become one line "petra: <message>"
  * on stderr.
  *
- * Exit status: 0 success, 1 failure (or problems found, for fsck), 2 bad
- * usage.
+ * Exit status: 0 success, 1 failure (or problems found, for fsck and
+ * verify; a failed test for test), 2 bad usage. run and exec pass the
+ * command's status on and use 125 (petra failed or bad usage), 126 (not
+ * executable) and 127 (not found) for their own, as docker does.
  */
 #ifndef PETRA_CLI_H
 #define PETRA_CLI_H
