@@ -97,7 +97,6 @@ static void record_exit(int dir_fd, int code)
 {
 	char buf[16];
 	int n = snprintf(buf, sizeof(buf), "%d\n", code);
-	_cleanup_error_ struct petra_error *ignored = NULL;
 	/* The supervisor program writes the same file the same way. */
 	_cleanup_close_ int fd =
 	    openat(dir_fd, ".exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
