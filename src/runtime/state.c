@@ -224,9 +224,9 @@ int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error
 			return petra_error_set(err, ETIMEDOUT, "container %.12s did not end",
 					       c->id);
 	}
-	/* Give the supervisor a moment to record the exit status. */
+	/* Give the supervisor a moment (10 s at most) to record the exit status. */
 	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
-	for (int i = 0; i < 200 && access(exit_path, F_OK) < 0; i++) {
+	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0; i++) {
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

@@ -22,7 +22,9 @@ teardown() {
 
 # What a container sees of itself, as lines that do not depend on who
 # started it (no pids, no hostnames, no times).
-PROBE='id; echo "$GREETING"; pwd
+# (One output stream from the start: runc and petra may hand stdout and
+# stderr over as different pipes, which would make the order racy.)
+PROBE='exec 2>&1; id; echo "$GREETING"; pwd
 grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status
 touch /x /etc/x /tmp/x 2>&1
 echo pid >/run/app/pid && echo run-app-writable

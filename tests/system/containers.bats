@@ -86,13 +86,13 @@ start_service() {
 	local id
 	id=$(petra run -d bb:user sh -c 'exit 5')
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 1500); do
 		[ -e "$PETRA_RUN_DIR/$id/exit" ] && break
 		sleep 0.01
 	done
 	[ "$(cat "$PETRA_RUN_DIR/$id/exit")" = "5" ]
 	id=$(petra run -d --rm bb:user true)
-	for i in $(seq 1 200); do
+	for i in $(seq 1 1500); do
 		[ -e "$PETRA_RUN_DIR/$id" ] || break
 		sleep 0.01
 	done

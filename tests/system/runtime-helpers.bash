@@ -82,9 +82,10 @@ runtime_teardown() {
 	done
 }
 
-# wait_for_file FILE [TRIES]: poll (10 ms steps) until FILE is non-empty.
+# wait_for_file FILE [TRIES]: poll (10 ms steps, 15 s by default) until FILE
+# is non-empty.
 wait_for_file() {
-	local file=$1 tries=${2:-500}
+	local file=$1 tries=${2:-1500}
 	while [ "$tries" -gt 0 ]; do
 		[ -s "$file" ] && return 0
 		sleep 0.01
@@ -94,10 +95,10 @@ wait_for_file() {
 	return 1
 }
 
-# wait_for_http URL: poll (20 ms steps, 4 s at most) until URL answers.
+# wait_for_http URL: poll (20 ms steps, 15 s at most) until URL answers.
 wait_for_http() {
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 750); do
 		curl -fsS "$1" >/dev/null 2>&1 && return 0
 		sleep 0.02
 	done
