@@ -226,6 +226,16 @@ int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err);
  * read/write); *copied receives the byte count. */
 int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err);
 
+/* A directory stream of dirfd/name (name "." for dirfd itself), opened
+ * O_NOFOLLOW; NULL with errno set. The caller closedir()s it. */
+DIR *fs_opendir_at(int dirfd, const char *name);
+
+/* Open `path` as if dirfd were the root directory: "..", absolute symlinks
+ * and absolute paths stay below it (openat2 RESOLVE_IN_ROOT, no magic
+ * links). Returns the descriptor or -errno. For paths inside a container
+ * or image root seen from the host. */
+int fs_open_in_root(int root_fd, const char *path, int flags);
+
 /* Join two path parts with exactly one '/'. */
 char *path_join(const char *a, const char *b);
 

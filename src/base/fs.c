@@ -3,9 +3,11 @@
 #include "base.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 int fs_write_all(int fd, const void *buf, size_t len)
 {
@@ -300,4 +302,30 @@ int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err
 	if (copied)
 		*copied = total;
 	return 0;
+}
+
+DIR *fs_opendir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
+int fs_open_in_root(int root_fd, const char *path, int flags)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	while (*path == '/')
+		path++;
+	long fd = syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
 }

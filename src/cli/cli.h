@@ -4,8 +4,10 @@
  * calls the library and prints. Errors become one line "petra: <message>"
  * on stderr.
  *
- * Exit status: 0 success, 1 failure (or problems found, for fsck), 2 bad
- * usage.
+ * Exit status: 0 success, 1 failure (or problems found, for fsck and
+ * verify; a failed test for test), 2 bad usage. run and exec pass the
+ * command's status on and use 125 (petra failed or bad usage), 126 (not
+ * executable) and 127 (not found) for their own, as docker does.
  */
 #ifndef PETRA_CLI_H
 #define PETRA_CLI_H
@@ -16,6 +18,7 @@
 #include "image/image.h"
 #include "layer/layer.h"
 #include "oci/oci.h"
+#include "runtime/runtime.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -51,6 +54,56 @@ int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
 
+/* ---- container options shared by run, bundle and test (runopts.c) ---- */
+
+enum {
+	CLI_OPT_TMPFS = 1000,
+	CLI_OPT_NETWORK,
+	CLI_OPT_CAP_ADD,
+	CLI_OPT_READ_WRITE,
+	CLI_OPT_NON_ROOT,
+};
+#define CLI_RUN_SHORT_OPTIONS "v:u:e:w:"
+#define CLI_RUN_LONG_OPTIONS                                                                       \
+	{"tmpfs", required_argument, NULL, CLI_OPT_TMPFS},                                         \
+	    {"volume", required_argument, NULL, 'v'}, {"user", required_argument, NULL, 'u'},      \
+	    {"env", required_argument, NULL, 'e'}, {"workdir", required_argument, NULL, 'w'},      \
+	    {"network", required_argument, NULL, CLI_OPT_NETWORK},                                 \
+	    {"cap-add", required_argument, NULL, CLI_OPT_CAP_ADD},                                 \
+	    {"read-write", no_argument, NULL, CLI_OPT_READ_WRITE},                                 \
+	{                                                                                          \
+		"non-root", no_argument, NULL, CLI_OPT_NON_ROOT                                    \
+	}
+#define CLI_RUN_OPTIONS_HELP                                                                       \
+	"      --tmpfs PATH[:OPTS]  a writable tmpfs at PATH; OPTS: size=64m,mode=1777,\n"         \
+	"                           uid=N,gid=N,ro\n"                                              \
+	"  -v, --volume SRC:DST[:ro]  bind the host path SRC at DST\n"                             \
+	"  -u, --user USER[:GROUP]  run as USER (a name of the image's /etc/passwd, or\n"          \
+	"                           a number); default: the image's USER\n"                        \
+	"  -e, --env K=V            set an environment variable (K alone: petra's value)\n"        \
+	"  -w, --workdir DIR        the working directory; default: the image's\n"                 \
+	"      --network none|host  none (default): only loopback; host: the host's\n"             \
+	"      --cap-add CAP        keep capability CAP too (also ambient for a\n"                 \
+	"                           non-root user)\n"                                              \
+	"      --read-write         a writable root (changes kept in the container's\n"            \
+	"                           state directory): the loud exception\n"                        \
+	"      --non-root           refuse to start as root\n"
+
+struct cli_run_args {
+	struct runtime_run_options o;
+	struct sandbox_mount *mounts;
+	size_t n_mounts;
+	struct strvec env;
+};
+/* 0 when opt was a container option and is recorded, -1 when it is not
+ * one, EXIT_USAGE (message printed) when its value is wrong. */
+int cli_run_option(const char *verb, int opt, const char *arg, struct cli_run_args *a);
+/* Point the options at the collected mounts and environment. */
+void cli_run_args_finish(struct cli_run_args *a);
+void cli_run_args_release(struct cli_run_args *a);
+/* The petra-supervisor program, or NULL. Caller frees. */
+char *cli_supervisor_path(void);
+
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \
 	X(export, "Export an image to an OCI layout or OCI archive")                               \
@@ -62,7 +115,17 @@ int cli_help(const char *text);
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \
 	X(fsck, "Verify every blob, reference and layer of the store")                             \
 	X(prune, "Remove blobs no image uses")                                                     \
-	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)")
+	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)") \
+	X(run, "Run a command in a new read-only, hardened container of an image")                 \
+	X(ps, "List containers")                                                                   \
+	X(logs, "Print a detached container's output")                                             \
+	X(stop, "Stop running containers (SIGTERM, then SIGKILL)")                                 \
+	X(rm, "Remove containers")                                                                 \
+	X(exec, "Run a command in one running container, or in all that match")                    \
+	X(diff, "Show what changed in a container's writable places")                              \
+	X(verify, "Check the extracted layers on disk against their images")                       \
+	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")                 \
+	X(test, "Run structure tests (container-structure-test YAML) against an image")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -957,6 +957,8 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 			strvec_push(&victims, de->d_name);
 		} else if (is_blob_name(de->d_name)) {
 			char digest[OCI_DIGEST_SIZE];
+			/* is_blob_name: exactly 64 hex digits; the precision says so to
+			 * -Wformat-truncation. */
 			snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
 			if (!strset_contains(&reachable, digest))
 				strvec_push(&victims, de->d_name);

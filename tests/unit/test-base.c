@@ -272,6 +272,44 @@ static void test_json_helpers(void **state)
 	json_decref(j);
 }
 
+static void test_open_in_root_and_opendir_at(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	test_write_file(dir, "root/etc/passwd", "inside\n", 0644);
+	test_write_file(dir, "passwd", "outside\n", 0644);
+	char *root = path_join(dir, "root");
+	char *link = path_join(root, "escape");
+	/* An absolute symlink and ".." both stay inside the root. */
+	assert_int_equal(symlink("/etc", link), 0);
+	int root_fd = open(root, O_PATH | O_DIRECTORY);
+	assert_true(root_fd >= 0);
+	const char *inside[] = {"/etc/passwd", "escape/passwd", "../../etc/passwd",
+				"/../etc/passwd"};
+	for (size_t i = 0; i < ARRAY_SIZE(inside); i++) {
+		int fd = fs_open_in_root(root_fd, inside[i], O_RDONLY);
+		assert_true(fd >= 0);
+		char buf[16] = {0};
+		assert_int_equal(read(fd, buf, sizeof(buf) - 1), 7);
+		assert_string_equal(buf, "inside\n");
+		close(fd);
+	}
+	assert_int_equal(fs_open_in_root(root_fd, "/missing", O_RDONLY), -ENOENT);
+	int self = fs_open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
+	assert_true(self >= 0);
+	close(self);
+	/* fs_opendir_at does not follow a symlink. */
+	assert_null(fs_opendir_at(root_fd, "escape"));
+	assert_int_equal(errno, ENOTDIR);
+	DIR *d = fs_opendir_at(root_fd, "etc");
+	assert_non_null(d);
+	closedir(d);
+	close(root_fd);
+	free(link);
+	free(root);
+	test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +325,7 @@ int main(void)
 	    cmocka_unit_test(test_mkdir_p),
 	    cmocka_unit_test(test_time),
 	    cmocka_unit_test(test_json_helpers),
+	    cmocka_unit_test(test_open_in_root_and_opendir_at),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

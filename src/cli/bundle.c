@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* petra bundle: an OCI runtime bundle of the container petra run would start. */
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: petra bundle [OPTIONS] IMAGE DIR [COMMAND [ARG...]]\n"
+    "\n"
+    "Write an OCI runtime bundle to DIR: rootfs/ (IMAGE unpacked) and\n"
+    "config.json describing the container petra run would start with the same\n"
+    "options: a read-only root, the image's writable paths and --tmpfs mounts\n"
+    "as tmpfs, its user, environment and working directory, the default\n"
+    "capabilities, no_new_privs, the default seccomp profile, masked and\n"
+    "read-only /proc paths. 'runc run -b DIR ID' runs it unchanged.\n"
+    "\n"
+    "Options:\n" CLI_RUN_OPTIONS_HELP "  -h, --help               this help\n";
+
+int cmd_bundle(struct cli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+	    CLI_RUN_LONG_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	_cleanup_(cli_run_args_release) struct cli_run_args a = {0};
+	cli_getopt_reset();
+	int c;
+	while ((c = getopt_long(argc, argv, "+h" CLI_RUN_SHORT_OPTIONS, options, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(usage);
+		if (c == '?' || c == ':')
+			return cli_bad_option("bundle", argv);
+		int r = cli_run_option("bundle", c, optarg, &a);
+		if (r != 0)
+			return r < 0 ? cli_bad_option("bundle", argv) : r;
+	}
+	if (argc - optind < 2)
+		return cli_usage("bundle", "expects IMAGE and DIR");
+	cli_run_args_finish(&a);
+	a.o.image = argv[optind];
+	a.o.command = optind + 2 < argc ? argv + optind + 2 : NULL;
+	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
+	if (!store)
+		return EXIT_FAIL;
+	struct petra_error *err = NULL;
+	if (runtime_bundle(store, &a.o, argv[optind + 1], &err) < 0) {
+		petra_error_prefix(&err, "bundle %s", argv[optind]);
+		return cli_fail(err);
+	}
+	return EXIT_OK;
+}

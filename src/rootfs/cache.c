@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The extracted-layer cache: <store>/rootfs/layers/<diff_id hex>/. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LAYERS_DIR "rootfs/layers"
+
+char *rootfs_layer_dir(struct petra_store *store, const char *diff_id)
+{
+	return xasprintf("%s/%s/%s", petra_store_root(store), LAYERS_DIR, oci_digest_hex(diff_id));
+}
+
+static int open_layers_dir(struct petra_store *store, struct petra_error **err)
+{
+	int root = petra_store_root_fd(store);
+	if (mkdirat(root, "rootfs", 0700) < 0 && errno != EEXIST)
+		return petra_error_set_errno(err, errno, "create %s/rootfs",
+					     petra_store_root(store));
+	if (mkdirat(root, LAYERS_DIR, 0700) < 0 && errno != EEXIST)
+		return petra_error_set_errno(err, errno, "create %s/%s", petra_store_root(store),
+					     LAYERS_DIR);
+	int fd = openat(root, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s/%s", petra_store_root(store),
+					     LAYERS_DIR);
+	return fd;
+}
+
+int rootfs_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
+		      const char *diff_id, int max_ratio, int *fd, struct layer_reader **reader,
+		      struct petra_error **err)
+{
+	struct layer_reader_options ro = {
+	    .expected_digest = layer->digest,
+	    .expected_diff_id = diff_id,
+	    .max_ratio = max_ratio,
+	};
+	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
+	if (r < 0)
+		return r;
+	*fd = petra_store_open_blob(store, layer->digest, err);
+	if (*fd < 0)
+		return *fd;
+	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = layer_reader_open(*fd, &ro, reader, err);
+	if (r < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+static int extract_into(struct petra_store *store, const struct oci_descriptor *layer,
+			const char *diff_id, int dir_fd, struct petra_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	struct layer_reader *reader = NULL;
+	int r = rootfs_open_layer(store, layer, diff_id, 0, &fd, &reader, err);
+	if (r < 0)
+		return r;
+	struct layer_apply_options ao = {.flags = LAYER_APPLY_OVERLAY};
+	r = layer_apply(reader, dir_fd, &ao, err);
+	layer_reader_close(reader);
+	/* The rename below is what makes the layer visible: its contents must
+	 * be on disk first, or a crash could leave a named, truncated layer. */
+	if (r == 0 && syncfs(dir_fd) < 0)
+		r = petra_error_set_errno(err, errno, "sync the extracted layer");
+	return r;
+}
+
+/* Extract one layer unless its directory exists. */
+static int ensure_layer(struct petra_store *store, int layers_fd,
+			const struct oci_descriptor *layer, const char *diff_id,
+			struct petra_error **err)
+{
+	const char *hex = oci_digest_hex(diff_id);
+	struct stat st;
+	if (fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	_cleanup_free_ char *tmp = NULL;
+	for (int attempt = 0;; attempt++) {
+		free(tmp);
+		tmp = xasprintf(".tmp-%.16s-%d-%d", hex, (int)getpid(), attempt);
+		if (mkdirat(layers_fd, tmp, 0755) == 0)
+			break;
+		if (errno != EEXIST || attempt > 100)
+			return petra_error_set_errno(err, errno, "create %s", tmp);
+	}
+	int r;
+	{
+		_cleanup_close_ int fd =
+		    openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			r = petra_error_set_errno(err, errno, "open %s", tmp);
+		else
+			r = extract_into(store, layer, diff_id, fd, err);
+	}
+	if (r == 0 && renameat(layers_fd, tmp, layers_fd, hex) < 0) {
+		/* Another process extracted the same layer first: use its copy. */
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			r = petra_error_set_errno(err, errno, "rename %s to %s", tmp, hex);
+	} else if (r == 0) {
+		fs_fsync_dir_at(layers_fd, ".", NULL);
+		return 0;
+	}
+	_cleanup_error_ struct petra_error *cleanup = NULL;
+	if (fs_remove_tree_at(layers_fd, tmp, &cleanup) < 0)
+		log_warn("could not remove %s: %s", tmp, cleanup->message);
+	return r;
+}
+
+int rootfs_prepare(struct petra_store *store, const struct image *img, struct strvec *lowers,
+		   struct petra_error **err)
+{
+	_cleanup_close_ int layers_fd = open_layers_dir(store, err);
+	if (layers_fd < 0)
+		return layers_fd;
+	for (size_t i = 0; i < img->manifest.n_layers; i++) {
+		const char *diff_id = img->config.diff_ids.v[i];
+		int r = ensure_layer(store, layers_fd, &img->manifest.layers[i], diff_id, err);
+		if (r < 0) {
+			char short_digest[13];
+			oci_digest_short(diff_id, short_digest);
+			return petra_error_prefix(err, "extract layer %zu (%s)", i + 1,
+						  short_digest);
+		}
+		strvec_push_nodup(lowers, rootfs_layer_dir(store, diff_id));
+	}
+	return 0;
+}

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Mounting layers: overlayfs, or a merged copy in a tmpfs when it cannot. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+/* The mount(2) data string: lowerdir is listed top first. */
+static int overlay_options(const struct rootfs_mount_options *o, struct strbuf *sb,
+			   struct petra_error **err)
+{
+	strbuf_addstr(sb, "lowerdir=");
+	for (size_t i = o->n_lowers; i > 0; i--) {
+		const char *dir = o->lowers[i - 1];
+		if (strpbrk(dir, ":,\\"))
+			return petra_error_set(err, EINVAL,
+					       "layer directory %s has a character overlayfs "
+					       "cannot take (: , or \\)",
+					       dir);
+		strbuf_addstr(sb, dir);
+		if (i > 1)
+			strbuf_addch(sb, ':');
+	}
+	if (o->upper)
+		strbuf_addf(sb, ",upperdir=%s,workdir=%s", o->upper, o->work);
+	if (sb->len >= 4096)
+		return petra_error_set(err, E2BIG, "too many layers for one overlay mount (%zu)",
+				       o->n_lowers);
+	return 0;
+}
+
+static int mount_overlay(const char *target, const struct rootfs_mount_options *o,
+			 struct petra_error **err)
+{
+	/* overlayfs wants two lower layers when it has no upper one. One layer
+	 * is simply bound read-only (a whiteout in a bottom layer hides
+	 * nothing); no layer at all is an empty read-only tmpfs. */
+	if (!o->upper && o->n_lowers == 0) {
+		if (mount("tmpfs", target, "tmpfs", MS_NODEV | MS_RDONLY, "mode=0755") < 0)
+			return petra_error_set_errno(err, errno, "mount a tmpfs on %s", target);
+		return 0;
+	}
+	if (!o->upper && o->n_lowers == 1) {
+		if (mount(o->lowers[0], target, NULL, MS_BIND, NULL) < 0)
+			return petra_error_set_errno(err, errno, "bind %s on %s", o->lowers[0],
+						     target);
+		if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) <
+		    0) {
+			int e = errno;
+			umount2(target, MNT_DETACH);
+			return petra_error_set_errno(err, e, "make %s read-only", target);
+		}
+		return 0;
+	}
+	_cleanup_strbuf_ struct strbuf data = STRBUF_INIT;
+	int r = overlay_options(o, &data, err);
+	if (r < 0)
+		return r;
+	unsigned long flags = MS_NODEV | (o->upper ? 0 : MS_RDONLY);
+	if (mount("overlay", target, "overlay", flags, data.buf) < 0)
+		return petra_error_set_errno(err, errno, "mount overlayfs on %s", target);
+	return 0;
+}
+
+static int mount_copy(const char *target, const struct rootfs_mount_options *o,
+		      struct petra_error **err)
+{
+	if (mount("tmpfs", target, "tmpfs", MS_NODEV, "mode=0755") < 0)
+		return petra_error_set_errno(err, errno, "mount a tmpfs on %s", target);
+	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = fd < 0 ? petra_error_set_errno(err, errno, "open %s", target)
+		       : rootfs_merge_copy(o->lowers, o->n_lowers, fd, err);
+	if (r == 0 &&
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)
+		r = petra_error_set_errno(err, errno, "make %s read-only", target);
+	if (r < 0)
+		umount2(target, MNT_DETACH);
+	return r;
+}
+
+int rootfs_mount(const char *target, const struct rootfs_mount_options *o, struct petra_error **err)
+{
+	if (o->flags & ROOTFS_MOUNT_COPY) {
+		if (o->upper)
+			return petra_error_set(err, EINVAL,
+					       "a copied root cannot have an upper directory");
+		return mount_copy(target, o, err);
+	}
+	_cleanup_error_ struct petra_error *overlay_err = NULL;
+	int r = mount_overlay(target, o, &overlay_err);
+	if (r == 0)
+		return 0;
+	/* Only a read-only root can do without overlayfs: a writable one must
+	 * record its changes in the upper directory. */
+	if (o->upper || (r != -ENODEV && r != -EINVAL && r != -EPERM)) {
+		*err = steal_pointer(&overlay_err);
+		return r;
+	}
+	log_debug("%s; merging the layers into a tmpfs instead", overlay_err->message);
+	return mount_copy(target, o, err);
+}
+
+/* ---- the merged copy ---- */
+
+static bool is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+static int copy_metadata(int fd, int parent, const char *name, const struct stat *st,
+			 struct petra_error **err)
+{
+	if (fd >= 0) {
+		if (fchown(fd, st->st_uid, st->st_gid) < 0 && geteuid() == 0)
+			return petra_error_set_errno(err, errno, "chown %s", name);
+		if (fchmod(fd, st->st_mode & 07777) < 0)
+			return petra_error_set_errno(err, errno, "chmod %s", name);
+	} else {
+		fchownat(parent, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+	}
+	struct timespec times[2] = {st->st_atim, st->st_mtim};
+	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+static int merge_dir(int src, int dst, struct petra_error **err);
+
+static int merge_entry(int src, int dst, const char *name, struct petra_error **err)
+{
+	struct stat st, old;
+	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return petra_error_set_errno(err, errno, "stat %s", name);
+	bool exists = fstatat(dst, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+	if (is_whiteout(&st))
+		return exists ? fs_remove_tree_at(dst, name, err) : 0;
+	if (S_ISDIR(st.st_mode)) {
+		_cleanup_close_ int sfd =
+		    openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0)
+			return petra_error_set_errno(err, errno, "open %s", name);
+		char v;
+		bool opaque = fgetxattr(sfd, OPAQUE_XATTR, &v, 1) == 1 && v == 'y';
+		if (exists && (!S_ISDIR(old.st_mode) || opaque)) {
+			int r = fs_remove_tree_at(dst, name, err);
+			if (r < 0)
+				return r;
+			exists = false;
+		}
+		if (!exists && mkdirat(dst, name, 0700) < 0)
+			return petra_error_set_errno(err, errno, "create directory %s", name);
+		_cleanup_close_ int dfd =
+		    openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			return petra_error_set_errno(err, errno, "open %s", name);
+		int r = merge_dir(sfd, dfd, err);
+		if (r < 0)
+			return petra_error_prefix(err, "%s", name);
+		return copy_metadata(dfd, dst, name, &st, err);
+	}
+	if (exists) {
+		int r = fs_remove_tree_at(dst, name, err);
+		if (r < 0)
+			return r;
+	}
+	if (S_ISREG(st.st_mode)) {
+		_cleanup_close_ int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int out =
+		    openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (in < 0 || out < 0)
+			return petra_error_set_errno(err, errno, "copy %s", name);
+		int r = fs_copy_fd(in, out, NULL, err);
+		if (r < 0)
+			return petra_error_prefix(err, "copy %s", name);
+		return copy_metadata(out, dst, name, &st, err);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return petra_error_set_errno(err, errno, "read symlink %s", name);
+		target[n] = '\0';
+		if (symlinkat(target, dst, name) < 0)
+			return petra_error_set_errno(err, errno, "create symlink %s", name);
+		return copy_metadata(-1, dst, name, &st, err);
+	}
+	if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0)
+		return petra_error_set_errno(err, errno, "create %s", name);
+	fchmodat(dst, name, st.st_mode & 07777, 0);
+	return copy_metadata(-1, dst, name, &st, err);
+}
+
+static int merge_dir(int src, int dst, struct petra_error **err)
+{
+	_cleanup_closedir_ DIR *d = fs_opendir_at(src, ".");
+	if (!d)
+		return petra_error_set_errno(err, errno, "read directory");
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		int r = merge_entry(src, dst, de->d_name, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
+		      struct petra_error **err)
+{
+	for (size_t i = 0; i < n_lowers; i++) {
+		_cleanup_close_ int src = open(lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (src < 0)
+			return petra_error_set_errno(err, errno, "open %s", lowers[i]);
+		int r = merge_dir(src, dest_fd, err);
+		if (r < 0)
+			return petra_error_prefix(err, "merge %s", lowers[i]);
+		struct stat st;
+		if (fstat(src, &st) == 0) {
+			fchmod(dest_fd, st.st_mode & 07777);
+			fchown(dest_fd, st.st_uid, st.st_gid);
+		}
+	}
+	return 0;
+}
+
+/* ---- looking up paths through the layers ---- */
+
+int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, struct stat *st,
+		  size_t *layer)
+{
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	for (size_t i = n_lowers; i > 0; i--) {
+		_cleanup_close_ int fd = open(lowers[i - 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (fstatat(fd, path, st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (is_whiteout(st))
+				return -ENOENT;
+			if (layer)
+				*layer = i - 1;
+			return 0;
+		}
+		/* A whiteout or opaque parent in this layer hides the layers
+		 * below. */
+		_cleanup_free_ char *dir = xstrdup(path);
+		for (char *slash; (slash = strrchr(dir, '/'));) {
+			*slash = '\0';
+			struct stat pst;
+			if (fstatat(fd, dir, &pst, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (is_whiteout(&pst))
+				return -ENOENT;
+			char v;
+			_cleanup_close_ int dfd =
+			    openat(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dfd >= 0 && fgetxattr(dfd, OPAQUE_XATTR, &v, 1) == 1 && v == 'y')
+				return -ENOENT;
+		}
+	}
+	return -ENOENT;
+}
+
+int rootfs_read_file(const char *const *lowers, size_t n_lowers, const char *path, size_t max_size,
+		     char **data, size_t *len, struct petra_error **err)
+{
+	struct stat st;
+	size_t layer;
+	if (rootfs_lookup(lowers, n_lowers, path, &st, &layer) < 0 || !S_ISREG(st.st_mode))
+		return petra_error_set(err, ENOENT, "%s: not in the image", path);
+	_cleanup_close_ int fd = open(lowers[layer], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", lowers[layer]);
+	while (*path == '/')
+		path++;
+	return fs_read_file_at(fd, path, max_size, data, len, err);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rootfs: an image's filesystem, ready to be mounted.
+ *
+ *  - the layer cache: every layer is extracted once, by diff_id, into
+ *    <store>/rootfs/layers/<hex>/ as an overlayfs lower directory
+ *    (layer_apply with LAYER_APPLY_OVERLAY). Extraction goes to a temporary
+ *    sibling that is renamed into place when complete and synced, so a
+ *    directory that has its final name is whole; concurrent petra
+ *    processes may both extract a layer, one rename wins and the other
+ *    copy is removed.
+ *  - verification: an extracted layer is compared, entry by entry (type,
+ *    mode, owner, size, content hash, link target, opaque marker), with
+ *    the entries of its blob, which is itself checked against its digest
+ *    and diff_id on the way. Tampering with the host-side copy is caught.
+ *  - mounting: overlayfs over the lower directories, read-only (no upper
+ *    directory: nothing can drift) or with an upper and work directory (the
+ *    builder, --read-write, --learn). When overlayfs cannot be mounted and
+ *    no upper directory is wanted, the layers are merged into a tmpfs
+ *    instead.
+ *
+ * Mounting is meant to happen inside a private mount namespace (see
+ * sandbox/); nothing here changes mount propagation.
+ */
+#ifndef PETRA_ROOTFS_H
+#define PETRA_ROOTFS_H
+
+#include <sys/stat.h>
+
+#include "base/base.h"
+#include "image/image.h"
+#include "oci/oci.h"
+
+/* The cache directory of one layer (it may not exist yet). Caller frees. */
+char *rootfs_layer_dir(struct petra_store *store, const char *diff_id);
+
+/* Extract every layer of img that is not cached yet. *lowers receives the
+ * layer directories, absolute, bottom layer first. */
+int rootfs_prepare(struct petra_store *store, const struct image *img, struct strvec *lowers,
+		   struct petra_error **err);
+
+/* Compare every cached layer of img with its blob; each difference is
+ * reported (object: the layer's diff_id) and counted in *problems. A layer
+ * that is not cached is not a problem. */
+int rootfs_verify(struct petra_store *store, const struct image *img, petra_store_report_fn report,
+		  void *ctx, unsigned *problems, struct petra_error **err);
+
+enum rootfs_mount_flags {
+	ROOTFS_MOUNT_COPY = 1 << 0, /* merge into a tmpfs even when overlayfs works */
+};
+
+struct rootfs_mount_options {
+	const char *const *lowers; /* bottom first */
+	size_t n_lowers;
+	const char *upper; /* NULL: read-only */
+	const char *work;  /* with upper */
+	unsigned flags;    /* enum rootfs_mount_flags */
+};
+
+/* Mount the layers on `target` (a directory), nodev; read-only unless an
+ * upper directory is given. */
+int rootfs_mount(const char *target, const struct rootfs_mount_options *options,
+		 struct petra_error **err);
+
+/* Merge overlay lower directories (bottom first) onto dest_fd the way
+ * overlayfs would show them: 0/0 character devices remove what is below,
+ * opaque directories hide what is below. The copy fallback of rootfs_mount. */
+int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
+		      struct petra_error **err);
+
+/* What is at `path` in the filesystem the layers (bottom first) make,
+ * following overlay rules (whiteouts, opaque directories) but not
+ * symlinks: 0 with *st and the index of the layer that has it, or -ENOENT. */
+int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, struct stat *st,
+		  size_t *layer);
+
+/* Read the file at `path` of the filesystem the layers make (a regular
+ * file, not through symlinks): ENOENT when it is not there. */
+int rootfs_read_file(const char *const *lowers, size_t n_lowers, const char *path, size_t max_size,
+		     char **data, size_t *len, struct petra_error **err);
+
+#endif

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* From an image config and petra run's options to a sandbox configuration. */
+#include "internal.h"
+
+#include <string.h>
+
+#define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MIN_TMPFS_SIZE (UINT64_C(1) << 20)
+
+/* ---- the writable-paths label ---- */
+
+void runtime_writable_paths_free(struct runtime_writable_path *paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(paths[i].path);
+	free(paths);
+}
+
+int runtime_writable_paths_parse(const char *label, struct runtime_writable_path **out,
+				 size_t *n_out, struct petra_error **err)
+{
+	*out = NULL;
+	*n_out = 0;
+	if (!label)
+		return 0;
+	_cleanup_json_ json_t *json =
+	    json_parse_buffer(label, strlen(label), "label " RUNTIME_WRITABLE_PATHS_LABEL, err);
+	if (!json)
+		return -EINVAL;
+	if (!json_is_array(json))
+		return petra_error_set(err, EINVAL, "label %s is not a JSON array",
+				       RUNTIME_WRITABLE_PATHS_LABEL);
+	size_t n = json_array_size(json);
+	struct runtime_writable_path *paths = xcalloc(n ? n : 1, sizeof(*paths));
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(json, i);
+		const char *path = json_get_string(e, "path");
+		if (!path || path[0] != '/' || strstr(path, "/..")) {
+			runtime_writable_paths_free(paths, n);
+			return petra_error_set(err, EINVAL,
+					       "label %s: entry %zu has no absolute \"path\"",
+					       RUNTIME_WRITABLE_PATHS_LABEL, i + 1);
+		}
+		paths[i].path = xstrdup(path);
+		json_int_t size = json_get_int(e, "size", 0);
+		paths[i].size = size > 0 ? (uint64_t)size : 0;
+		json_t *mode = json_object_get(e, "mode");
+		if (json_is_string(mode))
+			paths[i].mode = (mode_t)strtoul(json_string_value(mode), NULL, 8);
+		else if (json_is_integer(mode))
+			paths[i].mode = (mode_t)json_integer_value(mode);
+		paths[i].mode &= 07777;
+		paths[i].uid = (uid_t)json_get_int(e, "uid", 0);
+	}
+	*out = paths;
+	*n_out = n;
+	return 0;
+}
+
+char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n)
+{
+	_cleanup_json_ json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char mode[8];
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)(paths[i].mode & 07777));
+		json_array_append_new(a, json_pack("{s:s,s:I,s:s,s:I}", "path", paths[i].path,
+						   "size", (json_int_t)paths[i].size, "mode", mode,
+						   "uid", (json_int_t)paths[i].uid));
+	}
+	return json_dump_compact(a, NULL);
+}
+
+/* ---- users ---- */
+
+/* Find the line of an /etc/passwd or /etc/group file whose first field is
+ * `name` (or, with by_id, whose third field is the number); fields split. */
+static bool find_entry(const char *file, const char *name, long id, struct strvec *fields)
+{
+	const char *line = file;
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		_cleanup_free_ char *copy = xstrndup(line, len);
+		strvec_clear(fields);
+		char *save = copy;
+		for (char *f; (f = strsep(&save, ":"));)
+			strvec_push(fields, f);
+		if (fields->n >= 3 && ((name && !strcmp(fields->v[0], name)) ||
+				       (!name && strtol(fields->v[2], NULL, 10) == id)))
+			return true;
+		line = end ? end + 1 : NULL;
+	}
+	strvec_clear(fields);
+	return false;
+}
+
+static bool parse_id(const char *s, unsigned long *out)
+{
+	char *end;
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !*end && errno == 0 && *out < UINT32_MAX;
+}
+
+int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
+			 gid_t *gid, char **home, struct petra_error **err)
+{
+	*uid = 0;
+	*gid = 0;
+	*home = xstrdup("/");
+	if (!user || !*user)
+		return 0;
+	_cleanup_free_ char *u = xstrdup(user);
+	char *group = strchr(u, ':');
+	if (group)
+		*group++ = '\0';
+	_cleanup_free_ char *passwd = NULL, *groups = NULL;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	rootfs_read_file(lowers, n_lowers, "/etc/passwd", 1u << 20, &passwd, NULL, &ignored);
+	rootfs_read_file(lowers, n_lowers, "/etc/group", 1u << 20, &groups, NULL, &ignored);
+	_cleanup_strvec_ struct strvec f = STRVEC_INIT;
+	unsigned long id;
+	bool numeric = parse_id(u, &id);
+	bool found = passwd && find_entry(passwd, numeric ? NULL : u, numeric ? (long)id : 0, &f);
+	if (!numeric && !found)
+		return petra_error_set(err, EINVAL, "user \"%s\" is not in the image's /etc/passwd",
+				       u);
+	*uid = numeric ? (uid_t)id : (uid_t)strtoul(f.v[2], NULL, 10);
+	if (found && f.n >= 4)
+		*gid = (gid_t)strtoul(f.v[3], NULL, 10);
+	if (found && f.n >= 6 && f.v[5][0] == '/') {
+		free(*home);
+		*home = xstrdup(f.v[5]);
+	}
+	if (group && *group) {
+		if (parse_id(group, &id)) {
+			*gid = (gid_t)id;
+		} else if (groups && find_entry(groups, group, 0, &f)) {
+			*gid = (gid_t)strtoul(f.v[2], NULL, 10);
+		} else {
+			return petra_error_set(
+			    err, EINVAL, "group \"%s\" is not in the image's /etc/group", group);
+		}
+	}
+	return 0;
+}
+
+/* ---- the spec ---- */
+
+json_t *runtime_image_config(const struct image *img)
+{
+	json_t *c = json_object_get(img->config.json, "config");
+	return json_is_object(c) ? c : NULL;
+}
+
+void runtime_spec_release(struct runtime_spec *spec)
+{
+	strvec_clear(&spec->lowers);
+	strvec_clear(&spec->argv);
+	strvec_clear(&spec->env);
+	strvec_clear(&spec->strings);
+	free(spec->mounts);
+	free(spec->cwd);
+	free(spec->user);
+	memset(spec, 0, sizeof(*spec));
+}
+
+void runtime_env_set(struct strvec *env, const char *kv)
+{
+	size_t key_len = strcspn(kv, "=");
+	for (size_t i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], kv, key_len) && env->v[i][key_len] == '=') {
+			free(env->v[i]);
+			env->v[i] = xstrdup(kv);
+			return;
+		}
+	strvec_push(env, kv);
+}
+
+static bool env_has(const struct strvec *env, const char *key)
+{
+	size_t len = strlen(key);
+	for (size_t i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], key, len) && env->v[i][len] == '=')
+			return true;
+	return false;
+}
+
+static void add_mount(struct runtime_spec *spec, const struct sandbox_mount *m)
+{
+	spec->mounts = xrealloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
+	struct sandbox_mount *copy = &spec->mounts[spec->n_mounts++];
+	*copy = *m;
+	/* The spec owns its strings: options may be gone when it is used. */
+	strvec_push(&spec->strings, m->target);
+	copy->target = spec->strings.v[spec->strings.n - 1];
+	if (m->source) {
+		strvec_push(&spec->strings, m->source);
+		copy->source = spec->strings.v[spec->strings.n - 1];
+	}
+}
+
+int runtime_spec_build(const struct image *img, struct strvec *lowers,
+		       const struct runtime_run_options *o, struct runtime_spec *spec,
+		       struct petra_error **err)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->lowers = *lowers;
+	*lowers = (struct strvec)STRVEC_INIT;
+	json_t *cfg = runtime_image_config(img);
+	const char *const *layer_dirs = (const char *const *)spec->lowers.v;
+
+	/* The command: Entrypoint, then the given command or Cmd. */
+	json_t *entrypoint = cfg ? json_object_get(cfg, "Entrypoint") : NULL;
+	json_t *cmd = cfg ? json_object_get(cfg, "Cmd") : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(entrypoint, i, v) if (json_is_string(v))
+	    strvec_push(&spec->argv, json_string_value(v));
+	if (o->command && o->command[0]) {
+		for (i = 0; o->command[i]; i++)
+			strvec_push(&spec->argv, o->command[i]);
+	} else {
+		json_array_foreach(cmd, i, v) if (json_is_string(v))
+		    strvec_push(&spec->argv, json_string_value(v));
+	}
+	if (spec->argv.n == 0)
+		return petra_error_set(err, EINVAL,
+				       "no command: the image has no Entrypoint or "
+				       "Cmd and none was given");
+
+	/* User. */
+	const char *user = o->user ? o->user : (cfg ? json_get_string(cfg, "User") : NULL);
+	spec->user = xstrdup(user ? user : "");
+	struct sandbox_process *p = &spec->sandbox.process;
+	_cleanup_free_ char *home = NULL;
+	int r =
+	    runtime_resolve_user(layer_dirs, spec->lowers.n, user, &p->uid, &p->gid, &home, err);
+	if (r < 0)
+		return r;
+	if (o->non_root && p->uid == 0)
+		return petra_error_set(err, EPERM,
+				       "the container would run as root (user \"%s\") and non-root "
+				       "is required",
+				       user && *user ? user : "");
+
+	/* Environment: the image's, then the caller's. */
+	json_t *env = cfg ? json_object_get(cfg, "Env") : NULL;
+	json_array_foreach(env, i, v) if (json_is_string(v))
+	    runtime_env_set(&spec->env, json_string_value(v));
+	for (i = 0; o->env && o->env[i]; i++) {
+		if (strchr(o->env[i], '=')) {
+			runtime_env_set(&spec->env, o->env[i]);
+		} else if (getenv(o->env[i])) {
+			_cleanup_free_ char *kv = xasprintf("%s=%s", o->env[i], getenv(o->env[i]));
+			runtime_env_set(&spec->env, kv);
+		}
+	}
+	if (!env_has(&spec->env, "PATH"))
+		strvec_push(&spec->env, DEFAULT_PATH);
+	if (!env_has(&spec->env, "HOME")) {
+		_cleanup_free_ char *kv = xasprintf("HOME=%s", home);
+		strvec_push(&spec->env, kv);
+	}
+	if (o->tty && !env_has(&spec->env, "TERM"))
+		strvec_push(&spec->env, "TERM=xterm");
+
+	const char *wd =
+	    o->workdir ? o->workdir : (cfg ? json_get_string(cfg, "WorkingDir") : NULL);
+	spec->cwd = xstrdup(wd && *wd ? wd : "/");
+
+	/* Writable paths: the image's label (unless learning, which must see
+	 * every write), then the caller's tmpfs and volumes. */
+	if (!o->learn && !o->read_write) {
+		json_t *labels = cfg ? json_object_get(cfg, "Labels") : NULL;
+		const char *label =
+		    labels ? json_get_string(labels, RUNTIME_WRITABLE_PATHS_LABEL) : NULL;
+		struct runtime_writable_path *paths = NULL;
+		size_t n = 0;
+		r = runtime_writable_paths_parse(label, &paths, &n, err);
+		if (r < 0)
+			return r;
+		for (i = 0; i < n; i++) {
+			struct sandbox_mount m = {
+			    .kind = SANDBOX_MOUNT_TMPFS,
+			    .target = paths[i].path,
+			    .size = paths[i].size > MIN_TMPFS_SIZE ? paths[i].size : MIN_TMPFS_SIZE,
+			    .mode = paths[i].mode ? paths[i].mode : 0755,
+			    .uid = paths[i].uid,
+			    .gid = paths[i].uid == p->uid ? p->gid : 0,
+			};
+			add_mount(spec, &m);
+		}
+		runtime_writable_paths_free(paths, n);
+	}
+	for (i = 0; i < o->n_mounts; i++)
+		add_mount(spec, &o->mounts[i]);
+
+	p->argv = spec->argv.v; /* both non-empty, so NULL-terminated */
+	p->env = spec->env.v;
+	p->cwd = spec->cwd;
+	p->caps = sandbox_default_caps() | o->cap_add;
+	p->ambient = o->cap_add;
+	for (int k = 0; k < 3; k++)
+		p->stdio[k] = -1;
+	p->tty = o->tty;
+	spec->sandbox.root.lowers = (const char *const *)spec->lowers.v;
+	spec->sandbox.root.n_lowers = spec->lowers.n;
+	spec->sandbox.root.flags = o->copy_root ? ROOTFS_MOUNT_COPY : 0;
+	spec->sandbox.mounts = spec->mounts;
+	spec->sandbox.n_mounts = spec->n_mounts;
+	spec->sandbox.network = o->network;
+	return 0;
+}
+
+int runtime_prepare(struct petra_store *store, const struct runtime_run_options *o,
+		    struct image *img, struct runtime_spec *spec, struct petra_error **err)
+{
+	memset(spec, 0, sizeof(*spec));
+	int r = image_load(store, o->image, img, err);
+	if (r < 0)
+		return r;
+	struct strvec lowers = STRVEC_INIT;
+	r = rootfs_prepare(store, img, &lowers, err);
+	if (r == 0)
+		r = runtime_spec_build(img, &lowers, o, spec, err);
+	strvec_clear(&lowers);
+	if (r < 0) {
+		runtime_spec_release(spec);
+		image_release(img);
+	}
+	return r;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* runtime internals shared by its files; not part of the API. */
+#ifndef PETRA_RUNTIME_INTERNAL_H
+#define PETRA_RUNTIME_INTERNAL_H
+
+#include <sys/stat.h>
+
+#include "runtime.h"
+
+/* A container's configuration, owning everything sandbox_config points to. */
+struct runtime_spec {
+	struct sandbox_config sandbox;
+	struct strvec lowers;
+	struct strvec argv;
+	struct strvec env;
+	struct strvec strings; /* targets and sources of mounts */
+	struct sandbox_mount *mounts;
+	size_t n_mounts;
+	char *cwd;
+	char *user; /* as given, for exec */
+};
+void runtime_spec_release(struct runtime_spec *spec);
+
+/* Build the configuration of a container of img (layers already in
+ * lowers, which the spec takes over). Label tmpfs mounts are left out
+ * when learning. */
+int runtime_spec_build(const struct image *img, struct strvec *lowers,
+		       const struct runtime_run_options *o, struct runtime_spec *spec,
+		       struct petra_error **err);
+
+/* image_load, rootfs_prepare and runtime_spec_build: everything a
+ * container of o->image needs. On failure nothing is left to release. */
+int runtime_prepare(struct petra_store *store, const struct runtime_run_options *o,
+		    struct image *img, struct runtime_spec *spec, struct petra_error **err);
+
+/* "uid[:gid]" or "name[:group]" looked up in the image's /etc/passwd and
+ * /etc/group; home receives the user's home directory (or "/"). */
+int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
+			 gid_t *gid, char **home, struct petra_error **err);
+
+/* Set "K=V" in env, replacing an earlier value of K. */
+void runtime_env_set(struct strvec *env, const char *kv);
+
+/* Write state.json of a container directory atomically. */
+int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err);
+
+/* The start time of a process (field 22 of /proc/PID/stat), 0 if gone:
+ * together with the pid it names one process, whatever pids get reused. */
+unsigned long long runtime_process_start(pid_t pid);
+
+/* Learn: the minimal writable directories from the upper directory of a
+ * container that ran with spec. */
+int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **paths,
+			  size_t *n, struct strvec *notes, struct petra_error **err);
+
+/* Paths the sandbox itself creates in a writable root (mount targets):
+ * not the container's writes. */
+bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *path);
+
+#endif

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * --learn: which directories did the container have to write?
+ *
+ * The container ran on an overlay whose upper directory is a tmpfs. Every
+ * entry of the upper directory that the image does not have was created by
+ * the process, in a directory the image does have: that directory is one
+ * it must be able to write. Directories of the image seen in the upper
+ * directory without being new are only copy-up parents; their contents are
+ * examined in turn. Changed or deleted image files cannot be fixed by a
+ * tmpfs (it would hide the rest of their directory): they are reported as
+ * notes instead.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MIB (UINT64_C(1) << 20)
+
+bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *path)
+{
+	static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
+					       "/etc/resolv.conf"};
+	for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
+		if (!strcmp(path, standard[i]))
+			return true;
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (!strcmp(path, spec->mounts[i].target))
+			return true;
+	return false;
+}
+
+/* Bytes below (and of) dirfd/name, as files take them. */
+static uint64_t usage(int parent, const char *name)
+{
+	struct stat st;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	_cleanup_closedir_ DIR *d = fs_opendir_at(parent, name);
+	if (!d)
+		return 0;
+	uint64_t total = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			total += usage(dirfd(d), de->d_name);
+	return total;
+}
+
+struct learner {
+	const struct runtime_spec *spec;
+	const char *const *lowers;
+	size_t n_lowers;
+	struct strvec dirs; /* directories written into (may nest) */
+	struct strvec *notes;
+};
+
+static int walk(struct learner *l, int dir_fd, const char *rel, struct petra_error **err)
+{
+	_cleanup_closedir_ DIR *d = fs_opendir_at(dir_fd, ".");
+	if (!d)
+		return petra_error_set_errno(err, errno, "read the upper directory %s", rel);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", rel, de->d_name);
+		if (runtime_spec_is_mount_target(l->spec, path))
+			continue;
+		struct stat up, img;
+		if (fstatat(dir_fd, de->d_name, &up, AT_SYMLINK_NOFOLLOW) < 0)
+			return petra_error_set_errno(err, errno, "stat %s", path);
+		bool in_image = rootfs_lookup(l->lowers, l->n_lowers, path, &img, NULL) == 0;
+		bool whiteout = S_ISCHR(up.st_mode) && up.st_rdev == 0;
+		if (S_ISDIR(up.st_mode) && in_image && S_ISDIR(img.st_mode)) {
+			int sub = openat(dir_fd, de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				return petra_error_set_errno(err, errno, "open %s", path);
+			int r = walk(l, sub, path, err);
+			close(sub);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (whiteout && in_image) {
+			strvec_pushf(l->notes, "deletes %s, which is part of the image", path);
+			continue;
+		}
+		if (in_image) {
+			strvec_pushf(l->notes, "changes %s, which is part of the image", path);
+			continue;
+		}
+		strvec_push(&l->dirs, *rel ? rel : "/");
+	}
+	return 0;
+}
+
+/* Is `dir` equal to or below `top`? */
+static bool below(const char *dir, const char *top)
+{
+	size_t n = strlen(top);
+	if (!strcmp(top, "/"))
+		return true;
+	return !strncmp(dir, top, n) && (dir[n] == '\0' || dir[n] == '/');
+}
+
+int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **out,
+			  size_t *n_out, struct strvec *notes, struct petra_error **err)
+{
+	*out = NULL;
+	*n_out = 0;
+	const char *upper = spec->sandbox.root.upper;
+	_cleanup_close_ int upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (upper_fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", upper);
+	struct learner l = {
+	    .spec = spec,
+	    .lowers = spec->sandbox.root.lowers,
+	    .n_lowers = spec->sandbox.root.n_lowers,
+	    .notes = notes,
+	};
+	int r = walk(&l, upper_fd, "", err);
+	if (r < 0) {
+		strvec_clear(&l.dirs);
+		return r;
+	}
+	/* Sorted, a directory comes before everything below it. */
+	strvec_sort(&l.dirs);
+	struct runtime_writable_path *paths = xcalloc(l.dirs.n ? l.dirs.n : 1, sizeof(*paths));
+	size_t n = 0;
+	for (size_t i = 0; i < l.dirs.n; i++) {
+		if (n && below(l.dirs.v[i], paths[n - 1].path))
+			continue;
+		if (!strcmp(l.dirs.v[i], "/")) {
+			strvec_push(notes, "writes into /, which no tmpfs can make writable");
+			continue;
+		}
+		struct runtime_writable_path *p = &paths[n++];
+		p->path = xstrdup(l.dirs.v[i]);
+		p->used = usage(upper_fd, p->path + 1);
+		/* Room to grow: twice what it used, at least 1 MiB. */
+		p->size = ((p->used * 2 + MIB - 1) / MIB) * MIB;
+		if (p->size < MIB)
+			p->size = MIB;
+		struct stat st;
+		if (fstatat(upper_fd, p->path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    rootfs_lookup(l.lowers, l.n_lowers, p->path, &st, NULL) == 0) {
+			p->mode = st.st_mode & 07777;
+			p->uid = st.st_uid;
+		}
+	}
+	strvec_clear(&l.dirs);
+	*out = paths;
+	*n_out = n;
+	return 0;
+}
+
+/* ---- saving the learned paths into an image ---- */
+
+int runtime_save_writable_paths(struct petra_store *store, const char *ref,
+				const struct runtime_writable_path *paths, size_t n,
+				const char *name, char digest[OCI_DIGEST_SIZE],
+				struct petra_error **err)
+{
+	struct oci_ref parsed;
+	int r = oci_ref_parse(name, &parsed, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *full_name = oci_ref_format(&parsed);
+	oci_ref_release(&parsed);
+	struct image img;
+	r = image_load(store, ref, &img, err);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *config = json_deep_copy(img.config.json);
+	json_t *cfg = json_object_get(config, "config");
+	if (!json_is_object(cfg)) {
+		cfg = json_object();
+		json_object_set_new(config, "config", cfg);
+	}
+	json_t *labels = json_object_get(cfg, "Labels");
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		json_object_set_new(cfg, "Labels", labels);
+	}
+	_cleanup_free_ char *value = runtime_writable_paths_format(paths, n);
+	json_object_set_new(labels, RUNTIME_WRITABLE_PATHS_LABEL, json_string(value));
+	/* History says where the label came from; no layer was added. */
+	json_t *history = json_object_get(config, "history");
+	if (!json_is_array(history)) {
+		history = json_array();
+		json_object_set_new(config, "history", history);
+	}
+	time_t now = time(NULL);
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	petra_source_date_epoch(&now, &ignored);
+	char created[32];
+	time_format_rfc3339(now, created, sizeof(created));
+	json_array_append_new(history, json_pack("{s:s,s:s,s:b}", "created", created, "created_by",
+						 "petra run --learn --save", "empty_layer", 1));
+	size_t len;
+	_cleanup_free_ char *data = json_dump_compact(config, &len);
+	char config_digest[OCI_DIGEST_SIZE];
+	r = petra_store_put_blob(store, data, len, config_digest, err);
+	_cleanup_json_ json_t *manifest = r < 0 ? NULL : json_deep_copy(img.manifest.json);
+	if (manifest) {
+		json_t *cdesc = json_object_get(manifest, "config");
+		json_object_set_new(cdesc, "digest", json_string(config_digest));
+		json_object_set_new(cdesc, "size", json_integer((json_int_t)len));
+		_cleanup_free_ char *mdata = json_dump_compact(manifest, &len);
+		struct oci_descriptor desc = {
+		    .media_type = (char *)(json_get_string(manifest, "mediaType")
+					       ? json_get_string(manifest, "mediaType")
+					       : OCI_MEDIA_TYPE_MANIFEST),
+		    .size = (int64_t)len,
+		};
+		r = petra_store_put_blob(store, mdata, len, desc.digest, err);
+		if (r == 0)
+			r = petra_store_set_ref(store, full_name, &desc, err);
+		if (r == 0 && digest)
+			memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
+	}
+	image_release(&img);
+	return r;
+}

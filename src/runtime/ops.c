@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Working with running containers: exec, filters, diff. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <pty.h>
+#include <string.h>
+
+/* The cached layer directories of a container's image, bottom first. */
+static void container_lowers(struct petra_store *store, const struct runtime_container *c,
+			     struct strvec *lowers)
+{
+	json_t *diff_ids = json_object_get(c->state, "diff_ids");
+	size_t i;
+	json_t *v;
+	json_array_foreach(diff_ids, i,
+			   v) if (json_is_string(v) && oci_digest_valid(json_string_value(v)))
+	    strvec_push_nodup(lowers, rootfs_layer_dir(store, json_string_value(v)));
+}
+
+static void strings_from_json(json_t *a, struct strvec *out)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) if (json_is_string(v)) strvec_push(out, json_string_value(v));
+}
+
+/* ---- exec ---- */
+
+int runtime_exec(struct petra_store *store, const struct runtime_container *c,
+		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err)
+{
+	if (!c->running)
+		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
+	struct sandbox_process p = {
+	    .argv = o->argv,
+	    .cwd = o->workdir ? o->workdir : json_get_string(c->state, "cwd"),
+	    .uid = (uid_t)json_get_int(c->state, "uid", 0),
+	    .gid = (gid_t)json_get_int(c->state, "gid", 0),
+	    .caps = (uint64_t)json_get_int(c->state, "caps", (json_int_t)sandbox_default_caps()),
+	    .ambient = (uint64_t)json_get_int(c->state, "ambient", 0),
+	    .stdio = {o->stdio[0], o->stdio[1], o->stdio[2]},
+	    .tty = o->tty,
+	};
+	_cleanup_strvec_ struct strvec env = STRVEC_INIT;
+	strings_from_json(json_object_get(c->state, "env"), &env);
+	for (size_t i = 0; o->env && o->env[i]; i++)
+		runtime_env_set(&env, o->env[i]);
+	p.env = env.v;
+	if (o->user) {
+		_cleanup_strvec_ struct strvec lowers = STRVEC_INIT;
+		container_lowers(store, c, &lowers);
+		_cleanup_free_ char *home = NULL;
+		int r = runtime_resolve_user((const char *const *)lowers.v, lowers.n, o->user,
+					     &p.uid, &p.gid, &home, err);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_close_ int devnull = -1, master = -1, slave = -1;
+	if (o->tty) {
+		if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
+			return petra_error_set_errno(err, errno, "open a pseudo-terminal");
+		fcntl(master, F_SETFD, FD_CLOEXEC);
+		fcntl(slave, F_SETFD, FD_CLOEXEC);
+		p.stdio[0] = p.stdio[1] = p.stdio[2] = slave;
+	} else if (!o->interactive && p.stdio[0] < 0) {
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		p.stdio[0] = devnull;
+	}
+	sigset_t forward, saved;
+	sandbox_forward_signals(&forward);
+	sigprocmask(SIG_BLOCK, &forward, &saved);
+	pid_t pid;
+	int r = sandbox_exec(c->pid, &p, &pid, err);
+	if (r == 0) {
+		if (slave >= 0) {
+			close(slave);
+			slave = -1;
+		}
+		struct sandbox_wait_options wo = {.forward = &forward, .pty_master = master};
+		r = sandbox_wait(pid, &wo, exit_code, err);
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	return r;
+}
+
+/* ---- filters ---- */
+
+int runtime_filter_check(const char *filter, struct petra_error **err)
+{
+	static const char *const keys[] = {"image=", "base=", "label=", "name=", "id="};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strncmp(filter, keys[i], strlen(keys[i])) && filter[strlen(keys[i])])
+			return 0;
+	return petra_error_set(err, EINVAL,
+			       "filter \"%s\": expected image=REF, base=DIGEST, label=K[=V], "
+			       "name=NAME or id=PREFIX",
+			       filter);
+}
+
+static bool json_array_has(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) if (json_is_string(v) &&
+					!strcmp(json_string_value(v), s)) return true;
+	return false;
+}
+
+static bool match_base(struct petra_store *store, const struct runtime_container *c,
+		       const char *base)
+{
+	const char *annotated = json_get_string(c->state, "base_digest");
+	if (annotated && !strcmp(annotated, base))
+		return true;
+	if (json_array_has(json_object_get(c->state, "layers"), base) ||
+	    json_array_has(json_object_get(c->state, "diff_ids"), base))
+		return true;
+	/* A base image in the store: its layers start the container's chain. */
+	struct image img;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (image_load(store, base, &img, &ignored) < 0)
+		return false;
+	json_t *diff_ids = json_object_get(c->state, "diff_ids");
+	bool match =
+	    img.config.diff_ids.n > 0 && img.config.diff_ids.n <= json_array_size(diff_ids);
+	for (size_t i = 0; match && i < img.config.diff_ids.n; i++)
+		match = !strcmp(img.config.diff_ids.v[i],
+				json_string_value(json_array_get(diff_ids, i)) ?: "");
+	image_release(&img);
+	return match;
+}
+
+int runtime_filter_match(struct petra_store *store, const struct runtime_container *c,
+			 const char *filter, bool *match, struct petra_error **err)
+{
+	int r = runtime_filter_check(filter, err);
+	if (r < 0)
+		return r;
+	const char *value = strchr(filter, '=') + 1;
+	*match = false;
+	if (!strncmp(filter, "name=", 5)) {
+		*match = c->name && !strcmp(c->name, value);
+	} else if (!strncmp(filter, "id=", 3)) {
+		*match = !strncmp(c->id, value, strlen(value));
+	} else if (!strncmp(filter, "label=", 6)) {
+		json_t *labels = json_object_get(c->state, "labels");
+		const char *eq = strchr(value, '=');
+		_cleanup_free_ char *key =
+		    eq ? xstrndup(value, (size_t)(eq - value)) : xstrdup(value);
+		const char *have = json_get_string(labels, key);
+		*match = have && (!eq || !strcmp(have, eq + 1));
+	} else if (!strncmp(filter, "image=", 6)) {
+		struct oci_descriptor desc;
+		_cleanup_error_ struct petra_error *ignored = NULL;
+		if (petra_store_resolve(store, value, &desc, NULL, &ignored) == 0) {
+			*match = c->image_digest && !strcmp(c->image_digest, desc.digest);
+			oci_descriptor_release(&desc);
+		} else {
+			/* Not in the store (any more): compare names. */
+			*match = c->image && !strcmp(c->image, value);
+		}
+	} else {
+		*match = match_base(store, c, value);
+	}
+	return 0;
+}
+
+/* ---- diff ---- */
+
+struct differ {
+	const char *const *lowers;
+	size_t n_lowers;
+	json_t *mounts;
+	struct strvec lines; /* "/path\tK" */
+};
+
+static bool is_mount_target(struct differ *d, const char *path)
+{
+	static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
+					       "/etc/resolv.conf"};
+	for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
+		if (!strcmp(path, standard[i]))
+			return true;
+	size_t i;
+	json_t *m;
+	json_array_foreach(d->mounts, i, m)
+	{
+		const char *t = json_get_string(m, "target");
+		if (t && !strcmp(t, path))
+			return true;
+	}
+	return false;
+}
+
+/* Everything below dir_fd, as `kind` (or, for an upper directory with
+ * layers to compare with, as A/C/D). */
+static int diff_walk(struct differ *d, int dir_fd, const char *rel, bool upper,
+		     struct petra_error **err)
+{
+	_cleanup_closedir_ DIR *dir = fs_opendir_at(dir_fd, ".");
+	if (!dir)
+		return petra_error_set_errno(err, errno, "read %s", *rel ? rel : "/");
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", rel, de->d_name);
+		if (upper && is_mount_target(d, path))
+			continue;
+		struct stat st, img;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char kind = 'A';
+		if (upper) {
+			bool in_image =
+			    rootfs_lookup(d->lowers, d->n_lowers, path, &img, NULL) == 0;
+			if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
+				kind = 'D';
+			else if (in_image)
+				kind = 'C';
+		}
+		/* "path\tK": sorted by path, as docker diff prints. */
+		strvec_pushf(&d->lines, "%s\t%c", path, kind);
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(dir), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				continue;
+			int r = diff_walk(d, sub, path, upper, err);
+			close(sub);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int runtime_diff(struct petra_store *store, const struct runtime_container *c, runtime_diff_fn fn,
+		 void *ctx, struct petra_error **err)
+{
+	_cleanup_strvec_ struct strvec lowers = STRVEC_INIT;
+	container_lowers(store, c, &lowers);
+	struct differ d = {
+	    .lowers = (const char *const *)lowers.v,
+	    .n_lowers = lowers.n,
+	    .mounts = json_object_get(c->state, "mounts"),
+	};
+	int r = 0;
+	if (json_is_true(json_object_get(c->state, "read_write"))) {
+		_cleanup_free_ char *upper = path_join(c->dir, "upper");
+		_cleanup_close_ int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			r = petra_error_set_errno(err, errno, "open %s", upper);
+		else
+			r = diff_walk(&d, fd, "", true, err);
+	}
+	/* tmpfs mounts start empty: whatever is in them was added. They are
+	 * only reachable while the container runs, through its root. */
+	size_t i;
+	json_t *m;
+	if (r == 0 && c->running)
+		json_array_foreach(d.mounts, i, m)
+		{
+			const char *kind = json_get_string(m, "kind");
+			const char *target = json_get_string(m, "target");
+			if (!kind || strcmp(kind, "tmpfs") || !target)
+				continue;
+			_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)c->pid);
+			_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			_cleanup_close_ int fd =
+			    root_fd < 0 ? -1
+					: fs_open_in_root(root_fd, target, O_RDONLY | O_DIRECTORY);
+			if (fd < 0)
+				continue;
+			_cleanup_free_ char *rel = xstrdup(target);
+			if (rel[strlen(rel) - 1] == '/')
+				rel[strlen(rel) - 1] = '\0';
+			r = diff_walk(&d, fd, rel, false, err);
+			if (r < 0)
+				break;
+		}
+	if (r == 0) {
+		strvec_sort(&d.lines);
+		for (size_t k = 0; k < d.lines.n; k++) {
+			char *tab = strrchr(d.lines.v[k], '\t');
+			*tab = '\0';
+			fn(ctx, tab[1], d.lines.v[k]);
+		}
+	}
+	strvec_clear(&d.lines);
+	return r;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container state: <run dir>/<id>/state.json, "exit" (the status, written
+ * by whoever waited for the container) and "log" (a detached container's
+ * output).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+char *runtime_default_run_dir(void)
+{
+	const char *env = getenv("PETRA_RUN_DIR");
+	if (env && *env)
+		return xstrdup(env);
+	if (geteuid() == 0)
+		return xstrdup("/run/petra");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg && *xdg)
+		return xasprintf("%s/petra", xdg);
+	return xasprintf("/tmp/petra-run-%u", (unsigned)geteuid());
+}
+
+int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err)
+{
+	size_t len;
+	_cleanup_free_ char *data = json_dump_compact(state, &len);
+	/* Readers see the old or the new file. No fsync: the run dir is a
+	 * tmpfs on a normal system, and state does not outlive a reboot. */
+	_cleanup_free_ char *tmp = xasprintf(".state.json.%d", (int)getpid());
+	_cleanup_close_ int fd =
+	    openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fs_write_all(fd, data, len) < 0 ||
+	    renameat(dir_fd, tmp, dir_fd, "state.json") < 0)
+		return petra_error_set_errno(err, errno, "write the container state");
+	return 0;
+}
+
+unsigned long long runtime_process_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = fs_read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: count from the
+	 * last ')'. starttime is field 22; the ')' ends field 2. */
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+void runtime_container_release(struct runtime_container *c)
+{
+	free(c->id);
+	free(c->dir);
+	json_decref(c->state);
+	memset(c, 0, sizeof(*c));
+}
+
+void runtime_containers_free(struct runtime_container *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		runtime_container_release(&list[i]);
+	free(list);
+}
+
+static int load(const char *run_dir, const char *id, struct runtime_container *c,
+		struct petra_error **err)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = xstrdup(id);
+	c->dir = path_join(run_dir, id);
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	_cleanup_close_ int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = dfd < 0 ? petra_error_set_errno(err, errno, "container %s", id)
+			: fs_read_file_at(dfd, "state.json", 1u << 20, &data, &len, err);
+	if (r == 0) {
+		c->state = json_parse_buffer(data, len, "state.json", err);
+		if (!c->state)
+			r = -EINVAL;
+	}
+	if (r < 0) {
+		runtime_container_release(c);
+		return r;
+	}
+	c->name = json_get_string(c->state, "name");
+	c->image = json_get_string(c->state, "image");
+	c->image_digest = json_get_string(c->state, "image_digest");
+	c->pid = (pid_t)json_get_int(c->state, "pid", 0);
+	c->created = (time_t)json_get_int(c->state, "created", 0);
+	c->exit_code = -1;
+	_cleanup_free_ char *exit_text = NULL;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (fs_read_file_at(dfd, "exit", 64, &exit_text, NULL, &ignored) == 0)
+		c->exit_code = atoi(exit_text);
+	/* Running: no exit status yet, and the pid is still the same process
+	 * (same start time). */
+	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
+	c->running =
+	    c->exit_code < 0 && c->pid > 0 && start && runtime_process_start(c->pid) == start;
+	return 0;
+}
+
+static int compare_created(const void *a, const void *b)
+{
+	const struct runtime_container *x = a, *y = b;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n,
+		 struct petra_error **err)
+{
+	*list = NULL;
+	*n = 0;
+	_cleanup_closedir_ DIR *d = opendir(run_dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return petra_error_set_errno(err, errno, "open %s", run_dir);
+	}
+	struct dirent *de;
+	size_t alloc = 0;
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+			continue;
+		struct runtime_container c;
+		_cleanup_error_ struct petra_error *skip = NULL;
+		/* A container being created or removed has no (valid) state. */
+		if (load(run_dir, de->d_name, &c, &skip) < 0)
+			continue;
+		xgrow((void **)list, &alloc, *n + 1, sizeof(**list));
+		(*list)[(*n)++] = c;
+	}
+	if (*n)
+		qsort(*list, *n, sizeof(**list), compare_created);
+	return 0;
+}
+
+int runtime_find(const char *run_dir, const char *what, struct runtime_container *c,
+		 struct petra_error **err)
+{
+	struct runtime_container *list;
+	size_t n;
+	int r = runtime_list(run_dir, &list, &n, err);
+	if (r < 0)
+		return r;
+	ssize_t found = -1;
+	size_t len = strlen(what);
+	for (size_t i = 0; i < n; i++) {
+		bool by_name = list[i].name && !strcmp(list[i].name, what);
+		bool by_id = len >= 1 && !strncmp(list[i].id, what, len);
+		if (by_name) {
+			found = (ssize_t)i;
+			break;
+		}
+		if (by_id) {
+			if (found >= 0) {
+				runtime_containers_free(list, n);
+				return petra_error_set(
+				    err, EINVAL, "container id prefix \"%s\" is ambiguous", what);
+			}
+			found = (ssize_t)i;
+		}
+	}
+	if (found < 0) {
+		runtime_containers_free(list, n);
+		return petra_error_set(err, ENOENT, "no container \"%s\"", what);
+	}
+	*c = list[found];
+	memset(&list[found], 0, sizeof(list[found]));
+	runtime_containers_free(list, n);
+	return 0;
+}
+
+/* ---- stop and remove ---- */
+
+static bool wait_gone(struct runtime_container *c, unsigned ms)
+{
+	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
+	for (unsigned waited = 0;; waited += 10) {
+		if (runtime_process_start(c->pid) != start)
+			return true;
+		/* A zombie is gone for our purposes: its supervisor reaps it. */
+		char path[64], st = 0;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
+		FILE *f = fopen(path, "re");
+		if (f) {
+			if (fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
+				st = 0;
+			fclose(f);
+		}
+		if (st == 'Z' || st == 'X')
+			return true;
+		if (waited >= ms)
+			return false;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err)
+{
+	if (!c->running)
+		return 0;
+	if (kill(c->pid, SIGTERM) < 0 && errno != ESRCH)
+		return petra_error_set_errno(err, errno, "signal container %.12s", c->id);
+	if (!wait_gone(c, grace * 1000)) {
+		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
+			return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
+		if (!wait_gone(c, 10000))
+			return petra_error_set(err, ETIMEDOUT, "container %.12s did not end",
+					       c->id);
+	}
+	/* Give the supervisor a moment (10 s at most) to record the exit status. */
+	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
+	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0; i++) {
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	c->running = false;
+	return 0;
+}
+
+int runtime_remove(struct runtime_container *c, bool force, struct petra_error **err)
+{
+	if (c->running) {
+		if (!force)
+			return petra_error_set(
+			    err, EBUSY, "container %.12s is running (stop it first, or force)",
+			    c->id);
+		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
+			return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
+		wait_gone(c, 10000);
+	}
+	return fs_remove_tree_at(AT_FDCWD, c->dir, err);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sandbox internals shared by its files; not part of the API. */
+#ifndef PETRA_SANDBOX_INTERNAL_H
+#define PETRA_SANDBOX_INTERNAL_H
+
+#include "sandbox.h"
+
+/* Apply the process part of a configuration to the calling process (which
+ * is already in the container's namespaces and root) and exec it. Returns
+ * only on failure, with *err set; *exit_code is what the child should
+ * exit with (127 not found, 126 not executable, 125 set-up failure). */
+int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct petra_error **err);
+
+/* The hardening profile (profile.c), NULL- or 0-terminated. */
+extern const char *const sandbox_masked_paths[];
+extern const char *const sandbox_readonly_paths[];
+extern const char *const sandbox_denied_syscalls[];
+extern const uint64_t sandbox_namespace_flags[];
+extern const unsigned long sandbox_denied_ioctls[];
+
+/* Load the default seccomp profile into the calling process. */
+int sandbox_seccomp_load(struct petra_error **err);
+
+#endif

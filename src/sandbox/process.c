@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The process part of a container: user, groups, capabilities,
+ * no_new_privs, seccomp, environment, exec. Shared by sandbox_spawn (a new
+ * container) and sandbox_exec (a process joining one).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+extern char **environ;
+
+uint64_t sandbox_default_caps(void)
+{
+	static const cap_value_t defaults[] = {
+	    CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID, CAP_KILL, CAP_NET_BIND_SERVICE,
+	    CAP_SETFCAP, CAP_SETGID,       CAP_SETPCAP, CAP_SETUID,
+	};
+	uint64_t mask = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		mask |= UINT64_C(1) << defaults[i];
+	return mask;
+}
+
+int sandbox_cap_parse(const char *name, uint64_t *mask, struct petra_error **err)
+{
+	if (!strcasecmp(name, "ALL")) {
+		*mask = ~UINT64_C(0);
+		return 0;
+	}
+	_cleanup_free_ char *lower =
+	    strncasecmp(name, "cap_", 4) ? xasprintf("cap_%s", name) : xstrdup(name);
+	for (char *p = lower; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	cap_value_t cap;
+	if (cap_from_name(lower, &cap) < 0 || cap < 0 || cap > 63)
+		return petra_error_set(err, EINVAL, "unknown capability \"%s\"", name);
+	*mask = UINT64_C(1) << cap;
+	return 0;
+}
+
+void sandbox_cap_names(uint64_t mask, struct strvec *out)
+{
+	for (int cap = 0; cap <= (int)cap_max_bits() - 1 && cap < 64; cap++) {
+		if (!(mask & (UINT64_C(1) << cap)))
+			continue;
+		char *name = cap_to_name(cap);
+		_cleanup_free_ char *upper = xstrdup(name);
+		cap_free(name);
+		for (char *p = upper; *p; p++)
+			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+		strvec_push(out, upper);
+	}
+}
+
+/* ---- child-to-parent error reports ---- */
+
+void sandbox_child_fail(int fd, int exit_code, struct petra_error *err)
+{
+	char *msg = xasprintf("%d %d %s", exit_code, err ? err->code : EIO,
+			      err && err->message ? err->message : "unknown error");
+	fs_write_all(fd, msg, strlen(msg));
+	_exit(exit_code);
+}
+
+int sandbox_child_result(int fd, pid_t pid, struct petra_error **err)
+{
+	char buf[4096];
+	ssize_t n = fs_read_full(fd, buf, sizeof(buf) - 1);
+	if (n == 0)
+		return 0;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (n < 0)
+		return petra_error_set_errno(err, (int)-n, "read the container's set-up result");
+	buf[n] = '\0';
+	int exit_code = 125, code = EIO, used = 0;
+	if (sscanf(buf, "%d %d %n", &exit_code, &code, &used) < 2)
+		return petra_error_set(err, EIO, "container set-up failed: %s", buf);
+	if (exit_code == 127)
+		code = ENOENT;
+	else if (exit_code == 126)
+		code = EACCES;
+	else if (code == ENOENT || code == EACCES)
+		code = EIO; /* those two mean "the command", nothing else */
+	return petra_error_set(err, code, "%s", buf + used);
+}
+
+/* ---- the process ---- */
+
+static int drop_capabilities(const struct sandbox_process *p, struct petra_error **err)
+{
+	int last = (int)cap_max_bits() - 1;
+	for (int cap = 0; cap <= last; cap++)
+		if (cap >= 64 || !(p->caps & (UINT64_C(1) << cap)))
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+				return petra_error_set_errno(
+				    err, errno, "drop capability %d from the bounding set", cap);
+	return 0;
+}
+
+static int set_capabilities(const struct sandbox_process *p, struct petra_error **err)
+{
+	cap_t caps = cap_init();
+	int last = (int)cap_max_bits() - 1;
+	for (cap_value_t cap = 0; cap <= last && cap < 64; cap++) {
+		if (!(p->caps & (UINT64_C(1) << cap)))
+			continue;
+		cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, CAP_SET);
+		cap_set_flag(caps, CAP_PERMITTED, 1, &cap, CAP_SET);
+		cap_set_flag(caps, CAP_INHERITABLE, 1, &cap, CAP_SET);
+	}
+	int r = cap_set_proc(caps);
+	int e = errno;
+	cap_free(caps);
+	if (r < 0)
+		return petra_error_set_errno(err, e, "set capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return petra_error_set_errno(err, errno, "clear ambient capabilities");
+	for (int cap = 0; cap <= last && cap < 64; cap++)
+		if ((p->ambient & p->caps & (UINT64_C(1) << cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return petra_error_set_errno(err, errno, "raise ambient capability %d",
+						     cap);
+	return 0;
+}
+
+static int set_user(const struct sandbox_process *p, struct petra_error **err)
+{
+	/* Keep the permitted set across the uid change; set_capabilities then
+	 * decides what remains. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return petra_error_set_errno(err, errno, "keep capabilities");
+	if (setgroups(p->n_groups, p->groups) < 0 && !(errno == EPERM && p->n_groups == 0))
+		return petra_error_set_errno(err, errno, "set supplementary groups");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return petra_error_set_errno(err, errno, "set group id %u", (unsigned)p->gid);
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return petra_error_set_errno(err, errno, "set user id %u", (unsigned)p->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return petra_error_set_errno(err, errno, "reset keep-capabilities");
+	return 0;
+}
+
+static int set_stdio(const struct sandbox_process *p, struct petra_error **err)
+{
+	for (int i = 0; i < 3; i++) {
+		if (p->stdio[i] >= 0 && p->stdio[i] != i && dup2(p->stdio[i], i) < 0)
+			return petra_error_set_errno(err, errno, "set up descriptor %d", i);
+		int flags = fcntl(i, F_GETFD);
+		if (flags >= 0)
+			fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
+	}
+	/* Nothing else of petra's reaches the command. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return petra_error_set_errno(err, errno, "mark descriptors close-on-exec");
+	if (p->tty) {
+		if (setsid() < 0)
+			return petra_error_set_errno(err, errno, "new session");
+		if (ioctl(0, TIOCSCTTY, 0) < 0)
+			return petra_error_set_errno(err, errno, "set the controlling terminal");
+	}
+	return 0;
+}
+
+int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct petra_error **err)
+{
+	*exit_code = 125;
+	/* The caller may have blocked signals to forward them: the command
+	 * starts with a clean mask and default dispositions. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* exec resets caught signals itself; ignored ones would stay ignored
+	 * (a caller under nohup), so those are reset here. */
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		struct sigaction old;
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			signal(sig, SIG_DFL);
+	}
+	int r = set_stdio(p, err);
+	const char *cwd = p->cwd && *p->cwd ? p->cwd : "/";
+	if (r == 0 && chdir(cwd) < 0)
+		r = petra_error_set_errno(err, errno, "working directory %s", cwd);
+	if (r == 0)
+		r = drop_capabilities(p, err);
+	if (r == 0)
+		r = set_user(p, err);
+	if (r == 0)
+		r = set_capabilities(p, err);
+	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = petra_error_set_errno(err, errno, "set no_new_privs");
+	if (r == 0 && !p->no_seccomp)
+		r = sandbox_seccomp_load(err);
+	if (r < 0)
+		return r;
+	if (!p->argv || !p->argv[0])
+		return petra_error_set(err, EINVAL, "no command to run");
+	environ = (char **)p->env;
+	execvp(p->argv[0], p->argv);
+	int e = errno;
+	*exit_code = e == ENOENT ? 127 : 126;
+	_cleanup_free_ char *q = str_quote(p->argv[0]);
+	return petra_error_set_errno(err, e, "exec %s", q);
+}
+
+/* ---- waiting ---- */
+
+int sandbox_exit_code(int ws)
+{
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return 125;
+}
+
+void sandbox_forward_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(set, sigs[i]);
+}
+
+/* Copy what is readable from `from` to `to`; false at end of input. */
+static bool pump(int from, int to)
+{
+	char buf[4096];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0)
+		return n < 0 && errno == EINTR;
+	return fs_write_all(to, buf, (size_t)n) == 0;
+}
+
+int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
+		 struct petra_error **err)
+{
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return petra_error_set_errno(err, errno, "watch process %d", (int)pid);
+	_cleanup_close_ int sigfd = -1;
+	if (o && o->forward) {
+		sigfd = signalfd(-1, o->forward, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (sigfd < 0)
+			return petra_error_set_errno(err, errno, "signalfd");
+	}
+	int master = o ? o->pty_master : -1;
+	bool stdin_open = master >= 0;
+	struct termios saved;
+	bool raw = master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		tcsetattr(0, TCSANOW, &t);
+	}
+	for (;;) {
+		struct pollfd fds[4] = {
+		    {.fd = pidfd, .events = POLLIN},
+		    {.fd = sigfd, .events = POLLIN},
+		    {.fd = master, .events = POLLIN},
+		    {.fd = stdin_open ? 0 : -1, .events = POLLIN},
+		};
+		if (poll(fds, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				kill(pid, (int)si.ssi_signo);
+		}
+		if (fds[2].revents & (POLLIN | POLLHUP)) {
+			if (!pump(master, 1))
+				master = -1; /* the terminal closed: the process is ending */
+		}
+		if (fds[3].revents & (POLLIN | POLLHUP)) {
+			if (!pump(0, master))
+				stdin_open = false;
+		}
+		if (fds[0].revents & POLLIN)
+			break;
+	}
+	/* Drain what the terminal still holds. */
+	while (master >= 0) {
+		struct pollfd pfd = {.fd = master, .events = POLLIN};
+		if (poll(&pfd, 1, 0) <= 0 || !pump(master, 1))
+			break;
+	}
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	int ws;
+	if (waitpid(pid, &ws, 0) < 0)
+		return petra_error_set_errno(err, errno, "wait for process %d", (int)pid);
+	*status = sandbox_exit_code(ws);
+	return 0;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sandbox: one process in an isolated, hardened container.
+ *
+ * sandbox_spawn() clones a child into new mount, pid, ipc and uts
+ * namespaces (a network namespace with only loopback up for
+ * SANDBOX_NETWORK_NONE; a user namespace when not root). Inside a private
+ * mount tree the child mounts the root (rootfs_mount: overlayfs over the
+ * image's layers, read-only unless an upper directory is given), a fresh
+ * /proc, a minimal /dev (null zero full random urandom tty, pts, shm),
+ * read-only /sys, /etc/hosts and /etc/resolv.conf read-only, the caller's
+ * tmpfs and bind mounts, masks the /proc and /sys paths runc and crun mask
+ * and makes /proc/sys and friends read-only; then pivot_root, and the
+ * process part: user and groups, capabilities reduced to `caps`
+ * (bounding, permitted, effective; `ambient` also survives exec for a
+ * non-root user), no_new_privs, the default seccomp profile, environment,
+ * working directory, and exec. The child is PID 1 of its namespace.
+ *
+ * Mount targets missing from a read-only image are created in a small
+ * tmpfs "scaffold" layered on top of the image, never in the image itself.
+ *
+ * sandbox_exec() runs another process in the namespaces of a running
+ * container, with the same process hardening. sandbox_oci_config() turns a
+ * configuration into an OCI runtime config.json (for runc).
+ *
+ * Exit status convention (sandbox_exit_code): the process's own status,
+ * 128+N when killed by signal N.
+ */
+#ifndef PETRA_SANDBOX_H
+#define PETRA_SANDBOX_H
+
+#include <signal.h>
+
+#include "base/base.h"
+#include "rootfs/rootfs.h"
+
+enum sandbox_mount_kind {
+	SANDBOX_MOUNT_TMPFS,
+	SANDBOX_MOUNT_BIND,
+};
+
+struct sandbox_mount {
+	enum sandbox_mount_kind kind;
+	const char *target; /* absolute path inside the container */
+	const char *source; /* bind: a host file or directory */
+	bool readonly;
+	/* tmpfs only */
+	uint64_t size; /* bytes; 0: 64 MiB */
+	mode_t mode;   /* 0: 0755 */
+	uid_t uid;
+	gid_t gid;
+};
+
+enum sandbox_network {
+	SANDBOX_NETWORK_NONE, /* own network namespace, loopback only */
+	SANDBOX_NETWORK_HOST, /* the host's network */
+};
+
+struct sandbox_process {
+	char *const *argv; /* argv[0] is looked up in the PATH of env */
+	char *const *env;  /* "K=V", NULL-terminated */
+	const char *cwd;   /* NULL: "/" */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups */
+	size_t n_groups;
+	uint64_t caps;    /* bit N: keep capability N */
+	uint64_t ambient; /* subset of caps raised as ambient capabilities */
+	bool no_seccomp;  /* skip the default seccomp profile (--privileged-ish; tests) */
+	int stdio[3];     /* descriptors for 0, 1, 2; -1 keeps the caller's */
+	bool tty;         /* stdio[0] is a terminal: new session, controlling tty */
+};
+
+struct sandbox_config {
+	struct rootfs_mount_options root;
+	/* An empty host directory the root is assembled on. It is only ever
+	 * mounted on inside the private mount namespace. */
+	const char *work_dir;
+	const struct sandbox_mount *mounts;
+	size_t n_mounts;
+	enum sandbox_network network;
+	const char *hostname; /* NULL: "petra" */
+	struct sandbox_process process;
+};
+
+/* The default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+ * NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID (no MKNOD, NET_RAW,
+ * SYS_CHROOT or AUDIT_WRITE). */
+uint64_t sandbox_default_caps(void);
+/* "NET_ADMIN", "cap_net_admin", "ALL" (all bits) into a mask. */
+int sandbox_cap_parse(const char *name, uint64_t *mask, struct petra_error **err);
+/* Names of the capabilities in mask ("CAP_CHOWN", ...), for config.json. */
+void sandbox_cap_names(uint64_t mask, struct strvec *out);
+
+/* Start the container. Returns once the command was exec'd (then *pid is
+ * its host pid) or failed: ENOENT when the command was not found, EACCES
+ * when it could not be executed, another code when the container could not
+ * be set up; the message says which step failed. */
+int sandbox_spawn(const struct sandbox_config *config, pid_t *pid, struct petra_error **err);
+
+/* Run a process inside the namespaces and root of the running container
+ * whose PID 1 has host pid `target`; same return as sandbox_spawn. */
+int sandbox_exec(pid_t target, const struct sandbox_process *process, pid_t *pid,
+		 struct petra_error **err);
+
+struct sandbox_wait_options {
+	/* Forward these signals (received by the caller, which must have
+	 * blocked them) to the process. NULL: none. */
+	const sigset_t *forward;
+	/* Copy between this pseudo-terminal master and the caller's stdin and
+	 * stdout while waiting; -1: none. */
+	int pty_master;
+};
+
+/* Wait for pid to end; *status receives sandbox_exit_code(). */
+int sandbox_wait(pid_t pid, const struct sandbox_wait_options *options, int *status,
+		 struct petra_error **err);
+/* 0..255 from a wait status: the exit code, or 128+signal. */
+int sandbox_exit_code(int wait_status);
+
+/* The signals petra run forwards (TERM INT HUP QUIT USR1 USR2 WINCH). */
+void sandbox_forward_signals(sigset_t *set);
+
+/* Reporting a forked child's failure to its parent through a close-on-exec
+ * pipe: the child writes the exit code and error and _exits; the parent
+ * reads until the pipe closes: nothing means the child exec'd (or ended
+ * without complaint). pid (may be -1) is reaped on failure. */
+__attribute__((noreturn)) void sandbox_child_fail(int fd, int exit_code, struct petra_error *err);
+int sandbox_child_result(int fd, pid_t pid, struct petra_error **err);
+
+/* An OCI runtime config (config.json) doing what sandbox_spawn does, for
+ * a bundle whose rootfs is the directory "rootfs" next to it. */
+json_t *sandbox_oci_config(const struct sandbox_config *config);
+
+#endif

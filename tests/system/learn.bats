@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# petra run --learn: the writable paths a service needs, found by running
+# it, saved into the image, and then the only writable places.
+
+load runtime-helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	runtime_setup_file
+	import_with_config svc:1 "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
+		--config.cmd /bin/pidfile-service
+	import_with_config httpd:1 "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
+		--config.cmd /bin/sh
+}
+
+setup() {
+	runtime_setup
+}
+
+teardown() {
+	runtime_teardown
+}
+
+@test "a service that writes a pid file fails on a read-only root" {
+	run petra run --rm svc:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/run/app/service.pid: Read-only file system"* ]]
+}
+
+@test "--learn finds the directories a pid-file service writes, and --save makes it run read-only" {
+	run petra run --rm --learn --save svc:learned svc:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"service ok"* ]]
+	[[ "$output" == *"the container wrote into 2 directories:"* ]]
+	[[ "$output" =~ /run/app\ +[0-9.]+B\ used\ +\(tmpfs\ size\ [0-9.]+MB,\ mode\ 0755,\ uid\ 65534\) ]]
+	[[ "$output" =~ /var/log/app\ +[0-9.]+B\ used ]]
+	[[ "$output" == *"petra: saved svc:learned (sha256:"* ]]
+	# The label is in the new image's config; the layers are the same.
+	local label
+	label=$(petra inspect svc:learned | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]')
+	[ "$(echo "$label" | jq -r '[.[].path] | join(",")')" = "/run/app,/var/log/app" ]
+	[ "$(echo "$label" | jq -r '.[0].uid')" = "65534" ]
+	[ "$(petra inspect svc:learned | jq -c '[.[0].manifest.layers[].digest]')" = \
+		"$(petra inspect svc:1 | jq -c '[.[0].manifest.layers[].digest]')" ]
+	[ "$(petra inspect svc:learned | jq -r '.[0].config.history[-1].created_by')" = \
+		"petra run --learn --save" ]
+	# The saved image now runs on a read-only root...
+	run petra run --rm svc:learned
+	[ "$status" -eq 0 ]
+	[ "$output" = "service ok" ]
+	# ...where everything else stays read-only.
+	run petra run --rm svc:learned sh -c 'touch /etc/x /tmp/x /run/x'
+	[ "$status" -ne 0 ]
+	[ "$(echo "$output" | grep -c 'Read-only file system')" -eq 3 ]
+}
+
+@test "--learn only reports what was written, minimal and nested writes folded" {
+	run petra run --rm --learn --user 0 bb:root sh -c '
+		mkdir -p /var/lib/counter/a/b && echo 1 >/var/lib/counter/a/b/c
+		echo x >/var/lib/counter/top
+		echo y >/run/app/pid
+		cat /etc/passwd >/dev/null'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote into 2 directories:"* ]]
+	[[ "$output" =~ /run/app\  ]]
+	[[ "$output" =~ /var/lib/counter\  ]]
+	[[ "$output" != *"/var/lib/counter/a"* ]]
+	[[ "$output" != *"/etc"* ]]
+	# Changing an image file cannot be fixed by a tmpfs: it is a note.
+	run petra run --rm --learn --user 0 bb:root sh -c 'echo more >>/etc/group'
+	[[ "$output" == *"wrote into 0 directories"* ]]
+	[[ "$output" == *"petra: note: the container changes /etc/group, which is part of the image"* ]]
+	# Learning leaves no mount behind.
+	! grep -q "$PETRA_RUN_DIR" /proc/self/mountinfo
+}
+
+@test "--learn finds what a busybox httpd with a CGI writes, and the saved image serves read-only" {
+	local port out="$BATS_TEST_TMPDIR/learn.out"
+	port=$(free_port)
+	# httpd as PID 1 would ignore SIGTERM: a shell passes it on.
+	local cmd="trap 'kill \$pid; wait \$pid; exit 0' TERM; httpd -f -p 127.0.0.1:$port -h /www & pid=\$!; wait \$pid"
+	"$PETRA" run --learn --save httpd:learned --network host httpd:1 sh -c "$cmd" 2>"$out" &
+	local pid=$!
+	local i
+	wait_for_http "http://127.0.0.1:$port/index.html"
+	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
+	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "2" ]
+	kill -TERM "$pid"
+	wait "$pid"
+	cat "$out"
+	grep -q "wrote into 1 directory:" "$out"
+	grep -Eq "^  /var/lib/counter +2B used" "$out"
+	# On the plain image the counter cannot be written...
+	port=$(free_port)
+	petra run -d --name plain --network host httpd:1 httpd -f -p "127.0.0.1:$port" -h /www >/dev/null
+	wait_for_http "http://127.0.0.1:$port/index.html"
+	[ "$(curl -sS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
+	[ "$(curl -sS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
+	petra rm -f plain
+	# ...on the learned one it counts, and the root stays read-only.
+	port=$(free_port)
+	petra run -d --name learned --network host httpd:learned httpd -f -p "127.0.0.1:$port" -h /www >/dev/null
+	wait_for_http "http://127.0.0.1:$port/index.html"
+	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "1" ]
+	[ "$(curl -fsS "http://127.0.0.1:$port/cgi-bin/count")" = "2" ]
+	run petra exec learned sh -c 'touch /www/x'
+	[[ "$output" == *"Read-only file system"* ]]
+	run petra diff learned
+	[ "$output" = "A /var/lib/counter/hits" ]
+}

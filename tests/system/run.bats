@@ -1,0 +1,306 @@
+#!/usr/bin/env bats
+# petra run: a read-only, hardened container, with the real kernel
+# features (namespaces, overlayfs, seccomp, capabilities). Run as root.
+
+load runtime-helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	runtime_setup_file
+}
+
+setup() {
+	runtime_setup
+}
+
+teardown() {
+	runtime_teardown
+}
+
+@test "the root is read-only: writes anywhere outside the writable paths fail with EROFS" {
+	run petra run --rm bb:user sh -c '
+		for p in /x /etc/x /bin/x /tmp/x /root/x /run/app/x /var/log/app/x /dev/x; do
+			echo data >"$p" 2>/dev/null && echo "wrote $p"
+		done
+		touch /etc/passwd; mkdir /newdir; rm /bin/cat; true'
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"wrote"* ]]
+	[[ "$output" == *"touch: /etc/passwd: Read-only file system"* ]]
+	[[ "$output" == *"mkdir: can't create directory '/newdir': Read-only file system"* ]]
+	[[ "$output" == *"rm: can't remove '/bin/cat': Read-only file system"* ]]
+	# Also as root inside the container.
+	run petra run --rm --user 0 bb:user sh -c 'echo x >/etc/passwd'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Read-only file system"* ]]
+	# And nothing changed in the image.
+	run petra run --rm bb:user cat /etc/passwd
+	[[ "${lines[0]}" == "root:x:0:0:root:/root:/bin/sh" ]]
+}
+
+@test "a tmpfs path is writable, with the size, mode and owner asked for" {
+	run petra run --rm --tmpfs /scratch:size=1m,mode=0700,uid=65534 bb:user sh -c '
+		echo hello >/scratch/f && cat /scratch/f && stat -c "%a %u" /scratch
+		dd if=/dev/zero of=/scratch/big bs=1024 count=2048 2>/dev/null || echo FULL
+		stat -c %s /scratch/big'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "hello" ]
+	[ "${lines[1]}" = "700 65534" ]
+	[ "${lines[2]}" = "FULL" ]
+	[ "${lines[3]}" -le 1048576 ]
+	# tmpfs contents do not outlive the container.
+	run petra run --rm --tmpfs /scratch:uid=65534 bb:user ls -A /scratch
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "the process runs as the image's non-root user, with no capabilities" {
+	run petra run --rm bb:user sh -c 'id -u; id -g; grep -E "^(CapEff|CapPrm|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "65534" ]
+	[ "${lines[1]}" = "65534" ]
+	[[ "$output" == *"CapEff:	0000000000000000"* ]]
+	[[ "$output" == *"CapPrm:	0000000000000000"* ]]
+	[[ "$output" == *"NoNewPrivs:	1"* ]]
+	[[ "$output" == *"Seccomp:	2"* ]]
+	# --user by name, from the image's /etc/passwd, overrides the image.
+	run petra run --rm --user root bb:user id -u
+	[ "$output" = "0" ]
+	# --non-root refuses a root user.
+	run petra run --rm --non-root bb:root true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"non-root is required"* ]]
+}
+
+@test "even root in the container keeps only the default capabilities" {
+	run petra run --rm bb:root grep -E "^Cap(Eff|Bnd):" /proc/self/status
+	[ "$status" -eq 0 ]
+	# CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+	# NET_BIND_SERVICE SETFCAP = 0x800005fb
+	[ "${lines[0]}" = "CapEff:	00000000800005fb" ]
+	[ "${lines[1]}" = "CapBnd:	00000000800005fb" ]
+	run petra run --rm --cap-add NET_ADMIN bb:root grep "^CapEff:" /proc/self/status
+	[ "$output" = "CapEff:	00000000800015fb" ]
+	# A non-root user gets an added capability as an ambient one.
+	run petra run --rm --cap-add net_bind_service bb:user grep "^CapEff:" /proc/self/status
+	[ "$output" = "CapEff:	0000000000000400" ]
+}
+
+@test "it cannot remount / read-write, mknod, load modules or write /proc/sys" {
+	for user in 0 65534; do
+		run petra run --rm --user $user --tmpfs /w:mode=1777 bb:user sh -c '
+			mount -o remount,rw / && echo REMOUNTED
+			mknod /w/null c 1 3 && echo MKNOD
+			insmod /bin/busybox && echo INSMOD
+			echo 1 >/proc/sys/kernel/domainname && echo PROCSYS
+			echo 1 >/proc/sysrq-trigger && echo SYSRQ
+			touch /w/ok && echo WRITABLE'
+		[[ "$output" != *REMOUNTED* ]]
+		[[ "$output" != *MKNOD* ]]
+		[[ "$output" != *INSMOD* ]]
+		[[ "$output" != *PROCSYS* ]]
+		[[ "$output" != *SYSRQ* ]]
+		[[ "$output" == *WRITABLE* ]]
+		[[ "$output" == *"mknod: /w/null: Operation not permitted"* ]]
+		[[ "$output" == *"insmod: can't insert '/bin/busybox': Operation not permitted"* ]]
+		[[ "$output" == *"/proc/sys/kernel/domainname: Read-only file system"* ]]
+	done
+	# The mount system call itself is refused, whatever the options.
+	run petra run --rm --user 0 bb:user mount -t tmpfs none /tmp
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ermission denied"* || "$output" == *"not permitted"* ]]
+}
+
+@test "it cannot see host processes: its command is PID 1" {
+	sleep 60 &
+	local host_pid=$!
+	run petra run --rm bb:user sh -c 'echo $$; ls /proc | grep -E "^[0-9]+$" | wc -l; test -e /proc/'"$host_pid"' && echo SEES_HOST; true'
+	kill "$host_pid"
+	wait "$host_pid" || true
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1" ]
+	# sh itself, ls and grep (and wc): a handful, not the host's hundreds.
+	[ "${lines[1]}" -le 4 ]
+	[[ "$output" != *SEES_HOST* ]]
+}
+
+@test "a setuid binary gains no privileges (no_new_privs)" {
+	# The probe works: outside petra, setuid root takes effect.
+	local probe="$BATS_FILE_TMPDIR/rootfs/bin/euid"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$probe"
+	[ "$output" = "0" ]
+	run petra run --rm bb:user /bin/euid
+	[ "$status" -eq 0 ]
+	[ "$output" = "65534" ]
+}
+
+@test "kernel paths of /proc and /sys are masked" {
+	# They have contents on the host...
+	[ "$(cat /proc/timer_list | wc -c)" -gt 0 ]
+	[ "$(ls -A /sys/firmware | wc -l)" -gt 0 ]
+	# ...and none in the container.
+	run petra run --rm bb:user sh -c 'cat /proc/timer_list /proc/keys | wc -c; ls -A /sys/firmware | wc -l'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0" ]
+	[ "${lines[1]}" = "0" ]
+}
+
+@test "the exit status and signals pass through" {
+	run petra run --rm bb:user sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	run -127 petra run --rm bb:user no-such-command
+	[ "$status" -eq 127 ]
+	[[ "$output" == *'exec "no-such-command": No such file or directory'* ]]
+	run -126 petra run --rm bb:user /etc/passwd
+	[ "$status" -eq 126 ]
+	local out="$BATS_TEST_TMPDIR/out"
+	# "$PETRA", not the petra function: $! must be petra itself.
+	"$PETRA" run --rm bb:user sh -c 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.05; done' >"$out" &
+	local pid=$!
+	wait_for_file "$out"
+	kill -TERM "$pid"
+	local code=0
+	wait "$pid" || code=$?
+	[ "$code" -eq 42 ]
+	grep -q "got TERM" "$out"
+	# Killed from outside (PID 1 ignores even SIGKILL from inside): 128+9.
+	: >"$out"
+	"$PETRA" run --name victim bb:user sh -c 'echo ready; exec sleep 60' >"$out" &
+	pid=$!
+	wait_for_file "$out"
+	kill -KILL "$(petra ps --format json | jq -r '.[] | select(.name == "victim") | .pid')"
+	code=0
+	wait "$pid" || code=$?
+	[ "$code" -eq 137 ]
+}
+
+@test "standard input only with -i; a terminal with -t" {
+	run bash -c 'echo from-stdin | "$PETRA" run --rm bb:user cat'
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run bash -c 'echo from-stdin | "$PETRA" run --rm -i bb:user cat'
+	[ "$output" = "from-stdin" ]
+	run script -qec "$PETRA run --rm -t bb:user sh -c 'tty; test -t 0 && echo TTY'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/dev/console"* ]]
+	[[ "$output" == *"TTY"* ]]
+}
+
+@test "--network none has loopback only; --network host shares the host's" {
+	run petra run --rm bb:user sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
+	[ "$status" -eq 0 ]
+	[ "$output" = "lo" ]
+	run petra run --rm bb:user sh -c 'ifconfig lo | grep -c UP'
+	[ "$output" = "1" ]
+	local host_count
+	host_count=$(tail -n +3 /proc/net/dev | wc -l)
+	run petra run --rm --network host bb:user sh -c 'tail -n +3 /proc/net/dev | wc -l'
+	[ "$output" = "$host_count" ]
+}
+
+@test "volumes are bound read-only or read-write; env, workdir and hostname are set" {
+	local vol="$BATS_TEST_TMPDIR/vol"
+	mkdir -p "$vol"
+	echo host-data >"$vol/in"
+	chmod 777 "$vol"
+	run petra run --rm -v "$vol:/data:ro" bb:user sh -c 'cat /data/in; echo x >/data/out'
+	[ "${lines[0]}" = "host-data" ]
+	[[ "$output" == *"Read-only file system"* ]]
+	[ ! -e "$vol/out" ]
+	run petra run --rm -v "$vol:/data" bb:user sh -c 'echo from-container >/data/out'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$vol/out")" = "from-container" ]
+	run petra run --rm -e FOO=bar -w /etc bb:user sh -c 'echo $FOO; pwd; echo $HOME; hostname'
+	[ "${lines[0]}" = "bar" ]
+	[ "${lines[1]}" = "/etc" ]
+	[ "${lines[2]}" = "/" ]
+	[ "${#lines[3]}" -eq 12 ]
+}
+
+@test "the writable-paths label of the image becomes tmpfs mounts" {
+	import_with_config bb:labelled "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
+		--config.cmd /bin/pidfile-service \
+		--config.label 'org.petra.writable-paths=[{"path":"/run/app","size":1048576,"mode":"0755","uid":65534},{"path":"/var/log/app","size":2097152,"mode":"0750","uid":65534}]'
+	run petra run --rm bb:labelled
+	[ "$status" -eq 0 ]
+	[ "$output" = "service ok" ]
+	run petra run --rm bb:labelled sh -c 'stat -c "%a %u" /run/app /var/log/app; grep -E " /(run/app|var/log/app) " /proc/mounts | cut -d" " -f3,4'
+	[ "${lines[0]}" = "755 65534" ]
+	[ "${lines[1]}" = "750 65534" ]
+	[[ "${lines[2]}" == "tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=755,uid=65534,gid=65534" ]]
+	[[ "${lines[3]}" == "tmpfs rw,nosuid,nodev,relatime,size=2048k,mode=750,uid=65534,gid=65534" ]]
+	# Without the label the same service cannot start.
+	run petra run --rm bb:user /bin/pidfile-service
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Read-only file system"* ]]
+}
+
+@test "--copy-root shows the same read-only tree without overlayfs" {
+	local a b
+	local list='find /bin /etc /www /run /var | sort | xargs stat -c "%n %a %u:%g %F"
+		find /bin /etc /www -type f ! -name hosts | sort | xargs md5sum
+		grep " / " /proc/mounts | cut -d" " -f1'
+	a=$(petra run --rm bb:user sh -c "$list")
+	b=$(petra run --rm --copy-root bb:user sh -c "$list")
+	[ "$(echo "$a" | wc -l)" -gt 40 ]
+	[ "$(echo "$a" | head -n -1)" = "$(echo "$b" | head -n -1)" ]
+	[ "$(echo "$a" | tail -n 1)" = "overlay" ]
+	[ "$(echo "$b" | tail -n 1)" = "tmpfs" ]
+	run petra run --rm --copy-root bb:user touch /etc/x
+	[[ "$output" == *"Read-only file system"* ]]
+}
+
+@test "--read-write is the loud exception, and diff shows its changes" {
+	run petra run --name rw --read-write bb:root sh -c 'echo new >/etc/newfile; echo changed >>/etc/group; rm /bin/wc'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--read-write: the container's root filesystem is writable"* ]]
+	run petra diff rw
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'C /bin\nD /bin/wc\nC /etc\nC /etc/group\nA /etc/newfile')" ]
+	# The image is untouched.
+	run petra run --rm bb:root sh -c 'test -e /etc/newfile || test ! -e /bin/wc || echo intact'
+	[ "$output" = "intact" ]
+}
+
+@test "petra run leaves no mounts, processes or state behind" {
+	petra run --rm --tmpfs /x bb:user true
+	[ -z "$(ls -A "$PETRA_RUN_DIR")" ]
+	! grep -q "$BATS_TEST_TMPDIR" /proc/self/mountinfo
+	! grep -q "$PETRA_ROOT" /proc/self/mountinfo
+	# Without --rm the state stays, with the exit status.
+	petra run --name kept bb:user sh -c 'exit 3' || true
+	run petra ps -a --format json
+	[ "$(echo "$output" | jq -r '.[0].exit_code')" = "3" ]
+	[ "$(echo "$output" | jq -r '.[0].running')" = "false" ]
+}
+
+@test "layers are extracted once, also by concurrent runs" {
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/store2"
+	petra import -q "$BATS_FILE_TMPDIR/rootfs" --ref fresh:1 >/dev/null
+	local pids=() i
+	for i in 1 2 3 4; do
+		"$PETRA" run --rm fresh:1 /bin/true &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	[ "$(ls -A "$PETRA_ROOT/rootfs/layers" | wc -l)" -eq 1 ]
+	run petra verify fresh:1
+	[ "$status" -eq 0 ]
+}
+
+@test "usage errors of run exit 125 and name the problem" {
+	run petra run
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"expects an IMAGE"* ]]
+	run petra run --network bridge bb:user true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--network is none or host"* ]]
+	run petra run --cap-add CAP_NOPE bb:user true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'unknown capability "CAP_NOPE"'* ]]
+	run petra run no-such-image:1 true
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == 'petra: image "no-such-image:1" not found'* ]]
+}

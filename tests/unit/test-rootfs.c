@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for src/rootfs: the layer cache, lookups through layers, the
+ * merged copy, and verification of extracted layers. */
+#include "testutil.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "image/image.h"
+#include "rootfs/rootfs.h"
+
+/* Two overlay lower directories by hand: lower has a, dir/b, dir/c,
+ * gone; upper whites out "gone" and makes "dir" opaque with only dir/d. */
+static void make_layers(const char *tmp, char **lower, char **upper)
+{
+	*lower = path_join(tmp, "lower");
+	*upper = path_join(tmp, "upper");
+	test_write_file(*lower, "a", "lower a\n", 0644);
+	test_write_file(*lower, "dir/b", "lower b\n", 0600);
+	test_write_file(*lower, "dir/c", "lower c\n", 0644);
+	test_write_file(*lower, "gone", "lower gone\n", 0644);
+	test_write_file(*upper, "dir/d", "upper d\n", 0640);
+	test_write_file(*upper, "a", "upper a\n", 0644);
+	char *gone = path_join(*upper, "gone");
+	assert_int_equal(mknod(gone, S_IFCHR | 0000, makedev(0, 0)), 0);
+	free(gone);
+	char *dir = path_join(*upper, "dir");
+	assert_int_equal(setxattr(dir, "trusted.overlay.opaque", "y", 1, 0), 0);
+	free(dir);
+}
+
+static void test_lookup_follows_overlay_rules(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir(), *lower, *upper;
+	make_layers(tmp, &lower, &upper);
+	const char *lowers[] = {lower, upper};
+	struct stat st;
+	size_t layer = 99;
+	assert_int_equal(rootfs_lookup(lowers, 2, "/a", &st, &layer), 0);
+	assert_int_equal(layer, 1); /* the top layer wins */
+	assert_int_equal(rootfs_lookup(lowers, 2, "gone", &st, NULL), -ENOENT);
+	assert_int_equal(rootfs_lookup(lowers, 2, "dir/b", &st, NULL), -ENOENT); /* opaque */
+	assert_int_equal(rootfs_lookup(lowers, 2, "dir/d", &st, &layer), 0);
+	assert_int_equal(rootfs_lookup(lowers, 1, "dir/b", &st, &layer), 0);
+	assert_int_equal(layer, 0);
+	char *data = NULL;
+	size_t len;
+	struct petra_error *err = NULL;
+	assert_int_equal(rootfs_read_file(lowers, 2, "/a", 1024, &data, &len, &err), 0);
+	assert_string_equal(data, "upper a\n");
+	free(data);
+	assert_int_equal(rootfs_read_file(lowers, 2, "/gone", 1024, &data, &len, &err), -ENOENT);
+	assert_error_contains(err, "not in the image");
+	petra_error_free(err);
+	free(lower);
+	free(upper);
+	test_rmtree(tmp);
+}
+
+static void test_merge_copy_is_what_overlayfs_shows(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir(), *lower, *upper;
+	make_layers(tmp, &lower, &upper);
+	char *dest = path_join(tmp, "merged");
+	assert_int_equal(mkdir(dest, 0700), 0);
+	int fd = open(dest, O_RDONLY | O_DIRECTORY);
+	const char *lowers[] = {lower, upper};
+	struct petra_error *err = NULL;
+	assert_int_equal(rootfs_merge_copy(lowers, 2, fd, &err), 0);
+	close(fd);
+	char *data = NULL;
+	char *p = path_join(dest, "a");
+	assert_int_equal(fs_read_file_at(AT_FDCWD, p, 1024, &data, NULL, &err), 0);
+	assert_string_equal(data, "upper a\n");
+	free(data);
+	free(p);
+	struct stat st;
+	p = path_join(dest, "gone");
+	assert_int_equal(lstat(p, &st), -1); /* whited out */
+	free(p);
+	p = path_join(dest, "dir/b");
+	assert_int_equal(lstat(p, &st), -1); /* hidden by the opaque directory */
+	free(p);
+	p = path_join(dest, "dir/d");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	free(p);
+	free(dest);
+	free(lower);
+	free(upper);
+	test_rmtree(tmp);
+}
+
+/* A store with one image imported from a small directory. */
+static struct petra_store *store_with_image(const char *tmp, struct image *img)
+{
+	char *src = path_join(tmp, "src");
+	test_write_file(src, "etc/passwd", "root:x:0:0::/:/bin/sh\n", 0644);
+	test_write_file(src, "bin/tool", "#!/bin/sh\necho tool\n", 0755);
+	char *root = path_join(tmp, "store");
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &store, &err), 0);
+	struct image_import_options o = {.name = "unit:1"};
+	char *name = NULL;
+	char digest[OCI_DIGEST_SIZE];
+	assert_int_equal(image_import(store, src, &o, &name, digest, &err), 0);
+	assert_int_equal(image_load(store, "unit:1", img, &err), 0);
+	free(name);
+	free(root);
+	free(src);
+	return store;
+}
+
+static unsigned count_problems(struct petra_store *store, const struct image *img)
+{
+	unsigned problems = 0;
+	struct petra_error *err = NULL;
+	assert_int_equal(rootfs_verify(store, img, NULL, NULL, &problems, &err), 0);
+	return problems;
+}
+
+static void test_cache_extracts_once_and_verify_catches_tampering(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	struct image img;
+	struct petra_store *store = store_with_image(tmp, &img);
+	struct strvec lowers = STRVEC_INIT;
+	struct petra_error *err = NULL;
+	/* Nothing cached: nothing to verify, nothing wrong. */
+	assert_int_equal(count_problems(store, &img), 0);
+	assert_int_equal(rootfs_prepare(store, &img, &lowers, &err), 0);
+	assert_int_equal(lowers.n, 1);
+	char *expected = rootfs_layer_dir(store, img.config.diff_ids.v[0]);
+	assert_string_equal(lowers.v[0], expected);
+	struct stat before, after;
+	assert_int_equal(stat(expected, &before), 0);
+	/* A second prepare uses the cache. */
+	strvec_clear(&lowers);
+	assert_int_equal(rootfs_prepare(store, &img, &lowers, &err), 0);
+	assert_int_equal(stat(expected, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	assert_int_equal(count_problems(store, &img), 0);
+	/* Content, mode, an extra file and a missing one are all caught. */
+	char *passwd = path_join(expected, "etc/passwd");
+	test_write_file(expected, "etc/passwd", "evil:x:0:0::/:/bin/sh\n", 0644);
+	assert_int_equal(count_problems(store, &img), 1);
+	test_write_file(expected, "etc/passwd", "root:x:0:0::/:/bin/sh\n", 0644);
+	assert_int_equal(count_problems(store, &img), 0);
+	assert_int_equal(chmod(passwd, 0666), 0);
+	assert_int_equal(count_problems(store, &img), 1);
+	assert_int_equal(chmod(passwd, 0644), 0);
+	test_write_file(expected, "bin/extra", "", 0755);
+	char *tool = path_join(expected, "bin/tool");
+	assert_int_equal(unlink(tool), 0);
+	assert_int_equal(count_problems(store, &img), 2);
+	free(tool);
+	free(passwd);
+	free(expected);
+	strvec_clear(&lowers);
+	image_release(&img);
+	petra_store_close(store);
+	test_rmtree(tmp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_lookup_follows_overlay_rules),
+	    cmocka_unit_test(test_merge_copy_is_what_overlayfs_shows),
+	    cmocka_unit_test(test_cache_extracts_once_and_verify_catches_tampering),
+	};
+	return cmocka_run_group_tests_name("rootfs", tests, NULL, NULL);
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for src/runtime (the writable-paths label, users, filters)
+ * and src/structtest (loading test files). */
+#include "testutil.h"
+
+#include "runtime/runtime.h"
+#include "structtest/structtest.h"
+
+static void test_writable_paths_label(void **state)
+{
+	(void)state;
+	struct runtime_writable_path *paths = NULL;
+	size_t n = 99;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_writable_paths_parse(NULL, &paths, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(paths);
+	const char *label =
+	    "[{\"path\":\"/run/app\",\"size\":1048576,\"mode\":\"0750\",\"uid\":65534},"
+	    "{\"path\":\"/tmp\",\"mode\":1023}]";
+	assert_int_equal(runtime_writable_paths_parse(label, &paths, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(paths[0].path, "/run/app");
+	assert_int_equal(paths[0].size, 1048576);
+	assert_int_equal(paths[0].mode, 0750);
+	assert_int_equal(paths[0].uid, 65534);
+	assert_int_equal(paths[1].mode, 01777); /* an integer mode works too */
+	char *text = runtime_writable_paths_format(paths, 1);
+	assert_string_equal(text, "[{\"path\":\"/run/app\",\"size\":1048576,\"mode\":\"0750\","
+				  "\"uid\":65534}]");
+	free(text);
+	runtime_writable_paths_free(paths, n);
+	/* Relative paths and ".." are refused: the label is untrusted input. */
+	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"run\"}]", &paths, &n, &err),
+			 -EINVAL);
+	assert_error_contains(err, "has no absolute \"path\"");
+	assert_int_equal(
+	    runtime_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err),
+	    -EINVAL);
+	assert_int_equal(runtime_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
+	assert_error_contains(err, "is not a JSON array");
+	petra_error_free(err);
+}
+
+static void test_filters(void **state)
+{
+	(void)state;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_filter_check("image=busybox:1", &err), 0);
+	assert_int_equal(runtime_filter_check("label=a=b", &err), 0);
+	assert_int_equal(runtime_filter_check("base=sha256:00", &err), 0);
+	assert_int_equal(runtime_filter_check("image=", &err), -EINVAL);
+	assert_int_equal(runtime_filter_check("colour=blue", &err), -EINVAL);
+	assert_error_contains(err, "expected image=REF");
+	petra_error_free(err);
+	/* Matching on what the state records. */
+	struct runtime_container c = {
+	    .id = "0123456789abcdef",
+	    .name = "web",
+	    .state = json_pack("{s:{s:s}}", "labels", "tier", "web"),
+	};
+	bool m = false;
+	assert_int_equal(runtime_filter_match(NULL, &c, "label=tier=web", &m, &err), 0);
+	assert_true(m);
+	assert_int_equal(runtime_filter_match(NULL, &c, "label=tier=db", &m, &err), 0);
+	assert_false(m);
+	assert_int_equal(runtime_filter_match(NULL, &c, "label=tier", &m, &err), 0);
+	assert_true(m);
+	assert_int_equal(runtime_filter_match(NULL, &c, "name=web", &m, &err), 0);
+	assert_true(m);
+	assert_int_equal(runtime_filter_match(NULL, &c, "id=0123", &m, &err), 0);
+	assert_true(m);
+	assert_int_equal(runtime_filter_match(NULL, &c, "id=1", &m, &err), 0);
+	assert_false(m);
+	json_decref(c.state);
+}
+
+static void write_yaml(const char *dir, const char *name, const char *text)
+{
+	test_write_file(dir, name, text, 0644);
+}
+
+static void test_structtest_load(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	write_yaml(tmp, "ok.yaml",
+		   "schemaVersion: \"2.0.0\"\n"
+		   "commandTests:\n"
+		   "  - name: hello\n"
+		   "    command: echo\n"
+		   "    args: [hi, 1]\n"
+		   "    exitCode: 0\n"
+		   "metadataTest:\n"
+		   "  user: \"65534\"\n");
+	write_yaml(tmp, "typo.yaml",
+		   "schemaVersion: \"2.0.0\"\nfileExistenceTests:\n  - name: x\n    paht: /etc\n");
+	write_yaml(tmp, "version.yaml", "schemaVersion: \"1.0.0\"\n");
+	write_yaml(tmp, "noname.yaml", "schemaVersion: \"2.0.0\"\ncommandTests:\n  - command: x\n");
+	write_yaml(tmp, "broken.yaml", "schemaVersion: [\n");
+	json_t *doc = NULL;
+	struct petra_error *err = NULL;
+	char *p = path_join(tmp, "ok.yaml");
+	assert_int_equal(structtest_load(p, &doc, &err), 0);
+	json_t *t = json_array_get(json_object_get(doc, "commandTests"), 0);
+	assert_string_equal(json_get_string(t, "command"), "echo");
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(t, "args"), 1)), 1);
+	json_decref(doc);
+	free(p);
+	static const struct {
+		const char *file, *message;
+	} bad[] = {
+	    {"typo.yaml", "fileExistenceTests[0]: unknown field \"paht\""},
+	    {"version.yaml", "schemaVersion is not \"2.0.0\""},
+	    {"noname.yaml", "commandTests[0]: no name"},
+	    {"broken.yaml", "not valid YAML"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		p = path_join(tmp, bad[i].file);
+		assert_true(structtest_load(p, &doc, &err) < 0);
+		assert_null(doc);
+		assert_error_contains(err, bad[i].message);
+		assert_error_contains(err, bad[i].file);
+		free(p);
+	}
+	petra_error_free(err);
+	test_rmtree(tmp);
+}
+
+static void test_structtest_reports(void **state)
+{
+	(void)state;
+	struct structtest_result results[2] = {
+	    {.kind = "Command Test", .name = "ok", .passed = true, .duration_ns = 1000000},
+	    {.kind = "File Existence Test", .name = "a <b>", .passed = false},
+	};
+	strvec_push(&results[1].errors, "missing & gone");
+	struct structtest_report r = {.results = results, .n = 2, .passes = 1, .failures = 1};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	structtest_print(&r, STRUCTTEST_JUNIT, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "<testsuites failures=\"1\" tests=\"2\""));
+	assert_non_null(strstr(buf, "name=\"File Existence Test: a &lt;b&gt;\""));
+	assert_non_null(strstr(buf, "<failure message=\"missing &amp; gone\"/>"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	structtest_print(&r, STRUCTTEST_TEXT, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "=== RUN: Command Test: ok\n--- PASS\n"));
+	assert_non_null(strstr(buf, "--- FAIL\n"));
+	assert_non_null(strstr(buf, "Error: missing & gone\n"));
+	assert_non_null(strstr(buf, "Passes:      1\nFailures:    1\n"));
+	assert_non_null(strstr(buf, "\nFAIL\n"));
+	free(buf);
+	strvec_clear(&results[1].errors);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_writable_paths_label),
+	    cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_structtest_load),
+	    cmocka_unit_test(test_structtest_reports),
+	};
+	return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
+}
