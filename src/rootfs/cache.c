@@ -71,6 +71,24 @@ static int extract_into(struct petra_store *store, const struct oci_descriptor *
 	return r;
 }
 
+/* Rename `from` (a complete layer directory; relative to layers_fd or
+ * absolute) to the cache name `hex`. When another process placed the layer
+ * first, its copy is kept and ours removed. */
+static int place_layer(int layers_fd, const char *from, const char *hex, struct petra_error **err)
+{
+	if (renameat(layers_fd, from, layers_fd, hex) == 0) {
+		fs_fsync_dir_at(layers_fd, ".", NULL);
+		return 0;
+	}
+	int r = 0;
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		r = petra_error_set_errno(err, errno, "rename %s to %s", from, hex);
+	_cleanup_error_ struct petra_error *cleanup = NULL;
+	if (fs_remove_tree_at(layers_fd, from, &cleanup) < 0)
+		log_warn("could not remove %s: %s", from, cleanup->message);
+	return r;
+}
+
 /* Extract one layer unless its directory exists. */
 static int ensure_layer(struct petra_store *store, int layers_fd,
 			const struct oci_descriptor *layer, const char *diff_id,
@@ -98,17 +116,43 @@ static int ensure_layer(struct petra_store *store, int layers_fd,
 		else
 			r = extract_into(store, layer, diff_id, fd, err);
 	}
-	if (r == 0 && renameat(layers_fd, tmp, layers_fd, hex) < 0) {
-		/* Another process extracted the same layer first: use its copy. */
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			r = petra_error_set_errno(err, errno, "rename %s to %s", tmp, hex);
-	} else if (r == 0) {
-		fs_fsync_dir_at(layers_fd, ".", NULL);
-		return 0;
-	}
+	if (r == 0)
+		return place_layer(layers_fd, tmp, hex, err);
 	_cleanup_error_ struct petra_error *cleanup = NULL;
 	if (fs_remove_tree_at(layers_fd, tmp, &cleanup) < 0)
 		log_warn("could not remove %s: %s", tmp, cleanup->message);
+	return r;
+}
+
+int rootfs_ensure_layer(struct petra_store *store, const struct oci_descriptor *layer,
+			const char *diff_id, char **dir, struct petra_error **err)
+{
+	_cleanup_close_ int layers_fd = open_layers_dir(store, err);
+	if (layers_fd < 0)
+		return layers_fd;
+	int r = ensure_layer(store, layers_fd, layer, diff_id, err);
+	if (r < 0)
+		return r;
+	*dir = rootfs_layer_dir(store, diff_id);
+	return 0;
+}
+
+int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const char *dir,
+		       char **cached, struct petra_error **err)
+{
+	_cleanup_close_ int layers_fd = open_layers_dir(store, err);
+	if (layers_fd < 0)
+		return layers_fd;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", dir);
+	/* As for an extracted layer: whole on disk before it has its name. */
+	if (syncfs(fd) < 0)
+		return petra_error_set_errno(err, errno, "sync %s", dir);
+	const char *hex = oci_digest_hex(diff_id);
+	int r = place_layer(layers_fd, dir, hex, err);
+	if (r == 0)
+		*cached = rootfs_layer_dir(store, diff_id);
 	return r;
 }
 

@@ -27,8 +27,12 @@ static int overlay_options(const struct rootfs_mount_options *o, struct strbuf *
 		if (i > 1)
 			strbuf_addch(sb, ':');
 	}
+	/* No redirects, no metadata-only copy-up, no index: whatever the
+	 * kernel's defaults, the upper directory then holds every change
+	 * whole, so it can become a layer and a lower directory later. */
 	if (o->upper)
-		strbuf_addf(sb, ",upperdir=%s,workdir=%s", o->upper, o->work);
+		strbuf_addf(sb, ",upperdir=%s,workdir=%s,redirect_dir=off,index=off,metacopy=off",
+			    o->upper, o->work);
 	if (sb->len >= 4096)
 		return petra_error_set(err, E2BIG, "too many layers for one overlay mount (%zu)",
 				       o->n_lowers);
@@ -84,8 +88,27 @@ static int mount_copy(const char *target, const struct rootfs_mount_options *o,
 	return r;
 }
 
+/* A plain directory as the writable root: bound on itself. */
+static int mount_writable_dir(const char *target, const struct rootfs_mount_options *o,
+			      struct petra_error **err)
+{
+	if (o->n_lowers != 1 || o->upper)
+		return petra_error_set(
+		    err, EINVAL, "a writable directory root is one directory, without layers");
+	if (mount(o->lowers[0], target, NULL, MS_BIND, NULL) < 0)
+		return petra_error_set_errno(err, errno, "bind %s on %s", o->lowers[0], target);
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NODEV, NULL) < 0) {
+		int e = errno;
+		umount2(target, MNT_DETACH);
+		return petra_error_set_errno(err, e, "remount %s nodev", target);
+	}
+	return 0;
+}
+
 int rootfs_mount(const char *target, const struct rootfs_mount_options *o, struct petra_error **err)
 {
+	if (o->flags & ROOTFS_MOUNT_WRITABLE_DIR)
+		return mount_writable_dir(target, o, err);
 	if (o->flags & ROOTFS_MOUNT_COPY) {
 		if (o->upper)
 			return petra_error_set(err, EINVAL,

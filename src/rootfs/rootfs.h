@@ -19,6 +19,9 @@
  *    no upper directory is wanted, the layers are merged into a tmpfs
  *    instead.
  *
+ *  - users: "user[:group]" resolved through the layers' /etc/passwd and
+ *    /etc/group, as the runtime and the builder both need.
+ *
  * Mounting is meant to happen inside a private mount namespace (see
  * sandbox/); nothing here changes mount propagation.
  */
@@ -39,6 +42,21 @@ char *rootfs_layer_dir(struct petra_store *store, const char *diff_id);
 int rootfs_prepare(struct petra_store *store, const struct image *img, struct strvec *lowers,
 		   struct petra_error **err);
 
+/* Extract one layer (its blob checked against digest and diff_id on the
+ * way) unless it is cached already; *dir receives its cache directory
+ * (caller frees). */
+int rootfs_ensure_layer(struct petra_store *store, const struct oci_descriptor *layer,
+			const char *diff_id, char **dir, struct petra_error **err);
+
+/* A layer that was just written from `dir`, an overlayfs upper directory
+ * (or any directory in the same overlay lower format) on the store's
+ * filesystem, becomes the cache directory of diff_id without extracting
+ * the blob again: it is synced and renamed into place. When the layer is
+ * cached already, `dir` is removed instead. *cached receives the cache
+ * directory (caller frees). */
+int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const char *dir,
+		       char **cached, struct petra_error **err);
+
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
  * that is not cached is not a problem. */
@@ -47,6 +65,9 @@ int rootfs_verify(struct petra_store *store, const struct image *img, petra_stor
 
 enum rootfs_mount_flags {
 	ROOTFS_MOUNT_COPY = 1 << 0, /* merge into a tmpfs even when overlayfs works */
+	/* The one lower directory is a plain, complete root: bind it writable
+	 * (the builder's copy snapshot where overlayfs cannot be mounted). */
+	ROOTFS_MOUNT_WRITABLE_DIR = 1 << 1,
 };
 
 struct rootfs_mount_options {
@@ -58,7 +79,10 @@ struct rootfs_mount_options {
 };
 
 /* Mount the layers on `target` (a directory), nodev; read-only unless an
- * upper directory is given. */
+ * upper directory is given (or ROOTFS_MOUNT_WRITABLE_DIR). With an upper
+ * directory, overlayfs is asked for no redirects and no metadata-only
+ * copies, so the upper directory alone holds every change (it becomes a
+ * layer). */
 int rootfs_mount(const char *target, const struct rootfs_mount_options *options,
 		 struct petra_error **err);
 
@@ -78,5 +102,12 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
  * file, not through symlinks): ENOENT when it is not there. */
 int rootfs_read_file(const char *const *lowers, size_t n_lowers, const char *path, size_t max_size,
 		     char **data, size_t *len, struct petra_error **err);
+
+/* "uid[:gid]" or "name[:group]" looked up in the /etc/passwd and
+ * /etc/group of the filesystem the layers make. *home receives the user's
+ * home directory ("/" when unknown; caller frees). An empty or NULL user
+ * is root. A numeric user need not exist; a name must. */
+int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
+			gid_t *gid, char **home, struct petra_error **err);
 
 #endif

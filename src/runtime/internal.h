@@ -33,11 +33,6 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 int runtime_prepare(struct petra_store *store, const struct runtime_run_options *o,
 		    struct image *img, struct runtime_spec *spec, struct petra_error **err);
 
-/* "uid[:gid]" or "name[:group]" looked up in the image's /etc/passwd and
- * /etc/group; home receives the user's home directory (or "/"). */
-int runtime_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
-			 gid_t *gid, char **home, struct petra_error **err);
-
 /* Set "K=V" in env, replacing an earlier value of K. */
 void runtime_env_set(struct strvec *env, const char *kv);
 

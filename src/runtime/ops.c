@@ -51,8 +51,8 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		_cleanup_strvec_ struct strvec lowers = STRVEC_INIT;
 		container_lowers(store, c, &lowers);
 		_cleanup_free_ char *home = NULL;
-		int r = runtime_resolve_user((const char *const *)lowers.v, lowers.n, o->user,
-					     &p.uid, &p.gid, &home, err);
+		int r = rootfs_resolve_user((const char *const *)lowers.v, lowers.n, o->user,
+					    &p.uid, &p.gid, &home, err);
 		if (r < 0)
 			return r;
 	}

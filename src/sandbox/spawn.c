@@ -164,7 +164,7 @@ static int mount_root(struct child *ch, struct petra_error **err)
 	ch->root_fd = open(ch->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ch->root_fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", ch->root);
-	if (c->root.upper)
+	if (c->root.upper || (c->root.flags & ROOTFS_MOUNT_WRITABLE_DIR))
 		return 0; /* writable: targets are created as they are needed */
 
 	/* Which mount targets does the image lack? */
