@@ -151,6 +151,15 @@ static bool parse_go_duration(const char *s, double *out)
 	return true;
 }
 
+bool dockerfile_parse_duration(const char *s, int64_t *ns)
+{
+	double v;
+	if (!parse_go_duration(s, &v))
+		return false;
+	*ns = (int64_t)v;
+	return true;
+}
+
 static int check_healthcheck(const struct dockerfile_instruction *in, struct petra_error **err)
 {
 	if (!in->n_args)

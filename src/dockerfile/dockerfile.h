@@ -195,6 +195,10 @@ void dockerfile_position(const struct dockerfile *df, size_t offset, unsigned *l
 const struct dockerfile_heredoc *dockerfile_find_heredoc(const struct dockerfile_instruction *in,
 							 const char *word);
 
+/* Go's time.ParseDuration ("1m30s", "500ms"), as HEALTHCHECK's flags take
+ * it: true and *ns on success. */
+bool dockerfile_parse_duration(const char *s, int64_t *ns);
+
 /* ---- dump -------------------------------------------------------------- */
 
 /* BuildKit's dump: one "(keyword [flags] args...)" line per instruction. */

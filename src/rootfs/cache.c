@@ -149,10 +149,25 @@ int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const cha
 	/* As for an extracted layer: whole on disk before it has its name. */
 	if (syncfs(fd) < 0)
 		return petra_error_set_errno(err, errno, "sync %s", dir);
-	const char *hex = oci_digest_hex(diff_id);
-	int r = place_layer(layers_fd, dir, hex, err);
+	/* Both by path: the store's descriptors may belong to the mount
+	 * namespace the caller had before it made a private one, and a
+	 * rename across two mounts of one filesystem is refused. */
+	char *final = rootfs_layer_dir(store, diff_id);
+	if (rename(dir, final) == 0) {
+		fs_fsync_dir_at(layers_fd, ".", NULL);
+		*cached = final;
+		return 0;
+	}
+	int r = 0;
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		r = petra_error_set_errno(err, errno, "rename %s to %s", dir, final);
+	_cleanup_error_ struct petra_error *cleanup = NULL;
+	if (fs_remove_tree_at(AT_FDCWD, dir, &cleanup) < 0)
+		log_warn("could not remove %s: %s", dir, cleanup->message);
 	if (r == 0)
-		*cached = rootfs_layer_dir(store, diff_id);
+		*cached = final;
+	else
+		free(final);
 	return r;
 }
 

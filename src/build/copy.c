@@ -1,0 +1,796 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * COPY and ADD: sources from the context (through .dockerignore), from
+ * another stage or image (--from), or heredocs; wildcards; --chown,
+ * --chmod, --link; ADD's local archives unpacked.
+ *
+ * Everything is written inside the stage's root through descriptors:
+ * paths in the destination are resolved with RESOLVE_IN_ROOT (an image's
+ * symlinks are followed as the image sees them, never out of it) and
+ * entries are created with *at() calls and O_NOFOLLOW.
+ */
+#include "internal.h"
+
+#include <archive.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+/* ---- inside the destination root ---- */
+
+int build_mkdir_in_root(int root_fd, const char *path, uid_t uid, gid_t gid,
+			struct petra_error **err)
+{
+	_cleanup_free_ char *clean = context_clean_path(path);
+	if (!*clean)
+		return 0;
+	struct strbuf sofar = STRBUF_INIT;
+	int r = 0;
+	for (char *comp = clean, *next; r == 0 && comp; comp = next) {
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		const char *parent = sofar.len ? sofar.buf : "/";
+		_cleanup_close_ int pfd = fs_open_in_root(root_fd, parent, O_PATH | O_DIRECTORY);
+		if (pfd < 0) {
+			r = petra_error_set_errno(err, -pfd, "/%s: not a directory", parent);
+			break;
+		}
+		if (sofar.len)
+			strbuf_addch(&sofar, '/');
+		strbuf_addstr(&sofar, comp);
+		_cleanup_close_ int fd = fs_open_in_root(root_fd, sofar.buf, O_PATH | O_DIRECTORY);
+		if (fd >= 0)
+			continue;
+		struct stat st;
+		if (fstatat(pfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode)) {
+			r = petra_error_set(err, ENOTDIR, "/%s: exists and is not a directory",
+					    sofar.buf);
+			break;
+		}
+		if (mkdirat(pfd, comp, 0755) < 0 && errno != EEXIST) {
+			r = petra_error_set_errno(err, errno, "create /%s", sofar.buf);
+			break;
+		}
+		if (fchownat(pfd, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(pfd, comp, 0755, 0) < 0)
+			r = petra_error_set_errno(err, errno, "/%s", sofar.buf);
+	}
+	strbuf_release(&sofar);
+	return r;
+}
+
+/* ---- copying one source ---- */
+
+struct open_dir {
+	char *path; /* relative to the walk's start */
+	int fd;
+	struct stat src; /* for its times, set once its contents are in */
+	bool set_times;
+};
+
+struct link_seen {
+	dev_t dev;
+	ino_t ino;
+	char *dest; /* relative to the root */
+};
+
+struct copier {
+	struct build *b;
+	int root_fd;     /* the destination root */
+	char *dest;      /* the destination of the start, relative to the root */
+	bool into;       /* a file start goes into dest (a directory) */
+	bool keep_owner; /* sources from a stage keep their owners */
+	bool chown;
+	uid_t uid;
+	gid_t gid;
+	bool chmod;
+	mode_t mode;
+	bool unpack;      /* ADD: a local archive is unpacked */
+	const char *name; /* the start's base name (for "into") */
+	struct open_dir *dirs;
+	size_t n_dirs, alloc_dirs;
+	struct link_seen *links;
+	size_t n_links, alloc_links;
+	struct progress *progress;
+	uint64_t bytes;
+};
+
+static void pop_dir(struct copier *c)
+{
+	struct open_dir *d = &c->dirs[--c->n_dirs];
+	if (d->set_times) {
+		struct timespec t[2] = {d->src.st_atim, d->src.st_mtim};
+		futimens(d->fd, t);
+	}
+	close(d->fd);
+	free(d->path);
+}
+
+static void push_dir(struct copier *c, const char *path, int fd, const struct stat *src,
+		     bool set_times)
+{
+	xgrow((void **)&c->dirs, &c->alloc_dirs, c->n_dirs + 1, sizeof(*c->dirs));
+	c->dirs[c->n_dirs++] = (struct open_dir){xstrdup(path), fd, *src, set_times};
+}
+
+/* The open directory that holds `path`. */
+static struct open_dir *parent_of(struct copier *c, const char *path)
+{
+	while (c->n_dirs) {
+		struct open_dir *top = &c->dirs[c->n_dirs - 1];
+		size_t len = strlen(top->path);
+		if (!len || (!strncmp(path, top->path, len) && path[len] == '/'))
+			return top;
+		pop_dir(c);
+	}
+	return NULL;
+}
+
+static void owner_of(struct copier *c, const struct stat *src, uid_t *uid, gid_t *gid)
+{
+	if (c->chown) {
+		*uid = c->uid;
+		*gid = c->gid;
+	} else if (c->keep_owner) {
+		*uid = src->st_uid;
+		*gid = src->st_gid;
+	} else {
+		*uid = 0;
+		*gid = 0;
+	}
+}
+
+static int copy_xattrs(int in, int out)
+{
+	ssize_t n = flistxattr(in, NULL, 0);
+	if (n <= 0)
+		return 0;
+	_cleanup_free_ char *list = xmalloc((size_t)n);
+	n = flistxattr(in, list, (size_t)n);
+	for (char *k = list; n > 0 && k < list + n; k += strlen(k) + 1) {
+		/* The host's labels and overlayfs's own are not the image's. */
+		if (!strcmp(k, "security.selinux") || !strncmp(k, "trusted.", 8))
+			continue;
+		ssize_t vn = fgetxattr(in, k, NULL, 0);
+		if (vn < 0)
+			continue;
+		_cleanup_free_ char *v = xmalloc((size_t)vn + 1);
+		vn = fgetxattr(in, k, v, (size_t)vn);
+		if (vn >= 0)
+			fsetxattr(out, k, v, (size_t)vn, 0);
+	}
+	return 0;
+}
+
+/* Make room for a new entry `name` in pfd: whatever is there goes. */
+static int clear_place(int pfd, const char *name, const char *shown, struct petra_error **err)
+{
+	struct stat st;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (S_ISDIR(st.st_mode))
+		return fs_remove_tree_at(pfd, name, err);
+	if (unlinkat(pfd, name, 0) < 0)
+		return petra_error_set_errno(err, errno, "replace %s", shown);
+	return 0;
+}
+
+static bool is_archive(int fd)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	struct archive_entry *e;
+	bool yes = archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
+		   archive_read_next_header(a, &e) == ARCHIVE_OK;
+	archive_read_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return yes;
+}
+
+/* Unpack a tar archive (gzip, bzip2, xz, zstd or none) into dir_fd, as
+ * layers are applied: safely, nothing outside dir_fd. */
+static int unpack_archive(struct copier *c, int fd, int dir_fd, const char *shown,
+			  struct petra_error **err)
+{
+	unsigned char magic[6] = {0};
+	ssize_t n = pread(fd, magic, sizeof(magic), 0);
+	enum layer_compression comp = LAYER_COMPRESSION_NONE;
+	_cleanup_close_ int plain = -1;
+	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		comp = LAYER_COMPRESSION_GZIP;
+	} else if (n >= 4 && !memcmp(magic, "\x28\xb5\x2f\xfd", 4)) {
+		comp = LAYER_COMPRESSION_ZSTD;
+	} else if (n >= 3 && (!memcmp(magic, "BZh", 3) || !memcmp(magic,
+								  "\xfd"
+								  "7zXZ",
+								  5))) {
+		/* What the layer reader does not decompress itself is
+		 * decompressed into a temporary file first. */
+		_cleanup_free_ char *tmp = NULL;
+		int r = build_scratch_dir(c->b, "archive", &tmp, err);
+		if (r < 0)
+			return r;
+		_cleanup_free_ char *file = path_join(tmp, "tar");
+		plain = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		unlink(file);
+		rmdir(tmp);
+		if (plain < 0)
+			return petra_error_set_errno(err, errno, "%s: decompress", shown);
+		struct archive *a = archive_read_new();
+		archive_read_support_filter_all(a);
+		archive_read_support_format_raw(a);
+		struct archive_entry *e;
+		r = archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
+			    archive_read_next_header(a, &e) == ARCHIVE_OK
+			? 0
+			: -EIO;
+		char buf[65536];
+		la_ssize_t got;
+		while (r == 0 && (got = archive_read_data(a, buf, sizeof(buf))) > 0)
+			if (fs_write_all(plain, buf, (size_t)got) < 0)
+				r = -errno;
+		if (r == 0 && got < 0)
+			r = -EIO;
+		if (r < 0) {
+			r = petra_error_set(err, EIO, "%s: %s", shown,
+					    archive_error_string(a) ? archive_error_string(a)
+								    : "cannot decompress");
+		}
+		archive_read_free(a);
+		if (r < 0)
+			return r;
+		lseek(plain, 0, SEEK_SET);
+		fd = plain;
+	}
+	struct layer_reader_options ro = {.compression = comp, .max_ratio = -1};
+	struct layer_reader *reader;
+	int r = layer_reader_open(fd, &ro, &reader, err);
+	if (r < 0)
+		return petra_error_prefix(err, "%s", shown);
+	struct layer_apply_options ao = {0};
+	r = layer_apply(reader, dir_fd, &ao, err);
+	layer_reader_close(reader);
+	if (r < 0)
+		return petra_error_prefix(err, "unpack %s", shown);
+	return 0;
+}
+
+static int copy_file(struct copier *c, const struct context_entry *e, int pfd, const char *name,
+		     const char *dest, struct petra_error **err)
+{
+	const struct stat *st = e->st;
+	_cleanup_free_ char *shown = str_quote(dest);
+	/* A file seen before under another name: a hard link to it. */
+	if (st->st_nlink > 1) {
+		for (size_t i = 0; i < c->n_links; i++) {
+			if (c->links[i].dev != st->st_dev || c->links[i].ino != st->st_ino)
+				continue;
+			_cleanup_free_ char *first = xstrdup(c->links[i].dest);
+			char *slash = strrchr(first, '/');
+			const char *fname = slash ? slash + 1 : first;
+			if (slash)
+				*slash = '\0';
+			_cleanup_close_ int ffd =
+			    fs_open_in_root(c->root_fd, slash ? first : "/", O_PATH | O_DIRECTORY);
+			int r = clear_place(pfd, name, shown, err);
+			if (r < 0)
+				return r;
+			if (ffd >= 0 && linkat(ffd, fname, pfd, name, 0) == 0)
+				return 0;
+			break; /* could not link: copy */
+		}
+	}
+	_cleanup_close_ int in = context_entry_open(e, O_RDONLY);
+	if (in < 0)
+		return petra_error_set_errno(err, errno, "%s: open", shown);
+	int r = clear_place(pfd, name, shown, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int out =
+	    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return petra_error_set_errno(err, errno, "create %s", shown);
+	uint64_t copied = 0;
+	r = fs_copy_fd(in, out, &copied, err);
+	if (r < 0)
+		return petra_error_prefix(err, "copy to %s", shown);
+	if (c->progress)
+		progress_add(c->progress, copied);
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, st, &uid, &gid);
+	copy_xattrs(in, out);
+	if (fchown(out, uid, gid) < 0 || fchmod(out, c->chmod ? c->mode : st->st_mode & 07777) < 0)
+		return petra_error_set_errno(err, errno, "%s", shown);
+	struct timespec t[2] = {st->st_atim, st->st_mtim};
+	futimens(out, t);
+	if (st->st_nlink > 1) {
+		xgrow((void **)&c->links, &c->alloc_links, c->n_links + 1, sizeof(*c->links));
+		c->links[c->n_links++] = (struct link_seen){st->st_dev, st->st_ino, xstrdup(dest)};
+	}
+	return 0;
+}
+
+static int copy_other(struct copier *c, const struct context_entry *e, int pfd, const char *name,
+		      const char *dest, struct petra_error **err)
+{
+	const struct stat *st = e->st;
+	_cleanup_free_ char *shown = str_quote(dest);
+	if (S_ISSOCK(st->st_mode))
+		return 0;
+	int r = clear_place(pfd, name, shown, err);
+	if (r < 0)
+		return r;
+	if (S_ISLNK(st->st_mode)) {
+		if (symlinkat(e->link, pfd, name) < 0)
+			return petra_error_set_errno(err, errno, "create %s", shown);
+	} else if (mknodat(pfd, name, st->st_mode, st->st_rdev) < 0) {
+		return petra_error_set_errno(err, errno, "create %s", shown);
+	} else {
+		fchmodat(pfd, name, c->chmod ? c->mode : st->st_mode & 07777, 0);
+	}
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, st, &uid, &gid);
+	fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+	struct timespec t[2] = {st->st_atim, st->st_mtim};
+	utimensat(pfd, name, t, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+static int copy_entry(void *ctx, const struct context_entry *e, struct petra_error **err)
+{
+	struct copier *c = ctx;
+	const struct stat *st = e->st;
+	if (!*e->path) {
+		/* The start: a directory's contents go into dest; a file
+		 * becomes dest, or goes into it. */
+		if (S_ISDIR(st->st_mode)) {
+			uid_t uid = c->chown ? c->uid : 0;
+			gid_t gid = c->chown ? c->gid : 0;
+			int r = build_mkdir_in_root(c->root_fd, c->dest, uid, gid, err);
+			int fd = r < 0 ? r
+				       : fs_open_in_root(c->root_fd, *c->dest ? c->dest : "/",
+							 O_RDONLY | O_DIRECTORY);
+			if (r == 0 && fd < 0)
+				r = petra_error_set_errno(err, -fd, "/%s", c->dest);
+			if (r < 0)
+				return r;
+			push_dir(c, "", fd, st, false);
+			return 0;
+		}
+		_cleanup_free_ char *target =
+		    c->into ? (*c->dest ? xasprintf("%s/%s", c->dest, c->name) : xstrdup(c->name))
+			    : xstrdup(c->dest);
+		char *slash = strrchr(target, '/');
+		_cleanup_free_ char *parent =
+		    slash ? xstrndup(target, (size_t)(slash - target)) : xstrdup("");
+		const char *name = slash ? slash + 1 : target;
+		uid_t uid = c->chown ? c->uid : 0;
+		gid_t gid = c->chown ? c->gid : 0;
+		int r = build_mkdir_in_root(c->root_fd, parent, uid, gid, err);
+		if (r < 0)
+			return r;
+		_cleanup_close_ int pfd =
+		    fs_open_in_root(c->root_fd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+		if (pfd < 0)
+			return petra_error_set_errno(err, -pfd, "/%s", parent);
+		if (c->unpack && S_ISREG(st->st_mode)) {
+			_cleanup_close_ int in = context_entry_open(e, O_RDONLY);
+			if (in >= 0 && is_archive(in)) {
+				/* An archive unpacks into dest as a directory. */
+				r = build_mkdir_in_root(c->root_fd, c->dest, uid, gid, err);
+				_cleanup_close_ int dfd =
+				    r < 0 ? -1
+					  : fs_open_in_root(c->root_fd, *c->dest ? c->dest : "/",
+							    O_RDONLY | O_DIRECTORY);
+				if (r == 0 && dfd < 0)
+					r = petra_error_set_errno(err, -dfd, "/%s", c->dest);
+				if (r == 0)
+					r = unpack_archive(c, in, dfd, c->name, err);
+				return r;
+			}
+		}
+		/* An existing directory named dest (inside the root) takes the
+		 * file in. */
+		_cleanup_close_ int dfd =
+		    c->into ? -1 : fs_open_in_root(c->root_fd, target, O_PATH | O_DIRECTORY);
+		if (dfd >= 0) {
+			_cleanup_free_ char *inside = xasprintf("%s/%s", target, c->name);
+			return S_ISREG(st->st_mode) ? copy_file(c, e, dfd, c->name, inside, err)
+						    : copy_other(c, e, dfd, c->name, inside, err);
+		}
+		return S_ISREG(st->st_mode) ? copy_file(c, e, pfd, name, target, err)
+					    : copy_other(c, e, pfd, name, target, err);
+	}
+	struct open_dir *parent = parent_of(c, e->path);
+	if (!parent)
+		return petra_error_set(err, EIO, "%s: no parent directory", e->path);
+	_cleanup_free_ char *dest =
+	    *c->dest ? xasprintf("%s/%s", c->dest, e->path) : xstrdup(e->path);
+	if (S_ISDIR(st->st_mode)) {
+		_cleanup_free_ char *shown = str_quote(dest);
+		/* An existing directory (or a symlink to one, inside the
+		 * root) is merged into; anything else is replaced. */
+		int fd = fs_open_in_root(c->root_fd, dest, O_RDONLY | O_DIRECTORY);
+		if (fd < 0) {
+			int r = clear_place(parent->fd, e->name, shown, err);
+			if (r < 0)
+				return r;
+			if (mkdirat(parent->fd, e->name, 0700) < 0)
+				return petra_error_set_errno(err, errno, "create %s", shown);
+			fd = openat(parent->fd, e->name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				return petra_error_set_errno(err, errno, "open %s", shown);
+		}
+		uid_t uid;
+		gid_t gid;
+		owner_of(c, st, &uid, &gid);
+		if (fchown(fd, uid, gid) < 0 ||
+		    fchmod(fd, c->chmod ? c->mode : st->st_mode & 07777) < 0) {
+			close(fd);
+			return petra_error_set_errno(err, errno, "%s", shown);
+		}
+		push_dir(c, e->path, fd, st, true);
+		return 0;
+	}
+	return S_ISREG(st->st_mode) ? copy_file(c, e, parent->fd, e->name, dest, err)
+				    : copy_other(c, e, parent->fd, e->name, dest, err);
+}
+
+static int copy_source(struct copier *c, int src_root, const char *src,
+		       const struct context_ignore *ig, struct petra_error **err)
+{
+	int r = context_walk(src_root, src, ig, ig ? src : NULL, copy_entry, c, err);
+	while (c->n_dirs)
+		pop_dir(c);
+	return r;
+}
+
+int build_copy_tree(struct build *b, int src_root, const char *src, const struct context_ignore *ig,
+		    int dest_fd, struct petra_error **err)
+{
+	const char *slash = strrchr(src, '/');
+	struct copier c = {
+	    .b = b,
+	    .root_fd = dest_fd,
+	    .dest = xstrdup(""),
+	    .into = true,
+	    .keep_owner = true,
+	    .name = slash ? slash + 1 : (*src ? src : "."),
+	};
+	int r = copy_source(&c, src_root, src, ig, err);
+	for (size_t i = 0; i < c.n_links; i++)
+		free(c.links[i].dest);
+	free(c.links);
+	free(c.dirs);
+	free(c.dest);
+	return r;
+}
+
+/* ---- the step ---- */
+
+struct source {
+	char *path;                            /* cleaned, relative to its root */
+	const struct dockerfile_heredoc *here; /* or a heredoc */
+	char *here_text;                       /* its content, expanded */
+};
+
+static void sources_free(struct source *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].path);
+		free(s[i].here_text);
+	}
+	free(s);
+}
+
+static int parse_chmod(const char *v, mode_t *out, struct petra_error **err)
+{
+	char *end;
+	unsigned long m = strtoul(v, &end, 8);
+	if (!*v || *end || m > 07777)
+		return petra_error_set(err, EINVAL, "--chmod=%s: an octal mode is expected", v);
+	*out = (mode_t)m;
+	return 0;
+}
+
+static bool is_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "git@", 4) ||
+	       !strncmp(s, "git://", 6);
+}
+
+/* Write a heredoc source as a file in dest. */
+static int copy_heredoc(struct copier *c, const struct source *src, struct petra_error **err)
+{
+	_cleanup_free_ char *target = c->into
+					  ? (*c->dest ? xasprintf("%s/%s", c->dest, src->here->name)
+						      : xstrdup(src->here->name))
+					  : xstrdup(c->dest);
+	char *slash = strrchr(target, '/');
+	_cleanup_free_ char *parent =
+	    slash ? xstrndup(target, (size_t)(slash - target)) : xstrdup("");
+	const char *name = slash ? slash + 1 : target;
+	int r = build_mkdir_in_root(c->root_fd, parent, c->chown ? c->uid : 0,
+				    c->chown ? c->gid : 0, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int pfd =
+	    fs_open_in_root(c->root_fd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+	_cleanup_free_ char *shown = str_quote(target);
+	if (pfd < 0)
+		return petra_error_set_errno(err, -pfd, "/%s", parent);
+	r = clear_place(pfd, name, shown, err);
+	_cleanup_close_ int fd =
+	    r < 0 ? -1
+		  : openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (r == 0 && fd < 0)
+		r = petra_error_set_errno(err, errno, "create %s", shown);
+	if (r == 0 && (fs_write_all(fd, src->here_text, strlen(src->here_text)) < 0 ||
+		       fchown(fd, c->chown ? c->uid : 0, c->chown ? c->gid : 0) < 0 ||
+		       fchmod(fd, c->chmod ? c->mode : 0644) < 0))
+		r = petra_error_set_errno(err, errno, "write %s", shown);
+	if (r == 0) {
+		struct timespec t[2] = {{c->b->now, 0}, {c->b->now, 0}};
+		futimens(fd, t);
+	}
+	return r;
+}
+
+int step_copy(struct step *s, struct petra_error **err)
+{
+	struct build *b = s->b;
+	const struct dockerfile_instruction *in = s->in;
+	bool add = in->kind == DOCKERFILE_ADD;
+	static const char *const unsupported[] = {"parents", "exclude", "checksum", "keep-git-dir"};
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
+		if (dockerfile_flag(in, unsupported[i]))
+			return petra_error_set(err, ENOTSUP, "--%s is not supported",
+					       unsupported[i]);
+	struct dockerfile_expander ex;
+	dockerfile_scope_expander(s->scope, in->kind, &ex);
+	_cleanup_free_ char *from = NULL, *chown = NULL, *chmod = NULL, *dest = NULL;
+	int r = 0;
+	const char *flag;
+	if (r == 0 && (flag = dockerfile_flag(in, "from")))
+		r = dockerfile_expand_word(&ex, flag, &from, err);
+	if (r == 0 && (flag = dockerfile_flag(in, "chown")))
+		r = dockerfile_expand_word(&ex, flag, &chown, err);
+	if (r == 0 && (flag = dockerfile_flag(in, "chmod")))
+		r = dockerfile_expand_word(&ex, flag, &chmod, err);
+	const char *link_flag = dockerfile_flag(in, "link");
+	bool link = link_flag && strcasecmp(link_flag, "false");
+	const char *unpack_flag = add ? dockerfile_flag(in, "unpack") : NULL;
+	bool unpack = add && !(unpack_flag && !strcasecmp(unpack_flag, "false"));
+	if (r == 0)
+		r = dockerfile_expand_word(&ex, in->args[in->n_args - 1].text, &dest, err);
+	if (r < 0)
+		return r;
+	struct copier c = {.b = b, .unpack = unpack};
+	if (chmod && (r = parse_chmod(chmod, &c.mode, err)) < 0)
+		return r;
+	c.chmod = chmod != NULL;
+
+	/* The sources. */
+	struct image_state src_state = {0};
+	bool have_src_state = false;
+	if (from) {
+		r = build_source_state(s, from, &src_state, err);
+		if (r < 0)
+			return r;
+		have_src_state = true;
+	}
+	size_t n_sources = 0;
+	struct source *sources = xcalloc(in->n_args, sizeof(*sources));
+	struct strvec expanded = STRVEC_INIT;
+	for (size_t i = 0; r == 0 && i + 1 < in->n_args; i++) {
+		const struct dockerfile_heredoc *h = dockerfile_find_heredoc(in, in->args[i].text);
+		if (h) {
+			struct source *src = &sources[n_sources++];
+			src->here = h;
+			if (h->expand) {
+				struct dockerfile_expander hx = ex;
+				hx.flags |=
+				    DOCKERFILE_EXPAND_RAW_QUOTES | DOCKERFILE_EXPAND_RAW_ESCAPES;
+				r = dockerfile_expand_word(&hx, h->content, &src->here_text, err);
+			} else {
+				src->here_text = xstrdup(h->content);
+			}
+			continue;
+		}
+		_cleanup_free_ char *word = NULL;
+		r = dockerfile_expand_word(&ex, in->args[i].text, &word, err);
+		if (r < 0)
+			break;
+		if (add && is_url(word)) {
+			r = petra_error_set(err, ENOTSUP,
+					    "ADD %s: remote sources are not supported (builds have "
+					    "no network for sources): download it before the build",
+					    word);
+			break;
+		}
+		_cleanup_free_ char *clean = context_clean_path(word);
+		if (context_has_wildcards(clean)) {
+			if (from) {
+				r = petra_error_set(err, ENOTSUP,
+						    "%s: wildcards with --from are not supported",
+						    word);
+				break;
+			}
+			size_t before = expanded.n;
+			r = context_glob(b->context_fd, clean, b->ignore, &expanded, err);
+			if (r == 0 && expanded.n == before)
+				r = petra_error_set(err, ENOENT, "%s: no source files match", word);
+			continue;
+		}
+		strvec_push(&expanded, clean);
+	}
+	for (size_t i = 0; r == 0 && i < expanded.n; i++) {
+		sources = xrealloc(sources, (n_sources + 1) * sizeof(*sources));
+		sources[n_sources++] = (struct source){.path = xstrdup(expanded.v[i])};
+	}
+	strvec_clear(&expanded);
+	size_t dl = strlen(dest);
+	bool dest_dir = dl && (dest[dl - 1] == '/' || (dl >= 2 && !strcmp(dest + dl - 2, "/.")));
+	if (r == 0 && n_sources > 1 && !dest_dir)
+		r = petra_error_set(err, EINVAL,
+				    "with more than one source the destination must be a "
+				    "directory and end with a /");
+	json_t *cfg = image_state_runtime(s->state);
+	const char *wd = json_get_string(cfg, "WorkingDir");
+	_cleanup_free_ char *full =
+	    dest[0] == '/' ? xstrdup(dest) : xasprintf("%s/%s", wd && *wd ? wd : "", dest);
+	c.dest = context_clean_path(full);
+	c.into = dest_dir;
+
+	/* The key: what is copied (content, not times), where, how. */
+	struct oci_hasher *k = &s->key;
+	key_add(k, c.dest);
+	key_addf(k, "into=%d chown=%s chmod=%s link=%d unpack=%d", c.into, chown ? chown : "",
+		 chmod ? chmod : "", link, unpack);
+	if (have_src_state) {
+		char id[OCI_DIGEST_SIZE];
+		image_state_identity(&src_state, id);
+		key_addf(k, "from=%s", id);
+	}
+	uint64_t entries = 0;
+	for (size_t i = 0; r == 0 && i < n_sources; i++) {
+		if (sources[i].here) {
+			key_addf(k, "heredoc %s", sources[i].here->name);
+			key_add(k, sources[i].here_text);
+		} else {
+			key_addf(k, "source %s", sources[i].path);
+			/* A stage's content is named by its identity above. */
+			if (!have_src_state)
+				r = context_hash(k, b->context_fd, sources[i].path, b->ignore,
+						 &entries, err);
+		}
+	}
+	char key[OCI_DIGEST_SIZE];
+	step_key_final(s, key);
+	struct image_state hit;
+	bool cached = r == 0 && !b->o->no_cache && cache_load(b, key, &hit);
+	if (r == 0)
+		step_announce(s, cached);
+	if (cached) {
+		image_state_release(s->state);
+		*s->state = hit;
+		sources_free(sources, n_sources);
+		image_state_release(&src_state);
+		free(c.dest);
+		return 0;
+	}
+
+	/* Copy. */
+	struct rootview v = {0};
+	struct rootview src_view = {0};
+	int src_root = b->context_fd;
+	const struct context_ignore *ig = b->ignore;
+	if (r == 0 && have_src_state) {
+		r = rootview_open_readonly(b, &src_state, &src_view, err);
+		src_root = r < 0 ? -1 : open(src_view.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r == 0 && src_root < 0)
+			r = petra_error_set_errno(err, errno, "open %s", src_view.root);
+		ig = NULL;
+		c.keep_owner = true;
+	}
+	if (r == 0 && chown) {
+		_cleanup_free_ char *home = NULL;
+		r = stage_resolve_user(b, s->state, chown, &c.uid, &c.gid, &home, err);
+		if (r < 0)
+			petra_error_prefix(err, "--chown=%s", chown);
+		c.chown = true;
+	}
+	if (r == 0) {
+		if (link) {
+			/* --link: a layer of its own, independent of what is
+			 * below: the copy goes into an empty directory. */
+			r = build_scratch_dir(b, "link", &v.dir, err);
+			if (r == 0) {
+				v.upper = path_join(v.dir, "layer");
+				v.root = xstrdup(v.upper);
+				v.overlay = true;
+				if (mkdir(v.upper, 0755) < 0)
+					r = petra_error_set_errno(err, errno, "create %s", v.upper);
+			}
+		} else {
+			r = rootview_open(b, s->state, true, &v, err);
+		}
+	}
+	_cleanup_close_ int root_fd = -1;
+	if (r == 0) {
+		root_fd = open(v.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			r = petra_error_set_errno(err, errno, "open %s", v.root);
+	}
+	c.root_fd = root_fd;
+	struct progress progress;
+	progress_begin(&progress, "copying", 0);
+	c.progress = b->parallel ? NULL : &progress;
+	for (size_t i = 0; r == 0 && i < n_sources; i++) {
+		if (sources[i].here) {
+			r = copy_heredoc(&c, &sources[i], err);
+			continue;
+		}
+		const char *slash = strrchr(sources[i].path, '/');
+		c.name = slash ? slash + 1 : sources[i].path;
+		if (!*c.name)
+			c.name = ".";
+		r = copy_source(&c, src_root, sources[i].path, ig, err);
+	}
+	progress_end(&progress);
+	for (size_t i = 0; i < c.n_links; i++)
+		free(c.links[i].dest);
+	free(c.links);
+	free(c.dirs);
+	if (src_root >= 0 && src_root != b->context_fd)
+		close(src_root);
+	rootview_release(&src_view);
+	image_state_release(&src_state);
+	sources_free(sources, n_sources);
+	free(c.dest);
+	bool changed = false;
+	struct layer_info info;
+	if (r == 0)
+		r = rootview_commit(b, &v, s->state, &changed, &info, err);
+	rootview_release(&v);
+	if (r < 0)
+		return r;
+	step_record(s, key, s->text, changed);
+	return 0;
+}
+
+/* ---- sources from another stage or an image ---- */
+
+int build_source_state(struct step *s, const char *from, struct image_state *out,
+		       struct petra_error **err)
+{
+	struct build *b = s->b;
+	struct stage *st = build_find_stage(b, from, s->st->index);
+	if (st) {
+		/* Scheduled before this stage: done by now. */
+		image_state_copy(out, &st->state);
+		return 0;
+	}
+	struct image img;
+	int r = build_resolve_base(b, from, &img, err);
+	if (r < 0)
+		return petra_error_prefix(err, "--from=%s", from);
+	memset(out, 0, sizeof(*out));
+	out->config = json_deep_copy(img.config.json);
+	out->n_layers = img.manifest.n_layers;
+	out->layers = xcalloc(out->n_layers + 1, sizeof(*out->layers));
+	for (size_t i = 0; i < out->n_layers; i++) {
+		oci_descriptor_copy(&out->layers[i].desc, &img.manifest.layers[i]);
+		memcpy(out->layers[i].diff_id, img.config.diff_ids.v[i], OCI_DIGEST_SIZE);
+		out->layers[i].empty = -1;
+	}
+	image_release(&img);
+	return 0;
+}
