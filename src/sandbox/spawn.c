@@ -38,7 +38,8 @@ static char *fd_path(int fd)
 }
 
 /* Create `path` inside the root (a directory, or an empty file) where it
- * is missing; its parent must exist and be writable (a tmpfs). */
+ * is missing, with the directories above it (0755) that are missing too;
+ * where they go must be writable (a tmpfs, a writable root). */
 static int ensure_target(struct child *ch, const char *path, bool dir, struct petra_error **err)
 {
 	int fd = fs_open_in_root(ch->root_fd, path, O_PATH);
@@ -51,7 +52,13 @@ static int ensure_target(struct child *ch, const char *path, bool dir, struct pe
 	const char *name = slash ? slash + 1 : copy;
 	if (slash)
 		*slash = '\0';
-	_cleanup_close_ int parent = fs_open_in_root(ch->root_fd, copy, O_PATH | O_DIRECTORY);
+	if (slash && *copy) {
+		int r = ensure_target(ch, copy, true, err);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_close_ int parent =
+	    fs_open_in_root(ch->root_fd, *copy ? copy : "/", O_PATH | O_DIRECTORY);
 	if (parent < 0)
 		return petra_error_set_errno(err, -parent, "mount target %s: parent", path);
 	int r = dir ? mkdirat(parent, name, 0755)
