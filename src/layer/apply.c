@@ -275,9 +275,11 @@ static int remove_existing(struct applier *ap, int parent, const char *name, con
 		return petra_error_set_errno(err, errno, "%s: remove the existing entry", q);
 	}
 	/* A directory: its contents go too, and cached descriptors below it
-	 * must not be used again. */
+	 * must not be used again. `parent` may be the cached descriptor
+	 * itself: drop the cache only once it has been used. */
+	int r = fs_remove_tree_at(parent, name, err);
 	cache_drop(ap);
-	return fs_remove_tree_at(parent, name, err);
+	return r;
 }
 
 /* Creating an entry: one *at() call relative to its parent directory. */

@@ -496,12 +496,19 @@ static void test_replacing_entries_never_writes_through_symlinks(void **state)
 	    {"dir", 'd', NULL},
 	    {"dir/child", 'f', "c"},
 	    {"file", 'f', "was a file"},
+	    {"var", 'd', NULL},
+	    {"var/tmp", 'd', NULL},
+	    {"var/tmp/x", 'f', "x"},
 	};
+	/* A directory below the root replaced by a file: its parent's
+	 * descriptor is the one cached for the entry before. */
 	const struct spec upper[] = {
 	    {"etc/passwd", 'f', "root:x:0:0::/:/bin/sh\n"},
 	    {"dir", 'f', "now a file"},
 	    {"file", 'd', NULL},
 	    {"file/inside", 'f', "i"},
+	    {"var", 'd', NULL},
+	    {"var/tmp", 'f', "now a file too"},
 	};
 	struct layer_info ui;
 	char *out = apply_lower_upper(f, lower, ARRAY_SIZE(lower), upper, ARRAY_SIZE(upper), &ui);
@@ -514,6 +521,10 @@ static void test_replacing_entries_never_writes_through_symlinks(void **state)
 	assert_int_equal(lstat(dir, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_true(has_entry(out, "file/inside"));
+	char *tmp = path_join(out, "var/tmp");
+	assert_int_equal(lstat(tmp, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	free(tmp);
 	free(dir);
 	free(passwd);
 	free(out);
