@@ -498,6 +498,7 @@ static void build_release(struct build *b)
 	free(b->session_dir);
 	free(b->empty_dir);
 	petra_error_free(b->error);
+	petra_error_free(b->overlay_error);
 	strset_clear(&b->used_build_args);
 	pthread_mutex_destroy(&b->lock);
 	pthread_mutex_destroy(&b->output_lock);

@@ -649,8 +649,11 @@ int step_copy(struct step *s, struct petra_error **err)
 	c.dest = context_clean_path(full);
 	c.into = dest_dir;
 
-	/* The key: what is copied (content, not times), where, how. */
-	struct oci_hasher *k = &s->key;
+	/* The key: what is copied (content, not times), where, how. Hashed
+	 * apart first: --link layers are found by that alone. */
+	struct oci_hasher content;
+	oci_hasher_init(&content);
+	struct oci_hasher *k = &content;
 	key_add(k, c.dest);
 	key_addf(k, "into=%d chown=%s chmod=%s link=%d unpack=%d", c.into, chown ? chown : "",
 		 chmod ? chmod : "", link, unpack);
@@ -672,10 +675,39 @@ int step_copy(struct step *s, struct petra_error **err)
 						 &entries, err);
 		}
 	}
-	char key[OCI_DIGEST_SIZE];
+	char content_key[OCI_DIGEST_SIZE], link_key[OCI_DIGEST_SIZE], key[OCI_DIGEST_SIZE];
+	oci_hasher_final(&content, content_key);
+	key_add(&s->key, content_key);
 	step_key_final(s, key);
+	struct oci_hasher lk;
+	oci_hasher_init(&lk);
+	key_add(&lk, "link");
+	key_add(&lk, layer_compression_name(b->o->compression));
+	key_addf(&lk, "%lld", b->o->reproducible ? (long long)b->o->source_date_epoch : -1LL);
+	key_add(&lk, content_key);
+	oci_hasher_final(&lk, link_key);
 	struct image_state hit;
 	bool cached = r == 0 && !b->o->no_cache && cache_load(b, key, &hit);
+	/* A --link layer made before on any parent: put on this one. */
+	struct image_state linked;
+	if (r == 0 && !cached && link && !b->o->no_cache && cache_load(b, link_key, &linked)) {
+		if (linked.n_layers == 1) {
+			struct layer_info li = {.size = linked.layers[0].desc.size,
+						.uncompressed_size = 2048,
+						.media_type = linked.layers[0].desc.media_type};
+			memcpy(li.digest, linked.layers[0].desc.digest, OCI_DIGEST_SIZE);
+			memcpy(li.diff_id, linked.layers[0].diff_id, OCI_DIGEST_SIZE);
+			image_state_add_layer(s->state, &li, NULL);
+			step_announce(s, true);
+			step_record(s, key, s->text, true);
+			image_state_release(&linked);
+			sources_free(sources, n_sources);
+			image_state_release(&src_state);
+			free(c.dest);
+			return 0;
+		}
+		image_state_release(&linked);
+	}
 	if (r == 0)
 		step_announce(s, cached);
 	if (cached) {
@@ -763,6 +795,14 @@ int step_copy(struct step *s, struct petra_error **err)
 	if (r < 0)
 		return r;
 	step_record(s, key, s->text, changed);
+	if (link && changed) {
+		/* The layer alone, for this copy on any other parent. */
+		struct image_state only = {
+		    .config = json_pack("{s:{s:s,s:[]}}", "rootfs", "type", "layers", "diff_ids")};
+		image_state_add_layer(&only, &info, NULL);
+		cache_save(b, link_key, &only);
+		image_state_release(&only);
+	}
 	return 0;
 }
 

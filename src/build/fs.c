@@ -113,6 +113,9 @@ int rootview_open(struct build *b, struct image_state *s, bool mount, struct roo
 	if (r < 0)
 		return r;
 	v->overlay = build_use_overlay(b);
+	if (!v->overlay && b->o->snapshot == BUILD_SNAPSHOT_OVERLAY)
+		return petra_error_set(err, ENOTSUP, "overlayfs cannot be mounted here: %s",
+				       b->overlay_error ? b->overlay_error->message : "unknown");
 	v->root = path_join(v->dir, "root");
 	if (mkdir(v->root, 0755) < 0)
 		return petra_error_set_errno(err, errno, "create %s", v->root);

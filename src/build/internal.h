@@ -84,8 +84,9 @@ struct build {
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t changed;
-	int overlay;      /* -1 unknown, 0 copy fallback, 1 overlayfs */
-	unsigned next_id; /* atomic */
+	int overlay;                       /* -1 unknown, 0 copy fallback, 1 overlayfs */
+	struct petra_error *overlay_error; /* why not */
+	unsigned next_id;                  /* atomic */
 	bool failed;
 	struct petra_error *error;
 	int exit_status;
