@@ -357,12 +357,38 @@ void step_record(struct step *s, const char *key, const char *created_by, bool c
 	cache_save(b, key, s->state);
 }
 
-/* WORKDIR: the directory is made (root's, 0755) when it is missing. */
-static int workdir_step(struct step *s, const char *dir, struct petra_error **err)
+static char *join_workdir(const char *old, const char *dir)
+{
+	_cleanup_free_ char *joined =
+	    dir[0] == '/' ? xstrdup(dir) : xasprintf("%s/%s", old && *old ? old : "/", dir);
+	_cleanup_free_ char *clean = context_clean_path(joined);
+	return xasprintf("/%s", clean);
+}
+
+/* The history entry of a step that built nothing: its time is the
+ * stage's last, so the image does not change when nothing else does. */
+static void add_config_history(struct build *b, struct image_state *state, const char *text)
+{
+	const char *created = json_get_string(state->config, "created");
+	time_t when = b->now;
+	if (created)
+		time_parse_rfc3339(created, &when);
+	image_state_add_history(state, text, true, when);
+}
+
+/* WORKDIR and VOLUME: the directories are made (root's, 0755) where they
+ * are missing, as buildah makes them. */
+static int dirs_step(struct step *s, const struct strvec *dirs, struct petra_error **err)
 {
 	struct build *b = s->b;
+	if (!dirs->n) {
+		step_announce(s, false);
+		add_config_history(b, s->state, s->text);
+		return 0;
+	}
 	char key[OCI_DIGEST_SIZE];
-	key_add(&s->key, dir);
+	for (size_t i = 0; i < dirs->n; i++)
+		key_add(&s->key, dirs->v[i]);
 	step_key_final(s, key);
 	struct image_state hit;
 	if (!b->o->no_cache && cache_load(b, key, &hit)) {
@@ -377,8 +403,8 @@ static int workdir_step(struct step *s, const char *dir, struct petra_error **er
 	_cleanup_close_ int root = r < 0 ? -1 : open(v.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r == 0 && root < 0)
 		r = petra_error_set_errno(err, errno, "open %s", v.root);
-	if (r == 0)
-		r = build_mkdir_in_root(root, dir, 0, 0, err);
+	for (size_t i = 0; r == 0 && i < dirs->n; i++)
+		r = build_mkdir_in_root(root, dirs->v[i], 0, 0, err);
 	bool changed = false;
 	struct layer_info info;
 	if (r == 0)
@@ -391,14 +417,6 @@ static int workdir_step(struct step *s, const char *dir, struct petra_error **er
 }
 
 /* ---- the stage ---- */
-
-static char *join_workdir(const char *old, const char *dir)
-{
-	_cleanup_free_ char *joined =
-	    dir[0] == '/' ? xstrdup(dir) : xasprintf("%s/%s", old && *old ? old : "/", dir);
-	_cleanup_free_ char *clean = context_clean_path(joined);
-	return xasprintf("/%s", clean);
-}
 
 /* Print the step's result line. */
 static void say_done(struct step *s, struct timespec start, size_t layers_before)
@@ -462,19 +480,38 @@ static int step(struct build *b, struct stage *st, struct dockerfile_scope *scop
 		json_t *cfg = image_state_runtime(state);
 		_cleanup_free_ char *full = join_workdir(json_get_string(cfg, "WorkingDir"), dir);
 		json_object_set_new(cfg, "WorkingDir", json_string(full));
-		r = workdir_step(&s, full, err);
+		struct strvec dirs = STRVEC_INIT;
+		strvec_push(&dirs, full);
+		r = dirs_step(&s, &dirs, err);
+		strvec_clear(&dirs);
+		break;
+	}
+	case DOCKERFILE_VOLUME: {
+		json_t *before =
+		    json_deep_copy(json_object_get(image_state_runtime(state), "Volumes"));
+		r = config_step(&s, err);
+		struct strvec dirs = STRVEC_INIT;
+		const char *path;
+		json_t *v;
+		json_t *cfg = image_state_runtime(state);
+		json_object_foreach(json_object_get(cfg, "Volumes"), path, v)
+		{
+			if (json_object_get(before, path))
+				continue;
+			const char *wd = json_get_string(cfg, "WorkingDir");
+			strvec_push_nodup(&dirs,
+					  path[0] == '/' ? xstrdup(path) : join_workdir(wd, path));
+		}
+		json_decref(before);
+		if (r == 0)
+			r = dirs_step(&s, &dirs, err);
+		strvec_clear(&dirs);
 		break;
 	}
 	default:
 		r = config_step(&s, err);
-		if (r == 0 && in->kind != DOCKERFILE_ARG) {
-			/* Nothing was built: the time is the stage's last. */
-			const char *created = json_get_string(state->config, "created");
-			time_t when = b->now;
-			if (created)
-				time_parse_rfc3339(created, &when);
-			image_state_add_history(state, text, true, when);
-		}
+		if (r == 0 && in->kind != DOCKERFILE_ARG)
+			add_config_history(b, state, text);
 		if (r == 0)
 			build_say(b, st, "%s %s%s", s.label, prefix, text);
 		break;

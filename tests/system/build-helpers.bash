@@ -20,6 +20,7 @@ make_build_rootfs() {
 	: >"$dir/etc/hosts"
 	: >"$dir/etc/resolv.conf"
 	: >"$dir/etc/hostname"
+	echo "welcome" >"$dir/etc/motd"
 	printf 'app:x:1000:1000:app:/home/app:/bin/sh\n' >>"$dir/etc/passwd"
 	printf 'app:x:1000:\n' >>"$dir/etc/group"
 	chown 1000:1000 "$dir/home/app"
@@ -28,7 +29,7 @@ make_build_rootfs() {
 # A Debian slice: dash, coreutils and what they link, copied from this
 # machine (no network to Debian's mirrors), with passwd and group.
 make_debian_rootfs() {
-	local dir=$1 prog lib
+	local dir=$1 prog lib path
 	mkdir -p "$dir/bin" "$dir/usr/bin" "$dir/etc" "$dir/tmp" "$dir/root" "$dir/proc" \
 		"$dir/dev" "$dir/sys" "$dir/run" "$dir/var/lib"
 	chmod 1777 "$dir/tmp"
@@ -36,9 +37,9 @@ make_debian_rootfs() {
 	for prog in ls cat cp mv rm mkdir rmdir ln chmod chown touch echo id env stat \
 		head tail wc sort true false sleep printf test basename dirname readlink \
 		sed grep tar gzip; do
-		command -v "$prog" >/dev/null 2>&1 || continue
-		cp -L "$(command -v "$prog")" "$dir/usr/bin/$prog"
-		for lib in $(ldd "$(command -v "$prog")" 2>/dev/null | grep -o '/[^ ]*'); do
+		path=$(type -P "$prog") || continue
+		cp -L "$path" "$dir/usr/bin/$prog"
+		for lib in $(ldd "$path" 2>/dev/null | grep -o '/[^ ]*'); do
 			[ -e "$dir$lib" ] && continue
 			mkdir -p "$dir$(dirname "$lib")"
 			cp -L "$lib" "$dir$lib"
@@ -50,6 +51,7 @@ make_debian_rootfs() {
 	: >"$dir/etc/hosts"
 	: >"$dir/etc/resolv.conf"
 	: >"$dir/etc/hostname"
+	echo "welcome" >"$dir/etc/motd"
 	mkdir -p "$dir/home/app"
 	chown 1000:1000 "$dir/home/app"
 }
