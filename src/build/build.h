@@ -105,4 +105,11 @@ struct build_result {
 int build_run(struct petra_store *store, const struct build_options *o, struct build_result *result,
 	      struct petra_error **err);
 
+/* Copy `path` from below root_fd (an image's root, mounted) into the
+ * directory dest_fd as COPY copies into a directory: a file as
+ * dest/<its name>, a directory as dest/<its name>/ with its contents;
+ * symlinks in `path` followed inside the root, none below it; modes,
+ * owners and times kept. For a flow's artifacts. */
+int build_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err);
+
 #endif

@@ -473,6 +473,38 @@ int build_copy_tree(struct build *b, int src_root, const char *src, const struct
 	return r;
 }
 
+int build_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err)
+{
+	_cleanup_free_ char *clean = context_clean_path(path);
+	const char *slash = strrchr(clean, '/');
+	const char *name = slash ? slash + 1 : clean;
+	struct stat st;
+	int fd = fs_open_in_root(root_fd, *clean ? clean : "/", O_PATH);
+	if (fd < 0) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set_errno(err, -fd, "%s", q);
+	}
+	int sr = fstat(fd, &st);
+	close(fd);
+	if (sr < 0)
+		return petra_error_set_errno(err, errno, "stat %s", path);
+	/* A directory keeps its name: its contents go below it. */
+	struct copier c = {
+	    .root_fd = dest_fd,
+	    .dest = xstrdup(S_ISDIR(st.st_mode) && *name ? name : ""),
+	    .into = true,
+	    .keep_owner = true,
+	    .name = *name ? name : ".",
+	};
+	int r = copy_source(&c, root_fd, clean, NULL, err);
+	for (size_t i = 0; i < c.n_links; i++)
+		free(c.links[i].dest);
+	free(c.links);
+	free(c.dirs);
+	free(c.dest);
+	return r;
+}
+
 /* ---- the step ---- */
 
 struct source {

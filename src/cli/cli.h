@@ -117,6 +117,7 @@ char *cli_supervisor_path(void);
 	X(prune, "Remove blobs no image uses")                                                     \
 	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)") \
 	X(build, "Build an image from a Dockerfile and a context directory")                       \
+	X(flow, "Run a multi-step build flow (Habitus build.yml)")                                 \
 	X(run, "Run a command in a new read-only, hardened container of an image")                 \
 	X(ps, "List containers")                                                                   \
 	X(logs, "Print a detached container's output")                                             \

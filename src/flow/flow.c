@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Habitus build.yml flows: read, checked, run step by step. */
+#include "flow.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <libfyaml.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "image/image.h"
+#include "rootfs/rootfs.h"
+#include "runtime/runtime.h"
+
+#define FLOW_VERSION "2016-03-14"
+
+enum step_status { STEP_PENDING, STEP_RUNNING, STEP_DONE, STEP_FAILED };
+
+struct flow_secret {
+	char *id, *path, *env;
+};
+
+struct step {
+	char *key;   /* in build.steps */
+	char *name;  /* the image's name */
+	char *image; /* name:latest */
+	char *dockerfile, *context;
+	struct strvec args;
+	char *target;
+	struct strvec artifacts; /* "src[:dest]" */
+	struct strvec depends_on;
+	size_t *deps;
+	size_t n_deps;
+	struct strvec cleanup;
+	bool no_cache;
+	struct flow_secret *secrets;
+	size_t n_secrets;
+	char *command;
+	enum step_status status;
+	char digest[OCI_DIGEST_SIZE];
+};
+
+struct flow {
+	char *file;
+	char *dir; /* the build.yml's directory: the work directory */
+	struct step *steps;
+	size_t n_steps;
+	/* While running. */
+	struct petra_store *store;
+	const struct flow_options *o;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	bool failed;
+	struct petra_error *error;
+	struct flow_result *result;
+};
+
+void flow_result_release(struct flow_result *r)
+{
+	for (size_t i = 0; i < r->n_steps; i++) {
+		free(r->steps[i].step);
+		free(r->steps[i].image);
+	}
+	free(r->steps);
+	memset(r, 0, sizeof(*r));
+}
+
+static void flow_release(struct flow *f)
+{
+	for (size_t i = 0; i < f->n_steps; i++) {
+		struct step *s = &f->steps[i];
+		free(s->key);
+		free(s->name);
+		free(s->image);
+		free(s->dockerfile);
+		free(s->context);
+		strvec_clear(&s->args);
+		free(s->target);
+		strvec_clear(&s->artifacts);
+		strvec_clear(&s->depends_on);
+		free(s->deps);
+		strvec_clear(&s->cleanup);
+		for (size_t k = 0; k < s->n_secrets; k++) {
+			free(s->secrets[k].id);
+			free(s->secrets[k].path);
+			free(s->secrets[k].env);
+		}
+		free(s->secrets);
+		free(s->command);
+	}
+	free(f->steps);
+	free(f->file);
+	free(f->dir);
+	petra_error_free(f->error);
+}
+
+/* ---- reading build.yml ---- */
+
+static json_t *load_yaml(const char *path, struct petra_error **err)
+{
+	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET};
+	struct fy_document *fyd = fy_document_build_from_file(&cfg, path);
+	if (!fyd) {
+		petra_error_set(err, EINVAL, "%s: not valid YAML", path);
+		return NULL;
+	}
+	char *text = fy_emit_document_to_string(fyd, FYECF_MODE_JSON | FYECF_WIDTH_INF);
+	fy_document_destroy(fyd);
+	if (!text) {
+		petra_error_set(err, EINVAL, "%s: cannot be read", path);
+		return NULL;
+	}
+	json_t *json = json_parse_buffer(text, strlen(text), path, err);
+	free(text);
+	return json;
+}
+
+/* A scalar as text, "_env(VAR)" replaced by petra's $VAR; NULL when the
+ * value is not a scalar. */
+static char *scalar(const json_t *v)
+{
+	char num[64];
+	const char *s;
+	if (json_is_string(v))
+		s = json_string_value(v);
+	else if (json_is_integer(v))
+		s = (snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v)), num);
+	else if (json_is_boolean(v))
+		s = json_is_true(v) ? "true" : "false";
+	else
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	while (*s) {
+		const char *at = strstr(s, "_env(");
+		const char *close = at ? strchr(at, ')') : NULL;
+		if (!at || !close) {
+			strbuf_addstr(&sb, s);
+			break;
+		}
+		strbuf_add(&sb, s, (size_t)(at - s));
+		_cleanup_free_ char *name = xstrndup(at + 5, (size_t)(close - at - 5));
+		const char *value = getenv(name);
+		strbuf_addstr(&sb, value ? value : "");
+		s = close + 1;
+	}
+	return strbuf_detach(&sb);
+}
+
+static int string_list(const json_t *v, struct strvec *out, const char *what,
+		       struct petra_error **err)
+{
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return petra_error_set(err, EINVAL, "%s: a list is expected", what);
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		char *s = scalar(e);
+		if (!s)
+			return petra_error_set(err, EINVAL, "%s[%zu]: a string is expected", what,
+					       i);
+		strvec_push_nodup(out, s);
+	}
+	return 0;
+}
+
+static char *resolve_path(const char *base, const char *p)
+{
+	return p[0] == '/' ? xstrdup(p) : path_join(base, p);
+}
+
+static int read_step(struct flow *f, const char *key, const json_t *v, struct step *s,
+		     struct petra_error **err)
+{
+	static const char *const known[] = {"name",     "dockerfile", "context",    "args",
+					    "target",   "artifacts",  "depends_on", "cleanup",
+					    "no_cache", "secrets",    "command",    "keep"};
+	s->key = xstrdup(key);
+	if (!json_is_object(v))
+		return petra_error_set(err, EINVAL, "step \"%s\": a mapping is expected", key);
+	const char *k;
+	json_t *val;
+	json_object_foreach((json_t *)v, k, val)
+	{
+		size_t i = 0;
+		while (i < ARRAY_SIZE(known) && strcmp(known[i], k))
+			i++;
+		if (i == ARRAY_SIZE(known))
+			return petra_error_set(err, EINVAL, "step \"%s\": unknown key \"%s\"", key,
+					       k);
+	}
+	_cleanup_free_ char *where = xasprintf("step \"%s\"", key);
+	json_t *name = json_object_get(v, "name");
+	s->name = name ? scalar(name) : xstrdup(key);
+	struct oci_ref ref;
+	_cleanup_free_ char *with_tag =
+	    strchr(s->name, ':') ? xstrdup(s->name) : xasprintf("%s:latest", s->name);
+	if (!s->name || oci_ref_parse(with_tag, &ref, err) < 0)
+		return petra_error_prefix(err, "%s: name", where);
+	s->image = oci_ref_format(&ref);
+	oci_ref_release(&ref);
+	json_t *context = json_object_get(v, "context");
+	_cleanup_free_ char *ctx = context ? scalar(context) : xstrdup(".");
+	s->context = resolve_path(f->dir, ctx ? ctx : ".");
+	json_t *dockerfile = json_object_get(v, "dockerfile");
+	_cleanup_free_ char *df = dockerfile ? scalar(dockerfile) : xstrdup("Dockerfile");
+	s->dockerfile = resolve_path(s->context, df ? df : "Dockerfile");
+	json_t *target = json_object_get(v, "target");
+	s->target = target ? scalar(target) : NULL;
+	json_t *args = json_object_get(v, "args");
+	if (json_is_object(args)) {
+		const char *ak;
+		json_t *av;
+		json_object_foreach(args, ak, av)
+		{
+			_cleanup_free_ char *value = scalar(av);
+			strvec_pushf(&s->args, "%s=%s", ak, value ? value : "");
+		}
+	} else if (args) {
+		int r = string_list(args, &s->args, "args", err);
+		if (r < 0)
+			return petra_error_prefix(err, "%s", where);
+	}
+	int r = string_list(json_object_get(v, "artifacts"), &s->artifacts, "artifacts", err);
+	if (r == 0)
+		r = string_list(json_object_get(v, "depends_on"), &s->depends_on, "depends_on",
+				err);
+	json_t *cleanup = json_object_get(v, "cleanup");
+	if (r == 0 && cleanup)
+		r = json_is_object(cleanup)
+			? string_list(json_object_get(cleanup, "commands"), &s->cleanup,
+				      "cleanup.commands", err)
+			: petra_error_set(err, EINVAL, "cleanup: a mapping is expected");
+	if (r < 0)
+		return petra_error_prefix(err, "%s", where);
+	json_t *no_cache = json_object_get(v, "no_cache");
+	s->no_cache = json_is_true(no_cache) ||
+		      (json_is_string(no_cache) && !strcmp(json_string_value(no_cache), "true"));
+	json_t *command = json_object_get(v, "command");
+	s->command = command ? scalar(command) : NULL;
+	json_t *secrets = json_object_get(v, "secrets");
+	if (secrets && !json_is_object(secrets))
+		return petra_error_set(err, EINVAL, "%s: secrets: a mapping is expected", where);
+	const char *id;
+	json_t *sv;
+	json_object_foreach(secrets, id, sv)
+	{
+		_cleanup_free_ char *type = scalar(json_object_get(sv, "type"));
+		_cleanup_free_ char *value = scalar(json_object_get(sv, "value"));
+		if (!type || !value || (strcmp(type, "file") && strcmp(type, "env")))
+			return petra_error_set(
+			    err, EINVAL,
+			    "%s: secret \"%s\": type (file or env) and value are "
+			    "expected",
+			    where, id);
+		s->secrets = xrealloc(s->secrets, (s->n_secrets + 1) * sizeof(*s->secrets));
+		struct flow_secret *fs = &s->secrets[s->n_secrets++];
+		fs->id = xstrdup(id);
+		fs->path = !strcmp(type, "file") ? resolve_path(f->dir, value) : NULL;
+		fs->env = !strcmp(type, "env") ? xstrdup(value) : NULL;
+	}
+	return 0;
+}
+
+/* Dependencies by name (or key); a cycle named step by step. */
+static int link_steps(struct flow *f, struct petra_error **err)
+{
+	for (size_t i = 0; i < f->n_steps; i++) {
+		struct step *s = &f->steps[i];
+		for (size_t d = 0; d < s->depends_on.n; d++) {
+			const char *want = s->depends_on.v[d];
+			size_t j = 0;
+			while (j < f->n_steps && strcmp(f->steps[j].name, want) &&
+			       strcmp(f->steps[j].key, want))
+				j++;
+			if (j == f->n_steps)
+				return petra_error_set(err, ENOENT,
+						       "step \"%s\" depends on \"%s\", which is no "
+						       "step of %s",
+						       s->key, want, f->file);
+			s->deps = xrealloc(s->deps, (s->n_deps + 1) * sizeof(*s->deps));
+			s->deps[s->n_deps++] = j;
+		}
+	}
+	/* Depth-first, colouring: 1 on the path, 2 done. */
+	unsigned char *colour = xcalloc(f->n_steps, 1);
+	size_t *path = xcalloc(f->n_steps + 1, sizeof(*path));
+	int r = 0;
+	for (size_t start = 0; start < f->n_steps && r == 0; start++) {
+		if (colour[start])
+			continue;
+		size_t depth = 0;
+		size_t *next = xcalloc(f->n_steps, sizeof(*next));
+		path[depth++] = start;
+		colour[start] = 1;
+		while (depth && r == 0) {
+			size_t cur = path[depth - 1];
+			struct step *s = &f->steps[cur];
+			if (next[cur] == s->n_deps) {
+				colour[cur] = 2;
+				depth--;
+				continue;
+			}
+			size_t dep = s->deps[next[cur]++];
+			if (colour[dep] == 1) {
+				struct strbuf sb = STRBUF_INIT;
+				size_t from = 0;
+				while (path[from] != dep)
+					from++;
+				for (size_t k = from; k < depth; k++)
+					strbuf_addf(&sb, "%s -> ", f->steps[path[k]].key);
+				strbuf_addstr(&sb, f->steps[dep].key);
+				r = petra_error_set(err, ELOOP, "%s: a cycle of steps: %s", f->file,
+						    sb.buf);
+				strbuf_release(&sb);
+			} else if (!colour[dep]) {
+				colour[dep] = 1;
+				path[depth++] = dep;
+			}
+		}
+		free(next);
+	}
+	free(path);
+	free(colour);
+	return r;
+}
+
+static int flow_load(const char *file, struct flow *f, struct petra_error **err)
+{
+	memset(f, 0, sizeof(*f));
+	char *real = realpath(file, NULL);
+	if (!real)
+		return petra_error_set_errno(err, errno, "%s", file);
+	f->file = real;
+	f->dir = xstrdup(real);
+	*strrchr(f->dir, '/') = '\0';
+	if (!*f->dir) {
+		free(f->dir);
+		f->dir = xstrdup("/");
+	}
+	_cleanup_json_ json_t *doc = load_yaml(f->file, err);
+	if (!doc)
+		return -EINVAL;
+	json_t *build = json_object_get(doc, "build");
+	if (!json_is_object(build))
+		return petra_error_set(err, EINVAL, "%s: no \"build\" mapping", f->file);
+	_cleanup_free_ char *version = scalar(json_object_get(build, "version"));
+	if (!version || strcmp(version, FLOW_VERSION))
+		return petra_error_set(err, EINVAL, "%s: build.version is not %s (Habitus' format)",
+				       f->file, FLOW_VERSION);
+	json_t *steps = json_object_get(build, "steps");
+	if (!json_is_object(steps) || !json_object_size(steps))
+		return petra_error_set(err, EINVAL,
+				       "%s: build.steps: a mapping of steps is expected", f->file);
+	f->steps = xcalloc(json_object_size(steps), sizeof(*f->steps));
+	const char *key;
+	json_t *v;
+	json_object_foreach(steps, key, v)
+	{
+		int r = read_step(f, key, v, &f->steps[f->n_steps++], err);
+		if (r < 0)
+			return petra_error_prefix(err, "%s", f->file);
+	}
+	for (size_t i = 0; i < f->n_steps; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(f->steps[i].image, f->steps[j].image))
+				return petra_error_set(err, EINVAL,
+						       "%s: steps \"%s\" and \"%s\" name the same "
+						       "image %s",
+						       f->file, f->steps[j].key, f->steps[i].key,
+						       f->steps[i].image);
+	return link_steps(f, err);
+}
+
+int flow_check(const char *file, struct petra_error **err)
+{
+	struct flow f;
+	int r = flow_load(file, &f, err);
+	flow_release(&f);
+	return r;
+}
+
+/* ---- artifacts ---- */
+
+/* Copy the step's artifacts out of its image's layers (mounted read-only
+ * in this thread's mount namespace, no container) into the work
+ * directory. */
+static int take_artifacts(struct flow *f, struct step *s, struct petra_error **err)
+{
+	if (!s->artifacts.n)
+		return 0;
+	struct image img;
+	int r = image_load(f->store, s->digest, &img, err);
+	if (r < 0)
+		return r;
+	struct strvec lowers = STRVEC_INIT;
+	r = rootfs_prepare(f->store, &img, &lowers, err);
+	image_release(&img);
+	_cleanup_free_ char *dir = xasprintf("%s/build/flow", petra_store_root(f->store));
+	_cleanup_free_ char *mnt = xasprintf("%s/artifacts-XXXXXX", dir);
+	_cleanup_close_ int root = -1;
+	if (r == 0)
+		r = fs_mkdir_p(dir, 0700, err);
+	if (r == 0 && !mkdtemp(mnt))
+		r = petra_error_set_errno(err, errno, "create %s", mnt);
+	if (r == 0) {
+		struct rootfs_mount_options mo = {.lowers = (const char *const *)lowers.v,
+						  .n_lowers = lowers.n};
+		r = rootfs_mount(mnt, &mo, err);
+		if (r == 0) {
+			root = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			/* The descriptor keeps the mount alive. */
+			umount2(mnt, MNT_DETACH);
+			if (root < 0)
+				r = petra_error_set_errno(err, errno, "open %s", mnt);
+		}
+		rmdir(mnt);
+	}
+	strvec_clear(&lowers);
+	for (size_t i = 0; r == 0 && i < s->artifacts.n; i++) {
+		_cleanup_free_ char *spec = xstrdup(s->artifacts.v[i]);
+		char *colon = strchr(spec, ':');
+		if (colon)
+			*colon++ = '\0';
+		_cleanup_free_ char *dest = resolve_path(f->dir, colon && *colon ? colon : ".");
+		r = fs_mkdir_p(dest, 0755, err);
+		_cleanup_close_ int dest_fd =
+		    r < 0 ? -1 : open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r == 0 && dest_fd < 0)
+			r = petra_error_set_errno(err, errno, "open %s", dest);
+		if (r == 0)
+			r = build_copy_out(root, spec, dest_fd, err);
+		if (r < 0)
+			petra_error_prefix(err, "artifact %s", s->artifacts.v[i]);
+		else if (!f->o->quiet)
+			fprintf(stderr, "[%s] artifact %s -> %s\n", s->key, spec, dest);
+	}
+	return r;
+}
+
+/* ---- running ---- */
+
+static int run_command(struct flow *f, struct step *s, struct petra_error **err)
+{
+	char *argv[] = {"/bin/sh", "-c", s->command, NULL};
+	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	struct runtime_run_options ro = {
+	    .image = s->digest,
+	    .command = argv,
+	    .network = f->o->network,
+	    .remove = true,
+	};
+	struct runtime_run_result res;
+	int r = runtime_run(f->store, run_dir, &ro, &res, err);
+	int code = res.exit_code;
+	runtime_run_result_release(&res);
+	if (r < 0)
+		return petra_error_prefix(err, "command");
+	if (code != 0)
+		return petra_error_set(err, EIO, "command exited with status %d", code);
+	return 0;
+}
+
+static int run_step(struct flow *f, struct step *s, struct petra_error **err)
+{
+	const struct flow_options *o = f->o;
+	struct build_secret *secrets = xcalloc(s->n_secrets + 1, sizeof(*secrets));
+	for (size_t i = 0; i < s->n_secrets; i++)
+		secrets[i] =
+		    (struct build_secret){s->secrets[i].id, s->secrets[i].path, s->secrets[i].env};
+	const char *tags[] = {s->image};
+	_cleanup_free_ char *label = xasprintf("[%s] ", s->key);
+	struct build_options bo = {
+	    .context = s->context,
+	    .dockerfile = s->dockerfile,
+	    .tags = tags,
+	    .n_tags = 1,
+	    .build_args = (const char *const *)s->args.v,
+	    .n_build_args = s->args.n,
+	    .target = s->target,
+	    .secrets = secrets,
+	    .n_secrets = s->n_secrets,
+	    .no_cache = o->no_cache || s->no_cache,
+	    .network = o->network,
+	    .compression = o->compression,
+	    .squash = s->cleanup.n > 0,
+	    .quiet = o->quiet,
+	    .reproducible = o->reproducible,
+	    .source_date_epoch = o->source_date_epoch,
+	    .extra_run = (const char *const *)s->cleanup.v,
+	    .n_extra_run = s->cleanup.n,
+	    .label = label,
+	};
+	struct build_result br;
+	int r = build_run(f->store, &bo, &br, err);
+	free(secrets);
+	if (r == 0)
+		memcpy(s->digest, br.digest, OCI_DIGEST_SIZE);
+	if (r == 0)
+		r = take_artifacts(f, s, err);
+	if (r == 0 && s->command)
+		r = run_command(f, s, err);
+	if (r < 0)
+		return petra_error_prefix(err, "step %s", s->key);
+	return 0;
+}
+
+static bool deps_done(struct flow *f, const struct step *s)
+{
+	for (size_t i = 0; i < s->n_deps; i++)
+		if (f->steps[s->deps[i]].status != STEP_DONE)
+			return false;
+	return true;
+}
+
+static void *worker(void *arg)
+{
+	struct flow *f = arg;
+	/* Mounts of this thread's builds and artifacts stay its own. */
+	unshare(CLONE_NEWNS);
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		if (f->failed)
+			break;
+		struct step *next = NULL;
+		bool pending = false;
+		for (size_t i = 0; i < f->n_steps; i++) {
+			struct step *s = &f->steps[i];
+			if (s->status != STEP_PENDING)
+				continue;
+			pending = true;
+			if (deps_done(f, s)) {
+				next = s;
+				break;
+			}
+		}
+		if (!pending)
+			break;
+		if (!next) {
+			pthread_cond_wait(&f->changed, &f->lock);
+			continue;
+		}
+		next->status = STEP_RUNNING;
+		pthread_mutex_unlock(&f->lock);
+		struct petra_error *e = NULL;
+		int r = run_step(f, next, &e);
+		pthread_mutex_lock(&f->lock);
+		next->status = r == 0 ? STEP_DONE : STEP_FAILED;
+		if (r < 0) {
+			if (!f->failed)
+				f->error = e;
+			else
+				petra_error_free(e);
+			f->failed = true;
+		} else {
+			struct flow_result *res = f->result;
+			res->steps = xrealloc(res->steps, (res->n_steps + 1) * sizeof(*res->steps));
+			struct flow_step_result *sr = &res->steps[res->n_steps++];
+			sr->step = xstrdup(next->key);
+			sr->image = xstrdup(next->image);
+			memcpy(sr->digest, next->digest, OCI_DIGEST_SIZE);
+		}
+		pthread_cond_broadcast(&f->changed);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+int flow_run(struct petra_store *store, const struct flow_options *o, struct flow_result *result,
+	     struct petra_error **err)
+{
+	memset(result, 0, sizeof(*result));
+	struct flow f;
+	int r = flow_load(o->file, &f, err);
+	if (r < 0) {
+		flow_release(&f);
+		return r;
+	}
+	f.store = store;
+	f.o = o;
+	f.result = result;
+	pthread_mutex_init(&f.lock, NULL);
+	pthread_cond_init(&f.changed, NULL);
+	unsigned jobs = o->jobs ? o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs > f.n_steps)
+		jobs = (unsigned)f.n_steps;
+	if (jobs < 1)
+		jobs = 1;
+	pthread_t *threads = xcalloc(jobs, sizeof(*threads));
+	unsigned started = 0;
+	for (unsigned i = 0; i < jobs; i++)
+		if (pthread_create(&threads[i], NULL, worker, &f) == 0)
+			started++;
+	if (!started)
+		worker(&f);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	if (f.failed) {
+		*err = steal_pointer(&f.error);
+		r = -(*err ? (*err)->code : EIO);
+	}
+	pthread_mutex_destroy(&f.lock);
+	pthread_cond_destroy(&f.changed);
+	flow_release(&f);
+	return r;
+}
