@@ -45,8 +45,10 @@ void build_say(struct build *b, const struct stage *st, const char *fmt, ...)
 
 /* ---- the session's scratch space ---- */
 
-/* Remove the scratch directories of builds that are gone: their lock is
- * free. */
+/* Remove the scratch directories of builds that are gone. A build's
+ * directory <id> comes after its lock file <id>.lock, which appears
+ * already locked (renamed into place): a directory without a lock file,
+ * or with a lock nobody holds, is a leftover. */
 static void remove_stale_sessions(const char *tmp)
 {
 	_cleanup_closedir_ DIR *d = opendir(tmp);
@@ -54,9 +56,10 @@ static void remove_stale_sessions(const char *tmp)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || (len > 5 && !strcmp(de->d_name + len - 5, ".lock")))
 			continue;
-		_cleanup_free_ char *lock = xasprintf("%s/%s/lock", tmp, de->d_name);
+		_cleanup_free_ char *lock = xasprintf("%s/%s.lock", tmp, de->d_name);
 		_cleanup_close_ int fd = open(lock, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* a running build's */
@@ -64,6 +67,8 @@ static void remove_stale_sessions(const char *tmp)
 		_cleanup_error_ struct petra_error *e = NULL;
 		if (fs_remove_tree_at(AT_FDCWD, dir, &e) < 0)
 			log_debug("could not remove %s: %s", dir, e->message);
+		if (fd >= 0)
+			unlink(lock);
 	}
 }
 
@@ -81,13 +86,16 @@ static int session_open(struct build *b, struct petra_error **err)
 	char id[17];
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	/* The lock first, locked before it has its name. */
+	_cleanup_free_ char *pending = xasprintf("%s/.lock-%s", tmp, id);
+	b->session_lock_path = xasprintf("%s/%s.lock", tmp, id);
+	b->session_lock = open(pending, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (b->session_lock < 0 || flock(b->session_lock, LOCK_EX) < 0 ||
+	    rename(pending, b->session_lock_path) < 0)
+		return petra_error_set_errno(err, errno, "lock %s", b->session_lock_path);
 	b->session_dir = path_join(tmp, id);
 	if (mkdir(b->session_dir, 0700) < 0)
 		return petra_error_set_errno(err, errno, "create %s", b->session_dir);
-	_cleanup_free_ char *lock = path_join(b->session_dir, "lock");
-	b->session_lock = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (b->session_lock < 0 || flock(b->session_lock, LOCK_EX) < 0)
-		return petra_error_set_errno(err, errno, "lock %s", lock);
 	b->empty_dir = path_join(b->session_dir, "empty");
 	if (mkdir(b->empty_dir, 0755) < 0)
 		return petra_error_set_errno(err, errno, "create %s", b->empty_dir);
@@ -101,8 +109,11 @@ static void session_close(struct build *b)
 		if (fs_remove_tree_at(AT_FDCWD, b->session_dir, &e) < 0)
 			log_warn("could not remove %s: %s", b->session_dir, e->message);
 	}
-	if (b->session_lock >= 0)
+	if (b->session_lock >= 0) {
+		unlink(b->session_lock_path);
 		close(b->session_lock);
+	}
+	free(b->session_lock_path);
 }
 
 int build_scratch_dir(struct build *b, const char *what, char **path, struct petra_error **err)

@@ -197,8 +197,8 @@ static char *commit_tree(const char *common, const char *commit)
 		uint32_t off = BE32(ids + (size_t)n * 24 + (size_t)lo * 4);
 		if (off & 0x80000000u)
 			return NULL; /* large packs: not read here */
-		_cleanup_free_ char *pack_path = xstrdup(idx_path);
-		strcpy(pack_path + strlen(pack_path) - 4, ".pack");
+		_cleanup_free_ char *pack_path =
+		    xasprintf("%.*s.pack", (int)(strlen(idx_path) - 4), idx_path);
 		_cleanup_close_ int fd = open(pack_path, O_RDONLY | O_CLOEXEC);
 		unsigned char buf[4096];
 		ssize_t rn = fd < 0 ? -1 : pread(fd, buf, sizeof(buf), off);

@@ -77,10 +77,11 @@ struct build {
 	bool parallel; /* more than one stage may run at once */
 	time_t now;    /* the source date epoch, or the start */
 
-	char *build_dir;   /* <store>/build */
-	char *session_dir; /* <store>/build/tmp/<id>: this build's scratch space */
-	int session_lock;
-	char *empty_dir; /* an empty lower directory for scratch stages */
+	char *build_dir;         /* <store>/build */
+	char *session_dir;       /* <store>/build/tmp/<id>: this build's scratch space */
+	int session_lock;        /* held while the session lives */
+	char *session_lock_path; /* <session_dir>.lock */
+	char *empty_dir;         /* an empty lower directory for scratch stages */
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t changed;

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define OUTPUT_TAIL_LINES 15
 #define OUTPUT_LINE_MAX   300
@@ -553,6 +554,53 @@ static uint64_t build_caps(void)
 	return caps;
 }
 
+/* sandbox_spawn clones with a raw clone(2). In a process with other
+ * threads (parallel stages, a flow's steps) the child could inherit a
+ * lock that another thread held at that moment (malloc's, a sanitizer's)
+ * and wait for it forever. glibc's fork() takes those locks around
+ * itself: the single-threaded helper it makes spawns the container
+ * safely, waits for it and exits with its status. */
+static int spawn_from_helper(const struct sandbox_config *sc, int out_fd, pid_t *helper,
+			     struct petra_error **err)
+{
+	int report[2];
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return petra_error_set_errno(err, errno, "pipe");
+	pid_t h = fork();
+	if (h < 0) {
+		int e = errno;
+		close(report[0]);
+		close(report[1]);
+		return petra_error_set_errno(err, e, "fork");
+	}
+	if (h == 0) {
+		close(report[0]);
+		struct petra_error *e = NULL;
+		pid_t pid;
+		int r = sandbox_spawn(sc, &pid, &e);
+		if (r < 0)
+			sandbox_child_fail(report[1],
+					   r == -ENOENT   ? 127
+					   : r == -EACCES ? 126
+							  : 125,
+					   e);
+		/* Started: only the container writes the output from now. */
+		close(out_fd);
+		close(report[1]);
+		int status = 125;
+		struct sandbox_wait_options wo = {.pty_master = -1};
+		if (sandbox_wait(pid, &wo, &status, &e) < 0)
+			_exit(125);
+		_exit(status);
+	}
+	close(report[1]);
+	int r = sandbox_child_result(report[0], h, err);
+	close(report[0]);
+	if (r == 0)
+		*helper = h;
+	return r;
+}
+
 static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid_t uid, gid_t gid,
 		   const char *cwd, struct petra_error **err)
 {
@@ -592,8 +640,8 @@ static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid
 		sc.root.n_lowers = 1;
 		sc.root.flags = ROOTFS_MOUNT_WRITABLE_DIR;
 	}
-	pid_t pid;
-	int r = sandbox_spawn(&sc, &pid, err);
+	pid_t helper = -1;
+	int r = spawn_from_helper(&sc, pipefd[1], &helper, err);
 	close(pipefd[1]);
 	struct tail tail = {0};
 	if (r == 0) {
@@ -608,10 +656,11 @@ static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid
 		}
 		if (tail.partial.len)
 			tail_line(s, &tail, tail.partial.buf, tail.partial.len);
-		int status = 0;
-		struct sandbox_wait_options wo = {.pty_master = -1};
-		r = sandbox_wait(pid, &wo, &status, err);
-		if (r == 0 && status != 0) {
+		int ws = 0;
+		while (waitpid(helper, &ws, 0) < 0 && errno == EINTR)
+			;
+		int status = sandbox_exit_code(ws);
+		if (status != 0) {
 			struct strbuf msg = STRBUF_INIT;
 			strbuf_addf(&msg, "exit status %d", status);
 			if (tail.count) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "image/image.h"
 #include "rootfs/rootfs.h"
@@ -445,22 +446,47 @@ static int take_artifacts(struct flow *f, struct step *s, struct petra_error **e
 
 /* ---- running ---- */
 
+/* The step's command in its image, as petra run runs it. In a helper
+ * process: this thread's process has other threads, and the runtime's
+ * raw clone(2) must not inherit a lock one of them holds (see build's
+ * run.c). */
 static int run_command(struct flow *f, struct step *s, struct petra_error **err)
 {
-	char *argv[] = {"/bin/sh", "-c", s->command, NULL};
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
-	struct runtime_run_options ro = {
-	    .image = s->digest,
-	    .command = argv,
-	    .network = f->o->network,
-	    .remove = true,
-	};
-	struct runtime_run_result res;
-	int r = runtime_run(f->store, run_dir, &ro, &res, err);
-	int code = res.exit_code;
-	runtime_run_result_release(&res);
+	int report[2];
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return petra_error_set_errno(err, errno, "pipe");
+	pid_t helper = fork();
+	if (helper < 0) {
+		int e = errno;
+		close(report[0]);
+		close(report[1]);
+		return petra_error_set_errno(err, e, "fork");
+	}
+	if (helper == 0) {
+		close(report[0]);
+		char *argv[] = {"/bin/sh", "-c", s->command, NULL};
+		_cleanup_free_ char *run_dir = runtime_default_run_dir();
+		struct runtime_run_options ro = {
+		    .image = s->digest,
+		    .command = argv,
+		    .network = f->o->network,
+		    .remove = true,
+		};
+		struct runtime_run_result res;
+		struct petra_error *e = NULL;
+		if (runtime_run(f->store, run_dir, &ro, &res, &e) < 0)
+			sandbox_child_fail(report[1], 125, e);
+		_exit(res.exit_code);
+	}
+	close(report[1]);
+	int r = sandbox_child_result(report[0], helper, err);
+	close(report[0]);
 	if (r < 0)
 		return petra_error_prefix(err, "command");
+	int ws;
+	while (waitpid(helper, &ws, 0) < 0 && errno == EINTR)
+		;
+	int code = sandbox_exit_code(ws);
 	if (code != 0)
 		return petra_error_set(err, EIO, "command exited with status %d", code);
 	return 0;
