@@ -89,12 +89,56 @@ static int place_layer(int layers_fd, const char *from, const char *hex, struct 
 	return r;
 }
 
+/* ---- layers adopted without a sync ----
+ *
+ * Syncing a step's whole layer before it gets its name would cost the
+ * builder as much as writing it. Instead <hex>.unsynced, holding this
+ * boot's id, is created before the rename (metadata is journaled in
+ * order: if the rename survives a crash, so does the marker). In the
+ * same boot the page cache has the data whatever the disk has; in a later
+ * boot such a directory may have lost data and is extracted again. */
+
+static void boot_id(char out[64])
+{
+	_cleanup_free_ char *id = NULL;
+	size_t len = 0;
+	out[0] = '\0';
+	if (fs_read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &id, &len, NULL) == 0)
+		snprintf(out, 64, "%.*s", (int)strcspn(id, "\n"), id);
+}
+
+static char *marker_name(const char *hex)
+{
+	return xasprintf("%s.unsynced", hex);
+}
+
+/* A layer directory adopted in an earlier boot without a sync: removed
+ * (with its marker) so it is extracted again. */
+static void drop_if_unsynced(int layers_fd, const char *hex)
+{
+	_cleanup_free_ char *marker = marker_name(hex);
+	_cleanup_free_ char *written = NULL;
+	size_t len = 0;
+	int r = fs_read_file_at(layers_fd, marker, 64, &written, &len, NULL);
+	if (r == -ENOENT)
+		return;
+	char now[64];
+	boot_id(now);
+	if (r == 0 && now[0] && !strncmp(written, now, strlen(now)))
+		return;
+	_cleanup_error_ struct petra_error *e = NULL;
+	if (fs_remove_tree_at(layers_fd, hex, &e) < 0)
+		log_warn("could not remove %s: %s", hex, e->message);
+	unlinkat(layers_fd, marker, 0);
+}
+
 /* Extract one layer unless its directory exists. */
 static int ensure_layer(struct petra_store *store, int layers_fd,
 			const struct oci_descriptor *layer, const char *diff_id,
 			struct petra_error **err)
 {
 	const char *hex = oci_digest_hex(diff_id);
+	drop_if_unsynced(layers_fd, hex);
 	struct stat st;
 	if (fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 		return 0;
@@ -143,24 +187,33 @@ int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const cha
 	_cleanup_close_ int layers_fd = open_layers_dir(store, err);
 	if (layers_fd < 0)
 		return layers_fd;
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return petra_error_set_errno(err, errno, "open %s", dir);
-	/* As for an extracted layer: whole on disk before it has its name. */
-	if (syncfs(fd) < 0)
-		return petra_error_set_errno(err, errno, "sync %s", dir);
+	const char *hex = oci_digest_hex(diff_id);
+	drop_if_unsynced(layers_fd, hex);
+	/* Not synced: marked with this boot's id instead (see above). */
+	char id[64];
+	boot_id(id);
+	_cleanup_free_ char *marker = marker_name(hex);
+	struct stat st;
+	bool had_marker = fstatat(layers_fd, marker, &st, 0) == 0;
+	_cleanup_close_ int mfd =
+	    openat(layers_fd, marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (mfd < 0 || fs_write_all(mfd, id, strlen(id)) < 0)
+		return petra_error_set_errno(err, errno, "mark %s", marker);
 	/* Both by path: the store's descriptors may belong to the mount
 	 * namespace the caller had before it made a private one, and a
 	 * rename across two mounts of one filesystem is refused. */
 	char *final = rootfs_layer_dir(store, diff_id);
 	if (rename(dir, final) == 0) {
-		fs_fsync_dir_at(layers_fd, ".", NULL);
 		*cached = final;
 		return 0;
 	}
 	int r = 0;
 	if (errno != EEXIST && errno != ENOTEMPTY)
 		r = petra_error_set_errno(err, errno, "rename %s to %s", dir, final);
+	/* Cached already (extracted and synced, or adopted before): ours goes,
+	 * and so does a marker that was not there before. */
+	if (!had_marker)
+		unlinkat(layers_fd, marker, 0);
 	_cleanup_error_ struct petra_error *cleanup = NULL;
 	if (fs_remove_tree_at(AT_FDCWD, dir, &cleanup) < 0)
 		log_warn("could not remove %s: %s", dir, cleanup->message);

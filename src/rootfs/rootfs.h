@@ -18,7 +18,6 @@
  *    builder, --read-write, --learn). When overlayfs cannot be mounted and
  *    no upper directory is wanted, the layers are merged into a tmpfs
  *    instead.
- *
  *  - users: "user[:group]" resolved through the layers' /etc/passwd and
  *    /etc/group, as the runtime and the builder both need.
  *
@@ -51,9 +50,11 @@ int rootfs_ensure_layer(struct petra_store *store, const struct oci_descriptor *
 /* A layer that was just written from `dir`, an overlayfs upper directory
  * (or any directory in the same overlay lower format) on the store's
  * filesystem, becomes the cache directory of diff_id without extracting
- * the blob again: it is synced and renamed into place. When the layer is
- * cached already, `dir` is removed instead. *cached receives the cache
- * directory (caller frees). */
+ * the blob again: it is renamed into place. It is not synced (that would
+ * cost as much as writing it): a marker with this boot's id goes with it,
+ * and in a later boot such a directory is extracted again from the blob.
+ * When the layer is cached already, `dir` is removed instead. *cached
+ * receives the cache directory (caller frees). */
 int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const char *dir,
 		       char **cached, struct petra_error **err);
 

@@ -168,12 +168,71 @@ static void test_cache_extracts_once_and_verify_catches_tampering(void **state)
 	test_rmtree(tmp);
 }
 
+static void test_adopted_layer_is_used_until_a_reboot(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	struct image img;
+	struct petra_store *store = store_with_image(tmp, &img);
+	struct petra_error *err = NULL;
+	const char *diff_id = img.config.diff_ids.v[0];
+	/* A directory standing for the layer, as the builder would adopt it
+	 * (its content differs from the blob so the test can tell them apart). */
+	char *dir = path_join(tmp, "upper");
+	test_write_file(dir, "adopted", "from the directory\n", 0644);
+	char *cached = NULL;
+	assert_int_equal(rootfs_adopt_layer(store, diff_id, dir, &cached, &err), 0);
+	char *expected = rootfs_layer_dir(store, diff_id);
+	assert_string_equal(cached, expected);
+	struct stat st;
+	assert_int_not_equal(stat(dir, &st), 0);
+	/* In this boot the adopted directory is the layer. */
+	char *layer = NULL;
+	assert_int_equal(rootfs_ensure_layer(store, &img.manifest.layers[0], diff_id, &layer, &err),
+			 0);
+	char *adopted = path_join(expected, "adopted");
+	assert_int_equal(stat(adopted, &st), 0);
+	free(layer);
+	/* After a reboot (another boot id in the marker) it is not trusted:
+	 * the blob is extracted again. */
+	char *marker = xasprintf("%s.unsynced", expected);
+	int fd = open(marker, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(fs_write_all(fd, "an-earlier-boot", 15), 0);
+	close(fd);
+	assert_int_equal(rootfs_ensure_layer(store, &img.manifest.layers[0], diff_id, &layer, &err),
+			 0);
+	assert_int_not_equal(stat(adopted, &st), 0);
+	assert_int_not_equal(stat(marker, &st), 0);
+	char *passwd = path_join(expected, "etc/passwd");
+	assert_int_equal(stat(passwd, &st), 0);
+	/* Adopting a layer that is cached already drops the directory. */
+	char *again = path_join(tmp, "again");
+	test_write_file(again, "x", "x\n", 0644);
+	free(cached);
+	assert_int_equal(rootfs_adopt_layer(store, diff_id, again, &cached, &err), 0);
+	assert_int_not_equal(stat(again, &st), 0);
+	assert_int_equal(stat(passwd, &st), 0);
+	free(again);
+	free(passwd);
+	free(marker);
+	free(adopted);
+	free(layer);
+	free(cached);
+	free(expected);
+	free(dir);
+	image_release(&img);
+	petra_store_close(store);
+	test_rmtree(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lookup_follows_overlay_rules),
 	    cmocka_unit_test(test_merge_copy_is_what_overlayfs_shows),
 	    cmocka_unit_test(test_cache_extracts_once_and_verify_catches_tampering),
+	    cmocka_unit_test(test_adopted_layer_is_used_until_a_reboot),
 	};
 	return cmocka_run_group_tests_name("rootfs", tests, NULL, NULL);
 }
