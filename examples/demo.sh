@@ -2,7 +2,8 @@
 # The main job, end to end, on examples/: make a busybox base image from
 # Debian's busybox-static, import it into a store, look at it, export it
 # as an OCI layout and archive that other tools read, unpack it safely,
-# and verify the store. Everything lands in examples/out/.
+# build images from it (a Dockerfile, a two-step flow) and verify the
+# store. Everything lands in examples/out/.
 #   examples/demo.sh [PETRA]
 set -eu
 PETRA=${1:-$(dirname "$0")/../build/petra}
@@ -36,5 +37,18 @@ fi
 step petra unpack busybox:1.35 "$OUT/rootfs"
 printf '\n\033[1m$ out/rootfs/bin/busybox echo ...\033[0m\n'
 "$OUT/rootfs/bin/busybox" echo "the unpacked busybox runs"
+# Build: a Dockerfile and its context into an image, no daemon. Twice: the
+# second time every step comes from the cache and the digest is the same.
+step petra build -t web:1 --build-arg SITE_VERSION=1.0 web
+step petra build -q -t web:1 --build-arg SITE_VERSION=1.0 web
+step petra history web:1
+printf '\n\033[1m$ petra inspect --manifest web:1 | jq .annotations\033[0m\n'
+"$PETRA" inspect --manifest web:1 | jq .annotations
+# A flow (Habitus build.yml): build and test in a full image with a secret,
+# ship the artifact in an image from scratch.
+cp -a flow "$OUT/flow"
+echo "demo-token-$$" >"$OUT/flow/token.txt"
+step petra flow "$OUT/flow/build.yml"
+step petra run --rm hello
 step petra fsck
 printf '\nReproducible: SOURCE_DATE_EPOCH=%s, so the digest above is the same on every run.\n' "$SOURCE_DATE_EPOCH"
