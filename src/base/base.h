@@ -8,7 +8,8 @@
  *    up with petra_error_prefix().
  *  - cleanup attributes (_cleanup_free_, _cleanup_close_, ...): ownership
  *    ends with the scope unless the pointer is handed on (steal_pointer).
- *  - strbuf / strvec / strset: growable strings, string vectors, string sets.
+ *  - strbuf / strvec / strset: growable strings, string vectors, string sets;
+ *    an arena for many small allocations freed at once.
  *  - fs_*: whole reads and writes, atomic file replacement (temp + fsync +
  *    rename + fsync of the directory), safe recursive removal.
  *  - JSON helpers over jansson, time helpers (SOURCE_DATE_EPOCH, RFC 3339).
@@ -189,6 +190,25 @@ bool strset_contains(const struct strset *set, const char *s);
 uint64_t str_hash(const char *s);
 void strset_clear(struct strset *set);
 #define _cleanup_strset_ _cleanup_(strset_clear)
+
+/* ---- arena: many small allocations freed at once ----------------------- */
+
+/* For structures with many small parts that live and die together (a
+ * parsed file, an image's merged file tree): allocation is a pointer bump
+ * in 16 KiB chunks, and arena_release frees everything. A zeroed struct is
+ * an empty arena. */
+struct arena_chunk;
+struct arena {
+	struct arena_chunk *chunks;
+	char *next;
+	size_t left;
+};
+/* Aligned for any type; never NULL (aborts when memory runs out). */
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* NULL for size 0. */
+void *arena_memdup(struct arena *a, const void *p, size_t size);
+void arena_release(struct arena *a);
 
 /* ---- files ------------------------------------------------------------- */
 
