@@ -47,6 +47,14 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 /* The label's value. Caller frees. */
 char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n);
 
+/* Resolve a USER value ("uid[:gid]" or "name[:group]", either part a
+ * number or a name) with the text of an image's /etc/passwd and
+ * /etc/group (either may be NULL): *uid, *gid (the user's primary group
+ * unless one is given) and *home ("/" when unknown; caller frees). A name
+ * that is not there is an error; an empty USER is root. */
+int runtime_user_lookup(const char *passwd, const char *group, const char *user, uid_t *uid,
+			gid_t *gid, char **home, struct petra_error **err);
+
 /* The image config's "config" object (Env, Cmd, User, Labels, ...), or
  * NULL; borrowed from img. */
 json_t *runtime_image_config(const struct image *img);
