@@ -115,7 +115,7 @@ char *cli_supervisor_path(void);
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \
 	X(fsck, "Verify every blob, reference and layer of the store")                             \
 	X(prune, "Remove blobs no image uses")                                                     \
-	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)") \
+	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)")            \
 	X(run, "Run a command in a new read-only, hardened container of an image")                 \
 	X(ps, "List containers")                                                                   \
 	X(logs, "Print a detached container's output")                                             \

@@ -79,7 +79,8 @@ static int create_layout(const char *root, struct petra_error **err)
 	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open store %s", root);
-	if (faccessat(fd, "index.json", F_OK, 0) == 0 && faccessat(fd, "oci-layout", F_OK, 0) == 0 &&
+	if (faccessat(fd, "index.json", F_OK, 0) == 0 &&
+	    faccessat(fd, "oci-layout", F_OK, 0) == 0 &&
 	    faccessat(fd, "blobs/sha256", F_OK, 0) == 0)
 		return 0;
 	/* Several processes may create the store at once, and prune removes
