@@ -27,6 +27,23 @@ const char *image_tag(const struct image *img)
 	return colon ? colon + 1 : "latest";
 }
 
+const json_t *image_layer_step(const struct image *img, size_t layer, size_t *step)
+{
+	json_t *history = json_object_get(img->config.json, "history");
+	size_t seen = 0;
+	for (size_t i = 0; i < json_array_size(history); i++) {
+		json_t *h = json_array_get(history, i);
+		if (json_is_true(json_object_get(h, "empty_layer")))
+			continue;
+		if (seen++ == layer) {
+			if (step)
+				*step = i;
+			return h;
+		}
+	}
+	return NULL;
+}
+
 /* Load manifest and config for a manifest descriptor (an index is narrowed
  * to this machine's platform). */
 static int load_descriptor(struct petra_store *store, struct image *img, struct petra_error **err)

@@ -33,6 +33,10 @@ struct image {
 int image_load(struct petra_store *store, const char *ref, struct image *image,
 	       struct petra_error **err);
 void image_release(struct image *image);
+/* The config's history entry that made layer `layer` (steps marked
+ * empty_layer made none), or NULL when the history is shorter; *step
+ * (may be NULL) receives its index in the history. */
+const json_t *image_layer_step(const struct image *image, size_t layer, size_t *step);
 /* The tag part of the image's name ("latest" when it has none). */
 const char *image_tag(const struct image *image);
 
