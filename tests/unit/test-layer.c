@@ -736,6 +736,54 @@ static void test_writer_refuses_duplicates(void **state)
 	free(blobs);
 }
 
+static void test_writer_streams_file_data(void **state)
+{
+	struct store_fixture *f = *state;
+	struct layer_writer_options o = {.compression = LAYER_COMPRESSION_GZIP};
+	struct layer_writer *w;
+	struct petra_error *err = NULL;
+	assert_int_equal(layer_writer_new(f->store, &o, &w, &err), 0);
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, "streamed");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, 10);
+	/* The header first, then the content in pieces. */
+	assert_int_equal(layer_writer_add_entry(w, e, NULL, 0, &err), 0);
+	assert_int_equal(layer_writer_add_data(w, "hello", 5, &err), 0);
+	assert_int_equal(layer_writer_add_data(w, "", 0, &err), 0);
+	assert_int_equal(layer_writer_add_data(w, "world", 5, &err), 0);
+	archive_entry_set_pathname(e, "after");
+	archive_entry_set_size(e, 1);
+	assert_int_equal(layer_writer_add_entry(w, e, "!", 1, &err), 0);
+	archive_entry_free(e);
+	struct layer_info info;
+	assert_int_equal(layer_writer_finish(w, &info, &err), 0);
+	int fd = petra_store_open_blob(f->store, info.digest, &err);
+	assert_true(fd >= 0);
+	struct layer_reader_options ro = {.compression = LAYER_COMPRESSION_GZIP,
+					  .expected_digest = info.digest,
+					  .expected_diff_id = info.diff_id};
+	struct layer_reader *r;
+	assert_int_equal(layer_reader_open(fd, &ro, &r, &err), 0);
+	struct strbuf content = STRBUF_INIT;
+	struct archive_entry *re;
+	while (layer_reader_next(r, &re, &err) == 1) {
+		strbuf_addf(&content, "%s=", archive_entry_pathname(re));
+		const void *data;
+		size_t len;
+		int64_t off;
+		while (layer_reader_data_block(r, &data, &len, &off, &err) == 1)
+			strbuf_add(&content, data, len);
+		strbuf_addch(&content, ';');
+	}
+	assert_int_equal(layer_reader_finish(r, &err), 0);
+	assert_string_equal(content.buf, "streamed=helloworld;after=!;");
+	strbuf_release(&content);
+	layer_reader_close(r);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +809,8 @@ int main(void)
 	    cmocka_unit_test(test_clean_path),
 	    cmocka_unit_test_setup_teardown(test_tarball_import_normalises_and_refuses,
 					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_streams_file_data, store_fixture_setup,
+					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_refuses_duplicates, store_fixture_setup,
 					    store_fixture_teardown),
 	};
