@@ -125,7 +125,8 @@ char *cli_supervisor_path(void);
 	X(diff, "Show what changed in a container's writable places")                              \
 	X(verify, "Check the extracted layers on disk against their images")                       \
 	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")                 \
-	X(test, "Run structure tests (container-structure-test YAML) against an image")
+	X(test, "Run structure tests (container-structure-test YAML) against an image")            \
+	X(audit, "Report what makes an image unsafe or mutable, layer by layer")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

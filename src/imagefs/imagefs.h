@@ -63,7 +63,8 @@ struct imagefs_version {
 	uint8_t hidden_how; /* enum imagefs_hidden */
 	uint32_t mode;      /* permission bits with setuid, setgid, sticky (07777) */
 	uint32_t uid, gid;
-	uint64_t size;    /* of a regular file's content */
+	uint64_t size; /* of a regular file's content */
+	int64_t mtime;
 	const char *link; /* symlink target, or hardlink target path (normalised) */
 };
 
@@ -80,6 +81,7 @@ struct imagefs_node {
 	/* The newest version, NULL for a directory no layer wrote an entry
 	 * for (a parent created implicitly). Only the newest can be visible. */
 	struct imagefs_version *top;
+	uintptr_t user; /* free for the caller (0 after imagefs_build) */
 	/* dive's bookkeeping (efficiency.c): private */
 	uint64_t dive_total, dive_min;
 	uint32_t dive_count, dive_last, dive_mark, dive_child_mark;

@@ -91,23 +91,22 @@ struct imagefs_node *imagefs_lookup(const struct imagefs *fs, const char *path)
 void imagefs_node_path(const struct imagefs_node *node, struct strbuf *sb)
 {
 	strbuf_reset(sb);
-	size_t len = 0;
+	strbuf_addstr(sb, "");
+	size_t depth = 0;
 	for (const struct imagefs_node *n = node; n->parent; n = n->parent)
-		len += strlen(n->name) + 1;
-	if (!len) {
-		strbuf_addstr(sb, "");
+		depth++;
+	if (!depth)
 		return;
+	const struct imagefs_node **chain = xmalloc(depth * sizeof(*chain));
+	size_t i = depth;
+	for (const struct imagefs_node *n = node; n->parent; n = n->parent)
+		chain[--i] = n;
+	for (i = 0; i < depth; i++) {
+		if (i)
+			strbuf_addch(sb, '/');
+		strbuf_addstr(sb, chain[i]->name);
 	}
-	strbuf_grow(sb, len);
-	strbuf_setlen(sb, len - 1);
-	size_t end = len - 1;
-	for (const struct imagefs_node *n = node; n->parent; n = n->parent) {
-		size_t l = strlen(n->name);
-		memcpy(sb->buf + end - l, n->name, l);
-		end -= l;
-		if (end)
-			sb->buf[--end] = '/';
-	}
+	free(chain);
 }
 
 /* ---- hiding ---- */
@@ -209,6 +208,7 @@ static int add_entry(struct builder *b, const char *path, struct archive_entry *
 	v->mode = entry_mode(ae);
 	v->uid = (uint32_t)archive_entry_uid(ae);
 	v->gid = (uint32_t)archive_entry_gid(ae);
+	v->mtime = (int64_t)archive_entry_mtime(ae);
 	if (type == IMAGEFS_REG && archive_entry_size(ae) > 0)
 		v->size = (uint64_t)archive_entry_size(ae);
 	if (type == IMAGEFS_SYMLINK && archive_entry_symlink(ae)) {

@@ -29,12 +29,14 @@ struct test_layer {
 	const char *created_by;
 	const struct test_entry *entries;
 	size_t n;
+	const char *empty_after; /* a step without a layer after this one (ENV ...) */
 };
 
 #define TEST_LAYER(by, ...)                                                                        \
 	{                                                                                          \
 		by, (const struct test_entry[]){__VA_ARGS__},                                      \
-		    sizeof((const struct test_entry[]){__VA_ARGS__}) / sizeof(struct test_entry)   \
+		    sizeof((const struct test_entry[]){__VA_ARGS__}) / sizeof(struct test_entry),  \
+		    NULL                                                                           \
 	}
 
 static inline void test_fill_random(char *buf, size_t size, uint32_t seed)
@@ -152,6 +154,10 @@ static inline void test_build_image_annotated(struct petra_store *store, const c
 		json_array_append_new(history,
 				      json_pack("{s:s,s:s}", "created", "2023-11-14T22:13:20Z",
 						"created_by", layers[i].created_by));
+		if (layers[i].empty_after)
+			json_array_append_new(
+			    history, json_pack("{s:s,s:s,s:b}", "created", "2023-11-14T22:13:20Z",
+					       "created_by", layers[i].empty_after, "empty_layer", 1));
 		descs[i].media_type = (char *)info.media_type;
 		memcpy(descs[i].digest, info.digest, OCI_DIGEST_SIZE);
 		descs[i].size = info.size;
