@@ -53,6 +53,8 @@ void cli_getopt_reset(void);
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* "64m", "512k", "1g", "4096" (a trailing "b" allowed) into bytes. */
+bool cli_parse_size(const char *s, uint64_t *out);
 
 /* ---- container options shared by run, bundle and test (runopts.c) ---- */
 
@@ -126,7 +128,8 @@ char *cli_supervisor_path(void);
 	X(verify, "Check the extracted layers on disk against their images")                       \
 	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")                 \
 	X(test, "Run structure tests (container-structure-test YAML) against an image")            \
-	X(audit, "Report what makes an image unsafe or mutable, layer by layer")
+	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
+	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -61,6 +61,7 @@ struct imagefs_version {
 	uint32_t hidden_by; /* the layer that removed or replaced it; IMAGEFS_NO_LAYER */
 	uint8_t type;       /* enum imagefs_type */
 	uint8_t hidden_how; /* enum imagefs_hidden */
+	bool xattrs;        /* the entry carries extended attributes (capabilities...) */
 	uint32_t mode;      /* permission bits with setuid, setgid, sticky (07777) */
 	uint32_t uid, gid;
 	uint64_t size; /* of a regular file's content */

@@ -209,6 +209,7 @@ static int add_entry(struct builder *b, const char *path, struct archive_entry *
 	v->uid = (uint32_t)archive_entry_uid(ae);
 	v->gid = (uint32_t)archive_entry_gid(ae);
 	v->mtime = (int64_t)archive_entry_mtime(ae);
+	v->xattrs = archive_entry_xattr_count(ae) > 0;
 	if (type == IMAGEFS_REG && archive_entry_size(ae) > 0)
 		v->size = (uint64_t)archive_entry_size(ae);
 	if (type == IMAGEFS_SYMLINK && archive_entry_symlink(ae)) {
