@@ -262,11 +262,9 @@ json_t *audit_report_sarif(const struct audit_report *r)
 		json_object_set_new(res, "properties", props);
 		json_array_append_new(results, res);
 	}
-	_cleanup_free_ char *image_uri = xasprintf("oci:%s@%s", r->image, r->digest);
 	json_t *run =
-	    json_pack("{s:{s:{s:s,s:s,s:s,s:o}},s:{s:{s:s,s:{s:s}}},s:o,s:{s:s,s:s}}", "tool",
-		      "driver", "name", "petra audit", "version", PETRA_VERSION, "informationUri",
-		      "https://github.com/petra/petra/blob/main/docs/man/petra-audit.md", "rules",
+	    json_pack("{s:{s:{s:s,s:s,s:o}},s:{s:{s:s,s:{s:s}}},s:o,s:{s:s,s:s}}", "tool",
+		      "driver", "name", "petra audit", "version", PETRA_VERSION, "rules",
 		      rules, "originalUriBaseIds", "IMAGE_ROOT", "uri", "file:///", "description",
 		      "text", "the image's merged filesystem", "results", results, "properties",
 		      "image", r->image, "digest", r->digest);
