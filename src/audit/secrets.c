@@ -190,14 +190,16 @@ static int compare_anchors(const void *a, const void *b)
  * digits are rare. Only the choice of anchor depends on it. */
 static unsigned pair_cost(char a, char b)
 {
-	static const char common[] = "th he in er an re on at en nd ti es or te of ed is it al ar "
-				     "st to nt ng se ha as ou io le ve co me de hi ri ro ic ne ea "
-				     "ra ce li ch ll be ma si om ur ey ke ac ab";
+	static const char *const common[] = {
+	    "th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te",
+	    "of", "ed", "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou",
+	    "io", "le", "ve", "co", "me", "de", "hi", "ri", "ro", "ic", "ne", "ea", "ra", "ce",
+	    "li", "ch", "ll", "be", "ma", "si", "om", "ur", "ey", "ke", "ac", "ab"};
 	unsigned wa = (a >= 'a' && a <= 'z') ? 3 : (a >= '0' && a <= '9') ? 2 : a == '-' ? 2 : 1;
 	unsigned wb = (b >= 'a' && b <= 'z') ? 3 : (b >= '0' && b <= '9') ? 2 : b == '-' ? 2 : 1;
 	unsigned cost = wa * wb;
-	for (const char *p = common; *p; p += 3)
-		if (p[0] == a && p[1] == b)
+	for (size_t i = 0; i < ARRAY_SIZE(common); i++)
+		if (common[i][0] == a && common[i][1] == b)
 			cost += 6;
 	return cost;
 }
