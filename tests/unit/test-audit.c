@@ -184,7 +184,8 @@ static void test_inventory_parsers(void **state)
 	assert_string_equal(p[1].version, "1.2.4-r2");
 	inventory_pkgs_free(p, n);
 	/* Garbage is not a crash, and not packages. */
-	inventory_parse_dpkg("\n:\n::::\nPackage:\n", 20, false, &p, &n);
+	const char *garbage = "\n:\n::::\nPackage:\n";
+	inventory_parse_dpkg(garbage, strlen(garbage), false, &p, &n);
 	assert_int_equal(n, 0);
 	inventory_pkgs_free(p, n);
 }
