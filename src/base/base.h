@@ -239,8 +239,13 @@ int fs_fsync_dir_at(int dirfd, const char *path, struct petra_error **err);
 int fs_mkdir_p(const char *path, mode_t mode, struct petra_error **err);
 
 /* Remove dirfd/name and everything below it. Never follows symlinks and
- * never crosses into another mounted filesystem. Missing is not an error. */
+ * never enters a mount point (not even a bind mount of the same
+ * filesystem): that is an EXDEV error. Missing is not an error. */
 int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err);
+
+/* The mount ID of dirfd/name (dirfd itself when name is ""), without
+ * following a final symlink; -ENOTSUP on kernels before 5.8. */
+int fs_mount_id_at(int dirfd, const char *name, uint64_t *id);
 
 /* Copy the rest of in_fd to out_fd (copy_file_range, falling back to
  * read/write); *copied receives the byte count. */

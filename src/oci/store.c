@@ -170,6 +170,14 @@ const char *petra_store_root(const struct petra_store *s)
 	return s->root;
 }
 
+void petra_store_release_gc_lock(struct petra_store *s)
+{
+	if (s->gc_lock_fd >= 0)
+		close(s->gc_lock_fd);
+	s->gc_lock_fd = -1;
+	s->flags &= ~(unsigned)(PETRA_STORE_WRITE | PETRA_STORE_EXCLUSIVE);
+}
+
 int petra_store_root_fd(const struct petra_store *s)
 {
 	return s->root_fd;

@@ -131,3 +131,39 @@ int rootfs_prepare(struct petra_store *store, const struct image *img, struct st
 	}
 	return 0;
 }
+
+int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
+		 uint64_t *removed, struct petra_error **err)
+{
+	*removed = 0;
+	int root = petra_store_root_fd(store);
+	_cleanup_close_ int layers_fd =
+	    openat(root, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (layers_fd < 0)
+		return errno == ENOENT ? 0
+				       : petra_error_set_errno(err, errno, "open %s/%s",
+							       petra_store_root(store), LAYERS_DIR);
+	DIR *d = fs_opendir_at(layers_fd, ".");
+	if (!d)
+		return petra_error_set_errno(err, errno, "read %s/%s", petra_store_root(store),
+					     LAYERS_DIR);
+	struct strvec victims = STRVEC_INIT;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *diff_id = xasprintf("sha256:%s", de->d_name);
+		if (!strncmp(de->d_name, ".tmp-", 5) || !strset_contains(keep, diff_id))
+			strvec_push(&victims, de->d_name);
+	}
+	closedir(d);
+	int r = 0;
+	for (size_t i = 0; i < victims.n && r == 0; i++) {
+		if (!dry_run)
+			r = fs_remove_tree_at(layers_fd, victims.v[i], err);
+		if (r == 0 && strncmp(victims.v[i], ".tmp-", 5) != 0)
+			(*removed)++;
+	}
+	strvec_clear(&victims);
+	return r;
+}

@@ -39,6 +39,12 @@ char *rootfs_layer_dir(struct petra_store *store, const char *diff_id);
 int rootfs_prepare(struct petra_store *store, const struct image *img, struct strvec *lowers,
 		   struct petra_error **err);
 
+/* Remove extracted layers whose diff_id is not in `keep`, and temporary
+ * directories of extractions that died. The caller holds the store's gc
+ * lock exclusively (PETRA_STORE_EXCLUSIVE), so no extraction is under way. */
+int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
+		 uint64_t *removed, struct petra_error **err);
+
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
  * that is not cached is not a problem. */
