@@ -262,12 +262,11 @@ json_t *audit_report_sarif(const struct audit_report *r)
 		json_object_set_new(res, "properties", props);
 		json_array_append_new(results, res);
 	}
-	json_t *run =
-	    json_pack("{s:{s:{s:s,s:s,s:o}},s:{s:{s:s,s:{s:s}}},s:o,s:{s:s,s:s}}", "tool",
-		      "driver", "name", "petra audit", "version", PETRA_VERSION, "rules",
-		      rules, "originalUriBaseIds", "IMAGE_ROOT", "uri", "file:///", "description",
-		      "text", "the image's merged filesystem", "results", results, "properties",
-		      "image", r->image, "digest", r->digest);
+	json_t *run = json_pack("{s:{s:{s:s,s:s,s:o}},s:{s:{s:s,s:{s:s}}},s:o,s:{s:s,s:s}}", "tool",
+				"driver", "name", "petra audit", "version", PETRA_VERSION, "rules",
+				rules, "originalUriBaseIds", "IMAGE_ROOT", "uri", "file:///",
+				"description", "text", "the image's merged filesystem", "results",
+				results, "properties", "image", r->image, "digest", r->digest);
 	return json_pack("{s:s,s:s,s:[o]}", "$schema",
 			 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
 			 "runs", run);

@@ -84,18 +84,12 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
-			if (audit_format_parse(optarg, &format, &err) < 0) {
-				cli_usage("audit", "%s", err->message);
-				petra_error_free(err);
-				return EXIT_USAGE;
-			}
+			if (audit_format_parse(optarg, &format, &err) < 0)
+				return cli_usage_error("audit", "", err);
 			break;
 		case OPT_FAIL_ON:
-			if (audit_severity_parse(optarg, &fail_on, &err) < 0) {
-				cli_usage("audit", "--fail-on: %s", err->message);
-				petra_error_free(err);
-				return EXIT_USAGE;
-			}
+			if (audit_severity_parse(optarg, &fail_on, &err) < 0)
+				return cli_usage_error("audit", "--fail-on: ", err);
 			break;
 		case OPT_BASE_LAYERS: {
 			char *end;
@@ -140,16 +134,13 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	progress_end(&progress);
 	if (r < 0)
 		return cli_fail(err);
-	FILE *out = stdout;
-	if (output && !(out = fopen(output, "we"))) {
-		audit_report_release(&report);
-		petra_error_set_errno(&err, errno, "open %s", output);
-		return cli_fail(err);
+	FILE *out = cli_open_output(output);
+	int status = EXIT_FAIL;
+	if (out) {
+		audit_print(&report, format, out);
+		cli_close_output(out);
+		status = audit_fails(&report, fail_on) ? EXIT_FAIL : EXIT_OK;
 	}
-	audit_print(&report, format, out);
-	if (out != stdout)
-		fclose(out);
-	int status = audit_fails(&report, fail_on) ? EXIT_FAIL : EXIT_OK;
 	audit_report_release(&report);
 	return status;
 }

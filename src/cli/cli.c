@@ -22,6 +22,32 @@ int cli_usage(const char *verb, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int cli_usage_error(const char *verb, const char *prefix, struct petra_error *err)
+{
+	cli_usage(verb, "%s%s", prefix, err && err->message ? err->message : "bad value");
+	petra_error_free(err);
+	return EXIT_USAGE;
+}
+
+FILE *cli_open_output(const char *path)
+{
+	if (!path)
+		return stdout;
+	FILE *out = fopen(path, "we");
+	if (!out) {
+		struct petra_error *err = NULL;
+		petra_error_set_errno(&err, errno, "open %s", path);
+		cli_fail(err);
+	}
+	return out;
+}
+
+void cli_close_output(FILE *out)
+{
+	if (out && out != stdout)
+		fclose(out);
+}
+
 struct petra_store *cli_open_store(struct cli *cli, unsigned flags)
 {
 	struct petra_store *store = NULL;

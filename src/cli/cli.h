@@ -60,6 +60,13 @@ int cli_collect_garbage(struct petra_store *store, bool dry_run, struct cli_gc_r
 void cli_print_json(const json_t *json);
 /* Reset getopt before a verb parses its own arguments (argv[0] is the verb). */
 void cli_getopt_reset(void);
+/* A bad option value whose parser filled err: "petra VERB: PREFIX<message>"
+ * and the hint; frees err; EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *prefix, struct petra_error *err);
+/* Where a report goes: stdout for NULL, else the file (created or
+ * truncated); NULL after printing why it could not be opened. */
+FILE *cli_open_output(const char *path);
+void cli_close_output(FILE *out);
 /* After getopt_long returned '?' or ':': print what was wrong; EXIT_USAGE. */
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */

@@ -149,8 +149,7 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_SQUASH:
 			if (harden_squash_parse(optarg, &o.squash, &err) < 0) {
-				cli_usage("harden", "--squash: %s", err->message);
-				petra_error_free(err);
+				cli_usage_error("harden", "--squash: ", err);
 				goto out;
 			}
 			break;
@@ -167,8 +166,7 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 		}
 		case OPT_COMPRESSION:
 			if (layer_compression_parse(optarg, &o.compression, &err) < 0) {
-				cli_usage("harden", "%s", err->message);
-				petra_error_free(err);
+				cli_usage_error("harden", "", err);
 				goto out;
 			}
 			break;

@@ -28,6 +28,31 @@ const char *image_tag(const struct image *img)
 	return colon ? colon + 1 : "latest";
 }
 
+int image_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
+		     const char *diff_id, int max_ratio, struct progress *progress, int *fd,
+		     struct layer_reader **reader, struct petra_error **err)
+{
+	struct layer_reader_options ro = {
+	    .expected_digest = layer->digest,
+	    .expected_diff_id = diff_id,
+	    .max_ratio = max_ratio,
+	    .progress = progress,
+	};
+	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
+	if (r < 0)
+		return r;
+	*fd = petra_store_open_blob(store, layer->digest, err);
+	if (*fd < 0)
+		return *fd;
+	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = layer_reader_open(*fd, &ro, reader, err);
+	if (r < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
 const json_t *image_layer_step(const struct image *img, size_t layer, size_t *step)
 {
 	json_t *history = json_object_get(img->config.json, "history");
@@ -124,22 +149,11 @@ static int apply_layers(struct petra_store *store, const struct image *img, int 
 		const struct oci_descriptor *layer = &img->manifest.layers[i];
 		char short_digest[13];
 		oci_digest_short(layer->digest, short_digest);
-		struct layer_reader_options ro = {
-		    .expected_digest = layer->digest,
-		    .expected_diff_id = img->config.diff_ids.v[i],
-		    .max_ratio = o ? o->max_ratio : 0,
-		    .progress = &progress,
-		};
-		r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-		_cleanup_close_ int fd =
-		    r < 0 ? -1 : petra_store_open_blob(store, layer->digest, err);
-		if (fd < 0)
-			r = fd;
+		_cleanup_close_ int fd = -1;
 		struct layer_reader *reader = NULL;
-		if (r == 0)
-			r = layer_reader_open(fd, &ro, &reader, err);
+		r = image_open_layer(store, layer, img->config.diff_ids.v[i], o ? o->max_ratio : 0,
+				     &progress, &fd, &reader, err);
 		if (r == 0) {
-			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 			struct layer_apply_options ao = {.flags = o ? o->apply_flags : 0};
 			r = layer_apply(reader, root_fd, &ao, err);
 		}

@@ -108,21 +108,11 @@ int imagefs_read_layer(struct petra_store *store, const struct image *img, size_
 		       uint64_t *tar_bytes, struct petra_error **err)
 {
 	const struct oci_descriptor *layer = &img->manifest.layers[index];
-	struct layer_reader_options ro = {
-	    .expected_digest = layer->digest,
-	    .expected_diff_id = img->config.diff_ids.v[index],
-	    .max_ratio = max_ratio,
-	    .progress = progress,
-	};
-	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-	_cleanup_close_ int fd = r < 0 ? -1 : petra_store_open_blob(store, layer->digest, err);
-	if (fd < 0)
-		r = fd;
+	_cleanup_close_ int fd = -1;
 	struct layer_reader *reader = NULL;
-	if (r == 0)
-		r = layer_reader_open(fd, &ro, &reader, err);
+	int r = image_open_layer(store, layer, img->config.diff_ids.v[index], max_ratio, progress,
+				 &fd, &reader, err);
 	if (r == 0) {
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		r = read_entries(reader, fn, ctx, err);
 		if (r == 0)
 			r = layer_reader_finish(reader, err);

@@ -29,36 +29,12 @@ static int open_layers_dir(struct petra_store *store, struct petra_error **err)
 	return fd;
 }
 
-int rootfs_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
-		      const char *diff_id, int max_ratio, int *fd, struct layer_reader **reader,
-		      struct petra_error **err)
-{
-	struct layer_reader_options ro = {
-	    .expected_digest = layer->digest,
-	    .expected_diff_id = diff_id,
-	    .max_ratio = max_ratio,
-	};
-	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-	if (r < 0)
-		return r;
-	*fd = petra_store_open_blob(store, layer->digest, err);
-	if (*fd < 0)
-		return *fd;
-	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = layer_reader_open(*fd, &ro, reader, err);
-	if (r < 0) {
-		close(*fd);
-		*fd = -1;
-	}
-	return r;
-}
-
 static int extract_into(struct petra_store *store, const struct oci_descriptor *layer,
 			const char *diff_id, int dir_fd, struct petra_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	struct layer_reader *reader = NULL;
-	int r = rootfs_open_layer(store, layer, diff_id, 0, &fd, &reader, err);
+	int r = image_open_layer(store, layer, diff_id, 0, NULL, &fd, &reader, err);
 	if (r < 0)
 		return r;
 	struct layer_apply_options ao = {.flags = LAYER_APPLY_OVERLAY};
