@@ -91,15 +91,10 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 			if (audit_severity_parse(optarg, &fail_on, &err) < 0)
 				return cli_usage_error("audit", "--fail-on: ", err);
 			break;
-		case OPT_BASE_LAYERS: {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (end == optarg || *end || n < 0)
-				return cli_usage(
-				    "audit", "--base-layers wants a number, not \"%s\"", optarg);
-			o.base_layers = n;
+		case OPT_BASE_LAYERS:
+			if (cli_parse_count("audit", "--base-layers", optarg, &o.base_layers))
+				return EXIT_USAGE;
 			break;
-		}
 		case OPT_ALLOW:
 			strvec_push(&allow_args, optarg);
 			break;

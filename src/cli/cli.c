@@ -29,6 +29,17 @@ int cli_usage_error(const char *verb, const char *prefix, struct petra_error *er
 	return EXIT_USAGE;
 }
 
+int cli_parse_count(const char *verb, const char *name, const char *arg, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(arg, &end, 10);
+	if (end == arg || *end || n < 0 || errno)
+		return cli_usage(verb, "%s wants a number, not \"%s\"", name, arg);
+	*out = n;
+	return 0;
+}
+
 FILE *cli_open_output(const char *path)
 {
 	if (!path)

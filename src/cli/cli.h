@@ -71,6 +71,9 @@ void cli_close_output(FILE *out);
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* A count (0 or more) for option `name`: 0, or EXIT_USAGE after saying
+ * what is wrong. */
+int cli_parse_count(const char *verb, const char *name, const char *arg, long *out);
 /* "64m", "512k", "1g", "4096" (a trailing "b" allowed) into bytes. */
 bool cli_parse_size(const char *s, uint64_t *out);
 

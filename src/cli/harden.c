@@ -153,17 +153,10 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case OPT_BASE_LAYERS: {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (end == optarg || *end || n < 0) {
-				cli_usage("harden", "--base-layers wants a number, not \"%s\"",
-					  optarg);
+		case OPT_BASE_LAYERS:
+			if (cli_parse_count("harden", "--base-layers", optarg, &o.base_layers))
 				goto out;
-			}
-			o.base_layers = n;
 			break;
-		}
 		case OPT_COMPRESSION:
 			if (layer_compression_parse(optarg, &o.compression, &err) < 0) {
 				cli_usage_error("harden", "", err);
