@@ -31,9 +31,18 @@ int xmlTextWriterWriteString(void *writer, const void *content);
 int xmlTextWriterWriteBase64(void *writer, const char *data, int start, int len);
 int UTF8Toisolat1(unsigned char *out, int *outlen, const unsigned char *in, int *inlen);
 
-void *xmlBufferCreate(void) { return NULL; }
-void xmlBufferFree(void *buffer) { (void)buffer; }
-void xmlFreeTextWriter(void *writer) { (void)writer; }
+void *xmlBufferCreate(void)
+{
+	return NULL;
+}
+void xmlBufferFree(void *buffer)
+{
+	(void)buffer;
+}
+void xmlFreeTextWriter(void *writer)
+{
+	(void)writer;
+}
 void *xmlNewTextWriterMemory(void *buffer, int compression)
 {
 	(void)buffer;
