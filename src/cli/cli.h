@@ -50,6 +50,8 @@ void cli_getopt_reset(void);
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* Read all of standard input (at most max bytes). Caller frees *data. */
+int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err);
 
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \
@@ -62,7 +64,9 @@ int cli_help(const char *text);
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \
 	X(fsck, "Verify every blob, reference and layer of the store")                             \
 	X(prune, "Remove blobs no image uses")                                                     \
-	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)")
+	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)")            \
+	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
+	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)
