@@ -127,7 +127,9 @@ static const char *check_pins(const char *name, const struct sh_cmd *cmd, size_t
 				i++;
 			continue;
 		}
-		if (strchr(a, '$') || strchr(a, '/') || !strcmp(a, ".") || strstr(a, ".deb") ||
+		/* paths and URLs are not package names; "@scope/name" is npm's */
+		bool path = strchr(a, '/') && !(a[0] == '@' && !strcmp(name, "npm"));
+		if (strchr(a, '$') || path || a[0] == '.' || a[0] == '~' || strstr(a, ".deb") ||
 		    strstr(a, ".whl") || strstr(a, ".tar") || strstr(a, ".tgz"))
 			continue;
 		bool pinned;

@@ -298,14 +298,15 @@ static int builder_attach(struct yaml_builder *b, json_t *node, const struct fy_
 	return 0;
 }
 
-static int builder_scalar(struct yaml_builder *b, struct fy_event *fye, struct petra_error **err)
+/* m: the event's start (libfyaml has none for an empty plain scalar). */
+static int builder_scalar(struct yaml_builder *b, struct fy_event *fye, const struct fy_mark *m,
+			  struct petra_error **err)
 {
 	struct fy_token *tok = fye->scalar.value;
 	size_t len = 0;
 	const char *text = tok ? fy_token_get_text(tok, &len) : "";
 	if (!text)
 		text = "";
-	const struct fy_mark *m = fy_event_start_mark(fye);
 	struct yaml_frame *f = b->depth ? &b->stack[b->depth - 1] : NULL;
 	if (f && json_is_object(f->node) && f->want_key) {
 		if (memchr(text, '\0', len))
@@ -411,11 +412,13 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 	if (fy_parser_set_string(fyp, copy, len) != 0)
 		r = petra_error_set(err, EINVAL, "%s: cannot read as YAML", name);
 	struct fy_event *fye;
+	struct fy_mark last = {0};
 	while (r == 0 && (fye = fy_parser_parse(fyp))) {
 		const struct fy_mark *m = fy_event_start_mark(fye);
-		struct fy_mark zero = {0};
-		if (!m)
-			m = &zero;
+		if (m)
+			last = *m;
+		else /* an empty scalar has no token: place it where the last event was */
+			m = &last;
 		switch (fye->type) {
 		case FYET_DOCUMENT_START:
 			if (++b.documents > 1)
@@ -434,7 +437,7 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 			r = b.depth ? builder_end(&b, err) : 0;
 			break;
 		case FYET_SCALAR:
-			r = builder_scalar(&b, fye, err);
+			r = builder_scalar(&b, fye, m, err);
 			break;
 		case FYET_ALIAS:
 			r = petra_error_set(err, EINVAL,

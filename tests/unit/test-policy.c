@@ -105,6 +105,12 @@ static void test_yaml_refusals(void **state)
 	memset(deep, '[', 200);
 	deep[200] = '\0';
 	assert_yaml_error(deep, "t.yaml:");
+	/* an empty key has no token in libfyaml: it is located all the same */
+	struct petra_yaml *ek = NULL;
+	struct petra_error *e2 = NULL;
+	assert_int_equal(petra_yaml_parse("a: 1\n: {b: 2}\n", 14, "t.yaml", &ek, &e2), 0);
+	assert_non_null(json_object_get(petra_yaml_root(ek), ""));
+	petra_yaml_free(ek);
 	/* an empty document is fine: no tree */
 	struct petra_yaml *y = NULL;
 	struct petra_error *err = NULL;
