@@ -151,11 +151,15 @@ static void check_files(struct lint_ctx *c)
 				    dockerfile_kind_name(in->kind), chown, runtime_user);
 			if (dockerfile_flag(in, "chmod") || dockerfile_flag(in, "from"))
 				continue;
-			bool heredoc_only = true;
-			for (size_t k = 0; k + 1 < in->n_args; k++)
-				if (!dockerfile_find_heredoc(in, in->args[k].text))
-					heredoc_only = false;
-			if (heredoc_only)
+			/* heredocs come from the Dockerfile and URLs from a server: not
+			 * the build host's modes */
+			bool from_host = false;
+			for (size_t k = 0; k + 1 < in->n_args; k++) {
+				const char *src = in->args[k].text;
+				if (!dockerfile_find_heredoc(in, src) && !strstr(src, "://"))
+					from_host = true;
+			}
+			if (!from_host)
 				continue;
 			_cleanup_free_ char *dest =
 			    lint_path_resolve(workdir, in->args[in->n_args - 1].text);

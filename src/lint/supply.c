@@ -110,9 +110,9 @@ static void check_images(struct lint_ctx *c)
 					word = &in->flags[k];
 				}
 			}
-			if (image && *image && !lint_names_stage(df, image, s, NULL) &&
-			    strspn(image, "0123456789") != strlen(image) &&
-			    !(df->stages[s].name && !strcasecmp(df->stages[s].name, image)))
+			/* any stage's name (an earlier one, or PL111's mistakes) is no image */
+			if (image && *image && !lint_names_stage(df, image, df->n_stages, NULL) &&
+			    strspn(image, "0123456789") != strlen(image))
 				check_image(c, in, word, image, false);
 			dockerfile_mount_release(&m);
 		}

@@ -189,6 +189,8 @@ static void test_hygiene_rules(void **state)
 	catches(BASE "COPY --from=1 /a /b\nFROM debian:12@" DIGEST " AS later\n" USER, "PL111", 2);
 	catches(BASE "COPY --from=later /a /b\nFROM debian:12@" DIGEST " AS later\n" USER,
 		"PL111", 2);
+	/* ... and the later stage is not taken for an unpinned image */
+	passes(BASE "COPY --from=later /a /b\nFROM debian:12@" DIGEST " AS later\n" USER, "PL406");
 	passes("FROM debian:12@" DIGEST " AS build\n" BASE "COPY --from=build /a /b\n" USER,
 	       "PL111");
 
@@ -285,6 +287,7 @@ static void test_runtime_rules(void **state)
 	passes(BASE "COPY --chmod=0644 app /app\n" USER, "PL204");
 	passes(BASE "COPY --from=build /out /app\n" USER, "PL204");
 	passes(BASE "COPY <<EOF /etc/app.conf\nx=1\nEOF\n" USER, "PL204");
+	passes(BASE "ADD --checksum=sha256:00 https://example.org/a.tgz /opt/\n" USER, "PL204");
 	passes(BASE "WORKDIR /srv\nCOPY app/ ./app/\nRUN chmod -R go-w /srv\n" USER, "PL204");
 	passes("FROM debian:12@" DIGEST " AS build\nCOPY . /src\n" BASE USER, "PL204");
 
