@@ -219,6 +219,12 @@ bool lint_path_below(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
 }
 
+bool lint_is_remote(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "git@", 4) ||
+	       !strncmp(s, "git://", 6) || !strncmp(s, "ssh://", 6);
+}
+
 /* ---- findings -------------------------------------------------------------- */
 
 static bool pragma_ignores(const char *list, const char *id)
@@ -374,6 +380,27 @@ struct lint_shell lint_shell_at(struct lint_ctx *c, size_t stage, size_t index)
 		if (strstr(shell->args[k].text, "pipefail"))
 			si.pipefail = true;
 	return si;
+}
+
+void lint_walk(struct lint_ctx *c, bool runtime_only, lint_walk_fn fn, void *arg)
+{
+	const struct dockerfile *df = c->df;
+	for (size_t s = 0; s < df->n_stages; s++) {
+		if (runtime_only && !c->stages[s].runtime)
+			continue;
+		const struct dockerfile_stage *st = &df->stages[s];
+		char *workdir = NULL;
+		for (size_t i = st->from + 1; i < st->end; i++) {
+			const struct dockerfile_instruction *in = &df->instructions[i];
+			if (in->kind == DOCKERFILE_WORKDIR && in->n_args) {
+				char *next = lint_path_resolve(workdir, in->args[0].text);
+				free(workdir);
+				workdir = next;
+			}
+			fn(c, s, i, workdir, arg);
+		}
+		free(workdir);
+	}
 }
 
 /* "petra ignore=A,B" / "petra global ignore=A,B": the list, else NULL. */

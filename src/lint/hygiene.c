@@ -279,12 +279,6 @@ static void check_run(struct lint_ctx *c, size_t index, size_t stage)
 	check_pipes(c, in, s, stage, index);
 }
 
-static bool is_url(const char *s)
-{
-	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "git@", 4) ||
-	       !strncmp(s, "git://", 6) || !strncmp(s, "ssh://", 6);
-}
-
 static bool is_archive(const char *s)
 {
 	static const char *const ext[] = {".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2",
@@ -303,7 +297,7 @@ static void check_add(struct lint_ctx *c, const struct dockerfile_instruction *i
 {
 	for (size_t k = 0; k + 1 < in->n_args; k++) {
 		const char *src = in->args[k].text;
-		if (is_url(src) || is_archive(src) || dockerfile_find_heredoc(in, src) ||
+		if (lint_is_remote(src) || is_archive(src) || dockerfile_find_heredoc(in, src) ||
 		    strchr(src, '$'))
 			continue;
 		lint_report(c, "PL110", in, &in->args[k],

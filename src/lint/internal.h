@@ -107,6 +107,12 @@ struct lint_shell {
 	bool pipefail;
 };
 struct lint_shell lint_shell_at(struct lint_ctx *c, size_t stage, size_t index);
+/* Call fn for every instruction of every stage (or of the runtime image's
+ * stages), in order, with the WORKDIR in effect after it (resolved as
+ * written; NULL before any). */
+typedef void (*lint_walk_fn)(struct lint_ctx *c, size_t stage, size_t index, const char *workdir,
+			     void *arg);
+void lint_walk(struct lint_ctx *c, bool runtime_only, lint_walk_fn fn, void *arg);
 /* Expand a FROM-line word with the global ARGs; NULL when it cannot be
  * resolved (an ARG with no default). Caller frees. */
 char *lint_expand_global(struct lint_ctx *c, const char *word);
@@ -117,6 +123,8 @@ bool lint_names_stage(const struct dockerfile *df, const char *name, size_t befo
 char *lint_path_resolve(const char *workdir, const char *path);
 /* Is `path` the directory `dir` or below it? */
 bool lint_path_below(const char *path, const char *dir);
+/* An ADD source that ADD downloads (http, https, git, ssh URLs)? */
+bool lint_is_remote(const char *s);
 /* Does a name (ARG, ENV, variable) look like it holds a secret? */
 bool lint_secret_name(const char *name, size_t len);
 /* Does a path (COPY source, file written) look like a secret file? */

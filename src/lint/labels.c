@@ -77,18 +77,13 @@ static bool semver_valid(const char *s)
 		if (part < 2 && *s++ != '.')
 			return false;
 	}
-	if (*s == '-') {
-		s++;
-		size_t n =
-		    strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-");
-		if (!n)
-			return false;
-		s += n;
-	}
-	if (*s == '+') {
-		s++;
-		size_t n =
-		    strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-");
+	/* then -prerelease and +build, each identifiers and dots */
+	static const char ident[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-";
+	for (const char *mark = "-+"; *mark; mark++) {
+		if (*s != *mark)
+			continue;
+		size_t n = strspn(++s, ident);
 		if (!n)
 			return false;
 		s += n;

@@ -95,84 +95,71 @@ static bool chown_to_runtime_user(const char *owner, const char *runtime_user)
 	return *a && !strcmp(a, b) && !is_root(b);
 }
 
-static void check_files(struct lint_ctx *c)
+static void check_chown_run(struct lint_ctx *c, const struct dockerfile_instruction *in,
+			    size_t index, const char *runtime_user)
 {
-	const struct dockerfile *df = c->df;
+	const struct sh_script *sc = lint_run_script(c, index);
+	for (size_t k = 0; k < sc->n; k++) {
+		size_t first;
+		const char *name = sh_cmd_name(&sc->cmds[k], &first);
+		if (!name || strcmp(name, "chown"))
+			continue;
+		for (size_t a = first; a < sc->cmds[k].argc; a++) {
+			const char *o = sc->cmds[k].argv[a];
+			if (o[0] == '-')
+				continue;
+			if (chown_to_runtime_user(o, runtime_user))
+				lint_report(
+				    c, "PL205", in, NULL,
+				    "chown %s gives files to the user the container runs as: "
+				    "the process can change them (keep them root-owned)",
+				    o);
+			break;
+		}
+	}
+}
+
+/* PL204 and PL205 for one instruction of a runtime stage. */
+static void check_file(struct lint_ctx *c, size_t stage, size_t index, const char *workdir,
+		       void *arg)
+{
+	(void)arg;
+	const struct dockerfile_instruction *in = &c->df->instructions[index];
 	const char *runtime_user = c->stages[c->runtime].user;
 	if (runtime_user && strchr(runtime_user, '$'))
 		runtime_user = NULL;
-	for (size_t s = 0; s < df->n_stages; s++) {
-		if (!c->stages[s].runtime)
-			continue;
-		const struct dockerfile_stage *st = &df->stages[s];
-		_cleanup_free_ char *workdir = NULL;
-		for (size_t i = st->from + 1; i < st->end; i++) {
-			const struct dockerfile_instruction *in = &df->instructions[i];
-			if (in->kind == DOCKERFILE_WORKDIR && in->n_args) {
-				char *next = lint_path_resolve(workdir, in->args[0].text);
-				free(workdir);
-				workdir = next;
-				continue;
-			}
-			if (in->kind == DOCKERFILE_RUN && runtime_user) {
-				const struct sh_script *sc = lint_run_script(c, i);
-				for (size_t k = 0; k < sc->n; k++) {
-					size_t first;
-					const char *name = sh_cmd_name(&sc->cmds[k], &first);
-					if (!name || strcmp(name, "chown"))
-						continue;
-					for (size_t a = first; a < sc->cmds[k].argc; a++) {
-						const char *o = sc->cmds[k].argv[a];
-						if (o[0] == '-')
-							continue;
-						if (chown_to_runtime_user(o, runtime_user))
-							lint_report(
-							    c, "PL205", in, NULL,
-							    "chown %s gives files to the user "
-							    "the container runs as: the "
-							    "process can change them (keep "
-							    "them root-owned)",
-							    o);
-						break;
-					}
-				}
-				continue;
-			}
-			if ((in->kind != DOCKERFILE_COPY && in->kind != DOCKERFILE_ADD) ||
-			    in->n_args < 2)
-				continue;
-			const char *chown = dockerfile_flag(in, "chown");
-			if (chown && runtime_user && chown_to_runtime_user(chown, runtime_user))
-				lint_report(
-				    c, "PL205", in, NULL,
-				    "%s --chown=%s gives the files to the user the container "
-				    "runs as (%s): the process can change its own code and "
-				    "configuration (leave them root-owned)",
-				    dockerfile_kind_name(in->kind), chown, runtime_user);
-			if (dockerfile_flag(in, "chmod") || dockerfile_flag(in, "from"))
-				continue;
-			/* heredocs come from the Dockerfile and URLs from a server: not
-			 * the build host's modes */
-			bool from_host = false;
-			for (size_t k = 0; k + 1 < in->n_args; k++) {
-				const char *src = in->args[k].text;
-				if (!dockerfile_find_heredoc(in, src) && !strstr(src, "://"))
-					from_host = true;
-			}
-			if (!from_host)
-				continue;
-			_cleanup_free_ char *dest =
-			    lint_path_resolve(workdir, in->args[in->n_args - 1].text);
-			if (dest[0] == '/' && chmod_later(c, s, i, dest))
-				continue;
-			lint_report(
-			    c, "PL204", in, NULL,
-			    "%s into the runtime image keeps the modes the files have on the "
-			    "build host: add --chmod (e.g. --chmod=0644, 0755 for "
-			    "directories and programs)",
-			    dockerfile_kind_name(in->kind));
-		}
+	if (in->kind == DOCKERFILE_RUN && runtime_user) {
+		check_chown_run(c, in, index, runtime_user);
+		return;
 	}
+	if ((in->kind != DOCKERFILE_COPY && in->kind != DOCKERFILE_ADD) || in->n_args < 2)
+		return;
+	const char *chown = dockerfile_flag(in, "chown");
+	if (chown && runtime_user && chown_to_runtime_user(chown, runtime_user))
+		lint_report(c, "PL205", in, NULL,
+			    "%s --chown=%s gives the files to the user the container runs as (%s): "
+			    "the process can change its own code and configuration (leave them "
+			    "root-owned)",
+			    dockerfile_kind_name(in->kind), chown, runtime_user);
+	if (dockerfile_flag(in, "chmod") || dockerfile_flag(in, "from"))
+		return;
+	/* heredocs come from the Dockerfile and URLs from a server: not the
+	 * build host's modes */
+	bool from_host = false;
+	for (size_t k = 0; k + 1 < in->n_args; k++) {
+		const char *src = in->args[k].text;
+		if (!dockerfile_find_heredoc(in, src) && !strstr(src, "://"))
+			from_host = true;
+	}
+	if (!from_host)
+		return;
+	_cleanup_free_ char *dest = lint_path_resolve(workdir, in->args[in->n_args - 1].text);
+	if (dest[0] == '/' && chmod_later(c, stage, index, dest))
+		return;
+	lint_report(c, "PL204", in, NULL,
+		    "%s into the runtime image keeps the modes the files have on the build host: "
+		    "add --chmod (e.g. --chmod=0644, 0755 for directories and programs)",
+		    dockerfile_kind_name(in->kind));
 }
 
 static bool system_path(const char *p)
@@ -188,68 +175,58 @@ static bool system_path(const char *p)
 	return false;
 }
 
-static void check_volumes(struct lint_ctx *c)
+/* Where the application went (COPY/ADD destinations and WORKDIRs), and
+ * where each came from, for PL206's message. */
+struct app_paths {
+	struct strvec paths;
+	struct strvec origins;
+};
+
+static void check_volume(struct lint_ctx *c, const struct dockerfile_instruction *in,
+			 const struct app_paths *app)
 {
-	const struct dockerfile *df = c->df;
-	/* Where the application went: COPY/ADD destinations and WORKDIRs. */
-	struct strvec app = STRVEC_INIT;
-	struct strvec app_lines = STRVEC_INIT;
-	for (size_t s = 0; s < df->n_stages; s++) {
-		if (!c->stages[s].runtime)
+	for (size_t k = 0; k < in->n_args; k++) {
+		const char *v = in->args[k].text;
+		if (v[0] != '/' || strchr(v, '$'))
 			continue;
-		const struct dockerfile_stage *st = &df->stages[s];
-		_cleanup_free_ char *workdir = NULL;
-		for (size_t i = st->from + 1; i < st->end; i++) {
-			const struct dockerfile_instruction *in = &df->instructions[i];
-			if (in->kind == DOCKERFILE_WORKDIR && in->n_args) {
-				char *next = lint_path_resolve(workdir, in->args[0].text);
-				free(workdir);
-				workdir = next;
-				if (workdir[0] == '/' && !strchr(workdir, '$')) {
-					strvec_push(&app, workdir);
-					strvec_pushf(&app_lines, "WORKDIR on line %u",
-						     in->start_line);
-				}
-			} else if ((in->kind == DOCKERFILE_COPY || in->kind == DOCKERFILE_ADD) &&
-				   in->n_args >= 2) {
-				char *d = lint_path_resolve(workdir, in->args[in->n_args - 1].text);
-				if (d[0] == '/' && !strchr(d, '$')) {
-					strvec_push_nodup(&app, d);
-					strvec_pushf(&app_lines, "%s on line %u",
-						     dockerfile_kind_name(in->kind),
-						     in->start_line);
-				} else {
-					free(d);
-				}
-			} else if (in->kind == DOCKERFILE_VOLUME) {
-				for (size_t k = 0; k < in->n_args; k++) {
-					const char *v = in->args[k].text;
-					if (v[0] != '/' || strchr(v, '$'))
-						continue;
-					if (system_path(v)) {
-						lint_report(c, "PL206", in, &in->args[k],
-							    "VOLUME %s is a system directory: it "
-							    "becomes writable at run time",
-							    v);
-						continue;
-					}
-					for (size_t a = 0; a < app.n; a++) {
-						if (lint_path_below(app.v[a], v) ||
-						    lint_path_below(v, app.v[a])) {
-							lint_report(c, "PL206", in, &in->args[k],
-								    "VOLUME %s covers %s (%s): "
-								    "application files become "
-								    "writable at run time",
-								    v, app.v[a], app_lines.v[a]);
-							break;
-						}
-					}
-				}
+		if (system_path(v)) {
+			lint_report(c, "PL206", in, &in->args[k],
+				    "VOLUME %s is a system directory: it becomes writable at run "
+				    "time",
+				    v);
+			continue;
+		}
+		for (size_t a = 0; a < app->paths.n; a++) {
+			const char *p = app->paths.v[a];
+			if (lint_path_below(p, v) || lint_path_below(v, p)) {
+				lint_report(c, "PL206", in, &in->args[k],
+					    "VOLUME %s covers %s (%s): application files become "
+					    "writable at run time",
+					    v, p, app->origins.v[a]);
+				break;
 			}
 		}
 	}
-	strvec_clear(&app);
-	strvec_clear(&app_lines);
+}
+
+static void track_volumes(struct lint_ctx *c, size_t stage, size_t index, const char *workdir,
+			  void *arg)
+{
+	(void)stage;
+	struct app_paths *app = arg;
+	const struct dockerfile_instruction *in = &c->df->instructions[index];
+	_cleanup_free_ char *path = NULL;
+	if (in->kind == DOCKERFILE_WORKDIR && workdir)
+		path = xstrdup(workdir);
+	else if ((in->kind == DOCKERFILE_COPY || in->kind == DOCKERFILE_ADD) && in->n_args >= 2)
+		path = lint_path_resolve(workdir, in->args[in->n_args - 1].text);
+	else if (in->kind == DOCKERFILE_VOLUME)
+		check_volume(c, in, app);
+	if (path && path[0] == '/' && !strchr(path, '$')) {
+		strvec_push(&app->paths, path);
+		strvec_pushf(&app->origins, "%s on line %u", dockerfile_kind_name(in->kind),
+			     in->start_line);
+	}
 }
 
 void lint_check_runtime(struct lint_ctx *c)
@@ -257,6 +234,9 @@ void lint_check_runtime(struct lint_ctx *c)
 	if (!c->df->n_stages)
 		return;
 	check_user(c);
-	check_files(c);
-	check_volumes(c);
+	lint_walk(c, true, check_file, NULL);
+	struct app_paths app = {STRVEC_INIT, STRVEC_INIT};
+	lint_walk(c, true, track_volumes, &app);
+	strvec_clear(&app.paths);
+	strvec_clear(&app.origins);
 }

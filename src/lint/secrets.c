@@ -237,6 +237,31 @@ static void check_secret_use(struct lint_ctx *c, const struct dockerfile_instruc
 			    name.buf, name.buf, name.buf);
 }
 
+struct secrets_walk {
+	const struct strset *declared;
+	struct written_set written; /* of the current stage */
+	size_t stage;
+};
+
+static void check_stage_instruction(struct lint_ctx *c, size_t stage, size_t index,
+				    const char *workdir, void *arg)
+{
+	struct secrets_walk *sw = arg;
+	const struct dockerfile_instruction *in = &c->df->instructions[index];
+	if (stage != sw->stage) {
+		written_clear(&sw->written); /* a stage starts from another image */
+		sw->stage = stage;
+	}
+	if (in->kind == DOCKERFILE_COPY || in->kind == DOCKERFILE_ADD) {
+		check_copy(c, in, workdir, &sw->written);
+	} else if (in->kind == DOCKERFILE_RUN) {
+		const struct sh_script *sc = lint_run_script(c, index);
+		run_deletes(c, in, sc, workdir, &sw->written);
+		run_writes(sc, workdir, in->start_line, &sw->written);
+		check_secret_use(c, in, sw->declared);
+	}
+}
+
 void lint_check_secrets(struct lint_ctx *c)
 {
 	const struct dockerfile *df = c->df;
@@ -245,36 +270,8 @@ void lint_check_secrets(struct lint_ctx *c)
 		check_declarations(c, &df->instructions[i], &declared);
 		check_credentials(c, &df->instructions[i]);
 	}
-	for (size_t s = 0; s < df->n_stages; s++) {
-		const struct dockerfile_stage *st = &df->stages[s];
-		struct written_set w = {0};
-		_cleanup_free_ char *workdir = NULL;
-		for (size_t i = st->from + 1; i < st->end; i++) {
-			const struct dockerfile_instruction *in = &df->instructions[i];
-			switch (in->kind) {
-			case DOCKERFILE_WORKDIR:
-				if (in->n_args) {
-					char *next = lint_path_resolve(workdir, in->args[0].text);
-					free(workdir);
-					workdir = next;
-				}
-				break;
-			case DOCKERFILE_COPY:
-			case DOCKERFILE_ADD:
-				check_copy(c, in, workdir, &w);
-				break;
-			case DOCKERFILE_RUN: {
-				const struct sh_script *sc = lint_run_script(c, i);
-				run_deletes(c, in, sc, workdir, &w);
-				run_writes(sc, workdir, in->start_line, &w);
-				check_secret_use(c, in, &declared);
-				break;
-			}
-			default:
-				break;
-			}
-		}
-		written_clear(&w);
-	}
+	struct secrets_walk sw = {.declared = &declared};
+	lint_walk(c, false, check_stage_instruction, &sw);
+	written_clear(&sw.written);
 	strset_clear(&declared);
 }

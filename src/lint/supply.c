@@ -119,12 +119,6 @@ static void check_images(struct lint_ctx *c)
 	}
 }
 
-static bool is_remote(const char *s)
-{
-	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "git@", 4) ||
-	       !strncmp(s, "git://", 6) || !strncmp(s, "ssh://", 6);
-}
-
 static bool shell_name(const char *name)
 {
 	static const char *const shells[] = {"sh",   "bash",   "zsh",     "dash", "ash",
@@ -240,7 +234,7 @@ void lint_check_supply(struct lint_ctx *c)
 			continue;
 		if (in->kind == DOCKERFILE_ADD && !dockerfile_flag(in, "checksum")) {
 			for (size_t k = 0; k + 1 < in->n_args; k++)
-				if (is_remote(in->args[k].text)) {
+				if (lint_is_remote(in->args[k].text)) {
 					lint_report(
 					    c, "PL401", in, &in->args[k],
 					    "ADD %s downloads without verifying: add "

@@ -11,7 +11,8 @@ static const char policy_yaml[] =
     "  ban: [{image: \"debian:12.1*\", reason: r}]\n"
     "  rewrite:\n"
     "    - {match: \"alpine:3.19\", to: \"alpine:3.20\", reason: bump}\n"
-    "    - {match: \"alpine:3.20\", pin: \"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", "
+    "    - {match: \"alpine:3.20\", pin: "
+    "\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", "
     "reason: pin}\n"
     "    - {mirror: docker.io, to: mirror.example/hub, reason: mirror}\n";
 

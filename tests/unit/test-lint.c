@@ -183,12 +183,11 @@ static void test_hygiene_rules(void **state)
 	passes(BASE "ADD rootfs.tar.gz /\nCOPY app.py /app/\n" USER, "PL110");
 
 	const char *stages = "FROM debian:12@" DIGEST " AS build\n"
-			     "COPY --from=build /a /b\n"
-			     BASE "COPY --from=0 /a /b\n" USER;
+			     "COPY --from=build /a /b\n" BASE "COPY --from=0 /a /b\n" USER;
 	catches(stages, "PL111", 2);
 	catches(BASE "COPY --from=1 /a /b\nFROM debian:12@" DIGEST " AS later\n" USER, "PL111", 2);
-	catches(BASE "COPY --from=later /a /b\nFROM debian:12@" DIGEST " AS later\n" USER,
-		"PL111", 2);
+	catches(BASE "COPY --from=later /a /b\nFROM debian:12@" DIGEST " AS later\n" USER, "PL111",
+		2);
 	/* ... and the later stage is not taken for an unpinned image */
 	passes(BASE "COPY --from=later /a /b\nFROM debian:12@" DIGEST " AS later\n" USER, "PL406");
 	passes("FROM debian:12@" DIGEST " AS build\n" BASE "COPY --from=build /a /b\n" USER,
@@ -233,8 +232,7 @@ static void test_label_rules(void **state)
 	passes(BASE "LABEL org.example.team=payments version=1\n" USER, "PL119");
 
 	catches(BASE "LABEL org.opencontainers.image.created=yesterday\n" USER, "PL120", 2);
-	catches(BASE "LABEL org.opencontainers.image.source=\"github.com/x/y\"\n" USER, "PL120",
-		2);
+	catches(BASE "LABEL org.opencontainers.image.source=\"github.com/x/y\"\n" USER, "PL120", 2);
 	catches(BASE "LABEL org.opencontainers.image.licenses=\"MIT AND\"\n" USER, "PL120", 2);
 	passes(BASE "LABEL org.opencontainers.image.created=\"2024-01-02T03:04:05Z\" \\\n"
 		    "      org.opencontainers.image.source=https://example.org/x \\\n"
@@ -247,7 +245,8 @@ static void test_label_rules(void **state)
 					 "  org.example.commit: hash\n"};
 	expect_s(&schema, BASE "LABEL org.example.version=1.2 org.example.commit=abc1234\n" USER,
 		 "PL120", 2);
-	expect_s(&schema, BASE "LABEL org.example.version=1.2.0-rc.1 org.example.commit=abc1234\n" USER,
+	expect_s(&schema,
+		 BASE "LABEL org.example.version=1.2.0-rc.1 org.example.commit=abc1234\n" USER,
 		 "PL120", -1);
 	expect_s(&schema, BASE "LABEL org.example.version=1.2.0\n" USER, "PL121", 1);
 	/* labels of a stage the runtime stage is built FROM count */
@@ -317,12 +316,10 @@ static void test_secret_rules(void **state)
 	passes(BASE "ENV API_KEY_FILE=/run/secrets/key SECRET_NAME=db\n" USER, "PL302");
 
 	catches(BASE "ENV AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n" USER, "PL303", 2);
-	catches(BASE "RUN git clone https://bob:hunter22@git.example.org/x.git\n" USER, "PL303",
-		2);
+	catches(BASE "RUN git clone https://bob:hunter22@git.example.org/x.git\n" USER, "PL303", 2);
 	catches(BASE "COPY <<EOF /k\n-----BEGIN OPENSSH PRIVATE KEY-----\nxx\nEOF\n" USER, "PL303",
 		2);
-	passes(BASE "RUN git clone https://${USER}:${TOKEN}@git.example.org/x.git\n" USER,
-	       "PL303");
+	passes(BASE "RUN git clone https://${USER}:${TOKEN}@git.example.org/x.git\n" USER, "PL303");
 
 	catches(BASE "COPY id_rsa /root/.ssh/\n" USER, "PL304", 2);
 	catches(BASE "COPY .env /app/\n" USER, "PL304", 2);
@@ -335,8 +332,8 @@ static void test_secret_rules(void **state)
 	catches(BASE "RUN curl -o /tmp/deploy.key https://vault.example/key\n"
 		     "RUN ssh-add /tmp/deploy.key && rm -f /tmp/deploy.key\n" USER,
 		"PL305", 3);
-	catches(BASE "WORKDIR /root\nCOPY id_ed25519 .ssh/\nRUN rm -rf /root/.ssh\n" USER,
-		"PL305", 4);
+	catches(BASE "WORKDIR /root\nCOPY id_ed25519 .ssh/\nRUN rm -rf /root/.ssh\n" USER, "PL305",
+		4);
 	passes(BASE "RUN curl -o /tmp/deploy.key https://vault.example/key && use && "
 		    "rm /tmp/deploy.key\n" USER,
 	       "PL305");
@@ -345,8 +342,8 @@ static void test_secret_rules(void **state)
 	catches(BASE "ARG NPM_TOKEN\nRUN echo \"//r/:_authToken=${NPM_TOKEN}\" > .npmrc\n" USER,
 		"PL306", 3);
 	passes(BASE "RUN --mount=type=secret,id=npm,env=NPM_TOKEN npm ci\n" USER, "PL306");
-	passes(BASE "ARG NPM_TOKEN\nRUN --mount=type=secret,id=npm,env=NPM_TOKEN echo $NPM_TOKEN\n"
-		    USER,
+	passes(BASE
+	       "ARG NPM_TOKEN\nRUN --mount=type=secret,id=npm,env=NPM_TOKEN echo $NPM_TOKEN\n" USER,
 	       "PL306");
 }
 
@@ -369,7 +366,8 @@ static void test_supply_rules(void **state)
 {
 	(void)state;
 	catches(BASE "ADD https://example.org/tool.tgz /opt/\n" USER, "PL401", 2);
-	passes(BASE "ADD --checksum=sha256:" "abcd https://example.org/tool.tgz /opt/\n" USER,
+	passes(BASE "ADD --checksum=sha256:"
+		    "abcd https://example.org/tool.tgz /opt/\n" USER,
 	       "PL401");
 
 	catches(BASE "RUN curl -fsSL https://example.org/install.sh | sh\n" USER, "PL402", 2);
@@ -377,8 +375,8 @@ static void test_supply_rules(void **state)
 	catches(BASE "RUN sh -c \"$(curl -fsSL https://example.org/install.sh)\"\n" USER, "PL402",
 		2);
 	catches(BASE "RUN bash <(curl -s https://example.org/i)\n" USER, "PL402", 2);
-	passes(BASE "RUN curl -fsSLo i.sh https://example.org/i && sha256sum -c i.sha && sh i.sh\n"
-		    USER,
+	passes(BASE
+	       "RUN curl -fsSLo i.sh https://example.org/i && sha256sum -c i.sha && sh i.sh\n" USER,
 	       "PL402");
 
 	catches(BASE "RUN apt-get update && apt-get -y upgrade\n" USER, "PL403", 2);
@@ -486,11 +484,12 @@ static void test_config(void **state)
 					      "email"},
 	    {"shellcheck: maybe\n",
 	     "lint config: c.yaml:1:1: shellcheck: must be true or false, not a string"},
-	    {"ignore: PL101\n", "lint config: c.yaml:1:1: ignore: must be a sequence, not a string"},
+	    {"ignore: PL101\n",
+	     "lint config: c.yaml:1:1: ignore: must be a sequence, not a string"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		assert_true(lint_config_parse(bad[i].yaml, strlen(bad[i].yaml), "c.yaml", &c,
-					      &err) < 0);
+		assert_true(
+		    lint_config_parse(bad[i].yaml, strlen(bad[i].yaml), "c.yaml", &c, &err) < 0);
 		assert_string_equal(err->message, bad[i].message);
 		petra_error_free(err);
 		err = NULL;
@@ -605,7 +604,8 @@ static void assert_sarif_shape(const json_t *log)
 		assert_non_null(id);
 		json_int_t index = json_get_int(res, "ruleIndex", -1);
 		assert_true(index >= 0 && (size_t)index < json_array_size(rules));
-		assert_string_equal(json_get_string(json_array_get(rules, (size_t)index), "id"), id);
+		assert_string_equal(json_get_string(json_array_get(rules, (size_t)index), "id"),
+				    id);
 		const char *level = json_get_string(res, "level");
 		assert_true(!strcmp(level, "error") || !strcmp(level, "warning") ||
 			    !strcmp(level, "note") || !strcmp(level, "none"));
@@ -617,7 +617,8 @@ static void assert_sarif_shape(const json_t *log)
 		const json_t *region = json_object_get(phys, "region");
 		assert_true(json_get_int(region, "startLine", 0) >= 1);
 		assert_true(json_get_int(region, "startColumn", 0) >= 1);
-		assert_true(json_get_int(region, "endLine", 0) >= json_get_int(region, "startLine", 0));
+		assert_true(json_get_int(region, "endLine", 0) >=
+			    json_get_int(region, "startLine", 0));
 	}
 }
 
@@ -677,8 +678,10 @@ static void test_report_checkstyle(void **state)
 	r.findings[0].message = xstrdup("a <b> & \"c\" 'd'");
 	struct strbuf sb = STRBUF_INIT;
 	lint_report_checkstyle(&r, &sb);
-	assert_true(starts_with(sb.buf, "<file name=\"Dockerfile\">\n<error line=\"1\" column=\"1\""));
-	assert_non_null(strstr(sb.buf, "message=\"a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\""));
+	assert_true(
+	    starts_with(sb.buf, "<file name=\"Dockerfile\">\n<error line=\"1\" column=\"1\""));
+	assert_non_null(
+	    strstr(sb.buf, "message=\"a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\""));
 	assert_non_null(strstr(sb.buf, "source=\"petra.PL102\"/>"));
 	assert_non_null(strstr(sb.buf, "</file>\n"));
 	strbuf_release(&sb);
