@@ -39,12 +39,11 @@ static int rule_id(const struct petra_yaml *y, const json_t *parent, const char 
 static int string_list(const struct petra_yaml *y, const json_t *root, const char *key, bool rules,
 		       struct strvec *out, struct petra_error **err)
 {
-	const json_t *seq = json_object_get(root, key);
-	if (!seq || json_is_null(seq))
+	const json_t *seq;
+	if (petra_yaml_member(y, root, key, JSON_ARRAY, NULL, &seq, err) < 0)
+		return -EINVAL;
+	if (!seq)
 		return 0;
-	if (!json_is_array(seq))
-		return petra_yaml_error(y, root, key, 0, err, "%s: must be a sequence, not %s", key,
-					petra_yaml_type_name(seq));
 	size_t i;
 	json_t *item;
 	json_array_foreach(seq, i, item)
@@ -74,14 +73,11 @@ static int load(const struct petra_yaml *y, struct lint_config *c, struct petra_
 	if (string_list(y, root, "ignore", true, &c->ignore, err) < 0 ||
 	    string_list(y, root, "trusted-registries", false, &c->trusted_registries, err) < 0)
 		return -EINVAL;
-	const json_t *sev = json_object_get(root, "severity");
-	if (sev && !json_is_null(sev)) {
-		if (!json_is_object(sev))
-			return petra_yaml_error(
-			    y, root, "severity", 0, err,
-			    "severity: must be a mapping of rule IDs to levels, "
-			    "not %s",
-			    petra_yaml_type_name(sev));
+	const json_t *sev, *labels;
+	if (petra_yaml_member(y, root, "severity", JSON_OBJECT, NULL, &sev, err) < 0 ||
+	    petra_yaml_member(y, root, "label-schema", JSON_OBJECT, NULL, &labels, err) < 0)
+		return -EINVAL;
+	if (sev) {
 		c->overrides = xcalloc(json_object_size(sev) + 1, sizeof(*c->overrides));
 		const char *id;
 		json_t *level;
@@ -101,14 +97,7 @@ static int load(const struct petra_yaml *y, struct lint_config *c, struct petra_
 			c->overrides[c->n_overrides++].severity = s;
 		}
 	}
-	const json_t *labels = json_object_get(root, "label-schema");
-	if (labels && !json_is_null(labels)) {
-		if (!json_is_object(labels))
-			return petra_yaml_error(
-			    y, root, "label-schema", 0, err,
-			    "label-schema: must be a mapping of labels to types, "
-			    "not %s",
-			    petra_yaml_type_name(labels));
+	if (labels) {
 		c->labels = xcalloc(json_object_size(labels) + 1, sizeof(*c->labels));
 		const char *name;
 		json_t *type;

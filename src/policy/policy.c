@@ -112,21 +112,6 @@ static int get_string(struct loader *l, const json_t *map, const char *key, cons
 	return 0;
 }
 
-static int get_sequence(struct loader *l, const json_t *map, const char *key, const char *what,
-			const json_t **out)
-{
-	const json_t *v = json_object_get(map, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return petra_yaml_error(l->y, map, key, 0, l->err,
-					"%s.%s: must be a sequence, not %s", what, key,
-					petra_yaml_type_name(v));
-	*out = v;
-	return 0;
-}
-
 static int pattern_from(struct loader *l, const json_t *parent, const char *key, size_t index,
 			const char *text, char **out)
 {
@@ -314,12 +299,13 @@ static int load_bases(struct loader *l, struct policy_bases *b, const json_t *ba
 					petra_yaml_type_name(rd));
 	b->require_digest = rd && json_is_true(rd);
 	const json_t *seq;
-	if (get_sequence(l, bases, "allow", "bases", &seq) < 0 ||
+	if (petra_yaml_member(l->y, bases, "allow", JSON_ARRAY, "bases", &seq, l->err) < 0 ||
 	    (seq && load_allow(l, b, seq) < 0))
 		return -EINVAL;
-	if (get_sequence(l, bases, "ban", "bases", &seq) < 0 || (seq && load_ban(l, b, seq) < 0))
+	if (petra_yaml_member(l->y, bases, "ban", JSON_ARRAY, "bases", &seq, l->err) < 0 ||
+	    (seq && load_ban(l, b, seq) < 0))
 		return -EINVAL;
-	if (get_sequence(l, bases, "rewrite", "bases", &seq) < 0 ||
+	if (petra_yaml_member(l->y, bases, "rewrite", JSON_ARRAY, "bases", &seq, l->err) < 0 ||
 	    (seq && load_rewrite(l, b, seq) < 0))
 		return -EINVAL;
 	return 0;

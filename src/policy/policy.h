@@ -70,6 +70,12 @@ int petra_yaml_error(const struct petra_yaml *y, const json_t *parent, const cha
  * `allowed` list ("<what>: unknown key "x" (known: a, b)"); 0 if none. */
 int petra_yaml_check_keys(const struct petra_yaml *y, const json_t *map, const char *what,
 			  const char *const *allowed, struct petra_error **err);
+/* map[key] when it is a sequence or mapping (type JSON_ARRAY or
+ * JSON_OBJECT): *out NULL when absent or null; an error
+ * "<what>.<key>: must be a sequence, not a string" otherwise. */
+int petra_yaml_member(const struct petra_yaml *y, const json_t *map, const char *key,
+		      json_type type, const char *what, const json_t **out,
+		      struct petra_error **err);
 /* "a mapping", "a string", ... for messages. */
 const char *petra_yaml_type_name(const json_t *node);
 

@@ -183,6 +183,26 @@ const char *petra_yaml_type_name(const json_t *node)
 	return "?";
 }
 
+int petra_yaml_member(const struct petra_yaml *y, const json_t *map, const char *key,
+		      json_type type, const char *what, const json_t **out,
+		      struct petra_error **err)
+{
+	const json_t *v = json_object_get(map, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_typeof(v) != type) {
+		json_t *want = type == JSON_ARRAY ? json_array() : json_object();
+		_cleanup_free_ char *name = xstrdup(petra_yaml_type_name(want));
+		json_decref(want);
+		return petra_yaml_error(y, map, key, 0, err, "%s%s%s: must be %s, not %s",
+					what ? what : "", what ? "." : "", key, name,
+					petra_yaml_type_name(v));
+	}
+	*out = v;
+	return 0;
+}
+
 /* ---- building the tree --------------------------------------------------- */
 
 /* YAML 1.2 core schema for plain scalars: null, booleans, numbers; the

@@ -287,6 +287,18 @@ static void test_policy_shape(void **state)
 	assert_string_equal(err->message,
 			    "policy.yaml:16:3: audit: unknown key \"fail-on\" (known: secrets)");
 	petra_error_free(err);
+	err = NULL;
+	const json_t *secrets;
+	assert_int_equal(petra_yaml_member(petra_policy_yaml(p), audit, "fail-on", JSON_ARRAY,
+					   "audit", &secrets, &err),
+			 -EINVAL);
+	assert_string_equal(err->message,
+			    "policy.yaml:16:3: audit.fail-on: must be a sequence, not a string");
+	petra_error_free(err);
+	assert_int_equal(petra_yaml_member(petra_policy_yaml(p), audit, "absent", JSON_ARRAY,
+					   "audit", &secrets, &err),
+			 0);
+	assert_null(secrets);
 	petra_policy_free(p);
 
 	p = policy_ok("");
