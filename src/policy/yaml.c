@@ -386,6 +386,45 @@ static int builder_end(struct yaml_builder *b, struct petra_error **err)
 	return builder_attach(b, f.node, &f.start, err);
 }
 
+/* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 when invalid:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (!len || len > n || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* YAML is Unicode text. Checked before libfyaml sees it: libfyaml 0.7.12
+ * loops forever on some invalid bytes (a directive line "%\x91"). */
+static int check_utf8(const char *data, size_t len, const char *name, struct petra_error **err)
+{
+	unsigned line = 1, col = 1;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_len((const unsigned char *)data + i, len - i);
+		if (!n)
+			return petra_error_set(err, EINVAL, "%s:%u:%u: not valid UTF-8", name, line,
+					       col);
+		if (data[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+		i += n;
+	}
+	return 0;
+}
+
 /* The first error libfyaml collected, as "name:line:col: message". */
 static int parse_error(struct petra_yaml *y, struct fy_diag *diag, struct petra_error **err)
 {
@@ -407,6 +446,8 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 	*out = NULL;
 	if (len > YAML_MAX_SIZE)
 		return petra_error_set(err, EFBIG, "%s: larger than %u bytes", name, YAML_MAX_SIZE);
+	if (check_utf8(data, len, name, err) < 0)
+		return -EINVAL;
 	struct petra_yaml *y = xcalloc(1, sizeof(*y));
 	y->name = xstrdup(name);
 

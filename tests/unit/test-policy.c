@@ -100,6 +100,10 @@ static void test_yaml_refusals(void **state)
 	assert_yaml_error("a: [1, 2\n", "t.yaml:");
 	assert_yaml_error("a:\n\t- b\n", "t.yaml:2:");
 	assert_yaml_error("a: b: c\n", "t.yaml:1:");
+	/* not UTF-8: refused before libfyaml, which loops forever on this one */
+	assert_yaml_error("a: 1\n%\x91\n", "t.yaml:2:2: not valid UTF-8");
+	assert_yaml_error("a: \xed\xa0\x80\n", "t.yaml:1:4: not valid UTF-8");
+	assert_yaml_error("a: \xc0\xaf\n", "t.yaml:1:4: not valid UTF-8");
 	/* deep nesting is an error, not a crash */
 	char deep[400];
 	memset(deep, '[', 200);
