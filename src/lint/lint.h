@@ -156,9 +156,9 @@ enum lint_severity lint_result_worst(const struct lint_result *r);
 enum lint_format { LINT_FORMAT_TEXT, LINT_FORMAT_JSON, LINT_FORMAT_SARIF, LINT_FORMAT_CHECKSTYLE };
 int lint_format_parse(const char *name, enum lint_format *out);
 
-/* Reports many files: text and Checkstyle stream each file to `out` as it
- * is added; JSON and SARIF keep the findings (not the files) and write the
- * document at the end. */
+/* Reports many files, streaming each file's findings to `out` as it is
+ * added, in every format (SARIF writes its results before its tool
+ * object), so memory does not grow with the number of files. */
 struct lint_reporter;
 struct lint_reporter *lint_reporter_new(enum lint_format format, FILE *out);
 void lint_reporter_add(struct lint_reporter *rp, const struct lint_result *r);

@@ -28,17 +28,19 @@ void lint_report_text(const struct lint_result *r, struct strbuf *out)
 	}
 }
 
+static json_t *finding_json(const struct lint_result *r, const struct lint_finding *f)
+{
+	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:s}", "file", r->file, "line",
+			 (json_int_t)f->line, "column", (json_int_t)(f->col ? f->col : 1),
+			 "end_line", (json_int_t)f->end_line, "rule", f->rule, "severity",
+			 lint_severity_name(f->severity), "message", f->message);
+}
+
 json_t *lint_report_json(const struct lint_result *r)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct lint_finding *f = &r->findings[i];
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:s}", "file", r->file, "line",
-				   (json_int_t)f->line, "column", (json_int_t)(f->col ? f->col : 1),
-				   "end_line", (json_int_t)f->end_line, "rule", f->rule, "severity",
-				   lint_severity_name(f->severity), "message", f->message));
-	}
+	for (size_t i = 0; i < r->n_findings; i++)
+		json_array_append_new(arr, finding_json(r, &r->findings[i]));
 	return arr;
 }
 
@@ -72,7 +74,8 @@ static json_t *sarif_rule(const char *id, const char *name, const char *summary,
 	return rule;
 }
 
-json_t *lint_sarif_new(void)
+/* The tool.driver object, with every petra rule. */
+static json_t *sarif_driver(void)
 {
 	json_t *rules = json_array();
 	size_t n;
@@ -83,10 +86,17 @@ json_t *lint_sarif_new(void)
 		json_array_append_new(rules, sarif_rule(all[i].id, all[i].name, all[i].summary,
 							all[i].severity, help));
 	}
-	return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:[], s:s}]}", "$schema",
-			 "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
-			 "runs", "tool", "driver", "name", "petra", "version", PETRA_VERSION,
-			 "rules", rules, "results", "columnKind", "utf16CodeUnits");
+	return json_pack("{s:s, s:s, s:o}", "name", "petra", "version", PETRA_VERSION, "rules",
+			 rules);
+}
+
+static const char sarif_schema[] = "https://json.schemastore.org/sarif-2.1.0.json";
+
+json_t *lint_sarif_new(void)
+{
+	return json_pack("{s:s, s:s, s:[{s:{s:o}, s:[], s:s}]}", "$schema", sarif_schema, "version",
+			 "2.1.0", "runs", "tool", "driver", sarif_driver(), "results", "columnKind",
+			 "utf16CodeUnits");
 }
 
 /* A relative URI reference for a path: unreserved characters and "/"
@@ -122,6 +132,18 @@ static size_t sarif_rule_index(json_t *rules, const char *id, enum lint_severity
 	return json_array_size(rules) - 1;
 }
 
+static json_t *sarif_result(json_t *rules, const struct lint_finding *f, const char *uri)
+{
+	size_t index = sarif_rule_index(rules, f->rule, f->severity);
+	json_t *region =
+	    json_pack("{s:i, s:i, s:i}", "startLine", (json_int_t)f->line, "startColumn",
+		      (json_int_t)(f->col ? f->col : 1), "endLine", (json_int_t)f->end_line);
+	return json_pack("{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:o}}]}", "ruleId", f->rule,
+			 "ruleIndex", (json_int_t)index, "level", sarif_level(f->severity),
+			 "message", "text", f->message, "locations", "physicalLocation",
+			 "artifactLocation", "uri", uri, "region", region);
+}
+
 void lint_sarif_add(json_t *sarif, const struct lint_result *r)
 {
 	json_t *run = json_array_get(json_object_get(sarif, "runs"), 0);
@@ -129,19 +151,8 @@ void lint_sarif_add(json_t *sarif, const struct lint_result *r)
 	    json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "rules");
 	json_t *results = json_object_get(run, "results");
 	_cleanup_free_ char *uri = path_uri(r->file);
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct lint_finding *f = &r->findings[i];
-		size_t index = sarif_rule_index(rules, f->rule, f->severity);
-		json_t *region = json_pack("{s:i, s:i, s:i}", "startLine", (json_int_t)f->line,
-					   "startColumn", (json_int_t)(f->col ? f->col : 1),
-					   "endLine", (json_int_t)f->end_line);
-		json_array_append_new(results,
-				      json_pack("{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:o}}]}",
-						"ruleId", f->rule, "ruleIndex", (json_int_t)index,
-						"level", sarif_level(f->severity), "message",
-						"text", f->message, "locations", "physicalLocation",
-						"artifactLocation", "uri", uri, "region", region));
-	}
+	for (size_t i = 0; i < r->n_findings; i++)
+		json_array_append_new(results, sarif_result(rules, &r->findings[i], uri));
 }
 
 /* ---- Checkstyle ------------------------------------------------------------ */
@@ -197,10 +208,17 @@ void lint_report_checkstyle(const struct lint_result *r, struct strbuf *out)
 
 /* ---- the reporter --------------------------------------------------------- */
 
+/*
+ * Every format streams: JSON and SARIF write each finding as it comes
+ * (SARIF's results before its tool object, which JSON's key order allows),
+ * so memory does not grow with the number of files or findings beyond the
+ * driver's rule list.
+ */
 struct lint_reporter {
 	enum lint_format format;
 	FILE *out;
-	json_t *doc; /* JSON: the findings array; SARIF: the log */
+	json_t *driver; /* SARIF: tool.driver, ShellCheck's rules added as they appear */
+	size_t written; /* findings written so far */
 	bool failed;
 };
 
@@ -210,22 +228,37 @@ static void emit(struct lint_reporter *rp, const struct strbuf *sb)
 		rp->failed = true;
 }
 
+/* One element of the streamed array. Steals obj. */
+static void emit_element(struct lint_reporter *rp, struct strbuf *sb, json_t *obj)
+{
+	char *text = json_dump_compact(obj, NULL);
+	const char *indent = rp->format == LINT_FORMAT_JSON ? "  " : "    ";
+	strbuf_addf(sb, "%s\n%s", rp->written++ ? "," : "", indent);
+	strbuf_addstr(sb, text);
+	free(text);
+	json_decref(obj);
+}
+
 struct lint_reporter *lint_reporter_new(enum lint_format format, FILE *out)
 {
 	struct lint_reporter *rp = xcalloc(1, sizeof(*rp));
 	rp->format = format;
 	rp->out = out;
-	if (format == LINT_FORMAT_JSON)
-		rp->doc = json_array();
-	else if (format == LINT_FORMAT_SARIF)
-		rp->doc = lint_sarif_new();
-	else if (format == LINT_FORMAT_CHECKSTYLE) {
-		struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	if (format == LINT_FORMAT_JSON) {
+		strbuf_addch(&sb, '[');
+	} else if (format == LINT_FORMAT_SARIF) {
+		rp->driver = sarif_driver();
+		strbuf_addf(&sb,
+			    "{\n  \"$schema\": \"%s\",\n  \"version\": \"2.1.0\",\n  \"runs\": [{\n"
+			    "   \"columnKind\": \"utf16CodeUnits\",\n   \"results\": [",
+			    sarif_schema);
+	} else if (format == LINT_FORMAT_CHECKSTYLE) {
 		strbuf_addstr(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 				   "<checkstyle version=\"4.3\">\n");
-		emit(rp, &sb);
-		strbuf_release(&sb);
 	}
+	emit(rp, &sb);
+	strbuf_release(&sb);
 	return rp;
 }
 
@@ -239,15 +272,17 @@ void lint_reporter_add(struct lint_reporter *rp, const struct lint_result *r)
 	case LINT_FORMAT_CHECKSTYLE:
 		lint_report_checkstyle(r, &sb);
 		break;
-	case LINT_FORMAT_JSON: {
-		json_t *findings = lint_report_json(r);
-		json_array_extend(rp->doc, findings);
-		json_decref(findings);
+	case LINT_FORMAT_JSON:
+		for (size_t i = 0; i < r->n_findings; i++)
+			emit_element(rp, &sb, finding_json(r, &r->findings[i]));
+		break;
+	case LINT_FORMAT_SARIF: {
+		_cleanup_free_ char *uri = path_uri(r->file);
+		json_t *rules = json_object_get(rp->driver, "rules");
+		for (size_t i = 0; i < r->n_findings; i++)
+			emit_element(rp, &sb, sarif_result(rules, &r->findings[i], uri));
 		break;
 	}
-	case LINT_FORMAT_SARIF:
-		lint_sarif_add(rp->doc, r);
-		break;
 	}
 	emit(rp, &sb);
 	strbuf_release(&sb);
@@ -258,15 +293,17 @@ int lint_reporter_finish(struct lint_reporter *rp)
 	struct strbuf sb = STRBUF_INIT;
 	if (rp->format == LINT_FORMAT_CHECKSTYLE) {
 		strbuf_addstr(&sb, "</checkstyle>\n");
-	} else if (rp->doc) {
-		char *s = json_dump_pretty(rp->doc);
-		strbuf_addstr(&sb, s);
-		strbuf_addch(&sb, '\n');
-		free(s);
+	} else if (rp->format == LINT_FORMAT_JSON) {
+		strbuf_addstr(&sb, rp->written ? "\n]\n" : "]\n");
+	} else if (rp->format == LINT_FORMAT_SARIF) {
+		char *driver = json_dump_compact(rp->driver, NULL);
+		strbuf_addf(&sb, "%s],\n   \"tool\": {\"driver\": %s}\n  }]\n}\n",
+			    rp->written ? "\n   " : "", driver);
+		free(driver);
 	}
 	emit(rp, &sb);
 	strbuf_release(&sb);
-	json_decref(rp->doc);
+	json_decref(rp->driver);
 	bool failed = rp->failed || fflush(rp->out) != 0;
 	free(rp);
 	return failed ? -EIO : 0;

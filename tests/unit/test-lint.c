@@ -622,6 +622,67 @@ static void assert_sarif_shape(const json_t *log)
 	}
 }
 
+/* What a reporter writes for these results. Caller frees. */
+static char *reported(enum lint_format format, const struct lint_result *rs, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lint_reporter *rp = lint_reporter_new(format, f);
+	for (size_t i = 0; i < n; i++)
+		lint_reporter_add(rp, &rs[i]);
+	assert_int_equal(lint_reporter_finish(rp), 0);
+	fclose(f);
+	return buf;
+}
+
+static json_t *parsed(char *text)
+{
+	struct petra_error *err = NULL;
+	json_t *j = json_parse_buffer(text, strlen(text), "report", &err);
+	if (!j)
+		fail_msg("%s\n%s", err->message, text);
+	free(text);
+	return j;
+}
+
+static void test_reporter_streams(void **state)
+{
+	(void)state;
+	struct lint_result rs[3] = {sample(), {.file = xstrdup("empty")}, sample()};
+	/* a ShellCheck finding: its rule joins the driver's after the results */
+	free(rs[2].findings[0].message);
+	rs[2].findings[0].message = xstrdup("Double quote");
+	snprintf(rs[2].findings[0].rule, sizeof(rs[2].findings[0].rule), "SC2086");
+	size_t total = rs[0].n_findings + rs[2].n_findings;
+
+	json_t *j = parsed(reported(LINT_FORMAT_JSON, rs, 3));
+	assert_int_equal(json_array_size(j), total);
+	assert_string_equal(json_get_string(json_array_get(j, total - 1), "file"), "Dockerfile");
+	json_decref(j);
+	j = parsed(reported(LINT_FORMAT_JSON, &rs[1], 1));
+	assert_int_equal(json_array_size(j), 0);
+	json_decref(j);
+
+	json_t *log = parsed(reported(LINT_FORMAT_SARIF, rs, 3));
+	assert_sarif_shape(log);
+	const json_t *run = json_array_get(json_object_get(log, "runs"), 0);
+	assert_int_equal(json_array_size(json_object_get(run, "results")), total);
+	const json_t *rules =
+	    json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "rules");
+	size_t n;
+	lint_rules(&n);
+	assert_int_equal(json_array_size(rules), n + 1);
+	assert_string_equal(json_get_string(json_array_get(rules, n), "helpUri"),
+			    "https://www.shellcheck.net/wiki/SC2086");
+	json_decref(log);
+	log = parsed(reported(LINT_FORMAT_SARIF, &rs[1], 1));
+	assert_sarif_shape(log);
+	json_decref(log);
+	for (size_t i = 0; i < 3; i++)
+		lint_result_release(&rs[i]);
+}
+
 static void test_report_sarif(void **state)
 {
 	(void)state;
@@ -755,6 +816,7 @@ int main(void)
 	    cmocka_unit_test(test_report_text_json),
 	    cmocka_unit_test(test_report_sarif),
 	    cmocka_unit_test(test_report_checkstyle),
+	    cmocka_unit_test(test_reporter_streams),
 	    cmocka_unit_test(test_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
