@@ -582,7 +582,8 @@ int lint_dockerfile(struct lint_linter *l, const struct dockerfile *df, struct l
 	if (l->opts.shellcheck && !(l->opts.config && l->opts.config->no_shellcheck))
 		lint_check_shellcheck(&c);
 
-	qsort(out->findings, out->n_findings, sizeof(*out->findings), cmp_finding);
+	if (out->n_findings) /* qsort wants an array, even of none */
+		qsort(out->findings, out->n_findings, sizeof(*out->findings), cmp_finding);
 	ctx_release(&c);
 	return 0;
 }

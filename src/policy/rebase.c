@@ -206,7 +206,8 @@ int petra_policy_rebase(const struct petra_policy *policy, const struct dockerfi
 				goto fail;
 		}
 	}
-	qsort(out->edits, out->n_edits, sizeof(*out->edits), cmp_edit);
+	if (out->n_edits) /* qsort wants an array, even of none */
+		qsort(out->edits, out->n_edits, sizeof(*out->edits), cmp_edit);
 	struct strbuf sb = STRBUF_INIT;
 	size_t pos = 0;
 	for (size_t i = 0; i < out->n_edits; i++) {

@@ -468,7 +468,8 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 	struct yaml_builder b = {.y = y};
 	/* libfyaml wants a string it can keep until the parser is gone. */
 	_cleanup_free_ char *copy = xmalloc(len + 1);
-	memcpy(copy, data, len);
+	if (len)
+		memcpy(copy, data, len);
 	copy[len] = '\0';
 	if (fy_parser_set_string(fyp, copy, len) != 0)
 		r = petra_error_set(err, EINVAL, "%s: cannot read as YAML", name);
