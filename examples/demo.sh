@@ -38,6 +38,7 @@ step petra unpack busybox:1.35 "$OUT/rootfs"
 printf '\n\033[1m$ out/rootfs/bin/busybox echo ...\033[0m\n'
 "$OUT/rootfs/bin/busybox" echo "the unpacked busybox runs"
 step petra fsck
+printf '\nReproducible: SOURCE_DATE_EPOCH=%s, so the digest above is the same on every run.\n' "$SOURCE_DATE_EPOCH"
 
 # Definitions are source: lint a Dockerfile against the policy, then let the
 # policy's rewrite rules update its bases, byte for byte.
@@ -52,4 +53,3 @@ printf '\n\033[1m$ petra rebase --write ... && petra lint --format sarif ... | j
 "$PETRA" lint --policy ../lint/policy.yaml --format sarif --failure-threshold none Dockerfile |
 	jq -c '.runs[0].results[] | {ruleId, level, line: .locations[0].physicalLocation.region.startLine}'
 cd - >/dev/null
-printf '\nReproducible: SOURCE_DATE_EPOCH=%s, so the digest above is the same on every run.\n' "$SOURCE_DATE_EPOCH"
