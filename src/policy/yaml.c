@@ -318,15 +318,34 @@ static int builder_attach(struct yaml_builder *b, json_t *node, const struct fy_
 	return 0;
 }
 
+/* A scalar's text, escapes and folding applied, into sb. Read with a
+ * token iterator rather than fy_token_get_text(), whose copy is kept in
+ * the token and leaked by libfyaml 0.7.12 when the stream ends in an
+ * error (found by fuzz-lintconfig). */
+static int token_text(struct fy_token *tok, struct strbuf *sb)
+{
+	struct fy_token_iter *it = fy_token_iter_create(tok);
+	if (!it)
+		abort(); /* allocation */
+	char buf[4096];
+	ssize_t n;
+	while ((n = fy_token_iter_read(it, buf, sizeof(buf))) > 0)
+		strbuf_add(sb, buf, (size_t)n);
+	fy_token_iter_destroy(it);
+	return n < 0 ? -EINVAL : 0;
+}
+
 /* m: the event's start (libfyaml has none for an empty plain scalar). */
 static int builder_scalar(struct yaml_builder *b, struct fy_event *fye, const struct fy_mark *m,
 			  struct petra_error **err)
 {
 	struct fy_token *tok = fye->scalar.value;
-	size_t len = 0;
-	const char *text = tok ? fy_token_get_text(tok, &len) : "";
-	if (!text)
-		text = "";
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	if (tok && token_text(tok, &sb) < 0)
+		return petra_error_set(err, EINVAL, "%s:%d:%d: unreadable scalar", b->y->name,
+				       m->line + 1, m->column + 1);
+	const char *text = strbuf_str(&sb);
+	size_t len = sb.len;
 	struct yaml_frame *f = b->depth ? &b->stack[b->depth - 1] : NULL;
 	if (f && json_is_object(f->node) && f->want_key) {
 		if (memchr(text, '\0', len))
@@ -512,7 +531,14 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 		}
 		fy_parser_event_free(fyp, fye);
 	}
-	if (r == 0 && fy_parser_get_stream_error(fyp))
+	if (r < 0) {
+		/* Read on: when the YAML itself is broken further on, libfyaml's
+		 * message says more than what the tree builder tripped on (a
+		 * scalar cut short by the error reads as invalid UTF-8). */
+		while ((fye = fy_parser_parse(fyp)))
+			fy_parser_event_free(fyp, fye);
+	}
+	if (fy_parser_get_stream_error(fyp))
 		r = parse_error(y, diag, err);
 	fy_parser_destroy(fyp);
 	fy_diag_destroy(diag);
