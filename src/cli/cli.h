@@ -64,6 +64,8 @@ void cli_getopt_reset(void);
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* Read all of standard input (at most max bytes). Caller frees *data. */
+int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err);
 
 /* ---- container options shared by run, bundle and test (runopts.c) ---- */
 
@@ -136,7 +138,9 @@ char *cli_supervisor_path(void);
 	X(diff, "Show what changed in a container's writable places")                              \
 	X(verify, "Check the extracted layers on disk against their images")                       \
 	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")                 \
-	X(test, "Run structure tests (container-structure-test YAML) against an image")
+	X(test, "Run structure tests (container-structure-test YAML) against an image") \
+	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
+	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)
