@@ -2,9 +2,9 @@
 # The main job, end to end, on examples/: make a busybox base image from
 # Debian's busybox-static, import it into a store, look at it, export it
 # as an OCI layout and archive that other tools read, unpack it safely,
-# and verify the store; then build the httpd example on it, audit it,
-# harden it, audit the result, and serve it read-only on loopback.
-# Everything lands in examples/out/.
+# and verify the store; then lint a Dockerfile against a policy and rebase
+# it; then build the httpd example, audit it, harden it, audit the result,
+# and serve it read-only on loopback. Everything lands in examples/out/.
 #   examples/demo.sh [PETRA]
 set -eu
 PETRA=${1:-$(dirname "$0")/../build/petra}
@@ -75,3 +75,17 @@ printf '\n\033[1m$ petra exec %s sh -c "echo x >>/etc/httpd.conf; chmod 666 /etc
 "$PETRA" exec "$id" sh -c 'echo x >>/etc/httpd.conf; chmod 666 /etc/httpd.conf' || true
 step petra rm -f "$id"
 printf '\nReproducible: SOURCE_DATE_EPOCH=%s, so the digest above is the same on every run.\n' "$SOURCE_DATE_EPOCH"
+
+# Definitions are source: lint a Dockerfile against the policy, then let the
+# policy's rewrite rules update its bases, byte for byte.
+cp lint/Dockerfile "$OUT/Dockerfile"
+cd "$OUT"
+printf '\n\033[1m$ petra lint --policy policy.yaml Dockerfile\033[0m\n'
+"$PETRA" lint --policy ../lint/policy.yaml Dockerfile || echo "(exit status $?: findings at or above the threshold)"
+printf '\n\033[1m$ petra rebase --policy policy.yaml Dockerfile\033[0m\n'
+"$PETRA" rebase --policy ../lint/policy.yaml Dockerfile
+printf '\n\033[1m$ petra rebase --write ... && petra lint --format sarif ... | jq ...\033[0m\n'
+"$PETRA" rebase --policy ../lint/policy.yaml --write Dockerfile 2>/dev/null
+"$PETRA" lint --policy ../lint/policy.yaml --format sarif --failure-threshold none Dockerfile |
+	jq -c '.runs[0].results[] | {ruleId, level, line: .locations[0].physicalLocation.region.startLine}'
+cd - >/dev/null

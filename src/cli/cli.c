@@ -110,3 +110,29 @@ int cli_help(const char *text)
 	fputs(text, stdout);
 	return EXIT_OK;
 }
+
+int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_release(&sb);
+			return petra_error_set_errno(err, errno, "read standard input");
+		}
+		if (n == 0)
+			break;
+		strbuf_add(&sb, buf, (size_t)n);
+		if (sb.len > max) {
+			strbuf_release(&sb);
+			return petra_error_set(err, EFBIG, "standard input: larger than %zu bytes",
+					       max);
+		}
+	}
+	*len = sb.len;
+	*data = strbuf_detach(&sb);
+	return 0;
+}

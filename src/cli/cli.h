@@ -71,6 +71,8 @@ void cli_close_output(FILE *out);
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* Read all of standard input (at most max bytes). Caller frees *data. */
+int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err);
 /* A count (0 or more) for option `name`: 0, or EXIT_USAGE after saying
  * what is wrong. */
 int cli_parse_count(const char *verb, const char *name, const char *arg, long *out);
@@ -149,6 +151,8 @@ char *cli_supervisor_path(void);
 	X(verify, "Check the extracted layers on disk against their images")                       \
 	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")                 \
 	X(test, "Run structure tests (container-structure-test YAML) against an image")            \
+	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
+	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")
 
