@@ -130,6 +130,15 @@ struct audit_options {
 /* The defaults above. */
 void audit_options_init(struct audit_options *o);
 
+struct petra_policy;
+/* The policy file's audit section (docs/POLICY.md) over o: thresholds,
+ * base-layers, *fail_on, and *allow (caller frees the array; its strings
+ * belong to the policy, which must outlive o). No section: nothing
+ * changes. policy may be NULL. */
+int audit_options_from_policy(const struct petra_policy *policy, struct audit_options *o,
+			      struct audit_allow **allow, size_t *n_allow,
+			      enum audit_severity *fail_on, struct petra_error **err);
+
 struct audit_report {
 	char *image;
 	char digest[OCI_DIGEST_SIZE];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "policy/policy.h"
 
 static const char usage[] =
     "Usage: petra audit [OPTIONS] IMAGE\n"
@@ -24,6 +25,9 @@ static const char usage[] =
     "      --base-layers N    count the first N layers as the base (default: the\n"
     "                         image's org.petra.base.layers label or base digest\n"
     "                         annotation, else 1, as dive does)\n"
+    "      --policy FILE      the policy file's audit section: thresholds, the\n"
+    "                         allow-list, fail-on (default: .petra/policy.yaml\n"
+    "                         when it exists); options given here win\n"
     "      --allow ID[:PATH[:FINGERPRINT]]\n"
     "                         silence a known false positive (ID and PATH are\n"
     "                         globs; repeatable)\n"
@@ -61,12 +65,13 @@ static void parse_allow(char *arg, struct audit_allow *a)
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_FAIL_ON, OPT_BASE_LAYERS, OPT_ALLOW, OPT_LIST };
+	enum { OPT_FORMAT = 256, OPT_FAIL_ON, OPT_BASE_LAYERS, OPT_ALLOW, OPT_LIST, OPT_POLICY };
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
 	    {"base-layers", required_argument, NULL, OPT_BASE_LAYERS},
 	    {"allow", required_argument, NULL, OPT_ALLOW},
+	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"list-checks", no_argument, NULL, OPT_LIST},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
@@ -75,7 +80,10 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	struct audit_options o;
 	audit_options_init(&o);
 	enum audit_format format = AUDIT_FORMAT_TEXT;
-	enum audit_severity fail_on = AUDIT_ERROR;
+	enum audit_severity fail_on = AUDIT_ERROR, cli_fail_on = AUDIT_ERROR;
+	bool fail_on_set = false;
+	long base_layers = -1;
+	const char *policy_path = NULL;
 	const char *output = NULL;
 	_cleanup_strvec_ struct strvec allow_args = STRVEC_INIT;
 	struct petra_error *err = NULL;
@@ -88,15 +96,19 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 				return cli_usage_error("audit", "", err);
 			break;
 		case OPT_FAIL_ON:
-			if (audit_severity_parse(optarg, &fail_on, &err) < 0)
+			if (audit_severity_parse(optarg, &cli_fail_on, &err) < 0)
 				return cli_usage_error("audit", "--fail-on: ", err);
+			fail_on_set = true;
 			break;
 		case OPT_BASE_LAYERS:
-			if (cli_parse_count("audit", "--base-layers", optarg, &o.base_layers))
+			if (cli_parse_count("audit", "--base-layers", optarg, &base_layers))
 				return EXIT_USAGE;
 			break;
 		case OPT_ALLOW:
 			strvec_push(&allow_args, optarg);
+			break;
+		case OPT_POLICY:
+			policy_path = optarg;
 			break;
 		case OPT_LIST:
 			list_checks();
@@ -112,12 +124,27 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("audit", "expects one IMAGE");
-	_cleanup_free_ struct audit_allow *allow =
-	    xcalloc(allow_args.n ? allow_args.n : 1, sizeof(*allow));
+	/* The policy first, the options over it. */
+	_cleanup_policy_ struct petra_policy *policy = NULL;
+	if (petra_policy_load_default(policy_path, &policy, &err) < 0)
+		return cli_fail(err);
+	_cleanup_free_ struct audit_allow *policy_allow = NULL;
+	size_t n_policy_allow = 0;
+	if (audit_options_from_policy(policy, &o, &policy_allow, &n_policy_allow, &fail_on, &err) <
+	    0)
+		return cli_fail(err);
+	if (fail_on_set)
+		fail_on = cli_fail_on;
+	if (base_layers >= 0)
+		o.base_layers = base_layers;
+	size_t n_allow = n_policy_allow + allow_args.n;
+	_cleanup_free_ struct audit_allow *allow = xcalloc(n_allow ? n_allow : 1, sizeof(*allow));
+	for (size_t i = 0; i < n_policy_allow; i++)
+		allow[i] = policy_allow[i];
 	for (size_t i = 0; i < allow_args.n; i++)
-		parse_allow(allow_args.v[i], &allow[i]);
+		parse_allow(allow_args.v[i], &allow[n_policy_allow + i]);
 	o.allow = allow;
-	o.n_allow = allow_args.n;
+	o.n_allow = n_allow;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;

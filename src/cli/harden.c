@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harden/harden.h"
+#include "policy/policy.h"
 
 static const char usage[] =
     "Usage: petra harden [OPTIONS] IMAGE -t NAME\n"
@@ -37,6 +38,9 @@ static const char usage[] =
     "                          image's org.petra.base.layers label or base digest\n"
     "                          annotation, else none)\n"
     "      --compression C     gzip (default), zstd or none for the new layer\n"
+    "      --policy FILE       the policy file's harden section gives defaults\n"
+    "                          (default: .petra/policy.yaml when it exists);\n"
+    "                          options given here win, lists add up\n"
     "  -q, --quiet             print only the new manifest digest\n"
     "  -h, --help              this help\n";
 
@@ -48,6 +52,7 @@ enum {
 	OPT_SQUASH,
 	OPT_BASE_LAYERS,
 	OPT_COMPRESSION,
+	OPT_POLICY,
 };
 
 /* "PATH[:SIZE]" */
@@ -65,7 +70,7 @@ static int parse_writable(const char *arg, struct runtime_writable_path *w)
 	return 0;
 }
 
-static int run(struct cli *cli, struct harden_options *o, const char *image, bool quiet)
+static int harden(struct cli *cli, struct harden_options *o, const char *image, bool quiet)
 {
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
 	if (!store)
@@ -95,6 +100,59 @@ static int run(struct cli *cli, struct harden_options *o, const char *image, boo
 	return EXIT_OK;
 }
 
+/* The options: the policy's harden section, then the command line over
+ * it (lists add up, a path given twice takes the later size). */
+static int merge_policy(const char *path, const struct harden_options *cli_o, bool squash_set,
+			struct petra_policy **policy, struct harden_options *o,
+			struct runtime_writable_path **writable, size_t *n_writable,
+			struct strvec *strip)
+{
+	struct petra_error *err = NULL;
+	if (petra_policy_load_default(path, policy, &err) < 0)
+		return cli_fail(err);
+	*o = (struct harden_options){.squash = HARDEN_SQUASH_APP, .base_layers = -1};
+	if (harden_options_from_policy(*policy, o, writable, n_writable, strip, &err) < 0)
+		return cli_fail(err);
+	o->name = cli_o->name;
+	o->compression = cli_o->compression;
+	if (cli_o->user)
+		o->user = cli_o->user;
+	if (squash_set)
+		o->squash = cli_o->squash;
+	if (cli_o->base_layers >= 0)
+		o->base_layers = cli_o->base_layers;
+	o->strip_shells |= cli_o->strip_shells;
+	o->keep_setuid |= cli_o->keep_setuid;
+	*writable = xrealloc(*writable, (*n_writable + cli_o->n_writable + 1) * sizeof(**writable));
+	for (size_t i = 0; i < cli_o->n_writable; i++) {
+		(*writable)[*n_writable] = cli_o->writable[i];
+		(*writable)[(*n_writable)++].path = xstrdup(cli_o->writable[i].path);
+	}
+	for (size_t i = 0; i < cli_o->n_strip; i++)
+		strvec_push(strip, cli_o->strip[i]);
+	o->writable = *writable;
+	o->n_writable = *n_writable;
+	o->strip = (const char *const *)strip->v;
+	o->n_strip = strip->n;
+	return EXIT_OK;
+}
+
+static int run(struct cli *cli, const struct harden_options *cli_o, bool squash_set,
+	       const char *policy_path, const char *image, bool quiet)
+{
+	_cleanup_policy_ struct petra_policy *policy = NULL;
+	struct harden_options merged, *o = &merged;
+	struct runtime_writable_path *writable = NULL;
+	size_t n_writable = 0;
+	_cleanup_strvec_ struct strvec strip = STRVEC_INIT;
+	int status = merge_policy(policy_path, cli_o, squash_set, &policy, o, &writable,
+				  &n_writable, &strip);
+	if (status == EXIT_OK)
+		status = harden(cli, o, image, quiet);
+	runtime_writable_paths_free(writable, n_writable);
+	return status;
+}
+
 int cmd_harden(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -107,6 +165,7 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 	    {"squash", required_argument, NULL, OPT_SQUASH},
 	    {"base-layers", required_argument, NULL, OPT_BASE_LAYERS},
 	    {"compression", required_argument, NULL, OPT_COMPRESSION},
+	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -119,7 +178,8 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 	struct runtime_writable_path *writable = NULL;
 	size_t n_writable = 0;
 	_cleanup_strvec_ struct strvec strip = STRVEC_INIT;
-	bool quiet = cli->quiet;
+	bool quiet = cli->quiet, squash_set = false;
+	const char *policy_path = NULL;
 	struct petra_error *err = NULL;
 	int status = EXIT_USAGE;
 	cli_getopt_reset();
@@ -152,6 +212,10 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 				cli_usage_error("harden", "--squash: ", err);
 				goto out;
 			}
+			squash_set = true;
+			break;
+		case OPT_POLICY:
+			policy_path = optarg;
 			break;
 		case OPT_BASE_LAYERS:
 			if (cli_parse_count("harden", "--base-layers", optarg, &o.base_layers))
@@ -186,7 +250,7 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 	o.n_writable = n_writable;
 	o.strip = (const char *const *)strip.v;
 	o.n_strip = strip.n;
-	status = run(cli, &o, argv[optind], quiet);
+	status = run(cli, &o, squash_set, policy_path, argv[optind], quiet);
 out:
 	for (size_t i = 0; i < n_writable; i++)
 		free(writable[i].path);

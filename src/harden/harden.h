@@ -80,4 +80,13 @@ void harden_result_release(struct harden_result *r);
 int harden_image(struct petra_store *store, const char *ref, const struct harden_options *o,
 		 struct harden_result *result, struct petra_error **err);
 
+struct petra_policy;
+/* The policy file's harden section (docs/POLICY.md) into o: user (a
+ * string borrowed from the policy), squash, base-layers, strip-shells,
+ * keep-setuid; *writable (caller frees with runtime_writable_paths_free)
+ * and paths pushed to strip. No section: nothing changes. */
+int harden_options_from_policy(const struct petra_policy *policy, struct harden_options *o,
+			       struct runtime_writable_path **writable, size_t *n_writable,
+			       struct strvec *strip, struct petra_error **err);
+
 #endif

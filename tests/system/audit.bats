@@ -186,3 +186,35 @@ setup_file() {
 	[ "$(echo "$libc" | jq -r .layer)" = "1" ]
 	[ "$(echo "$report" | jq '[.inventory.packages[] | select(.type == "apk")] | length')" = "0" ]
 }
+
+@test "--policy: the audit section's allow-list, thresholds and fail-on; options win" {
+	local fp
+	fp=$(findings "$(audit_json leaky:1)" secret-private-key | jq -r .fingerprint)
+	cat >"$BATS_TEST_TMPDIR/policy.yaml" <<YAML
+version: 1
+audit:
+  fail-on: none
+  efficiency:
+    min-score: 0.5
+  allow:
+    - id: secret-private-key
+      fingerprint: "$fp"
+      reason: a test key
+YAML
+	run petra audit --policy "$BATS_TEST_TMPDIR/policy.yaml" --format json leaky:1
+	[ "$status" -eq 0 ]
+	[ "$(findings "$output" secret-private-key | wc -l)" -eq 0 ]
+	[ "$(findings "$output" secret-github-token | wc -l)" -eq 1 ]
+	# --fail-on given here wins over the file's.
+	run petra audit --policy "$BATS_TEST_TMPDIR/policy.yaml" --fail-on error leaky:1
+	[ "$status" -eq 1 ]
+	# Without --policy, .petra/policy.yaml of the current directory.
+	mkdir -p "$BATS_TEST_TMPDIR/proj/.petra"
+	cp "$BATS_TEST_TMPDIR/policy.yaml" "$BATS_TEST_TMPDIR/proj/.petra/policy.yaml"
+	run bash -c "cd '$BATS_TEST_TMPDIR/proj' && '$PETRA' audit leaky:1"
+	[ "$status" -eq 0 ]
+	printf 'audit:\n  allow: yes\n' >"$BATS_TEST_TMPDIR/bad.yaml"
+	run petra audit --policy "$BATS_TEST_TMPDIR/bad.yaml" leaky:1
+	[ "$status" -eq 1 ]
+	[ "$output" = "petra: $BATS_TEST_TMPDIR/bad.yaml:2:3: audit: allow is a list" ]
+}

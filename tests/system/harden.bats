@@ -189,3 +189,26 @@ teardown() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == "petra: "*"not found"* ]]
 }
+
+@test "--policy: the harden section gives the defaults, options win, lists add up" {
+	cat >"$BATS_TEST_TMPDIR/policy.yaml" <<'YAML'
+harden:
+  user: "4242"
+  writable: [{path: /app/data, size: 2097152}]
+  strip: [/bin/euid]
+  squash: all
+YAML
+	run petra harden --policy "$BATS_TEST_TMPDIR/policy.yaml" app:1 -t app:pol --writable /tmp:1m
+	[ "$status" -eq 0 ]
+	local cfg
+	cfg=$(petra inspect app:pol | jq '.[0].config')
+	[ "$(echo "$cfg" | jq -r .config.User)" = "4242:4242" ]
+	[ "$(echo "$cfg" | jq -r '.config.Labels."org.petra.writable-paths"' | jq -r '[.[] | .path + ":" + (.size|tostring)] | join(",")')" = \
+		"/app/data:2097152,/tmp:1048576" ]
+	[ "$(petra inspect app:pol | jq '.[0].manifest.layers | length')" = "1" ]
+	[[ "$(echo "$cfg" | jq -r '.config.Labels."org.petra.hardened.stripped"')" == *'"/bin/euid"'* ]]
+	# --user and --squash given here win.
+	petra harden --policy "$BATS_TEST_TMPDIR/policy.yaml" app:1 -t app:pol2 --user 5000 --squash app >/dev/null
+	[ "$(petra inspect app:pol2 | jq -r '.[0].config.config.User')" = "5000:5000" ]
+	[ "$(petra inspect app:pol2 | jq '.[0].manifest.layers | length')" = "2" ]
+}

@@ -6,6 +6,7 @@
 
 #include "audit/audit.h"
 #include "audit/internal.h"
+#include "policy/policy.h"
 
 #define GH_TOKEN "ghp_0123456789abcdefghijABCDEFGHIJ012345"
 #define AWS_KEY  "AKIAZXCVBNMASDFGHJKL"
@@ -564,6 +565,64 @@ static void test_program_kinds(void **state)
 	assert_int_equal(audit_program_kind("sh"), AUDIT_PROGRAM_OTHER);
 }
 
+static void test_policy_section(void **state)
+{
+	(void)state;
+	const char *text =
+	    "audit:\n"
+	    "  fail-on: warning\n"
+	    "  base-layers: 2\n"
+	    "  efficiency: {min-score: 0.5, max-wasted-bytes: 1000, max-wasted-share: 0.2}\n"
+	    "  allow:\n"
+	    "    - {id: secret-jwt, path: /usr/share/doc/*, reason: examples}\n"
+	    "    - fingerprint: 0123456789ab\n";
+	struct petra_policy *policy;
+	struct petra_error *err = NULL;
+	assert_int_equal(petra_policy_parse(text, strlen(text), "p.yaml", &policy, &err), 0);
+	struct audit_options o;
+	audit_options_init(&o);
+	struct audit_allow *allow;
+	size_t n;
+	enum audit_severity fail_on = AUDIT_ERROR;
+	assert_int_equal(audit_options_from_policy(policy, &o, &allow, &n, &fail_on, &err), 0);
+	assert_int_equal(fail_on, AUDIT_WARNING);
+	assert_int_equal(o.base_layers, 2);
+	assert_true(o.min_efficiency == 0.5);
+	assert_int_equal(o.max_wasted_bytes, 1000);
+	assert_true(o.max_wasted_share == 0.2);
+	assert_int_equal(o.min_wasted_file, 1u << 20); /* not in the file: the default */
+	assert_int_equal(n, 2);
+	assert_string_equal(allow[0].id, "secret-jwt");
+	assert_string_equal(allow[0].path, "/usr/share/doc/*");
+	assert_null(allow[1].id);
+	assert_string_equal(allow[1].fingerprint, "0123456789ab");
+	free(allow);
+	petra_policy_free(policy);
+	/* Mistakes name the line. */
+	const char *bad[] = {
+	    "audit:\n  fail_on: error\n",
+	    "audit:\n  efficiency:\n    min-score: 2\n",
+	    "audit:\n  allow:\n    - reason: nothing else\n",
+	    "audit:\n  fail-on: sometimes\n",
+	};
+	const char *expect[] = {"p.yaml:2:3: audit: unknown key \"fail_on\"",
+				"p.yaml:3:5: audit: min-score wants a number from 0 to 1",
+				"p.yaml:3:7: audit: an allow entry needs id, path or fingerprint",
+				"p.yaml:2:3: audit: fail-on is error, warning, info or none"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(
+		    petra_policy_parse(bad[i], strlen(bad[i]), "p.yaml", &policy, &err), 0);
+		assert_true(audit_options_from_policy(policy, &o, &allow, &n, &fail_on, &err) < 0);
+		assert_error_contains(err, expect[i]);
+		petra_error_free(err);
+		err = NULL;
+		petra_policy_free(policy);
+	}
+	/* No policy, no section: nothing changes. */
+	assert_int_equal(audit_options_from_policy(NULL, &o, &allow, &n, &fail_on, &err), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +630,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_stream_across_windows),
 	    cmocka_unit_test(test_inventory_parsers),
 	    cmocka_unit_test(test_program_kinds),
+	    cmocka_unit_test(test_policy_section),
 	    cmocka_unit_test_setup_teardown(test_secret_written_then_deleted_is_a_leak,
 					    store_fixture_setup, store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_each_finding_once_with_its_layer,

@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "harden/harden.h"
 #include "imagefs/imagefs.h"
+#include "policy/policy.h"
 
 #define GH_TOKEN "ghp_0123456789abcdefghijABCDEFGHIJ012345"
 
@@ -366,6 +367,47 @@ static void test_users(void **state)
 	petra_error_free(err);
 }
 
+static void test_policy_section(void **state)
+{
+	(void)state;
+	const char *text = "harden:\n"
+			   "  user: \"1000:1000\"\n"
+			   "  writable: [/tmp, {path: /run/app, size: 4096}]\n"
+			   "  strip-shells: true\n"
+			   "  strip: [/usr/bin/curl]\n"
+			   "  squash: all\n"
+			   "  base-layers: 1\n";
+	struct petra_policy *policy;
+	struct petra_error *err = NULL;
+	assert_int_equal(petra_policy_parse(text, strlen(text), "p.yaml", &policy, &err), 0);
+	struct harden_options o = options("x:1");
+	struct runtime_writable_path *w;
+	size_t n;
+	struct strvec strip = STRVEC_INIT;
+	assert_int_equal(harden_options_from_policy(policy, &o, &w, &n, &strip, &err), 0);
+	assert_string_equal(o.user, "1000:1000");
+	assert_true(o.strip_shells);
+	assert_false(o.keep_setuid);
+	assert_int_equal(o.squash, HARDEN_SQUASH_ALL);
+	assert_int_equal(o.base_layers, 1);
+	assert_int_equal(n, 2);
+	assert_string_equal(w[0].path, "/tmp");
+	assert_int_equal(w[0].size, 0);
+	assert_string_equal(w[1].path, "/run/app");
+	assert_int_equal(w[1].size, 4096);
+	assert_int_equal(strip.n, 1);
+	runtime_writable_paths_free(w, n);
+	strvec_clear(&strip);
+	petra_policy_free(policy);
+	const char *bad = "harden:\n  writable: [tmp]\n";
+	assert_int_equal(petra_policy_parse(bad, strlen(bad), "p.yaml", &policy, &err), 0);
+	assert_true(harden_options_from_policy(policy, &o, &w, &n, &strip, &err) < 0);
+	assert_error_contains(err, "p.yaml:2:14: harden: a writable path is an absolute path");
+	petra_error_free(err);
+	petra_policy_free(policy);
+	strvec_clear(&strip);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +417,7 @@ int main(void)
 					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_squash_all_and_none, store_fixture_setup,
 					    store_fixture_teardown),
+	    cmocka_unit_test(test_policy_section),
 	    cmocka_unit_test_setup_teardown(test_users, store_fixture_setup,
 					    store_fixture_teardown),
 	};
