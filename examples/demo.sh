@@ -3,7 +3,9 @@
 # Debian's busybox-static, import it into a store, look at it, export it
 # as an OCI layout and archive that other tools read, unpack it safely,
 # build images from it (a Dockerfile, a two-step flow) and verify the
-# store. Everything lands in examples/out/.
+# store; then lint a Dockerfile against a policy and rebase it; then build
+# the httpd example, audit it, harden it, audit the result, and serve it
+# read-only on loopback. Everything lands in examples/out/.
 #   examples/demo.sh [PETRA]
 set -eu
 PETRA=${1:-$(dirname "$0")/../build/petra}
@@ -51,4 +53,53 @@ echo "demo-token-$$" >"$OUT/flow/token.txt"
 step petra flow "$OUT/flow/build.yml"
 step petra run --rm hello
 step petra fsck
+
+# Audit and harden: examples/httpd, a busybox httpd whose files belong to
+# the user it runs as.
+printf '\n\033[1m$ httpd/build.sh busybox:1.35 httpd-example:1\033[0m\n'
+PETRA="$PETRA" httpd/build.sh busybox:1.35 httpd-example:1
+step petra audit --fail-on none httpd-example:1
+step petra harden httpd-example:1 -t httpd-example:hardened --writable /tmp:1m
+step petra audit httpd-example:hardened
+for image in httpd-example:1 httpd-example:hardened; do
+	for format in text json sarif; do
+		"$PETRA" audit --fail-on none --format "$format" "$image" \
+			>"$OUT/audit-$(echo "$image" | tr : -).$format"
+	done
+done
+echo "reports in out/audit-*.{text,json,sarif}"
+
+# Serve the hardened image on loopback, read-only; ask it; try to change
+# its configuration from inside.
+export PETRA_RUN_DIR="$OUT/run"
+port=$((20000 + $$ % 20000))
+printf '\n\033[1m$ petra run -d --network host httpd-example:hardened httpd -f -p 127.0.0.1:%s ...\033[0m\n' "$port"
+id=$("$PETRA" run -d --network host httpd-example:hardened \
+	httpd -f -p "127.0.0.1:$port" -h /srv/www -c /etc/httpd.conf)
+echo "$id"
+trap '"$PETRA" rm -f "$id" >/dev/null 2>&1 || true' EXIT
+i=0
+until curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 || [ $i -ge 250 ]; do
+	sleep 0.02
+	i=$((i + 1))
+done
+printf '\n\033[1m$ curl http://127.0.0.1:%s/cgi-bin/request?hello=world\033[0m\n' "$port"
+curl -fsS "http://127.0.0.1:$port/cgi-bin/request?hello=world" | jq -c .
+printf '\n\033[1m$ petra exec %s sh -c "echo x >>/etc/httpd.conf; chmod 666 /etc/httpd.conf"\033[0m\n' "$(echo "$id" | cut -c1-12)"
+"$PETRA" exec "$id" sh -c 'echo x >>/etc/httpd.conf; chmod 666 /etc/httpd.conf' || true
+step petra rm -f "$id"
 printf '\nReproducible: SOURCE_DATE_EPOCH=%s, so the digest above is the same on every run.\n' "$SOURCE_DATE_EPOCH"
+
+# Definitions are source: lint a Dockerfile against the policy, then let the
+# policy's rewrite rules update its bases, byte for byte.
+cp lint/Dockerfile "$OUT/Dockerfile"
+cd "$OUT"
+printf '\n\033[1m$ petra lint --policy policy.yaml Dockerfile\033[0m\n'
+"$PETRA" lint --policy ../lint/policy.yaml Dockerfile || echo "(exit status $?: findings at or above the threshold)"
+printf '\n\033[1m$ petra rebase --policy policy.yaml Dockerfile\033[0m\n'
+"$PETRA" rebase --policy ../lint/policy.yaml Dockerfile
+printf '\n\033[1m$ petra rebase --write ... && petra lint --format sarif ... | jq ...\033[0m\n'
+"$PETRA" rebase --policy ../lint/policy.yaml --write Dockerfile 2>/dev/null
+"$PETRA" lint --policy ../lint/policy.yaml --format sarif --failure-threshold none Dockerfile |
+	jq -c '.runs[0].results[] | {ruleId, level, line: .locations[0].physicalLocation.region.startLine}'
+cd - >/dev/null

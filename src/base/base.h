@@ -8,7 +8,8 @@
  *    up with petra_error_prefix().
  *  - cleanup attributes (_cleanup_free_, _cleanup_close_, ...): ownership
  *    ends with the scope unless the pointer is handed on (steal_pointer).
- *  - strbuf / strvec / strset: growable strings, string vectors, string sets.
+ *  - strbuf / strvec / strset: growable strings, string vectors, string sets;
+ *    an arena for many small allocations freed at once.
  *  - fs_*: whole reads and writes, atomic file replacement (temp + fsync +
  *    rename + fsync of the directory), safe recursive removal.
  *  - JSON helpers over jansson, time helpers (SOURCE_DATE_EPOCH, RFC 3339).
@@ -190,6 +191,25 @@ uint64_t str_hash(const char *s);
 void strset_clear(struct strset *set);
 #define _cleanup_strset_ _cleanup_(strset_clear)
 
+/* ---- arena: many small allocations freed at once ----------------------- */
+
+/* For structures with many small parts that live and die together (a
+ * parsed file, an image's merged file tree): allocation is a pointer bump
+ * in 16 KiB chunks, and arena_release frees everything. A zeroed struct is
+ * an empty arena. */
+struct arena_chunk;
+struct arena {
+	struct arena_chunk *chunks;
+	char *next;
+	size_t left;
+};
+/* Aligned for any type; never NULL (aborts when memory runs out). */
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* NULL for size 0. */
+void *arena_memdup(struct arena *a, const void *p, size_t size);
+void arena_release(struct arena *a);
+
 /* ---- files ------------------------------------------------------------- */
 
 /* write(2)/read(2) until done, retrying on EINTR. read_full returns the
@@ -219,8 +239,13 @@ int fs_fsync_dir_at(int dirfd, const char *path, struct petra_error **err);
 int fs_mkdir_p(const char *path, mode_t mode, struct petra_error **err);
 
 /* Remove dirfd/name and everything below it. Never follows symlinks and
- * never crosses into another mounted filesystem. Missing is not an error. */
+ * never enters a mount point (not even a bind mount of the same
+ * filesystem): that is an EXDEV error. Missing is not an error. */
 int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err);
+
+/* The mount ID of dirfd/name (dirfd itself when name is ""), without
+ * following a final symlink; -ENOTSUP on kernels before 5.8. */
+int fs_mount_id_at(int dirfd, const char *name, uint64_t *id);
 
 /* Copy the rest of in_fd to out_fd (copy_file_range, falling back to
  * read/write); *copied receives the byte count. */

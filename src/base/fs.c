@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -168,18 +169,66 @@ int fs_mkdir_p(const char *path, mode_t mode, struct petra_error **err)
 	return 0;
 }
 
-/* Remove everything inside the directory open at fd (which lives on device
- * dev). One file descriptor per level of depth. */
-static int remove_children(int fd, dev_t dev, const char *what, struct petra_error **err)
+/* The kernel's struct statx. glibc 2.36 keeps stx_mnt_id in its padding, so
+ * petra calls statx(2) with the kernel's layout, which is a stable ABI. */
+struct kernel_statx {
+	uint32_t mask, blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode, pad1;
+	uint64_t ino, size, blocks, attributes_mask;
+	struct {
+		int64_t sec;
+		uint32_t nsec;
+		int32_t pad;
+	} atime, btime, ctime, mtime;
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t mnt_id;
+	uint64_t spare[13];
+};
+
+int fs_mount_id_at(int dirfd, const char *name, uint64_t *id)
 {
+	struct kernel_statx sx;
+	int flags = AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH);
+	if (syscall(SYS_statx, dirfd, name, flags, STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if (!(sx.mask & STATX_MNT_ID))
+		return -ENOTSUP;
+	*id = sx.mnt_id;
+	return 0;
+}
+
+/* Is dirfd/name on another mount than dirfd itself? Mount IDs tell bind
+ * mounts of the same filesystem apart, which device numbers do not. */
+static bool is_mount_point(int dirfd, const char *name, const struct stat *st, dev_t parent_dev)
+{
+	uint64_t parent_id, child_id;
+	if (fs_mount_id_at(dirfd, "", &parent_id) == 0 &&
+	    fs_mount_id_at(dirfd, name, &child_id) == 0)
+		return parent_id != child_id;
+	return st->st_dev != parent_dev;
+}
+
+/* Deeper than any real tree; bounds the descriptors and stack a removal
+ * may use on a hostile one. */
+#define REMOVE_MAX_DEPTH 4096
+
+/* Remove everything inside the directory open at fd. `path` names it for
+ * messages and is restored before returning. One descriptor per level. */
+static int remove_children(int fd, struct strbuf *path, int depth, struct petra_error **err)
+{
+	if (depth > REMOVE_MAX_DEPTH)
+		return petra_error_set(err, ELOOP, "remove %s: deeper than %d levels", path->buf,
+				       REMOVE_MAX_DEPTH);
 	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (dupfd < 0)
-		return petra_error_set_errno(err, errno, "remove %s", what);
+		return petra_error_set_errno(err, errno, "remove %s", path->buf);
 	DIR *d = fdopendir(dupfd);
 	if (!d) {
 		int e = errno;
 		close(dupfd);
-		return petra_error_set_errno(err, e, "remove %s", what);
+		return petra_error_set_errno(err, e, "remove %s", path->buf);
 	}
 	struct strvec names = STRVEC_INIT;
 	struct dirent *de;
@@ -192,30 +241,39 @@ static int remove_children(int fd, dev_t dev, const char *what, struct petra_err
 	closedir(d);
 	if (read_errno) {
 		strvec_clear(&names);
-		return petra_error_set_errno(err, read_errno, "read directory %s", what);
+		return petra_error_set_errno(err, read_errno, "read directory %s", path->buf);
 	}
+	struct stat dir_st;
+	if (fstat(fd, &dir_st) < 0) {
+		strvec_clear(&names);
+		return petra_error_set_errno(err, errno, "stat %s", path->buf);
+	}
+	size_t len = path->len;
 	int r = 0;
 	for (size_t i = 0; i < names.n && r == 0; i++) {
 		const char *name = names.v[i];
+		strbuf_setlen(path, len);
+		strbuf_addch(path, '/');
+		strbuf_addstr(path, name);
 		if (unlinkat(fd, name, 0) == 0 || errno == ENOENT)
 			continue;
 		if (errno != EISDIR && errno != EPERM) {
-			r = petra_error_set_errno(err, errno, "remove %s/%s", what, name);
+			r = petra_error_set_errno(err, errno, "remove %s", path->buf);
 			break;
 		}
 		struct stat st;
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = petra_error_set_errno(err, errno, "stat %s/%s", what, name);
+			r = petra_error_set_errno(err, errno, "stat %s", path->buf);
 			break;
 		}
 		if (!S_ISDIR(st.st_mode)) {
-			r = petra_error_set(err, EPERM, "remove %s/%s: operation not permitted",
-					    what, name);
+			r = petra_error_set(err, EPERM, "remove %s: operation not permitted",
+					    path->buf);
 			break;
 		}
-		if (st.st_dev != dev) {
-			r = petra_error_set(err, EXDEV, "remove %s/%s: a mount point, not removed",
-					    what, name);
+		if (is_mount_point(fd, name, &st, dir_st.st_dev)) {
+			r = petra_error_set(err, EXDEV, "remove %s: a mount point, not removed",
+					    path->buf);
 			break;
 		}
 		/* A directory we may not write into (0555) as non-root. */
@@ -223,15 +281,15 @@ static int remove_children(int fd, dev_t dev, const char *what, struct petra_err
 			fchmodat(fd, name, (st.st_mode & 07777) | 0700, 0);
 		int child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (child < 0) {
-			r = petra_error_set_errno(err, errno, "open %s/%s", what, name);
+			r = petra_error_set_errno(err, errno, "open %s", path->buf);
 			break;
 		}
-		_cleanup_free_ char *child_what = path_join(what, name);
-		r = remove_children(child, dev, child_what, err);
+		r = remove_children(child, path, depth + 1, err);
 		close(child);
 		if (r == 0 && unlinkat(fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			r = petra_error_set_errno(err, errno, "remove directory %s", child_what);
+			r = petra_error_set_errno(err, errno, "remove directory %s", path->buf);
 	}
+	strbuf_setlen(path, len);
 	strvec_clear(&names);
 	return r;
 }
@@ -249,13 +307,18 @@ int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err)
 			return petra_error_set_errno(err, errno, "remove %s", name);
 		return 0;
 	}
+	struct stat parent_st;
+	if (fstat(dirfd, &parent_st) == 0 && is_mount_point(dirfd, name, &st, parent_st.st_dev))
+		return petra_error_set(err, EXDEV, "remove %s: a mount point, not removed", name);
 	if ((st.st_mode & 0700) != 0700)
 		fchmodat(dirfd, name, (st.st_mode & 07777) | 0700, 0);
 	_cleanup_close_ int fd =
 	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", name);
-	int r = remove_children(fd, st.st_dev, name, err);
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	strbuf_addstr(&path, name);
+	int r = remove_children(fd, &path, 1, err);
 	if (r < 0)
 		return r;
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)

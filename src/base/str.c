@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Allocation wrappers, strbuf, strvec and strset. */
+/* Allocation wrappers, strbuf, strvec, strset and the arena. */
 #include "base.h"
 
 #include <string.h>
@@ -313,4 +313,65 @@ char *path_join(const char *a, const char *b)
 	if (!*b)
 		return xstrndup(a, la);
 	return xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+/* ---- arena ---- */
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	max_align_t data[];
+};
+
+#define ARENA_CHUNK 16384
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (size > a->left) {
+		/* Big requests get their own chunk so the current one keeps its
+		 * free space. */
+		size_t cap = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
+		struct arena_chunk *c = xmalloc(sizeof(*c) + cap);
+		c->next = a->chunks;
+		a->chunks = c;
+		if (cap != ARENA_CHUNK)
+			return c->data;
+		a->next = (char *)c->data;
+		a->left = cap;
+	}
+	void *p = a->next;
+	a->next += size;
+	a->left -= size;
+	return p;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void *arena_memdup(struct arena *a, const void *p, size_t size)
+{
+	if (!size)
+		return NULL;
+	void *q = arena_alloc(a, size);
+	memcpy(q, p, size);
+	return q;
+}
+
+void arena_release(struct arena *a)
+{
+	struct arena_chunk *c = a->chunks;
+	while (c) {
+		struct arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	a->chunks = NULL;
+	a->next = NULL;
+	a->left = 0;
 }

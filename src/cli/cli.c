@@ -22,6 +22,43 @@ int cli_usage(const char *verb, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int cli_usage_error(const char *verb, const char *prefix, struct petra_error *err)
+{
+	cli_usage(verb, "%s%s", prefix, err && err->message ? err->message : "bad value");
+	petra_error_free(err);
+	return EXIT_USAGE;
+}
+
+int cli_parse_count(const char *verb, const char *name, const char *arg, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(arg, &end, 10);
+	if (end == arg || *end || n < 0 || errno)
+		return cli_usage(verb, "%s wants a number, not \"%s\"", name, arg);
+	*out = n;
+	return 0;
+}
+
+FILE *cli_open_output(const char *path)
+{
+	if (!path)
+		return stdout;
+	FILE *out = fopen(path, "we");
+	if (!out) {
+		struct petra_error *err = NULL;
+		petra_error_set_errno(&err, errno, "open %s", path);
+		cli_fail(err);
+	}
+	return out;
+}
+
+void cli_close_output(FILE *out)
+{
+	if (out && out != stdout)
+		fclose(out);
+}
+
 struct petra_store *cli_open_store(struct cli *cli, unsigned flags)
 {
 	struct petra_store *store = NULL;
@@ -72,4 +109,30 @@ int cli_help(const char *text)
 {
 	fputs(text, stdout);
 	return EXIT_OK;
+}
+
+int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_release(&sb);
+			return petra_error_set_errno(err, errno, "read standard input");
+		}
+		if (n == 0)
+			break;
+		strbuf_add(&sb, buf, (size_t)n);
+		if (sb.len > max) {
+			strbuf_release(&sb);
+			return petra_error_set(err, EFBIG, "standard input: larger than %zu bytes",
+					       max);
+		}
+	}
+	*len = sb.len;
+	*data = strbuf_detach(&sb);
+	return 0;
 }

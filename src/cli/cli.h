@@ -45,14 +45,39 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 struct petra_store *cli_open_store(struct cli *cli, unsigned flags);
 /* "text" or "json". */
 int cli_parse_format(const char *verb, const char *value, enum cli_format *out);
+/* What prune (and rmi) removed. */
+struct cli_gc_result {
+	uint64_t blobs, bytes; /* unreferenced blobs */
+	uint64_t layers;       /* extracted layers no image or container uses */
+};
+/* Remove unreferenced blobs, then extracted layers (<store>/rootfs) that
+ * neither an image of the store nor a container (running or not) uses.
+ * The store must be open with PETRA_STORE_EXCLUSIVE. */
+int cli_collect_garbage(struct petra_store *store, bool dry_run, struct cli_gc_result *result,
+			struct petra_error **err);
+
 /* Print JSON (indented) on stdout. */
 void cli_print_json(const json_t *json);
 /* Reset getopt before a verb parses its own arguments (argv[0] is the verb). */
 void cli_getopt_reset(void);
+/* A bad option value whose parser filled err: "petra VERB: PREFIX<message>"
+ * and the hint; frees err; EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *prefix, struct petra_error *err);
+/* Where a report goes: stdout for NULL, else the file (created or
+ * truncated); NULL after printing why it could not be opened. */
+FILE *cli_open_output(const char *path);
+void cli_close_output(FILE *out);
 /* After getopt_long returned '?' or ':': print what was wrong; EXIT_USAGE. */
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* Read all of standard input (at most max bytes). Caller frees *data. */
+int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err);
+/* A count (0 or more) for option `name`: 0, or EXIT_USAGE after saying
+ * what is wrong. */
+int cli_parse_count(const char *verb, const char *name, const char *arg, long *out);
+/* "64m", "512k", "1g", "4096" (a trailing "b" allowed) into bytes. */
+bool cli_parse_size(const char *s, uint64_t *out);
 
 /* ---- container options shared by run, bundle and test (runopts.c) ---- */
 
@@ -115,7 +140,7 @@ char *cli_supervisor_path(void);
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \
 	X(fsck, "Verify every blob, reference and layer of the store")                             \
 	X(prune, "Remove blobs no image uses")                                                     \
-	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)") \
+	X(parse, "Parse a Dockerfile and print its tree (BuildKit's dump with --dump)")            \
 	X(build, "Build an image from a Dockerfile and a context directory")                       \
 	X(flow, "Run a multi-step build flow (Habitus build.yml)")                                 \
 	X(run, "Run a command in a new read-only, hardened container of an image")                 \
@@ -127,7 +152,11 @@ char *cli_supervisor_path(void);
 	X(diff, "Show what changed in a container's writable places")                              \
 	X(verify, "Check the extracted layers on disk against their images")                       \
 	X(bundle, "Write an OCI runtime bundle (rootfs and config.json) for runc")                 \
-	X(test, "Run structure tests (container-structure-test YAML) against an image")
+	X(test, "Run structure tests (container-structure-test YAML) against an image")            \
+	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
+	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
+	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
+	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -21,32 +21,6 @@ static const char usage[] =
     "      --format FORMAT   text (default) or json\n"
     "  -h, --help            this help\n";
 
-static int read_stdin(char **data, size_t *len, struct petra_error **err)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			strbuf_release(&sb);
-			return petra_error_set_errno(err, errno, "read standard input");
-		}
-		if (n == 0)
-			break;
-		strbuf_add(&sb, buf, (size_t)n);
-		if (sb.len > DOCKERFILE_MAX_SIZE) {
-			strbuf_release(&sb);
-			return petra_error_set(err, EFBIG, "standard input: larger than %u bytes",
-					       DOCKERFILE_MAX_SIZE);
-		}
-	}
-	*len = sb.len;
-	*data = strbuf_detach(&sb);
-	return 0;
-}
-
 static void print_text(const struct dockerfile *df)
 {
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
@@ -123,7 +97,7 @@ int cmd_parse(struct cli *cli, int argc, char **argv)
 	if (!strcmp(path, "-")) {
 		_cleanup_free_ char *data = NULL;
 		size_t len;
-		r = read_stdin(&data, &len, &err);
+		r = cli_read_stdin(DOCKERFILE_MAX_SIZE, &data, &len, &err);
 		opts.name = "<stdin>";
 		if (r == 0)
 			r = dockerfile_parse(data, len, &opts, &df, &err);

@@ -49,22 +49,24 @@ int cmd_prune(struct cli *cli, int argc, char **argv)
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_EXCLUSIVE);
 	if (!store)
 		return EXIT_FAIL;
-	uint64_t blobs = 0, bytes = 0;
+	struct cli_gc_result gc;
 	struct petra_error *err = NULL;
-	if (petra_store_prune(store, dry_run, &blobs, &bytes, &err) < 0)
+	if (cli_collect_garbage(store, dry_run, &gc, &err) < 0)
 		return cli_fail(err);
 	if (format == CLI_FORMAT_JSON) {
 		json_t *o = json_object();
 		json_object_set_new(o, "dryRun", json_boolean(dry_run));
-		json_object_set_new(o, "blobs", json_integer((json_int_t)blobs));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)bytes));
+		json_object_set_new(o, "blobs", json_integer((json_int_t)gc.blobs));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)gc.bytes));
+		json_object_set_new(o, "extractedLayers", json_integer((json_int_t)gc.layers));
 		cli_print_json(o);
 		json_decref(o);
 	} else {
 		char size[32];
-		format_size(bytes, size, sizeof(size));
-		printf("%s %llu blobs, %s\n", dry_run ? "Would remove" : "Removed",
-		       (unsigned long long)blobs, size);
+		format_size(gc.bytes, size, sizeof(size));
+		printf("%s %llu blobs, %s; %llu extracted layers\n",
+		       dry_run ? "Would remove" : "Removed", (unsigned long long)gc.blobs, size,
+		       (unsigned long long)gc.layers);
 	}
 	return EXIT_OK;
 }

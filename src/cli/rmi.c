@@ -81,11 +81,12 @@ int cmd_rmi(struct cli *cli, int argc, char **argv)
 	}
 	if (!prune)
 		return EXIT_OK;
-	uint64_t blobs = 0, bytes = 0;
-	if (petra_store_prune(store, false, &blobs, &bytes, &err) < 0)
+	struct cli_gc_result gc;
+	if (cli_collect_garbage(store, false, &gc, &err) < 0)
 		return cli_fail(err);
 	char size[32];
-	format_size(bytes, size, sizeof(size));
-	printf("Deleted: %llu blobs, %s\n", (unsigned long long)blobs, size);
+	format_size(gc.bytes, size, sizeof(size));
+	printf("Deleted: %llu blobs, %s; %llu extracted layers\n", (unsigned long long)gc.blobs,
+	       size, (unsigned long long)gc.layers);
 	return EXIT_OK;
 }

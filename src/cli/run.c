@@ -152,8 +152,15 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	} else if (a.o.learn) {
 		print_learned(&result);
 		if (save) {
+			/* The run let go of the store's writer lock; take it again. */
+			_cleanup_store_ struct petra_store *writer =
+			    cli_open_store(cli, PETRA_STORE_WRITE);
+			if (!writer) {
+				runtime_run_result_release(&result);
+				return RUN_EXIT_FAIL;
+			}
 			char digest[OCI_DIGEST_SIZE];
-			if (runtime_save_writable_paths(store, a.o.image, result.learned,
+			if (runtime_save_writable_paths(writer, a.o.image, result.learned,
 							result.n_learned, save, digest, &err) < 0) {
 				runtime_run_result_release(&result);
 				petra_error_prefix(&err, "save %s", save);

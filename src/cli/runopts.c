@@ -16,7 +16,7 @@ void cli_run_args_release(struct cli_run_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static bool parse_size(const char *s, uint64_t *out)
+bool cli_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -68,7 +68,7 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 	struct sandbox_mount m = {.kind = SANDBOX_MOUNT_TMPFS};
 	for (char *save = opts, *o; opts && (o = strsep(&save, ","));) {
 		char *end = NULL;
-		if (!strncmp(o, "size=", 5) && parse_size(o + 5, &m.size))
+		if (!strncmp(o, "size=", 5) && cli_parse_size(o + 5, &m.size))
 			continue;
 		if (!strncmp(o, "mode=", 5) && (m.mode = (mode_t)strtoul(o + 5, &end, 8), !*end))
 			continue;

@@ -92,16 +92,13 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		petra_error_prefix(&err, "test %s", argv[optind]);
 		return cli_fail(err);
 	}
-	FILE *out = stdout;
-	if (output && !(out = fopen(output, "we"))) {
-		structtest_report_release(&report);
-		petra_error_set_errno(&err, errno, "open %s", output);
-		return cli_fail(err);
+	FILE *out = cli_open_output(output);
+	int status = EXIT_FAIL;
+	if (out) {
+		structtest_print(&report, format, out);
+		cli_close_output(out);
+		status = report.failures ? EXIT_FAIL : EXIT_OK;
 	}
-	structtest_print(&report, format, out);
-	if (out != stdout)
-		fclose(out);
-	int status = report.failures ? EXIT_FAIL : EXIT_OK;
 	structtest_report_release(&report);
 	return status;
 }

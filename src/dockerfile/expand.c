@@ -128,6 +128,10 @@ const char *dockerfile_vars_at(const struct dockerfile_vars *v, size_t i, const 
 /* ${a:-${b:-${c...}}} nests; bounded so hostile input cannot exhaust the
  * stack. */
 #define LEX_MAX_DEPTH 64
+/* No real word expands to a megabyte; nested ${V//p/r} can multiply a
+ * value's length at each level, so a few hundred bytes of input could
+ * otherwise ask for gigabytes and minutes. */
+#define EXPAND_MAX_LEN (1u << 20)
 
 struct lexer {
 	const struct dockerfile_expander *ex;
@@ -596,6 +600,11 @@ static int replace_pattern(struct lexer *lx, const char *value, const char *patt
 	size_t prev_end = 0;
 	while (pos <= v.n) {
 		size_t ms, me;
+		if (out->len > EXPAND_MAX_LEN) {
+			r = lex_fail(lx, "substitution result longer than %u bytes",
+				     EXPAND_MAX_LEN);
+			break;
+		}
 		if (!glob_match(&g, &v, pos, false, true, &ms, &me))
 			break;
 		if (me == ms && prev_match && ms == prev_end) {
@@ -620,12 +629,12 @@ static int replace_pattern(struct lexer *lx, const char *value, const char *patt
 		if (!all)
 			break;
 	}
-	if (pos < v.n)
+	if (r == 0 && pos < v.n)
 		runes_append_to(out, &v, pos, v.n);
 	glob_release(&g);
 	free(toks);
 	free(v.v);
-	return 0;
+	return r;
 }
 
 /* At '$'. Appends the substitution to out. */
@@ -737,6 +746,8 @@ static int process_dollar(struct lexer *lx, struct strbuf *out)
 	} else {
 		r = lex_fail(lx, "unsupported modifier (%s) in substitution", strbuf_str(&chs));
 	}
+	if (r == 0 && out->len > EXPAND_MAX_LEN)
+		r = lex_fail(lx, "substitution result longer than %u bytes", EXPAND_MAX_LEN);
 out:
 	lx->depth--;
 	return r;

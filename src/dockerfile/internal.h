@@ -1,25 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private to src/dockerfile: the arena, UTF-8 and Go-compatible character
- * classes, and the pieces the parser's files share. */
+/* Private to src/dockerfile: UTF-8 and Go-compatible character classes, and
+ * the pieces the parser's files share (everything a parsed file owns lives
+ * in one base arena). */
 #ifndef PETRA_DOCKERFILE_INTERNAL_H
 #define PETRA_DOCKERFILE_INTERNAL_H
 
 #include "dockerfile.h"
 
 #include <string.h>
-
-/* ---- arena: everything one parsed file owns, freed at once ------------- */
-
-struct arena_chunk;
-struct arena {
-	struct arena_chunk *chunks;
-	char *next;
-	size_t left;
-};
-void *arena_alloc(struct arena *a, size_t size);
-char *arena_strndup(struct arena *a, const char *s, size_t n);
-void *arena_memdup(struct arena *a, const void *p, size_t size);
-void arena_release(struct arena *a);
 
 struct dockerfile_private {
 	struct arena arena;

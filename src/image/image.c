@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #define DOCUMENT_MAX_SIZE (16u << 20)
@@ -25,6 +26,48 @@ const char *image_tag(const struct image *img)
 	const char *slash = strrchr(img->name, '/');
 	const char *colon = strrchr(slash ? slash : img->name, ':');
 	return colon ? colon + 1 : "latest";
+}
+
+int image_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
+		     const char *diff_id, int max_ratio, struct progress *progress, int *fd,
+		     struct layer_reader **reader, struct petra_error **err)
+{
+	struct layer_reader_options ro = {
+	    .expected_digest = layer->digest,
+	    .expected_diff_id = diff_id,
+	    .max_ratio = max_ratio,
+	    .progress = progress,
+	};
+	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
+	if (r < 0)
+		return r;
+	*fd = petra_store_open_blob(store, layer->digest, err);
+	if (*fd < 0)
+		return *fd;
+	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = layer_reader_open(*fd, &ro, reader, err);
+	if (r < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+const json_t *image_layer_step(const struct image *img, size_t layer, size_t *step)
+{
+	json_t *history = json_object_get(img->config.json, "history");
+	size_t seen = 0;
+	for (size_t i = 0; i < json_array_size(history); i++) {
+		json_t *h = json_array_get(history, i);
+		if (json_is_true(json_object_get(h, "empty_layer")))
+			continue;
+		if (seen++ == layer) {
+			if (step)
+				*step = i;
+			return h;
+		}
+	}
+	return NULL;
 }
 
 /* Load manifest and config for a manifest descriptor (an index is narrowed
@@ -106,22 +149,11 @@ static int apply_layers(struct petra_store *store, const struct image *img, int 
 		const struct oci_descriptor *layer = &img->manifest.layers[i];
 		char short_digest[13];
 		oci_digest_short(layer->digest, short_digest);
-		struct layer_reader_options ro = {
-		    .expected_digest = layer->digest,
-		    .expected_diff_id = img->config.diff_ids.v[i],
-		    .max_ratio = o ? o->max_ratio : 0,
-		    .progress = &progress,
-		};
-		r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-		_cleanup_close_ int fd =
-		    r < 0 ? -1 : petra_store_open_blob(store, layer->digest, err);
-		if (fd < 0)
-			r = fd;
+		_cleanup_close_ int fd = -1;
 		struct layer_reader *reader = NULL;
-		if (r == 0)
-			r = layer_reader_open(fd, &ro, &reader, err);
+		r = image_open_layer(store, layer, img->config.diff_ids.v[i], o ? o->max_ratio : 0,
+				     &progress, &fd, &reader, err);
 		if (r == 0) {
-			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 			struct layer_apply_options ao = {.flags = o ? o->apply_flags : 0};
 			r = layer_apply(reader, root_fd, &ao, err);
 		}
@@ -188,30 +220,53 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 		return r;
 	}
 	const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	/* A fresh directory of our own: a random name (another user may have
+	 * made any predictable one in a shared parent), mode 0700 until done,
+	 * and checked to be ours through the descriptor everything is written
+	 * through. */
 	_cleanup_free_ char *tmp = NULL;
-	for (int attempt = 0; attempt < 100; attempt++) {
+	int root_fd = -1;
+	for (int attempt = 0; attempt < 16 && root_fd < 0 && r == 0; attempt++) {
+		uint64_t rnd;
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)attempt;
 		free(tmp);
-		tmp = xasprintf(".%s.petra-%d-%d", base, (int)getpid(), attempt);
-		if (mkdirat(parent_fd, tmp, 0755) == 0)
-			break;
-		if (errno != EEXIST) {
-			r = petra_error_set_errno(err, errno, "create %s/%s", parent, tmp);
-			image_release(&img);
-			return r;
+		tmp = xasprintf(".petra-unpack-%016llx", (unsigned long long)rnd);
+		if (mkdirat(parent_fd, tmp, 0700) < 0) {
+			if (errno != EEXIST)
+				r = petra_error_set_errno(err, errno, "create %s/%s", parent, tmp);
+			continue;
+		}
+		root_fd = openat(parent_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat rst;
+		if (root_fd < 0 || fstat(root_fd, &rst) < 0 || rst.st_uid != geteuid() ||
+		    (rst.st_mode & 0077) != 0) {
+			r = petra_error_set(err, EPERM, "%s/%s: not the directory petra just made",
+					    parent, tmp);
+			if (root_fd >= 0)
+				close(root_fd);
+			root_fd = -1;
+			free(tmp);
+			tmp = NULL; /* not ours: never remove it */
 		}
 	}
-	int root_fd = openat(parent_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (root_fd < 0)
-		r = petra_error_set_errno(err, errno, "open %s/%s", parent, tmp);
+	if (r == 0 && root_fd < 0)
+		r = petra_error_set(
+		    err, EEXIST, "create a temporary directory in %s: too many collisions", parent);
 	if (r == 0) {
 		r = apply_layers(store, &img, root_fd, o, err);
+		/* Without a root entry in any layer, the root gets the usual 0755. */
+		struct stat rst;
+		if (r == 0 && fstat(root_fd, &rst) == 0 && (rst.st_mode & 0777) == 0700 &&
+		    fchmod(root_fd, 0755) < 0)
+			r = petra_error_set_errno(err, errno, "chmod %s", target);
 		close(root_fd);
 	}
 	if (r == 0 && replace_empty && unlinkat(parent_fd, base, AT_REMOVEDIR) < 0)
 		r = petra_error_set_errno(err, errno, "replace empty directory %s", target);
 	if (r == 0 && renameat(parent_fd, tmp, parent_fd, base) < 0)
 		r = petra_error_set_errno(err, errno, "rename the unpacked tree to %s", target);
-	if (r < 0) {
+	if (r < 0 && tmp) {
 		_cleanup_error_ struct petra_error *cleanup = NULL;
 		if (fs_remove_tree_at(parent_fd, tmp, &cleanup) < 0)
 			log_warn("could not remove the partial tree: %s", cleanup->message);

@@ -33,6 +33,18 @@ struct image {
 int image_load(struct petra_store *store, const char *ref, struct image *image,
 	       struct petra_error **err);
 void image_release(struct image *image);
+/* Open a layer blob of the store for reading, checked against its digest
+ * and diff_id as it is read (at layer_reader_finish). *fd (the blob) and
+ * *reader belong to the caller. max_ratio as in layer_reader_options;
+ * progress (may be NULL) counts compressed bytes. */
+int image_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
+		     const char *diff_id, int max_ratio, struct progress *progress, int *fd,
+		     struct layer_reader **reader, struct petra_error **err);
+
+/* The config's history entry that made layer `layer` (steps marked
+ * empty_layer made none), or NULL when the history is shorter; *step
+ * (may be NULL) receives its index in the history. */
+const json_t *image_layer_step(const struct image *image, size_t layer, size_t *step);
 /* The tag part of the image's name ("latest" when it has none). */
 const char *image_tag(const struct image *image);
 

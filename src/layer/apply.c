@@ -36,22 +36,39 @@
 #include <sys/xattr.h>
 
 #define MAX_SYMLINK_HOPS 40
+/* Limits that no real image comes near and that bound the work a hostile
+ * layer can cause: the depth of a path (its components, after symlinks),
+ * and the components one resolution may walk in all, symlinks included. */
+#define MAX_DEPTH   1024
+#define MAX_WALK    4096
+#define CACHE_SLOTS 8
 
 struct dir_times {
 	char *path;
 	struct timespec mtime;
 };
 
+struct cached_dir {
+	char *path; /* NULL: empty slot */
+	int fd;
+};
+
 struct applier {
 	int root_fd;
+	uint64_t root_mount; /* 0 when the kernel cannot tell mount IDs */
 	unsigned flags;
 	bool chown;
 	uid_t euid;
 	gid_t egid;
-	struct strset seen;     /* every path this layer wrote */
-	struct strset implicit; /* parents this layer created without an entry */
-	char *cached_path;      /* parent directory cache: consecutive entries share it */
-	int cached_fd;
+	struct strset seen; /* every path this layer wrote */
+	/* Directories an opaque marker of this layer must keep: parents it
+	 * created implicitly, and every ancestor of a path it wrote. */
+	struct strset kept_dirs;
+	/* Resolved parent directories; consecutive entries share them. Any
+	 * removal empties it: a removed symlink or directory may be part of a
+	 * cached path. */
+	struct cached_dir cache[CACHE_SLOTS];
+	unsigned cache_next;
 	struct dir_times *dirs;
 	size_t n_dirs, alloc_dirs;
 	bool warned_xattr;
@@ -62,11 +79,32 @@ struct applier {
 
 static void cache_drop(struct applier *ap)
 {
-	if (ap->cached_fd >= 0)
-		close(ap->cached_fd);
-	ap->cached_fd = -1;
-	free(ap->cached_path);
-	ap->cached_path = NULL;
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		if (ap->cache[i].path)
+			close(ap->cache[i].fd);
+		free(ap->cache[i].path);
+		ap->cache[i].path = NULL;
+	}
+}
+
+static int cache_lookup(struct applier *ap, const char *dir)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (ap->cache[i].path && !strcmp(ap->cache[i].path, dir))
+			return ap->cache[i].fd;
+	return -1;
+}
+
+static int cache_insert(struct applier *ap, const char *dir, int fd)
+{
+	struct cached_dir *slot = &ap->cache[ap->cache_next++ % CACHE_SLOTS];
+	if (slot->path) {
+		close(slot->fd);
+		free(slot->path);
+	}
+	slot->path = xstrdup(dir);
+	slot->fd = fd;
+	return fd;
 }
 
 static int open_beneath(struct applier *ap, const char *path)
@@ -114,22 +152,43 @@ static char *pop_component(struct strvec *todo)
 	return c;
 }
 
+static char *join_components(const struct strvec *parts)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < parts->n; i++) {
+		if (i)
+			strbuf_addch(&sb, '/');
+		strbuf_addstr(&sb, parts->v[i]);
+	}
+	return strbuf_detach(&sb);
+}
+
 /* The careful walk: one component at a time, symlinks followed as they
- * would be inside the root, missing directories created when asked. */
-static int walk_dir(struct applier *ap, const char *dir, bool create, struct petra_error **err)
+ * would be inside the root, missing directories created when asked, and
+ * refused: a climb above the root, a mount point, too deep a path, too
+ * much work. *through_symlink tells whether a symlink was followed. */
+static int walk_dir(struct applier *ap, const char *dir, bool create, bool *through_symlink,
+		    struct petra_error **err)
 {
 	struct strvec todo = STRVEC_INIT;    /* components still to resolve */
 	struct strvec lexical = STRVEC_INIT; /* where we are, from the root */
 	push_components(&todo, dir);
 	int cur = -1; /* -1 means the root itself */
-	int hops = 0, r = 0;
+	int hops = 0, walked = 0, r = 0;
+	_cleanup_free_ char *q = str_quote(dir);
+	*through_symlink = false;
 	while (todo.n > 0) {
 		_cleanup_free_ char *c = pop_component(&todo);
+		if (++walked > MAX_WALK || lexical.n >= MAX_DEPTH) {
+			r = petra_error_set(err, ENAMETOOLONG,
+					    "%s: path too deep (more than %d levels)", q,
+					    MAX_DEPTH);
+			goto out;
+		}
 		if (!strcmp(c, "."))
 			continue;
 		if (!strcmp(c, "..")) {
 			if (lexical.n == 0) {
-				_cleanup_free_ char *q = str_quote(dir);
 				r = petra_error_set(err, EXDEV,
 						    "%s: a symlink leads out of the root", q);
 				goto out;
@@ -139,18 +198,13 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 				close(cur);
 			cur = -1;
 			if (lexical.n > 0) {
-				_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-				for (size_t i = 0; i < lexical.n; i++) {
-					if (i)
-						strbuf_addch(&sb, '/');
-					strbuf_addstr(&sb, lexical.v[i]);
-				}
+				_cleanup_free_ char *up = join_components(&lexical);
 				/* Every component of `lexical` was checked to be a real
 				 * directory a moment ago, and only this process writes here. */
-				cur = openat(ap->root_fd, sb.buf,
+				cur = openat(ap->root_fd, up,
 					     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (cur < 0) {
-					r = petra_error_set_errno(err, errno, "reopen %s", sb.buf);
+					r = petra_error_set_errno(err, errno, "reopen %s", up);
 					goto out;
 				}
 			}
@@ -161,14 +215,11 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 		if (fstatat(base, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			int e = errno;
 			if (e != ENOENT || !create) {
-				_cleanup_free_ char *q = str_quote(dir);
 				r = petra_error_set_errno(err, e, "%s", q);
 				goto out;
 			}
 			if (mkdirat(base, c, 0755) < 0 && errno != EEXIST) {
-				e = errno;
-				_cleanup_free_ char *q = str_quote(dir);
-				r = petra_error_set_errno(err, e, "create parent of %s", q);
+				r = petra_error_set_errno(err, errno, "create parent of %s", q);
 				goto out;
 			}
 			/* A directory this layer created implicitly: an opaque
@@ -179,15 +230,15 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 				strbuf_addch(&made, '/');
 			}
 			strbuf_addstr(&made, c);
-			strset_add(&ap->implicit, made.buf);
+			strset_add(&ap->kept_dirs, made.buf);
 			if (fstatat(base, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 				r = petra_error_set_errno(err, errno, "stat %s", c);
 				goto out;
 			}
 		}
 		if (S_ISLNK(st.st_mode)) {
+			*through_symlink = true;
 			if (++hops > MAX_SYMLINK_HOPS) {
-				_cleanup_free_ char *q = str_quote(dir);
 				r = petra_error_set(err, ELOOP,
 						    "%s: too many levels of symbolic links", q);
 				goto out;
@@ -210,7 +261,6 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 			continue;
 		}
 		if (!S_ISDIR(st.st_mode)) {
-			_cleanup_free_ char *q = str_quote(dir);
 			r = petra_error_set(err, ENOTDIR, "%s: \"%s\" is not a directory", q, c);
 			goto out;
 		}
@@ -219,13 +269,25 @@ static int walk_dir(struct applier *ap, const char *dir, bool create, struct pet
 			r = petra_error_set_errno(err, errno, "open %s", c);
 			goto out;
 		}
+		uint64_t mount;
+		if (ap->root_mount && fs_mount_id_at(next, "", &mount) == 0 &&
+		    mount != ap->root_mount) {
+			close(next);
+			r = petra_error_set(err, EXDEV, "%s: \"%s\" is a mount point", q, c);
+			goto out;
+		}
 		if (cur >= 0)
 			close(cur);
 		cur = next;
 		strvec_push_nodup(&lexical, steal_pointer(&c));
 	}
-	if (cur < 0)
+	if (cur < 0) {
 		cur = fcntl(ap->root_fd, F_DUPFD_CLOEXEC, 3);
+		if (cur < 0) {
+			r = petra_error_set_errno(err, errno, "%s", q);
+			goto out;
+		}
+	}
 	r = cur;
 	cur = -1;
 out:
@@ -237,22 +299,41 @@ out:
 }
 
 /* A borrowed descriptor of directory `dir` ("" is the root), valid until
- * the next call or cache_drop. */
+ * the next cache_drop (any removal) or CACHE_SLOTS further lookups. */
 static int resolve_dir(struct applier *ap, const char *dir, bool create, struct petra_error **err)
 {
 	if (!*dir)
 		return ap->root_fd;
-	if (ap->cached_path && !strcmp(ap->cached_path, dir))
-		return ap->cached_fd;
-	cache_drop(ap);
-	int fd = open_beneath(ap, dir);
-	if (fd < 0)
-		fd = walk_dir(ap, dir, create, err);
+	int fd = cache_lookup(ap, dir);
+	if (fd >= 0)
+		return fd;
+	fd = open_beneath(ap, dir);
+	if (fd < 0) {
+		bool via_symlink;
+		fd = walk_dir(ap, dir, create, &via_symlink, err);
+	}
 	if (fd < 0)
 		return fd;
-	ap->cached_fd = fd;
-	ap->cached_path = xstrdup(dir);
-	return fd;
+	return cache_insert(ap, dir, fd);
+}
+
+/* Does resolving `dir` follow a symlink? (Opaque markers must not act
+ * through one: they would empty a directory this layer did not name.) */
+static int dir_has_symlink(struct applier *ap, const char *dir, struct petra_error **err)
+{
+	if (!*dir)
+		return 0;
+	int fd = open_beneath(ap, dir);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	bool via_symlink;
+	fd = walk_dir(ap, dir, true, &via_symlink, err);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return via_symlink ? 1 : 0;
 }
 
 /* ---- writing entries ---- */
@@ -268,17 +349,25 @@ static void split_path(const char *path, char **dir, const char **base)
 static int remove_existing(struct applier *ap, int parent, const char *name, const char *path,
 			   struct petra_error **err)
 {
-	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+	/* Whatever goes may be a component of a cached path (a symlink, a
+	 * directory): the caller resolves its parent again. */
+	if (unlinkat(parent, name, 0) == 0) {
+		cache_drop(ap);
+		return 0;
+	}
+	if (errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM) {
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: remove the existing entry", q);
 	}
-	/* A directory: its contents go too, and cached descriptors below it
-	 * must not be used again. `parent` may be the cached descriptor
-	 * itself: drop the cache only once it has been used. */
-	int r = fs_remove_tree_at(parent, name, err);
+	/* A directory: its contents go too (never across a mount point). */
+	int dup = fcntl(parent, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return petra_error_set_errno(err, errno, "remove %s", path);
 	cache_drop(ap);
+	int r = fs_remove_tree_at(dup, name, err);
+	close(dup);
 	return r;
 }
 
@@ -348,6 +437,19 @@ static void warn_xattr(struct applier *ap, const char *name, int e)
 	log_warn("some extended attributes could not be set (first: %s: %s)", name, strerror(e));
 }
 
+/* Which extended attributes a layer may set. Never the overlayfs ones
+ * (trusted.overlay.*, user.overlay.*): extracted layers become overlay
+ * lower directories, where a planted "redirect" or "opaque" would show
+ * files of another layer or hide this one's. Never other trusted.* (kernel
+ * and daemon internals) nor security.* but file capabilities: SELinux and
+ * IMA labels belong to the host. user.* only, when not root. */
+static bool xattr_allowed(const struct applier *ap, const char *key)
+{
+	if (!strncmp(key, "user.", 5))
+		return strncmp(key, "user.overlay.", 13) != 0;
+	return ap->chown && !strcmp(key, "security.capability");
+}
+
 static void apply_xattrs(struct applier *ap, struct archive_entry *entry, int fd, int parent,
 			 const char *name)
 {
@@ -357,8 +459,8 @@ static void apply_xattrs(struct applier *ap, struct archive_entry *entry, int fd
 	const void *value;
 	size_t size;
 	while (archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK) {
-		if (!ap->chown && strncmp(key, "user.", 5) != 0)
-			continue; /* only root may set trusted.* and security.* */
+		if (!xattr_allowed(ap, key))
+			continue;
 		int r;
 		if (fd >= 0) {
 			r = fsetxattr(fd, key, value, size, 0);
@@ -389,6 +491,12 @@ static int set_owner_mode_times(struct applier *ap, struct archive_entry *entry,
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set_errno(err, errno, "%s: chown %u:%u", q, uid, gid);
 	}
+	/* Without ownership the file belongs to us: a setuid bit meant for
+	 * another user would make it setuid to us (root, with --no-ownership). */
+	if (!ap->chown && uid != ap->euid)
+		mode &= ~(mode_t)S_ISUID;
+	if (!ap->chown && gid != ap->egid)
+		mode &= ~(mode_t)S_ISGID;
 	/* After chown, which clears setuid bits. */
 	if (fchmod(fd, mode) < 0) {
 		_cleanup_free_ char *q = str_quote(path);
@@ -465,6 +573,12 @@ static int write_directory(struct applier *ap, struct archive_entry *entry, int 
 			int e = remove_existing(ap, parent, name, path, err);
 			if (e < 0)
 				return e;
+			_cleanup_free_ char *dir = NULL;
+			const char *base;
+			split_path(path, &dir, &base);
+			parent = resolve_dir(ap, dir, true, err);
+			if (parent < 0)
+				return parent;
 			if (mkdirat(parent, name, 0700) < 0) {
 				_cleanup_free_ char *q = str_quote(path);
 				return petra_error_set_errno(err, errno, "%s: create directory", q);
@@ -686,7 +800,7 @@ static int opaque_clean(struct applier *ap, int fd, const char *dir, struct petr
 	for (size_t i = 0; i < names.n && r == 0; i++) {
 		_cleanup_free_ char *child =
 		    *dir ? path_join(dir, names.v[i]) : xstrdup(names.v[i]);
-		if (!strset_contains(&ap->seen, child) && !strset_contains(&ap->implicit, child)) {
+		if (!strset_contains(&ap->seen, child) && !strset_contains(&ap->kept_dirs, child)) {
 			r = fs_remove_tree_at(fd, names.v[i], err);
 			continue;
 		}
@@ -708,6 +822,14 @@ static int opaque_clean(struct applier *ap, int fd, const char *dir, struct petr
 
 static int opaque(struct applier *ap, const char *dir, struct petra_error **err)
 {
+	int via = dir_has_symlink(ap, dir, err);
+	if (via < 0)
+		return via;
+	if (via) {
+		_cleanup_free_ char *q = str_quote(dir);
+		return petra_error_set(
+		    err, EINVAL, "%s: opaque marker in a directory reached through a symlink", q);
+	}
 	_cleanup_close_ int fd = open_dir(ap, dir, err);
 	if (fd < 0)
 		return fd;
@@ -717,6 +839,19 @@ static int opaque(struct applier *ap, const char *dir, struct petra_error **err)
 
 /* ---- the entry loop ---- */
 
+/* Every directory above a path this layer writes survives the layer's own
+ * opaque markers (it holds what the layer put there). Stops at the first
+ * ancestor already kept: its own ancestors are kept too. */
+static void keep_ancestors(struct applier *ap, const char *path)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+		*slash = '\0';
+		if (!strset_add(&ap->kept_dirs, dir))
+			break;
+	}
+}
+
 static int apply_entry(struct applier *ap, struct layer_reader *r, struct archive_entry *entry,
 		       struct petra_error **err)
 {
@@ -724,10 +859,19 @@ static int apply_entry(struct applier *ap, struct layer_reader *r, struct archiv
 	int e = layer_clean_path(archive_entry_pathname(entry), &path, err);
 	if (e < 0)
 		return e;
+	size_t depth = *path ? 1 : 0;
+	for (const char *p = path; *p; p++)
+		depth += *p == '/';
+	if (depth > MAX_DEPTH) {
+		_cleanup_free_ char *q = str_quote(path);
+		return petra_error_set(err, ENAMETOOLONG, "%s: path too deep (more than %d levels)",
+				       q, MAX_DEPTH);
+	}
 	if (!strset_add(&ap->seen, path)) {
 		_cleanup_free_ char *q = str_quote(path);
 		return petra_error_set(err, EINVAL, "%s: duplicate entry", q);
 	}
+	keep_ancestors(ap, path);
 	mode_t type = archive_entry_filetype(entry);
 	if (!*path) {
 		/* The root itself: only its metadata can change. */
@@ -807,10 +951,11 @@ int layer_apply(struct layer_reader *r, int root_fd, const struct layer_apply_op
 	    .flags = options ? options->flags : 0,
 	    .euid = geteuid(),
 	    .egid = getegid(),
-	    .cached_fd = -1,
 	    .have_openat2 = true,
 	};
 	ap.chown = ap.euid == 0 && !(ap.flags & LAYER_APPLY_NO_OWNERSHIP);
+	if (fs_mount_id_at(root_fd, "", &ap.root_mount) < 0)
+		ap.root_mount = 0;
 	int e;
 	for (;;) {
 		struct archive_entry *entry;
@@ -827,7 +972,7 @@ int layer_apply(struct layer_reader *r, int root_fd, const struct layer_apply_op
 	}
 	cache_drop(&ap);
 	strset_clear(&ap.seen);
-	strset_clear(&ap.implicit);
+	strset_clear(&ap.kept_dirs);
 	for (size_t i = 0; i < ap.n_dirs; i++)
 		free(ap.dirs[i].path);
 	free(ap.dirs);

@@ -82,6 +82,11 @@ int layer_writer_add_tar(struct layer_writer *w, int fd, const char *what,
 /* Add one entry; data/len for a regular file's content (may be NULL/0). */
 int layer_writer_add_entry(struct layer_writer *w, struct archive_entry *entry, const void *data,
 			   size_t len, struct petra_error **err);
+/* More content of the regular file added last (with less data than its
+ * size): for files streamed from another layer. The pieces must add up
+ * to the entry's size before the next entry. */
+int layer_writer_add_data(struct layer_writer *w, const void *data, size_t len,
+			  struct petra_error **err);
 /* OCI whiteouts: `path` removed, or everything below directory `dir` from
  * lower layers hidden. */
 int layer_writer_add_whiteout(struct layer_writer *w, const char *path, struct petra_error **err);

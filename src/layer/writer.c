@@ -228,6 +228,12 @@ int layer_writer_add_entry(struct layer_writer *w, struct archive_entry *entry, 
 	return r;
 }
 
+int layer_writer_add_data(struct layer_writer *w, const void *data, size_t len,
+			  struct petra_error **err)
+{
+	return len ? write_data(w, data, len, err) : 0;
+}
+
 static int add_marker(struct layer_writer *w, const char *path, struct petra_error **err)
 {
 	struct archive_entry *e = archive_entry_new();

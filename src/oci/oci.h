@@ -167,8 +167,12 @@ static inline void petra_store_closep(struct petra_store **s)
 }
 #define _cleanup_store_ _cleanup_(petra_store_closep)
 const char *petra_store_root(const struct petra_store *store);
-/* The layout directory, open O_PATH|O_DIRECTORY (owned by the store). */
+/* The layout directory, open O_RDONLY|O_DIRECTORY (owned by the store). */
 int petra_store_root_fd(const struct petra_store *store);
+/* A writer that has written every blob it will write lets prune run again
+ * (a long-running container, say). The handle must not write blobs after
+ * this; reading stays fine. */
+void petra_store_release_gc_lock(struct petra_store *store);
 
 /* Blobs. */
 bool petra_store_has_blob(struct petra_store *store, const char *digest);

@@ -79,7 +79,8 @@ static int create_layout(const char *root, struct petra_error **err)
 	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open store %s", root);
-	if (faccessat(fd, "index.json", F_OK, 0) == 0 && faccessat(fd, "oci-layout", F_OK, 0) == 0 &&
+	if (faccessat(fd, "index.json", F_OK, 0) == 0 &&
+	    faccessat(fd, "oci-layout", F_OK, 0) == 0 &&
 	    faccessat(fd, "blobs/sha256", F_OK, 0) == 0)
 		return 0;
 	/* Several processes may create the store at once, and prune removes
@@ -167,6 +168,14 @@ void petra_store_close(struct petra_store *s)
 const char *petra_store_root(const struct petra_store *s)
 {
 	return s->root;
+}
+
+void petra_store_release_gc_lock(struct petra_store *s)
+{
+	if (s->gc_lock_fd >= 0)
+		close(s->gc_lock_fd);
+	s->gc_lock_fd = -1;
+	s->flags &= ~(unsigned)(PETRA_STORE_WRITE | PETRA_STORE_EXCLUSIVE);
 }
 
 int petra_store_root_fd(const struct petra_store *s)

@@ -29,36 +29,12 @@ static int open_layers_dir(struct petra_store *store, struct petra_error **err)
 	return fd;
 }
 
-int rootfs_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
-		      const char *diff_id, int max_ratio, int *fd, struct layer_reader **reader,
-		      struct petra_error **err)
-{
-	struct layer_reader_options ro = {
-	    .expected_digest = layer->digest,
-	    .expected_diff_id = diff_id,
-	    .max_ratio = max_ratio,
-	};
-	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
-	if (r < 0)
-		return r;
-	*fd = petra_store_open_blob(store, layer->digest, err);
-	if (*fd < 0)
-		return *fd;
-	posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = layer_reader_open(*fd, &ro, reader, err);
-	if (r < 0) {
-		close(*fd);
-		*fd = -1;
-	}
-	return r;
-}
-
 static int extract_into(struct petra_store *store, const struct oci_descriptor *layer,
 			const char *diff_id, int dir_fd, struct petra_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	struct layer_reader *reader = NULL;
-	int r = rootfs_open_layer(store, layer, diff_id, 0, &fd, &reader, err);
+	int r = image_open_layer(store, layer, diff_id, 0, NULL, &fd, &reader, err);
 	if (r < 0)
 		return r;
 	struct layer_apply_options ao = {.flags = LAYER_APPLY_OVERLAY};
@@ -242,4 +218,42 @@ int rootfs_prepare(struct petra_store *store, const struct image *img, struct st
 		strvec_push_nodup(lowers, rootfs_layer_dir(store, diff_id));
 	}
 	return 0;
+}
+
+int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
+		 uint64_t *removed, struct petra_error **err)
+{
+	*removed = 0;
+	int root = petra_store_root_fd(store);
+	_cleanup_close_ int layers_fd =
+	    openat(root, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (layers_fd < 0)
+		return errno == ENOENT ? 0
+				       : petra_error_set_errno(err, errno, "open %s/%s",
+							       petra_store_root(store), LAYERS_DIR);
+	DIR *d = fs_opendir_at(layers_fd, ".");
+	if (!d)
+		return petra_error_set_errno(err, errno, "read %s/%s", petra_store_root(store),
+					     LAYERS_DIR);
+	struct strvec victims = STRVEC_INIT;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		/* "<hex>.unsynced" (see rootfs_adopt_layer) goes with its layer. */
+		size_t len = strcspn(de->d_name, ".");
+		_cleanup_free_ char *diff_id = xasprintf("sha256:%.*s", (int)len, de->d_name);
+		if (!strncmp(de->d_name, ".tmp-", 5) || !strset_contains(keep, diff_id))
+			strvec_push(&victims, de->d_name);
+	}
+	closedir(d);
+	int r = 0;
+	for (size_t i = 0; i < victims.n && r == 0; i++) {
+		if (!dry_run)
+			r = fs_remove_tree_at(layers_fd, victims.v[i], err);
+		if (r == 0 && !strchr(victims.v[i], '.'))
+			(*removed)++;
+	}
+	strvec_clear(&victims);
+	return r;
 }

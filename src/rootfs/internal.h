@@ -6,11 +6,4 @@
 #include "layer/layer.h"
 #include "rootfs.h"
 
-/* Open a layer blob of the store for reading, checked against its digest
- * and diff_id as it is read. *fd (the blob) and *reader belong to the
- * caller. max_ratio as in layer_reader_options. */
-int rootfs_open_layer(struct petra_store *store, const struct oci_descriptor *layer,
-		      const char *diff_id, int max_ratio, int *fd, struct layer_reader **reader,
-		      struct petra_error **err);
-
 #endif

@@ -58,6 +58,12 @@ int rootfs_ensure_layer(struct petra_store *store, const struct oci_descriptor *
 int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const char *dir,
 		       char **cached, struct petra_error **err);
 
+/* Remove extracted layers whose diff_id is not in `keep`, and temporary
+ * directories of extractions that died. The caller holds the store's gc
+ * lock exclusively (PETRA_STORE_EXCLUSIVE), so no extraction is under way. */
+int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
+		 uint64_t *removed, struct petra_error **err);
+
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
  * that is not cached is not a problem. */
@@ -104,10 +110,15 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
 int rootfs_read_file(const char *const *lowers, size_t n_lowers, const char *path, size_t max_size,
 		     char **data, size_t *len, struct petra_error **err);
 
-/* "uid[:gid]" or "name[:group]" looked up in the /etc/passwd and
- * /etc/group of the filesystem the layers make. *home receives the user's
- * home directory ("/" when unknown; caller frees). An empty or NULL user
- * is root. A numeric user need not exist; a name must. */
+/* Resolve a USER value ("uid[:gid]" or "name[:group]", either part a
+ * number or a name) with the text of an image's /etc/passwd and
+ * /etc/group (either may be NULL): *uid, *gid (the user's primary group
+ * unless one is given) and *home ("/" when unknown; caller frees). A name
+ * that is not there is an error; an empty or NULL USER is root. */
+int rootfs_user_lookup(const char *passwd, const char *group, const char *user, uid_t *uid,
+		       gid_t *gid, char **home, struct petra_error **err);
+/* The same with the /etc/passwd and /etc/group of the filesystem the
+ * layers make. */
 int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
 			gid_t *gid, char **home, struct petra_error **err);
 

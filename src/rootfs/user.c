@@ -36,8 +36,8 @@ static bool parse_id(const char *s, unsigned long *out)
 	return !*end && errno == 0 && *out < UINT32_MAX;
 }
 
-int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
-			gid_t *gid, char **home, struct petra_error **err)
+int rootfs_user_lookup(const char *passwd, const char *groups, const char *user, uid_t *uid,
+		       gid_t *gid, char **home, struct petra_error **err)
 {
 	*uid = 0;
 	*gid = 0;
@@ -48,10 +48,6 @@ int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *
 	char *group = strchr(u, ':');
 	if (group)
 		*group++ = '\0';
-	_cleanup_free_ char *passwd = NULL, *groups = NULL;
-	_cleanup_error_ struct petra_error *ignored = NULL;
-	rootfs_read_file(lowers, n_lowers, "/etc/passwd", 1u << 20, &passwd, NULL, &ignored);
-	rootfs_read_file(lowers, n_lowers, "/etc/group", 1u << 20, &groups, NULL, &ignored);
 	_cleanup_strvec_ struct strvec f = STRVEC_INIT;
 	unsigned long id;
 	bool numeric = parse_id(u, &id);
@@ -77,4 +73,17 @@ int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *
 		}
 	}
 	return 0;
+}
+
+int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
+			gid_t *gid, char **home, struct petra_error **err)
+{
+	_cleanup_free_ char *passwd = NULL, *groups = NULL;
+	if (user && *user) {
+		_cleanup_error_ struct petra_error *ignored = NULL;
+		rootfs_read_file(lowers, n_lowers, "/etc/passwd", 1u << 20, &passwd, NULL,
+				 &ignored);
+		rootfs_read_file(lowers, n_lowers, "/etc/group", 1u << 20, &groups, NULL, &ignored);
+	}
+	return rootfs_user_lookup(passwd, groups, user, uid, gid, home, err);
 }

@@ -156,7 +156,7 @@ static int expect_layer(struct describe *d, struct petra_store *store,
 	/* max_ratio -1: nothing is written, no bomb to fear. */
 	_cleanup_close_ int fd = -1;
 	struct layer_reader *reader = NULL;
-	int r = rootfs_open_layer(store, layer, diff_id, -1, &fd, &reader, err);
+	int r = image_open_layer(store, layer, diff_id, -1, NULL, &fd, &reader, err);
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *opaque = json_object();

@@ -331,6 +331,10 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		spec.sandbox.hostname = short_id;
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
 		r = runtime_state_write(c.dir_fd, c.state, err);
+		/* The layers are extracted and state.json names them (prune keeps
+		 * every container's layers): prune need not wait for us now. */
+		if (r == 0)
+			petra_store_release_gc_lock(store);
 		if (r == 0)
 			r = o->detach ? run_detached(o, &spec, &c, result, err)
 				      : run_foreground(o, &spec, &c, result, err);

@@ -83,3 +83,10 @@ all_verbs() {
 		grep -qF -- "$usage" "$page" || { echo "petra-$verb.md: usage line is stale"; return 1; }
 	done
 }
+
+@test "petra(1) lists every verb" {
+	local page="$BATS_TEST_DIRNAME/../../docs/man/petra.md"
+	for verb in $(all_verbs); do
+		grep -q "petra-$verb(1)" "$page" || { echo "petra.md does not list $verb"; return 1; }
+	done
+}

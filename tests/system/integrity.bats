@@ -122,6 +122,18 @@ hostile_case() {
 @test "hostile: duplicate entry" { hostile_case duplicate.tar '"etc/passwd": duplicate entry'; }
 @test "hostile: truncated tar" { hostile_case truncated.tar 'runcated'; }
 @test "hostile: gzip bomb" { hostile_case bomb.tar.gz 'expands more than 250 times'; }
+@test "hostile: a path 1,100 levels deep" { hostile_case deep.tar 'path too deep (more than 1024 levels)'; }
+@test "hostile: symlinks multiplying depth" { hostile_case deep-symlinks.tar 'path too deep'; }
+@test "hostile: opaque marker through a symlink" { hostile_case opaque-symlink.tar '"l": opaque marker in a directory reached through a symlink'; }
+
+@test "unpack writes through no predictable temporary name and leaves a 0755 root" {
+	import_busybox a:1
+	mkdir -m 1777 "$BATS_TEST_TMPDIR/shared"
+	petra unpack a:1 "$BATS_TEST_TMPDIR/shared/rootfs"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/shared/rootfs")" = 755 ]
+	[ "$(stat -c %U "$BATS_TEST_TMPDIR/shared/rootfs")" = "$(id -un)" ]
+	[ "$(ls -A "$BATS_TEST_TMPDIR/shared")" = rootfs ]
+}
 
 @test "unpack refuses an existing non-empty target and fills an empty one" {
 	import_busybox a:1

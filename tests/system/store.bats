@@ -75,7 +75,7 @@ setup() {
 	touch "$PETRA_ROOT/blobs/sha256/.tmp-blob-0123456789abcdef"
 	run petra prune --dry-run
 	[ "$status" -eq 0 ]
-	[[ "$output" == "Would remove 4 blobs"* ]]
+	[[ "$output" == "Would remove 4 blobs, "*"; 0 extracted layers" ]]
 	[ -e "$PETRA_ROOT/blobs/sha256/.tmp-blob-0123456789abcdef" ]
 	run petra prune
 	[[ "$output" == "Removed 4 blobs"* ]]

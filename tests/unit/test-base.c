@@ -116,6 +116,35 @@ static void test_str_hash(void **state)
 	assert_true(str_hash("ab") != str_hash("ba"));
 }
 
+static void test_arena(void **state)
+{
+	(void)state;
+	struct arena a = {0};
+	/* Small allocations share chunks, are aligned, and do not overlap. */
+	char *prev = NULL;
+	for (int i = 0; i < 5000; i++) {
+		char *p = arena_strndup(&a, "abcdefghijklmnopqrstuvwxyz", (size_t)(i % 27));
+		assert_int_equal((uintptr_t)p % 16, 0);
+		assert_int_equal(strlen(p), (size_t)(i % 27));
+		if (prev)
+			assert_true(p != prev);
+		prev = p;
+	}
+	/* A large request gets its own chunk and keeps its contents. */
+	char *big = arena_alloc(&a, 100000);
+	memset(big, 'x', 100000);
+	char *after = arena_strndup(&a, "after", 5);
+	assert_string_equal(after, "after");
+	assert_int_equal(big[99999], 'x');
+	int v[3] = {1, 2, 3};
+	int *copy = arena_memdup(&a, v, sizeof(v));
+	assert_int_equal(copy[2], 3);
+	assert_null(arena_memdup(&a, v, 0));
+	arena_release(&a);
+	assert_null(a.chunks);
+	arena_release(&a); /* a released arena is empty, and can be released again */
+}
+
 static void test_path_join(void **state)
 {
 	(void)state;
@@ -323,6 +352,7 @@ int main(void)
 	    cmocka_unit_test(test_atomic_write_and_read),
 	    cmocka_unit_test(test_remove_tree_does_not_follow_symlinks),
 	    cmocka_unit_test(test_mkdir_p),
+	    cmocka_unit_test(test_arena),
 	    cmocka_unit_test(test_time),
 	    cmocka_unit_test(test_json_helpers),
 	    cmocka_unit_test(test_open_in_root_and_opendir_at),

@@ -718,6 +718,12 @@ static void test_expand_operators(void **state)
 	expect_expand_error(&ex, "${NOPE?}", "NOPE: is not allowed to be unset");
 	expect_expand_error(&ex, "${EMPTY:?}", "EMPTY: is not allowed to be empty");
 	expect_word(&ex, "${EMPTY?}", "");
+	/* An empty pattern matches between every two characters: nested, each
+	 * level multiplies the length by six; past a megabyte it is an error,
+	 * not minutes of work. */
+	expect_expand_error(&ex, "${A///${A///${A///${A///${A///${A///${A///${A///${A///x}}}}}}}}}",
+			    "longer than 1048576 bytes");
+	expect_word(&ex, "${A///-}", "-a-p-p-l-e-");
 	/* # ## % %%. */
 	expect_word(&ex, "${FILE#*.}", "tar.gz");
 	expect_word(&ex, "${FILE##*.}", "gz");

@@ -5,6 +5,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <zlib.h>
@@ -747,6 +748,211 @@ static void test_writer_refuses_duplicates(void **state)
 	free(blobs);
 }
 
+/* Regressions from the adversarial review of layer apply. */
+
+static void test_replacing_a_symlink_parent_drops_the_cache(void **state)
+{
+	struct store_fixture *f = *state;
+	/* Entries under a/ first go through the symlink a -> d; once a/ is a
+	 * directory of its own, nothing more may land in (or vanish from) d. */
+	const struct spec lower[] = {{"d", 'd', NULL}, {"d/keep", 'f', "k"}, {"a", 'l', "d"}};
+	const struct spec upper[] = {
+	    {"a/x", 'f', "x"}, {"a", 'd', NULL}, {"a/y", 'f', "y"}, {"a/.wh.keep", 'f', ""}};
+	struct layer_info ui;
+	char *out = apply_lower_upper(f, lower, ARRAY_SIZE(lower), upper, ARRAY_SIZE(upper), &ui);
+	assert_true(has_entry(out, "d/keep"));
+	assert_true(has_entry(out, "d/x"));
+	assert_true(has_entry(out, "a/y"));
+	assert_false(has_entry(out, "d/y"));
+	char *a = path_join(out, "a");
+	struct stat st;
+	assert_int_equal(lstat(a, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	free(a);
+	free(out);
+}
+
+static void test_opaque_keeps_what_the_layer_wrote_below_lower_dirs(void **state)
+{
+	struct store_fixture *f = *state;
+	/* a/b comes from the lower layer; the upper writes a/b/new without an
+	 * entry for a/b, then marks a/ opaque: a/b/new stays, a/b/old goes. */
+	const struct spec lower[] = {
+	    {"a", 'd', NULL}, {"a/b", 'd', NULL}, {"a/b/old", 'f', "o"}, {"a/c", 'f', "c"}};
+	const struct spec upper[] = {{"a/b/new", 'f', "n"}, {"a/.wh..wh..opq", 'f', ""}};
+	struct layer_info ui;
+	char *out = apply_lower_upper(f, lower, ARRAY_SIZE(lower), upper, ARRAY_SIZE(upper), &ui);
+	assert_true(has_entry(out, "a/b/new"));
+	assert_false(has_entry(out, "a/b/old"));
+	assert_false(has_entry(out, "a/c"));
+	free(out);
+}
+
+static void write_xattr_layer(struct store_fixture *f, mode_t mode, unsigned uid,
+			      struct layer_info *info)
+{
+	struct layer_writer_options o = {.compression = LAYER_COMPRESSION_NONE};
+	struct layer_writer *w;
+	struct petra_error *err = NULL;
+	assert_int_equal(layer_writer_new(f->store, &o, &w, &err), 0);
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, "tool");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, mode);
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, uid);
+	archive_entry_set_size(e, 2);
+	archive_entry_xattr_add_entry(e, "trusted.overlay.redirect", "/private", 8);
+	archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+	archive_entry_xattr_add_entry(e, "user.overlay.metacopy", "", 0);
+	archive_entry_xattr_add_entry(e, "security.selinux", "system_u:object_r:x", 19);
+	archive_entry_xattr_add_entry(e, "user.petra", "ok", 2);
+	assert_int_equal(layer_writer_add_entry(w, e, "#!", 2, &err), 0);
+	archive_entry_free(e);
+	assert_int_equal(layer_writer_finish(w, info, &err), 0);
+}
+
+static void test_layers_cannot_set_overlay_or_host_xattrs(void **state)
+{
+	struct store_fixture *f = *state;
+	struct layer_info info;
+	write_xattr_layer(f, 0755, 0, &info);
+	char *out = fixture_path(f, "out");
+	struct petra_error *err = NULL;
+	if (apply_blob(f, &info, out, 0, &err) < 0)
+		fail_msg("%s", err->message);
+	char *tool = path_join(out, "tool");
+	char list[512];
+	ssize_t n = listxattr(tool, list, sizeof(list));
+	assert_true(n >= 0);
+	for (char *k = list; k < list + n; k += strlen(k) + 1)
+		if (strcmp(k, "user.petra") != 0 && strcmp(k, "security.capability") != 0)
+			fail_msg("xattr %s was applied", k);
+	free(tool);
+	free(out);
+}
+
+static void test_setuid_cleared_without_ownership(void **state)
+{
+	struct store_fixture *f = *state;
+	struct layer_info info;
+	/* setuid and setgid for uid/gid 1000, unpacked without chown. */
+	write_xattr_layer(f, 06755, 1000, &info);
+	char *out = fixture_path(f, "out");
+	struct petra_error *err = NULL;
+	assert_int_equal(apply_blob(f, &info, out, LAYER_APPLY_NO_OWNERSHIP, &err), 0);
+	char *tool = path_join(out, "tool");
+	struct stat st;
+	assert_int_equal(lstat(tool, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_uid, geteuid());
+	free(tool);
+	free(out);
+}
+
+static void test_mount_points_inside_the_target_are_never_crossed(void **state)
+{
+	struct store_fixture *f = *state;
+	if (geteuid() != 0)
+		skip(); /* needs a bind mount */
+	char *victim = fixture_path(f, "victim");
+	mkdir(victim, 0755);
+	test_write_file(victim, "file", "precious", 0644);
+	test_write_file(victim, "deep/file2", "precious", 0644);
+	const struct spec lower[] = {{"m", 'd', NULL}, {"n", 'd', NULL}};
+	struct layer_info li;
+	write_spec_layer(f, lower, ARRAY_SIZE(lower), &li);
+	char *out = fixture_path(f, "out");
+	struct petra_error *err = NULL;
+	assert_int_equal(apply_blob(f, &li, out, 0, &err), 0);
+	char *m = path_join(out, "m");
+	/* Another mount inside the target, as a hostile host might arrange. */
+	assert_int_equal(mount(victim, m, NULL, MS_BIND, NULL), 0);
+	static const struct spec wh[] = {{".wh.m", 'f', ""}};
+	static const struct spec write_through[] = {{"m/pwn", 'f', "x"}};
+	static const struct spec wh_inside[] = {{"m/.wh.file", 'f', ""}};
+	static const struct spec replace[] = {{"m", 'f', "now a file"}};
+	const struct {
+		const struct spec *spec;
+		const char *message;
+	} cases[] = {
+	    {wh, "a mount point, not removed"},
+	    {write_through, "is a mount point"},
+	    {wh_inside, "is a mount point"},
+	    {replace, "a mount point, not removed"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct layer_info ui;
+		write_spec_layer(f, cases[i].spec, 1, &ui);
+		assert_true(apply_blob(f, &ui, out, 0, &err) < 0);
+		if (!strstr(err->message, cases[i].message))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err->message,
+				 cases[i].message);
+		petra_error_free(err);
+		err = NULL;
+		assert_true(has_entry(victim, "file"));
+		assert_true(has_entry(victim, "deep/file2"));
+		assert_false(has_entry(victim, "pwn"));
+	}
+	/* Removing the whole tree stops at the mount too. */
+	assert_true(fs_remove_tree_at(AT_FDCWD, out, &err) < 0);
+	assert_error_contains(err, "a mount point, not removed");
+	petra_error_free(err);
+	assert_true(has_entry(victim, "file"));
+	assert_int_equal(umount2(m, MNT_DETACH), 0);
+	free(m);
+	free(out);
+	free(victim);
+}
+
+static void test_writer_streams_file_data(void **state)
+{
+	struct store_fixture *f = *state;
+	struct layer_writer_options o = {.compression = LAYER_COMPRESSION_GZIP};
+	struct layer_writer *w;
+	struct petra_error *err = NULL;
+	assert_int_equal(layer_writer_new(f->store, &o, &w, &err), 0);
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, "streamed");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, 10);
+	/* The header first, then the content in pieces. */
+	assert_int_equal(layer_writer_add_entry(w, e, NULL, 0, &err), 0);
+	assert_int_equal(layer_writer_add_data(w, "hello", 5, &err), 0);
+	assert_int_equal(layer_writer_add_data(w, "", 0, &err), 0);
+	assert_int_equal(layer_writer_add_data(w, "world", 5, &err), 0);
+	archive_entry_set_pathname(e, "after");
+	archive_entry_set_size(e, 1);
+	assert_int_equal(layer_writer_add_entry(w, e, "!", 1, &err), 0);
+	archive_entry_free(e);
+	struct layer_info info;
+	assert_int_equal(layer_writer_finish(w, &info, &err), 0);
+	int fd = petra_store_open_blob(f->store, info.digest, &err);
+	assert_true(fd >= 0);
+	struct layer_reader_options ro = {.compression = LAYER_COMPRESSION_GZIP,
+					  .expected_digest = info.digest,
+					  .expected_diff_id = info.diff_id};
+	struct layer_reader *r;
+	assert_int_equal(layer_reader_open(fd, &ro, &r, &err), 0);
+	struct strbuf content = STRBUF_INIT;
+	struct archive_entry *re;
+	while (layer_reader_next(r, &re, &err) == 1) {
+		strbuf_addf(&content, "%s=", archive_entry_pathname(re));
+		const void *data;
+		size_t len;
+		int64_t off;
+		while (layer_reader_data_block(r, &data, &len, &off, &err) == 1)
+			strbuf_add(&content, data, len);
+		strbuf_addch(&content, ';');
+	}
+	assert_int_equal(layer_reader_finish(r, &err), 0);
+	assert_string_equal(content.buf, "streamed=helloworld;after=!;");
+	strbuf_release(&content);
+	layer_reader_close(r);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -772,6 +978,18 @@ int main(void)
 	    cmocka_unit_test(test_clean_path),
 	    cmocka_unit_test_setup_teardown(test_tarball_import_normalises_and_refuses,
 					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_replacing_a_symlink_parent_drops_the_cache,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_opaque_keeps_what_the_layer_wrote_below_lower_dirs,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_layers_cannot_set_overlay_or_host_xattrs,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_setuid_cleared_without_ownership,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_mount_points_inside_the_target_are_never_crossed,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_streams_file_data, store_fixture_setup,
+					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_refuses_duplicates, store_fixture_setup,
 					    store_fixture_teardown),
 	};

@@ -42,6 +42,47 @@ static void test_writable_paths_label(void **state)
 	petra_error_free(err);
 }
 
+static void test_user_lookup(void **state)
+{
+	(void)state;
+	const char *passwd = "root:x:0:0:root:/root:/bin/sh\n"
+			     "app:x:1000:1001:app:/home/app:/bin/sh\n"
+			     "short:x:7\n";
+	const char *group = "root:x:0:\napp:x:1001:\nweb:x:33:\n";
+	uid_t uid;
+	gid_t gid;
+	char *home = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(rootfs_user_lookup(passwd, group, "app", &uid, &gid, &home, &err), 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(gid, 1001);
+	assert_string_equal(home, "/home/app");
+	free(home);
+	assert_int_equal(rootfs_user_lookup(passwd, group, "1000:web", &uid, &gid, &home, &err),
+			 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(gid, 33);
+	free(home);
+	/* A number not in passwd is fine (gid 0, home /); a name is not. */
+	assert_int_equal(rootfs_user_lookup(NULL, NULL, "4242", &uid, &gid, &home, &err), 0);
+	assert_int_equal(uid, 4242);
+	assert_int_equal(gid, 0);
+	assert_string_equal(home, "/");
+	free(home);
+	assert_int_equal(rootfs_user_lookup(passwd, group, "", &uid, &gid, &home, &err), 0);
+	assert_int_equal(uid, 0);
+	free(home);
+	assert_true(rootfs_user_lookup(passwd, group, "nobody", &uid, &gid, &home, &err) < 0);
+	assert_error_contains(err, "user \"nobody\" is not in the image's /etc/passwd");
+	petra_error_free(err);
+	err = NULL;
+	free(home);
+	assert_true(rootfs_user_lookup(passwd, group, "app:staff", &uid, &gid, &home, &err) < 0);
+	assert_error_contains(err, "group \"staff\"");
+	petra_error_free(err);
+	free(home);
+}
+
 static void test_filters(void **state)
 {
 	(void)state;
@@ -161,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_writable_paths_label),
+	    cmocka_unit_test(test_user_lookup),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),

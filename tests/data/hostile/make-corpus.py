@@ -108,3 +108,16 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
     tar.addfile(ti, io.BufferedReader(Zeros(ti.size)))
 with open(os.path.join(OUT, "bomb.tar.gz"), "wb") as f:
     f.write(gzip.compress(buf.getvalue(), compresslevel=9, mtime=0))
+
+# A path deeper than any real image (1,100 levels), in a 1 kB layer.
+write("deep.tar", [info("a/" * 1100 + CANARY, data=b"x\n")])
+# Symlinks that multiply depth: each adds 200 levels to the last.
+chain = [info("s0", d, mode=0o755)]
+for i in range(1, 8):
+    chain.append(info("s%d" % i, sym, linkname="s%d/" % (i - 1) + "d/" * 200))
+chain.append(info("s7/" + CANARY, data=b"x\n"))
+write("deep-symlinks.tar", chain)
+# An opaque marker reached through a symlink: it would empty the directory
+# the symlink names, which this layer never mentioned.
+write("opaque-symlink.tar", [info("real", d, mode=0o755), info("real/keep", data=b"k\n"),
+                             info("l", sym, linkname="real"), info("l/.wh..wh..opq")])
