@@ -537,6 +537,8 @@ int build_run(struct petra_store *store, const struct build_options *o, struct b
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		r = petra_error_set_errno(err, errno, "a private mount namespace for the build");
 	if (r == 0)
+		r = build_check_policy(&b, err);
+	if (r == 0)
 		r = read_inputs(&b, err);
 	if (r == 0)
 		r = plan(&b, err);

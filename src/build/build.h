@@ -25,6 +25,11 @@
  *    changed gives the same image.
  *  - reproducible with a source date epoch: file times clamped to it,
  *    every created time set from it.
+ *  - the base policy: with a policy file, every base (FROM, COPY --from,
+ *    RUN --mount from= an image) has the rewrite rules applied before it
+ *    is resolved (each change said), and a banned or unapproved base stops
+ *    the build with the policy's reason. The policy's build section limits
+ *    the network and can require a reproducible build.
  *  - provenance: the manifest carries the base image's name and digest,
  *    the creation time, and the git origin and revision (marked dirty) of
  *    the context; the index entry of each name carries the build record
@@ -40,6 +45,7 @@
 #include "base/base.h"
 #include "layer/layer.h"
 #include "oci/oci.h"
+#include "policy/policy.h"
 #include "sandbox/sandbox.h"
 
 /* The index annotation holding the build record (a JSON object). */
@@ -85,6 +91,8 @@ struct build_options {
 	 * (a flow's cleanup commands). */
 	const char *const *extra_run;
 	size_t n_extra_run;
+	/* The policy file (bases; the build section), or NULL. */
+	const struct petra_policy *policy;
 	/* Put before every progress line ("[builder] "), or NULL. */
 	const char *label;
 	build_output_fn output;

@@ -851,7 +851,7 @@ int build_source_state(struct step *s, const char *from, struct image_state *out
 		return 0;
 	}
 	struct image img;
-	int r = build_resolve_base(b, from, &img, err);
+	int r = build_resolve_base(b, s->st, from, &img, err);
 	if (r < 0)
 		return petra_error_prefix(err, "--from=%s", from);
 	memset(out, 0, sizeof(*out));

@@ -208,10 +208,13 @@ int build_source_state(struct step *s, const char *from, struct image_state *out
 
 /* ---- the final image (image.c) ---- */
 
-/* The base of a FROM line: the policy's word on it, then the store (or an
- * OCI layout). *img is loaded. */
-int build_resolve_base(struct build *b, const char *ref, struct image *img,
+/* A base image (FROM, COPY --from, a mount's from=): the policy's
+ * rewrite rules applied (each change said for stage st), the policy's
+ * verdict, then the store (or an OCI layout). *img is loaded. */
+int build_resolve_base(struct build *b, const struct stage *st, const char *ref, struct image *img,
 		       struct petra_error **err);
+/* The build section of the policy, checked against the options. */
+int build_check_policy(struct build *b, struct petra_error **err);
 int build_squash(struct build *b, struct stage *st, struct petra_error **err);
 int build_write_image(struct build *b, struct stage *st, char digest[OCI_DIGEST_SIZE],
 		      struct petra_error **err);

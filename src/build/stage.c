@@ -570,7 +570,7 @@ static int stage_from(struct build *b, struct stage *st, struct dockerfile_scope
 		*shown = xasprintf("%s (stage %s)", base, parent->label);
 	} else {
 		struct image img;
-		r = build_resolve_base(b, base, &img, err);
+		r = build_resolve_base(b, st, base, &img, err);
 		if (r < 0) {
 			oci_hasher_release(&k);
 			return petra_error_prefix(err, "line %u: FROM %s", from->start_line, base);

@@ -20,6 +20,9 @@ static const char usage[] =
     "                           a secret for RUN --mount=type=secret,id=ID: on a\n"
     "                           tmpfs for that step only, never in a layer\n"
     "      --no-cache           run every step, whatever the cache holds\n"
+    "      --policy FILE        the policy: its base catalog (a banned or unapproved\n"
+    "                           base stops the build; rewrites apply first) and\n"
+    "                           build section (default: .petra/policy.yaml if there)\n"
     "      --network none|host  RUN's network (default none: loopback only);\n"
     "                           RUN --network=host needs host here\n"
     "      --compress ALGO      layer compression: gzip (default), zstd or none\n"
@@ -48,6 +51,7 @@ enum {
 	OPT_SQUASH,
 	OPT_EPOCH,
 	OPT_SNAPSHOT,
+	OPT_POLICY,
 };
 
 /* "id=ID,src=PATH" (also "source=", "env=", "type=file|env"). */
@@ -89,6 +93,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	    {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -96,6 +101,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct build_options o = {.compression = LAYER_COMPRESSION_GZIP, .quiet = cli->quiet};
 	_cleanup_strvec_ struct strvec tags = STRVEC_INIT, args = STRVEC_INIT, specs = STRVEC_INIT;
 	bool epoch_given = false;
+	const char *policy_path = NULL;
 	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
@@ -168,6 +174,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			else
 				return cli_usage("build", "--snapshot: auto, overlay or copy");
 			break;
+		case OPT_POLICY:
+			policy_path = optarg;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -190,6 +199,10 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			o.source_date_epoch = epoch;
 		}
 	}
+	_cleanup_policy_ struct petra_policy *policy = NULL;
+	if (petra_policy_load_default(policy_path, &policy, &err) < 0)
+		return cli_fail(err);
+	o.policy = policy;
 	struct build_secret *secrets = xcalloc(specs.n + 1, sizeof(*secrets));
 	for (size_t i = 0; i < specs.n; i++) {
 		if (parse_secret(specs.v[i], &secrets[i]) < 0) {

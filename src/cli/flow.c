@@ -25,11 +25,13 @@ static const char usage[] =
     "      --network none|host  the network of RUN and commands (default none)\n"
     "      --compress ALGO      layer compression: gzip (default), zstd or none\n"
     "      --source-date-epoch N  reproducible builds (default: $SOURCE_DATE_EPOCH)\n"
+    "      --policy FILE        the policy every step's build follows (default:\n"
+    "                           .petra/policy.yaml if there)\n"
     "      --check              read and check FILE only\n"
     "  -q, --quiet              print only the images and digests\n"
     "  -h, --help               this help\n";
 
-enum { OPT_NO_CACHE = 1000, OPT_NETWORK, OPT_COMPRESS, OPT_EPOCH, OPT_CHECK };
+enum { OPT_NO_CACHE = 1000, OPT_NETWORK, OPT_COMPRESS, OPT_EPOCH, OPT_CHECK, OPT_POLICY };
 
 int cmd_flow(struct cli *cli, int argc, char **argv)
 {
@@ -40,12 +42,14 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
 	    {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
 	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct flow_options o = {.compression = LAYER_COMPRESSION_GZIP, .quiet = cli->quiet};
 	bool check = false, epoch_given = false;
+	const char *policy_path = NULL;
 	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
@@ -93,6 +97,9 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_POLICY:
+			policy_path = optarg;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -119,6 +126,10 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 		o.reproducible = r == 1;
 		o.source_date_epoch = r == 1 ? epoch : 0;
 	}
+	_cleanup_policy_ struct petra_policy *policy = NULL;
+	if (petra_policy_load_default(policy_path, &policy, &err) < 0)
+		return cli_fail(err);
+	o.policy = policy;
 	_cleanup_store_ struct petra_store *store =
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
 	if (!store)

@@ -518,6 +518,7 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 	    .quiet = o->quiet,
 	    .reproducible = o->reproducible,
 	    .source_date_epoch = o->source_date_epoch,
+	    .policy = o->policy,
 	    .extra_run = (const char *const *)s->cleanup.v,
 	    .n_extra_run = s->cleanup.n,
 	    .label = label,

@@ -32,6 +32,7 @@ struct flow_options {
 	enum layer_compression compression;
 	bool reproducible;
 	time_t source_date_epoch;
+	const struct petra_policy *policy; /* every step's builds; may be NULL */
 };
 
 struct flow_step_result {
