@@ -135,7 +135,6 @@ int rootview_open(struct build *b, struct image_state *s, bool mount, struct roo
 		return petra_error_prefix(err, "copy the stage's root");
 	/* Changes show as a change time after this. */
 	v->copied_at = time(NULL);
-	sync();
 	return 0;
 }
 
