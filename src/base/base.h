@@ -320,4 +320,21 @@ void progress_begin(struct progress *p, const char *title, uint64_t total);
 void progress_add(struct progress *p, uint64_t bytes);
 void progress_end(struct progress *p);
 
+/* ---- tasks in dependency order, in threads (graph.c) ------------------- */
+
+/* A graph of n tasks: which to run, what each waits for, how it runs.
+ * `run` is called without any lock held, from one of the threads. */
+struct graph_ops {
+	bool (*wanted)(void *ctx, size_t task); /* NULL: every task */
+	size_t (*n_deps)(void *ctx, size_t task);
+	size_t (*dep)(void *ctx, size_t task, size_t k);
+	int (*run)(void *ctx, size_t task, struct petra_error **err);
+};
+/* Run every wanted task after the tasks it depends on succeeded, up to
+ * `jobs` at once (the calling thread is one of the workers). The first
+ * failure stops tasks from starting (those running finish) and is
+ * returned; a cycle is an error (EDEADLK). */
+int graph_run(size_t n, unsigned jobs, const struct graph_ops *ops, void *ctx,
+	      struct petra_error **err);
+
 #endif

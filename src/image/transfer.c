@@ -123,20 +123,6 @@ static int time_now(time_t *out, bool *reproducible, struct petra_error **err)
 	return 0;
 }
 
-static int store_json(struct petra_store *store, json_t *doc, const char *media_type,
-		      struct oci_descriptor *desc, struct petra_error **err)
-{
-	size_t len;
-	_cleanup_free_ char *text = json_dump_compact(doc, &len);
-	memset(desc, 0, sizeof(*desc));
-	int r = petra_store_put_blob(store, text, len, desc->digest, err);
-	if (r < 0)
-		return r;
-	desc->media_type = xstrdup(media_type);
-	desc->size = (int64_t)len;
-	return 0;
-}
-
 /* Config and manifest around one freshly written layer; names it. */
 static int commit_rootfs_image(struct petra_store *store, const struct layer_info *layer,
 			       const char *created_by, time_t created, const char *name,
@@ -168,7 +154,7 @@ static int commit_rootfs_image(struct petra_store *store, const struct layer_inf
 	json_object_set_new(config, "history", history);
 
 	struct oci_descriptor config_desc, layer_desc = {0}, manifest_desc;
-	int r = store_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err);
+	int r = petra_store_put_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err);
 	json_decref(config);
 	if (r < 0)
 		return r;
@@ -179,7 +165,7 @@ static int commit_rootfs_image(struct petra_store *store, const struct layer_inf
 	json_object_set_new(annotations, "org.opencontainers.image.created", json_string(when));
 	json_t *manifest = oci_manifest_build(&config_desc, &layer_desc, 1, annotations);
 	json_decref(annotations);
-	r = store_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err);
+	r = petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err);
 	json_decref(manifest);
 	oci_descriptor_release(&config_desc);
 	if (r < 0)

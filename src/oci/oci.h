@@ -184,6 +184,10 @@ int petra_store_read_blob(struct petra_store *store, const char *digest, size_t 
 /* Store bytes; *digest receives their digest. */
 int petra_store_put_blob(struct petra_store *store, const void *data, size_t len,
 			 char digest[OCI_DIGEST_SIZE], struct petra_error **err);
+/* Store a JSON document (compact, keys in insertion order) as a blob;
+ * *desc gets media_type, its digest and size (release it). */
+int petra_store_put_json(struct petra_store *store, const json_t *doc, const char *media_type,
+			 struct oci_descriptor *desc, struct petra_error **err);
 /* Copy the rest of fd into the store, verifying it against expected
  * (digest, and size when >= 0). Nothing is stored on a mismatch. */
 int petra_store_put_blob_fd(struct petra_store *store, int fd, const char *expected,

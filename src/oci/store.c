@@ -381,6 +381,20 @@ int petra_store_put_blob(struct petra_store *s, const void *data, size_t len,
 	return petra_blob_writer_commit(w, actual, NULL, NULL, err);
 }
 
+int petra_store_put_json(struct petra_store *store, const json_t *doc, const char *media_type,
+			 struct oci_descriptor *desc, struct petra_error **err)
+{
+	size_t len;
+	_cleanup_free_ char *text = json_dump_compact(doc, &len);
+	memset(desc, 0, sizeof(*desc));
+	int r = petra_store_put_blob(store, text, len, desc->digest, err);
+	if (r < 0)
+		return r;
+	desc->media_type = xstrdup(media_type);
+	desc->size = (int64_t)len;
+	return 0;
+}
+
 int petra_store_put_blob_fd(struct petra_store *s, int fd, const char *expected,
 			    int64_t expected_size, struct petra_error **err)
 {

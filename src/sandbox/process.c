@@ -96,6 +96,31 @@ int sandbox_child_result(int fd, pid_t pid, struct petra_error **err)
 	return petra_error_set(err, code, "%s", buf + used);
 }
 
+int sandbox_fork_helper(int (*fn)(void *ctx, int report_fd), void *ctx, pid_t *pid,
+			struct petra_error **err)
+{
+	int report[2];
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return petra_error_set_errno(err, errno, "pipe");
+	pid_t child = fork();
+	if (child < 0) {
+		int e = errno;
+		close(report[0]);
+		close(report[1]);
+		return petra_error_set_errno(err, e, "fork");
+	}
+	if (child == 0) {
+		close(report[0]);
+		_exit(fn(ctx, report[1]) & 0xff);
+	}
+	close(report[1]);
+	int r = sandbox_child_result(report[0], child, err);
+	close(report[0]);
+	if (r == 0)
+		*pid = child;
+	return r;
+}
+
 /* ---- the process ---- */
 
 static int drop_capabilities(const struct sandbox_process *p, struct petra_error **err)

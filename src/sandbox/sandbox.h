@@ -128,6 +128,18 @@ void sandbox_forward_signals(sigset_t *set);
 __attribute__((noreturn)) void sandbox_child_fail(int fd, int exit_code, struct petra_error *err);
 int sandbox_child_result(int fd, pid_t pid, struct petra_error **err);
 
+/* Run fn in a child made by glibc's fork(), which takes the allocator's
+ * and stdio's locks around itself: from a process with other threads
+ * (a builder's parallel stages, a flow's steps) that child is the safe
+ * place to call sandbox_spawn, whose raw clone(2) could otherwise inherit
+ * a lock another thread held at that moment. fn reports a failure with
+ * sandbox_child_fail(report_fd, ...), closes report_fd once it is under
+ * way (or leaves that to its exit), and returns the child's exit status.
+ * Returns when report_fd closed: 0 and *pid (the caller waits for it), or
+ * the error fn reported (the child reaped). */
+int sandbox_fork_helper(int (*fn)(void *ctx, int report_fd), void *ctx, pid_t *pid,
+			struct petra_error **err);
+
 /* An OCI runtime config (config.json) doing what sandbox_spawn does, for
  * a bundle whose rootfs is the directory "rootfs" next to it. */
 json_t *sandbox_oci_config(const struct sandbox_config *config);

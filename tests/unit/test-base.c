@@ -2,6 +2,8 @@
 /* Unit tests for src/base: errors, strings, files, time. */
 #include "testutil.h"
 
+#include <pthread.h>
+
 #include <sys/stat.h>
 
 static int fail_with_context(struct petra_error **err)
@@ -339,6 +341,101 @@ static void test_open_in_root_and_opendir_at(void **state)
 	test_rmtree(dir);
 }
 
+/* A diamond (0 <- 1, 2 <- 3) and a task not wanted (4, which 5 needs). */
+struct graph_test {
+	size_t deps[6][2];
+	size_t n_deps[6];
+	int fail; /* this task fails; -1 none */
+	unsigned order[6];
+	unsigned next;
+	unsigned busy, most_busy;
+	bool meet; /* tasks 1 and 2 wait (10 s at most) for each other */
+	pthread_mutex_t lock;
+	pthread_cond_t met;
+};
+
+static bool gt_wanted(void *ctx, size_t t)
+{
+	(void)ctx;
+	return t != 4;
+}
+static size_t gt_n_deps(void *ctx, size_t t)
+{
+	return ((struct graph_test *)ctx)->n_deps[t];
+}
+static size_t gt_dep(void *ctx, size_t t, size_t k)
+{
+	return ((struct graph_test *)ctx)->deps[t][k];
+}
+static int gt_run(void *ctx, size_t t, struct petra_error **err)
+{
+	struct graph_test *g = ctx;
+	pthread_mutex_lock(&g->lock);
+	g->order[t] = ++g->next;
+	if (++g->busy > g->most_busy)
+		g->most_busy = g->busy;
+	pthread_cond_broadcast(&g->met);
+	if (g->meet && (t == 1 || t == 2)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		while (!(g->order[1] && g->order[2]) &&
+		       pthread_cond_timedwait(&g->met, &g->lock, &until) == 0)
+			;
+	}
+	g->busy--;
+	pthread_mutex_unlock(&g->lock);
+	if ((int)t == g->fail)
+		return petra_error_set(err, EIO, "task %zu broke", t);
+	return 0;
+}
+
+static void test_graph_run(void **state)
+{
+	(void)state;
+	static const struct graph_ops ops = {gt_wanted, gt_n_deps, gt_dep, gt_run};
+	struct graph_test g = {
+	    .deps = {{0}, {0}, {0}, {1, 2}, {0}, {4}},
+	    .n_deps = {0, 1, 1, 2, 0, 1},
+	    .fail = -1,
+	    .meet = true,
+	};
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.met, NULL);
+	struct petra_error *err = NULL;
+	assert_int_equal(graph_run(6, 2, &ops, &g, &err), 0);
+	/* Dependencies first; 1 and 2 side by side (each waited for the
+	 * other); 4 and 5 never. */
+	assert_true(g.order[0] < g.order[1] && g.order[0] < g.order[2]);
+	assert_true(g.order[1] < g.order[3] && g.order[2] < g.order[3]);
+	assert_int_equal(g.order[4], 0);
+	assert_int_equal(g.order[5], 0);
+	assert_int_equal(g.most_busy, 2);
+	/* One at a time with one job. */
+	memset(g.order, 0, sizeof(g.order));
+	g.next = g.most_busy = 0;
+	g.meet = false;
+	assert_int_equal(graph_run(6, 1, &ops, &g, &err), 0);
+	assert_int_equal(g.most_busy, 1);
+	/* A failure stops what depends on it and is returned. */
+	memset(g.order, 0, sizeof(g.order));
+	g.next = 0;
+	g.fail = 1;
+	assert_int_equal(graph_run(6, 2, &ops, &g, &err), -EIO);
+	assert_string_equal(err->message, "task 1 broke");
+	assert_int_equal(g.order[3], 0);
+	petra_error_free(err);
+	err = NULL;
+	/* A cycle is an error, not a hang. */
+	g.fail = -1;
+	g.deps[0][0] = 3;
+	g.n_deps[0] = 1;
+	assert_int_equal(graph_run(6, 2, &ops, &g, &err), -EDEADLK);
+	petra_error_free(err);
+	pthread_mutex_destroy(&g.lock);
+	pthread_cond_destroy(&g.met);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +453,7 @@ int main(void)
 	    cmocka_unit_test(test_time),
 	    cmocka_unit_test(test_json_helpers),
 	    cmocka_unit_test(test_open_in_root_and_opendir_at),
+	    cmocka_unit_test(test_graph_run),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

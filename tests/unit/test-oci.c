@@ -190,6 +190,17 @@ static void test_store_layout_and_blobs(void **state)
 	char d[OCI_DIGEST_SIZE];
 	assert_int_equal(petra_store_put_blob(f->store, "hello", 5, d, &err), 0);
 	assert_true(petra_store_has_blob(f->store, d));
+	/* A JSON document: compact, in insertion order, named by its bytes. */
+	json_t *doc = json_pack("{s:i,s:s}", "b", 1, "a", "x");
+	struct oci_descriptor jd;
+	assert_int_equal(petra_store_put_json(f->store, doc, OCI_MEDIA_TYPE_CONFIG, &jd, &err), 0);
+	char expect[OCI_DIGEST_SIZE];
+	oci_digest_buffer("{\"b\":1,\"a\":\"x\"}", 15, expect);
+	assert_string_equal(jd.digest, expect);
+	assert_int_equal(jd.size, 15);
+	assert_string_equal(jd.media_type, OCI_MEDIA_TYPE_CONFIG);
+	oci_descriptor_release(&jd);
+	json_decref(doc);
 	size_t len;
 	assert_int_equal(petra_store_read_blob(f->store, d, 100, &data, &len, &err), 0);
 	assert_int_equal(len, 5);

@@ -110,13 +110,42 @@ static void test_child_reports(void **state)
 	close(fds[0]);
 }
 
+static int helper_exits(void *ctx, int report_fd)
+{
+	(void)report_fd;
+	return *(int *)ctx;
+}
+
+static int helper_fails(void *ctx, int report_fd)
+{
+	(void)ctx;
+	struct petra_error *e = NULL;
+	petra_error_set(&e, EPERM, "set up: refused");
+	sandbox_child_fail(report_fd, 125, e);
+}
+
+/* sandbox_fork_helper: the child's status, or its report. */
+static void test_fork_helper(void **state)
+{
+	(void)state;
+	int code = 7;
+	pid_t pid;
+	struct petra_error *err = NULL;
+	assert_int_equal(sandbox_fork_helper(helper_exits, &code, &pid, &err), 0);
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_int_equal(sandbox_exit_code(ws), 7);
+	assert_int_equal(sandbox_fork_helper(helper_fails, NULL, &pid, &err), -EPERM);
+	assert_string_equal(err->message, "set up: refused");
+	petra_error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_capabilities),
-	    cmocka_unit_test(test_exit_codes),
-	    cmocka_unit_test(test_oci_config),
-	    cmocka_unit_test(test_child_reports),
+	    cmocka_unit_test(test_capabilities), cmocka_unit_test(test_exit_codes),
+	    cmocka_unit_test(test_oci_config),   cmocka_unit_test(test_child_reports),
+	    cmocka_unit_test(test_fork_helper),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }
