@@ -375,100 +375,42 @@ static int plan(struct build *b, struct petra_error **err)
 
 /* ---- running the stages ---- */
 
-struct worker {
-	struct build *b;
-	pthread_t thread;
-};
-
-static bool deps_done(struct build *b, const struct stage *st)
+static bool stage_wanted(void *ctx, size_t i)
 {
-	for (size_t i = 0; i < st->n_deps; i++)
-		if (b->stages[st->deps[i]].status != STAGE_DONE)
-			return false;
-	return true;
+	return ((struct build *)ctx)->stages[i].needed;
 }
 
-static void fail_build(struct build *b, struct petra_error *e, const struct stage *st)
+static size_t stage_n_deps(void *ctx, size_t i)
 {
-	if (!b->failed) {
-		b->failed = true;
-		b->error = e;
-		if (b->parallel && st)
-			petra_error_prefix(&b->error, "stage %s", st->label);
-	} else {
-		petra_error_free(e);
-	}
+	return ((struct build *)ctx)->stages[i].n_deps;
 }
 
-static void *worker_main(void *arg)
+static size_t stage_dep(void *ctx, size_t i, size_t k)
 {
-	struct worker *w = arg;
-	struct build *b = w->b;
-	pthread_mutex_lock(&b->lock);
-	for (;;) {
-		if (b->failed)
-			break;
-		struct stage *next = NULL;
-		bool pending = false;
-		for (size_t i = 0; i < b->n_stages; i++) {
-			struct stage *st = &b->stages[i];
-			if (!st->needed || st->status != STAGE_PENDING)
-				continue;
-			pending = true;
-			if (deps_done(b, st)) {
-				next = st;
-				break;
-			}
-		}
-		if (!pending)
-			break;
-		if (!next) {
-			pthread_cond_wait(&b->changed, &b->lock);
-			continue;
-		}
-		next->status = STAGE_RUNNING;
-		pthread_mutex_unlock(&b->lock);
-		struct petra_error *e = NULL;
-		int r = stage_build(b, next, &e);
+	return ((struct build *)ctx)->stages[i].deps[k];
+}
+
+static int stage_task(void *ctx, size_t i, struct petra_error **err)
+{
+	struct build *b = ctx;
+	struct stage *st = &b->stages[i];
+	int r = stage_build(b, st, err);
+	if (r < 0) {
+		/* Running stages stop at their next step. */
 		pthread_mutex_lock(&b->lock);
-		next->status = r == 0 ? STAGE_DONE : STAGE_FAILED;
-		if (r < 0)
-			fail_build(b, e, next);
-		pthread_cond_broadcast(&b->changed);
+		b->failed = true;
+		pthread_mutex_unlock(&b->lock);
+		if (b->parallel)
+			petra_error_prefix(err, "stage %s", st->label);
 	}
-	pthread_mutex_unlock(&b->lock);
-	return NULL;
+	return r;
 }
 
 static int run_stages(struct build *b, struct petra_error **err)
 {
+	static const struct graph_ops ops = {stage_wanted, stage_n_deps, stage_dep, stage_task};
 	unsigned jobs = b->o->jobs ? b->o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned needed = 0;
-	for (size_t i = 0; i < b->n_stages; i++)
-		needed += b->stages[i].needed;
-	if (jobs > needed)
-		jobs = needed;
-	if (jobs < 1)
-		jobs = 1;
-	struct worker *workers = xcalloc(jobs, sizeof(*workers));
-	/* This thread is the first worker; the others are threads. */
-	unsigned started = 1;
-	for (unsigned i = 1; i < jobs; i++) {
-		workers[i].b = b;
-		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
-			break;
-		started++;
-	}
-	workers[0].b = b;
-	worker_main(&workers[0]);
-	for (unsigned i = 1; i < started; i++)
-		pthread_join(workers[i].thread, NULL);
-	free(workers);
-	if (b->failed) {
-		*err = steal_pointer(&b->error);
-		return -(*err ? (*err)->code : EIO);
-	}
-	return 0;
+	return graph_run(b->n_stages, jobs, &ops, b, err);
 }
 
 static void warn_unused_args(struct build *b)
@@ -508,12 +450,10 @@ static void build_release(struct build *b)
 	free(b->build_dir);
 	free(b->session_dir);
 	free(b->empty_dir);
-	petra_error_free(b->error);
 	petra_error_free(b->overlay_error);
 	strset_clear(&b->used_build_args);
 	pthread_mutex_destroy(&b->lock);
 	pthread_mutex_destroy(&b->output_lock);
-	pthread_cond_destroy(&b->changed);
 }
 
 int build_run(struct petra_store *store, const struct build_options *o, struct build_result *result,
@@ -530,7 +470,6 @@ int build_run(struct petra_store *store, const struct build_options *o, struct b
 	};
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_mutex_init(&b.output_lock, NULL);
-	pthread_cond_init(&b.changed, NULL);
 	int r = 0;
 	/* Every mount of this build stays in a namespace of its own and goes
 	 * with the process, whatever happens to it. */

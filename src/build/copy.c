@@ -452,25 +452,39 @@ static int copy_source(struct copier *c, int src_root, const char *src,
 	return r;
 }
 
-int build_copy_tree(struct build *b, int src_root, const char *src, const struct context_ignore *ig,
-		    int dest_fd, struct petra_error **err)
+static void copier_release(struct copier *c)
+{
+	for (size_t i = 0; i < c->n_links; i++)
+		free(c->links[i].dest);
+	free(c->links);
+	free(c->dirs);
+	free(c->dest);
+}
+
+/* Copy src into dest (relative to dest_fd) as into a directory, owners
+ * kept. */
+static int copy_into(struct build *b, int src_root, const char *src,
+		     const struct context_ignore *ig, int dest_fd, const char *dest,
+		     struct petra_error **err)
 {
 	const char *slash = strrchr(src, '/');
 	struct copier c = {
 	    .b = b,
 	    .root_fd = dest_fd,
-	    .dest = xstrdup(""),
+	    .dest = xstrdup(dest),
 	    .into = true,
 	    .keep_owner = true,
 	    .name = slash ? slash + 1 : (*src ? src : "."),
 	};
 	int r = copy_source(&c, src_root, src, ig, err);
-	for (size_t i = 0; i < c.n_links; i++)
-		free(c.links[i].dest);
-	free(c.links);
-	free(c.dirs);
-	free(c.dest);
+	copier_release(&c);
 	return r;
+}
+
+int build_copy_tree(struct build *b, int src_root, const char *src, const struct context_ignore *ig,
+		    int dest_fd, struct petra_error **err)
+{
+	return copy_into(b, src_root, src, ig, dest_fd, "", err);
 }
 
 int build_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err)
@@ -489,20 +503,8 @@ int build_copy_out(int root_fd, const char *path, int dest_fd, struct petra_erro
 	if (sr < 0)
 		return petra_error_set_errno(err, errno, "stat %s", path);
 	/* A directory keeps its name: its contents go below it. */
-	struct copier c = {
-	    .root_fd = dest_fd,
-	    .dest = xstrdup(S_ISDIR(st.st_mode) && *name ? name : ""),
-	    .into = true,
-	    .keep_owner = true,
-	    .name = *name ? name : ".",
-	};
-	int r = copy_source(&c, root_fd, clean, NULL, err);
-	for (size_t i = 0; i < c.n_links; i++)
-		free(c.links[i].dest);
-	free(c.links);
-	free(c.dirs);
-	free(c.dest);
-	return r;
+	return copy_into(NULL, root_fd, clean, NULL, dest_fd,
+			 S_ISDIR(st.st_mode) && *name ? name : "", err);
 }
 
 /* ---- the step ---- */
@@ -809,24 +811,17 @@ int step_copy(struct step *s, struct petra_error **err)
 		r = copy_source(&c, src_root, sources[i].path, ig, err);
 	}
 	progress_end(&progress);
-	for (size_t i = 0; i < c.n_links; i++)
-		free(c.links[i].dest);
-	free(c.links);
-	free(c.dirs);
+	copier_release(&c);
 	if (src_root >= 0 && src_root != b->context_fd)
 		close(src_root);
 	rootview_release(&src_view);
 	image_state_release(&src_state);
 	sources_free(sources, n_sources);
-	free(c.dest);
 	bool changed = false;
 	struct layer_info info;
-	if (r == 0)
-		r = rootview_commit(b, &v, s->state, &changed, &info, err);
-	rootview_release(&v);
+	r = step_finish(s, &v, r, key, s->text, &info, &changed, err);
 	if (r < 0)
 		return r;
-	step_record(s, key, s->text, changed);
 	if (link && changed) {
 		/* The layer alone, for this copy on any other parent. */
 		struct image_state only = {

@@ -103,22 +103,32 @@ static int mount_view(struct build *b, struct rootview *v, struct petra_error **
 	return r;
 }
 
+/* A scratch directory with "root" in it, and the stage's lowers. */
+static int view_prepare(struct build *b, struct image_state *s, const char *what,
+			struct rootview *v, struct petra_error **err)
+{
+	memset(v, 0, sizeof(*v));
+	int r = build_scratch_dir(b, what, &v->dir, err);
+	if (r == 0)
+		r = fs_stage_lowers(b, s, &v->lowers, err);
+	if (r < 0)
+		return r;
+	v->root = path_join(v->dir, "root");
+	if (mkdir(v->root, 0755) < 0)
+		return petra_error_set_errno(err, errno, "create %s", v->root);
+	return 0;
+}
+
 int rootview_open(struct build *b, struct image_state *s, bool mount, struct rootview *v,
 		  struct petra_error **err)
 {
-	memset(v, 0, sizeof(*v));
-	int r = build_scratch_dir(b, "step", &v->dir, err);
-	if (r == 0)
-		r = fs_stage_lowers(b, s, &v->lowers, err);
+	int r = view_prepare(b, s, "step", v, err);
 	if (r < 0)
 		return r;
 	v->overlay = build_use_overlay(b);
 	if (!v->overlay && b->o->snapshot == BUILD_SNAPSHOT_OVERLAY)
 		return petra_error_set(err, ENOTSUP, "overlayfs cannot be mounted here: %s",
 				       b->overlay_error ? b->overlay_error->message : "unknown");
-	v->root = path_join(v->dir, "root");
-	if (mkdir(v->root, 0755) < 0)
-		return petra_error_set_errno(err, errno, "create %s", v->root);
 	if (v->overlay) {
 		v->upper = path_join(v->dir, "upper");
 		v->work = path_join(v->dir, "work");
@@ -141,15 +151,9 @@ int rootview_open(struct build *b, struct image_state *s, bool mount, struct roo
 int rootview_open_readonly(struct build *b, struct image_state *s, struct rootview *v,
 			   struct petra_error **err)
 {
-	memset(v, 0, sizeof(*v));
-	int r = build_scratch_dir(b, "view", &v->dir, err);
-	if (r == 0)
-		r = fs_stage_lowers(b, s, &v->lowers, err);
+	int r = view_prepare(b, s, "view", v, err);
 	if (r < 0)
 		return r;
-	v->root = path_join(v->dir, "root");
-	if (mkdir(v->root, 0755) < 0)
-		return petra_error_set_errno(err, errno, "create %s", v->root);
 	struct rootfs_mount_options mo = {
 	    .lowers = (const char *const *)v->lowers.v,
 	    .n_lowers = v->lowers.n,

@@ -335,20 +335,6 @@ int build_squash(struct build *b, struct stage *st, struct petra_error **err)
 
 /* ---- the image ---- */
 
-static int put_json(struct petra_store *store, json_t *doc, const char *media_type,
-		    struct oci_descriptor *desc, struct petra_error **err)
-{
-	size_t len;
-	_cleanup_free_ char *text = json_dump_compact(doc, &len);
-	memset(desc, 0, sizeof(*desc));
-	int r = petra_store_put_blob(store, text, len, desc->digest, err);
-	if (r < 0)
-		return r;
-	desc->media_type = xstrdup(media_type);
-	desc->size = (int64_t)len;
-	return 0;
-}
-
 static json_t *build_record(struct build *b)
 {
 	const struct build_options *o = b->o;
@@ -393,7 +379,7 @@ int build_write_image(struct build *b, struct stage *st, char digest[OCI_DIGEST_
 		json_object_set_new(config, "created", json_string(when));
 	}
 	struct oci_descriptor config_desc;
-	int r = put_json(b->store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err);
+	int r = petra_store_put_json(b->store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err);
 	if (r < 0)
 		return r;
 	struct oci_descriptor *layers = xcalloc(s->n_layers + 1, sizeof(*layers));
@@ -423,7 +409,7 @@ int build_write_image(struct build *b, struct stage *st, char digest[OCI_DIGEST_
 	free(layers);
 	oci_descriptor_release(&config_desc);
 	struct oci_descriptor desc;
-	r = put_json(b->store, manifest, OCI_MEDIA_TYPE_MANIFEST, &desc, err);
+	r = petra_store_put_json(b->store, manifest, OCI_MEDIA_TYPE_MANIFEST, &desc, err);
 	if (r < 0)
 		return r;
 	memcpy(digest, desc.digest, OCI_DIGEST_SIZE);

@@ -41,8 +41,6 @@ void image_state_identity(const struct image_state *s, char out[OCI_DIGEST_SIZE]
 
 /* ---- the build ---- */
 
-enum stage_status { STAGE_PENDING, STAGE_RUNNING, STAGE_DONE, STAGE_FAILED };
-
 struct stage {
 	size_t index;
 	const struct dockerfile_stage *df;
@@ -50,7 +48,6 @@ struct stage {
 	bool needed;
 	size_t *deps; /* stages it needs done first */
 	size_t n_deps;
-	enum stage_status status;
 	struct image_state state; /* when done */
 	char key[OCI_DIGEST_SIZE];
 	/* Provenance: the image at the bottom of its FROM chain. */
@@ -83,13 +80,11 @@ struct build {
 	char *session_lock_path; /* <session_dir>.lock */
 	char *empty_dir;         /* an empty lower directory for scratch stages */
 
-	pthread_mutex_t lock; /* everything below */
-	pthread_cond_t changed;
+	pthread_mutex_t lock;              /* everything below */
 	int overlay;                       /* -1 unknown, 0 copy fallback, 1 overlayfs */
 	struct petra_error *overlay_error; /* why not */
 	unsigned next_id;                  /* atomic */
-	bool failed;
-	struct petra_error *error;
+	bool failed;                       /* a stage failed: the others stop */
 	int exit_status;
 	struct strset used_build_args;
 	pthread_mutex_t output_lock;
@@ -130,6 +125,12 @@ void step_key_final(struct step *s, char key[OCI_DIGEST_SIZE]);
 /* A new layer or not, and the history entry; the result goes into the
  * cache under key. */
 void step_record(struct step *s, const char *key, const char *created_by, bool changed);
+struct rootview;
+/* The end of a step that worked in v (r: how that went): its changes
+ * committed as a layer, v released, the step recorded under key. info
+ * and changed (may be NULL) tell about the layer. */
+int step_finish(struct step *s, struct rootview *v, int r, const char *key, const char *created_by,
+		struct layer_info *info, bool *changed, struct petra_error **err);
 
 /* ---- the filesystem of a stage (fs.c) ---- */
 

@@ -554,51 +554,30 @@ static uint64_t build_caps(void)
 	return caps;
 }
 
-/* sandbox_spawn clones with a raw clone(2). In a process with other
- * threads (parallel stages, a flow's steps) the child could inherit a
- * lock that another thread held at that moment (malloc's, a sanitizer's)
- * and wait for it forever. glibc's fork() takes those locks around
- * itself: the single-threaded helper it makes spawns the container
- * safely, waits for it and exits with its status. */
-static int spawn_from_helper(const struct sandbox_config *sc, int out_fd, pid_t *helper,
-			     struct petra_error **err)
+/* The container, from a forked helper (see sandbox_fork_helper: this
+ * process may have other threads): it waits for the container and exits
+ * with its status. */
+struct helper {
+	const struct sandbox_config *sc;
+	int out_fd;
+};
+
+static int spawn_and_wait(void *ctx, int report_fd)
 {
-	int report[2];
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return petra_error_set_errno(err, errno, "pipe");
-	pid_t h = fork();
-	if (h < 0) {
-		int e = errno;
-		close(report[0]);
-		close(report[1]);
-		return petra_error_set_errno(err, e, "fork");
-	}
-	if (h == 0) {
-		close(report[0]);
-		struct petra_error *e = NULL;
-		pid_t pid;
-		int r = sandbox_spawn(sc, &pid, &e);
-		if (r < 0)
-			sandbox_child_fail(report[1],
-					   r == -ENOENT   ? 127
-					   : r == -EACCES ? 126
-							  : 125,
-					   e);
-		/* Started: only the container writes the output from now. */
-		close(out_fd);
-		close(report[1]);
-		int status = 125;
-		struct sandbox_wait_options wo = {.pty_master = -1};
-		if (sandbox_wait(pid, &wo, &status, &e) < 0)
-			_exit(125);
-		_exit(status);
-	}
-	close(report[1]);
-	int r = sandbox_child_result(report[0], h, err);
-	close(report[0]);
-	if (r == 0)
-		*helper = h;
-	return r;
+	struct helper *h = ctx;
+	struct petra_error *e = NULL;
+	pid_t pid;
+	int r = sandbox_spawn(h->sc, &pid, &e);
+	if (r < 0)
+		sandbox_child_fail(report_fd, r == -ENOENT ? 127 : r == -EACCES ? 126 : 125, e);
+	/* Started: only the container writes the output from now. */
+	close(h->out_fd);
+	close(report_fd);
+	int status = 125;
+	struct sandbox_wait_options wo = {.pty_master = -1};
+	if (sandbox_wait(pid, &wo, &status, &e) < 0)
+		return 125;
+	return status;
 }
 
 static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid_t uid, gid_t gid,
@@ -641,7 +620,8 @@ static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid
 		sc.root.flags = ROOTFS_MOUNT_WRITABLE_DIR;
 	}
 	pid_t helper = -1;
-	int r = spawn_from_helper(&sc, pipefd[1], &helper, err);
+	struct helper h = {&sc, pipefd[1]};
+	int r = sandbox_fork_helper(spawn_and_wait, &h, &helper, err);
 	close(pipefd[1]);
 	struct tail tail = {0};
 	if (r == 0) {
@@ -809,15 +789,7 @@ static int run_common(struct step *s, const char *command, struct petra_error **
 	if (r == 0)
 		rootview_prune_stubs(&v, &targets);
 	strvec_clear(&targets);
-	bool changed = false;
-	struct layer_info info;
-	if (r == 0)
-		r = rootview_commit(b, &v, s->state, &changed, &info, err);
-	rootview_release(&v);
-	if (r < 0)
-		return r;
-	step_record(s, key, created_by, changed);
-	return 0;
+	return step_finish(s, &v, r, key, created_by, NULL, NULL, err);
 }
 
 int step_run(struct step *s, struct petra_error **err)

@@ -272,21 +272,15 @@ static int config_step(struct step *s, struct petra_error **err)
 		}
 		return r;
 	}
-	case DOCKERFILE_USER: {
-		_cleanup_free_ char *user = NULL;
-		r = expand(s, in->args[0].text, &user, err);
-		if (r == 0) {
-			json_object_set_new(cfg, "User", json_string(user));
-			key_add(k, user);
-		}
-		return r;
-	}
+	case DOCKERFILE_USER:
 	case DOCKERFILE_STOPSIGNAL: {
-		_cleanup_free_ char *sig = NULL;
-		r = expand(s, in->args[0].text, &sig, err);
+		_cleanup_free_ char *value = NULL;
+		r = expand(s, in->args[0].text, &value, err);
 		if (r == 0) {
-			json_object_set_new(cfg, "StopSignal", json_string(sig));
-			key_add(k, sig);
+			json_object_set_new(cfg,
+					    in->kind == DOCKERFILE_USER ? "User" : "StopSignal",
+					    json_string(value));
+			key_add(k, value);
 		}
 		return r;
 	}
@@ -365,6 +359,24 @@ static char *join_workdir(const char *old, const char *dir)
 	return xasprintf("/%s", clean);
 }
 
+int step_finish(struct step *s, struct rootview *v, int r, const char *key, const char *created_by,
+		struct layer_info *info, bool *changed, struct petra_error **err)
+{
+	bool made = false;
+	struct layer_info li;
+	if (r == 0)
+		r = rootview_commit(s->b, v, s->state, &made, &li, err);
+	rootview_release(v);
+	if (r < 0)
+		return r;
+	step_record(s, key, created_by, made);
+	if (changed)
+		*changed = made;
+	if (info && made)
+		*info = li;
+	return 0;
+}
+
 /* The history entry of a step that built nothing: its time is the
  * stage's last, so the image does not change when nothing else does. */
 static void add_config_history(struct build *b, struct image_state *state, const char *text)
@@ -405,15 +417,7 @@ static int dirs_step(struct step *s, const struct strvec *dirs, struct petra_err
 		r = petra_error_set_errno(err, errno, "open %s", v.root);
 	for (size_t i = 0; r == 0 && i < dirs->n; i++)
 		r = build_mkdir_in_root(root, dirs->v[i], 0, 0, err);
-	bool changed = false;
-	struct layer_info info;
-	if (r == 0)
-		r = rootview_commit(b, &v, s->state, &changed, &info, err);
-	rootview_release(&v);
-	if (r < 0)
-		return r;
-	step_record(s, key, s->text, changed);
-	return 0;
+	return step_finish(s, &v, r, key, s->text, NULL, NULL, err);
 }
 
 /* ---- the stage ---- */

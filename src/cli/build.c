@@ -41,18 +41,7 @@ static const char usage[] =
     "step's cache key is its parent's, the instruction as expanded, the build\n"
     "arguments it sees and the content (not the times) of what it copies.\n";
 
-enum {
-	OPT_BUILD_ARG = 1000,
-	OPT_TARGET,
-	OPT_SECRET,
-	OPT_NO_CACHE,
-	OPT_NETWORK,
-	OPT_COMPRESS,
-	OPT_SQUASH,
-	OPT_EPOCH,
-	OPT_SNAPSHOT,
-	OPT_POLICY,
-};
+enum { OPT_BUILD_ARG = 1000, OPT_TARGET, OPT_SECRET, OPT_SQUASH, OPT_SNAPSHOT };
 
 /* "id=ID,src=PATH" (also "source=", "env=", "type=file|env"). */
 static int parse_secret(char *spec, struct build_secret *s)
@@ -78,6 +67,34 @@ static int parse_secret(char *spec, struct build_secret *s)
 	return 0;
 }
 
+static int run_build(struct cli *cli, struct build_options *o, const struct cli_build_args *ba,
+		     const struct strvec *tags)
+{
+	struct petra_error *err = NULL;
+	o->no_cache = ba->no_cache;
+	o->network = ba->network;
+	o->compression = ba->compression;
+	o->quiet = ba->quiet;
+	o->reproducible = ba->reproducible;
+	o->source_date_epoch = ba->source_date_epoch;
+	o->jobs = ba->jobs;
+	o->policy = ba->policy;
+	_cleanup_store_ struct petra_store *store =
+	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
+	if (!store)
+		return EXIT_FAIL;
+	struct build_result result;
+	if (build_run(store, o, &result, &err) < 0)
+		return cli_fail(err);
+	if (o->quiet)
+		printf("%s\n", result.digest);
+	else if (tags->n)
+		printf("%s %s\n", tags->v[0], result.digest);
+	else
+		printf("%s\n", result.digest);
+	return EXIT_OK;
+}
+
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -86,26 +103,23 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	    {"build-arg", required_argument, NULL, OPT_BUILD_ARG},
 	    {"target", required_argument, NULL, OPT_TARGET},
 	    {"secret", required_argument, NULL, OPT_SECRET},
-	    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-	    {"network", required_argument, NULL, OPT_NETWORK},
-	    {"compress", required_argument, NULL, OPT_COMPRESS},
 	    {"squash", no_argument, NULL, OPT_SQUASH},
-	    {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
-	    {"jobs", required_argument, NULL, 'j'},
 	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
-	    {"policy", required_argument, NULL, OPT_POLICY},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
+	    CLI_BUILD_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct build_options o = {.compression = LAYER_COMPRESSION_GZIP, .quiet = cli->quiet};
+	struct build_options o = {0};
+	struct cli_build_args ba;
+	cli_build_args_init(&ba, cli);
 	_cleanup_strvec_ struct strvec tags = STRVEC_INIT, args = STRVEC_INIT, specs = STRVEC_INIT;
-	bool epoch_given = false;
-	const char *policy_path = NULL;
-	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "f:t:j:qh", options, NULL)) != -1) {
+		int r = cli_build_option("build", c, optarg, &ba);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			continue;
 		switch (c) {
 		case 'f':
 			o.dockerfile = optarg;
@@ -122,48 +136,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		case OPT_SECRET:
 			strvec_push(&specs, optarg);
 			break;
-		case OPT_NO_CACHE:
-			o.no_cache = true;
-			break;
-		case OPT_NETWORK:
-			if (!strcmp(optarg, "none"))
-				o.network = SANDBOX_NETWORK_NONE;
-			else if (!strcmp(optarg, "host"))
-				o.network = SANDBOX_NETWORK_HOST;
-			else
-				return cli_usage("build", "--network: none or host, not \"%s\"",
-						 optarg);
-			break;
-		case OPT_COMPRESS:
-			if (layer_compression_parse(optarg, &o.compression, &err) < 0) {
-				int s = cli_usage("build", "%s", err->message);
-				petra_error_free(err);
-				return s;
-			}
-			break;
 		case OPT_SQUASH:
 			o.squash = true;
 			break;
-		case OPT_EPOCH: {
-			char *end;
-			long long v = strtoll(optarg, &end, 10);
-			if (!*optarg || *end || v < 0)
-				return cli_usage(
-				    "build", "--source-date-epoch: seconds, not \"%s\"", optarg);
-			o.reproducible = true;
-			o.source_date_epoch = (time_t)v;
-			epoch_given = true;
-			break;
-		}
-		case 'j': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 1024)
-				return cli_usage("build", "--jobs: a number from 1, not \"%s\"",
-						 optarg);
-			o.jobs = (unsigned)v;
-			break;
-		}
 		case OPT_SNAPSHOT:
 			if (!strcmp(optarg, "auto"))
 				o.snapshot = BUILD_SNAPSHOT_AUTO;
@@ -174,12 +149,6 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			else
 				return cli_usage("build", "--snapshot: auto, overlay or copy");
 			break;
-		case OPT_POLICY:
-			policy_path = optarg;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
 		case 'h':
 			return cli_help(usage);
 		default:
@@ -189,20 +158,6 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage("build", "expects one CONTEXT directory");
 	o.context = argv[optind];
-	if (!epoch_given) {
-		time_t epoch;
-		int r = petra_source_date_epoch(&epoch, &err);
-		if (r < 0)
-			return cli_fail(err);
-		if (r == 1) {
-			o.reproducible = true;
-			o.source_date_epoch = epoch;
-		}
-	}
-	_cleanup_policy_ struct petra_policy *policy = NULL;
-	if (petra_policy_load_default(policy_path, &policy, &err) < 0)
-		return cli_fail(err);
-	o.policy = policy;
 	struct build_secret *secrets = xcalloc(specs.n + 1, sizeof(*secrets));
 	for (size_t i = 0; i < specs.n; i++) {
 		if (parse_secret(specs.v[i], &secrets[i]) < 0) {
@@ -216,22 +171,10 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	o.n_tags = tags.n;
 	o.build_args = (const char *const *)args.v;
 	o.n_build_args = args.n;
-	_cleanup_store_ struct petra_store *store =
-	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
-	if (!store) {
-		free(secrets);
-		return EXIT_FAIL;
-	}
-	struct build_result result;
-	int r = build_run(store, &o, &result, &err);
+	struct petra_error *err = NULL;
+	int status =
+	    cli_build_args_finish(&ba, &err) < 0 ? cli_fail(err) : run_build(cli, &o, &ba, &tags);
+	cli_build_args_release(&ba);
 	free(secrets);
-	if (r < 0)
-		return cli_fail(err);
-	if (o.quiet)
-		printf("%s\n", result.digest);
-	else if (tags.n)
-		printf("%s %s\n", tags.v[0], result.digest);
-	else
-		printf("%s\n", result.digest);
-	return EXIT_OK;
+	return status;
 }

@@ -79,6 +79,42 @@ int cli_parse_count(const char *verb, const char *name, const char *arg, long *o
 /* "64m", "512k", "1g", "4096" (a trailing "b" allowed) into bytes. */
 bool cli_parse_size(const char *s, uint64_t *out);
 
+/* "none" or "host" for --network: 0, or EXIT_USAGE after saying why. */
+int cli_parse_network(const char *verb, const char *arg, enum sandbox_network *out);
+
+/* ---- build options shared by build and flow (buildopts.c) ---- */
+
+enum {
+	CLI_OPT_NO_CACHE = 1100,
+	CLI_OPT_BUILD_NETWORK,
+	CLI_OPT_COMPRESS,
+	CLI_OPT_EPOCH,
+	CLI_OPT_POLICY,
+};
+#define CLI_BUILD_LONG_OPTIONS                                                                     	{"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE},                                         	    {"network", required_argument, NULL, CLI_OPT_BUILD_NETWORK},                           	    {"compress", required_argument, NULL, CLI_OPT_COMPRESS},                               	    {"source-date-epoch", required_argument, NULL, CLI_OPT_EPOCH},                         	    {"policy", required_argument, NULL, CLI_OPT_POLICY},                                   	    {"jobs", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},             	{                                                                                          		"help", no_argument, NULL, 'h'                                                     	}
+
+struct petra_policy;
+struct cli_build_args {
+	bool no_cache;
+	enum sandbox_network network;
+	enum layer_compression compression;
+	bool reproducible;
+	time_t source_date_epoch;
+	unsigned jobs; /* 0: the cores */
+	bool quiet;
+	const char *policy_path;
+	struct petra_policy *policy; /* loaded by cli_build_args_finish */
+};
+/* Defaults (gzip, network none, quiet as petra -q says). */
+void cli_build_args_init(struct cli_build_args *a, const struct cli *cli);
+/* 0 when opt was a build option and is recorded, -1 when it is not one,
+ * EXIT_USAGE (message printed) when its value is wrong. */
+int cli_build_option(const char *verb, int opt, const char *arg, struct cli_build_args *a);
+/* SOURCE_DATE_EPOCH unless --source-date-epoch was given; the policy
+ * (--policy, else .petra/policy.yaml when it exists). */
+int cli_build_args_finish(struct cli_build_args *a, struct petra_error **err);
+void cli_build_args_release(struct cli_build_args *a);
+
 /* ---- container options shared by run, bundle and test (runopts.c) ---- */
 
 enum {

@@ -31,77 +31,30 @@ static const char usage[] =
     "  -q, --quiet              print only the images and digests\n"
     "  -h, --help               this help\n";
 
-enum { OPT_NO_CACHE = 1000, OPT_NETWORK, OPT_COMPRESS, OPT_EPOCH, OPT_CHECK, OPT_POLICY };
+enum { OPT_CHECK = 1000 };
 
 int cmd_flow(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"jobs", required_argument, NULL, 'j'},
-	    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-	    {"network", required_argument, NULL, OPT_NETWORK},
-	    {"compress", required_argument, NULL, OPT_COMPRESS},
-	    {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
 	    {"check", no_argument, NULL, OPT_CHECK},
-	    {"policy", required_argument, NULL, OPT_POLICY},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
+	    CLI_BUILD_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct flow_options o = {.compression = LAYER_COMPRESSION_GZIP, .quiet = cli->quiet};
-	bool check = false, epoch_given = false;
-	const char *policy_path = NULL;
+	struct cli_build_args ba;
+	cli_build_args_init(&ba, cli);
+	bool check = false;
 	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
+		int r = cli_build_option("flow", c, optarg, &ba);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			continue;
 		switch (c) {
-		case 'j': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 1024)
-				return cli_usage("flow", "--jobs: a number from 1, not \"%s\"",
-						 optarg);
-			o.jobs = (unsigned)v;
-			break;
-		}
-		case OPT_NO_CACHE:
-			o.no_cache = true;
-			break;
-		case OPT_NETWORK:
-			if (!strcmp(optarg, "none"))
-				o.network = SANDBOX_NETWORK_NONE;
-			else if (!strcmp(optarg, "host"))
-				o.network = SANDBOX_NETWORK_HOST;
-			else
-				return cli_usage("flow", "--network: none or host, not \"%s\"",
-						 optarg);
-			break;
-		case OPT_COMPRESS:
-			if (layer_compression_parse(optarg, &o.compression, &err) < 0) {
-				int s = cli_usage("flow", "%s", err->message);
-				petra_error_free(err);
-				return s;
-			}
-			break;
-		case OPT_EPOCH: {
-			char *end;
-			long long v = strtoll(optarg, &end, 10);
-			if (!*optarg || *end || v < 0)
-				return cli_usage("flow", "--source-date-epoch: seconds, not \"%s\"",
-						 optarg);
-			o.reproducible = true;
-			o.source_date_epoch = (time_t)v;
-			epoch_given = true;
-			break;
-		}
 		case OPT_CHECK:
 			check = true;
-			break;
-		case OPT_POLICY:
-			policy_path = optarg;
-			break;
-		case 'q':
-			o.quiet = true;
 			break;
 		case 'h':
 			return cli_help(usage);
@@ -111,36 +64,43 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return cli_usage("flow", "expects at most one FILE");
-	o.file = optind < argc ? argv[optind] : "build.yml";
+	const char *file = optind < argc ? argv[optind] : "build.yml";
 	if (check) {
-		if (flow_check(o.file, &err) < 0)
+		if (flow_check(file, &err) < 0)
 			return cli_fail(err);
-		printf("%s: ok\n", o.file);
+		printf("%s: ok\n", file);
 		return EXIT_OK;
 	}
-	if (!epoch_given) {
-		time_t epoch;
-		int r = petra_source_date_epoch(&epoch, &err);
-		if (r < 0)
-			return cli_fail(err);
-		o.reproducible = r == 1;
-		o.source_date_epoch = r == 1 ? epoch : 0;
-	}
-	_cleanup_policy_ struct petra_policy *policy = NULL;
-	if (petra_policy_load_default(policy_path, &policy, &err) < 0)
+	if (cli_build_args_finish(&ba, &err) < 0) {
+		cli_build_args_release(&ba);
 		return cli_fail(err);
-	o.policy = policy;
+	}
+	struct flow_options o = {
+	    .file = file,
+	    .jobs = ba.jobs,
+	    .no_cache = ba.no_cache,
+	    .quiet = ba.quiet,
+	    .network = ba.network,
+	    .compression = ba.compression,
+	    .reproducible = ba.reproducible,
+	    .source_date_epoch = ba.source_date_epoch,
+	    .policy = ba.policy,
+	};
+	int status = EXIT_OK;
 	_cleanup_store_ struct petra_store *store =
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
-	if (!store)
-		return EXIT_FAIL;
-	struct flow_result result;
-	int r = flow_run(store, &o, &result, &err);
-	for (size_t i = 0; i < result.n_steps; i++)
-		printf("%s %s %s\n", result.steps[i].step, result.steps[i].image,
-		       result.steps[i].digest);
-	flow_result_release(&result);
-	if (r < 0)
-		return cli_fail(err);
-	return EXIT_OK;
+	if (!store) {
+		status = EXIT_FAIL;
+	} else {
+		struct flow_result result;
+		int r = flow_run(store, &o, &result, &err);
+		for (size_t i = 0; i < result.n_steps; i++)
+			printf("%s %s %s\n", result.steps[i].step, result.steps[i].image,
+			       result.steps[i].digest);
+		flow_result_release(&result);
+		if (r < 0)
+			status = cli_fail(err);
+	}
+	cli_build_args_release(&ba);
+	return status;
 }

@@ -16,6 +16,17 @@ void cli_run_args_release(struct cli_run_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
+int cli_parse_network(const char *verb, const char *arg, enum sandbox_network *out)
+{
+	if (!strcmp(arg, "none"))
+		*out = SANDBOX_NETWORK_NONE;
+	else if (!strcmp(arg, "host"))
+		*out = SANDBOX_NETWORK_HOST;
+	else
+		return cli_usage(verb, "--network is none or host, not \"%s\"", arg);
+	return 0;
+}
+
 bool cli_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
@@ -134,13 +145,7 @@ int cli_run_option(const char *verb, int opt, const char *arg, struct cli_run_ar
 		a->o.workdir = arg;
 		return 0;
 	case CLI_OPT_NETWORK:
-		if (!strcmp(arg, "none"))
-			a->o.network = SANDBOX_NETWORK_NONE;
-		else if (!strcmp(arg, "host"))
-			a->o.network = SANDBOX_NETWORK_HOST;
-		else
-			return cli_usage(verb, "--network is none or host, not \"%s\"", arg);
-		return 0;
+		return cli_parse_network(verb, arg, &a->o.network);
 	case CLI_OPT_CAP_ADD: {
 		uint64_t mask;
 		if (sandbox_cap_parse(arg, &mask, &err) < 0) {

@@ -7,7 +7,7 @@
  * expressions are PCRE2's, in byte mode.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "context.h"
+#include "internal.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -48,8 +48,7 @@ size_t context_ignore_count(const struct context_ignore *ig)
 	return ig ? ig->n : 0;
 }
 
-/* Go's path/filepath.Clean for '/'-separated paths. */
-static char *go_clean(const char *path)
+char *context_go_clean(const char *path)
 {
 	if (!*path)
 		return xstrdup(".");
@@ -232,7 +231,7 @@ static bool pattern_match(const struct pattern *pat, const char *path)
 static int add_pattern(struct context_ignore *ig, const char *line, unsigned lineno,
 		       const char *what, struct petra_error **err)
 {
-	_cleanup_free_ char *clean = go_clean(line);
+	_cleanup_free_ char *clean = context_go_clean(line);
 	struct pattern pat = {0};
 	const char *text = clean;
 	if (text[0] == '!') {
@@ -297,7 +296,7 @@ int context_ignore_parse(const char *text, size_t len, const char *what,
 		}
 		_cleanup_free_ char *pattern = xstrndup(line, ll);
 		if (*pattern) {
-			char *clean = go_clean(pattern);
+			char *clean = context_go_clean(pattern);
 			free(pattern);
 			pattern = clean;
 			if (pattern[0] == '/' && pattern[1]) {

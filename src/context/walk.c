@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Walking, wildcard matching and hashing of trees below a root. */
-#include "context.h"
+#include "internal.h"
 
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -10,32 +10,10 @@
 
 char *context_clean_path(const char *path)
 {
-	struct strvec parts = STRVEC_INIT;
-	for (const char *p = path; *p;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *end = strchr(p, '/');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (parts.n) {
-				free(parts.v[--parts.n]);
-				parts.v[parts.n] = NULL;
-			}
-		} else if (!(len == 1 && p[0] == '.')) {
-			strvec_push_nodup(&parts, xstrndup(p, len));
-		}
-		p += len;
-	}
-	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < parts.n; i++) {
-		if (i)
-			strbuf_addch(&sb, '/');
-		strbuf_addstr(&sb, parts.v[i]);
-	}
-	strvec_clear(&parts);
-	return strbuf_detach(&sb);
+	/* Cleaned as a rooted path, ".." cannot climb above the root. */
+	_cleanup_free_ char *rooted = xasprintf("/%s", path);
+	_cleanup_free_ char *clean = context_go_clean(rooted);
+	return xstrdup(clean + 1);
 }
 
 bool context_has_wildcards(const char *path)

@@ -4,21 +4,18 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <libfyaml.h>
 #include <pthread.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "image/image.h"
+#include "policy/policy.h"
 #include "rootfs/rootfs.h"
 #include "runtime/runtime.h"
 
 #define FLOW_VERSION "2016-03-14"
-
-enum step_status { STEP_PENDING, STEP_RUNNING, STEP_DONE, STEP_FAILED };
 
 struct flow_secret {
 	char *id, *path, *env;
@@ -33,6 +30,7 @@ struct step {
 	char *target;
 	struct strvec artifacts; /* "src[:dest]" */
 	struct strvec depends_on;
+	const json_t *depends_node; /* while loading: for messages */
 	size_t *deps;
 	size_t n_deps;
 	struct strvec cleanup;
@@ -40,22 +38,19 @@ struct step {
 	struct flow_secret *secrets;
 	size_t n_secrets;
 	char *command;
-	enum step_status status;
 	char digest[OCI_DIGEST_SIZE];
 };
 
 struct flow {
 	char *file;
-	char *dir; /* the build.yml's directory: the work directory */
+	char *dir;            /* the build.yml's directory: the work directory */
+	struct petra_yaml *y; /* while loading: positions for messages */
 	struct step *steps;
 	size_t n_steps;
 	/* While running. */
 	struct petra_store *store;
 	const struct flow_options *o;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	bool failed;
-	struct petra_error *error;
+	pthread_mutex_t lock; /* result */
 	struct flow_result *result;
 };
 
@@ -95,29 +90,10 @@ static void flow_release(struct flow *f)
 	free(f->steps);
 	free(f->file);
 	free(f->dir);
-	petra_error_free(f->error);
+	petra_yaml_free(f->y);
 }
 
 /* ---- reading build.yml ---- */
-
-static json_t *load_yaml(const char *path, struct petra_error **err)
-{
-	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET};
-	struct fy_document *fyd = fy_document_build_from_file(&cfg, path);
-	if (!fyd) {
-		petra_error_set(err, EINVAL, "%s: not valid YAML", path);
-		return NULL;
-	}
-	char *text = fy_emit_document_to_string(fyd, FYECF_MODE_JSON | FYECF_WIDTH_INF);
-	fy_document_destroy(fyd);
-	if (!text) {
-		petra_error_set(err, EINVAL, "%s: cannot be read", path);
-		return NULL;
-	}
-	json_t *json = json_parse_buffer(text, strlen(text), path, err);
-	free(text);
-	return json;
-}
 
 /* A scalar as text, "_env(VAR)" replaced by petra's $VAR; NULL when the
  * value is not a scalar. */
@@ -150,21 +126,24 @@ static char *scalar(const json_t *v)
 	return strbuf_detach(&sb);
 }
 
-static int string_list(const json_t *v, struct strvec *out, const char *what,
-		       struct petra_error **err)
+/* parent[key]: a list of strings (absent: nothing). */
+static int string_list(struct flow *f, const json_t *parent, const char *key, struct strvec *out,
+		       const char *what, struct petra_error **err)
 {
-	if (!v)
+	const json_t *v = json_object_get(parent, key);
+	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return petra_error_set(err, EINVAL, "%s: a list is expected", what);
+		return petra_yaml_error(f->y, parent, key, 0, err, "%s.%s: a list is expected",
+					what, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach(v, i, e)
 	{
 		char *s = scalar(e);
 		if (!s)
-			return petra_error_set(err, EINVAL, "%s[%zu]: a string is expected", what,
-					       i);
+			return petra_yaml_error(f->y, v, NULL, i, err,
+						"%s.%s: a string is expected", what, key);
 		strvec_push_nodup(out, s);
 	}
 	return 0;
@@ -175,34 +154,30 @@ static char *resolve_path(const char *base, const char *p)
 	return p[0] == '/' ? xstrdup(p) : path_join(base, p);
 }
 
-static int read_step(struct flow *f, const char *key, const json_t *v, struct step *s,
+static int read_step(struct flow *f, const json_t *steps, const char *key, struct step *s,
 		     struct petra_error **err)
 {
-	static const char *const known[] = {"name",     "dockerfile", "context",    "args",
-					    "target",   "artifacts",  "depends_on", "cleanup",
-					    "no_cache", "secrets",    "command",    "keep"};
+	static const char *const known[] = {
+	    "name",    "dockerfile", "context", "args",    "target", "artifacts", "depends_on",
+	    "cleanup", "no_cache",   "secrets", "command", "keep",   NULL};
+	const json_t *v = json_object_get(steps, key);
 	s->key = xstrdup(key);
-	if (!json_is_object(v))
-		return petra_error_set(err, EINVAL, "step \"%s\": a mapping is expected", key);
-	const char *k;
-	json_t *val;
-	json_object_foreach((json_t *)v, k, val)
-	{
-		size_t i = 0;
-		while (i < ARRAY_SIZE(known) && strcmp(known[i], k))
-			i++;
-		if (i == ARRAY_SIZE(known))
-			return petra_error_set(err, EINVAL, "step \"%s\": unknown key \"%s\"", key,
-					       k);
-	}
 	_cleanup_free_ char *where = xasprintf("step \"%s\"", key);
+	if (!json_is_object(v))
+		return petra_yaml_error(f->y, steps, key, 0, err, "%s: a mapping is expected",
+					where);
+	if (petra_yaml_check_keys(f->y, v, where, known, err) < 0)
+		return -EINVAL;
 	json_t *name = json_object_get(v, "name");
 	s->name = name ? scalar(name) : xstrdup(key);
 	struct oci_ref ref;
-	_cleanup_free_ char *with_tag =
-	    strchr(s->name, ':') ? xstrdup(s->name) : xasprintf("%s:latest", s->name);
-	if (!s->name || oci_ref_parse(with_tag, &ref, err) < 0)
-		return petra_error_prefix(err, "%s: name", where);
+	_cleanup_free_ char *with_tag = !s->name               ? NULL
+					: strchr(s->name, ':') ? xstrdup(s->name)
+							       : xasprintf("%s:latest", s->name);
+	if (!with_tag || oci_ref_parse(with_tag, &ref, NULL) < 0)
+		return petra_yaml_error(f->y, v, name ? "name" : NULL, PETRA_YAML_NODE, err,
+					"%s: \"%s\" is no image name", where,
+					s->name ? s->name : "");
 	s->image = oci_ref_format(&ref);
 	oci_ref_release(&ref);
 	json_t *context = json_object_get(v, "context");
@@ -214,6 +189,7 @@ static int read_step(struct flow *f, const char *key, const json_t *v, struct st
 	json_t *target = json_object_get(v, "target");
 	s->target = target ? scalar(target) : NULL;
 	json_t *args = json_object_get(v, "args");
+	int r = 0;
 	if (json_is_object(args)) {
 		const char *ak;
 		json_t *av;
@@ -222,23 +198,22 @@ static int read_step(struct flow *f, const char *key, const json_t *v, struct st
 			_cleanup_free_ char *value = scalar(av);
 			strvec_pushf(&s->args, "%s=%s", ak, value ? value : "");
 		}
-	} else if (args) {
-		int r = string_list(args, &s->args, "args", err);
-		if (r < 0)
-			return petra_error_prefix(err, "%s", where);
+	} else {
+		r = string_list(f, v, "args", &s->args, where, err);
 	}
-	int r = string_list(json_object_get(v, "artifacts"), &s->artifacts, "artifacts", err);
 	if (r == 0)
-		r = string_list(json_object_get(v, "depends_on"), &s->depends_on, "depends_on",
-				err);
+		r = string_list(f, v, "artifacts", &s->artifacts, where, err);
+	if (r == 0)
+		r = string_list(f, v, "depends_on", &s->depends_on, where, err);
+	s->depends_node = json_object_get(v, "depends_on");
 	json_t *cleanup = json_object_get(v, "cleanup");
-	if (r == 0 && cleanup)
-		r = json_is_object(cleanup)
-			? string_list(json_object_get(cleanup, "commands"), &s->cleanup,
-				      "cleanup.commands", err)
-			: petra_error_set(err, EINVAL, "cleanup: a mapping is expected");
+	if (r == 0 && cleanup && !json_is_object(cleanup))
+		r = petra_yaml_error(f->y, v, "cleanup", 0, err,
+				     "%s.cleanup: a mapping (commands: [...]) is expected", where);
+	else if (r == 0 && cleanup)
+		r = string_list(f, cleanup, "commands", &s->cleanup, where, err);
 	if (r < 0)
-		return petra_error_prefix(err, "%s", where);
+		return r;
 	json_t *no_cache = json_object_get(v, "no_cache");
 	s->no_cache = json_is_true(no_cache) ||
 		      (json_is_string(no_cache) && !strcmp(json_string_value(no_cache), "true"));
@@ -246,7 +221,8 @@ static int read_step(struct flow *f, const char *key, const json_t *v, struct st
 	s->command = command ? scalar(command) : NULL;
 	json_t *secrets = json_object_get(v, "secrets");
 	if (secrets && !json_is_object(secrets))
-		return petra_error_set(err, EINVAL, "%s: secrets: a mapping is expected", where);
+		return petra_yaml_error(f->y, v, "secrets", 0, err,
+					"%s.secrets: a mapping is expected", where);
 	const char *id;
 	json_t *sv;
 	json_object_foreach(secrets, id, sv)
@@ -254,11 +230,10 @@ static int read_step(struct flow *f, const char *key, const json_t *v, struct st
 		_cleanup_free_ char *type = scalar(json_object_get(sv, "type"));
 		_cleanup_free_ char *value = scalar(json_object_get(sv, "value"));
 		if (!type || !value || (strcmp(type, "file") && strcmp(type, "env")))
-			return petra_error_set(
-			    err, EINVAL,
-			    "%s: secret \"%s\": type (file or env) and value are "
-			    "expected",
-			    where, id);
+			return petra_yaml_error(f->y, secrets, id, 0, err,
+						"%s: secret \"%s\": type (file or env) and value "
+						"are expected",
+						where, id);
 		s->secrets = xrealloc(s->secrets, (s->n_secrets + 1) * sizeof(*s->secrets));
 		struct flow_secret *fs = &s->secrets[s->n_secrets++];
 		fs->id = xstrdup(id);
@@ -280,10 +255,11 @@ static int link_steps(struct flow *f, struct petra_error **err)
 			       strcmp(f->steps[j].key, want))
 				j++;
 			if (j == f->n_steps)
-				return petra_error_set(err, ENOENT,
-						       "step \"%s\" depends on \"%s\", which is no "
-						       "step of %s",
-						       s->key, want, f->file);
+				return petra_yaml_error(
+				    f->y, s->depends_node, NULL, d, err,
+				    "step \"%s\" depends on \"%s\", which is no "
+				    "step of this flow",
+				    s->key, want);
 			s->deps = xrealloc(s->deps, (s->n_deps + 1) * sizeof(*s->deps));
 			s->deps[s->n_deps++] = j;
 		}
@@ -316,8 +292,8 @@ static int link_steps(struct flow *f, struct petra_error **err)
 				for (size_t k = from; k < depth; k++)
 					strbuf_addf(&sb, "%s -> ", f->steps[path[k]].key);
 				strbuf_addstr(&sb, f->steps[dep].key);
-				r = petra_error_set(err, ELOOP, "%s: a cycle of steps: %s", f->file,
-						    sb.buf);
+				r = petra_yaml_error(f->y, f->steps[dep].depends_node, NULL, 0, err,
+						     "a cycle of steps: %s", sb.buf);
 				strbuf_release(&sb);
 			} else if (!colour[dep]) {
 				colour[dep] = 1;
@@ -344,37 +320,37 @@ static int flow_load(const char *file, struct flow *f, struct petra_error **err)
 		free(f->dir);
 		f->dir = xstrdup("/");
 	}
-	_cleanup_json_ json_t *doc = load_yaml(f->file, err);
-	if (!doc)
-		return -EINVAL;
-	json_t *build = json_object_get(doc, "build");
+	int r = petra_yaml_load(AT_FDCWD, f->file, &f->y, err);
+	if (r < 0)
+		return r;
+	const json_t *doc = petra_yaml_root(f->y);
+	const json_t *build = json_object_get(doc, "build");
 	if (!json_is_object(build))
 		return petra_error_set(err, EINVAL, "%s: no \"build\" mapping", f->file);
 	_cleanup_free_ char *version = scalar(json_object_get(build, "version"));
 	if (!version || strcmp(version, FLOW_VERSION))
-		return petra_error_set(err, EINVAL, "%s: build.version is not %s (Habitus' format)",
-				       f->file, FLOW_VERSION);
-	json_t *steps = json_object_get(build, "steps");
+		return petra_yaml_error(f->y, doc, version ? NULL : "build", 0, err,
+					"build.version is not %s (Habitus' format)", FLOW_VERSION);
+	const json_t *steps = json_object_get(build, "steps");
 	if (!json_is_object(steps) || !json_object_size(steps))
-		return petra_error_set(err, EINVAL,
-				       "%s: build.steps: a mapping of steps is expected", f->file);
+		return petra_yaml_error(f->y, build, steps ? "steps" : NULL, PETRA_YAML_NODE, err,
+					"build.steps: a mapping of steps is expected");
 	f->steps = xcalloc(json_object_size(steps), sizeof(*f->steps));
 	const char *key;
 	json_t *v;
-	json_object_foreach(steps, key, v)
+	json_object_foreach((json_t *)steps, key, v)
 	{
-		int r = read_step(f, key, v, &f->steps[f->n_steps++], err);
+		r = read_step(f, steps, key, &f->steps[f->n_steps++], err);
 		if (r < 0)
-			return petra_error_prefix(err, "%s", f->file);
+			return r;
 	}
 	for (size_t i = 0; i < f->n_steps; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(f->steps[i].image, f->steps[j].image))
-				return petra_error_set(err, EINVAL,
-						       "%s: steps \"%s\" and \"%s\" name the same "
-						       "image %s",
-						       f->file, f->steps[j].key, f->steps[i].key,
-						       f->steps[i].image);
+				return petra_yaml_error(
+				    f->y, steps, f->steps[i].key, 0, err,
+				    "steps \"%s\" and \"%s\" name the same image %s",
+				    f->steps[j].key, f->steps[i].key, f->steps[i].image);
 	return link_steps(f, err);
 }
 
@@ -446,41 +422,36 @@ static int take_artifacts(struct flow *f, struct step *s, struct petra_error **e
 
 /* ---- running ---- */
 
-/* The step's command in its image, as petra run runs it. In a helper
- * process: this thread's process has other threads, and the runtime's
- * raw clone(2) must not inherit a lock one of them holds (see build's
- * run.c). */
+/* The step's command in its image, as petra run runs it, from a forked
+ * helper (see sandbox_fork_helper: this process has other threads). */
+struct command {
+	struct flow *f;
+	struct step *s;
+};
+
+static int command_in_helper(void *ctx, int report_fd)
+{
+	struct command *c = ctx;
+	char *argv[] = {"/bin/sh", "-c", c->s->command, NULL};
+	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	struct runtime_run_options ro = {
+	    .image = c->s->digest,
+	    .command = argv,
+	    .network = c->f->o->network,
+	    .remove = true,
+	};
+	struct runtime_run_result res;
+	struct petra_error *e = NULL;
+	if (runtime_run(c->f->store, run_dir, &ro, &res, &e) < 0)
+		sandbox_child_fail(report_fd, 125, e);
+	return res.exit_code;
+}
+
 static int run_command(struct flow *f, struct step *s, struct petra_error **err)
 {
-	int report[2];
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return petra_error_set_errno(err, errno, "pipe");
-	pid_t helper = fork();
-	if (helper < 0) {
-		int e = errno;
-		close(report[0]);
-		close(report[1]);
-		return petra_error_set_errno(err, e, "fork");
-	}
-	if (helper == 0) {
-		close(report[0]);
-		char *argv[] = {"/bin/sh", "-c", s->command, NULL};
-		_cleanup_free_ char *run_dir = runtime_default_run_dir();
-		struct runtime_run_options ro = {
-		    .image = s->digest,
-		    .command = argv,
-		    .network = f->o->network,
-		    .remove = true,
-		};
-		struct runtime_run_result res;
-		struct petra_error *e = NULL;
-		if (runtime_run(f->store, run_dir, &ro, &res, &e) < 0)
-			sandbox_child_fail(report[1], 125, e);
-		_exit(res.exit_code);
-	}
-	close(report[1]);
-	int r = sandbox_child_result(report[0], helper, err);
-	close(report[0]);
+	struct command c = {f, s};
+	pid_t helper;
+	int r = sandbox_fork_helper(command_in_helper, &c, &helper, err);
 	if (r < 0)
 		return petra_error_prefix(err, "command");
 	int ws;
@@ -537,65 +508,32 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 	return 0;
 }
 
-static bool deps_done(struct flow *f, const struct step *s)
+static size_t step_n_deps(void *ctx, size_t i)
 {
-	for (size_t i = 0; i < s->n_deps; i++)
-		if (f->steps[s->deps[i]].status != STEP_DONE)
-			return false;
-	return true;
+	return ((struct flow *)ctx)->steps[i].n_deps;
 }
 
-static void *worker(void *arg)
+static size_t step_dep(void *ctx, size_t i, size_t k)
 {
-	struct flow *f = arg;
-	/* Mounts of this thread's builds and artifacts stay its own. */
-	unshare(CLONE_NEWNS);
+	return ((struct flow *)ctx)->steps[i].deps[k];
+}
+
+static int step_task(void *ctx, size_t i, struct petra_error **err)
+{
+	struct flow *f = ctx;
+	struct step *s = &f->steps[i];
+	int r = run_step(f, s, err);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&f->lock);
-	for (;;) {
-		if (f->failed)
-			break;
-		struct step *next = NULL;
-		bool pending = false;
-		for (size_t i = 0; i < f->n_steps; i++) {
-			struct step *s = &f->steps[i];
-			if (s->status != STEP_PENDING)
-				continue;
-			pending = true;
-			if (deps_done(f, s)) {
-				next = s;
-				break;
-			}
-		}
-		if (!pending)
-			break;
-		if (!next) {
-			pthread_cond_wait(&f->changed, &f->lock);
-			continue;
-		}
-		next->status = STEP_RUNNING;
-		pthread_mutex_unlock(&f->lock);
-		struct petra_error *e = NULL;
-		int r = run_step(f, next, &e);
-		pthread_mutex_lock(&f->lock);
-		next->status = r == 0 ? STEP_DONE : STEP_FAILED;
-		if (r < 0) {
-			if (!f->failed)
-				f->error = e;
-			else
-				petra_error_free(e);
-			f->failed = true;
-		} else {
-			struct flow_result *res = f->result;
-			res->steps = xrealloc(res->steps, (res->n_steps + 1) * sizeof(*res->steps));
-			struct flow_step_result *sr = &res->steps[res->n_steps++];
-			sr->step = xstrdup(next->key);
-			sr->image = xstrdup(next->image);
-			memcpy(sr->digest, next->digest, OCI_DIGEST_SIZE);
-		}
-		pthread_cond_broadcast(&f->changed);
-	}
+	struct flow_result *res = f->result;
+	res->steps = xrealloc(res->steps, (res->n_steps + 1) * sizeof(*res->steps));
+	struct flow_step_result *sr = &res->steps[res->n_steps++];
+	sr->step = xstrdup(s->key);
+	sr->image = xstrdup(s->image);
+	memcpy(sr->digest, s->digest, OCI_DIGEST_SIZE);
 	pthread_mutex_unlock(&f->lock);
-	return NULL;
+	return 0;
 }
 
 int flow_run(struct petra_store *store, const struct flow_options *o, struct flow_result *result,
@@ -612,28 +550,10 @@ int flow_run(struct petra_store *store, const struct flow_options *o, struct flo
 	f.o = o;
 	f.result = result;
 	pthread_mutex_init(&f.lock, NULL);
-	pthread_cond_init(&f.changed, NULL);
+	static const struct graph_ops ops = {NULL, step_n_deps, step_dep, step_task};
 	unsigned jobs = o->jobs ? o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (jobs > f.n_steps)
-		jobs = (unsigned)f.n_steps;
-	if (jobs < 1)
-		jobs = 1;
-	pthread_t *threads = xcalloc(jobs, sizeof(*threads));
-	unsigned started = 0;
-	for (unsigned i = 0; i < jobs; i++)
-		if (pthread_create(&threads[i], NULL, worker, &f) == 0)
-			started++;
-	if (!started)
-		worker(&f);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
-	if (f.failed) {
-		*err = steal_pointer(&f.error);
-		r = -(*err ? (*err)->code : EIO);
-	}
+	r = graph_run(f.n_steps, jobs, &ops, &f, err);
 	pthread_mutex_destroy(&f.lock);
-	pthread_cond_destroy(&f.changed);
 	flow_release(&f);
 	return r;
 }

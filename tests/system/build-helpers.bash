@@ -76,6 +76,20 @@ build_setup() {
 	mkdir -p "$CTX"
 }
 
+# What a build test file does unless it says otherwise (define these
+# again after `load build-helpers`).
+setup_file() {
+	build_setup_file
+}
+
+setup() {
+	build_setup
+}
+
+teardown() {
+	assert_build_clean
+}
+
 # dockerfile TEXT: write $CTX/Dockerfile.
 dockerfile() {
 	printf '%s\n' "$1" >"$CTX/Dockerfile"

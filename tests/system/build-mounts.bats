@@ -5,18 +5,6 @@
 load build-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	build_setup_file
-}
-
-setup() {
-	build_setup
-}
-
-teardown() {
-	assert_build_clean
-}
-
 # Fail when any file of the store (blobs, extracted layers, cache records,
 # index) holds these bytes.
 assert_not_in_store() {

@@ -21,14 +21,6 @@ setup_file() {
 	done
 }
 
-setup() {
-	build_setup
-}
-
-teardown() {
-	assert_build_clean
-}
-
 buildah_file() {
 	buildah --root "$BATS_FILE_TMPDIR/containers" --runroot "$BATS_FILE_TMPDIR/containers-run" \
 		--storage-driver vfs "$@"

@@ -4,18 +4,6 @@
 load build-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	build_setup_file
-}
-
-setup() {
-	build_setup
-}
-
-teardown() {
-	assert_build_clean
-}
-
 @test "multi-stage: COPY --from by name and index, FROM a stage, only what the target needs" {
 	echo source >"$CTX/src.txt"
 	dockerfile 'ARG BASE=bb:1

@@ -5,18 +5,6 @@
 load build-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	build_setup_file
-}
-
-setup() {
-	build_setup
-}
-
-teardown() {
-	assert_build_clean
-}
-
 @test "every config instruction ends up in the image config" {
 	dockerfile 'FROM bb:1
 MAINTAINER someone@example.com

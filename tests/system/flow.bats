@@ -19,10 +19,6 @@ setup() {
 	mkdir -p "$FLOW"
 }
 
-teardown() {
-	assert_build_clean
-}
-
 # A layer blob of an image contains these bytes.
 image_blobs_contain() {
 	local d
