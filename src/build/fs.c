@@ -166,6 +166,22 @@ int rootview_open_readonly(struct build *b, struct image_state *s, struct rootvi
 
 /* ---- mount stubs ---- */
 
+/* The names in base_fd/dir ("" is base_fd itself); -1 with errno. */
+static int list_dir(int base_fd, const char *dir, struct strvec *names)
+{
+	_cleanup_close_ int fd =
+	    *dir ? openat(base_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		 : openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *dp = fd < 0 ? NULL : fs_opendir_at(fd, ".");
+	if (!dp)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(dp)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strvec_push(names, de->d_name);
+	return 0;
+}
+
 /* Whether dir/name holds nothing but empty mount targets (removed). */
 static bool prune_stub(int dirfd, const char *name, const char *path, const struct strvec *targets)
 {
@@ -185,21 +201,15 @@ static bool prune_stub(int dirfd, const char *name, const char *path, const stru
 		return false;
 	_cleanup_close_ int fd =
 	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = fd < 0 ? NULL : fs_opendir_at(fd, ".");
-	if (!d)
+	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
+	if (fd < 0 || list_dir(fd, "", &names) < 0)
 		return false;
 	bool all = true;
-	struct dirent *de;
-	struct strvec names = STRVEC_INIT;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strvec_push(&names, de->d_name);
 	for (size_t i = 0; i < names.n; i++) {
 		_cleanup_free_ char *child = xasprintf("%s/%s", path, names.v[i]);
 		if (!prune_stub(fd, names.v[i], child, targets))
 			all = false;
 	}
-	strvec_clear(&names);
 	return all && unlinkat(dirfd, name, AT_REMOVEDIR) == 0;
 }
 
@@ -377,18 +387,12 @@ static bool same_content(int root_fd, const char *path, const char *lower)
 /* The copy (root_fd) against the layers: additions and changes. */
 static int diff_walk(struct differ *d, int root_fd, const char *dir)
 {
-	_cleanup_close_ int fd =
-	    *dir ? openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-		 : openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *dp = fd < 0 ? NULL : fs_opendir_at(fd, ".");
-	if (!dp)
+	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
+	if (list_dir(root_fd, dir, &names) < 0)
 		return petra_error_set_errno(d->err, errno, "diff: read %s", *dir ? dir : "/");
-	struct dirent *de;
-	while ((de = readdir(dp))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	for (size_t i = 0; i < names.n; i++) {
 		_cleanup_free_ char *path =
-		    *dir ? xasprintf("%s/%s", dir, de->d_name) : xstrdup(de->d_name);
+		    *dir ? xasprintf("%s/%s", dir, names.v[i]) : xstrdup(names.v[i]);
 		struct stat st, low;
 		if (fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
@@ -425,18 +429,12 @@ static int diff_walk(struct differ *d, int root_fd, const char *dir)
 /* What the layers had and the copy has no more: whiteouts. */
 static int diff_removed(struct differ *d, int root_fd, int lower_fd, const char *dir)
 {
-	_cleanup_close_ int fd =
-	    *dir ? openat(lower_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-		 : openat(lower_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *dp = fd < 0 ? NULL : fs_opendir_at(fd, ".");
-	if (!dp)
+	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
+	if (list_dir(lower_fd, dir, &names) < 0)
 		return 0;
-	struct dirent *de;
-	while ((de = readdir(dp))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	for (size_t i = 0; i < names.n; i++) {
 		_cleanup_free_ char *path =
-		    *dir ? xasprintf("%s/%s", dir, de->d_name) : xstrdup(de->d_name);
+		    *dir ? xasprintf("%s/%s", dir, names.v[i]) : xstrdup(names.v[i]);
 		struct stat st, low;
 		bool in_copy = fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		bool visible = rootfs_lookup((const char *const *)d->v->lowers.v, d->v->lowers.n,
