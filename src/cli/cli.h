@@ -91,7 +91,16 @@ enum {
 	CLI_OPT_EPOCH,
 	CLI_OPT_POLICY,
 };
-#define CLI_BUILD_LONG_OPTIONS                                                                     	{"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE},                                         	    {"network", required_argument, NULL, CLI_OPT_BUILD_NETWORK},                           	    {"compress", required_argument, NULL, CLI_OPT_COMPRESS},                               	    {"source-date-epoch", required_argument, NULL, CLI_OPT_EPOCH},                         	    {"policy", required_argument, NULL, CLI_OPT_POLICY},                                   	    {"jobs", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},             	{                                                                                          		"help", no_argument, NULL, 'h'                                                     	}
+#define CLI_BUILD_LONG_OPTIONS                                                                     \
+	{"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE},                                         \
+	    {"network", required_argument, NULL, CLI_OPT_BUILD_NETWORK},                           \
+	    {"compress", required_argument, NULL, CLI_OPT_COMPRESS},                               \
+	    {"source-date-epoch", required_argument, NULL, CLI_OPT_EPOCH},                         \
+	    {"policy", required_argument, NULL, CLI_OPT_POLICY},                                   \
+	    {"jobs", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},             \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 struct petra_policy;
 struct cli_build_args {

@@ -58,8 +58,7 @@ static void test_user_lookup(void **state)
 	assert_int_equal(gid, 1001);
 	assert_string_equal(home, "/home/app");
 	free(home);
-	assert_int_equal(rootfs_user_lookup(passwd, group, "1000:web", &uid, &gid, &home, &err),
-			 0);
+	assert_int_equal(rootfs_user_lookup(passwd, group, "1000:web", &uid, &gid, &home, &err), 0);
 	assert_int_equal(uid, 1000);
 	assert_int_equal(gid, 33);
 	free(home);
