@@ -11,6 +11,14 @@
  * exit with (127 not found, 126 not executable, 125 set-up failure). */
 int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct petra_error **err);
 
+/* Put stdio[i] (when >= 0) on descriptor i, inheritable. */
+int sandbox_stdio_install(const int stdio[3], struct petra_error **err);
+
+/* Close every descriptor above 2 but the (at most 8) in keep. A process
+ * entering a container's namespaces does this first: whatever it still
+ * held would be open to the container through /proc/PID/fd until exec. */
+int sandbox_close_fds(const int *keep, size_t n_keep, struct petra_error **err);
+
 /* The hardening profile (profile.c), NULL- or 0-terminated. */
 extern const char *const sandbox_masked_paths[];
 extern const char *const sandbox_readonly_paths[];

@@ -152,17 +152,63 @@ static int set_user(const struct sandbox_process *p, struct petra_error **err)
 	return 0;
 }
 
-static int set_stdio(const struct sandbox_process *p, struct petra_error **err)
+/* ---- descriptors ---- */
+
+int sandbox_stdio_install(const int stdio[3], struct petra_error **err)
 {
+	/* Each source is first copied above 2, so that one dup2 cannot
+	 * replace the source of another (stdio = {1, 0, 0}). */
+	int tmp[3] = {-1, -1, -1};
+	int r = 0;
+	for (int i = 0; i < 3 && r == 0; i++)
+		if (stdio[i] >= 0 && stdio[i] != i &&
+		    (tmp[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			r = petra_error_set_errno(err, errno, "set up descriptor %d", i);
 	for (int i = 0; i < 3; i++) {
-		if (p->stdio[i] >= 0 && p->stdio[i] != i && dup2(p->stdio[i], i) < 0)
-			return petra_error_set_errno(err, errno, "set up descriptor %d", i);
+		if (r == 0 && tmp[i] >= 0 && dup2(tmp[i], i) < 0)
+			r = petra_error_set_errno(err, errno, "set up descriptor %d", i);
+		if (tmp[i] >= 0)
+			close(tmp[i]);
 		int flags = fcntl(i, F_GETFD);
 		if (flags >= 0)
 			fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
 	}
+	return r;
+}
+
+int sandbox_close_fds(const int *keep, size_t n_keep, struct petra_error **err)
+{
+	/* Sorted, the gaps between the kept descriptors are ranges to close. */
+	int sorted[8];
+	if (n_keep > ARRAY_SIZE(sorted))
+		return petra_error_set(err, EINVAL, "too many descriptors to keep");
+	size_t n = 0;
+	for (size_t i = 0; i < n_keep; i++) {
+		if (keep[i] < 3)
+			continue;
+		size_t j = n++;
+		for (; j > 0 && sorted[j - 1] > keep[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = keep[i];
+	}
+	unsigned from = 3;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned to = i < n ? (unsigned)sorted[i] : ~0U;
+		if (to > from && close_range(from, to - 1, 0) < 0)
+			return petra_error_set_errno(err, errno, "close descriptors");
+		if (i < n)
+			from = to + 1;
+	}
+	return 0;
+}
+
+static int set_stdio(const struct sandbox_process *p, struct petra_error **err)
+{
+	int r = sandbox_stdio_install(p->stdio, err);
+	if (r < 0)
+		return r;
 	/* Nothing else of petra's reaches the command. */
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return petra_error_set_errno(err, errno, "mark descriptors close-on-exec");
 	if (p->tty) {
 		if (setsid() < 0)

@@ -99,9 +99,16 @@ void sandbox_cap_names(uint64_t mask, struct strvec *out);
 int sandbox_spawn(const struct sandbox_config *config, pid_t *pid, struct petra_error **err);
 
 /* Run a process inside the namespaces and root of the running container
- * whose PID 1 has host pid `target`; same return as sandbox_spawn. */
+ * whose PID 1 has host pid `target`; same return as sandbox_spawn. The
+ * process joins non-dumpable and holding only its stdio, so the container
+ * cannot reach into it before it execs. */
 int sandbox_exec(pid_t target, const struct sandbox_process *process, pid_t *pid,
 		 struct petra_error **err);
+/* The same for the container's PID 1 given as a pidfd (pidfd_open(2)):
+ * the caller checked that the pidfd is the container's process, and it
+ * stays that process whatever pids are reused meanwhile. */
+int sandbox_exec_pidfd(int pidfd, const struct sandbox_process *process, pid_t *pid,
+		       struct petra_error **err);
 
 struct sandbox_wait_options {
 	/* Forward these signals (received by the caller, which must have

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -260,11 +261,11 @@ static int mount_dev(struct child *ch, struct petra_error **err)
 				  "mode=1777,size=65536k", err);
 	/* The terminal, when there is one, is the console: its own devpts
 	 * instance is not the container's. */
-	const struct sandbox_process *p = &ch->c->process;
-	if (r == 0 && p->tty && p->stdio[0] >= 0) {
+	if (r == 0 && ch->c->process.tty) {
 		/* By its path: the descriptor's mount belongs to the parent's
-		 * namespace, and only our copy of it can be bound. */
-		_cleanup_free_ char *link = fd_path(p->stdio[0]);
+		 * namespace, and only our copy of it can be bound. (Stdio is
+		 * on 0..2 by now.) */
+		_cleanup_free_ char *link = fd_path(0);
 		char tty[PATH_MAX];
 		ssize_t n = readlink(link, tty, sizeof(tty) - 1);
 		if (n < 0)
@@ -494,10 +495,23 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error
 			if (read(syncpipe[0], &go, 1) != 1)
 				_exit(125);
 		}
+		/* From here on the child is in the container's namespaces: like
+		 * a process joining it (exec.c), it keeps none of petra's
+		 * descriptors and cannot be looked into through /proc. (Not
+		 * earlier: the parent must still write its uid_map.) */
+		struct sandbox_process proc = c->process;
+		int keep[] = {errpipe[1]};
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			petra_error_set_errno(&cerr, errno, "make the process non-dumpable");
+		if (cerr || sandbox_stdio_install(proc.stdio, &cerr) < 0 ||
+		    sandbox_close_fds(keep, ARRAY_SIZE(keep), &cerr) < 0)
+			sandbox_child_fail(errpipe[1], 125, cerr);
+		for (int i = 0; i < 3; i++)
+			proc.stdio[i] = -1; /* installed */
 		struct child ch = {.c = c, .root_fd = -1};
 		int exit_code = 125;
 		if (setup_container(&ch, &cerr) == 0)
-			sandbox_process_exec(&c->process, &exit_code, &cerr);
+			sandbox_process_exec(&proc, &exit_code, &cerr);
 		sandbox_child_fail(errpipe[1], exit_code, cerr);
 	}
 	int saved = errno;

@@ -194,3 +194,22 @@ start_service() {
 	run petra verify bb:user
 	[ "$status" -eq 0 ]
 }
+
+@test "a process joining with exec hands the container no descriptor and no memory of petra's" {
+	# The probe, root in the container, watches for joining processes and
+	# reports any directory descriptor or petra's environment it can read
+	# through /proc. strace holds each execve for a second: the window
+	# between joining and exec in which the joining process still runs
+	# petra's code is then wide open.
+	petra run -d --name watched bb:root /bin/grabfd "marker-$$" >/dev/null
+	wait_for_file "$PETRA_RUN_DIR/$(petra ps --format json | jq -r '.[0].id')/log"
+	# (LeakSanitizer cannot work under ptrace: off for an ASan build.)
+	local held=(env PETRA_PROBE_MARKER="marker-$$" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+		strace -f -qq -o /dev/null -e trace=execve -e inject=execve:delay_enter=1000000:when=2+)
+	"${held[@]}" "$PETRA" exec watched true
+	"${held[@]}" "$PETRA" exec -t watched true </dev/null
+	run petra logs watched
+	echo "$output"
+	[ "${lines[0]}" = "watching" ]
+	[[ "$output" != *LEAK* ]]
+}
