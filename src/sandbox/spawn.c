@@ -3,9 +3,11 @@
  * Creating a container: namespaces, the mount tree, pivot_root.
  *
  * Every mount target inside the new root is opened with
- * openat2(RESOLVE_IN_ROOT) and mounted on through /proc/self/fd, so a
- * symlink in the image cannot redirect a mount onto the host. The old root
- * is detached after pivot_root; nothing of the host's tree stays visible.
+ * openat2(RESOLVE_IN_ROOT) and mounted on through its descriptor, so a
+ * symlink in the image cannot redirect a mount onto the host. Binds are
+ * recursive, and read-only ones are read-only in every mount they bring
+ * along. The old root is detached after pivot_root; nothing of the host's
+ * tree stays visible.
  */
 #include "internal.h"
 
@@ -79,17 +81,32 @@ static int mount_in_root(struct child *ch, const char *source, const char *targe
 	return 0;
 }
 
-/* Bind source (a host path) on target, read-only when asked. */
-static int bind_in_root(struct child *ch, const char *source, const char *target, bool readonly,
-			unsigned long extra, struct petra_error **err)
+/* Bind src_dir/src (a host path, or src "" for src_dir itself) on target
+ * with every mount below it, and set `attr` (MOUNT_ATTR_RDONLY, ...) on
+ * all of those mounts: a read-only bind of / must not leave the /proc or
+ * /sys below it writable, as a remount of the top mount alone would. */
+static int bind_in_root(struct child *ch, int src_dir, const char *src, const char *target,
+			uint64_t attr, struct petra_error **err)
 {
-	int r = mount_in_root(ch, source, target, NULL, MS_BIND | MS_REC, NULL, err);
-	if (r < 0 || !readonly)
-		return r;
-	return mount_in_root(ch, NULL, target, NULL,
-			     MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra, NULL,
-			     err);
+	_cleanup_close_ int to = fs_open_in_root(ch->root_fd, target, O_PATH);
+	if (to < 0)
+		return petra_error_set_errno(err, -to, "mount target %s", target);
+	_cleanup_close_ int tree = open_tree(src_dir, src,
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+						 (*src ? 0 : AT_EMPTY_PATH));
+	if (tree < 0)
+		return petra_error_set_errno(err, errno, "bind %s on %s", *src ? src : target,
+					     target);
+	struct mount_attr ma = {.attr_set = attr};
+	if (attr && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof(ma)) < 0)
+		return petra_error_set_errno(err, errno, "make the mounts of %s read-only", target);
+	if (move_mount(tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return petra_error_set_errno(err, errno, "bind %s on %s", *src ? src : target,
+					     target);
+	return 0;
 }
+
+#define READ_ONLY (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 
 /* ---- the scaffold for a read-only root ---- */
 
@@ -238,7 +255,7 @@ static int mount_dev(struct child *ch, struct petra_error **err)
 		 * a user namespace too. */
 		r = ensure_target(ch, target, false, err);
 		if (r == 0)
-			r = bind_in_root(ch, source, target, false, 0, err);
+			r = bind_in_root(ch, AT_FDCWD, source, target, 0, err);
 	}
 	_cleanup_close_ int dev = r < 0 ? -1 : fs_open_in_root(ch->root_fd, "/dev", O_DIRECTORY);
 	if (r == 0 && dev < 0)
@@ -313,11 +330,13 @@ static int mount_etc(struct child *ch, struct petra_error **err)
 	if (r == 0)
 		r = ensure_target(ch, "/etc/hosts", false, err);
 	if (r == 0)
-		r = bind_in_root(ch, hosts, "/etc/hosts", true, MS_NOEXEC, err);
+		r = bind_in_root(ch, AT_FDCWD, hosts, "/etc/hosts", READ_ONLY | MOUNT_ATTR_NOEXEC,
+				 err);
 	if (r == 0)
 		r = ensure_target(ch, "/etc/resolv.conf", false, err);
 	if (r == 0)
-		r = bind_in_root(ch, resolv, "/etc/resolv.conf", true, MS_NOEXEC, err);
+		r = bind_in_root(ch, AT_FDCWD, resolv, "/etc/resolv.conf",
+				 READ_ONLY | MOUNT_ATTR_NOEXEC, err);
 	return r;
 }
 
@@ -332,7 +351,8 @@ static int mount_user(struct child *ch, const struct sandbox_mount *m, struct pe
 	if (r < 0)
 		return r;
 	if (m->kind == SANDBOX_MOUNT_BIND)
-		return bind_in_root(ch, m->source, m->target, m->readonly, 0, err);
+		return bind_in_root(ch, AT_FDCWD, m->source, m->target, m->readonly ? READ_ONLY : 0,
+				    err);
 	_cleanup_free_ char *data =
 	    xasprintf("size=%llu,mode=%04o,uid=%u,gid=%u",
 		      (unsigned long long)(m->size ? m->size : DEFAULT_TMPFS_SIZE),
@@ -365,14 +385,8 @@ static int mask_paths(struct child *ch, struct petra_error **err)
 		_cleanup_close_ int fd = fs_open_in_root(ch->root_fd, path, O_PATH);
 		if (fd < 0)
 			continue;
-		/* Bound onto itself, then the new mount (opened afresh) made
-		 * read-only. */
-		_cleanup_free_ char *p = fd_path(fd);
-		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return petra_error_set_errno(err, errno, "bind %s", path);
-		int r = mount_in_root(ch, NULL, path, NULL,
-				      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL,
-				      err);
+		/* Bound onto itself, read-only. */
+		int r = bind_in_root(ch, fd, "", path, READ_ONLY, err);
 		if (r < 0)
 			return r;
 	}
@@ -420,7 +434,7 @@ static int setup_container(struct child *ch, struct petra_error **err)
 		 * host's network: bind the host's, read-only. */
 		petra_error_free(*err);
 		*err = NULL;
-		r = bind_in_root(ch, "/sys", "/sys", true, MS_NOEXEC, err);
+		r = bind_in_root(ch, AT_FDCWD, "/sys", "/sys", READ_ONLY | MOUNT_ATTR_NOEXEC, err);
 	}
 	if (r == 0)
 		r = mount_etc(ch, err);

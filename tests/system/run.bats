@@ -216,6 +216,33 @@ teardown() {
 	[ "${#lines[3]}" -eq 12 ]
 }
 
+@test "a read-only volume is read-only all the way down, submounts included" {
+	local vol="$BATS_TEST_TMPDIR/vol"
+	mkdir -p "$vol/sub"
+	mount -t tmpfs -o size=1m,mode=1777 tmpfs "$vol/sub"
+	run petra run --rm --user 0 -v "$vol:/data:ro" bb:user sh -c '
+		echo x >/data/sub/f && echo WROTE
+		grep -E " /data(/sub)? " /proc/mounts | cut -d" " -f2,4 | cut -d, -f1-3'
+	umount "$vol/sub"
+	[[ "$output" != *WROTE* ]]
+	[[ "$output" == *"/data/sub/f: Read-only file system"* ]]
+	[[ "$output" == *"/data ro,nosuid,nodev"* ]]
+	[[ "$output" == *"/data/sub ro,nosuid,nodev"* ]]
+}
+
+@test "rootless, the host's /sys bound in its place is read-only all the way down" {
+	rootless_setup
+	# With the host's network a user namespace cannot mount sysfs: the
+	# host's /sys is bound instead, with its cgroup and other submounts.
+	run rootless_petra run --rm --network host bb:rootless sh -c '
+		id -u; grep " /sys/" /proc/mounts | cut -d" " -f4 | cut -d, -f1 | sort -u'
+	rootless_teardown
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[1]}" = "ro" ]
+}
+
 @test "the writable-paths label of the image becomes tmpfs mounts" {
 	import_with_config bb:labelled "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
 		--config.cmd /bin/pidfile-service \

@@ -122,3 +122,28 @@ free_port() {
 		fi
 	done
 }
+
+# rootless_setup: a directory $ROOTLESS (under /tmp, which the user can
+# reach) owned by the unprivileged uid $ROOTLESS_UID, with a store holding
+# the runtime rootfs as bb:rootless. rootless_petra ARGS... runs petra as
+# that user with its own XDG_RUNTIME_DIR. rootless_teardown removes it all.
+rootless_setup() {
+	ROOTLESS_UID=$((40000 + RANDOM % 20000))
+	ROOTLESS=$(mktemp -d /tmp/petra-rootless.XXXXXX)
+	mkdir -m 0700 "$ROOTLESS/xdg"
+	cp -a "$BATS_FILE_TMPDIR/rootfs" "$ROOTLESS/rootfs"
+	chown -R "$ROOTLESS_UID:$ROOTLESS_UID" "$ROOTLESS"
+	chmod 0755 "$ROOTLESS"
+	rootless_petra import -q "$ROOTLESS/rootfs" --ref bb:rootless >/dev/null
+}
+
+rootless_petra() {
+	setpriv --reuid="$ROOTLESS_UID" --regid="$ROOTLESS_UID" --clear-groups \
+		env -u PETRA_RUN_DIR PETRA_ROOT="$ROOTLESS/store" XDG_RUNTIME_DIR="$ROOTLESS/xdg" \
+		"$PETRA" "$@"
+}
+
+rootless_teardown() {
+	[ -n "${ROOTLESS:-}" ] && rm -rf "$ROOTLESS"
+	return 0
+}
