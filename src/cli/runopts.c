@@ -72,10 +72,15 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 			continue;
 		if (!strncmp(o, "mode=", 5) && (m.mode = (mode_t)strtoul(o + 5, &end, 8), !*end))
 			continue;
-		if (!strncmp(o, "uid=", 4) && (m.uid = (uid_t)strtoul(o + 4, &end, 10), !*end))
+		uint32_t id;
+		if (!strncmp(o, "uid=", 4) && runtime_parse_id(o + 4, &id)) {
+			m.uid = id;
 			continue;
-		if (!strncmp(o, "gid=", 4) && (m.gid = (gid_t)strtoul(o + 4, &end, 10), !*end))
+		}
+		if (!strncmp(o, "gid=", 4) && runtime_parse_id(o + 4, &id)) {
+			m.gid = id;
 			continue;
+		}
 		if (!strcmp(o, "ro")) {
 			m.readonly = true;
 			continue;

@@ -27,16 +27,32 @@ static void strings_from_json(json_t *a, struct strvec *out)
 
 /* ---- exec ---- */
 
+/* A user or group id from state.json. */
+static int state_id(const struct runtime_container *c, const char *key, uint32_t *id,
+		    struct petra_error **err)
+{
+	json_int_t v = json_get_int(c->state, key, 0);
+	/* UINT32_MAX is (uid_t)-1, "unchanged" to setresuid: root. */
+	if (v < 0 || v >= UINT32_MAX)
+		return petra_error_set(err, EINVAL, "container %.12s: the state's %s is invalid",
+				       c->id, key);
+	*id = (uint32_t)v;
+	return 0;
+}
+
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err)
 {
 	if (!c->running)
 		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
+	uint32_t uid = 0, gid = 0;
+	if (state_id(c, "uid", &uid, err) < 0 || state_id(c, "gid", &gid, err) < 0)
+		return -EINVAL;
 	struct sandbox_process p = {
 	    .argv = o->argv,
 	    .cwd = o->workdir ? o->workdir : json_get_string(c->state, "cwd"),
-	    .uid = (uid_t)json_get_int(c->state, "uid", 0),
-	    .gid = (gid_t)json_get_int(c->state, "gid", 0),
+	    .uid = uid,
+	    .gid = gid,
 	    .caps = (uint64_t)json_get_int(c->state, "caps", (json_int_t)sandbox_default_caps()),
 	    .ambient = (uint64_t)json_get_int(c->state, "ambient", 0),
 	    .stdio = {o->stdio[0], o->stdio[1], o->stdio[2]},

@@ -47,6 +47,10 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 /* The label's value. Caller frees. */
 char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n);
 
+/* A user or group id as /etc/passwd, USER, -u and --tmpfs uid= spell it:
+ * decimal digits only and below 2^32-1, which is (uid_t)-1. */
+bool runtime_parse_id(const char *s, uint32_t *id);
+
 /* The image config's "config" object (Env, Cmd, User, Labels, ...), or
  * NULL; borrowed from img. */
 json_t *runtime_image_config(const struct image *img);

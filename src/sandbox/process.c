@@ -137,6 +137,15 @@ static int set_capabilities(const struct sandbox_process *p, struct petra_error 
 
 static int set_user(const struct sandbox_process *p, struct petra_error **err)
 {
+	/* (uid_t)-1 tells setresuid "leave this one unchanged": asked for,
+	 * the process would silently keep petra's (root's) ids. */
+	if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
+		return petra_error_set(err, EINVAL, "user %u:%u is not a valid user",
+				       (unsigned)p->uid, (unsigned)p->gid);
+	for (size_t i = 0; i < p->n_groups; i++)
+		if (p->groups[i] == (gid_t)-1)
+			return petra_error_set(err, EINVAL, "group %u is not a valid group",
+					       (unsigned)p->groups[i]);
 	/* Keep the permitted set across the uid change; set_capabilities then
 	 * decides what remains. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -149,6 +158,17 @@ static int set_user(const struct sandbox_process *p, struct petra_error **err)
 		return petra_error_set_errno(err, errno, "set user id %u", (unsigned)p->uid);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return petra_error_set_errno(err, errno, "reset keep-capabilities");
+	/* Whatever the calls said, the ids are what was asked for, or the
+	 * process does not run. */
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		return petra_error_set_errno(err, errno, "read the process's ids");
+	if (ruid != p->uid || euid != p->uid || suid != p->uid || rgid != p->gid ||
+	    egid != p->gid || sgid != p->gid)
+		return petra_error_set(err, EPERM, "the process runs as %u:%u, not %u:%u",
+				       (unsigned)euid, (unsigned)egid, (unsigned)p->uid,
+				       (unsigned)p->gid);
 	return 0;
 }
 

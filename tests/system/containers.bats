@@ -213,3 +213,17 @@ start_service() {
 	[ "${lines[0]}" = "watching" ]
 	[[ "$output" != *LEAK* ]]
 }
+
+@test "exec refuses a state whose user id would leave the process root" {
+	start_service bb:user svc >/dev/null
+	local state
+	state="$PETRA_RUN_DIR/$(petra ps --format json | jq -r '.[0].id')/state.json"
+	local uid
+	for uid in 4294967295 -1; do
+		jq -c ".uid = $uid" "$state" >"$state.new"
+		mv "$state.new" "$state"
+		run petra exec svc id -u
+		[ "$status" -eq 125 ]
+		[[ "$output" == *"the state's uid is invalid"* ]]
+	done
+}

@@ -71,6 +71,26 @@ teardown() {
 	[[ "$output" == *"non-root is required"* ]]
 }
 
+@test "an /etc/passwd id that means (uid_t)-1 cannot make --non-root or USER run as root" {
+	# setresuid(-1, -1, -1) changes nothing: such a user would stay root.
+	local rootfs="$BATS_TEST_TMPDIR/rootfs"
+	cp -a "$BATS_FILE_TMPDIR/rootfs" "$rootfs"
+	printf 'evil:x:4294967295:4294967295::/:/bin/sh\nhuge:x:99999999999999999999:0::/:/bin/sh\nminus:x:-1:-1::/:/bin/sh\n' \
+		>>"$rootfs/etc/passwd"
+	import_with_config evil:1 "$rootfs" --config.user evil --config.cmd /bin/sh
+	run petra run --rm --non-root evil:1 id -u
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'"evil" in the image'"'"'s /etc/passwd: "4294967295" is not a valid uid'* ]]
+	local user
+	for user in evil huge minus 4294967295 -1 0:4294967295; do
+		run petra run --rm --user "$user" bb:user id -u
+		[ "$status" -eq 125 ]
+		run petra run --rm --user "$user" evil:1 id -u
+		[ "$status" -eq 125 ]
+		[ "$output" != 0 ]
+	done
+}
+
 @test "even root in the container keeps only the default capabilities" {
 	run petra run --rm bb:root grep -E "^Cap(Eff|Bnd):" /proc/self/status
 	[ "$status" -eq 0 ]

@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include "runtime/runtime.h"
+/* The module's own tests may reach its internals (user resolution). */
+#include "runtime/internal.h"
 #include "structtest/structtest.h"
 
 static void test_writable_paths_label(void **state)
@@ -40,6 +42,80 @@ static void test_writable_paths_label(void **state)
 	assert_int_equal(runtime_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
 	assert_error_contains(err, "is not a JSON array");
 	petra_error_free(err);
+}
+
+/* Users from a hostile image's /etc/passwd and /etc/group: every id that
+ * would become (uid_t)-1 (setresuid's "unchanged": the process would stay
+ * root) is refused, wherever it comes from. */
+static void test_resolve_user_ids(void **state)
+{
+	(void)state;
+	char *lower = test_tmpdir();
+	test_write_file(lower, "etc/passwd",
+			"root:x:0:0:root:/root:/bin/sh\n"
+			"app:x:1000:1000::/home/app:/bin/sh\n"
+			"huge:x:99999999999999999999:0::/:/bin/sh\n"
+			"max:x:4294967295:0::/:/bin/sh\n"
+			"minus:x:-1:0::/:/bin/sh\n"
+			"empty:x::0::/:/bin/sh\n"
+			"plus:x:+5:0::/:/bin/sh\n"
+			"badgid:x:1001:4294967295::/:/bin/sh\n",
+			0644);
+	test_write_file(lower, "etc/group", "app:x:1000:\nevil:x:-1:\n", 0644);
+	const char *lowers[] = {lower};
+	uid_t uid;
+	gid_t gid;
+	char *home = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_resolve_user(lowers, 1, "app", &uid, &gid, &home, &err), 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(gid, 1000);
+	assert_string_equal(home, "/home/app");
+	free(home);
+	assert_int_equal(runtime_resolve_user(lowers, 1, "1000:app", &uid, &gid, &home, &err), 0);
+	assert_int_equal(gid, 1000);
+	free(home);
+	static const struct {
+		const char *user, *message;
+	} bad[] = {
+	    {"huge", "\"huge\" in the image's /etc/passwd: \"99999999999999999999\" is not a "
+		     "valid uid"},
+	    {"max", "\"4294967295\" is not a valid uid"},
+	    {"minus", "\"-1\" is not a valid uid"},
+	    {"empty", "\"\" is not a valid uid"},
+	    {"plus", "\"+5\" is not a valid uid"},
+	    {"badgid", "\"4294967295\" is not a valid gid"},
+	    {"app:evil", "\"evil\" in the image's /etc/group: \"-1\" is not a valid gid"},
+	    /* USER and -u: not a valid number, so a name, which is not there */
+	    {"4294967295", "user \"4294967295\" is not in the image's /etc/passwd"},
+	    {"-1", "user \"-1\" is not in the image's /etc/passwd"},
+	    {"0:4294967295", "group \"4294967295\" is not in the image's /etc/group"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		home = NULL;
+		assert_int_equal(
+		    runtime_resolve_user(lowers, 1, bad[i].user, &uid, &gid, &home, &err), -EINVAL);
+		assert_error_contains(err, bad[i].message);
+		petra_error_free(err);
+		err = NULL;
+		free(home);
+	}
+	uint32_t id;
+	assert_true(runtime_parse_id("4294967294", &id));
+	assert_int_equal(id, 4294967294u);
+	assert_false(runtime_parse_id("4294967295", &id));
+	assert_false(runtime_parse_id("", &id));
+	assert_false(runtime_parse_id(" 1", &id));
+	assert_false(runtime_parse_id("00000000001", &id));
+	/* The writable-paths label cannot ask for that owner either. */
+	struct runtime_writable_path *paths = NULL;
+	size_t n = 0;
+	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"/x\",\"uid\":4294967295}]",
+						      &paths, &n, &err),
+			 -EINVAL);
+	assert_error_contains(err, "entry 1 has an invalid \"uid\"");
+	petra_error_free(err);
+	test_rmtree(lower);
 }
 
 static void test_filters(void **state)
@@ -161,6 +237,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_writable_paths_label),
+	    cmocka_unit_test(test_resolve_user_ids),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
