@@ -83,19 +83,33 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		p.stdio[0] = devnull;
 	}
+	struct runtime_relay relay = RUNTIME_RELAY_INIT;
+	int r = o->tty ? 0 : runtime_relay_setup(&relay, p.stdio, o->interactive, err);
+	if (r < 0) {
+		runtime_relay_release(&relay, false);
+		return r;
+	}
 	sigset_t forward, saved;
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	int r = sandbox_exec(c->pid, &p, &pid, err);
+	r = sandbox_exec(c->pid, &p, &pid, err);
+	runtime_relay_started(&relay);
+	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == 0) {
 		if (slave >= 0) {
 			close(slave);
 			slave = -1;
 		}
-		struct sandbox_wait_options wo = {.forward = &forward, .pty_master = master};
+		struct sandbox_wait_options wo = {
+		    .forward = &forward,
+		    .pty_master = master,
+		    .relays = relay.relays,
+		    .n_relays = relay.n,
+		};
 		r = sandbox_wait(pid, &wo, exit_code, err);
 	}
+	runtime_relay_release(&relay, waited);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	return r;
 }

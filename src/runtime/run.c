@@ -179,6 +179,49 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 
 /* ---- foreground ---- */
 
+int runtime_relay_setup(struct runtime_relay *t, int stdio[3], bool interactive,
+			struct petra_error **err)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < 3; i++)
+		t->theirs[i] = -1;
+	for (int i = 0; i < 3; i++) {
+		if (stdio[i] >= 0 || (i == 0 && !interactive) || !isatty(i))
+			continue;
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return petra_error_set_errno(err, errno, "pipe");
+		bool in = i == 0;
+		t->theirs[i] = stdio[i] = in ? p[0] : p[1];
+		t->relays[t->n++] = (struct sandbox_relay){
+		    .from = in ? 0 : p[0],
+		    .to = in ? p[1] : i,
+		    .input = in,
+		};
+	}
+	return 0;
+}
+
+void runtime_relay_started(struct runtime_relay *t)
+{
+	for (int i = 0; i < 3; i++)
+		if (t->theirs[i] >= 0) {
+			close(t->theirs[i]);
+			t->theirs[i] = -1;
+		}
+}
+
+void runtime_relay_release(struct runtime_relay *t, bool waited)
+{
+	runtime_relay_started(t);
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->relays[i].input)
+			close(t->relays[i].from);
+		else if (!waited)
+			close(t->relays[i].to);
+	t->n = 0;
+}
+
 static int run_foreground(const struct runtime_run_options *o, struct runtime_spec *spec,
 			  struct container *c, struct runtime_run_result *result,
 			  struct petra_error **err)
@@ -201,11 +244,20 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		p->stdio[0] = devnull;
 	}
+	struct runtime_relay relay = RUNTIME_RELAY_INIT;
+	int r =
+	    o->use_stdio || o->tty ? 0 : runtime_relay_setup(&relay, p->stdio, o->interactive, err);
+	if (r < 0) {
+		runtime_relay_release(&relay, false);
+		return r;
+	}
 	sigset_t forward, saved;
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	int r = sandbox_spawn(&spec->sandbox, &pid, err);
+	r = sandbox_spawn(&spec->sandbox, &pid, err);
+	runtime_relay_started(&relay);
+	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == -ENOENT || r == -EACCES)
 		result->exit_code = r == -ENOENT ? 127 : 126;
 	if (r == 0) {
@@ -216,11 +268,17 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		_cleanup_error_ struct petra_error *state_err = NULL;
 		if (record_started(c->dir_fd, c->state, pid, &state_err) < 0)
 			log_warn("%s", state_err->message);
-		struct sandbox_wait_options wo = {.forward = &forward, .pty_master = master};
+		struct sandbox_wait_options wo = {
+		    .forward = &forward,
+		    .pty_master = master,
+		    .relays = relay.relays,
+		    .n_relays = relay.n,
+		};
 		r = sandbox_wait(pid, &wo, &result->exit_code, err);
 		if (r == 0)
 			record_exit(c->dir_fd, result->exit_code);
 	}
+	runtime_relay_release(&relay, waited);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	return r;
 }

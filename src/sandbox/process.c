@@ -230,12 +230,13 @@ static int set_stdio(const struct sandbox_process *p, struct petra_error **err)
 	/* Nothing else of petra's reaches the command. */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return petra_error_set_errno(err, errno, "mark descriptors close-on-exec");
-	if (p->tty) {
-		if (setsid() < 0)
-			return petra_error_set_errno(err, errno, "new session");
-		if (ioctl(0, TIOCSCTTY, 0) < 0)
-			return petra_error_set_errno(err, errno, "set the controlling terminal");
-	}
+	/* A session of its own, always: in the caller's, the container would
+	 * share its controlling terminal (read keystrokes from /dev/tty,
+	 * change its modes). It gets a terminal with -t only, its own. */
+	if (setsid() < 0)
+		return petra_error_set_errno(err, errno, "new session");
+	if (p->tty && ioctl(0, TIOCSCTTY, 0) < 0)
+		return petra_error_set_errno(err, errno, "set the controlling terminal");
 	return 0;
 }
 
@@ -310,20 +311,45 @@ static bool pump(int from, int to)
 	return fs_write_all(to, buf, (size_t)n) == 0;
 }
 
+/* One direction copied while waiting: from the pty master or a relay
+ * pipe out to the caller, or from the caller's stdin in. */
+struct copy {
+	int from, to;
+	bool input;    /* into the process: not drained at the end */
+	bool close_to; /* close `to` when `from` ends (a pipe: the reader sees the end) */
+};
+
+/* The pipes into the process are ours to close, whatever happens. */
+static void close_inputs(const struct sandbox_wait_options *o)
+{
+	for (size_t i = 0; o && i < o->n_relays; i++)
+		if (o->relays[i].input)
+			close(o->relays[i].to);
+}
+
 int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		 struct petra_error **err)
 {
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return petra_error_set_errno(err, errno, "watch process %d", (int)pid);
 	_cleanup_close_ int sigfd = -1;
-	if (o && o->forward) {
+	if (pidfd >= 0 && o && o->forward)
 		sigfd = signalfd(-1, o->forward, SFD_CLOEXEC | SFD_NONBLOCK);
-		if (sigfd < 0)
-			return petra_error_set_errno(err, errno, "signalfd");
+	if (pidfd < 0 || (o && o->forward && sigfd < 0)) {
+		int e = errno;
+		close_inputs(o);
+		return petra_error_set_errno(err, e, "watch process %d", (int)pid);
 	}
 	int master = o ? o->pty_master : -1;
-	bool stdin_open = master >= 0;
+	struct copy copies[2 + 3];
+	size_t n = 0;
+	if (master >= 0) {
+		copies[n++] = (struct copy){.from = master, .to = 1};
+		copies[n++] = (struct copy){.from = 0, .to = master, .input = true};
+	}
+	for (size_t i = 0; o && i < o->n_relays && n < ARRAY_SIZE(copies); i++) {
+		const struct sandbox_relay *r = &o->relays[i];
+		copies[n++] = (struct copy){r->from, r->to, r->input, r->input};
+	}
 	struct termios saved;
 	bool raw = master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0;
 	if (raw) {
@@ -332,13 +358,13 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		tcsetattr(0, TCSANOW, &t);
 	}
 	for (;;) {
-		struct pollfd fds[4] = {
+		struct pollfd fds[2 + ARRAY_SIZE(copies)] = {
 		    {.fd = pidfd, .events = POLLIN},
 		    {.fd = sigfd, .events = POLLIN},
-		    {.fd = master, .events = POLLIN},
-		    {.fd = stdin_open ? 0 : -1, .events = POLLIN},
 		};
-		if (poll(fds, 4, -1) < 0) {
+		for (size_t i = 0; i < n; i++)
+			fds[2 + i] = (struct pollfd){.fd = copies[i].from, .events = POLLIN};
+		if (poll(fds, 2 + n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -348,22 +374,30 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
 				kill(pid, (int)si.ssi_signo);
 		}
-		if (fds[2].revents & (POLLIN | POLLHUP)) {
-			if (!pump(master, 1))
-				master = -1; /* the terminal closed: the process is ending */
-		}
-		if (fds[3].revents & (POLLIN | POLLHUP)) {
-			if (!pump(0, master))
-				stdin_open = false;
+		for (size_t i = 0; i < n; i++) {
+			struct copy *c = &copies[i];
+			if (c->from < 0 || !(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    pump(c->from, c->to))
+				continue;
+			/* The end: a pty master at its end means the process is
+			 * ending; stdin at its end is passed on to a pipe. */
+			c->from = -1;
+			if (c->close_to)
+				close(c->to);
 		}
 		if (fds[0].revents & POLLIN)
 			break;
 	}
-	/* Drain what the terminal still holds. */
-	while (master >= 0) {
-		struct pollfd pfd = {.fd = master, .events = POLLIN};
-		if (poll(&pfd, 1, 0) <= 0 || !pump(master, 1))
-			break;
+	/* Drain what the terminal and pipes still hold, without waiting for
+	 * ends that other holders of them may delay. */
+	for (size_t i = 0; i < n; i++) {
+		while (copies[i].from >= 0 && !copies[i].input) {
+			struct pollfd pfd = {.fd = copies[i].from, .events = POLLIN};
+			if (poll(&pfd, 1, 0) <= 0 || !pump(copies[i].from, copies[i].to))
+				break;
+		}
+		if (copies[i].from >= 0 && copies[i].close_to)
+			close(copies[i].to);
 	}
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);

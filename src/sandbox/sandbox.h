@@ -68,7 +68,7 @@ struct sandbox_process {
 	uint64_t ambient; /* subset of caps raised as ambient capabilities */
 	bool no_seccomp;  /* skip the default seccomp profile (--privileged-ish; tests) */
 	int stdio[3];     /* descriptors for 0, 1, 2; -1 keeps the caller's */
-	bool tty;         /* stdio[0] is a terminal: new session, controlling tty */
+	bool tty;         /* stdio[0] is a terminal: the controlling tty of its session */
 };
 
 struct sandbox_config {
@@ -110,6 +110,16 @@ int sandbox_exec(pid_t target, const struct sandbox_process *process, pid_t *pid
 int sandbox_exec_pidfd(int pidfd, const struct sandbox_process *process, pid_t *pid,
 		       struct petra_error **err);
 
+/* A copy made while waiting: from a pipe the process writes to the
+ * caller's stdout or stderr, or (input) from the caller's stdin to a pipe
+ * the process reads, whose `to` sandbox_wait always closes (when stdin
+ * ends, else when it returns). For a caller whose stdio is a terminal the
+ * container must not be given. */
+struct sandbox_relay {
+	int from, to;
+	bool input;
+};
+
 struct sandbox_wait_options {
 	/* Forward these signals (received by the caller, which must have
 	 * blocked them) to the process. NULL: none. */
@@ -117,6 +127,9 @@ struct sandbox_wait_options {
 	/* Copy between this pseudo-terminal master and the caller's stdin and
 	 * stdout while waiting; -1: none. */
 	int pty_master;
+	/* At most three more copies; NULL: none. */
+	const struct sandbox_relay *relays;
+	size_t n_relays;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

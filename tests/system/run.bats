@@ -205,6 +205,27 @@ teardown() {
 	[[ "$output" == *"TTY"* ]]
 }
 
+@test "without -t the container gets no terminal, not even the caller's" {
+	# petra runs on a terminal (script's), as an operator's shell would.
+	local probe='for fd in 0 1 2; do test -t $fd && echo "fd $fd is a terminal"; done
+		cat /dev/tty; echo done'
+	run script -qec "$PETRA run --rm bb:user sh -c '$probe'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"is a terminal"* ]]
+	[[ "$output" == *"can't open '/dev/tty': No such device or address"* ]]
+	[[ "$output" == *done* ]]
+	# -i passes what is typed, through a pipe.
+	run script -qec "$PETRA run --rm -i bb:user sh -c 'test -t 0 && echo TTY; read line; echo got \$line'" /dev/null <<<"typed"
+	[[ "$output" != *TTY* ]]
+	[[ "$output" == *"got typed"* ]]
+	# exec too.
+	petra run -d --name tty-victim bb:user sleep 60 >/dev/null
+	run script -qec "$PETRA exec tty-victim sh -c '$probe'" /dev/null
+	[[ "$output" != *"is a terminal"* ]]
+	[[ "$output" == *"No such device or address"* ]]
+	[[ "$output" == *done* ]]
+}
+
 @test "--network none has loopback only; --network host shares the host's" {
 	run petra run --rm bb:user sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
 	[ "$status" -eq 0 ]
