@@ -142,13 +142,21 @@ json_t *sandbox_oci_config(const struct sandbox_config *c)
 		json_array_append_new(env, json_string(p->env[i]));
 	json_object_set_new(proc, "env", env);
 	json_object_set_new(proc, "cwd", json_string(p->cwd && *p->cwd ? p->cwd : "/"));
+	/* The sets set_capabilities gives the process (see there why). */
+	uint64_t ambient_mask = p->uid == 0 ? 0 : p->caps & p->ambient;
 	_cleanup_strvec_ struct strvec caps = STRVEC_INIT, ambient = STRVEC_INIT;
+	_cleanup_strvec_ struct strvec permitted = STRVEC_INIT;
 	sandbox_cap_names(p->caps, &caps);
-	sandbox_cap_names(p->caps & p->ambient, &ambient);
+	sandbox_cap_names(ambient_mask, &ambient);
+	sandbox_cap_names(p->uid == 0 ? p->caps : ambient_mask, &permitted);
 	json_t *jcaps = json_object();
-	const char *sets[] = {"bounding", "effective", "permitted", "inheritable"};
-	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
-		json_object_set_new(jcaps, sets[i], strings((const char *const *)caps.v, caps.n));
+	json_object_set_new(jcaps, "bounding", strings((const char *const *)caps.v, caps.n));
+	json_object_set_new(jcaps, "effective",
+			    strings((const char *const *)permitted.v, permitted.n));
+	json_object_set_new(jcaps, "permitted",
+			    strings((const char *const *)permitted.v, permitted.n));
+	json_object_set_new(jcaps, "inheritable",
+			    strings((const char *const *)ambient.v, ambient.n));
 	json_object_set_new(jcaps, "ambient", strings((const char *const *)ambient.v, ambient.n));
 	json_object_set_new(proc, "capabilities", jcaps);
 	json_object_set_new(proc, "noNewPrivileges", json_true());

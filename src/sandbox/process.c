@@ -111,14 +111,23 @@ static int drop_capabilities(const struct sandbox_process *p, struct petra_error
 
 static int set_capabilities(const struct sandbox_process *p, struct petra_error **err)
 {
+	/* Root keeps its capabilities (exec gives them to it again). Any
+	 * other user keeps only the ambient ones, in every set: a permitted
+	 * or inheritable set beyond them would let file capabilities on the
+	 * command grant more (no_new_privs only caps them at the permitted
+	 * set). Root's inheritable set stays empty (CVE-2022-24769); another
+	 * user's holds the ambient capabilities, which raising them needs. */
+	uint64_t ambient = p->uid == 0 ? 0 : p->caps & p->ambient;
+	uint64_t permitted = p->uid == 0 ? p->caps : ambient;
 	cap_t caps = cap_init();
 	int last = (int)cap_max_bits() - 1;
 	for (cap_value_t cap = 0; cap <= last && cap < 64; cap++) {
-		if (!(p->caps & (UINT64_C(1) << cap)))
-			continue;
-		cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, CAP_SET);
-		cap_set_flag(caps, CAP_PERMITTED, 1, &cap, CAP_SET);
-		cap_set_flag(caps, CAP_INHERITABLE, 1, &cap, CAP_SET);
+		if (permitted & (UINT64_C(1) << cap)) {
+			cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, CAP_SET);
+			cap_set_flag(caps, CAP_PERMITTED, 1, &cap, CAP_SET);
+		}
+		if (ambient & (UINT64_C(1) << cap))
+			cap_set_flag(caps, CAP_INHERITABLE, 1, &cap, CAP_SET);
 	}
 	int r = cap_set_proc(caps);
 	int e = errno;
@@ -128,7 +137,7 @@ static int set_capabilities(const struct sandbox_process *p, struct petra_error 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return petra_error_set_errno(err, errno, "clear ambient capabilities");
 	for (int cap = 0; cap <= last && cap < 64; cap++)
-		if ((p->ambient & p->caps & (UINT64_C(1) << cap)) &&
+		if ((ambient & (UINT64_C(1) << cap)) &&
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			return petra_error_set_errno(err, errno, "raise ambient capability %d",
 						     cap);

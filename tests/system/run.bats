@@ -105,6 +105,30 @@ teardown() {
 	[ "$output" = "CapEff:	0000000000000400" ]
 }
 
+@test "file capabilities on the command grant nothing beyond the container's" {
+	local rootfs="$BATS_TEST_TMPDIR/rootfs"
+	cp -a "$BATS_FILE_TMPDIR/rootfs" "$rootfs"
+	setcap cap_setuid,cap_chown,cap_net_bind_service+eip "$rootfs/bin/caps"
+	import_with_config fcaps:1 "$rootfs" --config.user 65534 --config.cmd /bin/caps
+	# A non-root user: nothing, as without the file capabilities.
+	run petra run --rm fcaps:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapInh:	0000000000000000"* ]]
+	[[ "$output" == *"CapPrm:	0000000000000000"* ]]
+	[[ "$output" == *"CapEff:	0000000000000000"* ]]
+	[[ "$output" == *"setuid(0): Operation not permitted"* ]]
+	# An added capability is ambient, and still the only one.
+	run petra run --rm --cap-add net_bind_service fcaps:1
+	[[ "$output" == *"CapInh:	0000000000000400"* ]]
+	[[ "$output" == *"CapPrm:	0000000000000400"* ]]
+	[[ "$output" == *"CapEff:	0000000000000400"* ]]
+	[[ "$output" == *"setuid(0): Operation not permitted"* ]]
+	# Root keeps its set, with no inheritable capabilities (CVE-2022-24769).
+	run petra run --rm --user 0 fcaps:1
+	[[ "$output" == *"CapInh:	0000000000000000"* ]]
+	[[ "$output" == *"CapEff:	00000000800005fb"* ]]
+}
+
 @test "it cannot remount / read-write, mknod, load modules or write /proc/sys" {
 	for user in 0 65534; do
 		run petra run --rm --user $user --tmpfs /w:mode=1777 bb:user sh -c '

@@ -64,6 +64,13 @@ static void test_oci_config(void **state)
 	json_t *proc = json_object_get(cfg, "process");
 	assert_int_equal(json_get_int(json_object_get(proc, "user"), "uid", -1), 10);
 	assert_true(json_is_true(json_object_get(proc, "noNewPrivileges")));
+	/* A non-root user: capabilities only in the bounding set, nothing a
+	 * file capability could raise through inheritable or permitted. */
+	json_t *caps = json_object_get(proc, "capabilities");
+	assert_int_equal(json_array_size(json_object_get(caps, "bounding")), 10);
+	assert_int_equal(json_array_size(json_object_get(caps, "permitted")), 0);
+	assert_int_equal(json_array_size(json_object_get(caps, "effective")), 0);
+	assert_int_equal(json_array_size(json_object_get(caps, "inheritable")), 0);
 	json_t *lnx = json_object_get(cfg, "linux");
 	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 5);
 	assert_non_null(json_object_get(lnx, "seccomp"));
