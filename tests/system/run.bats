@@ -154,6 +154,17 @@ teardown() {
 	[[ "$output" == *"ermission denied"* || "$output" == *"not permitted"* ]]
 }
 
+@test "vsock, which no network namespace covers, is refused; so is TIOCSTI with high bits" {
+	local net
+	for net in none host; do
+		run petra run --rm --network $net bb:user /bin/syscalls
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "socket(AF_VSOCK): Operation not permitted" ]
+		[ "${lines[1]}" = "socket(AF_VSOCK | 1 << 32): Operation not permitted" ]
+		[ "${lines[2]}" = "ioctl(TIOCSTI | 1 << 32): Operation not permitted" ]
+	done
+}
+
 @test "it cannot see host processes: its command is PID 1" {
 	sleep 60 &
 	local host_pid=$!
