@@ -68,6 +68,12 @@ int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err);
  * together with the pid it names one process, whatever pids get reused. */
 unsigned long long runtime_process_start(pid_t pid);
 
+/* A pidfd of a container's first process, checked to be it (the start
+ * time recorded, PID 1 of a pid namespace of its own); ESRCH when it is
+ * gone. Signals and setns through it reach that process or nothing. */
+int runtime_container_pidfd(const struct runtime_container *c, int *pidfd,
+			    struct petra_error **err);
+
 /* Learn: the minimal writable directories from the upper directory of a
  * container that ran with spec. */
 int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **paths,

@@ -93,7 +93,10 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	r = sandbox_exec(c->pid, &p, &pid, err);
+	_cleanup_close_ int pidfd = -1;
+	r = runtime_container_pidfd(c, &pidfd, err);
+	if (r == 0)
+		r = sandbox_exec_pidfd(pidfd, &p, &pid, err);
 	runtime_relay_started(&relay);
 	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == 0) {

@@ -7,8 +7,10 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -59,6 +61,43 @@ unsigned long long runtime_process_start(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+/* PID 1 of a pid namespace of its own, as a container's first process
+ * is: the last number of the NSpid line of /proc/PID/status is 1. */
+static bool is_namespace_init(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_free_ char *status = NULL;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (fs_read_file_at(AT_FDCWD, path, 1u << 16, &status, NULL, &ignored) < 0)
+		return false;
+	char *line = strstr(status, "\nNSpid:");
+	if (!line)
+		return false;
+	line = strtok(line + 7, "\n");
+	char *last = line ? strrchr(line, '\t') : NULL;
+	return last && last != strchr(line, '\t') && !strcmp(last + 1, "1");
+}
+
+int runtime_container_pidfd(const struct runtime_container *c, int *pidfd, struct petra_error **err)
+{
+	int fd = pidfd_open(c->pid, 0);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "container %.12s", c->id);
+	/* Checked once the pidfd is open: if the pid was reused before, the
+	 * start time differs; after, the pidfd still holds the old process. A
+	 * state (forged, or stale) naming some other host process is not
+	 * taken for a container: that process is no namespace's PID 1. */
+	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
+	if (c->pid <= 0 || !start || runtime_process_start(c->pid) != start ||
+	    !is_namespace_init(c->pid)) {
+		close(fd);
+		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
+	}
+	*pidfd = fd;
+	return 0;
+}
+
 void runtime_container_release(struct runtime_container *c)
 {
 	free(c->id);
@@ -107,8 +146,8 @@ static int load(const char *run_dir, const char *id, struct runtime_container *c
 	/* Running: no exit status yet, and the pid is still the same process
 	 * (same start time). */
 	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
-	c->running =
-	    c->exit_code < 0 && c->pid > 0 && start && runtime_process_start(c->pid) == start;
+	c->running = c->exit_code < 0 && c->pid > 0 && start &&
+		     runtime_process_start(c->pid) == start && is_namespace_init(c->pid);
 	return 0;
 }
 
@@ -187,43 +226,47 @@ int runtime_find(const char *run_dir, const char *what, struct runtime_container
 
 /* ---- stop and remove ---- */
 
-static bool wait_gone(struct runtime_container *c, unsigned ms)
+/* Has the process of pidfd ended (within ms)? Only the kernel's word
+ * counts: parsing /proc/PID/stat for a zombie can be fooled by a process
+ * that names itself "x) Z". A zombie counts as ended: its parent (the
+ * supervisor) reaps it. */
+static bool wait_exit(int pidfd, unsigned ms)
 {
-	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
-	for (unsigned waited = 0;; waited += 10) {
-		if (runtime_process_start(c->pid) != start)
-			return true;
-		/* A zombie is gone for our purposes: its supervisor reaps it. */
-		char path[64], st = 0;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
-		FILE *f = fopen(path, "re");
-		if (f) {
-			if (fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
-				st = 0;
-			fclose(f);
-		}
-		if (st == 'Z' || st == 'X')
-			return true;
-		if (waited >= ms)
-			return false;
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int r;
+	while ((r = poll(&p, 1, (int)ms)) < 0 && errno == EINTR)
+		;
+	return r > 0;
+}
+
+/* SIGTERM (with a grace period, then SIGKILL) or SIGKILL straight away. */
+static int end_container(struct runtime_container *c, bool term, unsigned grace,
+			 struct petra_error **err)
+{
+	_cleanup_close_ int pidfd = -1;
+	_cleanup_error_ struct petra_error *gone = NULL;
+	if (runtime_container_pidfd(c, &pidfd, &gone) < 0)
+		return 0; /* it ended meanwhile */
+	if (term) {
+		if (pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+			return petra_error_set_errno(err, errno, "signal container %.12s", c->id);
+		if (wait_exit(pidfd, grace * 1000))
+			return 0;
 	}
+	if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
+	if (!wait_exit(pidfd, 10000))
+		return petra_error_set(err, ETIMEDOUT, "container %.12s did not end", c->id);
+	return 0;
 }
 
 int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err)
 {
 	if (!c->running)
 		return 0;
-	if (kill(c->pid, SIGTERM) < 0 && errno != ESRCH)
-		return petra_error_set_errno(err, errno, "signal container %.12s", c->id);
-	if (!wait_gone(c, grace * 1000)) {
-		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
-			return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
-		if (!wait_gone(c, 10000))
-			return petra_error_set(err, ETIMEDOUT, "container %.12s did not end",
-					       c->id);
-	}
+	int r = end_container(c, true, grace, err);
+	if (r < 0)
+		return r;
 	/* Give the supervisor a moment (10 s at most) to record the exit status. */
 	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
 	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0; i++) {
@@ -241,9 +284,9 @@ int runtime_remove(struct runtime_container *c, bool force, struct petra_error *
 			return petra_error_set(
 			    err, EBUSY, "container %.12s is running (stop it first, or force)",
 			    c->id);
-		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
-			return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
-		wait_gone(c, 10000);
+		int r = end_container(c, false, 0, err);
+		if (r < 0)
+			return r;
 	}
 	return fs_remove_tree_at(AT_FDCWD, c->dir, err);
 }

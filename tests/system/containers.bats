@@ -82,6 +82,45 @@ start_service() {
 	[ "$(echo "$output" | jq -r '.[0].exit_code')" = "137" ]
 }
 
+@test "stop is not fooled by a container that names itself like a zombie" {
+	# /proc/PID/stat is "pid (comm) state ...": a comm of "x) Z" reads as
+	# a zombie to a naive parser.
+	petra run -d --name liar bb:user sh -c \
+		'trap "" TERM; printf "x) Z" >/proc/self/comm; while :; do sleep 0.05; done' >/dev/null
+	local pid i
+	pid=$(petra ps --format json | jq -r '.[0].pid')
+	for i in $(seq 1 500); do
+		[ "$(cat "/proc/$pid/comm")" = "x) Z" ] && break
+		sleep 0.01
+	done
+	[ "$(cat "/proc/$pid/comm")" = "x) Z" ]
+	run petra stop -t 1 liar
+	[ "$status" -eq 0 ]
+	[ ! -e "/proc/$pid" ]
+	run petra ps -a --format json
+	[ "$(echo "$output" | jq -r '.[0].running')" = "false" ]
+	[ "$(echo "$output" | jq -r '.[0].exit_code')" = "137" ]
+}
+
+@test "a state naming a host process, start time and all, is not taken for a container" {
+	sleep 60 &
+	local victim=$! id
+	id=$(printf 'f%.0s' $(seq 1 64))
+	mkdir -p -m 0700 "$PETRA_RUN_DIR/$id"
+	jq -n --arg id "$id" --argjson pid "$victim" \
+		--argjson start "$(cut -d" " -f22 "/proc/$victim/stat")" \
+		'{id: $id, name: "victim", pid: $pid, pid_start: $start, created: 1}' \
+		>"$PETRA_RUN_DIR/$id/state.json"
+	run petra stop -t 1 victim
+	local alive=0
+	kill -0 "$victim" 2>/dev/null && alive=1
+	kill "$victim" 2>/dev/null || true
+	wait "$victim" || true
+	[ "$alive" -eq 1 ]
+	run petra ps -q
+	[ -z "$output" ]
+}
+
 @test "the supervisor of a detached container holds its exit status, and --rm removes it" {
 	local id
 	id=$(petra run -d bb:user sh -c 'exit 5')
