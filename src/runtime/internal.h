@@ -61,6 +61,10 @@ void runtime_relay_started(struct runtime_relay *t);
 /* After sandbox_wait (which closed the input pipe) or instead of it. */
 void runtime_relay_release(struct runtime_relay *t, bool waited);
 
+/* The run directory is ours (owned by the effective uid), mode 0700 and
+ * not a symbolic link; with create, it is made (0700) when missing. */
+int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err);
+
 /* Write state.json of a container directory atomically. */
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err);
 

@@ -132,7 +132,7 @@ static void container_cleanup(struct container *c, bool remove)
 static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 		       struct runtime_spec *spec, struct container *c, struct petra_error **err)
 {
-	int r = fs_mkdir_p(run_dir, 0700, err);
+	int r = runtime_run_dir_check(run_dir, true, err);
 	if (r < 0)
 		return r;
 	if ((r = new_id(c->id, err)) < 0)
@@ -420,7 +420,9 @@ int runtime_open_image_root(struct petra_store *store, const struct image *img, 
 		r = petra_error_set_errno(err, errno, "make the mount tree private");
 	_cleanup_free_ char *target = xasprintf("%s/inspect-%d", run_dir, (int)getpid());
 	if (r == 0)
-		r = fs_mkdir_p(target, 0700, err);
+		r = runtime_run_dir_check(run_dir, true, err);
+	if (r == 0 && mkdir(target, 0700) < 0 && errno != EEXIST)
+		r = petra_error_set_errno(err, errno, "create %s", target);
 	if (r == 0) {
 		struct rootfs_mount_options mo = {
 		    .lowers = (const char *const *)lowers.v,

@@ -27,6 +27,38 @@ char *runtime_default_run_dir(void)
 	return xasprintf("/tmp/petra-run-%u", (unsigned)geteuid());
 }
 
+int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
+{
+	if (create) {
+		int r = fs_mkdir_p(run_dir, 0700, err);
+		if (r < 0)
+			return r;
+	}
+	/* petra signals the pids and joins the namespaces that states name:
+	 * only a directory of our own that no one else can write into is
+	 * trusted. /tmp/petra-run-UID is a name anyone can take first. */
+	struct stat st;
+	if (lstat(run_dir, &st) < 0)
+		return petra_error_set_errno(err, errno, "run directory %s", run_dir);
+	if (S_ISLNK(st.st_mode))
+		return petra_error_set(err, ELOOP, "run directory %s is a symbolic link", run_dir);
+	if (!S_ISDIR(st.st_mode))
+		return petra_error_set(err, ENOTDIR, "run directory %s is not a directory",
+				       run_dir);
+	if (st.st_uid != geteuid())
+		return petra_error_set(err, EPERM,
+				       "run directory %s belongs to uid %u, not to uid %u: its "
+				       "container states cannot be trusted",
+				       run_dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 077)
+		return petra_error_set(
+		    err, EPERM,
+		    "run directory %s is mode %04o: others could plant container "
+		    "states in it (it must be 0700)",
+		    run_dir, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err)
 {
 	size_t len;
@@ -164,12 +196,15 @@ int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n
 {
 	*list = NULL;
 	*n = 0;
+	struct stat st;
+	if (lstat(run_dir, &st) < 0 && errno == ENOENT)
+		return 0;
+	int r = runtime_run_dir_check(run_dir, false, err);
+	if (r < 0)
+		return r;
 	_cleanup_closedir_ DIR *d = opendir(run_dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
+	if (!d)
 		return petra_error_set_errno(err, errno, "open %s", run_dir);
-	}
 	struct dirent *de;
 	size_t alloc = 0;
 	while ((de = readdir(d))) {

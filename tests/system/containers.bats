@@ -106,7 +106,7 @@ start_service() {
 	sleep 60 &
 	local victim=$! id
 	id=$(printf 'f%.0s' $(seq 1 64))
-	mkdir -p -m 0700 "$PETRA_RUN_DIR/$id"
+	mkdir -m 0700 "$PETRA_RUN_DIR" "$PETRA_RUN_DIR/$id"
 	jq -n --arg id "$id" --argjson pid "$victim" \
 		--argjson start "$(cut -d" " -f22 "/proc/$victim/stat")" \
 		'{id: $id, name: "victim", pid: $pid, pid_start: $start, created: 1}' \
@@ -265,4 +265,57 @@ start_service() {
 		[ "$status" -eq 125 ]
 		[[ "$output" == *"the state's uid is invalid"* ]]
 	done
+}
+
+@test "a run directory another user could write is refused, with the states in it" {
+	start_service bb:user real >/dev/null
+	local pid start id
+	pid=$(petra ps --format json | jq -r '.[0].pid')
+	start=$(cut -d" " -f22 "/proc/$pid/stat")
+	# Another user's directory holding a state that names our container.
+	local evil="$BATS_TEST_TMPDIR/evil"
+	id=$(printf 'e%.0s' $(seq 1 64))
+	mkdir -p "$evil/$id"
+	jq -n --arg id "$id" --argjson pid "$pid" --argjson start "$start" \
+		'{id: $id, name: "victim", pid: $pid, pid_start: $start, created: 1}' >"$evil/$id/state.json"
+	chown -R 4321:4321 "$evil"
+	chmod 0700 "$evil"
+	run env PETRA_RUN_DIR="$evil" "$PETRA" stop -t 1 victim
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"run directory $evil belongs to uid 4321"* ]]
+	# Ours, but writable by others; or a symbolic link.
+	chown -R 0:0 "$evil"
+	chmod 0777 "$evil"
+	run env PETRA_RUN_DIR="$evil" "$PETRA" stop -t 1 victim
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"run directory $evil is mode 0777"* ]]
+	chmod 0700 "$evil"
+	ln -s "$evil" "$BATS_TEST_TMPDIR/link"
+	run env PETRA_RUN_DIR="$BATS_TEST_TMPDIR/link" "$PETRA" stop -t 1 victim
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is a symbolic link"* ]]
+	# The container was never touched.
+	[ "$(petra ps --format json | jq -r '.[0].running')" = "true" ]
+}
+
+@test "rootless without XDG_RUNTIME_DIR: /tmp/petra-run-UID is made 0700, and refused if another user made it" {
+	rootless_setup
+	local dir="/tmp/petra-run-$ROOTLESS_UID"
+	rm -rf "$dir"
+	local as_user=(setpriv --reuid="$ROOTLESS_UID" --regid="$ROOTLESS_UID" --clear-groups
+		env -u PETRA_RUN_DIR -u XDG_RUNTIME_DIR PETRA_ROOT="$ROOTLESS/store" "$PETRA")
+	run "${as_user[@]}" run --rm bb:rootless true
+	local made
+	made=$(stat -c "%a %u" "$dir")
+	rm -rf "$dir"
+	# Made by someone else first.
+	mkdir -m 0755 "$dir"
+	chown 4321:4321 "$dir"
+	run "${as_user[@]}" ps
+	local ps_status=$status ps_output=$output
+	rm -rf "$dir"
+	rootless_teardown
+	[ "$made" = "700 $ROOTLESS_UID" ]
+	[ "$ps_status" -eq 1 ]
+	[[ "$ps_output" == *"run directory $dir belongs to uid 4321"* ]]
 }
