@@ -295,6 +295,18 @@ static int end_container(struct runtime_container *c, bool term, unsigned grace,
 	return 0;
 }
 
+/* Give whoever waited for the container (its supervisor, or petra run) a
+ * moment, 10 s at most, to record the exit status (or, --rm, to remove
+ * the state): until then they still write into its directory. */
+static void wait_exit_recorded(const struct runtime_container *c)
+{
+	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
+	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0 && access(c->dir, F_OK) == 0; i++) {
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err)
 {
 	if (!c->running)
@@ -302,12 +314,7 @@ int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error
 	int r = end_container(c, true, grace, err);
 	if (r < 0)
 		return r;
-	/* Give the supervisor a moment (10 s at most) to record the exit status. */
-	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
-	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0; i++) {
-		struct timespec ts = {0, 5 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
+	wait_exit_recorded(c);
 	c->running = false;
 	return 0;
 }
@@ -322,6 +329,7 @@ int runtime_remove(struct runtime_container *c, bool force, struct petra_error *
 		int r = end_container(c, false, 0, err);
 		if (r < 0)
 			return r;
+		wait_exit_recorded(c);
 	}
 	return fs_remove_tree_at(AT_FDCWD, c->dir, err);
 }
