@@ -35,7 +35,7 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(json, i);
 		const char *path = json_get_string(e, "path");
-		if (!path || path[0] != '/' || strstr(path, "/..")) {
+		if (!path || !sandbox_path_is_clean(path)) {
 			runtime_writable_paths_free(paths, n);
 			return petra_error_set(err, EINVAL,
 					       "label %s: entry %zu has no absolute \"path\"",

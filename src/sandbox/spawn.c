@@ -144,26 +144,39 @@ static char *missing_target(struct child *ch, const char *target)
 	return xasprintf("%s/%s", inside, rest);
 }
 
+/* Create `path` (the real path of a missing mount target) in the
+ * scaffold, parents first, one component at a time: never following a
+ * symbolic link, never leaving the scaffold. */
 static int scaffold_add(int scaffold_fd, const char *path, bool dir, struct petra_error **err)
 {
-	while (*path == '/')
-		path++;
-	if (!*path)
-		return 0;
 	_cleanup_free_ char *rel = xstrdup(path);
-	/* Parents first, each relative to the scaffold. */
-	for (char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (*rel && mkdirat(scaffold_fd, rel, 0755) < 0 && errno != EEXIST)
-			return petra_error_set_errno(err, errno, "scaffold %s", rel);
-		*slash = '/';
+	_cleanup_close_ int cur = -1; /* the directory reached, below the scaffold */
+	char *save = rel, *name;
+	while ((name = strsep(&save, "/"))) {
+		if (!*name)
+			continue;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			return petra_error_set(err, EINVAL, "scaffold %s: a . or .. component",
+					       path);
+		int at = cur >= 0 ? cur : scaffold_fd;
+		bool last = !save || !save[strspn(save, "/")];
+		if (last && !dir) {
+			int fd =
+			    openat(at, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (fd < 0)
+				return petra_error_set_errno(err, errno, "scaffold %s", path);
+			close(fd);
+			return 0;
+		}
+		if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+			return petra_error_set_errno(err, errno, "scaffold %s", path);
+		int next = openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return petra_error_set_errno(err, errno, "scaffold %s", path);
+		if (cur >= 0)
+			close(cur);
+		cur = next;
 	}
-	int r = dir ? mkdirat(scaffold_fd, rel, 0755)
-		    : openat(scaffold_fd, rel, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	if (r < 0 && errno != EEXIST)
-		return petra_error_set_errno(err, errno, "scaffold %s", rel);
-	if (!dir && r >= 0)
-		close(r);
 	return 0;
 }
 
@@ -342,11 +355,6 @@ static int mount_etc(struct child *ch, struct petra_error **err)
 
 static int mount_user(struct child *ch, const struct sandbox_mount *m, struct petra_error **err)
 {
-	size_t len = strlen(m->target);
-	if (m->target[0] != '/' || strstr(m->target, "/../") ||
-	    (len >= 3 && !strcmp(m->target + len - 3, "/..")))
-		return petra_error_set(err, EINVAL, "mount target %s: not a clean absolute path",
-				       m->target);
 	int r = ensure_target(ch, m->target, target_is_dir(m), err);
 	if (r < 0)
 		return r;
@@ -484,8 +492,29 @@ static int write_id_maps(pid_t pid, const struct sandbox_process *p, struct petr
 	return 0;
 }
 
+bool sandbox_path_is_clean(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; *p;) {
+		size_t len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len + (p[len] == '/');
+	}
+	return true;
+}
+
 int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error **err)
 {
+	/* Before anything is created for them: the scaffold of a read-only
+	 * root is made from the targets, on the host's side. */
+	for (size_t i = 0; i < c->n_mounts; i++)
+		if (!sandbox_path_is_clean(c->mounts[i].target)) {
+			_cleanup_free_ char *q = str_quote(c->mounts[i].target);
+			return petra_error_set(err, EINVAL,
+					       "mount target %s: not a clean absolute path", q);
+		}
 	bool userns = geteuid() != 0;
 	int errpipe[2], syncpipe[2] = {-1, -1};
 	if (pipe2(errpipe, O_CLOEXEC) < 0)

@@ -319,6 +319,24 @@ teardown() {
 	[ "${lines[1]}" = "ro" ]
 }
 
+@test "--tmpfs and -v targets with . or .. are refused before anything is made on the host" {
+	local up="/nothere/../../../../../../../../../../../../../.." marker="petra-escape-$$-$RANDOM"
+	run petra run --rm --tmpfs "$up/tmp/$marker.d" bb:user true
+	local tmpfs_status=$status tmpfs_output=$output
+	echo data >"$BATS_TEST_TMPDIR/file"
+	run petra run --rm -v "$BATS_TEST_TMPDIR/file:$up/tmp/$marker.f" bb:user true
+	local made
+	made=$(ls -d /tmp/"$marker".* 2>/dev/null || true)
+	rm -rf /tmp/"$marker".*
+	[ -z "$made" ]
+	[ "$tmpfs_status" -eq 125 ]
+	[[ "$tmpfs_output" == *"--tmpfs wants a clean absolute path"* ]]
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"-v wants a clean absolute DST"* ]]
+	run petra run --rm --tmpfs /./run bb:user true
+	[ "$status" -eq 125 ]
+}
+
 @test "the writable-paths label of the image becomes tmpfs mounts" {
 	import_with_config bb:labelled "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
 		--config.cmd /bin/pidfile-service \

@@ -39,6 +39,8 @@ static void test_writable_paths_label(void **state)
 	assert_int_equal(
 	    runtime_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err),
 	    -EINVAL);
+	assert_int_equal(
+	    runtime_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
 	assert_int_equal(runtime_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
 	assert_error_contains(err, "is not a JSON array");
 	petra_error_free(err);

@@ -185,6 +185,42 @@ static void test_seccomp_profiles_agree(void **state)
 	json_decref(cfg);
 }
 
+/* Mount targets: absolute, no . or .. anywhere; sandbox_spawn refuses
+ * others before it creates anything (the scaffold is made on the host's
+ * side, from the targets). */
+static void test_mount_targets(void **state)
+{
+	(void)state;
+	assert_true(sandbox_path_is_clean("/"));
+	assert_true(sandbox_path_is_clean("/run/app"));
+	assert_true(sandbox_path_is_clean("/run//app/"));
+	assert_true(sandbox_path_is_clean("/..x/.y/x.."));
+	assert_false(sandbox_path_is_clean("run"));
+	assert_false(sandbox_path_is_clean(""));
+	assert_false(sandbox_path_is_clean("/a/../b"));
+	assert_false(sandbox_path_is_clean("/a/.."));
+	assert_false(sandbox_path_is_clean("/./a"));
+	assert_false(sandbox_path_is_clean("/a/."));
+	char *dir = test_tmpdir();
+	char *work = path_join(dir, "work");
+	assert_int_equal(mkdir(work, 0700), 0);
+	char *argv[] = {"/bin/true", NULL};
+	struct sandbox_mount m = {.kind = SANDBOX_MOUNT_TMPFS, .target = "/x/../../../escaped"};
+	struct sandbox_config c = {
+	    .work_dir = work, .mounts = &m, .n_mounts = 1, .process = {.argv = argv}};
+	pid_t pid;
+	struct petra_error *err = NULL;
+	assert_int_equal(sandbox_spawn(&c, &pid, &err), -EINVAL);
+	assert_error_contains(err,
+			      "mount target \"/x/../../../escaped\": not a clean absolute path");
+	petra_error_free(err);
+	char *escaped = path_join(dir, "escaped");
+	assert_int_equal(access(escaped, F_OK), -1);
+	free(escaped);
+	free(work);
+	test_rmtree(dir);
+}
+
 /* sandbox_child_fail / sandbox_child_result carry a child's error. */
 static void test_child_reports(void **state)
 {
@@ -211,7 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_capabilities),  cmocka_unit_test(test_exit_codes),
 	    cmocka_unit_test(test_oci_config),    cmocka_unit_test(test_seccomp_profiles_agree),
-	    cmocka_unit_test(test_child_reports),
+	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }
