@@ -6,6 +6,10 @@
 
 #define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MIN_TMPFS_SIZE (UINT64_C(1) << 20)
+/* The most memory an image's label may ask for, per path: the image is
+ * not trusted with the host's memory. The operator asks for more with a
+ * --tmpfs of the same path, which replaces the label's. */
+#define MAX_IMAGE_TMPFS_SIZE (UINT64_C(64) << 20)
 
 /* ---- the writable-paths label ---- */
 
@@ -239,6 +243,23 @@ static void add_mount(struct runtime_spec *spec, const struct sandbox_mount *m)
 	}
 }
 
+/* Does the operator mount something (--tmpfs, -v) on path? */
+static bool operator_mounts(const struct runtime_run_options *o, const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	for (size_t i = 0; i < o->n_mounts; i++) {
+		const char *t = o->mounts[i].target;
+		size_t tlen = strlen(t);
+		while (tlen > 1 && t[tlen - 1] == '/')
+			tlen--;
+		if (tlen == len && !strncmp(t, path, len))
+			return true;
+	}
+	return false;
+}
+
 int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		       const struct runtime_run_options *o, struct runtime_spec *spec,
 		       struct petra_error **err)
@@ -320,11 +341,17 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		if (r < 0)
 			return r;
 		for (i = 0; i < n; i++) {
+			if (operator_mounts(o, paths[i].path))
+				continue;
+			uint64_t size = paths[i].size;
 			struct sandbox_mount m = {
 			    .kind = SANDBOX_MOUNT_TMPFS,
 			    .target = paths[i].path,
-			    .size = paths[i].size > MIN_TMPFS_SIZE ? paths[i].size : MIN_TMPFS_SIZE,
-			    .mode = paths[i].mode ? paths[i].mode : 0755,
+			    .size = size < MIN_TMPFS_SIZE         ? MIN_TMPFS_SIZE
+				    : size > MAX_IMAGE_TMPFS_SIZE ? MAX_IMAGE_TMPFS_SIZE
+								  : size,
+			    /* Permissions and the sticky bit; no setuid or setgid. */
+			    .mode = (paths[i].mode ? paths[i].mode : 0755) & 01777,
 			    .uid = paths[i].uid,
 			    .gid = paths[i].uid == p->uid ? p->gid : 0,
 			};

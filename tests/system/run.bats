@@ -355,6 +355,18 @@ teardown() {
 	[[ "$output" == *"Read-only file system"* ]]
 }
 
+@test "an image's label cannot ask for an unbounded or setuid tmpfs; the operator can override it" {
+	import_with_config bb:greedy "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 --config.cmd /bin/sh \
+		--config.label 'org.petra.writable-paths=[{"path":"/run/app","size":1000000000000000000,"mode":"6777","uid":65534}]'
+	run petra run --rm bb:greedy sh -c 'grep " /run/app " /proc/mounts | cut -d" " -f4'
+	[ "$status" -eq 0 ]
+	[ "$output" = "rw,nosuid,nodev,relatime,size=65536k,mode=777,uid=65534,gid=65534" ]
+	# A --tmpfs of the same path replaces the label's.
+	run petra run --rm --tmpfs /run/app:size=100m,mode=0700,uid=65534 bb:greedy sh -c \
+		'grep " /run/app " /proc/mounts | cut -d" " -f4'
+	[ "$output" = "rw,nosuid,nodev,relatime,size=102400k,mode=700,uid=65534" ]
+}
+
 @test "--copy-root shows the same read-only tree without overlayfs" {
 	local a b
 	local list='find /bin /etc /www /run /var | sort | xargs stat -c "%n %a %u:%g %F"
