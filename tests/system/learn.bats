@@ -108,3 +108,29 @@ teardown() {
 	run petra diff learned
 	[ "$output" = "A /var/lib/counter/hits" ]
 }
+
+@test "--learn cannot be steered by the workload: modes from the image, no tmpfs over the image's files" {
+	run petra run --rm --learn --save steered:1 --user 0 bb:root sh -c '
+		chmod 4777 /etc; touch /etc/planted
+		mkdir -p /bin/x/y; touch /bin/x/y/f
+		chown 1000 /var/lib/counter; chmod 4777 /var/lib/counter; echo 1 >/var/lib/counter/hits'
+	[ "$status" -eq 0 ]
+	# The image's /var/lib/counter (0755, 65534), not what the container made of it.
+	[[ "$output" =~ /var/lib/counter\ +[0-9.]+B\ used\ +\(tmpfs\ size\ [0-9.]+MB,\ mode\ 0755,\ uid\ 65534\) ]]
+	# /etc and /bin hold the image's files: not proposed, a note says why.
+	[[ "$output" == *"petra: note: the container writes /etc/planted into /etc, which holds the image's files"* ]]
+	[[ "$output" == *"petra: note: the container changes the mode or owner of /etc"* ]]
+	# A new directory of its own is proposed, with a warning below /bin.
+	[[ "$output" =~ /bin/x\ +[0-9.]+B\ used\ +\(tmpfs\ size\ [0-9.]+MB,\ mode\ 0755,\ uid\ 0\) ]]
+	[[ "$output" == *"petra: note: the container writes into /bin/x, below the system directory /bin"* ]]
+	local label
+	label=$(petra inspect steered:1 | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]')
+	[ "$(echo "$label" | jq -r '[.[].path] | join(",")')" = "/bin/x,/var/lib/counter" ]
+	[ "$(echo "$label" | jq -r '[.[].mode] | join(",")')" = "0755,0755" ]
+	# The saved image still has its /bin and /etc.
+	run petra run --rm steered:1 sh -c 'ls /bin/busybox /etc/passwd; ls -A /bin/x'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/bin/busybox" ]
+	[ "${lines[1]}" = "/etc/passwd" ]
+	[ "${#lines[@]}" -eq 2 ]
+}
