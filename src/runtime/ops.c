@@ -297,7 +297,10 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 		{
 			const char *kind = json_get_string(m, "kind");
 			const char *target = json_get_string(m, "target");
-			if (!kind || strcmp(kind, "tmpfs") || !target)
+			/* As a mount target must be: "" or ".." would walk the
+			 * container's whole root instead. */
+			if (!kind || strcmp(kind, "tmpfs") || !target ||
+			    !sandbox_path_is_clean(target))
 				continue;
 			_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)c->pid);
 			_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -306,9 +309,11 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 					: fs_open_in_root(root_fd, target, O_RDONLY | O_DIRECTORY);
 			if (fd < 0)
 				continue;
+			/* The prefix of the paths below it: no trailing '/' ("" for
+			 * a target of "/"). */
 			_cleanup_free_ char *rel = xstrdup(target);
-			if (rel[strlen(rel) - 1] == '/')
-				rel[strlen(rel) - 1] = '\0';
+			for (size_t len = strlen(rel); len > 0 && rel[len - 1] == '/'; len--)
+				rel[len - 1] = '\0';
 			r = diff_walk(&d, fd, rel, false, err);
 			if (r < 0)
 				break;

@@ -3,6 +3,10 @@
  * and src/structtest (loading test files). */
 #include "testutil.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include "runtime/runtime.h"
 /* The module's own tests may reach its internals (user resolution). */
 #include "runtime/internal.h"
@@ -153,6 +157,56 @@ static void test_filters(void **state)
 	json_decref(c.state);
 }
 
+static void collect_change(void *ctx, char kind, const char *path)
+{
+	strvec_pushf(ctx, "%c %s", kind, path);
+}
+
+/* diff walks a running container's tmpfs mounts as the state lists them:
+ * a crafted state with an empty target read before its buffer (ASan sees
+ * it) and walked the container's whole root; such targets are skipped. */
+static void test_diff_crafted_state(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	test_write_file(root, "planted", "x", 0644);
+	test_write_file(root, "data/added", "x", 0644);
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* A stand-in for a container: its /proc/PID/root is `root`. It
+		 * ends with the test, even one that crashes. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || chroot(root) < 0 ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	struct runtime_container ct = {
+	    .id = "0123456789abcdef",
+	    .pid = pid,
+	    .running = true,
+	    .state = json_pack("{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "mounts", "kind", "tmpfs",
+			       "target", "", "kind", "tmpfs", "target", "../..", "kind", "tmpfs",
+			       "target", "/data/"),
+	};
+	struct strvec changes = STRVEC_INIT;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_diff(NULL, &ct, collect_change, &changes, &err), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(changes.n, 1);
+	assert_string_equal(changes.v[0], "A /data/added");
+	strvec_clear(&changes);
+	json_decref(ct.state);
+	test_rmtree(root);
+}
+
 static void write_yaml(const char *dir, const char *name, const char *text)
 {
 	test_write_file(dir, name, text, 0644);
@@ -241,6 +295,7 @@ int main(void)
 	    cmocka_unit_test(test_writable_paths_label),
 	    cmocka_unit_test(test_resolve_user_ids),
 	    cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_diff_crafted_state),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
 	};
