@@ -319,3 +319,14 @@ start_service() {
 	[ "$ps_status" -eq 1 ]
 	[[ "$ps_output" == *"run directory $dir belongs to uid 4321"* ]]
 }
+
+@test "diff quotes names the container chose, so they cannot forge lines or escapes" {
+	start_service bb:user quoted --tmpfs /data:uid=65534 >/dev/null
+	petra exec quoted sh -c 'touch "$(printf "/data/x\nD gone")" "$(printf "/data/\033[31mred")" /data/plain'
+	run petra diff quoted
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = 'A "/data/\x1b[31mred"' ]
+	[ "${lines[1]}" = "A /data/plain" ]
+	[ "${lines[2]}" = 'A "/data/x\nD gone"' ]
+}
