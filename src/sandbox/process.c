@@ -269,12 +269,19 @@ int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct
 	const char *cwd = p->cwd && *p->cwd ? p->cwd : "/";
 	if (r == 0 && chdir(cwd) < 0)
 		r = petra_error_set_errno(err, errno, "working directory %s", cwd);
+	/* Only what petra's own bounding set still holds can be kept:
+	 * --cap-add ALL asks for every capability, and one petra cannot have
+	 * would make cap_set_proc fail. */
+	struct sandbox_process bounded = *p;
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+			bounded.caps &= ~(UINT64_C(1) << cap);
 	if (r == 0)
-		r = drop_capabilities(p, err);
+		r = drop_capabilities(&bounded, err);
 	if (r == 0)
-		r = set_user(p, err);
+		r = set_user(&bounded, err);
 	if (r == 0)
-		r = set_capabilities(p, err);
+		r = set_capabilities(&bounded, err);
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = petra_error_set_errno(err, errno, "set no_new_privs");
 	if (r == 0 && !p->no_seccomp)

@@ -105,6 +105,20 @@ teardown() {
 	[ "$output" = "CapEff:	0000000000000400" ]
 }
 
+@test "--cap-add ALL gives what petra's own bounding set allows" {
+	local user mask
+	for user in 0 65534; do
+		run setpriv --bounding-set -sys_module "$PETRA" run --rm --cap-add ALL --user $user \
+			bb:user grep -E "^Cap(Eff|Bnd):" /proc/self/status
+		[ "$status" -eq 0 ]
+		for mask in "${lines[@]}"; do
+			mask=$((16#${mask##*[[:space:]]}))
+			(((mask >> 16 & 1) == 0)) # SYS_MODULE: not petra's to give
+			(((mask >> 21 & 1) == 1)) # SYS_ADMIN: asked for and given
+		done
+	done
+}
+
 @test "file capabilities on the command grant nothing beyond the container's" {
 	local rootfs="$BATS_TEST_TMPDIR/rootfs"
 	cp -a "$BATS_FILE_TMPDIR/rootfs" "$rootfs"
