@@ -6,6 +6,7 @@
 #include <pty.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -127,6 +128,35 @@ static void container_cleanup(struct container *c, bool remove)
 	}
 	free(c->dir);
 	json_decref(c->state);
+}
+
+/* A name is one container's, running or not: the run directory is locked
+ * (*lock, released once the new state is written) and no other state may
+ * hold the name, so two runs cannot both take it. */
+static int claim_name(const char *run_dir, const char *name, int *lock, struct petra_error **err)
+{
+	int r = runtime_run_dir_check(run_dir, true, err);
+	if (r < 0)
+		return r;
+	*lock = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*lock < 0 || flock(*lock, LOCK_EX) < 0)
+		return petra_error_set_errno(err, errno, "lock %s", run_dir);
+	struct runtime_container *list;
+	size_t n;
+	r = runtime_list(run_dir, &list, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (list[i].name && !strcmp(list[i].name, name)) {
+			_cleanup_free_ char *q = str_quote(name);
+			r = petra_error_set(
+			    err, EEXIST,
+			    "the name %s is already used by container %.12s (petra rm "
+			    "it first)",
+			    q, list[i].id);
+		}
+	runtime_containers_free(list, n);
+	return r;
 }
 
 static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
@@ -380,6 +410,9 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 	if (r < 0)
 		return r;
 	struct container c = {.dir_fd = -1};
+	_cleanup_close_ int name_lock = -1;
+	if (o->name)
+		r = claim_name(run_dir, o->name, &name_lock, err);
 	if (r == 0)
 		r = create_dirs(run_dir, o, &spec, &c, err);
 	if (r == 0) {
@@ -389,6 +422,11 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		spec.sandbox.hostname = short_id;
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
 		r = runtime_state_write(c.dir_fd, c.state, err);
+		/* The state holds the name now. */
+		if (name_lock >= 0) {
+			close(name_lock);
+			name_lock = -1;
+		}
 		/* The layers are extracted and state.json names them (prune keeps
 		 * every container's layers): prune need not wait for us now. */
 		if (r == 0)

@@ -330,3 +330,22 @@ start_service() {
 	[ "${lines[1]}" = "A /data/plain" ]
 	[ "${lines[2]}" = 'A "/data/x\nD gone"' ]
 }
+
+@test "a name is one container's: another run with it is refused, also when they race" {
+	start_service bb:user web >/dev/null
+	local id
+	id=$(petra ps --format json | jq -r '.[0].id')
+	run petra run --rm --name web bb:user true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"the name \"web\" is already used by container ${id:0:12}"* ]]
+	[ "$(petra ps -a -q | wc -l)" -eq 1 ]
+	local i pids=()
+	for i in 1 2 3 4; do
+		"$PETRA" run -d --name race bb:user sleep 30 >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || true
+	done
+	[ "$(petra ps -a --format json | jq '[.[] | select(.name == "race")] | length')" -eq 1 ]
+}
