@@ -42,7 +42,8 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 	 * is simply bound read-only (a whiteout in a bottom layer hides
 	 * nothing); no layer at all is an empty read-only tmpfs. */
 	if (!o->upper && o->n_lowers == 0) {
-		if (mount("tmpfs", target, "tmpfs", MS_NODEV | MS_RDONLY, "mode=0755") < 0)
+		if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755") <
+		    0)
 			return petra_error_set_errno(err, errno, "mount a tmpfs on %s", target);
 		return 0;
 	}
@@ -50,8 +51,8 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 		if (mount(o->lowers[0], target, NULL, MS_BIND, NULL) < 0)
 			return petra_error_set_errno(err, errno, "bind %s on %s", o->lowers[0],
 						     target);
-		if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) <
-		    0) {
+		if (mount(NULL, target, NULL,
+			  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
 			int e = errno;
 			umount2(target, MNT_DETACH);
 			return petra_error_set_errno(err, e, "make %s read-only", target);
@@ -62,7 +63,8 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 	int r = overlay_options(o, &data, err);
 	if (r < 0)
 		return r;
-	unsigned long flags = MS_NODEV | (o->upper ? 0 : MS_RDONLY);
+	/* nosuid, as a second wall behind no_new_privs. */
+	unsigned long flags = MS_NOSUID | MS_NODEV | (o->upper ? 0 : MS_RDONLY);
 	if (mount("overlay", target, "overlay", flags, data.buf) < 0)
 		return petra_error_set_errno(err, errno, "mount overlayfs on %s", target);
 	return 0;
@@ -71,13 +73,13 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 static int mount_copy(const char *target, const struct rootfs_mount_options *o,
 		      struct petra_error **err)
 {
-	if (mount("tmpfs", target, "tmpfs", MS_NODEV, "mode=0755") < 0)
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		return petra_error_set_errno(err, errno, "mount a tmpfs on %s", target);
 	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = fd < 0 ? petra_error_set_errno(err, errno, "open %s", target)
 		       : rootfs_merge_copy(o->lowers, o->n_lowers, fd, err);
-	if (r == 0 &&
-	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)
+	if (r == 0 && mount(NULL, target, NULL,
+			    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		r = petra_error_set_errno(err, errno, "make %s read-only", target);
 	if (r < 0)
 		umount2(target, MNT_DETACH);

@@ -381,6 +381,14 @@ teardown() {
 	[ "$output" = "rw,nosuid,nodev,relatime,size=102400k,mode=700,uid=65534" ]
 }
 
+@test "the root is mounted nosuid, however it is mounted" {
+	local how
+	for how in "" --copy-root --read-write; do
+		run petra run --rm $how bb:user sh -c 'grep " / " /proc/mounts | cut -d" " -f4'
+		[[ ",$output," == *,nosuid,* ]]
+	done
+}
+
 @test "--copy-root shows the same read-only tree without overlayfs" {
 	local a b
 	local list='find /bin /etc /www /run /var | sort | xargs stat -c "%n %a %u:%g %F"
