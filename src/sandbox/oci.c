@@ -175,8 +175,8 @@ json_t *sandbox_oci_config(const struct sandbox_config *c)
 
 	json_t *lnx = json_object();
 	json_t *ns = json_array();
-	const char *types[] = {"pid", "ipc", "uts", "mount", "network"};
-	size_t n_types = c->network == SANDBOX_NETWORK_NONE ? 5 : 4;
+	const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
+	size_t n_types = c->network == SANDBOX_NETWORK_NONE ? 6 : 5;
 	for (size_t i = 0; i < n_types; i++)
 		json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
 	json_object_set_new(lnx, "namespaces", ns);

@@ -2,7 +2,7 @@
 /*
  * sandbox: one process in an isolated, hardened container.
  *
- * sandbox_spawn() clones a child into new mount, pid, ipc and uts
+ * sandbox_spawn() clones a child into new mount, pid, ipc, uts and cgroup
  * namespaces (a network namespace with only loopback up for
  * SANDBOX_NETWORK_NONE; a user namespace when not root). Inside a private
  * mount tree the child mounts the root (rootfs_mount: overlayfs over the

@@ -524,9 +524,11 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error
 		close(errpipe[1]);
 		return petra_error_set_errno(err, errno, "pipe");
 	}
-	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-			      (c->network == SANDBOX_NETWORK_NONE ? CLONE_NEWNET : 0) |
-			      (userns ? CLONE_NEWUSER : 0);
+	/* A cgroup namespace too: /proc/self/cgroup then shows the container's
+	 * cgroups as "/", not the host's paths. */
+	unsigned long flags =
+	    CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+	    (c->network == SANDBOX_NETWORK_NONE ? CLONE_NEWNET : 0) | (userns ? CLONE_NEWUSER : 0);
 	/* Like fork(), but into new namespaces; the child becomes PID 1. */
 	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 	if (child == 0) {

@@ -55,7 +55,7 @@ ls /'
 	[ "$(jq -r '.linux.maskedPaths | index("/proc/timer_list") != null' "$cfg")" = "true" ]
 	[ "$(jq -r '.linux.readonlyPaths | index("/proc/sys") != null' "$cfg")" = "true" ]
 	[ "$(jq -r '.linux.seccomp.syscalls[0].names | index("mount") != null' "$cfg")" = "true" ]
-	[ "$(jq -r '[.linux.namespaces[].type] | sort | join(",")' "$cfg")" = "ipc,mount,network,pid,uts" ]
+	[ "$(jq -r '[.linux.namespaces[].type] | sort | join(",")' "$cfg")" = "cgroup,ipc,mount,network,pid,uts" ]
 	[ -x "$BATS_TEST_TMPDIR/b/rootfs/bin/busybox" ]
 }
 

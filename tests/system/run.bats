@@ -192,6 +192,22 @@ teardown() {
 	[[ "$output" != *SEES_HOST* ]]
 }
 
+@test "it has its own cgroup namespace: /proc/self/cgroup shows no host paths" {
+	run petra run --rm bb:user sh -c 'readlink /proc/self/ns/cgroup; cat /proc/self/cgroup'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/cgroup)" ]
+	local line
+	for line in "${lines[@]:1}"; do
+		[[ "$line" == *:/ ]]
+	done
+	# A process joining with exec joins it too.
+	petra run -d --name cg bb:user sleep 60 >/dev/null
+	local pid
+	pid=$(petra ps --format json | jq -r '.[0].pid')
+	run petra exec cg readlink /proc/self/ns/cgroup
+	[ "$output" = "$(readlink "/proc/$pid/ns/cgroup")" ]
+}
+
 @test "a setuid binary gains no privileges (no_new_privs)" {
 	# The probe works: outside petra, setuid root takes effect.
 	local probe="$BATS_FILE_TMPDIR/rootfs/bin/euid"

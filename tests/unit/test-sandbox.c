@@ -77,7 +77,7 @@ static void test_oci_config(void **state)
 	assert_int_equal(json_array_size(json_object_get(caps, "effective")), 0);
 	assert_int_equal(json_array_size(json_object_get(caps, "inheritable")), 0);
 	json_t *lnx = json_object_get(cfg, "linux");
-	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 5);
+	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 6);
 	assert_non_null(json_object_get(lnx, "seccomp"));
 	/* proc, dev, pts, shm, sys, then the two of ours. */
 	json_t *ms = json_object_get(cfg, "mounts");
@@ -97,7 +97,7 @@ static void test_oci_config(void **state)
 	c.network = SANDBOX_NETWORK_HOST;
 	cfg = sandbox_oci_config(&c);
 	lnx = json_object_get(cfg, "linux");
-	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 4);
+	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 5);
 	json_decref(cfg);
 }
 
