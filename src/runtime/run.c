@@ -180,8 +180,17 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	const char *upper_base = NULL;
 	if (o->learn) {
 		/* A throwaway writable layer in memory, visible to us after the
-		 * container ended. */
+		 * container ended, mounted in a private mount namespace of ours
+		 * (the container's is a copy of it): it never shows on the host
+		 * and goes with us and the container, however we end. */
 		c->learn_dir = path_join(c->dir, "learn");
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			r = petra_error_set_errno(err, errno, "a private mount namespace");
+			free(c->learn_dir);
+			c->learn_dir = NULL;
+			return r;
+		}
 		if (mkdir(c->learn_dir, 0700) < 0 ||
 		    mount("tmpfs", c->learn_dir, "tmpfs", MS_NODEV, "mode=0700") < 0) {
 			r = petra_error_set_errno(err, errno, "mount a tmpfs on %s", c->learn_dir);

@@ -71,7 +71,8 @@ struct runtime_run_options {
 	enum sandbox_network network;
 	uint64_t cap_add;
 	bool read_write;        /* a writable root (an upper directory on disk) */
-	bool learn;             /* a throwaway writable root in memory, observed */
+	bool learn;             /* a throwaway writable root in memory, observed; the
+				 * caller moves into a private mount namespace */
 	bool detach;            /* under a supervisor; returns once started */
 	bool remove;            /* remove the state when the container ends */
 	bool interactive;       /* keep stdin */

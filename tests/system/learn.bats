@@ -134,3 +134,22 @@ teardown() {
 	[ "${lines[1]}" = "/etc/passwd" ]
 	[ "${#lines[@]}" -eq 2 ]
 }
+
+@test "--learn's tmpfs never shows in the host's mount table, even when petra is killed" {
+	local out="$BATS_TEST_TMPDIR/out"
+	"$PETRA" run --learn --name learner bb:user sh -c 'echo ready; exec sleep 60' >"$out" 2>&1 &
+	local petra_pid=$! pid
+	wait_for_file "$out"
+	local while_running=0 after_kill=0
+	grep -q "$PETRA_RUN_DIR" /proc/self/mountinfo && while_running=1
+	kill -KILL "$petra_pid"
+	wait "$petra_pid" || true
+	grep -q "$PETRA_RUN_DIR" /proc/self/mountinfo && after_kill=1
+	# The container outlives the killed petra: end it.
+	pid=$(petra ps --format json | jq -r '.[0].pid')
+	kill -KILL "$pid"
+	while [ -e "/proc/$pid" ]; do sleep 0.01; done
+	grep "$PETRA_RUN_DIR" /proc/self/mountinfo | cut -d" " -f5 | xargs -r -n1 umount -l
+	[ "$while_running" -eq 0 ]
+	[ "$after_kill" -eq 0 ]
+}
