@@ -234,6 +234,29 @@ int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
 
 /* ---- looking up paths through the layers ---- */
 
+/* The parent directory of `path` in a layer, resolved inside the layer: a
+ * symbolic link in it (etc -> /etc) must not lead to the host's files.
+ * *name receives the last component (in *copy, which the caller frees). */
+static int open_parent_in_layer(int layer, const char *path, char **copy, const char **name)
+{
+	*copy = xstrdup(path);
+	char *slash = strrchr(*copy, '/');
+	*name = slash ? slash + 1 : *copy;
+	if (slash)
+		*slash = '\0';
+	return fs_open_in_root(layer, slash ? *copy : ".", O_PATH | O_DIRECTORY);
+}
+
+static int stat_in_layer(int layer, const char *path, struct stat *st)
+{
+	_cleanup_free_ char *copy = NULL;
+	const char *name;
+	_cleanup_close_ int parent = open_parent_in_layer(layer, path, &copy, &name);
+	if (parent < 0)
+		return parent;
+	return fstatat(parent, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
 int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, struct stat *st,
 		  size_t *layer)
 {
@@ -245,7 +268,7 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
 		_cleanup_close_ int fd = open(lowers[i - 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if (fstatat(fd, path, st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (stat_in_layer(fd, path, st) == 0) {
 			if (is_whiteout(st))
 				return -ENOENT;
 			if (layer)
@@ -258,13 +281,13 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
 		for (char *slash; (slash = strrchr(dir, '/'));) {
 			*slash = '\0';
 			struct stat pst;
-			if (fstatat(fd, dir, &pst, AT_SYMLINK_NOFOLLOW) < 0)
+			if (stat_in_layer(fd, dir, &pst) < 0)
 				continue;
 			if (is_whiteout(&pst))
 				return -ENOENT;
 			char v;
 			_cleanup_close_ int dfd =
-			    openat(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			    fs_open_in_root(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 			if (dfd >= 0 && fgetxattr(dfd, OPAQUE_XATTR, &v, 1) == 1 && v == 'y')
 				return -ENOENT;
 		}
@@ -279,10 +302,15 @@ int rootfs_read_file(const char *const *lowers, size_t n_lowers, const char *pat
 	size_t layer;
 	if (rootfs_lookup(lowers, n_lowers, path, &st, &layer) < 0 || !S_ISREG(st.st_mode))
 		return petra_error_set(err, ENOENT, "%s: not in the image", path);
-	_cleanup_close_ int fd = open(lowers[layer], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(lowers[layer], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", lowers[layer]);
 	while (*path == '/')
 		path++;
-	return fs_read_file_at(fd, path, max_size, data, len, err);
+	_cleanup_free_ char *copy = NULL;
+	const char *name;
+	_cleanup_close_ int parent = open_parent_in_layer(fd, path, &copy, &name);
+	if (parent < 0)
+		return petra_error_set_errno(err, -parent, "open %s in %s", path, lowers[layer]);
+	return fs_read_file_at(parent, name, max_size, data, len, err);
 }

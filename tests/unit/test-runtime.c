@@ -157,6 +157,30 @@ static void test_filters(void **state)
 	json_decref(c.state);
 }
 
+/* A layer whose /etc is a symbolic link to an absolute path: looked up
+ * through the layer, not the host (where that path is the host's /etc). */
+static void test_lookup_stays_in_layer(void **state)
+{
+	(void)state;
+	char *host = test_tmpdir();
+	test_write_file(host, "passwd", "evil:x:0:0::/:/bin/sh\n", 0644);
+	char *lower = test_tmpdir();
+	char *link = path_join(lower, "etc");
+	assert_int_equal(symlink(host, link), 0);
+	const char *lowers[] = {lower};
+	uid_t uid;
+	gid_t gid;
+	char *home = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_resolve_user(lowers, 1, "evil", &uid, &gid, &home, &err), -EINVAL);
+	assert_error_contains(err, "user \"evil\" is not in the image's /etc/passwd");
+	petra_error_free(err);
+	free(home);
+	free(link);
+	test_rmtree(lower);
+	test_rmtree(host);
+}
+
 static void collect_change(void *ctx, char kind, const char *path)
 {
 	strvec_pushf(ctx, "%c %s", kind, path);
@@ -296,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_resolve_user_ids),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_diff_crafted_state),
+	    cmocka_unit_test(test_lookup_stays_in_layer),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
 	};
