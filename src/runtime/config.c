@@ -6,6 +6,10 @@
 
 #define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MIN_TMPFS_SIZE (UINT64_C(1) << 20)
+/* The most memory an image's label may ask for, per path: the image is
+ * not trusted with the host's memory. The operator asks for more with a
+ * --tmpfs of the same path, which replaces the label's. */
+#define MAX_IMAGE_TMPFS_SIZE (UINT64_C(64) << 20)
 
 /* ---- the writable-paths label ---- */
 
@@ -35,7 +39,7 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(json, i);
 		const char *path = json_get_string(e, "path");
-		if (!path || path[0] != '/' || strstr(path, "/..")) {
+		if (!path || !sandbox_path_is_clean(path)) {
 			runtime_writable_paths_free(paths, n);
 			return petra_error_set(err, EINVAL,
 					       "label %s: entry %zu has no absolute \"path\"",
@@ -50,7 +54,14 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 		else if (json_is_integer(mode))
 			paths[i].mode = (mode_t)json_integer_value(mode);
 		paths[i].mode &= 07777;
-		paths[i].uid = (uid_t)json_get_int(e, "uid", 0);
+		json_int_t uid = json_get_int(e, "uid", 0);
+		if (uid < 0 || uid >= UINT32_MAX) {
+			runtime_writable_paths_free(paths, n);
+			return petra_error_set(err, EINVAL,
+					       "label %s: entry %zu has an invalid \"uid\"",
+					       RUNTIME_WRITABLE_PATHS_LABEL, i + 1);
+		}
+		paths[i].uid = (uid_t)uid;
 	}
 	*out = paths;
 	*n_out = n;
@@ -72,9 +83,22 @@ char *runtime_writable_paths_format(const struct runtime_writable_path *paths, s
 
 /* ---- users ---- */
 
+bool runtime_parse_id(const char *s, uint32_t *id)
+{
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 10 || s[digits])
+		return false;
+	unsigned long long v = strtoull(s, NULL, 10);
+	if (v >= UINT32_MAX)
+		return false;
+	*id = (uint32_t)v;
+	return true;
+}
+
 /* Find the line of an /etc/passwd or /etc/group file whose first field is
- * `name` (or, with by_id, whose third field is the number); fields split. */
-static bool find_entry(const char *file, const char *name, long id, struct strvec *fields)
+ * `name` (or, when name is NULL, whose third field is the number id);
+ * fields split. */
+static bool find_entry(const char *file, const char *name, uint32_t id, struct strvec *fields)
 {
 	const char *line = file;
 	while (line && *line) {
@@ -85,8 +109,10 @@ static bool find_entry(const char *file, const char *name, long id, struct strve
 		char *save = copy;
 		for (char *f; (f = strsep(&save, ":"));)
 			strvec_push(fields, f);
-		if (fields->n >= 3 && ((name && !strcmp(fields->v[0], name)) ||
-				       (!name && strtol(fields->v[2], NULL, 10) == id)))
+		uint32_t have;
+		if (fields->n >= 3 &&
+		    ((name && !strcmp(fields->v[0], name)) ||
+		     (!name && runtime_parse_id(fields->v[2], &have) && have == id)))
 			return true;
 		line = end ? end + 1 : NULL;
 	}
@@ -94,14 +120,20 @@ static bool find_entry(const char *file, const char *name, long id, struct strve
 	return false;
 }
 
-static bool parse_id(const char *s, unsigned long *out)
+/* Field `index` of an entry of the image's /etc/passwd or /etc/group as
+ * an id. The image is untrusted: "-1", "4294967295" or an overflowing
+ * number would otherwise become (uid_t)-1, which setresuid() takes as
+ * "unchanged", leaving the process root. */
+static int entry_id(const struct strvec *f, size_t index, const char *file, uint32_t *id,
+		    struct petra_error **err)
 {
-	char *end;
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return !*end && errno == 0 && *out < UINT32_MAX;
+	if (runtime_parse_id(f->v[index], id))
+		return 0;
+	_cleanup_free_ char *name = str_quote(f->v[0]);
+	_cleanup_free_ char *value = str_quote(f->v[index]);
+	return petra_error_set(err, EINVAL, "%s in the image's %s: %s is not a valid %s", name,
+			       file, value,
+			       index == 2 && !strcmp(file, "/etc/passwd") ? "uid" : "gid");
 }
 
 int runtime_user_lookup(const char *passwd, const char *groups, const char *user, uid_t *uid,
@@ -117,27 +149,36 @@ int runtime_user_lookup(const char *passwd, const char *groups, const char *user
 	if (group)
 		*group++ = '\0';
 	_cleanup_strvec_ struct strvec f = STRVEC_INIT;
-	unsigned long id;
-	bool numeric = parse_id(u, &id);
-	bool found = passwd && find_entry(passwd, numeric ? NULL : u, numeric ? (long)id : 0, &f);
-	if (!numeric && !found)
-		return petra_error_set(err, EINVAL, "user \"%s\" is not in the image's /etc/passwd",
-				       u);
-	*uid = numeric ? (uid_t)id : (uid_t)strtoul(f.v[2], NULL, 10);
-	if (found && f.n >= 4)
-		*gid = (gid_t)strtoul(f.v[3], NULL, 10);
+	uint32_t id = 0;
+	bool numeric = runtime_parse_id(u, &id);
+	bool found = passwd && find_entry(passwd, numeric ? NULL : u, id, &f);
+	if (!numeric && !found) {
+		_cleanup_free_ char *q = str_quote(u);
+		return petra_error_set(err, EINVAL, "user %s is not in the image's /etc/passwd", q);
+	}
+	if (!numeric && entry_id(&f, 2, "/etc/passwd", &id, err) < 0)
+		return -EINVAL;
+	*uid = id;
+	if (found && f.n >= 4) {
+		if (entry_id(&f, 3, "/etc/passwd", &id, err) < 0)
+			return -EINVAL;
+		*gid = id;
+	}
 	if (found && f.n >= 6 && f.v[5][0] == '/') {
 		free(*home);
 		*home = xstrdup(f.v[5]);
 	}
 	if (group && *group) {
-		if (parse_id(group, &id)) {
-			*gid = (gid_t)id;
+		if (runtime_parse_id(group, &id)) {
+			*gid = id;
 		} else if (groups && find_entry(groups, group, 0, &f)) {
-			*gid = (gid_t)strtoul(f.v[2], NULL, 10);
+			if (entry_id(&f, 2, "/etc/group", &id, err) < 0)
+				return -EINVAL;
+			*gid = id;
 		} else {
-			return petra_error_set(
-			    err, EINVAL, "group \"%s\" is not in the image's /etc/group", group);
+			_cleanup_free_ char *q = str_quote(group);
+			return petra_error_set(err, EINVAL,
+					       "group %s is not in the image's /etc/group", q);
 		}
 	}
 	return 0;
@@ -209,6 +250,23 @@ static void add_mount(struct runtime_spec *spec, const struct sandbox_mount *m)
 		strvec_push(&spec->strings, m->source);
 		copy->source = spec->strings.v[spec->strings.n - 1];
 	}
+}
+
+/* Does the operator mount something (--tmpfs, -v) on path? */
+static bool operator_mounts(const struct runtime_run_options *o, const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	for (size_t i = 0; i < o->n_mounts; i++) {
+		const char *t = o->mounts[i].target;
+		size_t tlen = strlen(t);
+		while (tlen > 1 && t[tlen - 1] == '/')
+			tlen--;
+		if (tlen == len && !strncmp(t, path, len))
+			return true;
+	}
+	return false;
 }
 
 int runtime_spec_build(const struct image *img, struct strvec *lowers,
@@ -292,11 +350,17 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		if (r < 0)
 			return r;
 		for (i = 0; i < n; i++) {
+			if (operator_mounts(o, paths[i].path))
+				continue;
+			uint64_t size = paths[i].size;
 			struct sandbox_mount m = {
 			    .kind = SANDBOX_MOUNT_TMPFS,
 			    .target = paths[i].path,
-			    .size = paths[i].size > MIN_TMPFS_SIZE ? paths[i].size : MIN_TMPFS_SIZE,
-			    .mode = paths[i].mode ? paths[i].mode : 0755,
+			    .size = size < MIN_TMPFS_SIZE         ? MIN_TMPFS_SIZE
+				    : size > MAX_IMAGE_TMPFS_SIZE ? MAX_IMAGE_TMPFS_SIZE
+								  : size,
+			    /* Permissions and the sticky bit; no setuid or setgid. */
+			    .mode = (paths[i].mode ? paths[i].mode : 0755) & 01777,
 			    .uid = paths[i].uid,
 			    .gid = paths[i].uid == p->uid ? p->gid : 0,
 			};
