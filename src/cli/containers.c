@@ -356,7 +356,19 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 static void print_change(void *ctx, char kind, const char *path)
 {
 	(void)ctx;
-	printf("%c %s\n", kind, path);
+	/* The container chose the name: one with a control byte (a newline
+	 * forging a line, an escape sequence for the terminal), a quote or a
+	 * backslash is printed quoted and escaped; others as docker diff does. */
+	bool plain = true;
+	for (const unsigned char *p = (const unsigned char *)path; *p && plain; p++)
+		plain = *p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\';
+	if (plain) {
+		printf("%c %s\n", kind, path);
+		return;
+	}
+	_cleanup_strbuf_ struct strbuf q = STRBUF_INIT;
+	strbuf_add_quoted(&q, path, 0);
+	printf("%c %s\n", kind, q.buf);
 }
 
 int cmd_diff(struct cli *cli, int argc, char **argv)

@@ -74,8 +74,9 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 	char *opts = strchr(copy, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (copy[0] != '/')
-		return cli_usage(verb, "--tmpfs wants an absolute path, not \"%s\"", copy);
+	if (!sandbox_path_is_clean(copy))
+		return cli_usage(
+		    verb, "--tmpfs wants a clean absolute path (no . or ..), not \"%s\"", copy);
 	struct sandbox_mount m = {.kind = SANDBOX_MOUNT_TMPFS};
 	for (char *save = opts, *o; opts && (o = strsep(&save, ","));) {
 		char *end = NULL;
@@ -83,10 +84,15 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 			continue;
 		if (!strncmp(o, "mode=", 5) && (m.mode = (mode_t)strtoul(o + 5, &end, 8), !*end))
 			continue;
-		if (!strncmp(o, "uid=", 4) && (m.uid = (uid_t)strtoul(o + 4, &end, 10), !*end))
+		uint32_t id;
+		if (!strncmp(o, "uid=", 4) && rootfs_parse_id(o + 4, &id)) {
+			m.uid = id;
 			continue;
-		if (!strncmp(o, "gid=", 4) && (m.gid = (gid_t)strtoul(o + 4, &end, 10), !*end))
+		}
+		if (!strncmp(o, "gid=", 4) && rootfs_parse_id(o + 4, &id)) {
+			m.gid = id;
 			continue;
+		}
 		if (!strcmp(o, "ro")) {
 			m.readonly = true;
 			continue;
@@ -111,8 +117,11 @@ static int parse_volume(const char *verb, struct cli_run_args *a, const char *ar
 	char *mode = strchr(dst, ':');
 	if (mode)
 		*mode++ = '\0';
-	if (copy[0] != '/' || dst[0] != '/')
-		return cli_usage(verb, "-v wants absolute paths, not \"%s\"", arg);
+	if (copy[0] != '/')
+		return cli_usage(verb, "-v wants an absolute SRC, not \"%s\"", arg);
+	if (!sandbox_path_is_clean(dst))
+		return cli_usage(verb, "-v wants a clean absolute DST (no . or ..), not \"%s\"",
+				 arg);
 	if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
 		return cli_usage(verb, "-v mode \"%s\" is not ro or rw", mode);
 	struct stat st;

@@ -46,7 +46,8 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 	 * is simply bound read-only (a whiteout in a bottom layer hides
 	 * nothing); no layer at all is an empty read-only tmpfs. */
 	if (!o->upper && o->n_lowers == 0) {
-		if (mount("tmpfs", target, "tmpfs", MS_NODEV | MS_RDONLY, "mode=0755") < 0)
+		if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755") <
+		    0)
 			return petra_error_set_errno(err, errno, "mount a tmpfs on %s", target);
 		return 0;
 	}
@@ -54,8 +55,8 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 		if (mount(o->lowers[0], target, NULL, MS_BIND, NULL) < 0)
 			return petra_error_set_errno(err, errno, "bind %s on %s", o->lowers[0],
 						     target);
-		if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) <
-		    0) {
+		if (mount(NULL, target, NULL,
+			  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
 			int e = errno;
 			umount2(target, MNT_DETACH);
 			return petra_error_set_errno(err, e, "make %s read-only", target);
@@ -66,7 +67,8 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 	int r = overlay_options(o, &data, err);
 	if (r < 0)
 		return r;
-	unsigned long flags = MS_NODEV | (o->upper ? 0 : MS_RDONLY);
+	/* nosuid, as a second wall behind no_new_privs. */
+	unsigned long flags = MS_NOSUID | MS_NODEV | (o->upper ? 0 : MS_RDONLY);
 	if (mount("overlay", target, "overlay", flags, data.buf) < 0)
 		return petra_error_set_errno(err, errno, "mount overlayfs on %s", target);
 	return 0;
@@ -75,13 +77,13 @@ static int mount_overlay(const char *target, const struct rootfs_mount_options *
 static int mount_copy(const char *target, const struct rootfs_mount_options *o,
 		      struct petra_error **err)
 {
-	if (mount("tmpfs", target, "tmpfs", MS_NODEV, "mode=0755") < 0)
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		return petra_error_set_errno(err, errno, "mount a tmpfs on %s", target);
 	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = fd < 0 ? petra_error_set_errno(err, errno, "open %s", target)
 		       : rootfs_merge_copy(o->lowers, o->n_lowers, fd, err);
-	if (r == 0 &&
-	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)
+	if (r == 0 && mount(NULL, target, NULL,
+			    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		r = petra_error_set_errno(err, errno, "make %s read-only", target);
 	if (r < 0)
 		umount2(target, MNT_DETACH);
@@ -255,6 +257,29 @@ int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
 
 /* ---- looking up paths through the layers ---- */
 
+/* The parent directory of `path` in a layer, resolved inside the layer: a
+ * symbolic link in it (etc -> /etc) must not lead to the host's files.
+ * *name receives the last component (in *copy, which the caller frees). */
+static int open_parent_in_layer(int layer, const char *path, char **copy, const char **name)
+{
+	*copy = xstrdup(path);
+	char *slash = strrchr(*copy, '/');
+	*name = slash ? slash + 1 : *copy;
+	if (slash)
+		*slash = '\0';
+	return fs_open_in_root(layer, slash ? *copy : ".", O_PATH | O_DIRECTORY);
+}
+
+static int stat_in_layer(int layer, const char *path, struct stat *st)
+{
+	_cleanup_free_ char *copy = NULL;
+	const char *name;
+	_cleanup_close_ int parent = open_parent_in_layer(layer, path, &copy, &name);
+	if (parent < 0)
+		return parent;
+	return fstatat(parent, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
 int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, struct stat *st,
 		  size_t *layer)
 {
@@ -266,7 +291,7 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
 		_cleanup_close_ int fd = open(lowers[i - 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if (fstatat(fd, path, st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (stat_in_layer(fd, path, st) == 0) {
 			if (is_whiteout(st))
 				return -ENOENT;
 			if (layer)
@@ -279,13 +304,13 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
 		for (char *slash; (slash = strrchr(dir, '/'));) {
 			*slash = '\0';
 			struct stat pst;
-			if (fstatat(fd, dir, &pst, AT_SYMLINK_NOFOLLOW) < 0)
+			if (stat_in_layer(fd, dir, &pst) < 0)
 				continue;
 			if (is_whiteout(&pst))
 				return -ENOENT;
 			char v;
 			_cleanup_close_ int dfd =
-			    openat(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			    fs_open_in_root(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 			if (dfd >= 0 && fgetxattr(dfd, OPAQUE_XATTR, &v, 1) == 1 && v == 'y')
 				return -ENOENT;
 		}
@@ -300,10 +325,15 @@ int rootfs_read_file(const char *const *lowers, size_t n_lowers, const char *pat
 	size_t layer;
 	if (rootfs_lookup(lowers, n_lowers, path, &st, &layer) < 0 || !S_ISREG(st.st_mode))
 		return petra_error_set(err, ENOENT, "%s: not in the image", path);
-	_cleanup_close_ int fd = open(lowers[layer], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(lowers[layer], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", lowers[layer]);
 	while (*path == '/')
 		path++;
-	return fs_read_file_at(fd, path, max_size, data, len, err);
+	_cleanup_free_ char *copy = NULL;
+	const char *name;
+	_cleanup_close_ int parent = open_parent_in_layer(fd, path, &copy, &name);
+	if (parent < 0)
+		return petra_error_set_errno(err, -parent, "open %s in %s", path, lowers[layer]);
+	return fs_read_file_at(parent, name, max_size, data, len, err);
 }

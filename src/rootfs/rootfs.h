@@ -121,5 +121,8 @@ int rootfs_user_lookup(const char *passwd, const char *group, const char *user, 
  * layers make. */
 int rootfs_resolve_user(const char *const *lowers, size_t n_lowers, const char *user, uid_t *uid,
 			gid_t *gid, char **home, struct petra_error **err);
+/* A user or group id as /etc/passwd, USER, -u and --tmpfs uid= spell it:
+ * decimal digits only and below 2^32-1, which is (uid_t)-1. */
+bool rootfs_parse_id(const char *s, uint32_t *id);
 
 #endif

@@ -4,9 +4,22 @@
 
 #include <string.h>
 
+bool rootfs_parse_id(const char *s, uint32_t *id)
+{
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 10 || s[digits])
+		return false;
+	unsigned long long v = strtoull(s, NULL, 10);
+	if (v >= UINT32_MAX)
+		return false;
+	*id = (uint32_t)v;
+	return true;
+}
+
 /* Find the line of an /etc/passwd or /etc/group file whose first field is
- * `name` (or, with by_id, whose third field is the number); fields split. */
-static bool find_entry(const char *file, const char *name, long id, struct strvec *fields)
+ * `name` (or, when name is NULL, whose third field is the number id);
+ * fields split. */
+static bool find_entry(const char *file, const char *name, uint32_t id, struct strvec *fields)
 {
 	const char *line = file;
 	while (line && *line) {
@@ -17,8 +30,10 @@ static bool find_entry(const char *file, const char *name, long id, struct strve
 		char *save = copy;
 		for (char *f; (f = strsep(&save, ":"));)
 			strvec_push(fields, f);
-		if (fields->n >= 3 && ((name && !strcmp(fields->v[0], name)) ||
-				       (!name && strtol(fields->v[2], NULL, 10) == id)))
+		uint32_t have;
+		if (fields->n >= 3 &&
+		    ((name && !strcmp(fields->v[0], name)) ||
+		     (!name && rootfs_parse_id(fields->v[2], &have) && have == id)))
 			return true;
 		line = end ? end + 1 : NULL;
 	}
@@ -26,14 +41,20 @@ static bool find_entry(const char *file, const char *name, long id, struct strve
 	return false;
 }
 
-static bool parse_id(const char *s, unsigned long *out)
+/* Field `index` of an entry of the image's /etc/passwd or /etc/group as
+ * an id. The image is untrusted: "-1", "4294967295" or an overflowing
+ * number would otherwise become (uid_t)-1, which setresuid() takes as
+ * "unchanged", leaving the process root. */
+static int entry_id(const struct strvec *f, size_t index, const char *file, uint32_t *id,
+		    struct petra_error **err)
 {
-	char *end;
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return !*end && errno == 0 && *out < UINT32_MAX;
+	if (rootfs_parse_id(f->v[index], id))
+		return 0;
+	_cleanup_free_ char *name = str_quote(f->v[0]);
+	_cleanup_free_ char *value = str_quote(f->v[index]);
+	return petra_error_set(err, EINVAL, "%s in the image's %s: %s is not a valid %s", name,
+			       file, value,
+			       index == 2 && !strcmp(file, "/etc/passwd") ? "uid" : "gid");
 }
 
 int rootfs_user_lookup(const char *passwd, const char *groups, const char *user, uid_t *uid,
@@ -49,27 +70,36 @@ int rootfs_user_lookup(const char *passwd, const char *groups, const char *user,
 	if (group)
 		*group++ = '\0';
 	_cleanup_strvec_ struct strvec f = STRVEC_INIT;
-	unsigned long id;
-	bool numeric = parse_id(u, &id);
-	bool found = passwd && find_entry(passwd, numeric ? NULL : u, numeric ? (long)id : 0, &f);
-	if (!numeric && !found)
-		return petra_error_set(err, EINVAL, "user \"%s\" is not in the image's /etc/passwd",
-				       u);
-	*uid = numeric ? (uid_t)id : (uid_t)strtoul(f.v[2], NULL, 10);
-	if (found && f.n >= 4)
-		*gid = (gid_t)strtoul(f.v[3], NULL, 10);
+	uint32_t id = 0;
+	bool numeric = rootfs_parse_id(u, &id);
+	bool found = passwd && find_entry(passwd, numeric ? NULL : u, id, &f);
+	if (!numeric && !found) {
+		_cleanup_free_ char *q = str_quote(u);
+		return petra_error_set(err, EINVAL, "user %s is not in the image's /etc/passwd", q);
+	}
+	if (!numeric && entry_id(&f, 2, "/etc/passwd", &id, err) < 0)
+		return -EINVAL;
+	*uid = id;
+	if (found && f.n >= 4) {
+		if (entry_id(&f, 3, "/etc/passwd", &id, err) < 0)
+			return -EINVAL;
+		*gid = id;
+	}
 	if (found && f.n >= 6 && f.v[5][0] == '/') {
 		free(*home);
 		*home = xstrdup(f.v[5]);
 	}
 	if (group && *group) {
-		if (parse_id(group, &id)) {
-			*gid = (gid_t)id;
+		if (rootfs_parse_id(group, &id)) {
+			*gid = id;
 		} else if (groups && find_entry(groups, group, 0, &f)) {
-			*gid = (gid_t)strtoul(f.v[2], NULL, 10);
+			if (entry_id(&f, 2, "/etc/group", &id, err) < 0)
+				return -EINVAL;
+			*gid = id;
 		} else {
-			return petra_error_set(
-			    err, EINVAL, "group \"%s\" is not in the image's /etc/group", group);
+			_cleanup_free_ char *q = str_quote(group);
+			return petra_error_set(err, EINVAL,
+					       "group %s is not in the image's /etc/group", q);
 		}
 	}
 	return 0;

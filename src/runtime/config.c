@@ -6,6 +6,10 @@
 
 #define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MIN_TMPFS_SIZE (UINT64_C(1) << 20)
+/* The most memory an image's label may ask for, per path: the image is
+ * not trusted with the host's memory. The operator asks for more with a
+ * --tmpfs of the same path, which replaces the label's. */
+#define MAX_IMAGE_TMPFS_SIZE (UINT64_C(64) << 20)
 
 /* ---- the writable-paths label ---- */
 
@@ -35,7 +39,7 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(json, i);
 		const char *path = json_get_string(e, "path");
-		if (!path || path[0] != '/' || strstr(path, "/..")) {
+		if (!path || !sandbox_path_is_clean(path)) {
 			runtime_writable_paths_free(paths, n);
 			return petra_error_set(err, EINVAL,
 					       "label %s: entry %zu has no absolute \"path\"",
@@ -50,7 +54,14 @@ int runtime_writable_paths_parse(const char *label, struct runtime_writable_path
 		else if (json_is_integer(mode))
 			paths[i].mode = (mode_t)json_integer_value(mode);
 		paths[i].mode &= 07777;
-		paths[i].uid = (uid_t)json_get_int(e, "uid", 0);
+		json_int_t uid = json_get_int(e, "uid", 0);
+		if (uid < 0 || uid >= UINT32_MAX) {
+			runtime_writable_paths_free(paths, n);
+			return petra_error_set(err, EINVAL,
+					       "label %s: entry %zu has an invalid \"uid\"",
+					       RUNTIME_WRITABLE_PATHS_LABEL, i + 1);
+		}
+		paths[i].uid = (uid_t)uid;
 	}
 	*out = paths;
 	*n_out = n;
@@ -123,6 +134,23 @@ static void add_mount(struct runtime_spec *spec, const struct sandbox_mount *m)
 		strvec_push(&spec->strings, m->source);
 		copy->source = spec->strings.v[spec->strings.n - 1];
 	}
+}
+
+/* Does the operator mount something (--tmpfs, -v) on path? */
+static bool operator_mounts(const struct runtime_run_options *o, const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	for (size_t i = 0; i < o->n_mounts; i++) {
+		const char *t = o->mounts[i].target;
+		size_t tlen = strlen(t);
+		while (tlen > 1 && t[tlen - 1] == '/')
+			tlen--;
+		if (tlen == len && !strncmp(t, path, len))
+			return true;
+	}
+	return false;
 }
 
 int runtime_spec_build(const struct image *img, struct strvec *lowers,
@@ -205,11 +233,17 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		if (r < 0)
 			return r;
 		for (i = 0; i < n; i++) {
+			if (operator_mounts(o, paths[i].path))
+				continue;
+			uint64_t size = paths[i].size;
 			struct sandbox_mount m = {
 			    .kind = SANDBOX_MOUNT_TMPFS,
 			    .target = paths[i].path,
-			    .size = paths[i].size > MIN_TMPFS_SIZE ? paths[i].size : MIN_TMPFS_SIZE,
-			    .mode = paths[i].mode ? paths[i].mode : 0755,
+			    .size = size < MIN_TMPFS_SIZE         ? MIN_TMPFS_SIZE
+				    : size > MAX_IMAGE_TMPFS_SIZE ? MAX_IMAGE_TMPFS_SIZE
+								  : size,
+			    /* Permissions and the sticky bit; no setuid or setgid. */
+			    .mode = (paths[i].mode ? paths[i].mode : 0755) & 01777,
 			    .uid = paths[i].uid,
 			    .gid = paths[i].uid == p->uid ? p->gid : 0,
 			};

@@ -36,12 +36,42 @@ int runtime_prepare(struct petra_store *store, const struct runtime_run_options 
 /* Set "K=V" in env, replacing an earlier value of K. */
 void runtime_env_set(struct strvec *env, const char *kv);
 
+/* Pipes standing in for the caller's terminal. Without -t a container (or
+ * an exec'd process) gets no terminal, not even the caller's: where
+ * petra's stdout, stderr or (interactive) stdin is one and stdio[i] is
+ * unset (-1), stdio[i] becomes a pipe that sandbox_wait copies. */
+struct runtime_relay {
+	int theirs[3]; /* the process's ends, closed once it started */
+	struct sandbox_relay relays[3];
+	size_t n;
+};
+#define RUNTIME_RELAY_INIT                                                                         \
+	{                                                                                          \
+		.theirs = { -1, -1, -1 }                                                           \
+	}
+int runtime_relay_setup(struct runtime_relay *t, int stdio[3], bool interactive,
+			struct petra_error **err);
+/* The process started (or failed to): close its ends. */
+void runtime_relay_started(struct runtime_relay *t);
+/* After sandbox_wait (which closed the input pipe) or instead of it. */
+void runtime_relay_release(struct runtime_relay *t, bool waited);
+
+/* The run directory is ours (owned by the effective uid), mode 0700 and
+ * not a symbolic link; with create, it is made (0700) when missing. */
+int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err);
+
 /* Write state.json of a container directory atomically. */
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err);
 
 /* The start time of a process (field 22 of /proc/PID/stat), 0 if gone:
  * together with the pid it names one process, whatever pids get reused. */
 unsigned long long runtime_process_start(pid_t pid);
+
+/* A pidfd of a container's first process, checked to be it (the start
+ * time recorded, PID 1 of a pid namespace of its own); ESRCH when it is
+ * gone. Signals and setns through it reach that process or nothing. */
+int runtime_container_pidfd(const struct runtime_container *c, int *pidfd,
+			    struct petra_error **err);
 
 /* Learn: the minimal writable directories from the upper directory of a
  * container that ran with spec. */

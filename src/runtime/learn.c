@@ -10,6 +10,11 @@
  * examined in turn. Changed or deleted image files cannot be fixed by a
  * tmpfs (it would hide the rest of their directory): they are reported as
  * notes instead.
+ *
+ * The container's writes are the workload's doing: they choose where a
+ * tmpfs is proposed, never what it is like. Mode and owner come from the
+ * image; a directory the image fills with files is never proposed (the
+ * tmpfs would hide them), and system directories come with a warning.
  */
 #include "internal.h"
 
@@ -55,7 +60,7 @@ struct learner {
 	const struct runtime_spec *spec;
 	const char *const *lowers;
 	size_t n_lowers;
-	struct strvec dirs; /* directories written into (may nest) */
+	struct strvec writes; /* "path\tdir\tD|F": new entries, where, and their kind */
 	struct strvec *notes;
 };
 
@@ -77,6 +82,14 @@ static int walk(struct learner *l, int dir_fd, const char *rel, struct petra_err
 		bool in_image = rootfs_lookup(l->lowers, l->n_lowers, path, &img, NULL) == 0;
 		bool whiteout = S_ISCHR(up.st_mode) && up.st_rdev == 0;
 		if (S_ISDIR(up.st_mode) && in_image && S_ISDIR(img.st_mode)) {
+			/* A tmpfs cannot keep a directory's new mode or owner. */
+			if ((up.st_mode & 07777) != (img.st_mode & 07777) ||
+			    up.st_uid != img.st_uid || up.st_gid != img.st_gid)
+				strvec_pushf(
+				    l->notes,
+				    "changes the mode or owner of %s, which is part of the "
+				    "image",
+				    path);
 			int sub = openat(dir_fd, de->d_name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
@@ -95,7 +108,8 @@ static int walk(struct learner *l, int dir_fd, const char *rel, struct petra_err
 			strvec_pushf(l->notes, "changes %s, which is part of the image", path);
 			continue;
 		}
-		strvec_push(&l->dirs, *rel ? rel : "/");
+		strvec_pushf(&l->writes, "%s\t%s\t%c", path, *rel ? rel : "/",
+			     S_ISDIR(up.st_mode) ? 'D' : 'F');
 	}
 	return 0;
 }
@@ -107,6 +121,44 @@ static bool below(const char *dir, const char *top)
 	if (!strcmp(top, "/"))
 		return true;
 	return !strncmp(dir, top, n) && (dir[n] == '\0' || dir[n] == '/');
+}
+
+/* Does the image have anything in directory `dir`? A tmpfs on it would
+ * hide that from the service. */
+static bool image_dir_populated(const struct learner *l, const char *dir)
+{
+	for (size_t i = 0; i < l->n_lowers; i++) {
+		_cleanup_close_ int root = open(l->lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = root < 0 ? -1 : fs_open_in_root(root, dir, O_RDONLY | O_DIRECTORY);
+		_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (fd >= 0 && !d)
+			close(fd);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			_cleanup_free_ char *path =
+			    xasprintf("%s/%s", dir + (dir[1] == '\0'), de->d_name);
+			struct stat st;
+			if (rootfs_lookup(l->lowers, l->n_lowers, path, &st, NULL) == 0)
+				return true; /* not hidden by a whiteout above */
+		}
+	}
+	return false;
+}
+
+/* Directories whose tmpfs would make code or configuration writable. */
+static const char *system_dir(const char *path)
+{
+	static const char *const dirs[] = {"/bin", "/etc", "/lib", "/sbin", "/usr"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		size_t n = strlen(dirs[i]);
+		/* /lib also stands for /lib32, /lib64, /libx32 */
+		if (!strncmp(path, dirs[i], n) &&
+		    (path[n] == '/' || path[n] == '\0' || !strcmp(dirs[i], "/lib")))
+			return dirs[i];
+	}
+	return NULL;
 }
 
 int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **out,
@@ -126,35 +178,62 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writab
 	};
 	int r = walk(&l, upper_fd, "", err);
 	if (r < 0) {
-		strvec_clear(&l.dirs);
+		strvec_clear(&l.writes);
 		return r;
 	}
+	/* Where a tmpfs would make each write possible: the image's directory
+	 * it went into when that directory is empty in the image; else, for a
+	 * new directory, that directory itself (petra creates the mount point);
+	 * else nowhere: a tmpfs would hide the image's files. */
+	_cleanup_strvec_ struct strvec dirs = STRVEC_INIT;
+	for (size_t i = 0; i < l.writes.n; i++) {
+		char *path = l.writes.v[i], *dir = strchr(path, '\t');
+		*dir++ = '\0';
+		char *kind = strchr(dir, '\t');
+		*kind++ = '\0';
+		if (!image_dir_populated(&l, dir))
+			strvec_push(&dirs, dir);
+		else if (*kind == 'D')
+			strvec_push(&dirs, path);
+		else
+			strvec_pushf(
+			    notes,
+			    "writes %s into %s, which holds the image's files: a tmpfs there "
+			    "would hide them (a directory of its own would do)",
+			    path, dir);
+	}
+	strvec_clear(&l.writes);
 	/* Sorted, a directory comes before everything below it. */
-	strvec_sort(&l.dirs);
-	struct runtime_writable_path *paths = xcalloc(l.dirs.n ? l.dirs.n : 1, sizeof(*paths));
+	strvec_sort(&dirs);
+	struct runtime_writable_path *paths = xcalloc(dirs.n ? dirs.n : 1, sizeof(*paths));
 	size_t n = 0;
-	for (size_t i = 0; i < l.dirs.n; i++) {
-		if (n && below(l.dirs.v[i], paths[n - 1].path))
+	for (size_t i = 0; i < dirs.n; i++) {
+		if (n && below(dirs.v[i], paths[n - 1].path))
 			continue;
-		if (!strcmp(l.dirs.v[i], "/")) {
-			strvec_push(notes, "writes into /, which no tmpfs can make writable");
-			continue;
-		}
 		struct runtime_writable_path *p = &paths[n++];
-		p->path = xstrdup(l.dirs.v[i]);
+		p->path = xstrdup(dirs.v[i]);
 		p->used = usage(upper_fd, p->path + 1);
 		/* Room to grow: twice what it used, at least 1 MiB. */
 		p->size = ((p->used * 2 + MIB - 1) / MIB) * MIB;
 		if (p->size < MIB)
 			p->size = MIB;
+		/* Mode and owner from the image, never from what the container
+		 * made of the directory; a new one belongs to the process. */
 		struct stat st;
-		if (fstatat(upper_fd, p->path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    rootfs_lookup(l.lowers, l.n_lowers, p->path, &st, NULL) == 0) {
-			p->mode = st.st_mode & 07777;
+		if (rootfs_lookup(l.lowers, l.n_lowers, p->path, &st, NULL) == 0) {
+			p->mode = st.st_mode & 01777;
 			p->uid = st.st_uid;
+		} else {
+			p->mode = 0755;
+			p->uid = spec->sandbox.process.uid;
 		}
+		const char *sys = system_dir(p->path);
+		if (sys)
+			strvec_pushf(notes,
+				     "writes into %s, below the system directory %s: prefer a "
+				     "directory under /run, /var or /tmp",
+				     p->path, sys);
 	}
-	strvec_clear(&l.dirs);
 	*out = paths;
 	*n_out = n;
 	return 0;

@@ -27,16 +27,32 @@ static void strings_from_json(json_t *a, struct strvec *out)
 
 /* ---- exec ---- */
 
+/* A user or group id from state.json. */
+static int state_id(const struct runtime_container *c, const char *key, uint32_t *id,
+		    struct petra_error **err)
+{
+	json_int_t v = json_get_int(c->state, key, 0);
+	/* UINT32_MAX is (uid_t)-1, "unchanged" to setresuid: root. */
+	if (v < 0 || v >= UINT32_MAX)
+		return petra_error_set(err, EINVAL, "container %.12s: the state's %s is invalid",
+				       c->id, key);
+	*id = (uint32_t)v;
+	return 0;
+}
+
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err)
 {
 	if (!c->running)
 		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
+	uint32_t uid = 0, gid = 0;
+	if (state_id(c, "uid", &uid, err) < 0 || state_id(c, "gid", &gid, err) < 0)
+		return -EINVAL;
 	struct sandbox_process p = {
 	    .argv = o->argv,
 	    .cwd = o->workdir ? o->workdir : json_get_string(c->state, "cwd"),
-	    .uid = (uid_t)json_get_int(c->state, "uid", 0),
-	    .gid = (gid_t)json_get_int(c->state, "gid", 0),
+	    .uid = uid,
+	    .gid = gid,
 	    .caps = (uint64_t)json_get_int(c->state, "caps", (json_int_t)sandbox_default_caps()),
 	    .ambient = (uint64_t)json_get_int(c->state, "ambient", 0),
 	    .stdio = {o->stdio[0], o->stdio[1], o->stdio[2]},
@@ -67,19 +83,36 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		p.stdio[0] = devnull;
 	}
+	struct runtime_relay relay = RUNTIME_RELAY_INIT;
+	int r = o->tty ? 0 : runtime_relay_setup(&relay, p.stdio, o->interactive, err);
+	if (r < 0) {
+		runtime_relay_release(&relay, false);
+		return r;
+	}
 	sigset_t forward, saved;
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	int r = sandbox_exec(c->pid, &p, &pid, err);
+	_cleanup_close_ int pidfd = -1;
+	r = runtime_container_pidfd(c, &pidfd, err);
+	if (r == 0)
+		r = sandbox_exec_pidfd(pidfd, &p, &pid, err);
+	runtime_relay_started(&relay);
+	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == 0) {
 		if (slave >= 0) {
 			close(slave);
 			slave = -1;
 		}
-		struct sandbox_wait_options wo = {.forward = &forward, .pty_master = master};
+		struct sandbox_wait_options wo = {
+		    .forward = &forward,
+		    .pty_master = master,
+		    .relays = relay.relays,
+		    .n_relays = relay.n,
+		};
 		r = sandbox_wait(pid, &wo, exit_code, err);
 	}
+	runtime_relay_release(&relay, waited);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	return r;
 }
@@ -264,7 +297,10 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 		{
 			const char *kind = json_get_string(m, "kind");
 			const char *target = json_get_string(m, "target");
-			if (!kind || strcmp(kind, "tmpfs") || !target)
+			/* As a mount target must be: "" or ".." would walk the
+			 * container's whole root instead. */
+			if (!kind || strcmp(kind, "tmpfs") || !target ||
+			    !sandbox_path_is_clean(target))
 				continue;
 			_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)c->pid);
 			_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -273,9 +309,11 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 					: fs_open_in_root(root_fd, target, O_RDONLY | O_DIRECTORY);
 			if (fd < 0)
 				continue;
+			/* The prefix of the paths below it: no trailing '/' ("" for
+			 * a target of "/"). */
 			_cleanup_free_ char *rel = xstrdup(target);
-			if (rel[strlen(rel) - 1] == '/')
-				rel[strlen(rel) - 1] = '\0';
+			for (size_t len = strlen(rel); len > 0 && rel[len - 1] == '/'; len--)
+				rel[len - 1] = '\0';
 			r = diff_walk(&d, fd, rel, false, err);
 			if (r < 0)
 				break;

@@ -6,6 +6,7 @@
 #include <pty.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -129,10 +130,39 @@ static void container_cleanup(struct container *c, bool remove)
 	json_decref(c->state);
 }
 
+/* A name is one container's, running or not: the run directory is locked
+ * (*lock, released once the new state is written) and no other state may
+ * hold the name, so two runs cannot both take it. */
+static int claim_name(const char *run_dir, const char *name, int *lock, struct petra_error **err)
+{
+	int r = runtime_run_dir_check(run_dir, true, err);
+	if (r < 0)
+		return r;
+	*lock = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*lock < 0 || flock(*lock, LOCK_EX) < 0)
+		return petra_error_set_errno(err, errno, "lock %s", run_dir);
+	struct runtime_container *list;
+	size_t n;
+	r = runtime_list(run_dir, &list, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (list[i].name && !strcmp(list[i].name, name)) {
+			_cleanup_free_ char *q = str_quote(name);
+			r = petra_error_set(
+			    err, EEXIST,
+			    "the name %s is already used by container %.12s (petra rm "
+			    "it first)",
+			    q, list[i].id);
+		}
+	runtime_containers_free(list, n);
+	return r;
+}
+
 static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 		       struct runtime_spec *spec, struct container *c, struct petra_error **err)
 {
-	int r = fs_mkdir_p(run_dir, 0700, err);
+	int r = runtime_run_dir_check(run_dir, true, err);
 	if (r < 0)
 		return r;
 	if ((r = new_id(c->id, err)) < 0)
@@ -150,8 +180,17 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	const char *upper_base = NULL;
 	if (o->learn) {
 		/* A throwaway writable layer in memory, visible to us after the
-		 * container ended. */
+		 * container ended, mounted in a private mount namespace of ours
+		 * (the container's is a copy of it): it never shows on the host
+		 * and goes with us and the container, however we end. */
 		c->learn_dir = path_join(c->dir, "learn");
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			r = petra_error_set_errno(err, errno, "a private mount namespace");
+			free(c->learn_dir);
+			c->learn_dir = NULL;
+			return r;
+		}
 		if (mkdir(c->learn_dir, 0700) < 0 ||
 		    mount("tmpfs", c->learn_dir, "tmpfs", MS_NODEV, "mode=0700") < 0) {
 			r = petra_error_set_errno(err, errno, "mount a tmpfs on %s", c->learn_dir);
@@ -179,6 +218,49 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 
 /* ---- foreground ---- */
 
+int runtime_relay_setup(struct runtime_relay *t, int stdio[3], bool interactive,
+			struct petra_error **err)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < 3; i++)
+		t->theirs[i] = -1;
+	for (int i = 0; i < 3; i++) {
+		if (stdio[i] >= 0 || (i == 0 && !interactive) || !isatty(i))
+			continue;
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return petra_error_set_errno(err, errno, "pipe");
+		bool in = i == 0;
+		t->theirs[i] = stdio[i] = in ? p[0] : p[1];
+		t->relays[t->n++] = (struct sandbox_relay){
+		    .from = in ? 0 : p[0],
+		    .to = in ? p[1] : i,
+		    .input = in,
+		};
+	}
+	return 0;
+}
+
+void runtime_relay_started(struct runtime_relay *t)
+{
+	for (int i = 0; i < 3; i++)
+		if (t->theirs[i] >= 0) {
+			close(t->theirs[i]);
+			t->theirs[i] = -1;
+		}
+}
+
+void runtime_relay_release(struct runtime_relay *t, bool waited)
+{
+	runtime_relay_started(t);
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->relays[i].input)
+			close(t->relays[i].from);
+		else if (!waited)
+			close(t->relays[i].to);
+	t->n = 0;
+}
+
 static int run_foreground(const struct runtime_run_options *o, struct runtime_spec *spec,
 			  struct container *c, struct runtime_run_result *result,
 			  struct petra_error **err)
@@ -201,11 +283,20 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		p->stdio[0] = devnull;
 	}
+	struct runtime_relay relay = RUNTIME_RELAY_INIT;
+	int r =
+	    o->use_stdio || o->tty ? 0 : runtime_relay_setup(&relay, p->stdio, o->interactive, err);
+	if (r < 0) {
+		runtime_relay_release(&relay, false);
+		return r;
+	}
 	sigset_t forward, saved;
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	int r = sandbox_spawn(&spec->sandbox, &pid, err);
+	r = sandbox_spawn(&spec->sandbox, &pid, err);
+	runtime_relay_started(&relay);
+	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == -ENOENT || r == -EACCES)
 		result->exit_code = r == -ENOENT ? 127 : 126;
 	if (r == 0) {
@@ -216,11 +307,17 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		_cleanup_error_ struct petra_error *state_err = NULL;
 		if (record_started(c->dir_fd, c->state, pid, &state_err) < 0)
 			log_warn("%s", state_err->message);
-		struct sandbox_wait_options wo = {.forward = &forward, .pty_master = master};
+		struct sandbox_wait_options wo = {
+		    .forward = &forward,
+		    .pty_master = master,
+		    .relays = relay.relays,
+		    .n_relays = relay.n,
+		};
 		r = sandbox_wait(pid, &wo, &result->exit_code, err);
 		if (r == 0)
 			record_exit(c->dir_fd, result->exit_code);
 	}
+	runtime_relay_release(&relay, waited);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	return r;
 }
@@ -322,6 +419,9 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 	if (r < 0)
 		return r;
 	struct container c = {.dir_fd = -1};
+	_cleanup_close_ int name_lock = -1;
+	if (o->name)
+		r = claim_name(run_dir, o->name, &name_lock, err);
 	if (r == 0)
 		r = create_dirs(run_dir, o, &spec, &c, err);
 	if (r == 0) {
@@ -331,6 +431,11 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		spec.sandbox.hostname = short_id;
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
 		r = runtime_state_write(c.dir_fd, c.state, err);
+		/* The state holds the name now. */
+		if (name_lock >= 0) {
+			close(name_lock);
+			name_lock = -1;
+		}
 		/* The layers are extracted and state.json names them (prune keeps
 		 * every container's layers): prune need not wait for us now. */
 		if (r == 0)
@@ -362,7 +467,9 @@ int runtime_open_image_root(struct petra_store *store, const struct image *img, 
 		r = petra_error_set_errno(err, errno, "make the mount tree private");
 	_cleanup_free_ char *target = xasprintf("%s/inspect-%d", run_dir, (int)getpid());
 	if (r == 0)
-		r = fs_mkdir_p(target, 0700, err);
+		r = runtime_run_dir_check(run_dir, true, err);
+	if (r == 0 && mkdir(target, 0700) < 0 && errno != EEXIST)
+		r = petra_error_set_errno(err, errno, "create %s", target);
 	if (r == 0) {
 		struct rootfs_mount_options mo = {
 		    .lowers = (const char *const *)lowers.v,

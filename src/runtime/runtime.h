@@ -12,7 +12,8 @@
  *  - state: <run dir>/<id>/ holds state.json (written atomically), the
  *    log of a detached container and, once it ended, its exit status.
  *    The run dir is $PETRA_RUN_DIR, else /run/petra for root, else
- *    $XDG_RUNTIME_DIR/petra.
+ *    $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID; whichever it is,
+ *    it must be the caller's own, mode 0700, not a symbolic link.
  *  - learn: the container runs on a throwaway writable layer in memory;
  *    what it wrote there gives the minimal set of directories it must be
  *    able to write, which can be saved into a new image's label.
@@ -66,7 +67,8 @@ struct runtime_run_options {
 	enum sandbox_network network;
 	uint64_t cap_add;
 	bool read_write;        /* a writable root (an upper directory on disk) */
-	bool learn;             /* a throwaway writable root in memory, observed */
+	bool learn;             /* a throwaway writable root in memory, observed; the
+				 * caller moves into a private mount namespace */
 	bool detach;            /* under a supervisor; returns once started */
 	bool remove;            /* remove the state when the container ends */
 	bool interactive;       /* keep stdin */

@@ -7,8 +7,10 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -23,6 +25,38 @@ char *runtime_default_run_dir(void)
 	if (xdg && *xdg)
 		return xasprintf("%s/petra", xdg);
 	return xasprintf("/tmp/petra-run-%u", (unsigned)geteuid());
+}
+
+int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
+{
+	if (create) {
+		int r = fs_mkdir_p(run_dir, 0700, err);
+		if (r < 0)
+			return r;
+	}
+	/* petra signals the pids and joins the namespaces that states name:
+	 * only a directory of our own that no one else can write into is
+	 * trusted. /tmp/petra-run-UID is a name anyone can take first. */
+	struct stat st;
+	if (lstat(run_dir, &st) < 0)
+		return petra_error_set_errno(err, errno, "run directory %s", run_dir);
+	if (S_ISLNK(st.st_mode))
+		return petra_error_set(err, ELOOP, "run directory %s is a symbolic link", run_dir);
+	if (!S_ISDIR(st.st_mode))
+		return petra_error_set(err, ENOTDIR, "run directory %s is not a directory",
+				       run_dir);
+	if (st.st_uid != geteuid())
+		return petra_error_set(err, EPERM,
+				       "run directory %s belongs to uid %u, not to uid %u: its "
+				       "container states cannot be trusted",
+				       run_dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 077)
+		return petra_error_set(
+		    err, EPERM,
+		    "run directory %s is mode %04o: others could plant container "
+		    "states in it (it must be 0700)",
+		    run_dir, (unsigned)(st.st_mode & 07777));
+	return 0;
 }
 
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err)
@@ -57,6 +91,43 @@ unsigned long long runtime_process_start(pid_t pid)
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* PID 1 of a pid namespace of its own, as a container's first process
+ * is: the last number of the NSpid line of /proc/PID/status is 1. */
+static bool is_namespace_init(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_free_ char *status = NULL;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (fs_read_file_at(AT_FDCWD, path, 1u << 16, &status, NULL, &ignored) < 0)
+		return false;
+	char *line = strstr(status, "\nNSpid:");
+	if (!line)
+		return false;
+	line = strtok(line + 7, "\n");
+	char *last = line ? strrchr(line, '\t') : NULL;
+	return last && last != strchr(line, '\t') && !strcmp(last + 1, "1");
+}
+
+int runtime_container_pidfd(const struct runtime_container *c, int *pidfd, struct petra_error **err)
+{
+	int fd = pidfd_open(c->pid, 0);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "container %.12s", c->id);
+	/* Checked once the pidfd is open: if the pid was reused before, the
+	 * start time differs; after, the pidfd still holds the old process. A
+	 * state (forged, or stale) naming some other host process is not
+	 * taken for a container: that process is no namespace's PID 1. */
+	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
+	if (c->pid <= 0 || !start || runtime_process_start(c->pid) != start ||
+	    !is_namespace_init(c->pid)) {
+		close(fd);
+		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
+	}
+	*pidfd = fd;
+	return 0;
 }
 
 void runtime_container_release(struct runtime_container *c)
@@ -107,8 +178,8 @@ static int load(const char *run_dir, const char *id, struct runtime_container *c
 	/* Running: no exit status yet, and the pid is still the same process
 	 * (same start time). */
 	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
-	c->running =
-	    c->exit_code < 0 && c->pid > 0 && start && runtime_process_start(c->pid) == start;
+	c->running = c->exit_code < 0 && c->pid > 0 && start &&
+		     runtime_process_start(c->pid) == start && is_namespace_init(c->pid);
 	return 0;
 }
 
@@ -125,12 +196,15 @@ int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n
 {
 	*list = NULL;
 	*n = 0;
+	struct stat st;
+	if (lstat(run_dir, &st) < 0 && errno == ENOENT)
+		return 0;
+	int r = runtime_run_dir_check(run_dir, false, err);
+	if (r < 0)
+		return r;
 	_cleanup_closedir_ DIR *d = opendir(run_dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
+	if (!d)
 		return petra_error_set_errno(err, errno, "open %s", run_dir);
-	}
 	struct dirent *de;
 	size_t alloc = 0;
 	while ((de = readdir(d))) {
@@ -187,26 +261,48 @@ int runtime_find(const char *run_dir, const char *what, struct runtime_container
 
 /* ---- stop and remove ---- */
 
-static bool wait_gone(struct runtime_container *c, unsigned ms)
+/* Has the process of pidfd ended (within ms)? Only the kernel's word
+ * counts: parsing /proc/PID/stat for a zombie can be fooled by a process
+ * that names itself "x) Z". A zombie counts as ended: its parent (the
+ * supervisor) reaps it. */
+static bool wait_exit(int pidfd, unsigned ms)
 {
-	unsigned long long start = (unsigned long long)json_get_int(c->state, "pid_start", 0);
-	for (unsigned waited = 0;; waited += 10) {
-		if (runtime_process_start(c->pid) != start)
-			return true;
-		/* A zombie is gone for our purposes: its supervisor reaps it. */
-		char path[64], st = 0;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
-		FILE *f = fopen(path, "re");
-		if (f) {
-			if (fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
-				st = 0;
-			fclose(f);
-		}
-		if (st == 'Z' || st == 'X')
-			return true;
-		if (waited >= ms)
-			return false;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int r;
+	while ((r = poll(&p, 1, (int)ms)) < 0 && errno == EINTR)
+		;
+	return r > 0;
+}
+
+/* SIGTERM (with a grace period, then SIGKILL) or SIGKILL straight away. */
+static int end_container(struct runtime_container *c, bool term, unsigned grace,
+			 struct petra_error **err)
+{
+	_cleanup_close_ int pidfd = -1;
+	_cleanup_error_ struct petra_error *gone = NULL;
+	if (runtime_container_pidfd(c, &pidfd, &gone) < 0)
+		return 0; /* it ended meanwhile */
+	if (term) {
+		if (pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+			return petra_error_set_errno(err, errno, "signal container %.12s", c->id);
+		if (wait_exit(pidfd, grace * 1000))
+			return 0;
+	}
+	if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
+	if (!wait_exit(pidfd, 10000))
+		return petra_error_set(err, ETIMEDOUT, "container %.12s did not end", c->id);
+	return 0;
+}
+
+/* Give whoever waited for the container (its supervisor, or petra run) a
+ * moment, 10 s at most, to record the exit status (or, --rm, to remove
+ * the state): until then they still write into its directory. */
+static void wait_exit_recorded(const struct runtime_container *c)
+{
+	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
+	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0 && access(c->dir, F_OK) == 0; i++) {
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -215,21 +311,10 @@ int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error
 {
 	if (!c->running)
 		return 0;
-	if (kill(c->pid, SIGTERM) < 0 && errno != ESRCH)
-		return petra_error_set_errno(err, errno, "signal container %.12s", c->id);
-	if (!wait_gone(c, grace * 1000)) {
-		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
-			return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
-		if (!wait_gone(c, 10000))
-			return petra_error_set(err, ETIMEDOUT, "container %.12s did not end",
-					       c->id);
-	}
-	/* Give the supervisor a moment (10 s at most) to record the exit status. */
-	_cleanup_free_ char *exit_path = path_join(c->dir, "exit");
-	for (int i = 0; i < 2000 && access(exit_path, F_OK) < 0; i++) {
-		struct timespec ts = {0, 5 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
+	int r = end_container(c, true, grace, err);
+	if (r < 0)
+		return r;
+	wait_exit_recorded(c);
 	c->running = false;
 	return 0;
 }
@@ -241,9 +326,10 @@ int runtime_remove(struct runtime_container *c, bool force, struct petra_error *
 			return petra_error_set(
 			    err, EBUSY, "container %.12s is running (stop it first, or force)",
 			    c->id);
-		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
-			return petra_error_set_errno(err, errno, "kill container %.12s", c->id);
-		wait_gone(c, 10000);
+		int r = end_container(c, false, 0, err);
+		if (r < 0)
+			return r;
+		wait_exit_recorded(c);
 	}
 	return fs_remove_tree_at(AT_FDCWD, c->dir, err);
 }

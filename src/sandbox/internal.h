@@ -11,14 +11,35 @@
  * exit with (127 not found, 126 not executable, 125 set-up failure). */
 int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct petra_error **err);
 
+/* Put stdio[i] (when >= 0) on descriptor i, inheritable. */
+int sandbox_stdio_install(const int stdio[3], struct petra_error **err);
+
+/* Close every descriptor above 2 but the (at most 8) in keep. A process
+ * entering a container's namespaces does this first: whatever it still
+ * held would be open to the container through /proc/PID/fd until exec. */
+int sandbox_close_fds(const int *keep, size_t n_keep, struct petra_error **err);
+
 /* The hardening profile (profile.c), NULL- or 0-terminated. */
 extern const char *const sandbox_masked_paths[];
 extern const char *const sandbox_readonly_paths[];
-extern const char *const sandbox_denied_syscalls[];
-extern const uint64_t sandbox_namespace_flags[];
-extern const unsigned long sandbox_denied_ioctls[];
 
-/* Load the default seccomp profile into the calling process. */
+/* One rule of the default seccomp profile (whose default is to allow):
+ * `syscall` fails with errno_ret; when arg >= 0, only if its argument
+ * number arg, masked with mask, equals value. */
+struct sandbox_seccomp_rule {
+	const char *syscall;
+	int errno_ret;
+	int arg;
+	uint64_t mask, value;
+};
+typedef void (*sandbox_seccomp_rule_fn)(void *ctx, const struct sandbox_seccomp_rule *rule);
+/* Every rule, in order. */
+void sandbox_seccomp_rules(sandbox_seccomp_rule_fn fn, void *ctx);
+
+/* The default seccomp profile as a libseccomp filter (*filter is a
+ * scmp_filter_ctx; the caller seccomp_release()s it), and loaded into the
+ * calling process. */
+int sandbox_seccomp_build(void **filter, struct petra_error **err);
 int sandbox_seccomp_load(struct petra_error **err);
 
 #endif

@@ -83,10 +83,32 @@ static json_t *string_list(const char *const *v)
 	return strings(v, n);
 }
 
+static void add_oci_rule(void *ctx, const struct sandbox_seccomp_rule *rule)
+{
+	json_t *rules = ctx;
+	json_t *last = json_array_get(rules, json_array_size(rules) - 1);
+	/* Rules without arguments and with the same answer share an entry,
+	 * as in Docker's profile. */
+	if (rule->arg < 0 && last && !json_object_get(last, "args") &&
+	    json_get_int(last, "errnoRet", 0) == rule->errno_ret) {
+		json_array_append_new(json_object_get(last, "names"), json_string(rule->syscall));
+		return;
+	}
+	json_t *e = json_pack("{s:[s],s:s,s:i}", "names", rule->syscall, "action", "SCMP_ACT_ERRNO",
+			      "errnoRet", rule->errno_ret);
+	/* The runtime spec's SCMP_CMP_MASKED_EQ: "value" is the mask,
+	 * "valueTwo" what the masked argument must equal. */
+	if (rule->arg >= 0)
+		json_object_set_new(e, "args",
+				    json_pack("[{s:i,s:I,s:I,s:s}]", "index", rule->arg, "value",
+					      (json_int_t)rule->mask, "valueTwo",
+					      (json_int_t)rule->value, "op", "SCMP_CMP_MASKED_EQ"));
+	json_array_append_new(rules, e);
+}
+
 static json_t *seccomp_profile(void)
 {
-	/* What seccomp.c loads: default allow, the denied calls answered
-	 * EPERM, clone3 ENOSYS, namespace flags of clone EPERM. */
+	/* What seccomp.c loads, from the same rules. */
 	json_t *s = json_object();
 	json_object_set_new(s, "defaultAction", json_string("SCMP_ACT_ALLOW"));
 #if defined(__x86_64__)
@@ -95,24 +117,7 @@ static json_t *seccomp_profile(void)
 	json_object_set_new(s, "architectures", json_pack("[s]", "SCMP_ARCH_AARCH64"));
 #endif
 	json_t *rules = json_array();
-	json_array_append_new(rules, json_pack("{s:o,s:s,s:i}", "names",
-					       string_list(sandbox_denied_syscalls), "action",
-					       "SCMP_ACT_ERRNO", "errnoRet", EPERM));
-	for (size_t i = 0; sandbox_namespace_flags[i]; i++)
-		json_array_append_new(
-		    rules,
-		    json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}", "names", "clone", "action",
-			      "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0, "value",
-			      (json_int_t)sandbox_namespace_flags[i], "valueTwo",
-			      (json_int_t)sandbox_namespace_flags[i], "op", "SCMP_CMP_MASKED_EQ"));
-	json_array_append_new(rules, json_pack("{s:[s],s:s,s:i}", "names", "clone3", "action",
-					       "SCMP_ACT_ERRNO", "errnoRet", ENOSYS));
-	for (size_t i = 0; sandbox_denied_ioctls[i]; i++)
-		json_array_append_new(
-		    rules,
-		    json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:s}]}", "names", "ioctl", "action",
-			      "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 1, "value",
-			      (json_int_t)sandbox_denied_ioctls[i], "op", "SCMP_CMP_EQ"));
+	sandbox_seccomp_rules(add_oci_rule, rules);
 	json_object_set_new(s, "syscalls", rules);
 	return s;
 }
@@ -142,13 +147,21 @@ json_t *sandbox_oci_config(const struct sandbox_config *c)
 		json_array_append_new(env, json_string(p->env[i]));
 	json_object_set_new(proc, "env", env);
 	json_object_set_new(proc, "cwd", json_string(p->cwd && *p->cwd ? p->cwd : "/"));
+	/* The sets set_capabilities gives the process (see there why). */
+	uint64_t ambient_mask = p->uid == 0 ? 0 : p->caps & p->ambient;
 	_cleanup_strvec_ struct strvec caps = STRVEC_INIT, ambient = STRVEC_INIT;
+	_cleanup_strvec_ struct strvec permitted = STRVEC_INIT;
 	sandbox_cap_names(p->caps, &caps);
-	sandbox_cap_names(p->caps & p->ambient, &ambient);
+	sandbox_cap_names(ambient_mask, &ambient);
+	sandbox_cap_names(p->uid == 0 ? p->caps : ambient_mask, &permitted);
 	json_t *jcaps = json_object();
-	const char *sets[] = {"bounding", "effective", "permitted", "inheritable"};
-	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
-		json_object_set_new(jcaps, sets[i], strings((const char *const *)caps.v, caps.n));
+	json_object_set_new(jcaps, "bounding", strings((const char *const *)caps.v, caps.n));
+	json_object_set_new(jcaps, "effective",
+			    strings((const char *const *)permitted.v, permitted.n));
+	json_object_set_new(jcaps, "permitted",
+			    strings((const char *const *)permitted.v, permitted.n));
+	json_object_set_new(jcaps, "inheritable",
+			    strings((const char *const *)ambient.v, ambient.n));
 	json_object_set_new(jcaps, "ambient", strings((const char *const *)ambient.v, ambient.n));
 	json_object_set_new(proc, "capabilities", jcaps);
 	json_object_set_new(proc, "noNewPrivileges", json_true());
@@ -162,8 +175,8 @@ json_t *sandbox_oci_config(const struct sandbox_config *c)
 
 	json_t *lnx = json_object();
 	json_t *ns = json_array();
-	const char *types[] = {"pid", "ipc", "uts", "mount", "network"};
-	size_t n_types = c->network == SANDBOX_NETWORK_NONE ? 5 : 4;
+	const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
+	size_t n_types = c->network == SANDBOX_NETWORK_NONE ? 6 : 5;
 	for (size_t i = 0; i < n_types; i++)
 		json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
 	json_object_set_new(lnx, "namespaces", ns);

@@ -136,14 +136,23 @@ static int drop_capabilities(const struct sandbox_process *p, struct petra_error
 
 static int set_capabilities(const struct sandbox_process *p, struct petra_error **err)
 {
+	/* Root keeps its capabilities (exec gives them to it again). Any
+	 * other user keeps only the ambient ones, in every set: a permitted
+	 * or inheritable set beyond them would let file capabilities on the
+	 * command grant more (no_new_privs only caps them at the permitted
+	 * set). Root's inheritable set stays empty (CVE-2022-24769); another
+	 * user's holds the ambient capabilities, which raising them needs. */
+	uint64_t ambient = p->uid == 0 ? 0 : p->caps & p->ambient;
+	uint64_t permitted = p->uid == 0 ? p->caps : ambient;
 	cap_t caps = cap_init();
 	int last = (int)cap_max_bits() - 1;
 	for (cap_value_t cap = 0; cap <= last && cap < 64; cap++) {
-		if (!(p->caps & (UINT64_C(1) << cap)))
-			continue;
-		cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, CAP_SET);
-		cap_set_flag(caps, CAP_PERMITTED, 1, &cap, CAP_SET);
-		cap_set_flag(caps, CAP_INHERITABLE, 1, &cap, CAP_SET);
+		if (permitted & (UINT64_C(1) << cap)) {
+			cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, CAP_SET);
+			cap_set_flag(caps, CAP_PERMITTED, 1, &cap, CAP_SET);
+		}
+		if (ambient & (UINT64_C(1) << cap))
+			cap_set_flag(caps, CAP_INHERITABLE, 1, &cap, CAP_SET);
 	}
 	int r = cap_set_proc(caps);
 	int e = errno;
@@ -153,7 +162,7 @@ static int set_capabilities(const struct sandbox_process *p, struct petra_error 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return petra_error_set_errno(err, errno, "clear ambient capabilities");
 	for (int cap = 0; cap <= last && cap < 64; cap++)
-		if ((p->ambient & p->caps & (UINT64_C(1) << cap)) &&
+		if ((ambient & (UINT64_C(1) << cap)) &&
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			return petra_error_set_errno(err, errno, "raise ambient capability %d",
 						     cap);
@@ -162,6 +171,15 @@ static int set_capabilities(const struct sandbox_process *p, struct petra_error 
 
 static int set_user(const struct sandbox_process *p, struct petra_error **err)
 {
+	/* (uid_t)-1 tells setresuid "leave this one unchanged": asked for,
+	 * the process would silently keep petra's (root's) ids. */
+	if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
+		return petra_error_set(err, EINVAL, "user %u:%u is not a valid user",
+				       (unsigned)p->uid, (unsigned)p->gid);
+	for (size_t i = 0; i < p->n_groups; i++)
+		if (p->groups[i] == (gid_t)-1)
+			return petra_error_set(err, EINVAL, "group %u is not a valid group",
+					       (unsigned)p->groups[i]);
 	/* Keep the permitted set across the uid change; set_capabilities then
 	 * decides what remains. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -174,27 +192,85 @@ static int set_user(const struct sandbox_process *p, struct petra_error **err)
 		return petra_error_set_errno(err, errno, "set user id %u", (unsigned)p->uid);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return petra_error_set_errno(err, errno, "reset keep-capabilities");
+	/* Whatever the calls said, the ids are what was asked for, or the
+	 * process does not run. */
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		return petra_error_set_errno(err, errno, "read the process's ids");
+	if (ruid != p->uid || euid != p->uid || suid != p->uid || rgid != p->gid ||
+	    egid != p->gid || sgid != p->gid)
+		return petra_error_set(err, EPERM, "the process runs as %u:%u, not %u:%u",
+				       (unsigned)euid, (unsigned)egid, (unsigned)p->uid,
+				       (unsigned)p->gid);
+	return 0;
+}
+
+/* ---- descriptors ---- */
+
+int sandbox_stdio_install(const int stdio[3], struct petra_error **err)
+{
+	/* Each source is first copied above 2, so that one dup2 cannot
+	 * replace the source of another (stdio = {1, 0, 0}). */
+	int tmp[3] = {-1, -1, -1};
+	int r = 0;
+	for (int i = 0; i < 3 && r == 0; i++)
+		if (stdio[i] >= 0 && stdio[i] != i &&
+		    (tmp[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			r = petra_error_set_errno(err, errno, "set up descriptor %d", i);
+	for (int i = 0; i < 3; i++) {
+		if (r == 0 && tmp[i] >= 0 && dup2(tmp[i], i) < 0)
+			r = petra_error_set_errno(err, errno, "set up descriptor %d", i);
+		if (tmp[i] >= 0)
+			close(tmp[i]);
+		int flags = fcntl(i, F_GETFD);
+		if (flags >= 0)
+			fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
+	}
+	return r;
+}
+
+int sandbox_close_fds(const int *keep, size_t n_keep, struct petra_error **err)
+{
+	/* Sorted, the gaps between the kept descriptors are ranges to close. */
+	int sorted[8];
+	if (n_keep > ARRAY_SIZE(sorted))
+		return petra_error_set(err, EINVAL, "too many descriptors to keep");
+	size_t n = 0;
+	for (size_t i = 0; i < n_keep; i++) {
+		if (keep[i] < 3)
+			continue;
+		size_t j = n++;
+		for (; j > 0 && sorted[j - 1] > keep[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = keep[i];
+	}
+	unsigned from = 3;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned to = i < n ? (unsigned)sorted[i] : ~0U;
+		if (to > from && close_range(from, to - 1, 0) < 0)
+			return petra_error_set_errno(err, errno, "close descriptors");
+		if (i < n)
+			from = to + 1;
+	}
 	return 0;
 }
 
 static int set_stdio(const struct sandbox_process *p, struct petra_error **err)
 {
-	for (int i = 0; i < 3; i++) {
-		if (p->stdio[i] >= 0 && p->stdio[i] != i && dup2(p->stdio[i], i) < 0)
-			return petra_error_set_errno(err, errno, "set up descriptor %d", i);
-		int flags = fcntl(i, F_GETFD);
-		if (flags >= 0)
-			fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
-	}
+	int r = sandbox_stdio_install(p->stdio, err);
+	if (r < 0)
+		return r;
 	/* Nothing else of petra's reaches the command. */
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return petra_error_set_errno(err, errno, "mark descriptors close-on-exec");
-	if (p->tty) {
-		if (setsid() < 0)
-			return petra_error_set_errno(err, errno, "new session");
-		if (ioctl(0, TIOCSCTTY, 0) < 0)
-			return petra_error_set_errno(err, errno, "set the controlling terminal");
-	}
+	/* A session of its own, always: in the caller's, the container would
+	 * share its controlling terminal (read keystrokes from /dev/tty,
+	 * change its modes). It gets a terminal with -t only, its own. */
+	if (setsid() < 0)
+		return petra_error_set_errno(err, errno, "new session");
+	if (p->tty && ioctl(0, TIOCSCTTY, 0) < 0)
+		return petra_error_set_errno(err, errno, "set the controlling terminal");
 	return 0;
 }
 
@@ -218,12 +294,19 @@ int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct
 	const char *cwd = p->cwd && *p->cwd ? p->cwd : "/";
 	if (r == 0 && chdir(cwd) < 0)
 		r = petra_error_set_errno(err, errno, "working directory %s", cwd);
+	/* Only what petra's own bounding set still holds can be kept:
+	 * --cap-add ALL asks for every capability, and one petra cannot have
+	 * would make cap_set_proc fail. */
+	struct sandbox_process bounded = *p;
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+			bounded.caps &= ~(UINT64_C(1) << cap);
 	if (r == 0)
-		r = drop_capabilities(p, err);
+		r = drop_capabilities(&bounded, err);
 	if (r == 0)
-		r = set_user(p, err);
+		r = set_user(&bounded, err);
 	if (r == 0)
-		r = set_capabilities(p, err);
+		r = set_capabilities(&bounded, err);
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = petra_error_set_errno(err, errno, "set no_new_privs");
 	if (r == 0 && !p->no_seccomp)
@@ -269,20 +352,45 @@ static bool pump(int from, int to)
 	return fs_write_all(to, buf, (size_t)n) == 0;
 }
 
+/* One direction copied while waiting: from the pty master or a relay
+ * pipe out to the caller, or from the caller's stdin in. */
+struct copy {
+	int from, to;
+	bool input;    /* into the process: not drained at the end */
+	bool close_to; /* close `to` when `from` ends (a pipe: the reader sees the end) */
+};
+
+/* The pipes into the process are ours to close, whatever happens. */
+static void close_inputs(const struct sandbox_wait_options *o)
+{
+	for (size_t i = 0; o && i < o->n_relays; i++)
+		if (o->relays[i].input)
+			close(o->relays[i].to);
+}
+
 int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		 struct petra_error **err)
 {
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return petra_error_set_errno(err, errno, "watch process %d", (int)pid);
 	_cleanup_close_ int sigfd = -1;
-	if (o && o->forward) {
+	if (pidfd >= 0 && o && o->forward)
 		sigfd = signalfd(-1, o->forward, SFD_CLOEXEC | SFD_NONBLOCK);
-		if (sigfd < 0)
-			return petra_error_set_errno(err, errno, "signalfd");
+	if (pidfd < 0 || (o && o->forward && sigfd < 0)) {
+		int e = errno;
+		close_inputs(o);
+		return petra_error_set_errno(err, e, "watch process %d", (int)pid);
 	}
 	int master = o ? o->pty_master : -1;
-	bool stdin_open = master >= 0;
+	struct copy copies[2 + 3];
+	size_t n = 0;
+	if (master >= 0) {
+		copies[n++] = (struct copy){.from = master, .to = 1};
+		copies[n++] = (struct copy){.from = 0, .to = master, .input = true};
+	}
+	for (size_t i = 0; o && i < o->n_relays && n < ARRAY_SIZE(copies); i++) {
+		const struct sandbox_relay *r = &o->relays[i];
+		copies[n++] = (struct copy){r->from, r->to, r->input, r->input};
+	}
 	struct termios saved;
 	bool raw = master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0;
 	if (raw) {
@@ -291,13 +399,13 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		tcsetattr(0, TCSANOW, &t);
 	}
 	for (;;) {
-		struct pollfd fds[4] = {
+		struct pollfd fds[2 + ARRAY_SIZE(copies)] = {
 		    {.fd = pidfd, .events = POLLIN},
 		    {.fd = sigfd, .events = POLLIN},
-		    {.fd = master, .events = POLLIN},
-		    {.fd = stdin_open ? 0 : -1, .events = POLLIN},
 		};
-		if (poll(fds, 4, -1) < 0) {
+		for (size_t i = 0; i < n; i++)
+			fds[2 + i] = (struct pollfd){.fd = copies[i].from, .events = POLLIN};
+		if (poll(fds, 2 + n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -307,22 +415,30 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
 				kill(pid, (int)si.ssi_signo);
 		}
-		if (fds[2].revents & (POLLIN | POLLHUP)) {
-			if (!pump(master, 1))
-				master = -1; /* the terminal closed: the process is ending */
-		}
-		if (fds[3].revents & (POLLIN | POLLHUP)) {
-			if (!pump(0, master))
-				stdin_open = false;
+		for (size_t i = 0; i < n; i++) {
+			struct copy *c = &copies[i];
+			if (c->from < 0 || !(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    pump(c->from, c->to))
+				continue;
+			/* The end: a pty master at its end means the process is
+			 * ending; stdin at its end is passed on to a pipe. */
+			c->from = -1;
+			if (c->close_to)
+				close(c->to);
 		}
 		if (fds[0].revents & POLLIN)
 			break;
 	}
-	/* Drain what the terminal still holds. */
-	while (master >= 0) {
-		struct pollfd pfd = {.fd = master, .events = POLLIN};
-		if (poll(&pfd, 1, 0) <= 0 || !pump(master, 1))
-			break;
+	/* Drain what the terminal and pipes still hold, without waiting for
+	 * ends that other holders of them may delay. */
+	for (size_t i = 0; i < n; i++) {
+		while (copies[i].from >= 0 && !copies[i].input) {
+			struct pollfd pfd = {.fd = copies[i].from, .events = POLLIN};
+			if (poll(&pfd, 1, 0) <= 0 || !pump(copies[i].from, copies[i].to))
+				break;
+		}
+		if (copies[i].from >= 0 && copies[i].close_to)
+			close(copies[i].to);
 	}
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);

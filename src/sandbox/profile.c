@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The hardening profile as data, shared by what sandbox_spawn does and
- * what sandbox_oci_config tells runc to do, so the two cannot drift.
+ * what sandbox_oci_config tells runc to do, so the two cannot drift: the
+ * seccomp rules in particular reach both seccomp.c and oci.c only through
+ * sandbox_seccomp_rules().
  */
 #include "internal.h"
 
 #include <linux/sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 /* Hidden (a read-only empty tmpfs, or /dev/null for files), as runc and
  * crun hide them: kernel memory, keys, timers and hardware details. */
@@ -36,7 +39,7 @@ const char *const sandbox_readonly_paths[] = {
  * open_by_handle_at escape), mounting and namespaces, userfaultfd,
  * io_uring, obsolete and legacy calls: what the container default refuses
  * to a container without CAP_SYS_ADMIN and friends. */
-const char *const sandbox_denied_syscalls[] = {
+static const char *const denied_syscalls[] = {
     "acct",
     "add_key",
     "bpf",
@@ -99,11 +102,35 @@ const char *const sandbox_denied_syscalls[] = {
 };
 
 /* clone() flags that make namespaces, refused as unshare() is. */
-const uint64_t sandbox_namespace_flags[] = {
+static const uint64_t namespace_flags[] = {
     CLONE_NEWNS,     CLONE_NEWUTS,  CLONE_NEWIPC,
     CLONE_NEWUSER,   CLONE_NEWPID,  CLONE_NEWNET,
     CLONE_NEWCGROUP, CLONE_NEWTIME, 0,
 };
 
 /* Faking input into a terminal the container shares with its caller. */
-const unsigned long sandbox_denied_ioctls[] = {TIOCSTI, TIOCLINUX, 0};
+static const unsigned long denied_ioctls[] = {TIOCSTI, TIOCLINUX, 0};
+
+/* Socket families no network namespace covers: vsock reaches the host's
+ * (and a hypervisor's agents') vsock services from any namespace. */
+static const int denied_socket_families[] = {AF_VSOCK, 0};
+
+void sandbox_seccomp_rules(sandbox_seccomp_rule_fn fn, void *ctx)
+{
+	for (size_t i = 0; denied_syscalls[i]; i++)
+		fn(ctx, &(struct sandbox_seccomp_rule){denied_syscalls[i], EPERM, -1, 0, 0});
+	for (size_t i = 0; namespace_flags[i]; i++)
+		fn(ctx, &(struct sandbox_seccomp_rule){"clone", EPERM, 0, namespace_flags[i],
+						       namespace_flags[i]});
+	/* clone3 passes its flags in memory, out of a filter's sight: ENOSYS
+	 * makes the C library fall back to clone(), which is checked. */
+	fn(ctx, &(struct sandbox_seccomp_rule){"clone3", ENOSYS, -1, 0, 0});
+	/* The kernel takes these arguments as 32-bit values: only those bits
+	 * are compared, or a caller could slip past with high bits set. */
+	for (size_t i = 0; denied_ioctls[i]; i++)
+		fn(ctx,
+		   &(struct sandbox_seccomp_rule){"ioctl", EPERM, 1, 0xffffffff, denied_ioctls[i]});
+	for (size_t i = 0; denied_socket_families[i]; i++)
+		fn(ctx, &(struct sandbox_seccomp_rule){"socket", EPERM, 0, 0xffffffff,
+						       (uint64_t)denied_socket_families[i]});
+}

@@ -2,7 +2,7 @@
 /*
  * sandbox: one process in an isolated, hardened container.
  *
- * sandbox_spawn() clones a child into new mount, pid, ipc and uts
+ * sandbox_spawn() clones a child into new mount, pid, ipc, uts and cgroup
  * namespaces (a network namespace with only loopback up for
  * SANDBOX_NETWORK_NONE; a user namespace when not root). Inside a private
  * mount tree the child mounts the root (rootfs_mount: overlayfs over the
@@ -68,7 +68,7 @@ struct sandbox_process {
 	uint64_t ambient; /* subset of caps raised as ambient capabilities */
 	bool no_seccomp;  /* skip the default seccomp profile (--privileged-ish; tests) */
 	int stdio[3];     /* descriptors for 0, 1, 2; -1 keeps the caller's */
-	bool tty;         /* stdio[0] is a terminal: new session, controlling tty */
+	bool tty;         /* stdio[0] is a terminal: the controlling tty of its session */
 };
 
 struct sandbox_config {
@@ -82,6 +82,10 @@ struct sandbox_config {
 	const char *hostname; /* NULL: "petra" */
 	struct sandbox_process process;
 };
+
+/* An absolute path without "." or ".." components: what a mount target
+ * must be (sandbox_spawn refuses others before it creates anything). */
+bool sandbox_path_is_clean(const char *path);
 
 /* The default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
  * NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID (no MKNOD, NET_RAW,
@@ -99,9 +103,26 @@ void sandbox_cap_names(uint64_t mask, struct strvec *out);
 int sandbox_spawn(const struct sandbox_config *config, pid_t *pid, struct petra_error **err);
 
 /* Run a process inside the namespaces and root of the running container
- * whose PID 1 has host pid `target`; same return as sandbox_spawn. */
+ * whose PID 1 has host pid `target`; same return as sandbox_spawn. The
+ * process joins non-dumpable and holding only its stdio, so the container
+ * cannot reach into it before it execs. */
 int sandbox_exec(pid_t target, const struct sandbox_process *process, pid_t *pid,
 		 struct petra_error **err);
+/* The same for the container's PID 1 given as a pidfd (pidfd_open(2)):
+ * the caller checked that the pidfd is the container's process, and it
+ * stays that process whatever pids are reused meanwhile. */
+int sandbox_exec_pidfd(int pidfd, const struct sandbox_process *process, pid_t *pid,
+		       struct petra_error **err);
+
+/* A copy made while waiting: from a pipe the process writes to the
+ * caller's stdout or stderr, or (input) from the caller's stdin to a pipe
+ * the process reads, whose `to` sandbox_wait always closes (when stdin
+ * ends, else when it returns). For a caller whose stdio is a terminal the
+ * container must not be given. */
+struct sandbox_relay {
+	int from, to;
+	bool input;
+};
 
 struct sandbox_wait_options {
 	/* Forward these signals (received by the caller, which must have
@@ -110,6 +131,9 @@ struct sandbox_wait_options {
 	/* Copy between this pseudo-terminal master and the caller's stdin and
 	 * stdout while waiting; -1: none. */
 	int pty_master;
+	/* At most three more copies; NULL: none. */
+	const struct sandbox_relay *relays;
+	size_t n_relays;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

@@ -3,9 +3,11 @@
  * Creating a container: namespaces, the mount tree, pivot_root.
  *
  * Every mount target inside the new root is opened with
- * openat2(RESOLVE_IN_ROOT) and mounted on through /proc/self/fd, so a
- * symlink in the image cannot redirect a mount onto the host. The old root
- * is detached after pivot_root; nothing of the host's tree stays visible.
+ * openat2(RESOLVE_IN_ROOT) and mounted on through its descriptor, so a
+ * symlink in the image cannot redirect a mount onto the host. Binds are
+ * recursive, and read-only ones are read-only in every mount they bring
+ * along. The old root is detached after pivot_root; nothing of the host's
+ * tree stays visible.
  */
 #include "internal.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,17 +88,32 @@ static int mount_in_root(struct child *ch, const char *source, const char *targe
 	return 0;
 }
 
-/* Bind source (a host path) on target, read-only when asked. */
-static int bind_in_root(struct child *ch, const char *source, const char *target, bool readonly,
-			unsigned long extra, struct petra_error **err)
+/* Bind src_dir/src (a host path, or src "" for src_dir itself) on target
+ * with every mount below it, and set `attr` (MOUNT_ATTR_RDONLY, ...) on
+ * all of those mounts: a read-only bind of / must not leave the /proc or
+ * /sys below it writable, as a remount of the top mount alone would. */
+static int bind_in_root(struct child *ch, int src_dir, const char *src, const char *target,
+			uint64_t attr, struct petra_error **err)
 {
-	int r = mount_in_root(ch, source, target, NULL, MS_BIND | MS_REC, NULL, err);
-	if (r < 0 || !readonly)
-		return r;
-	return mount_in_root(ch, NULL, target, NULL,
-			     MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra, NULL,
-			     err);
+	_cleanup_close_ int to = fs_open_in_root(ch->root_fd, target, O_PATH);
+	if (to < 0)
+		return petra_error_set_errno(err, -to, "mount target %s", target);
+	_cleanup_close_ int tree = open_tree(src_dir, src,
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+						 (*src ? 0 : AT_EMPTY_PATH));
+	if (tree < 0)
+		return petra_error_set_errno(err, errno, "bind %s on %s", *src ? src : target,
+					     target);
+	struct mount_attr ma = {.attr_set = attr};
+	if (attr && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof(ma)) < 0)
+		return petra_error_set_errno(err, errno, "make the mounts of %s read-only", target);
+	if (move_mount(tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return petra_error_set_errno(err, errno, "bind %s on %s", *src ? src : target,
+					     target);
+	return 0;
 }
+
+#define READ_ONLY (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 
 /* ---- the scaffold for a read-only root ---- */
 
@@ -133,26 +151,39 @@ static char *missing_target(struct child *ch, const char *target)
 	return xasprintf("%s/%s", inside, rest);
 }
 
+/* Create `path` (the real path of a missing mount target) in the
+ * scaffold, parents first, one component at a time: never following a
+ * symbolic link, never leaving the scaffold. */
 static int scaffold_add(int scaffold_fd, const char *path, bool dir, struct petra_error **err)
 {
-	while (*path == '/')
-		path++;
-	if (!*path)
-		return 0;
 	_cleanup_free_ char *rel = xstrdup(path);
-	/* Parents first, each relative to the scaffold. */
-	for (char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (*rel && mkdirat(scaffold_fd, rel, 0755) < 0 && errno != EEXIST)
-			return petra_error_set_errno(err, errno, "scaffold %s", rel);
-		*slash = '/';
+	_cleanup_close_ int cur = -1; /* the directory reached, below the scaffold */
+	char *save = rel, *name;
+	while ((name = strsep(&save, "/"))) {
+		if (!*name)
+			continue;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			return petra_error_set(err, EINVAL, "scaffold %s: a . or .. component",
+					       path);
+		int at = cur >= 0 ? cur : scaffold_fd;
+		bool last = !save || !save[strspn(save, "/")];
+		if (last && !dir) {
+			int fd =
+			    openat(at, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (fd < 0)
+				return petra_error_set_errno(err, errno, "scaffold %s", path);
+			close(fd);
+			return 0;
+		}
+		if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+			return petra_error_set_errno(err, errno, "scaffold %s", path);
+		int next = openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return petra_error_set_errno(err, errno, "scaffold %s", path);
+		if (cur >= 0)
+			close(cur);
+		cur = next;
 	}
-	int r = dir ? mkdirat(scaffold_fd, rel, 0755)
-		    : openat(scaffold_fd, rel, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	if (r < 0 && errno != EEXIST)
-		return petra_error_set_errno(err, errno, "scaffold %s", rel);
-	if (!dir && r >= 0)
-		close(r);
 	return 0;
 }
 
@@ -244,7 +275,7 @@ static int mount_dev(struct child *ch, struct petra_error **err)
 		 * a user namespace too. */
 		r = ensure_target(ch, target, false, err);
 		if (r == 0)
-			r = bind_in_root(ch, source, target, false, 0, err);
+			r = bind_in_root(ch, AT_FDCWD, source, target, 0, err);
 	}
 	_cleanup_close_ int dev = r < 0 ? -1 : fs_open_in_root(ch->root_fd, "/dev", O_DIRECTORY);
 	if (r == 0 && dev < 0)
@@ -267,11 +298,11 @@ static int mount_dev(struct child *ch, struct petra_error **err)
 				  "mode=1777,size=65536k", err);
 	/* The terminal, when there is one, is the console: its own devpts
 	 * instance is not the container's. */
-	const struct sandbox_process *p = &ch->c->process;
-	if (r == 0 && p->tty && p->stdio[0] >= 0) {
+	if (r == 0 && ch->c->process.tty) {
 		/* By its path: the descriptor's mount belongs to the parent's
-		 * namespace, and only our copy of it can be bound. */
-		_cleanup_free_ char *link = fd_path(p->stdio[0]);
+		 * namespace, and only our copy of it can be bound. (Stdio is
+		 * on 0..2 by now.) */
+		_cleanup_free_ char *link = fd_path(0);
 		char tty[PATH_MAX];
 		ssize_t n = readlink(link, tty, sizeof(tty) - 1);
 		if (n < 0)
@@ -319,26 +350,24 @@ static int mount_etc(struct child *ch, struct petra_error **err)
 	if (r == 0)
 		r = ensure_target(ch, "/etc/hosts", false, err);
 	if (r == 0)
-		r = bind_in_root(ch, hosts, "/etc/hosts", true, MS_NOEXEC, err);
+		r = bind_in_root(ch, AT_FDCWD, hosts, "/etc/hosts", READ_ONLY | MOUNT_ATTR_NOEXEC,
+				 err);
 	if (r == 0)
 		r = ensure_target(ch, "/etc/resolv.conf", false, err);
 	if (r == 0)
-		r = bind_in_root(ch, resolv, "/etc/resolv.conf", true, MS_NOEXEC, err);
+		r = bind_in_root(ch, AT_FDCWD, resolv, "/etc/resolv.conf",
+				 READ_ONLY | MOUNT_ATTR_NOEXEC, err);
 	return r;
 }
 
 static int mount_user(struct child *ch, const struct sandbox_mount *m, struct petra_error **err)
 {
-	size_t len = strlen(m->target);
-	if (m->target[0] != '/' || strstr(m->target, "/../") ||
-	    (len >= 3 && !strcmp(m->target + len - 3, "/..")))
-		return petra_error_set(err, EINVAL, "mount target %s: not a clean absolute path",
-				       m->target);
 	int r = ensure_target(ch, m->target, target_is_dir(m), err);
 	if (r < 0)
 		return r;
 	if (m->kind == SANDBOX_MOUNT_BIND)
-		return bind_in_root(ch, m->source, m->target, m->readonly, 0, err);
+		return bind_in_root(ch, AT_FDCWD, m->source, m->target, m->readonly ? READ_ONLY : 0,
+				    err);
 	_cleanup_free_ char *data =
 	    xasprintf("size=%llu,mode=%04o,uid=%u,gid=%u",
 		      (unsigned long long)(m->size ? m->size : DEFAULT_TMPFS_SIZE),
@@ -371,14 +400,8 @@ static int mask_paths(struct child *ch, struct petra_error **err)
 		_cleanup_close_ int fd = fs_open_in_root(ch->root_fd, path, O_PATH);
 		if (fd < 0)
 			continue;
-		/* Bound onto itself, then the new mount (opened afresh) made
-		 * read-only. */
-		_cleanup_free_ char *p = fd_path(fd);
-		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return petra_error_set_errno(err, errno, "bind %s", path);
-		int r = mount_in_root(ch, NULL, path, NULL,
-				      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL,
-				      err);
+		/* Bound onto itself, read-only. */
+		int r = bind_in_root(ch, fd, "", path, READ_ONLY, err);
 		if (r < 0)
 			return r;
 	}
@@ -426,7 +449,7 @@ static int setup_container(struct child *ch, struct petra_error **err)
 		 * host's network: bind the host's, read-only. */
 		petra_error_free(*err);
 		*err = NULL;
-		r = bind_in_root(ch, "/sys", "/sys", true, MS_NOEXEC, err);
+		r = bind_in_root(ch, AT_FDCWD, "/sys", "/sys", READ_ONLY | MOUNT_ATTR_NOEXEC, err);
 	}
 	if (r == 0)
 		r = mount_etc(ch, err);
@@ -476,8 +499,29 @@ static int write_id_maps(pid_t pid, const struct sandbox_process *p, struct petr
 	return 0;
 }
 
+bool sandbox_path_is_clean(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; *p;) {
+		size_t len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len + (p[len] == '/');
+	}
+	return true;
+}
+
 int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error **err)
 {
+	/* Before anything is created for them: the scaffold of a read-only
+	 * root is made from the targets, on the host's side. */
+	for (size_t i = 0; i < c->n_mounts; i++)
+		if (!sandbox_path_is_clean(c->mounts[i].target)) {
+			_cleanup_free_ char *q = str_quote(c->mounts[i].target);
+			return petra_error_set(err, EINVAL,
+					       "mount target %s: not a clean absolute path", q);
+		}
 	bool userns = geteuid() != 0;
 	int errpipe[2], syncpipe[2] = {-1, -1};
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
@@ -487,9 +531,11 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error
 		close(errpipe[1]);
 		return petra_error_set_errno(err, errno, "pipe");
 	}
-	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-			      (c->network == SANDBOX_NETWORK_NONE ? CLONE_NEWNET : 0) |
-			      (userns ? CLONE_NEWUSER : 0);
+	/* A cgroup namespace too: /proc/self/cgroup then shows the container's
+	 * cgroups as "/", not the host's paths. */
+	unsigned long flags =
+	    CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+	    (c->network == SANDBOX_NETWORK_NONE ? CLONE_NEWNET : 0) | (userns ? CLONE_NEWUSER : 0);
 	/* Like fork(), but into new namespaces; the child becomes PID 1. */
 	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 	if (child == 0) {
@@ -501,10 +547,23 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error
 			if (read(syncpipe[0], &go, 1) != 1)
 				_exit(125);
 		}
+		/* From here on the child is in the container's namespaces: like
+		 * a process joining it (exec.c), it keeps none of petra's
+		 * descriptors and cannot be looked into through /proc. (Not
+		 * earlier: the parent must still write its uid_map.) */
+		struct sandbox_process proc = c->process;
+		int keep[] = {errpipe[1]};
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			petra_error_set_errno(&cerr, errno, "make the process non-dumpable");
+		if (cerr || sandbox_stdio_install(proc.stdio, &cerr) < 0 ||
+		    sandbox_close_fds(keep, ARRAY_SIZE(keep), &cerr) < 0)
+			sandbox_child_fail(errpipe[1], 125, cerr);
+		for (int i = 0; i < 3; i++)
+			proc.stdio[i] = -1; /* installed */
 		struct child ch = {.c = c, .root_fd = -1};
 		int exit_code = 125;
 		if (setup_container(&ch, &cerr) == 0)
-			sandbox_process_exec(&c->process, &exit_code, &cerr);
+			sandbox_process_exec(&proc, &exit_code, &cerr);
 		sandbox_child_fail(errpipe[1], exit_code, cerr);
 	}
 	int saved = errno;

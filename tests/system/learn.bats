@@ -108,3 +108,48 @@ teardown() {
 	run petra diff learned
 	[ "$output" = "A /var/lib/counter/hits" ]
 }
+
+@test "--learn cannot be steered by the workload: modes from the image, no tmpfs over the image's files" {
+	run petra run --rm --learn --save steered:1 --user 0 bb:root sh -c '
+		chmod 4777 /etc; touch /etc/planted
+		mkdir -p /bin/x/y; touch /bin/x/y/f
+		chown 1000 /var/lib/counter; chmod 4777 /var/lib/counter; echo 1 >/var/lib/counter/hits'
+	[ "$status" -eq 0 ]
+	# The image's /var/lib/counter (0755, 65534), not what the container made of it.
+	[[ "$output" =~ /var/lib/counter\ +[0-9.]+B\ used\ +\(tmpfs\ size\ [0-9.]+MB,\ mode\ 0755,\ uid\ 65534\) ]]
+	# /etc and /bin hold the image's files: not proposed, a note says why.
+	[[ "$output" == *"petra: note: the container writes /etc/planted into /etc, which holds the image's files"* ]]
+	[[ "$output" == *"petra: note: the container changes the mode or owner of /etc"* ]]
+	# A new directory of its own is proposed, with a warning below /bin.
+	[[ "$output" =~ /bin/x\ +[0-9.]+B\ used\ +\(tmpfs\ size\ [0-9.]+MB,\ mode\ 0755,\ uid\ 0\) ]]
+	[[ "$output" == *"petra: note: the container writes into /bin/x, below the system directory /bin"* ]]
+	local label
+	label=$(petra inspect steered:1 | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]')
+	[ "$(echo "$label" | jq -r '[.[].path] | join(",")')" = "/bin/x,/var/lib/counter" ]
+	[ "$(echo "$label" | jq -r '[.[].mode] | join(",")')" = "0755,0755" ]
+	# The saved image still has its /bin and /etc.
+	run petra run --rm steered:1 sh -c 'ls /bin/busybox /etc/passwd; ls -A /bin/x'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/bin/busybox" ]
+	[ "${lines[1]}" = "/etc/passwd" ]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--learn's tmpfs never shows in the host's mount table, even when petra is killed" {
+	local out="$BATS_TEST_TMPDIR/out"
+	"$PETRA" run --learn --name learner bb:user sh -c 'echo ready; exec sleep 60' >"$out" 2>&1 &
+	local petra_pid=$! pid
+	wait_for_file "$out"
+	local while_running=0 after_kill=0
+	grep -q "$PETRA_RUN_DIR" /proc/self/mountinfo && while_running=1
+	kill -KILL "$petra_pid"
+	wait "$petra_pid" || true
+	grep -q "$PETRA_RUN_DIR" /proc/self/mountinfo && after_kill=1
+	# The container outlives the killed petra: end it.
+	pid=$(petra ps --format json | jq -r '.[0].pid')
+	kill -KILL "$pid"
+	while [ -e "/proc/$pid" ]; do sleep 0.01; done
+	grep "$PETRA_RUN_DIR" /proc/self/mountinfo | cut -d" " -f5 | xargs -r -n1 umount -l
+	[ "$while_running" -eq 0 ]
+	[ "$after_kill" -eq 0 ]
+}

@@ -71,6 +71,26 @@ teardown() {
 	[[ "$output" == *"non-root is required"* ]]
 }
 
+@test "an /etc/passwd id that means (uid_t)-1 cannot make --non-root or USER run as root" {
+	# setresuid(-1, -1, -1) changes nothing: such a user would stay root.
+	local rootfs="$BATS_TEST_TMPDIR/rootfs"
+	cp -a "$BATS_FILE_TMPDIR/rootfs" "$rootfs"
+	printf 'evil:x:4294967295:4294967295::/:/bin/sh\nhuge:x:99999999999999999999:0::/:/bin/sh\nminus:x:-1:-1::/:/bin/sh\n' \
+		>>"$rootfs/etc/passwd"
+	import_with_config evil:1 "$rootfs" --config.user evil --config.cmd /bin/sh
+	run petra run --rm --non-root evil:1 id -u
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'"evil" in the image'"'"'s /etc/passwd: "4294967295" is not a valid uid'* ]]
+	local user
+	for user in evil huge minus 4294967295 -1 0:4294967295; do
+		run petra run --rm --user "$user" bb:user id -u
+		[ "$status" -eq 125 ]
+		run petra run --rm --user "$user" evil:1 id -u
+		[ "$status" -eq 125 ]
+		[ "$output" != 0 ]
+	done
+}
+
 @test "even root in the container keeps only the default capabilities" {
 	run petra run --rm bb:root grep -E "^Cap(Eff|Bnd):" /proc/self/status
 	[ "$status" -eq 0 ]
@@ -83,6 +103,44 @@ teardown() {
 	# A non-root user gets an added capability as an ambient one.
 	run petra run --rm --cap-add net_bind_service bb:user grep "^CapEff:" /proc/self/status
 	[ "$output" = "CapEff:	0000000000000400" ]
+}
+
+@test "--cap-add ALL gives what petra's own bounding set allows" {
+	local user mask
+	for user in 0 65534; do
+		run setpriv --bounding-set -sys_module "$PETRA" run --rm --cap-add ALL --user $user \
+			bb:user grep -E "^Cap(Eff|Bnd):" /proc/self/status
+		[ "$status" -eq 0 ]
+		for mask in "${lines[@]}"; do
+			mask=$((16#${mask##*[[:space:]]}))
+			(((mask >> 16 & 1) == 0)) # SYS_MODULE: not petra's to give
+			(((mask >> 21 & 1) == 1)) # SYS_ADMIN: asked for and given
+		done
+	done
+}
+
+@test "file capabilities on the command grant nothing beyond the container's" {
+	local rootfs="$BATS_TEST_TMPDIR/rootfs"
+	cp -a "$BATS_FILE_TMPDIR/rootfs" "$rootfs"
+	setcap cap_setuid,cap_chown,cap_net_bind_service+eip "$rootfs/bin/caps"
+	import_with_config fcaps:1 "$rootfs" --config.user 65534 --config.cmd /bin/caps
+	# A non-root user: nothing, as without the file capabilities.
+	run petra run --rm fcaps:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapInh:	0000000000000000"* ]]
+	[[ "$output" == *"CapPrm:	0000000000000000"* ]]
+	[[ "$output" == *"CapEff:	0000000000000000"* ]]
+	[[ "$output" == *"setuid(0): Operation not permitted"* ]]
+	# An added capability is ambient, and still the only one.
+	run petra run --rm --cap-add net_bind_service fcaps:1
+	[[ "$output" == *"CapInh:	0000000000000400"* ]]
+	[[ "$output" == *"CapPrm:	0000000000000400"* ]]
+	[[ "$output" == *"CapEff:	0000000000000400"* ]]
+	[[ "$output" == *"setuid(0): Operation not permitted"* ]]
+	# Root keeps its set, with no inheritable capabilities (CVE-2022-24769).
+	run petra run --rm --user 0 fcaps:1
+	[[ "$output" == *"CapInh:	0000000000000000"* ]]
+	[[ "$output" == *"CapEff:	00000000800005fb"* ]]
 }
 
 @test "it cannot remount / read-write, mknod, load modules or write /proc/sys" {
@@ -110,6 +168,17 @@ teardown() {
 	[[ "$output" == *"ermission denied"* || "$output" == *"not permitted"* ]]
 }
 
+@test "vsock, which no network namespace covers, is refused; so is TIOCSTI with high bits" {
+	local net
+	for net in none host; do
+		run petra run --rm --network $net bb:user /bin/syscalls
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "socket(AF_VSOCK): Operation not permitted" ]
+		[ "${lines[1]}" = "socket(AF_VSOCK | 1 << 32): Operation not permitted" ]
+		[ "${lines[2]}" = "ioctl(TIOCSTI | 1 << 32): Operation not permitted" ]
+	done
+}
+
 @test "it cannot see host processes: its command is PID 1" {
 	sleep 60 &
 	local host_pid=$!
@@ -121,6 +190,22 @@ teardown() {
 	# sh itself, ls and grep (and wc): a handful, not the host's hundreds.
 	[ "${lines[1]}" -le 4 ]
 	[[ "$output" != *SEES_HOST* ]]
+}
+
+@test "it has its own cgroup namespace: /proc/self/cgroup shows no host paths" {
+	run petra run --rm bb:user sh -c 'readlink /proc/self/ns/cgroup; cat /proc/self/cgroup'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/cgroup)" ]
+	local line
+	for line in "${lines[@]:1}"; do
+		[[ "$line" == *:/ ]]
+	done
+	# A process joining with exec joins it too.
+	petra run -d --name cg bb:user sleep 60 >/dev/null
+	local pid
+	pid=$(petra ps --format json | jq -r '.[0].pid')
+	run petra exec cg readlink /proc/self/ns/cgroup
+	[ "$output" = "$(readlink "/proc/$pid/ns/cgroup")" ]
 }
 
 @test "a setuid binary gains no privileges (no_new_privs)" {
@@ -185,6 +270,27 @@ teardown() {
 	[[ "$output" == *"TTY"* ]]
 }
 
+@test "without -t the container gets no terminal, not even the caller's" {
+	# petra runs on a terminal (script's), as an operator's shell would.
+	local probe='for fd in 0 1 2; do test -t $fd && echo "fd $fd is a terminal"; done
+		cat /dev/tty; echo done'
+	run script -qec "$PETRA run --rm bb:user sh -c '$probe'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"is a terminal"* ]]
+	[[ "$output" == *"can't open '/dev/tty': No such device or address"* ]]
+	[[ "$output" == *done* ]]
+	# -i passes what is typed, through a pipe.
+	run script -qec "$PETRA run --rm -i bb:user sh -c 'test -t 0 && echo TTY; read line; echo got \$line'" /dev/null <<<"typed"
+	[[ "$output" != *TTY* ]]
+	[[ "$output" == *"got typed"* ]]
+	# exec too.
+	petra run -d --name tty-victim bb:user sleep 60 >/dev/null
+	run script -qec "$PETRA exec tty-victim sh -c '$probe'" /dev/null
+	[[ "$output" != *"is a terminal"* ]]
+	[[ "$output" == *"No such device or address"* ]]
+	[[ "$output" == *done* ]]
+}
+
 @test "--network none has loopback only; --network host shares the host's" {
 	run petra run --rm bb:user sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
 	[ "$status" -eq 0 ]
@@ -216,6 +322,51 @@ teardown() {
 	[ "${#lines[3]}" -eq 12 ]
 }
 
+@test "a read-only volume is read-only all the way down, submounts included" {
+	local vol="$BATS_TEST_TMPDIR/vol"
+	mkdir -p "$vol/sub"
+	mount -t tmpfs -o size=1m,mode=1777 tmpfs "$vol/sub"
+	run petra run --rm --user 0 -v "$vol:/data:ro" bb:user sh -c '
+		echo x >/data/sub/f && echo WROTE
+		grep -E " /data(/sub)? " /proc/mounts | cut -d" " -f2,4 | cut -d, -f1-3'
+	umount "$vol/sub"
+	[[ "$output" != *WROTE* ]]
+	[[ "$output" == *"/data/sub/f: Read-only file system"* ]]
+	[[ "$output" == *"/data ro,nosuid,nodev"* ]]
+	[[ "$output" == *"/data/sub ro,nosuid,nodev"* ]]
+}
+
+@test "rootless, the host's /sys bound in its place is read-only all the way down" {
+	rootless_setup
+	# With the host's network a user namespace cannot mount sysfs: the
+	# host's /sys is bound instead, with its cgroup and other submounts.
+	run rootless_petra run --rm --network host bb:rootless sh -c '
+		id -u; grep " /sys/" /proc/mounts | cut -d" " -f4 | cut -d, -f1 | sort -u'
+	rootless_teardown
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[1]}" = "ro" ]
+}
+
+@test "--tmpfs and -v targets with . or .. are refused before anything is made on the host" {
+	local up="/nothere/../../../../../../../../../../../../../.." marker="petra-escape-$$-$RANDOM"
+	run petra run --rm --tmpfs "$up/tmp/$marker.d" bb:user true
+	local tmpfs_status=$status tmpfs_output=$output
+	echo data >"$BATS_TEST_TMPDIR/file"
+	run petra run --rm -v "$BATS_TEST_TMPDIR/file:$up/tmp/$marker.f" bb:user true
+	local made
+	made=$(ls -d /tmp/"$marker".* 2>/dev/null || true)
+	rm -rf /tmp/"$marker".*
+	[ -z "$made" ]
+	[ "$tmpfs_status" -eq 125 ]
+	[[ "$tmpfs_output" == *"--tmpfs wants a clean absolute path"* ]]
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"-v wants a clean absolute DST"* ]]
+	run petra run --rm --tmpfs /./run bb:user true
+	[ "$status" -eq 125 ]
+}
+
 @test "the writable-paths label of the image becomes tmpfs mounts" {
 	import_with_config bb:labelled "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
 		--config.cmd /bin/pidfile-service \
@@ -232,6 +383,26 @@ teardown() {
 	run petra run --rm bb:user /bin/pidfile-service
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Read-only file system"* ]]
+}
+
+@test "an image's label cannot ask for an unbounded or setuid tmpfs; the operator can override it" {
+	import_with_config bb:greedy "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 --config.cmd /bin/sh \
+		--config.label 'org.petra.writable-paths=[{"path":"/run/app","size":1000000000000000000,"mode":"6777","uid":65534}]'
+	run petra run --rm bb:greedy sh -c 'grep " /run/app " /proc/mounts | cut -d" " -f4'
+	[ "$status" -eq 0 ]
+	[ "$output" = "rw,nosuid,nodev,relatime,size=65536k,mode=777,uid=65534,gid=65534" ]
+	# A --tmpfs of the same path replaces the label's.
+	run petra run --rm --tmpfs /run/app:size=100m,mode=0700,uid=65534 bb:greedy sh -c \
+		'grep " /run/app " /proc/mounts | cut -d" " -f4'
+	[ "$output" = "rw,nosuid,nodev,relatime,size=102400k,mode=700,uid=65534" ]
+}
+
+@test "the root is mounted nosuid, however it is mounted" {
+	local how
+	for how in "" --copy-root --read-write; do
+		run petra run --rm $how bb:user sh -c 'grep " / " /proc/mounts | cut -d" " -f4'
+		[[ ",$output," == *,nosuid,* ]]
+	done
 }
 
 @test "--copy-root shows the same read-only tree without overlayfs" {

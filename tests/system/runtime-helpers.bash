@@ -10,8 +10,9 @@ RUNTIME_APPLETS="mount mknod ps insmod hostname kill ifconfig cp dd printf tr se
   tail"
 
 # make_runtime_rootfs DIR: a busybox rootfs with more applets, a setuid-root
-# probe that prints its effective uid, and directories owned by the service
-# user (65534) for the programs the learn tests run.
+# probe that prints its effective uid, the other probes of tests/data/probe
+# (grabfd, caps, syscalls), and directories owned by the service user
+# (65534) for the programs the learn tests run.
 make_runtime_rootfs() {
 	local dir=$1 applet
 	make_busybox_rootfs "$dir"
@@ -23,6 +24,10 @@ make_runtime_rootfs() {
 	ln -sf ../bin/busybox "$dir/sbin/httpd"
 	cc -static -O2 -o "$dir/bin/euid" "$TESTS_DATA/probe/euid.c"
 	chmod 4755 "$dir/bin/euid"
+	local probe
+	for probe in grabfd caps syscalls; do
+		cc -static -O2 -o "$dir/bin/$probe" "$TESTS_DATA/probe/$probe.c"
+	done
 	chown 65534:65534 "$dir/run/app" "$dir/var/log/app" "$dir/var/lib/counter"
 	# A CGI that counts its hits in a file: what a small service writes.
 	cat >"$dir/www/cgi-bin/count" <<'CGI'
@@ -116,4 +121,29 @@ free_port() {
 			return
 		fi
 	done
+}
+
+# rootless_setup: a directory $ROOTLESS (under /tmp, which the user can
+# reach) owned by the unprivileged uid $ROOTLESS_UID, with a store holding
+# the runtime rootfs as bb:rootless. rootless_petra ARGS... runs petra as
+# that user with its own XDG_RUNTIME_DIR. rootless_teardown removes it all.
+rootless_setup() {
+	ROOTLESS_UID=$((40000 + RANDOM % 20000))
+	ROOTLESS=$(mktemp -d /tmp/petra-rootless.XXXXXX)
+	mkdir -m 0700 "$ROOTLESS/xdg"
+	cp -a "$BATS_FILE_TMPDIR/rootfs" "$ROOTLESS/rootfs"
+	chown -R "$ROOTLESS_UID:$ROOTLESS_UID" "$ROOTLESS"
+	chmod 0755 "$ROOTLESS"
+	rootless_petra import -q "$ROOTLESS/rootfs" --ref bb:rootless >/dev/null
+}
+
+rootless_petra() {
+	setpriv --reuid="$ROOTLESS_UID" --regid="$ROOTLESS_UID" --clear-groups \
+		env -u PETRA_RUN_DIR PETRA_ROOT="$ROOTLESS/store" XDG_RUNTIME_DIR="$ROOTLESS/xdg" \
+		"$PETRA" "$@"
+}
+
+rootless_teardown() {
+	[ -n "${ROOTLESS:-}" ] && rm -rf "$ROOTLESS"
+	return 0
 }

@@ -3,7 +3,13 @@
  * and src/structtest (loading test files). */
 #include "testutil.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include "runtime/runtime.h"
+/* The module's own tests may reach its internals (user resolution). */
+#include "runtime/internal.h"
 #include "structtest/structtest.h"
 
 static void test_writable_paths_label(void **state)
@@ -37,6 +43,8 @@ static void test_writable_paths_label(void **state)
 	assert_int_equal(
 	    runtime_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err),
 	    -EINVAL);
+	assert_int_equal(
+	    runtime_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
 	assert_int_equal(runtime_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
 	assert_error_contains(err, "is not a JSON array");
 	petra_error_free(err);
@@ -82,6 +90,80 @@ static void test_user_lookup(void **state)
 	free(home);
 }
 
+/* Users from a hostile image's /etc/passwd and /etc/group: every id that
+ * would become (uid_t)-1 (setresuid's "unchanged": the process would stay
+ * root) is refused, wherever it comes from. */
+static void test_resolve_user_ids(void **state)
+{
+	(void)state;
+	char *lower = test_tmpdir();
+	test_write_file(lower, "etc/passwd",
+			"root:x:0:0:root:/root:/bin/sh\n"
+			"app:x:1000:1000::/home/app:/bin/sh\n"
+			"huge:x:99999999999999999999:0::/:/bin/sh\n"
+			"max:x:4294967295:0::/:/bin/sh\n"
+			"minus:x:-1:0::/:/bin/sh\n"
+			"empty:x::0::/:/bin/sh\n"
+			"plus:x:+5:0::/:/bin/sh\n"
+			"badgid:x:1001:4294967295::/:/bin/sh\n",
+			0644);
+	test_write_file(lower, "etc/group", "app:x:1000:\nevil:x:-1:\n", 0644);
+	const char *lowers[] = {lower};
+	uid_t uid;
+	gid_t gid;
+	char *home = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(rootfs_resolve_user(lowers, 1, "app", &uid, &gid, &home, &err), 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(gid, 1000);
+	assert_string_equal(home, "/home/app");
+	free(home);
+	assert_int_equal(rootfs_resolve_user(lowers, 1, "1000:app", &uid, &gid, &home, &err), 0);
+	assert_int_equal(gid, 1000);
+	free(home);
+	static const struct {
+		const char *user, *message;
+	} bad[] = {
+	    {"huge", "\"huge\" in the image's /etc/passwd: \"99999999999999999999\" is not a "
+		     "valid uid"},
+	    {"max", "\"4294967295\" is not a valid uid"},
+	    {"minus", "\"-1\" is not a valid uid"},
+	    {"empty", "\"\" is not a valid uid"},
+	    {"plus", "\"+5\" is not a valid uid"},
+	    {"badgid", "\"4294967295\" is not a valid gid"},
+	    {"app:evil", "\"evil\" in the image's /etc/group: \"-1\" is not a valid gid"},
+	    /* USER and -u: not a valid number, so a name, which is not there */
+	    {"4294967295", "user \"4294967295\" is not in the image's /etc/passwd"},
+	    {"-1", "user \"-1\" is not in the image's /etc/passwd"},
+	    {"0:4294967295", "group \"4294967295\" is not in the image's /etc/group"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		home = NULL;
+		assert_int_equal(
+		    rootfs_resolve_user(lowers, 1, bad[i].user, &uid, &gid, &home, &err), -EINVAL);
+		assert_error_contains(err, bad[i].message);
+		petra_error_free(err);
+		err = NULL;
+		free(home);
+	}
+	uint32_t id;
+	assert_true(rootfs_parse_id("4294967294", &id));
+	assert_int_equal(id, 4294967294u);
+	assert_false(rootfs_parse_id("4294967295", &id));
+	assert_false(rootfs_parse_id("", &id));
+	assert_false(rootfs_parse_id(" 1", &id));
+	assert_false(rootfs_parse_id("00000000001", &id));
+	/* The writable-paths label cannot ask for that owner either. */
+	struct runtime_writable_path *paths = NULL;
+	size_t n = 0;
+	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"/x\",\"uid\":4294967295}]",
+						      &paths, &n, &err),
+			 -EINVAL);
+	assert_error_contains(err, "entry 1 has an invalid \"uid\"");
+	petra_error_free(err);
+	test_rmtree(lower);
+}
+
 static void test_filters(void **state)
 {
 	(void)state;
@@ -113,6 +195,80 @@ static void test_filters(void **state)
 	assert_int_equal(runtime_filter_match(NULL, &c, "id=1", &m, &err), 0);
 	assert_false(m);
 	json_decref(c.state);
+}
+
+/* A layer whose /etc is a symbolic link to an absolute path: looked up
+ * through the layer, not the host (where that path is the host's /etc). */
+static void test_lookup_stays_in_layer(void **state)
+{
+	(void)state;
+	char *host = test_tmpdir();
+	test_write_file(host, "passwd", "evil:x:0:0::/:/bin/sh\n", 0644);
+	char *lower = test_tmpdir();
+	char *link = path_join(lower, "etc");
+	assert_int_equal(symlink(host, link), 0);
+	const char *lowers[] = {lower};
+	uid_t uid;
+	gid_t gid;
+	char *home = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(rootfs_resolve_user(lowers, 1, "evil", &uid, &gid, &home, &err), -EINVAL);
+	assert_error_contains(err, "user \"evil\" is not in the image's /etc/passwd");
+	petra_error_free(err);
+	free(home);
+	free(link);
+	test_rmtree(lower);
+	test_rmtree(host);
+}
+
+static void collect_change(void *ctx, char kind, const char *path)
+{
+	strvec_pushf(ctx, "%c %s", kind, path);
+}
+
+/* diff walks a running container's tmpfs mounts as the state lists them:
+ * a crafted state with an empty target read before its buffer (ASan sees
+ * it) and walked the container's whole root; such targets are skipped. */
+static void test_diff_crafted_state(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	test_write_file(root, "planted", "x", 0644);
+	test_write_file(root, "data/added", "x", 0644);
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* A stand-in for a container: its /proc/PID/root is `root`. It
+		 * ends with the test, even one that crashes. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || chroot(root) < 0 ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	struct runtime_container ct = {
+	    .id = "0123456789abcdef",
+	    .pid = pid,
+	    .running = true,
+	    .state = json_pack("{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "mounts", "kind", "tmpfs",
+			       "target", "", "kind", "tmpfs", "target", "../..", "kind", "tmpfs",
+			       "target", "/data/"),
+	};
+	struct strvec changes = STRVEC_INIT;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_diff(NULL, &ct, collect_change, &changes, &err), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(changes.n, 1);
+	assert_string_equal(changes.v[0], "A /data/added");
+	strvec_clear(&changes);
+	json_decref(ct.state);
+	test_rmtree(root);
 }
 
 static void write_yaml(const char *dir, const char *name, const char *text)
@@ -202,7 +358,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_writable_paths_label),
 	    cmocka_unit_test(test_user_lookup),
+	    cmocka_unit_test(test_resolve_user_ids),
 	    cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_diff_crafted_state),
+	    cmocka_unit_test(test_lookup_stays_in_layer),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
 	};

@@ -8,6 +8,11 @@
 #include <sys/wait.h>
 
 #include "sandbox/sandbox.h"
+/* The module's own tests may reach its internals (the seccomp filter). */
+#include "sandbox/internal.h"
+
+#include <seccomp.h>
+#include <sys/mman.h>
 
 static void test_capabilities(void **state)
 {
@@ -64,8 +69,15 @@ static void test_oci_config(void **state)
 	json_t *proc = json_object_get(cfg, "process");
 	assert_int_equal(json_get_int(json_object_get(proc, "user"), "uid", -1), 10);
 	assert_true(json_is_true(json_object_get(proc, "noNewPrivileges")));
+	/* A non-root user: capabilities only in the bounding set, nothing a
+	 * file capability could raise through inheritable or permitted. */
+	json_t *caps = json_object_get(proc, "capabilities");
+	assert_int_equal(json_array_size(json_object_get(caps, "bounding")), 10);
+	assert_int_equal(json_array_size(json_object_get(caps, "permitted")), 0);
+	assert_int_equal(json_array_size(json_object_get(caps, "effective")), 0);
+	assert_int_equal(json_array_size(json_object_get(caps, "inheritable")), 0);
 	json_t *lnx = json_object_get(cfg, "linux");
-	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 5);
+	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 6);
 	assert_non_null(json_object_get(lnx, "seccomp"));
 	/* proc, dev, pts, shm, sys, then the two of ours. */
 	json_t *ms = json_object_get(cfg, "mounts");
@@ -85,8 +97,128 @@ static void test_oci_config(void **state)
 	c.network = SANDBOX_NETWORK_HOST;
 	cfg = sandbox_oci_config(&c);
 	lnx = json_object_get(cfg, "linux");
-	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 4);
+	assert_int_equal(json_array_size(json_object_get(lnx, "namespaces")), 5);
 	json_decref(cfg);
+}
+
+/* The filter a runtime builds from config.json's seccomp profile, the way
+ * runc reads it (defaultAction, errnoRet, and for SCMP_CMP_MASKED_EQ
+ * "value" as the mask and "valueTwo" as the datum). */
+static scmp_filter_ctx filter_from_oci(json_t *profile)
+{
+	assert_string_equal(json_get_string(profile, "defaultAction"), "SCMP_ACT_ALLOW");
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	assert_non_null(ctx);
+	size_t i, k;
+	json_t *rule, *name;
+	json_array_foreach(json_object_get(profile, "syscalls"), i, rule)
+	{
+		assert_string_equal(json_get_string(rule, "action"), "SCMP_ACT_ERRNO");
+		uint32_t action = SCMP_ACT_ERRNO((uint16_t)json_get_int(rule, "errnoRet", -1));
+		json_t *args = json_object_get(rule, "args");
+		assert_true(json_array_size(args) <= 1);
+		json_t *a = json_array_get(args, 0);
+		const char *op = a ? json_get_string(a, "op") : NULL;
+		struct scmp_arg_cmp cmp = {0};
+		if (a) {
+			cmp.arg = (unsigned)json_get_int(a, "index", -1);
+			cmp.datum_a = (uint64_t)json_get_int(a, "value", 0);
+			cmp.datum_b = (uint64_t)json_get_int(a, "valueTwo", 0);
+			if (!strcmp(op, "SCMP_CMP_MASKED_EQ"))
+				cmp.op = SCMP_CMP_MASKED_EQ;
+			else if (!strcmp(op, "SCMP_CMP_EQ"))
+				cmp.op = SCMP_CMP_EQ;
+			else
+				fail_msg("unexpected op %s", op);
+		}
+		json_array_foreach(json_object_get(rule, "names"), k, name)
+		{
+			int nr = seccomp_syscall_resolve_name(json_string_value(name));
+			if (nr == __NR_SCMP_ERROR)
+				continue; /* runc skips those too */
+			assert_int_equal(a ? seccomp_rule_add_array(ctx, action, nr, 1, &cmp)
+					   : seccomp_rule_add(ctx, action, nr, 0),
+					 0);
+		}
+	}
+	return ctx;
+}
+
+static char *filter_bpf(scmp_filter_ctx ctx, size_t *len)
+{
+	int fd = memfd_create("bpf", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
+	off_t size = lseek(fd, 0, SEEK_END);
+	assert_true(size > 0);
+	char *buf = xmalloc((size_t)size);
+	assert_int_equal(pread(fd, buf, (size_t)size, 0), size);
+	close(fd);
+	*len = (size_t)size;
+	return buf;
+}
+
+/* The bundle's seccomp profile, read as runc reads it, is the very filter
+ * petra loads: compiled to BPF, byte for byte. (Both come from one rule
+ * list; this checks oci.c says what seccomp.c does with it.) */
+static void test_seccomp_profiles_agree(void **state)
+{
+	(void)state;
+	char *argv[] = {"/bin/true", NULL};
+	struct sandbox_config c = {
+	    .process = {.argv = argv, .env = argv + 1, .caps = sandbox_default_caps()},
+	};
+	json_t *cfg = sandbox_oci_config(&c);
+	json_t *profile = json_object_get(json_object_get(cfg, "linux"), "seccomp");
+	scmp_filter_ctx theirs = filter_from_oci(profile);
+	void *ours = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(sandbox_seccomp_build(&ours, &err), 0);
+	size_t a_len, b_len;
+	char *a = filter_bpf(ours, &a_len), *b = filter_bpf(theirs, &b_len);
+	assert_int_equal(a_len, b_len);
+	assert_memory_equal(a, b, a_len);
+	free(a);
+	free(b);
+	seccomp_release(ours);
+	seccomp_release(theirs);
+	json_decref(cfg);
+}
+
+/* Mount targets: absolute, no . or .. anywhere; sandbox_spawn refuses
+ * others before it creates anything (the scaffold is made on the host's
+ * side, from the targets). */
+static void test_mount_targets(void **state)
+{
+	(void)state;
+	assert_true(sandbox_path_is_clean("/"));
+	assert_true(sandbox_path_is_clean("/run/app"));
+	assert_true(sandbox_path_is_clean("/run//app/"));
+	assert_true(sandbox_path_is_clean("/..x/.y/x.."));
+	assert_false(sandbox_path_is_clean("run"));
+	assert_false(sandbox_path_is_clean(""));
+	assert_false(sandbox_path_is_clean("/a/../b"));
+	assert_false(sandbox_path_is_clean("/a/.."));
+	assert_false(sandbox_path_is_clean("/./a"));
+	assert_false(sandbox_path_is_clean("/a/."));
+	char *dir = test_tmpdir();
+	char *work = path_join(dir, "work");
+	assert_int_equal(mkdir(work, 0700), 0);
+	char *argv[] = {"/bin/true", NULL};
+	struct sandbox_mount m = {.kind = SANDBOX_MOUNT_TMPFS, .target = "/x/../../../escaped"};
+	struct sandbox_config c = {
+	    .work_dir = work, .mounts = &m, .n_mounts = 1, .process = {.argv = argv}};
+	pid_t pid;
+	struct petra_error *err = NULL;
+	assert_int_equal(sandbox_spawn(&c, &pid, &err), -EINVAL);
+	assert_error_contains(err,
+			      "mount target \"/x/../../../escaped\": not a clean absolute path");
+	petra_error_free(err);
+	char *escaped = path_join(dir, "escaped");
+	assert_int_equal(access(escaped, F_OK), -1);
+	free(escaped);
+	free(work);
+	test_rmtree(dir);
 }
 
 /* sandbox_child_fail / sandbox_child_result carry a child's error. */
@@ -143,9 +275,9 @@ static void test_fork_helper(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_capabilities), cmocka_unit_test(test_exit_codes),
-	    cmocka_unit_test(test_oci_config),   cmocka_unit_test(test_child_reports),
-	    cmocka_unit_test(test_fork_helper),
+	    cmocka_unit_test(test_capabilities),  cmocka_unit_test(test_exit_codes),
+	    cmocka_unit_test(test_oci_config),    cmocka_unit_test(test_seccomp_profiles_agree),
+	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports), cmocka_unit_test(test_fork_helper),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }
