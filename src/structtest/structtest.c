@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loading and running container-structure-test files. */
 #include "structtest.h"
+#include "policy/policy.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fcntl.h>
-#include <libfyaml.h>
 #include <pcre2.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -80,18 +80,16 @@ static int check_list(const json_t *obj, const char *key, const char *const *key
 int structtest_load(const char *path, json_t **doc, struct petra_error **err)
 {
 	*doc = NULL;
-	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET};
-	struct fy_document *fyd = fy_document_build_from_file(&cfg, path);
-	if (!fyd)
-		return petra_error_set(err, EINVAL, "%s: not valid YAML", path);
-	char *text = fy_emit_document_to_string(fyd, FYECF_MODE_JSON | FYECF_WIDTH_INF);
-	fy_document_destroy(fyd);
-	if (!text)
-		return petra_error_set(err, EINVAL, "%s: cannot be read as JSON", path);
-	json_t *json = json_parse_buffer(text, strlen(text), path, err);
-	free(text);
-	if (!json)
+	/* petra's YAML reader, not libfyaml's document API: it checks the
+	 * text before libfyaml sees it (libfyaml 0.7.12 hangs on some
+	 * malformed directives) and its errors carry line and column. */
+	_cleanup_yaml_ struct petra_yaml *y = NULL;
+	if (petra_yaml_load(AT_FDCWD, path, &y, err) < 0)
 		return -EINVAL;
+	const json_t *root = petra_yaml_root(y);
+	if (!json_is_object(root))
+		return petra_error_set(err, EINVAL, "%s: a mapping is expected", path);
+	json_t *json = json_deep_copy(root);
 	int r = check_keys(json, top_keys, path, err);
 	const char *version = json_get_string(json, "schemaVersion");
 	if (r == 0 && (!version || strcmp(version, "2.0.0")))
