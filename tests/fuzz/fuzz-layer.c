@@ -8,11 +8,19 @@
 #include "layer/layer.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *sandbox;
+
+/* Each run removes its target, so the sandbox is empty at exit. */
+static void remove_sandbox(void)
+{
+	rmdir(sandbox);
+}
 
 static int count_entries(const char *dir)
 {
@@ -35,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sandbox = xstrdup("/tmp/petra-fuzz-layer.XXXXXX");
 		if (!mkdtemp(sandbox))
 			__builtin_trap();
+		atexit(remove_sandbox);
 	}
 	int memfd = memfd_create("layer", MFD_CLOEXEC);
 	if (memfd < 0 || fs_write_all(memfd, data, size) < 0)
