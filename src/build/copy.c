@@ -641,7 +641,8 @@ static int copy_job_run(struct copy_job *j, struct progress *progress, struct pe
 				v->root = xstrdup(v->upper);
 				v->overlay = true;
 				if (mkdir(v->upper, 0755) < 0)
-					r = petra_error_set_errno(err, errno, "create %s", v->upper);
+					r = petra_error_set_errno(err, errno, "create %s",
+								  v->upper);
 			}
 		} else {
 			r = rootview_open(b, j->s->state, true, v, err);
