@@ -13,6 +13,7 @@
 
 #include <archive.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -95,7 +96,10 @@ struct copier {
 	struct link_seen *links;
 	size_t n_links, alloc_links;
 	struct progress *progress;
-	uint64_t bytes;
+	/* A copy running in a thread of its own: the bytes copied so far (for
+	 * the progress line the step's thread draws), and its cancellation. */
+	atomic_uint_least64_t *copied;
+	const atomic_bool *cancel;
 };
 
 static void pop_dir(struct copier *c)
@@ -300,6 +304,8 @@ static int copy_file(struct copier *c, const struct context_entry *e, int pfd, c
 		return petra_error_prefix(err, "copy to %s", shown);
 	if (c->progress)
 		progress_add(c->progress, copied);
+	if (c->copied)
+		atomic_fetch_add(c->copied, copied);
 	uid_t uid;
 	gid_t gid;
 	owner_of(c, st, &uid, &gid);
@@ -346,6 +352,8 @@ static int copy_entry(void *ctx, const struct context_entry *e, struct petra_err
 {
 	struct copier *c = ctx;
 	const struct stat *st = e->st;
+	if (c->cancel && atomic_load(c->cancel))
+		return petra_error_set(err, ECANCELED, "copy cancelled");
 	if (!*e->path) {
 		/* The start: a directory's contents go into dest; a file
 		 * becomes dest, or goes into it. */
@@ -577,6 +585,177 @@ static int copy_heredoc(struct copier *c, const struct source *src, struct petra
 	return r;
 }
 
+/* The copy half of a COPY step: the view (an overlay on the stage, or an
+ * empty directory for --link), then every source into it. */
+struct copy_job {
+	struct step *s;
+	struct copier *c;
+	const struct source *sources;
+	size_t n_sources;
+	const char *chown;
+	bool link;
+	struct image_state *src_state; /* --from: the stage or image copied from */
+	struct rootview v;             /* the result, for step_finish */
+	struct progress progress;
+	/* Run in a thread: */
+	int r;
+	struct petra_error *err;
+	atomic_bool cancel;
+	atomic_uint_least64_t copied;
+	pthread_mutex_t lock; /* done */
+	pthread_cond_t cond;
+	bool done;
+};
+
+static int copy_job_run(struct copy_job *j, struct progress *progress, struct petra_error **err)
+{
+	struct build *b = j->s->b;
+	struct copier *c = j->c;
+	struct rootview src_view = {0};
+	int src_root = b->context_fd;
+	const struct context_ignore *ig = b->ignore;
+	int r = 0;
+	if (j->src_state) {
+		r = rootview_open_readonly(b, j->src_state, &src_view, err);
+		src_root = r < 0 ? -1 : open(src_view.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r == 0 && src_root < 0)
+			r = petra_error_set_errno(err, errno, "open %s", src_view.root);
+		ig = NULL;
+		c->keep_owner = true;
+	}
+	if (r == 0 && j->chown) {
+		_cleanup_free_ char *home = NULL;
+		r = stage_resolve_user(b, j->s->state, j->chown, &c->uid, &c->gid, &home, err);
+		if (r < 0)
+			petra_error_prefix(err, "--chown=%s", j->chown);
+		c->chown = true;
+	}
+	struct rootview *v = &j->v;
+	if (r == 0) {
+		if (j->link) {
+			/* --link: a layer of its own, independent of what is
+			 * below: the copy goes into an empty directory. */
+			r = build_scratch_dir(b, "link", &v->dir, err);
+			if (r == 0) {
+				v->upper = path_join(v->dir, "layer");
+				v->root = xstrdup(v->upper);
+				v->overlay = true;
+				if (mkdir(v->upper, 0755) < 0)
+					r = petra_error_set_errno(err, errno, "create %s",
+								  v->upper);
+			}
+		} else {
+			r = rootview_open(b, j->s->state, true, v, err);
+		}
+	}
+	_cleanup_close_ int root_fd = -1;
+	if (r == 0) {
+		root_fd = open(v->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			r = petra_error_set_errno(err, errno, "open %s", v->root);
+	}
+	c->root_fd = root_fd;
+	if (progress)
+		progress_begin(progress, "copying", 0);
+	c->progress = progress;
+	for (size_t i = 0; r == 0 && i < j->n_sources; i++) {
+		const struct source *src = &j->sources[i];
+		if (src->here) {
+			r = copy_heredoc(c, src, err);
+			continue;
+		}
+		const char *slash = strrchr(src->path, '/');
+		c->name = slash ? slash + 1 : src->path;
+		if (!*c->name)
+			c->name = ".";
+		r = copy_source(c, src_root, src->path, ig, err);
+	}
+	if (progress)
+		progress_end(progress);
+	c->progress = NULL;
+	if (src_root >= 0 && src_root != b->context_fd)
+		close(src_root);
+	rootview_release(&src_view);
+	return r;
+}
+
+static void *copy_job_thread(void *arg)
+{
+	struct copy_job *j = arg;
+	j->c->copied = &j->copied;
+	j->c->cancel = &j->cancel;
+	j->r = copy_job_run(j, NULL, &j->err);
+	pthread_mutex_lock(&j->lock);
+	j->done = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+static void copy_job_join(struct copy_job *j, pthread_t thread)
+{
+	pthread_join(thread, NULL);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+	j->c->copied = NULL;
+	j->c->cancel = NULL;
+}
+
+/* The copy in its thread is not wanted: stopped, and what it made goes. */
+static void copy_job_cancel(struct copy_job *j, pthread_t thread)
+{
+	atomic_store(&j->cancel, true);
+	copy_job_join(j, thread);
+	rootview_release(&j->v);
+	petra_error_free(j->err);
+	j->err = NULL;
+}
+
+/* The copy in its thread is the step's: its progress shown until it ends,
+ * its result taken. */
+static int copy_job_wait(struct copy_job *j, pthread_t thread, struct petra_error **err)
+{
+	struct build *b = j->s->b;
+	if (!b->parallel)
+		progress_begin(&j->progress, "copying", 0);
+	uint64_t shown = 0;
+	pthread_mutex_lock(&j->lock);
+	while (!j->done) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&j->cond, &j->lock, &until);
+		uint64_t now = atomic_load(&j->copied);
+		if (!b->parallel)
+			progress_add(&j->progress, now - shown);
+		shown = now;
+	}
+	pthread_mutex_unlock(&j->lock);
+	copy_job_join(j, thread);
+	if (!b->parallel)
+		progress_end(&j->progress);
+	if (j->r < 0 && err) {
+		petra_error_free(*err);
+		*err = j->err;
+		j->err = NULL;
+	}
+	petra_error_free(j->err);
+	j->err = NULL;
+	return j->r;
+}
+
+static bool has_context_source(const struct source *sources, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!sources[i].here)
+			return true;
+	return false;
+}
+
 int step_copy(struct step *s, struct petra_error **err)
 {
 	struct build *b = s->b;
@@ -696,6 +875,31 @@ int step_copy(struct step *s, struct petra_error **err)
 		image_state_identity(&src_state, id);
 		key_addf(k, "from=%s", id);
 	}
+	/* The first time a step runs, hashing the sources (to look the step
+	 * up) and copying them are two reads of the same files: the copy
+	 * starts at once in a thread of its own, while the sources are
+	 * hashed, when the step very likely misses the cache (the one before
+	 * it ran, or there is no cache). Its result is used only once the key
+	 * is known and missed: a hit cancels it. */
+	struct copy_job job = {.s = s,
+			       .c = &c,
+			       .sources = sources,
+			       .n_sources = n_sources,
+			       .chown = chown,
+			       .link = link,
+			       .src_state = have_src_state ? &src_state : NULL};
+	pthread_t copier;
+	bool copying = false;
+	if (r == 0 && !link && !have_src_state && (b->o->no_cache || s->st->last_ran) &&
+	    has_context_source(sources, n_sources)) {
+		pthread_mutex_init(&job.lock, NULL);
+		pthread_cond_init(&job.cond, NULL);
+		copying = pthread_create(&copier, NULL, copy_job_thread, &job) == 0;
+		if (!copying) {
+			pthread_mutex_destroy(&job.lock);
+			pthread_cond_destroy(&job.cond);
+		}
+	}
 	uint64_t entries = 0;
 	for (size_t i = 0; r == 0 && i < n_sources; i++) {
 		if (sources[i].here) {
@@ -722,6 +926,11 @@ int step_copy(struct step *s, struct petra_error **err)
 	oci_hasher_final(&lk, link_key);
 	struct image_state hit;
 	bool cached = r == 0 && !b->o->no_cache && cache_load(b, key, &hit);
+	if (copying && (r < 0 || cached)) {
+		/* The copy is not wanted: what the hash found stands. */
+		copy_job_cancel(&job, copier);
+		copying = false;
+	}
 	/* A --link layer made before on any parent: put on this one. */
 	struct image_state linked;
 	if (r == 0 && !cached && link && !b->o->no_cache && cache_load(b, link_key, &linked)) {
@@ -749,77 +958,21 @@ int step_copy(struct step *s, struct petra_error **err)
 		*s->state = hit;
 		sources_free(sources, n_sources);
 		image_state_release(&src_state);
-		free(c.dest);
+		copier_release(&c); /* what a cancelled copy left in it too */
 		return 0;
 	}
 
-	/* Copy. */
-	struct rootview v = {0};
-	struct rootview src_view = {0};
-	int src_root = b->context_fd;
-	const struct context_ignore *ig = b->ignore;
-	if (r == 0 && have_src_state) {
-		r = rootview_open_readonly(b, &src_state, &src_view, err);
-		src_root = r < 0 ? -1 : open(src_view.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (r == 0 && src_root < 0)
-			r = petra_error_set_errno(err, errno, "open %s", src_view.root);
-		ig = NULL;
-		c.keep_owner = true;
-	}
-	if (r == 0 && chown) {
-		_cleanup_free_ char *home = NULL;
-		r = stage_resolve_user(b, s->state, chown, &c.uid, &c.gid, &home, err);
-		if (r < 0)
-			petra_error_prefix(err, "--chown=%s", chown);
-		c.chown = true;
-	}
-	if (r == 0) {
-		if (link) {
-			/* --link: a layer of its own, independent of what is
-			 * below: the copy goes into an empty directory. */
-			r = build_scratch_dir(b, "link", &v.dir, err);
-			if (r == 0) {
-				v.upper = path_join(v.dir, "layer");
-				v.root = xstrdup(v.upper);
-				v.overlay = true;
-				if (mkdir(v.upper, 0755) < 0)
-					r = petra_error_set_errno(err, errno, "create %s", v.upper);
-			}
-		} else {
-			r = rootview_open(b, s->state, true, &v, err);
-		}
-	}
-	_cleanup_close_ int root_fd = -1;
-	if (r == 0) {
-		root_fd = open(v.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (root_fd < 0)
-			r = petra_error_set_errno(err, errno, "open %s", v.root);
-	}
-	c.root_fd = root_fd;
-	struct progress progress;
-	progress_begin(&progress, "copying", 0);
-	c.progress = b->parallel ? NULL : &progress;
-	for (size_t i = 0; r == 0 && i < n_sources; i++) {
-		if (sources[i].here) {
-			r = copy_heredoc(&c, &sources[i], err);
-			continue;
-		}
-		const char *slash = strrchr(sources[i].path, '/');
-		c.name = slash ? slash + 1 : sources[i].path;
-		if (!*c.name)
-			c.name = ".";
-		r = copy_source(&c, src_root, sources[i].path, ig, err);
-	}
-	progress_end(&progress);
+	/* Copy (or wait for the copy started above). */
+	if (r == 0 && copying)
+		r = copy_job_wait(&job, copier, err);
+	else if (r == 0)
+		r = copy_job_run(&job, b->parallel ? NULL : &job.progress, err);
 	copier_release(&c);
-	if (src_root >= 0 && src_root != b->context_fd)
-		close(src_root);
-	rootview_release(&src_view);
 	image_state_release(&src_state);
 	sources_free(sources, n_sources);
 	bool changed = false;
 	struct layer_info info;
-	r = step_finish(s, &v, r, key, s->text, &info, &changed, err);
+	r = step_finish(s, &job.v, r, key, s->text, &info, &changed, err);
 	if (r < 0)
 		return r;
 	if (link && changed) {

@@ -56,6 +56,9 @@ struct stage {
 	size_t n_base_layers;  /* layers that came with the base */
 	size_t n_base_history; /* history entries that did */
 	unsigned steps, cached;
+	/* The last step that could come from the cache ran instead: the
+	 * next one very likely misses too (its key chains from this one). */
+	bool last_ran;
 };
 
 struct build {

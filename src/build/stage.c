@@ -332,6 +332,7 @@ void step_announce(struct step *s, bool cached)
 {
 	build_say(s->b, s->st, "%s %s%s%s", s->label, s->prefix, s->text,
 		  cached ? "  (cached)" : "");
+	s->st->last_ran = !cached;
 	if (cached)
 		s->st->cached++;
 }

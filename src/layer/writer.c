@@ -2,6 +2,8 @@
 /*
  * Writing layers: entries -> libarchive (pax tar) -> hash (diff_id) ->
  * compress -> blob writer (hash = digest, temp file, fsync, rename).
+ * Compression and what follows it run in a thread of their own, one
+ * chunk behind the tar stream (the two halves cost about the same).
  *
  * Reproducible by construction: trees are walked with children sorted by
  * name, user and group names are left empty, access and change times are
@@ -14,6 +16,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -28,11 +31,33 @@ struct hardlink {
 	char *path; /* NULL: empty slot */
 };
 
+/* The compressing thread and the chunks handed to it: one it works on,
+ * at most one waiting. Each chunk is one encoder_write() of the bytes the
+ * inline pipeline would give it, in the same order: the compressed
+ * stream, and so the digest, is the same as without the thread. */
+struct chunk {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+struct compressor {
+	pthread_t thread;
+	pthread_mutex_t lock; /* everything below */
+	pthread_cond_t cond;
+	struct chunk chunks[2];
+	int waiting; /* the chunk handed over, or -1 */
+	int working; /* the chunk being compressed, or -1 */
+	bool closing;
+	int r; /* the first failure, and err */
+	struct petra_error *err;
+};
+
 struct layer_writer {
 	struct petra_store *store;
 	struct layer_writer_options opts;
 	struct petra_blob_writer *blob;
 	struct encoder *encoder;
+	struct compressor *compressor; /* NULL: compressed inline */
 	struct oci_hasher diff_hash;
 	uint64_t uncompressed;
 	struct archive *archive;
@@ -52,11 +77,119 @@ static int blob_sink(void *ctx, const void *data, size_t len, struct petra_error
 	return petra_blob_writer_write(ctx, data, len, err);
 }
 
+static void *compressor_main(void *arg)
+{
+	struct layer_writer *w = arg;
+	struct compressor *t = w->compressor;
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		while (t->waiting < 0 && !t->closing)
+			pthread_cond_wait(&t->cond, &t->lock);
+		if (t->waiting < 0)
+			break;
+		t->working = t->waiting;
+		t->waiting = -1;
+		pthread_cond_broadcast(&t->cond);
+		struct chunk *c = &t->chunks[t->working];
+		bool failed = t->r < 0;
+		pthread_mutex_unlock(&t->lock);
+		struct petra_error *e = NULL;
+		/* After a failure the rest is only drained. */
+		int r = failed ? 0 : encoder_write(w->encoder, c->data, c->len, &e);
+		pthread_mutex_lock(&t->lock);
+		if (r < 0) {
+			t->r = r;
+			t->err = e;
+		}
+		t->working = -1;
+		pthread_cond_broadcast(&t->cond);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+/* The thread's failure, as the caller's error. */
+static int compressor_failure(struct compressor *t, struct petra_error **err)
+{
+	return petra_error_set(err, t->err ? t->err->code : EIO, "%s",
+			       t->err ? t->err->message : "compression failed");
+}
+
+static void compressor_start(struct layer_writer *w)
+{
+	struct compressor *t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+	t->waiting = t->working = -1;
+	w->compressor = t;
+	if (pthread_create(&t->thread, NULL, compressor_main, w) != 0) {
+		/* No thread: compressed inline. */
+		pthread_mutex_destroy(&t->lock);
+		pthread_cond_destroy(&t->cond);
+		free(t);
+		w->compressor = NULL;
+	}
+}
+
+/* Wait for the thread to finish what it has; 0 or its failure. */
+static int compressor_stop(struct layer_writer *w, struct petra_error **err)
+{
+	struct compressor *t = w->compressor;
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	t->closing = true;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	int r = t->r < 0 ? compressor_failure(t, err) : 0;
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->cond);
+	petra_error_free(t->err);
+	free(t->chunks[0].data);
+	free(t->chunks[1].data);
+	free(t);
+	w->compressor = NULL;
+	return r;
+}
+
+static int compress_chunk(struct layer_writer *w, const void *data, size_t len,
+			  struct petra_error **err)
+{
+	struct compressor *t = w->compressor;
+	if (!t)
+		return encoder_write(w->encoder, data, len, err);
+	pthread_mutex_lock(&t->lock);
+	while (t->waiting >= 0 && t->r == 0)
+		pthread_cond_wait(&t->cond, &t->lock);
+	if (t->r < 0) {
+		int r = compressor_failure(t, err);
+		pthread_mutex_unlock(&t->lock);
+		return r;
+	}
+	int free_chunk = t->working == 0 ? 1 : 0;
+	pthread_mutex_unlock(&t->lock);
+	/* Neither waiting nor being worked on: ours until handed over. */
+	struct chunk *c = &t->chunks[free_chunk];
+	if (c->cap < len) {
+		free(c->data);
+		c->data = xmalloc(len);
+		c->cap = len;
+	}
+	memcpy(c->data, data, len);
+	c->len = len;
+	pthread_mutex_lock(&t->lock);
+	t->waiting = free_chunk;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
 static int process(struct layer_writer *w, const void *data, size_t len, struct petra_error **err)
 {
 	oci_hasher_update(&w->diff_hash, data, len);
 	w->uncompressed += len;
-	return encoder_write(w->encoder, data, len, err);
+	return compress_chunk(w, data, len, err);
 }
 
 static int flush_buffer(struct layer_writer *w, struct petra_error **err)
@@ -117,6 +250,7 @@ int layer_writer_new(struct petra_store *store, const struct layer_writer_option
 		layer_writer_abort(w);
 		return r;
 	}
+	compressor_start(w);
 	w->archive = archive_write_new();
 	archive_write_set_format_pax_restricted(w->archive);
 	/* No blocking: the stream ends right after the end-of-archive marker,
@@ -137,6 +271,7 @@ void layer_writer_abort(struct layer_writer *w)
 		return;
 	if (w->archive)
 		archive_write_free(w->archive);
+	compressor_stop(w, NULL);
 	encoder_free(w->encoder);
 	petra_blob_writer_abort(w->blob);
 	oci_hasher_release(&w->diff_hash);
@@ -157,6 +292,9 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *info, struct 
 		r = archive_failure(w, err);
 	if (r == 0)
 		r = flush_buffer(w, err);
+	int cr = compressor_stop(w, r == 0 ? err : NULL);
+	if (r == 0)
+		r = cr;
 	if (r == 0)
 		r = encoder_finish(w->encoder, err);
 	if (r < 0) {

@@ -277,7 +277,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_capabilities),  cmocka_unit_test(test_exit_codes),
 	    cmocka_unit_test(test_oci_config),    cmocka_unit_test(test_seccomp_profiles_agree),
-	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports), cmocka_unit_test(test_fork_helper),
+	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports),
+	    cmocka_unit_test(test_fork_helper),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }
