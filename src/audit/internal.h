@@ -47,6 +47,17 @@ int secret_scan_assignment(const struct secret_rules *s, const char *text, size_
 /* text with every value any rule finds masked. Caller frees. */
 char *secret_mask_text(const struct secret_rules *s, const char *text);
 
+/* Which rules have a keyword in data, a bit per rule: what decides which
+ * regexes run. BEST is what scans use (the vector scan where the CPU has
+ * it); the others are there for tests, which compare them. */
+enum secret_prefilter_scan {
+	SECRET_PREFILTER_BEST,
+	SECRET_PREFILTER_PAIRS,        /* the pair bitmap, every second position */
+	SECRET_PREFILTER_FINGERPRINTS, /* the fingerprint buckets, one position at a time */
+};
+uint32_t secret_prefilter(const struct secret_rules *s, const void *data, size_t len,
+			  enum secret_prefilter_scan scan);
+
 /* A file's content, streamed: every rule at most once. */
 struct secret_stream;
 struct secret_stream *secret_stream_new(const struct secret_rules *rules);

@@ -9,13 +9,23 @@
  * most once per file.
  *
  * The prefilter runs over every byte of every file, so it is the part
- * that must be fast. Each keyword is anchored at its two least common
- * overlapping byte pairs (at offsets a and a+1); every case variant of
- * those pairs is a bit in an 8 KiB bitmap, which stays in the L1 cache.
- * The scan looks at every second position only, one unaligned 16-bit
- * load and one bit test each: one of the two anchors always falls on a
- * position it looks at. The keyword itself is compared only where an
- * anchor pair occurs.
+ * that must be fast. Where the CPU has AVX2 (x86-64), each keyword has a
+ * fingerprint, its three least common consecutive bytes, in one of eight
+ * buckets; for each of the three positions, two 16-byte tables (by low
+ * and high nibble, both cases) give the buckets a byte may belong to.
+ * Six table lookups (vpshufb) and ANDs over 32 positions at once say
+ * where a fingerprint of some bucket may start; the keywords of those
+ * buckets are compared only there. Elsewhere the scan looks for each
+ * keyword's two least common overlapping byte pairs (at offsets a and
+ * a+1): every case variant of those pairs is a bit in an 8 KiB bitmap,
+ * and the scan looks at every second position only, one 16-bit load and
+ * one bit test each (one of the two anchors always falls on a position
+ * it looks at). Both find exactly the keywords that occur.
+ *
+ * A stream runs the prefilter over each piece as it is copied into the
+ * window (with a keyword's length of look-back, for keywords across
+ * pieces), while the piece is still in the cache; when the window is
+ * full the rules it found run their regexes.
  *
  * The value a rule finds is its first non-empty capture group (else the
  * whole match); only its first characters and a fingerprint (the start of
@@ -26,6 +36,11 @@
 #include <ctype.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define VECTOR_PREFILTER 1
+#endif
+
 #define WINDOW  (1u << 20)
 #define OVERLAP (4u << 10)
 
@@ -35,7 +50,7 @@ struct rule_def {
 	const char *id; /* the finding id */
 	const char *title;
 	enum audit_severity severity;
-	const char *keywords[MAX_KEYWORDS]; /* lower case */
+	const char *keywords[MAX_KEYWORDS]; /* lower case, 3 bytes or more */
 	const char *regex;
 };
 
@@ -119,7 +134,11 @@ struct keyword {
 	const char *text;
 	size_t len;
 	unsigned rule;
+	unsigned fingerprint; /* offset of its three fingerprint bytes */
 };
+
+#define FINGERPRINT 3
+#define BUCKETS     8
 
 /* A pair the scan looks for, and where it lies in its keyword. */
 struct anchor {
@@ -139,6 +158,15 @@ struct secret_rules {
 	 * byte order is swapped on a big-endian one (pair_key). */
 	uint64_t bitmap[65536 / 64];
 	uint8_t lower[256];
+	size_t max_keyword_len;
+	/* The vector prefilter: bit b of nibble_lo[k][c & 15] &
+	 * nibble_hi[k][c >> 4] is set when byte k of a fingerprint in bucket
+	 * b may be c. */
+	bool vector; /* the CPU has AVX2 */
+	uint8_t nibble_lo[FINGERPRINT][16], nibble_hi[FINGERPRINT][16];
+	uint8_t bucket_keywords[BUCKETS][N_RULES * MAX_KEYWORDS];
+	size_t bucket_size[BUCKETS];
+	uint32_t bucket_rules[BUCKETS];
 	pcre2_code *assignment; /* NAME=value in a history step */
 };
 
@@ -237,6 +265,114 @@ static void set_bit(struct secret_rules *s, uint8_t b0, uint8_t b1)
 	s->bitmap[key / 64] |= UINT64_C(1) << (key % 64);
 }
 
+/* How common a byte is in files, roughly (lower is rarer), for choosing
+ * fingerprints: a letter matches in either case, the letters English uses
+ * most are more common still, '_' fills symbol tables. */
+static unsigned byte_cost(uint8_t c)
+{
+	if (c && strchr("etaoinsrhl", c))
+		return 6;
+	if ((c >= 'a' && c <= 'z') || c == '_')
+		return 4;
+	if ((c >= '0' && c <= '9') || c == '-' || c == '.')
+		return 3;
+	return 2;
+}
+
+/* The offset of kw's least common FINGERPRINT consecutive bytes. */
+static unsigned choose_fingerprint(const struct keyword *kw)
+{
+	unsigned best = UINT32_MAX, at = 0;
+	for (size_t i = 0; i + FINGERPRINT <= kw->len; i++) {
+		unsigned c = 0;
+		for (size_t k = 0; k < FINGERPRINT; k++) {
+			c += byte_cost((uint8_t)kw->text[i + k]);
+			/* Runs ("---", "   ", zeros) are common whatever the byte. */
+			if (k && kw->text[i + k] == kw->text[i + k - 1])
+				c += 4;
+		}
+		if (c < best) {
+			best = c;
+			at = (unsigned)i;
+		}
+	}
+	return at;
+}
+
+/* The nibble tables of a bucket, as if kw were added to it. */
+struct bucket_tables {
+	uint16_t lo[FINGERPRINT], hi[FINGERPRINT]; /* a bit per nibble value */
+};
+
+static void bucket_add(struct bucket_tables *t, const struct keyword *kw)
+{
+	for (size_t k = 0; k < FINGERPRINT; k++) {
+		uint8_t c = (uint8_t)kw->text[kw->fingerprint + k];
+		uint8_t u = (uint8_t)toupper(c);
+		t->lo[k] |= (uint16_t)(1u << (c & 15) | 1u << (u & 15));
+		t->hi[k] |= (uint16_t)(1u << (c >> 4) | 1u << (u >> 4));
+	}
+}
+
+/* How many byte triples a bucket's tables let through (0 when empty): the
+ * false candidates it costs grow with it. */
+static uint64_t bucket_volume(const struct bucket_tables *t)
+{
+	uint64_t v = 1;
+	for (size_t k = 0; k < FINGERPRINT; k++)
+		v *=
+		    (uint64_t)__builtin_popcount(t->lo[k]) * (uint64_t)__builtin_popcount(t->hi[k]);
+	return v;
+}
+
+static int compare_fingerprints(const void *a, const void *b, void *ctx)
+{
+	const struct keyword *kws = ctx;
+	const struct keyword *x = &kws[*(const uint8_t *)a], *y = &kws[*(const uint8_t *)b];
+	return strncmp(x->text + x->fingerprint, y->text + y->fingerprint, FINGERPRINT);
+}
+
+/* Each keyword's fingerprint, in the bucket where it adds the fewest
+ * triples (alike fingerprints share one), and the tables. */
+static void build_buckets(struct secret_rules *s)
+{
+	uint8_t order[N_RULES * MAX_KEYWORDS];
+	for (size_t i = 0; i < s->n_keywords; i++) {
+		s->keywords[i].fingerprint = choose_fingerprint(&s->keywords[i]);
+		order[i] = (uint8_t)i;
+	}
+	qsort_r(order, s->n_keywords, 1, compare_fingerprints, s->keywords);
+	struct bucket_tables tables[BUCKETS] = {0};
+	for (size_t i = 0; i < s->n_keywords; i++) {
+		const struct keyword *kw = &s->keywords[order[i]];
+		size_t best = 0;
+		uint64_t best_cost = UINT64_MAX;
+		for (size_t b = 0; b < BUCKETS; b++) {
+			struct bucket_tables t = tables[b];
+			uint64_t before = s->bucket_size[b] ? bucket_volume(&t) : 0;
+			bucket_add(&t, kw);
+			if (bucket_volume(&t) - before < best_cost) {
+				best_cost = bucket_volume(&t) - before;
+				best = b;
+			}
+		}
+		bucket_add(&tables[best], kw);
+		s->bucket_keywords[best][s->bucket_size[best]++] = order[i];
+		s->bucket_rules[best] |= 1u << kw->rule;
+	}
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (size_t k = 0; k < FINGERPRINT; k++)
+			for (unsigned n = 0; n < 16; n++) {
+				if (tables[b].lo[k] & (1u << n))
+					s->nibble_lo[k][n] |= (uint8_t)(1u << b);
+				if (tables[b].hi[k] & (1u << n))
+					s->nibble_hi[k][n] |= (uint8_t)(1u << b);
+			}
+#ifdef VECTOR_PREFILTER
+	s->vector = __builtin_cpu_supports("avx2");
+#endif
+}
+
 int secret_rules_new(struct secret_rules **out, struct petra_error **err)
 {
 	struct secret_rules *s = xcalloc(1, sizeof(*s));
@@ -245,12 +381,18 @@ int secret_rules_new(struct secret_rules **out, struct petra_error **err)
 	int r = 0;
 	for (unsigned i = 0; i < N_RULES && r == 0; i++) {
 		r = compile(rule_defs[i].regex, &s->code[i], err);
-		for (unsigned k = 0; k < MAX_KEYWORDS && rule_defs[i].keywords[k]; k++)
+		for (unsigned k = 0; r == 0 && k < MAX_KEYWORDS && rule_defs[i].keywords[k]; k++) {
+			/* Both scans need three bytes: a fingerprint, two pairs. */
+			if (strlen(rule_defs[i].keywords[k]) < FINGERPRINT)
+				r = petra_error_set(err, EINVAL,
+						    "secret rule %s: keyword \"%s\" is too short",
+						    rule_defs[i].id, rule_defs[i].keywords[k]);
 			s->keywords[s->n_keywords++] = (struct keyword){
 			    .text = rule_defs[i].keywords[k],
 			    .len = strlen(rule_defs[i].keywords[k]),
 			    .rule = i,
 			};
+		}
 	}
 	if (r == 0)
 		r = compile("(?i)(?<![A-Za-z0-9_])([A-Za-z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|"
@@ -277,6 +419,10 @@ int secret_rules_new(struct secret_rules **out, struct petra_error **err)
 		}
 	}
 	qsort(s->anchors, s->n_anchors, sizeof(*s->anchors), compare_anchors);
+	for (size_t i = 0; i < s->n_keywords; i++)
+		if (s->keywords[i].len > s->max_keyword_len)
+			s->max_keyword_len = s->keywords[i].len;
+	build_buckets(s);
 	*out = s;
 	return 0;
 }
@@ -414,12 +560,12 @@ static bool keyword_at(const struct secret_rules *s, const struct keyword *kw, c
 	return true;
 }
 
-/* Which rules have a keyword in data: a bit per rule. */
-static uint32_t prefilter(const struct secret_rules *s, const uint8_t *data, size_t len)
+/* The pair-bitmap scan, from position from (see prefilter). */
+static uint32_t prefilter_pairs(const struct secret_rules *s, const uint8_t *data, size_t from,
+				size_t len, uint32_t hits)
 {
-	uint32_t hits = 0;
 	const uint8_t *lc = s->lower;
-	for (size_t i = 0; i + 1 < len; i += 2) {
+	for (size_t i = from & ~(size_t)1; i + 1 < len; i += 2) {
 		unsigned key = pair_key(data + i);
 		if (!(s->bitmap[key / 64] & (UINT64_C(1) << (key % 64))))
 			continue;
@@ -436,10 +582,123 @@ static uint32_t prefilter(const struct secret_rules *s, const uint8_t *data, siz
 	return hits;
 }
 
+/* The buckets with a rule not yet found. */
+static uint8_t live_buckets(const struct secret_rules *s, uint32_t hits)
+{
+	uint8_t live = 0;
+	for (unsigned b = 0; b < BUCKETS; b++)
+		if (s->bucket_rules[b] & ~hits)
+			live |= (uint8_t)(1u << b);
+	return live;
+}
+
+/* The keywords of buckets whose fingerprint may start at data + at. */
+static uint32_t verify_buckets(const struct secret_rules *s, const uint8_t *data, size_t len,
+			       size_t at, unsigned buckets, uint32_t hits)
+{
+	for (; buckets; buckets &= buckets - 1) {
+		unsigned b = (unsigned)__builtin_ctz(buckets);
+		for (size_t i = 0; i < s->bucket_size[b]; i++) {
+			const struct keyword *kw = &s->keywords[s->bucket_keywords[b][i]];
+			if (!(hits & (1u << kw->rule)) &&
+			    keyword_at(s, kw, data, len, at, kw->fingerprint))
+				hits |= 1u << kw->rule;
+		}
+	}
+	return hits;
+}
+
+/* The fingerprint scan one position at a time, from `from`. */
+static uint32_t prefilter_fingerprints(const struct secret_rules *s, const uint8_t *data,
+				       size_t from, size_t len, uint32_t hits)
+{
+	uint8_t live = live_buckets(s, hits);
+	for (size_t i = from; live && i + FINGERPRINT <= len; i++) {
+		unsigned buckets = live;
+		for (size_t k = 0; k < FINGERPRINT; k++)
+			buckets &=
+			    s->nibble_lo[k][data[i + k] & 15] & s->nibble_hi[k][data[i + k] >> 4];
+		if (buckets) {
+			hits = verify_buckets(s, data, len, i, buckets, hits);
+			live = live_buckets(s, hits);
+		}
+	}
+	return hits;
+}
+
+#ifdef VECTOR_PREFILTER
+/* The fingerprint scan 32 positions at a time (the header says how). */
+__attribute__((target("avx2"))) static uint32_t prefilter_vector(const struct secret_rules *s,
+								 const uint8_t *data, size_t from,
+								 size_t len, uint32_t hits)
+{
+	const __m256i nibble = _mm256_set1_epi8(0x0f);
+	__m256i lo[FINGERPRINT], hi[FINGERPRINT];
+	for (size_t k = 0; k < FINGERPRINT; k++) {
+		lo[k] = _mm256_broadcastsi128_si256(
+		    _mm_loadu_si128((const __m128i *)(const void *)s->nibble_lo[k]));
+		hi[k] = _mm256_broadcastsi128_si256(
+		    _mm_loadu_si128((const __m128i *)(const void *)s->nibble_hi[k]));
+	}
+	uint8_t live = live_buckets(s, hits);
+	size_t i = from;
+	/* The loads reach FINGERPRINT - 1 bytes beyond the 32 positions. */
+	for (; live && i + 32 + FINGERPRINT - 1 <= len; i += 32) {
+		__m256i m = _mm256_set1_epi8((char)live);
+		for (size_t k = 0; k < FINGERPRINT; k++) {
+			__m256i v =
+			    _mm256_loadu_si256((const __m256i *)(const void *)(data + i + k));
+			__m256i l = _mm256_shuffle_epi8(lo[k], _mm256_and_si256(v, nibble));
+			__m256i h = _mm256_shuffle_epi8(
+			    hi[k], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+			m = _mm256_and_si256(m, _mm256_and_si256(l, h));
+		}
+		if (_mm256_testz_si256(m, m))
+			continue;
+		uint8_t buckets[32];
+		_mm256_storeu_si256((__m256i *)(void *)buckets, m);
+		uint32_t at =
+		    ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, _mm256_setzero_si256()));
+		for (; at; at &= at - 1) {
+			unsigned j = (unsigned)__builtin_ctz(at);
+			hits = verify_buckets(s, data, len, i + j, buckets[j], hits);
+		}
+		live = live_buckets(s, hits);
+	}
+	return prefilter_fingerprints(s, data, i, len, hits);
+}
+#endif
+
+/* hits and the rules that have a keyword in data[0, len) (a bit per
+ * rule): every keyword starting at or after `from` is found, and maybe
+ * some starting before. Rules in hits are not looked for again. */
+static uint32_t prefilter(const struct secret_rules *s, const uint8_t *data, size_t from,
+			  size_t len, uint32_t hits)
+{
+#ifdef VECTOR_PREFILTER
+	if (s->vector)
+		return prefilter_vector(s, data, from, len, hits);
+#endif
+	return prefilter_pairs(s, data, from, len, hits);
+}
+
+uint32_t secret_prefilter(const struct secret_rules *s, const void *data, size_t len,
+			  enum secret_prefilter_scan scan)
+{
+	switch (scan) {
+	case SECRET_PREFILTER_PAIRS:
+		return prefilter_pairs(s, data, 0, len, 0);
+	case SECRET_PREFILTER_FINGERPRINTS:
+		return prefilter_fingerprints(s, data, 0, len, 0);
+	default:
+		return prefilter(s, data, 0, len, 0);
+	}
+}
+
 size_t secret_scan_buffer(const struct secret_rules *s, const char *data, size_t len,
 			  struct secret_match *out, size_t max)
 {
-	uint32_t hits = prefilter(s, (const uint8_t *)data, len);
+	uint32_t hits = prefilter(s, (const uint8_t *)data, 0, len, 0);
 	if (!hits)
 		return 0;
 	struct secret_matcher m;
@@ -495,7 +754,7 @@ int secret_scan_assignment(const struct secret_rules *s, const char *text, size_
 char *secret_mask_text(const struct secret_rules *s, const char *text)
 {
 	size_t len = strlen(text);
-	uint32_t hits = prefilter(s, (const uint8_t *)text, len);
+	uint32_t hits = prefilter(s, (const uint8_t *)text, 0, len, 0);
 	/* Spans to hide, from every rule and every match. */
 	size_t(*spans)[2] = NULL;
 	size_t n = 0, alloc = 0;
@@ -565,8 +824,9 @@ struct secret_stream {
 	struct secret_matcher m;
 	char *window;
 	size_t len;
-	uint64_t base; /* file offset of window[0] */
-	uint32_t found;
+	uint64_t base;  /* file offset of window[0] */
+	uint32_t hits;  /* the rules with a keyword in the window */
+	uint32_t found; /* the rules reported for this file */
 	struct secret_match matches[N_RULES];
 	size_t n_matches;
 };
@@ -598,6 +858,7 @@ void secret_stream_begin(struct secret_stream *st)
 	st->n_matches = 0;
 	st->len = 0;
 	st->base = 0;
+	st->hits = 0;
 	st->found = 0;
 }
 
@@ -612,7 +873,7 @@ static unsigned line_of(const char *data, size_t offset)
 static void scan_window(struct secret_stream *st)
 {
 	const struct secret_rules *s = st->rules;
-	uint32_t hits = prefilter(s, (const uint8_t *)st->window, st->len) & ~st->found;
+	uint32_t hits = st->hits & ~st->found;
 	for (unsigned rule = 0; hits && rule < N_RULES; rule++) {
 		if (!(hits & (1u << rule)))
 			continue;
@@ -636,18 +897,26 @@ static void scan_window(struct secret_stream *st)
 
 void secret_stream_feed(struct secret_stream *st, const void *data, size_t len)
 {
+	const struct secret_rules *s = st->rules;
+	/* A keyword that ends in the new bytes starts at most this far
+	 * before them. */
+	size_t back = s->max_keyword_len - 1;
 	const char *p = data;
 	while (len) {
 		size_t take = WINDOW - st->len < len ? WINDOW - st->len : len;
 		memcpy(st->window + st->len, p, take);
+		size_t from = st->len > back ? st->len - back : 0;
 		st->len += take;
 		p += take;
 		len -= take;
+		st->hits =
+		    prefilter(s, (const uint8_t *)st->window, from, st->len, st->hits | st->found);
 		if (st->len == WINDOW) {
 			scan_window(st);
 			memmove(st->window, st->window + WINDOW - OVERLAP, OVERLAP);
 			st->base += WINDOW - OVERLAP;
 			st->len = OVERLAP;
+			st->hits = prefilter(s, (const uint8_t *)st->window, 0, OVERLAP, st->found);
 		}
 	}
 }

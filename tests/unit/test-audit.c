@@ -8,6 +8,8 @@
 #include "audit/internal.h"
 #include "policy/policy.h"
 
+#include <ctype.h>
+
 #define GH_TOKEN "ghp_0123456789abcdefghijABCDEFGHIJ012345"
 #define AWS_KEY  "AKIAZXCVBNMASDFGHJKL"
 #define PEM_KEY                                                                                    \
@@ -143,6 +145,159 @@ static void test_secret_stream_across_windows(void **state)
 	secret_stream_free(st);
 	secret_rules_free(s);
 	free(data);
+}
+
+/* The vector scan, the one-position fingerprint scan and the pair bitmap
+ * find the same rules: on random bytes (binary and text) with keywords
+ * planted in either case at every alignment, including at both ends. */
+static void test_secret_prefilter_scans_agree(void **state)
+{
+	(void)state;
+	struct secret_rules *s;
+	struct petra_error *err = NULL;
+	assert_int_equal(secret_rules_new(&s, &err), 0);
+	static const char *const planted[] = {
+	    "-----BEGIN",
+	    "AKIA",
+	    "asia",
+	    "aws_secret",
+	    "SecretAccessKey",
+	    "service_account",
+	    "ghp_",
+	    "gho_",
+	    "github_pat_",
+	    "glpat-",
+	    "xoxb-",
+	    "hooks.slack.com",
+	    "sk_live_",
+	    "npm_",
+	    "_authToken",
+	    "\"auths\"",
+	    "eyJ",
+	    "pypi-AgEIcHlwaS5vcmc",
+	    "xoxs",
+	    "ghp",
+	    "-----begi",
+	    "aki",
+	    "ey",
+	    "npm-",
+	};
+	char buf[4096];
+	uint64_t seed = 42;
+	for (unsigned iter = 0; iter < 4000; iter++) {
+		size_t len = 1 + (size_t)(iter * 7919u % sizeof(buf));
+		if (iter % 5 == 0)
+			len = iter % 97; /* short buffers: all tail */
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			unsigned v = (unsigned)(seed >> 33);
+			/* Half text-like (letters, '_', '-'), half any byte. */
+			buf[i] =
+			    iter & 1 ? (char)v : "abcdefghijklmnopqrstuvwxyz_-.\" ACEGIKS"[v % 38];
+		}
+		unsigned n_plant = iter % 4;
+		for (unsigned k = 0; k < n_plant; k++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			const char *kw = planted[(seed >> 20) % ARRAY_SIZE(planted)];
+			size_t kl = strlen(kw);
+			if (kl > len)
+				continue;
+			/* At the start, at the end, or anywhere. */
+			size_t at = k == 0   ? 0
+				    : k == 1 ? len - kl
+					     : (size_t)(seed >> 40) % (len - kl + 1);
+			for (size_t j = 0; j < kl; j++)
+				buf[at + j] = (seed >> (j % 16)) & 1
+						  ? (char)toupper((unsigned char)kw[j])
+						  : (char)tolower((unsigned char)kw[j]);
+		}
+		uint32_t pairs = secret_prefilter(s, buf, len, SECRET_PREFILTER_PAIRS);
+		uint32_t fingerprints =
+		    secret_prefilter(s, buf, len, SECRET_PREFILTER_FINGERPRINTS);
+		uint32_t best = secret_prefilter(s, buf, len, SECRET_PREFILTER_BEST);
+		if (pairs != fingerprints || pairs != best)
+			fail_msg("iteration %u (%zu bytes): pairs %x, fingerprints %x, best %x",
+				 iter, len, pairs, fingerprints, best);
+	}
+	/* Each keyword alone, at every offset of a 100-byte buffer. */
+	for (size_t k = 0; k < ARRAY_SIZE(planted); k++) {
+		size_t kl = strlen(planted[k]);
+		for (size_t at = 0; at + kl <= 100; at++) {
+			memset(buf, 0, 100);
+			memcpy(buf + at, planted[k], kl);
+			uint32_t pairs = secret_prefilter(s, buf, 100, SECRET_PREFILTER_PAIRS);
+			assert_int_equal(secret_prefilter(s, buf, 100, SECRET_PREFILTER_BEST),
+					 pairs);
+			if (k < 18) /* the real keywords, not the near misses after them */
+				assert_int_not_equal(pairs, 0);
+		}
+	}
+	secret_rules_free(s);
+}
+
+/* A stream scans each piece as it comes: a keyword split across pieces at
+ * any point is found, and so is a rule whose keyword and value are far
+ * apart in one window. */
+static void test_secret_stream_split_keywords(void **state)
+{
+	(void)state;
+	struct secret_rules *s;
+	struct petra_error *err = NULL;
+	assert_int_equal(secret_rules_new(&s, &err), 0);
+	struct secret_stream *st = secret_stream_new(s);
+	const char *text = "junk junk key=" AWS_KEY " and " GH_TOKEN " end";
+	size_t len = strlen(text);
+	for (size_t cut1 = 0; cut1 <= len; cut1++)
+		for (size_t cut2 = cut1; cut2 <= len; cut2 += 3) {
+			secret_stream_begin(st);
+			secret_stream_feed(st, text, cut1);
+			secret_stream_feed(st, text + cut1, cut2 - cut1);
+			secret_stream_feed(st, text + cut2, len - cut2);
+			const struct secret_match *m;
+			size_t n = secret_stream_end(st, &m);
+			if (n != 2)
+				fail_msg("cut at %zu and %zu: %zu matches", cut1, cut2, n);
+		}
+	/* One byte at a time. */
+	secret_stream_begin(st);
+	for (size_t i = 0; i < len; i++)
+		secret_stream_feed(st, text + i, 1);
+	const struct secret_match *m;
+	assert_int_equal(secret_stream_end(st, &m), 2);
+	/* The GCP rule's keyword 600 KB before its value, in another piece. */
+	size_t size = 700u << 10;
+	char *data = xmalloc(size);
+	memset(data, ' ', size);
+	memcpy(data + 1000, "\"type\": \"service_account\"", 26);
+	const char *id = "\"private_key_id\": \"0123456789abcdef0123\"";
+	memcpy(data + (600u << 10), id, strlen(id));
+	secret_stream_begin(st);
+	for (size_t off = 0; off < size; off += 65536)
+		secret_stream_feed(st, data + off, size - off < 65536 ? size - off : 65536);
+	assert_int_equal(secret_stream_end(st, &m), 1);
+	assert_string_equal(secret_rule_id(m[0].rule), "secret-gcp-service-account");
+	/* Tokens across the window's slide: one whose keyword is whole in
+	 * the first window but its value is not (the overlap is scanned again
+	 * for the next window), one whose keyword is cut by the slide. */
+	size = (1u << 20) + 100;
+	data = xrealloc(data, size);
+	static const struct {
+		const char *token;
+		size_t before; /* bytes of it before the slide */
+	} across[] = {{GH_TOKEN, 30}, {AWS_KEY, 2}};
+	for (size_t i = 0; i < ARRAY_SIZE(across); i++) {
+		memset(data, ' ', size);
+		memcpy(data + (1u << 20) - across[i].before, across[i].token,
+		       strlen(across[i].token));
+		secret_stream_begin(st);
+		for (size_t off = 0; off < size; off += 4093)
+			secret_stream_feed(st, data + off, size - off < 4093 ? size - off : 4093);
+		assert_int_equal(secret_stream_end(st, &m), 1);
+		assert_int_equal(m[0].offset, (1u << 20) - across[i].before);
+	}
+	free(data);
+	secret_stream_free(st);
+	secret_rules_free(s);
 }
 
 /* ---- package databases ---- */
@@ -628,6 +783,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_secret_rules),
 	    cmocka_unit_test(test_secret_stream_across_windows),
+	    cmocka_unit_test(test_secret_prefilter_scans_agree),
+	    cmocka_unit_test(test_secret_stream_split_keywords),
 	    cmocka_unit_test(test_inventory_parsers),
 	    cmocka_unit_test(test_program_kinds),
 	    cmocka_unit_test(test_policy_section),

@@ -359,6 +359,50 @@ static void test_corruption_is_detected(void **state)
 	free(tree);
 }
 
+/* An uncompressed layer is hashed once for both digests: each is still
+ * compared with what was expected. */
+static void test_uncompressed_digests_are_verified(void **state)
+{
+	struct store_fixture *f = *state;
+	char *tree = fixture_path(f, "tree");
+	mkdir(tree, 0755);
+	test_write_file(tree, "file", "uncompressed content\n", 0644);
+	struct layer_info info;
+	write_tree_layer(f, tree, LAYER_COMPRESSION_NONE, false, 0, &info);
+	assert_string_equal(info.digest, info.diff_id);
+	char other[OCI_DIGEST_SIZE];
+	oci_digest_buffer("something else", 14, other);
+	struct {
+		const char *digest, *diff_id, *error; /* NULL: verifies */
+	} cases[] = {
+	    {info.digest, info.diff_id, NULL},
+	    {NULL, NULL, NULL},
+	    {info.digest, other, "not to the config's diff_id"},
+	    {other, info.diff_id, "blob is corrupt"},
+	    {NULL, other, "not to the config's diff_id"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int fd = petra_store_open_blob(f->store, info.digest, NULL);
+		assert_true(fd >= 0);
+		struct layer_reader_options ro = {.compression = LAYER_COMPRESSION_NONE,
+						  .expected_digest = cases[i].digest,
+						  .expected_diff_id = cases[i].diff_id};
+		struct petra_error *err = NULL;
+		int r = layer_verify_fd(fd, &ro, &err);
+		close(fd);
+		if (!cases[i].error) {
+			if (r < 0)
+				fail_msg("case %zu: %s", i, err->message);
+			continue;
+		}
+		if (r >= 0)
+			fail_msg("case %zu verified", i);
+		assert_error_contains(err, cases[i].error);
+		petra_error_free(err);
+	}
+	free(tree);
+}
+
 /* Build a layer from explicit entries (for whiteouts and odd cases). */
 struct spec {
 	const char *path;
@@ -961,6 +1005,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reproducible_digests, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_multi_member_gzip_and_trailing_garbage,
+					    store_fixture_setup, store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_uncompressed_digests_are_verified,
 					    store_fixture_setup, store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_corruption_is_detected, store_fixture_setup,
 					    store_fixture_teardown),
