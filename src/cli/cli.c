@@ -111,6 +111,22 @@ int cli_help(const char *text)
 	return EXIT_OK;
 }
 
+int cli_parse_help_only(const char *verb, const char *usage, int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	cli_getopt_reset();
+	int c;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(usage);
+		return cli_bad_option(verb, argv);
+	}
+	return -1;
+}
+
 int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -71,6 +71,9 @@ void cli_close_output(FILE *out);
 int cli_bad_option(const char *verb, char **argv);
 /* Print a verb's help text on stdout; EXIT_OK. */
 int cli_help(const char *text);
+/* Parse the options of a verb whose only option is -h/--help: -1 to go
+ * on (optind at the first operand), else the exit status to return. */
+int cli_parse_help_only(const char *verb, const char *usage, int argc, char **argv);
 /* Read all of standard input (at most max bytes). Caller frees *data. */
 int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **err);
 /* A count (0 or more) for option `name`: 0, or EXIT_USAGE after saying

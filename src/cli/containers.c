@@ -373,17 +373,9 @@ static void print_change(void *ctx, char kind, const char *path)
 
 int cmd_diff(struct cli *cli, int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	cli_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(diff_usage);
-		return cli_bad_option("diff", argv);
-	}
+	int parsed = cli_parse_help_only("diff", diff_usage, argc, argv);
+	if (parsed >= 0)
+		return parsed;
 	if (argc - optind != 1)
 		return cli_usage("diff", "expects one CONTAINER");
 	_cleanup_free_ char *run_dir = runtime_default_run_dir();

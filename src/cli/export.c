@@ -18,17 +18,9 @@ static const char usage[] =
 
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	cli_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(usage);
-		return cli_bad_option("export", argv);
-	}
+	int parsed = cli_parse_help_only("export", usage, argc, argv);
+	if (parsed >= 0)
+		return parsed;
 	if (argc - optind != 2)
 		return cli_usage("export", "expects IMAGE and DEST");
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);

@@ -13,17 +13,9 @@ static const char usage[] =
 
 int cmd_tag(struct cli *cli, int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	cli_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(usage);
-		return cli_bad_option("tag", argv);
-	}
+	int parsed = cli_parse_help_only("tag", usage, argc, argv);
+	if (parsed >= 0)
+		return parsed;
 	if (argc - optind < 2)
 		return cli_usage("tag", "expects IMAGE and at least one NAME");
 	struct petra_error *err = NULL;
