@@ -3,31 +3,12 @@
  * dependency graph) through a file, as flow_check takes a path. */
 #include "flow/flow.h"
 
-#include <stdio.h>
-#include <string.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-static char path[] = "/tmp/petra-fuzz-flow.XXXXXX";
-
-static void remove_file(void)
-{
-	unlink(path);
-}
+#include "fuzz-file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* A real file, not /proc/self/fd/N: the loader refuses to follow
-	 * symbolic links, magic ones included. */
-	static int fd = -1;
-	if (fd < 0) {
-		if ((fd = mkstemp(path)) < 0)
-			__builtin_trap();
-		atexit(remove_file);
-	}
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		__builtin_trap();
+	const char *path = fuzz_file_write("flow", data, size);
 	struct petra_error *err = NULL;
 	if (flow_check(path, &err) < 0) {
 		if (!err || !err->message[0])
