@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps deps-build deps-test test demo bench fuzz check-asan format clean
+.PHONY: all deps deps-build deps-test install test demo bench fuzz check-asan format clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -22,6 +22,11 @@ deps-test:
 
 deps:
 	@scripts/install-deps all
+
+# petra, petra-supervisor, the man pages and the bash completion under
+# meson's prefix (/usr/local unless `meson setup --prefix`); DESTDIR works.
+install: all
+	@meson install -C $(BUILD) --no-rebuild
 
 test: deps-test all
 	@tests/run $(BUILD)
