@@ -45,16 +45,10 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 struct petra_store *cli_open_store(struct cli *cli, unsigned flags);
 /* "text" or "json". */
 int cli_parse_format(const char *verb, const char *value, enum cli_format *out);
-/* What prune (and rmi) removed. */
-struct cli_gc_result {
-	uint64_t blobs, bytes; /* unreferenced blobs */
-	uint64_t layers;       /* extracted layers no image or container uses */
-};
-/* Remove unreferenced blobs, then extracted layers (<store>/rootfs) that
- * neither an image of the store nor a container (running or not) uses.
+/* Collect the store's garbage, sparing the layers of containers
+ * (runtime_collect_garbage): EXIT_OK, or EXIT_FAIL with the error printed.
  * The store must be open with PETRA_STORE_EXCLUSIVE. */
-int cli_collect_garbage(struct petra_store *store, bool dry_run, struct cli_gc_result *result,
-			struct petra_error **err);
+int cli_collect_garbage(struct petra_store *store, bool dry_run, struct rootfs_gc_result *result);
 
 /* Print JSON (indented) on stdout. */
 void cli_print_json(const json_t *json);

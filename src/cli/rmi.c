@@ -81,9 +81,9 @@ int cmd_rmi(struct cli *cli, int argc, char **argv)
 	}
 	if (!prune)
 		return EXIT_OK;
-	struct cli_gc_result gc;
-	if (cli_collect_garbage(store, false, &gc, &err) < 0)
-		return cli_fail(err);
+	struct rootfs_gc_result gc;
+	if (cli_collect_garbage(store, false, &gc) != EXIT_OK)
+		return EXIT_FAIL;
 	char size[32];
 	format_size(gc.bytes, size, sizeof(size));
 	printf("Deleted: %llu blobs, %s; %llu extracted layers\n", (unsigned long long)gc.blobs,

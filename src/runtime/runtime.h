@@ -141,6 +141,12 @@ int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error
 /* Remove a container's state; a running one only with force (killed). */
 int runtime_remove(struct runtime_container *c, bool force, struct petra_error **err);
 
+/* rootfs_collect_garbage with the layers of every container of run_dir in
+ * use, running or not (a stopped one still has its layers mounted, or will
+ * again). The store must be open with PETRA_STORE_EXCLUSIVE. */
+int runtime_collect_garbage(struct petra_store *store, const char *run_dir, bool dry_run,
+			    struct rootfs_gc_result *result, struct petra_error **err);
+
 struct runtime_exec_options {
 	char *const *argv;
 	char *const *env; /* extra "K=V" */
