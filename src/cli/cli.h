@@ -50,6 +50,14 @@ int cli_parse_format(const char *verb, const char *value, enum cli_format *out);
  * The store must be open with PETRA_STORE_EXCLUSIVE. */
 int cli_collect_garbage(struct petra_store *store, bool dry_run, struct rootfs_gc_result *result);
 
+/* Find a container by id, id prefix or name: 0, or EXIT_FAIL with the
+ * error printed. */
+int cli_find_container(const char *run_dir, const char *what, struct runtime_container *c);
+typedef int (*cli_container_fn)(struct runtime_container *c, void *ctx, struct petra_error **err);
+/* Apply fn to each named container, printing each name done (stop, rm);
+ * every container is tried, the status says whether all succeeded. */
+int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx);
+
 /* Print JSON (indented) on stdout. */
 void cli_print_json(const json_t *json);
 /* Reset getopt before a verb parses its own arguments (argv[0] is the verb). */
