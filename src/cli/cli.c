@@ -180,3 +180,28 @@ int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx)
 	}
 	return status;
 }
+
+int cli_check_image_ref(const char *verb, const char *arg)
+{
+	if (oci_digest_valid(arg))
+		return 0;
+	struct oci_ref ref;
+	struct petra_error *err = NULL;
+	if (oci_ref_parse(arg, &ref, &err) < 0)
+		return cli_usage_error(verb, "", err);
+	oci_ref_release(&ref);
+	return 0;
+}
+
+int cli_check_image_name(const char *verb, const char *arg)
+{
+	struct oci_ref ref;
+	struct petra_error *err = NULL;
+	if (oci_ref_parse(arg, &ref, &err) < 0)
+		return cli_usage_error(verb, "", err);
+	bool tagged = ref.tag != NULL;
+	oci_ref_release(&ref);
+	if (!tagged)
+		return cli_usage(verb, "the name \"%s\" needs a tag, not a digest", arg);
+	return 0;
+}

@@ -58,6 +58,13 @@ typedef int (*cli_container_fn)(struct runtime_container *c, void *ctx, struct p
  * every container is tried, the status says whether all succeeded. */
 int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx);
 
+/* An image given on the command line (a name, name@digest, digest or
+ * digest prefix) that cannot name anything is bad usage: 0, or EXIT_USAGE
+ * after saying why. Whether it exists is the operation's business. */
+int cli_check_image_ref(const char *verb, const char *arg);
+/* The same for a name an image is to get (tag, -t, --ref): "name[:tag]". */
+int cli_check_image_name(const char *verb, const char *arg);
+
 /* Print JSON (indented) on stdout. */
 void cli_print_json(const json_t *json);
 /* Reset getopt before a verb parses its own arguments (argv[0] is the verb). */
