@@ -155,7 +155,8 @@ struct runtime_exec_options {
 	bool interactive, tty;
 	int stdio[3]; /* -1: the caller's */
 };
-/* Run a command in a running container and wait; *exit_code as run. */
+/* Run a command in a running container and wait; *exit_code as run: the
+ * command's, or on an error 127 (not found), 126 (not executable) or 125. */
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err);
 
