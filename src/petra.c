@@ -30,7 +30,8 @@ static void print_usage(FILE *out)
 		     "  -h, --help          this help; 'petra COMMAND --help' for a command\n"
 		     "\n"
 		     "Exit status: 0 success, 1 failure, 2 bad usage; run and exec: the\n"
-		     "command's, or 125 (petra failed), 126 (not executable), 127 (not found).\n");
+		     "command's, or 125 (petra failed, bad usage too), 126 (not executable),\n"
+		     "127 (not found). docs/EXIT-CODES.md has the whole table.\n");
 }
 
 static const struct cli_verb *find_verb(const char *name)

@@ -131,7 +131,7 @@ static int parse_args(int argc, char **argv, struct audit_args *a)
 	if (argc - optind != 1)
 		return cli_usage("audit", "expects one IMAGE");
 	a->image = argv[optind];
-	return -1;
+	return cli_check_image_ref("audit", a->image) != 0 ? EXIT_USAGE : -1;
 }
 
 /* The policy's audit section, then the options over it. *allow holds

@@ -4,10 +4,12 @@
  * calls the library and prints. Errors become one line "petra: <message>"
  * on stderr.
  *
- * Exit status: 0 success, 1 failure (or problems found, for fsck and
- * verify; a failed test for test), 2 bad usage. run and exec pass the
- * command's status on and use 125 (petra failed or bad usage), 126 (not
- * executable) and 127 (not found) for their own, as docker does.
+ * Exit status (docs/EXIT-CODES.md has the whole table): 0 success, 1 the
+ * operation failed (also a file whose content is invalid, and problems
+ * found, for fsck, verify, lint, audit and test), 2 bad usage (what the
+ * command line alone shows to be wrong). run and exec pass the command's
+ * status on and use 125 (petra failed, bad usage included), 126 (not
+ * executable) and 127 (not found) for their own, as podman does.
  */
 #ifndef PETRA_CLI_H
 #define PETRA_CLI_H
@@ -178,7 +180,8 @@ struct cli_run_args {
 	struct strvec env;
 };
 /* 0 when opt was a container option and is recorded, -1 when it is not
- * one, EXIT_USAGE (message printed) when its value is wrong. */
+ * one, EXIT_USAGE (message printed) when its value is wrong, EXIT_FAIL
+ * (printed too) when a -v source is not there. */
 int cli_run_option(const char *verb, int opt, const char *arg, struct cli_run_args *a);
 /* Point the options at the collected mounts and environment. */
 void cli_run_args_finish(struct cli_run_args *a);

@@ -250,6 +250,9 @@ static int parse_args(int argc, char **argv, struct harden_args *a)
 	if (!a->o.name)
 		return cli_usage("harden", "the new image needs a name: -t NAME");
 	a->image = argv[optind];
+	if (cli_check_image_ref("harden", a->image) != 0 ||
+	    cli_check_image_name("harden", a->o.name) != 0)
+		return EXIT_USAGE;
 	a->o.writable = a->writable;
 	a->o.n_writable = a->n_writable;
 	a->o.strip = (const char *const *)a->strip.v;

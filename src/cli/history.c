@@ -51,7 +51,7 @@ static int parse_args(int argc, char **argv, struct history_args *a)
 	if (argc - optind != 1)
 		return cli_usage("history", "expects one IMAGE");
 	a->image = argv[optind];
-	return -1;
+	return cli_check_image_ref("history", a->image) != 0 ? EXIT_USAGE : -1;
 }
 
 static json_t *layer_step(const struct oci_descriptor *layer)

@@ -122,6 +122,9 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 		cli_usage("run", "expects an IMAGE");
 		return RUN_EXIT_FAIL;
 	}
+	if (cli_check_image_ref("run", argv[optind]) != 0 ||
+	    (*save && cli_check_image_name("run", *save) != 0))
+		return RUN_EXIT_FAIL;
 	if (*save && !a->o.learn) {
 		cli_usage("run", "--save goes with --learn");
 		return RUN_EXIT_FAIL;

@@ -87,8 +87,9 @@ setup() {
 
 @test "names are validated and a missing image is named in the error" {
 	import_busybox a:1
+	# A malformed name is bad usage; a missing image, a failure.
 	run petra tag a:1 'Not/Valid'
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 2 ]
 	[[ "$output" == *'invalid name "Not/Valid"'* ]]
 	run petra rmi nothing:here
 	[ "$status" -eq 1 ]
