@@ -111,13 +111,19 @@ int main(int argc, char **argv)
 	}
 	const char *name = argv[optind];
 	if (!strcmp(name, "help")) {
-		if (optind + 1 < argc && find_verb(argv[optind + 1])) {
-			char *help_argv[] = {argv[optind + 1], "--help", NULL};
-			struct cli cli = {.root = ""};
-			return find_verb(argv[optind + 1])->run(&cli, 2, help_argv);
+		if (optind + 1 >= argc) {
+			print_usage(stdout);
+			return EXIT_OK;
 		}
-		print_usage(stdout);
-		return EXIT_OK;
+		const struct cli_verb *verb = find_verb(argv[optind + 1]);
+		if (!verb) {
+			fprintf(stderr, "petra: unknown command \"%s\"\nTry 'petra --help'.\n",
+				argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+		char *help_argv[] = {argv[optind + 1], "--help", NULL};
+		struct cli cli = {.root = ""};
+		return verb->run(&cli, 2, help_argv);
 	}
 	const struct cli_verb *verb = find_verb(name);
 	if (!verb) {

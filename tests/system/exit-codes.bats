@@ -59,6 +59,8 @@ expect() {
 	# petra's own options and verbs.
 	run -2 petra --no-such-option images
 	run -2 petra no-such-verb
+	run -2 petra help no-such-verb
+	run -2 petra
 }
 
 @test "2: a value that is malformed as written" {
