@@ -30,7 +30,8 @@ static void print_usage(FILE *out)
 		     "  -h, --help          this help; 'petra COMMAND --help' for a command\n"
 		     "\n"
 		     "Exit status: 0 success, 1 failure, 2 bad usage; run and exec: the\n"
-		     "command's, or 125 (petra failed), 126 (not executable), 127 (not found).\n");
+		     "command's, or 125 (petra failed, bad usage too), 126 (not executable),\n"
+		     "127 (not found). docs/EXIT-CODES.md has the whole table.\n");
 }
 
 static const struct cli_verb *find_verb(const char *name)
@@ -110,13 +111,19 @@ int main(int argc, char **argv)
 	}
 	const char *name = argv[optind];
 	if (!strcmp(name, "help")) {
-		if (optind + 1 < argc && find_verb(argv[optind + 1])) {
-			char *help_argv[] = {argv[optind + 1], "--help", NULL};
-			struct cli cli = {.root = ""};
-			return find_verb(argv[optind + 1])->run(&cli, 2, help_argv);
+		if (optind + 1 >= argc) {
+			print_usage(stdout);
+			return EXIT_OK;
 		}
-		print_usage(stdout);
-		return EXIT_OK;
+		const struct cli_verb *verb = find_verb(argv[optind + 1]);
+		if (!verb) {
+			fprintf(stderr, "petra: unknown command \"%s\"\nTry 'petra --help'.\n",
+				argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+		char *help_argv[] = {argv[optind + 1], "--help", NULL};
+		struct cli cli = {.root = ""};
+		return verb->run(&cli, 2, help_argv);
 	}
 	const struct cli_verb *verb = find_verb(name);
 	if (!verb) {

@@ -157,6 +157,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("build", "expects one CONTEXT directory");
+	for (size_t i = 0; i < tags.n; i++)
+		if (cli_check_image_name("build", tags.v[i]) != 0)
+			return EXIT_USAGE;
 	o.context = argv[optind];
 	struct build_secret *secrets = xcalloc(specs.n + 1, sizeof(*secrets));
 	for (size_t i = 0; i < specs.n; i++) {

@@ -4,10 +4,12 @@
  * calls the library and prints. Errors become one line "petra: <message>"
  * on stderr.
  *
- * Exit status: 0 success, 1 failure (or problems found, for fsck and
- * verify; a failed test for test), 2 bad usage. run and exec pass the
- * command's status on and use 125 (petra failed or bad usage), 126 (not
- * executable) and 127 (not found) for their own, as docker does.
+ * Exit status (docs/EXIT-CODES.md has the whole table): 0 success, 1 the
+ * operation failed (also a file whose content is invalid, and problems
+ * found, for fsck, verify, lint, audit and test), 2 bad usage (what the
+ * command line alone shows to be wrong). run and exec pass the command's
+ * status on and use 125 (petra failed, bad usage included), 126 (not
+ * executable) and 127 (not found) for their own, as podman does.
  */
 #ifndef PETRA_CLI_H
 #define PETRA_CLI_H
@@ -45,16 +47,25 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 struct petra_store *cli_open_store(struct cli *cli, unsigned flags);
 /* "text" or "json". */
 int cli_parse_format(const char *verb, const char *value, enum cli_format *out);
-/* What prune (and rmi) removed. */
-struct cli_gc_result {
-	uint64_t blobs, bytes; /* unreferenced blobs */
-	uint64_t layers;       /* extracted layers no image or container uses */
-};
-/* Remove unreferenced blobs, then extracted layers (<store>/rootfs) that
- * neither an image of the store nor a container (running or not) uses.
+/* Collect the store's garbage, sparing the layers of containers
+ * (runtime_collect_garbage): EXIT_OK, or EXIT_FAIL with the error printed.
  * The store must be open with PETRA_STORE_EXCLUSIVE. */
-int cli_collect_garbage(struct petra_store *store, bool dry_run, struct cli_gc_result *result,
-			struct petra_error **err);
+int cli_collect_garbage(struct petra_store *store, bool dry_run, struct rootfs_gc_result *result);
+
+/* Find a container by id, id prefix or name: 0, or EXIT_FAIL with the
+ * error printed. */
+int cli_find_container(const char *run_dir, const char *what, struct runtime_container *c);
+typedef int (*cli_container_fn)(struct runtime_container *c, void *ctx, struct petra_error **err);
+/* Apply fn to each named container, printing each name done (stop, rm);
+ * every container is tried, the status says whether all succeeded. */
+int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx);
+
+/* An image given on the command line (a name, name@digest, digest or
+ * digest prefix) that cannot name anything is bad usage: 0, or EXIT_USAGE
+ * after saying why. Whether it exists is the operation's business. */
+int cli_check_image_ref(const char *verb, const char *arg);
+/* The same for a name an image is to get (tag, -t, --ref): "name[:tag]". */
+int cli_check_image_name(const char *verb, const char *arg);
 
 /* Print JSON (indented) on stdout. */
 void cli_print_json(const json_t *json);
@@ -169,7 +180,8 @@ struct cli_run_args {
 	struct strvec env;
 };
 /* 0 when opt was a container option and is recorded, -1 when it is not
- * one, EXIT_USAGE (message printed) when its value is wrong. */
+ * one, EXIT_USAGE (message printed) when its value is wrong, EXIT_FAIL
+ * (printed too) when a -v source is not there. */
 int cli_run_option(const char *verb, int opt, const char *arg, struct cli_run_args *a);
 /* Point the options at the collected mounts and environment. */
 void cli_run_args_finish(struct cli_run_args *a);

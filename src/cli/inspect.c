@@ -49,6 +49,9 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("inspect", "expects at least one IMAGE");
+	for (int i = optind; i < argc; i++)
+		if (cli_check_image_ref("inspect", argv[i]) != 0)
+			return EXIT_USAGE;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;

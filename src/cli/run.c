@@ -59,7 +59,10 @@ static void print_learned(const struct runtime_run_result *r)
 		fprintf(stderr, "petra: note: the container %s\n", r->learn_notes.v[i]);
 }
 
-int cmd_run(struct cli *cli, int argc, char **argv)
+/* -1 to go on (optind at IMAGE), else the exit status: 0 after --help,
+ * RUN_EXIT_FAIL after a usage error (as podman, not 2: 2 could be the
+ * command's). */
+static int parse_args(int argc, char **argv, struct cli_run_args *a, const char **save)
 {
 	enum { OPT_RM = 256, OPT_NAME, OPT_LEARN, OPT_SAVE, OPT_COPY_ROOT };
 	static const struct option options[] = {
@@ -75,35 +78,34 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	_cleanup_(cli_run_args_release) struct cli_run_args a = {0};
-	const char *save = NULL;
+	*save = NULL;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "+dith" CLI_RUN_SHORT_OPTIONS, options, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM:
-			a.o.remove = true;
+			a->o.remove = true;
 			break;
 		case 'd':
-			a.o.detach = true;
+			a->o.detach = true;
 			break;
 		case OPT_NAME:
-			a.o.name = optarg;
+			a->o.name = optarg;
 			break;
 		case 'i':
-			a.o.interactive = true;
+			a->o.interactive = true;
 			break;
 		case 't':
-			a.o.tty = true;
+			a->o.tty = true;
 			break;
 		case OPT_LEARN:
-			a.o.learn = true;
+			a->o.learn = true;
 			break;
 		case OPT_SAVE:
-			save = optarg;
+			*save = optarg;
 			break;
 		case OPT_COPY_ROOT:
-			a.o.copy_root = true;
+			a->o.copy_root = true;
 			break;
 		case 'h':
 			return cli_help(usage);
@@ -112,7 +114,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			cli_bad_option("run", argv);
 			return RUN_EXIT_FAIL;
 		default:
-			if (cli_run_option("run", c, optarg, &a) != 0)
+			if (cli_run_option("run", c, optarg, a) != 0)
 				return RUN_EXIT_FAIL;
 		}
 	}
@@ -120,14 +122,46 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		cli_usage("run", "expects an IMAGE");
 		return RUN_EXIT_FAIL;
 	}
-	if (save && !a.o.learn) {
+	if (cli_check_image_ref("run", argv[optind]) != 0 ||
+	    (*save && cli_check_image_name("run", *save) != 0))
+		return RUN_EXIT_FAIL;
+	if (*save && !a->o.learn) {
 		cli_usage("run", "--save goes with --learn");
 		return RUN_EXIT_FAIL;
 	}
-	if (a.o.learn && (a.o.detach || a.o.read_write)) {
+	if (a->o.learn && (a->o.detach || a->o.read_write)) {
 		cli_usage("run", "--learn cannot go with --detach or --read-write");
 		return RUN_EXIT_FAIL;
 	}
+	return -1;
+}
+
+/* --learn --save NAME: the image again, with what the run learned. */
+static int save_learned(struct cli *cli, const char *image, const struct runtime_run_result *r,
+			const char *save)
+{
+	/* The run let go of the store's writer lock; take it again. */
+	_cleanup_store_ struct petra_store *writer = cli_open_store(cli, PETRA_STORE_WRITE);
+	if (!writer)
+		return RUN_EXIT_FAIL;
+	char digest[OCI_DIGEST_SIZE];
+	struct petra_error *err = NULL;
+	if (runtime_save_writable_paths(writer, image, r->learned, r->n_learned, save, digest,
+					&err) < 0) {
+		petra_error_prefix(&err, "save %s", save);
+		return run_fail(err, RUN_EXIT_FAIL);
+	}
+	fprintf(stderr, "petra: saved %s (%s)\n", save, digest);
+	return EXIT_OK;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_(cli_run_args_release) struct cli_run_args a = {0};
+	const char *save;
+	int status = parse_args(argc, argv, &a, &save);
+	if (status >= 0)
+		return status;
 	if (a.o.read_write)
 		log_warn("--read-write: the container's root filesystem is writable");
 	cli_run_args_finish(&a);
@@ -146,28 +180,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		runtime_run_result_release(&result);
 		return run_fail(err, code);
 	}
-	int status = result.exit_code;
+	status = result.exit_code;
 	if (a.o.detach) {
 		printf("%s\n", result.id);
 	} else if (a.o.learn) {
 		print_learned(&result);
-		if (save) {
-			/* The run let go of the store's writer lock; take it again. */
-			_cleanup_store_ struct petra_store *writer =
-			    cli_open_store(cli, PETRA_STORE_WRITE);
-			if (!writer) {
-				runtime_run_result_release(&result);
-				return RUN_EXIT_FAIL;
-			}
-			char digest[OCI_DIGEST_SIZE];
-			if (runtime_save_writable_paths(writer, a.o.image, result.learned,
-							result.n_learned, save, digest, &err) < 0) {
-				runtime_run_result_release(&result);
-				petra_error_prefix(&err, "save %s", save);
-				return run_fail(err, RUN_EXIT_FAIL);
-			}
-			fprintf(stderr, "petra: saved %s (%s)\n", save, digest);
-		}
+		if (save && save_learned(cli, a.o.image, &result, save) != EXIT_OK)
+			status = RUN_EXIT_FAIL;
 	}
 	runtime_run_result_release(&result);
 	return status;

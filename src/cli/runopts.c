@@ -124,9 +124,13 @@ static int parse_volume(const char *verb, struct cli_run_args *a, const char *ar
 				 arg);
 	if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
 		return cli_usage(verb, "-v mode \"%s\" is not ro or rw", mode);
+	/* Well formed, but not there: the operation fails (see EXIT-CODES.md). */
 	struct stat st;
-	if (stat(copy, &st) < 0)
-		return cli_usage(verb, "-v source %s: %s", copy, strerror(errno));
+	if (stat(copy, &st) < 0) {
+		struct petra_error *err = NULL;
+		petra_error_set_errno(&err, errno, "%s -v: source %s", verb, copy);
+		return cli_fail(err);
+	}
 	struct sandbox_mount *m = new_mount(a);
 	m->kind = SANDBOX_MOUNT_BIND;
 	m->source = xstrdup(copy);

@@ -64,6 +64,19 @@ int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const cha
 int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
 		 uint64_t *removed, struct petra_error **err);
 
+/* What a garbage collection removed (or, dry run, would remove). */
+struct rootfs_gc_result {
+	uint64_t blobs, bytes; /* blobs no named image references */
+	uint64_t layers;       /* extracted layers nothing uses */
+};
+/* Remove the blobs no named image references (petra_store_prune), then the
+ * extracted layers whose diff_id is neither a layer of an image of the
+ * store nor in `in_use` (the caller's other users; may be NULL). When an
+ * image cannot be read, no extracted layer is removed and that is the
+ * error. The store must be open with PETRA_STORE_EXCLUSIVE. */
+int rootfs_collect_garbage(struct petra_store *store, const struct strset *in_use, bool dry_run,
+			   struct rootfs_gc_result *result, struct petra_error **err);
+
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
  * that is not cached is not a problem. */

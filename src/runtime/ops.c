@@ -43,6 +43,7 @@ static int state_id(const struct runtime_container *c, const char *key, uint32_t
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err)
 {
+	*exit_code = 125; /* until the command runs */
 	if (!c->running)
 		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
 	uint32_t uid = 0, gid = 0;
@@ -95,8 +96,12 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 	pid_t pid;
 	_cleanup_close_ int pidfd = -1;
 	r = runtime_container_pidfd(c, &pidfd, err);
-	if (r == 0)
+	if (r == 0) {
 		r = sandbox_exec_pidfd(pidfd, &p, &pid, err);
+		/* The set-up reports only the command's own failures so. */
+		if (r == -ENOENT || r == -EACCES)
+			*exit_code = r == -ENOENT ? 127 : 126;
+	}
 	runtime_relay_started(&relay);
 	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == 0) {

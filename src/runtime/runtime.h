@@ -141,6 +141,12 @@ int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error
 /* Remove a container's state; a running one only with force (killed). */
 int runtime_remove(struct runtime_container *c, bool force, struct petra_error **err);
 
+/* rootfs_collect_garbage with the layers of every container of run_dir in
+ * use, running or not (a stopped one still has its layers mounted, or will
+ * again). The store must be open with PETRA_STORE_EXCLUSIVE. */
+int runtime_collect_garbage(struct petra_store *store, const char *run_dir, bool dry_run,
+			    struct rootfs_gc_result *result, struct petra_error **err);
+
 struct runtime_exec_options {
 	char *const *argv;
 	char *const *env; /* extra "K=V" */
@@ -149,7 +155,8 @@ struct runtime_exec_options {
 	bool interactive, tty;
 	int stdio[3]; /* -1: the caller's */
 };
-/* Run a command in a running container and wait; *exit_code as run. */
+/* Run a command in a running container and wait; *exit_code as run: the
+ * command's, or on an error 127 (not found), 126 (not executable) or 125. */
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for src/runtime (the writable-paths label, users, filters)
- * and src/structtest (loading test files). */
+/* Unit tests for src/runtime (the writable-paths label, users, filters,
+ * garbage collection) and src/structtest (loading test files). */
 #include "testutil.h"
 
 #include <signal.h>
@@ -353,6 +353,72 @@ static void test_structtest_reports(void **state)
 	strvec_clear(&results[1].errors);
 }
 
+/* A container's layers stay extracted while its state is there, running or
+ * not; a run directory that cannot be trusted stops the collection before
+ * anything is removed. */
+static void test_collect_garbage_spares_containers(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	char *root = path_join(tmp, "store"), *src = path_join(tmp, "src");
+	test_write_file(src, "id", "gone", 0644);
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &store, &err), 0);
+	struct image_import_options o = {.name = "gone:1"};
+	char *name = NULL, digest[OCI_DIGEST_SIZE];
+	assert_int_equal(image_import(store, src, &o, &name, digest, &err), 0);
+	struct image img;
+	assert_int_equal(image_load(store, "gone:1", &img, &err), 0);
+	struct strvec lowers = STRVEC_INIT;
+	assert_int_equal(rootfs_prepare(store, &img, &lowers, &err), 0);
+	char *layer = rootfs_layer_dir(store, img.config.diff_ids.v[0]);
+	assert_int_equal(petra_store_remove_ref(store, "gone:1", &err), 0);
+	petra_store_close(store);
+	/* A stopped container of the image (its state lists its layers). */
+	char *run_dir = path_join(tmp, "run");
+	char *ct = path_join(run_dir, "0123456789abcdef0123456789abcdef"
+				      "0123456789abcdef0123456789abcdef");
+	char *state_json =
+	    xasprintf("{\"created\":1,\"diff_ids\":[\"%s\"]}", img.config.diff_ids.v[0]);
+	test_write_file(ct, "state.json", state_json, 0600);
+	test_write_file(ct, "exit", "0", 0600);
+	assert_int_equal(chmod(run_dir, 0755), 0);
+	assert_int_equal(petra_store_open(root, PETRA_STORE_EXCLUSIVE, &store, &err), 0);
+	struct rootfs_gc_result res;
+	assert_true(runtime_collect_garbage(store, run_dir, false, &res, &err) < 0);
+	assert_error_contains(err, "list containers");
+	petra_error_free(err);
+	err = NULL;
+	struct stat st;
+	assert_true(petra_store_has_blob(store, img.desc.digest));
+	assert_int_equal(chmod(run_dir, 0700), 0);
+	assert_int_equal(runtime_collect_garbage(store, run_dir, false, &res, &err), 0);
+	assert_int_equal(res.blobs, 3);
+	assert_int_equal(res.layers, 0);
+	assert_false(petra_store_has_blob(store, img.desc.digest));
+	assert_int_equal(stat(layer, &st), 0);
+	/* Once the container is removed, its layer goes too. */
+	test_rmtree(ct); /* frees ct */
+	ct = NULL;
+	assert_int_equal(runtime_collect_garbage(store, run_dir, false, &res, &err), 0);
+	assert_int_equal(res.blobs, 0);
+	assert_int_equal(res.layers, 1);
+	assert_int_not_equal(stat(layer, &st), 0);
+	petra_store_close(store);
+	strvec_clear(&lowers);
+	image_release(&img);
+	free(state_json);
+	free(ct);
+	free(run_dir);
+	free(layer);
+	free(name);
+	free(src);
+	free(root);
+	test_rmtree(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_diff_crafted_state),
 	    cmocka_unit_test(test_lookup_stays_in_layer),
+	    cmocka_unit_test(test_collect_garbage_spares_containers),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
 	};
