@@ -495,7 +495,7 @@ int build_copy_tree(struct build *b, int src_root, const char *src, const struct
 	return copy_into(b, src_root, src, ig, dest_fd, "", err);
 }
 
-int build_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err)
+int builder_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err)
 {
 	_cleanup_free_ char *clean = context_clean_path(path);
 	const char *slash = strrchr(clean, '/');

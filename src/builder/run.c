@@ -128,7 +128,7 @@ static char *absolute_target(struct image_state *state, const char *target)
 
 /* ---- --mount=type=secret ---- */
 
-static const struct build_secret *find_secret(struct build *b, const char *id)
+static const struct builder_secret *find_secret(struct build *b, const char *id)
 {
 	for (size_t i = 0; i < b->o->n_secrets; i++)
 		if (!strcmp(b->o->secrets[i].id, id))
@@ -136,7 +136,7 @@ static const struct build_secret *find_secret(struct build *b, const char *id)
 	return NULL;
 }
 
-static int read_secret(const struct build_secret *sec, char **data, size_t *len,
+static int read_secret(const struct builder_secret *sec, char **data, size_t *len,
 		       struct petra_error **err)
 {
 	if (sec->env) {
@@ -167,7 +167,7 @@ static int mount_secret(struct step *s, struct run_setup *rs, const struct docke
 	}
 	if (!id || !*id)
 		return petra_error_set(err, EINVAL, "a secret mount needs an id");
-	const struct build_secret *sec = find_secret(b, id);
+	const struct builder_secret *sec = find_secret(b, id);
 	if (!sec) {
 		if (m->required)
 			return petra_error_set(err, ENOENT,

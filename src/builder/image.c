@@ -337,7 +337,7 @@ int build_squash(struct build *b, struct stage *st, struct petra_error **err)
 
 static json_t *build_record(struct build *b)
 {
-	const struct build_options *o = b->o;
+	const struct builder_options *o = b->o;
 	json_t *rec = json_object();
 	json_object_set_new(rec, "dockerfile", json_string(b->dockerfile_path));
 	json_object_set_new(rec, "dockerfile_digest", json_string(b->dockerfile_digest));
@@ -420,7 +420,7 @@ int build_write_image(struct build *b, struct stage *st, char digest[OCI_DIGEST_
 	size_t len;
 	_cleanup_free_ char *rec_text = json_dump_compact(rec, &len);
 	json_decref(rec);
-	desc.annotations = json_pack("{s:s}", BUILD_RECORD_ANNOTATION, rec_text);
+	desc.annotations = json_pack("{s:s}", BUILDER_RECORD_ANNOTATION, rec_text);
 	for (size_t i = 0; r == 0 && i < b->o->n_tags; i++) {
 		struct oci_ref ref;
 		r = oci_ref_parse(b->o->tags[i], &ref, err);

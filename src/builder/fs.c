@@ -126,7 +126,7 @@ int rootview_open(struct build *b, struct image_state *s, bool mount, struct roo
 	if (r < 0)
 		return r;
 	v->overlay = build_use_overlay(b);
-	if (!v->overlay && b->o->snapshot == BUILD_SNAPSHOT_OVERLAY)
+	if (!v->overlay && b->o->snapshot == BUILDER_SNAPSHOT_OVERLAY)
 		return petra_error_set(err, ENOTSUP, "overlayfs cannot be mounted here: %s",
 				       b->overlay_error ? b->overlay_error->message : "unknown");
 	if (v->overlay) {

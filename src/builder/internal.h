@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* build internals shared by its files; not part of the API. */
-#ifndef PETRA_BUILD_INTERNAL_H
-#define PETRA_BUILD_INTERNAL_H
+#ifndef PETRA_BUILDER_INTERNAL_H
+#define PETRA_BUILDER_INTERNAL_H
 
 #include <pthread.h>
 
-#include "build.h"
+#include "builder.h"
 #include "context/context.h"
 #include "dockerfile/dockerfile.h"
 #include "image/image.h"
@@ -63,7 +63,7 @@ struct stage {
 
 struct build {
 	struct petra_store *store;
-	const struct build_options *o;
+	const struct builder_options *o;
 	struct dockerfile *df;
 	char *dockerfile_path;
 	char dockerfile_digest[OCI_DIGEST_SIZE];

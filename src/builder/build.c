@@ -158,12 +158,12 @@ bool build_use_overlay(struct build *b)
 {
 	pthread_mutex_lock(&b->lock);
 	if (b->overlay < 0) {
-		if (b->o->snapshot == BUILD_SNAPSHOT_COPY) {
+		if (b->o->snapshot == BUILDER_SNAPSHOT_COPY) {
 			b->overlay = 0;
 		} else {
 			_cleanup_error_ struct petra_error *why = NULL;
 			b->overlay = probe_overlay(b, &why);
-			if (!b->overlay && b->o->snapshot == BUILD_SNAPSHOT_AUTO)
+			if (!b->overlay && b->o->snapshot == BUILDER_SNAPSHOT_AUTO)
 				log_warn(
 				    "overlayfs cannot be mounted here (%s): each step works on "
 				    "a copy of its stage's root instead, which is slower",
@@ -208,7 +208,7 @@ static bool is_automatic_arg(const char *name)
 
 static int read_inputs(struct build *b, struct petra_error **err)
 {
-	const struct build_options *o = b->o;
+	const struct builder_options *o = b->o;
 	b->context_dir = realpath(o->context, NULL);
 	if (!b->context_dir)
 		return petra_error_set_errno(err, errno, "context %s", o->context);
@@ -456,7 +456,7 @@ static void build_release(struct build *b)
 	pthread_mutex_destroy(&b->output_lock);
 }
 
-int build_run(struct petra_store *store, const struct build_options *o, struct build_result *result,
+int builder_run(struct petra_store *store, const struct builder_options *o, struct builder_result *result,
 	      struct petra_error **err)
 {
 	memset(result, 0, sizeof(*result));
