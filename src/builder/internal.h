@@ -226,11 +226,14 @@ int build_write_image(struct build *b, struct stage *st, char digest[OCI_DIGEST_
 /* ---- provenance (git.c) ---- */
 
 struct git_info {
-	char *source;   /* the origin's URL, credentials removed; may be NULL */
+	char *source;   /* the origin's URL normalised; NULL: none, or not a remote */
 	char *revision; /* the commit, "+dirty" appended when the tree differs */
 };
 /* Find the checkout holding dir; 0 with nothing set when there is none. */
 int git_describe(const char *dir, struct git_info *info, struct petra_error **err);
 void git_info_release(struct git_info *info);
+/* A remote's URL as an image records it (see git.c), or NULL when it is
+ * not a remote (a local path, file://). */
+char *builder_git_normalize_url(const char *url);
 
 #endif
