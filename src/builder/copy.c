@@ -11,7 +11,6 @@
  */
 #include "internal.h"
 
-#include <archive.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -182,36 +181,14 @@ static int clear_place(int pfd, const char *name, const char *shown, struct petr
 	return 0;
 }
 
-static bool is_archive(int fd)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	struct archive_entry *e;
-	bool yes = archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
-		   archive_read_next_header(a, &e) == ARCHIVE_OK;
-	archive_read_free(a);
-	lseek(fd, 0, SEEK_SET);
-	return yes;
-}
-
 /* Unpack a tar archive (gzip, bzip2, xz, zstd or none) into dir_fd, as
  * layers are applied: safely, nothing outside dir_fd. */
 static int unpack_archive(struct copier *c, int fd, int dir_fd, const char *shown,
 			  struct petra_error **err)
 {
-	unsigned char magic[6] = {0};
-	ssize_t n = pread(fd, magic, sizeof(magic), 0);
-	enum layer_compression comp = LAYER_COMPRESSION_NONE;
+	enum layer_compression comp;
 	_cleanup_close_ int plain = -1;
-	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-		comp = LAYER_COMPRESSION_GZIP;
-	} else if (n >= 4 && !memcmp(magic, "\x28\xb5\x2f\xfd", 4)) {
-		comp = LAYER_COMPRESSION_ZSTD;
-	} else if (n >= 3 && (!memcmp(magic, "BZh", 3) || !memcmp(magic,
-								  "\xfd"
-								  "7zXZ",
-								  5))) {
+	if (layer_compression_detect(fd, &comp) == 1) {
 		/* What the layer reader does not decompress itself is
 		 * decompressed into a temporary file first. */
 		_cleanup_free_ char *tmp = NULL;
@@ -224,30 +201,9 @@ static int unpack_archive(struct copier *c, int fd, int dir_fd, const char *show
 		rmdir(tmp);
 		if (plain < 0)
 			return petra_error_set_errno(err, errno, "%s: decompress", shown);
-		struct archive *a = archive_read_new();
-		archive_read_support_filter_all(a);
-		archive_read_support_format_raw(a);
-		struct archive_entry *e;
-		r = archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
-			    archive_read_next_header(a, &e) == ARCHIVE_OK
-			? 0
-			: -EIO;
-		char buf[65536];
-		la_ssize_t got;
-		while (r == 0 && (got = archive_read_data(a, buf, sizeof(buf))) > 0)
-			if (fs_write_all(plain, buf, (size_t)got) < 0)
-				r = -errno;
-		if (r == 0 && got < 0)
-			r = -EIO;
-		if (r < 0) {
-			r = petra_error_set(err, EIO, "%s: %s", shown,
-					    archive_error_string(a) ? archive_error_string(a)
-								    : "cannot decompress");
-		}
-		archive_read_free(a);
+		r = layer_archive_decompress(fd, plain, shown, err);
 		if (r < 0)
 			return r;
-		lseek(plain, 0, SEEK_SET);
 		fd = plain;
 	}
 	struct layer_reader_options ro = {.compression = comp, .max_ratio = -1};
@@ -389,7 +345,7 @@ static int copy_entry(void *ctx, const struct context_entry *e, struct petra_err
 			return petra_error_set_errno(err, -pfd, "/%s", parent);
 		if (c->unpack && S_ISREG(st->st_mode)) {
 			_cleanup_close_ int in = context_entry_open(e, O_RDONLY);
-			if (in >= 0 && is_archive(in)) {
+			if (in >= 0 && layer_archive_detect(in)) {
 				/* An archive unpacks into dest as a directory. */
 				r = build_mkdir_in_root(c->root_fd, c->dest, uid, gid, err);
 				_cleanup_close_ int dfd =
