@@ -2,178 +2,27 @@
 /*
  * The build as a whole: the Dockerfile and context read, the stages the
  * target needs found and scheduled (independent ones in parallel
- * threads), the session's scratch space, progress output, and the image
- * written at the end.
+ * threads, each built by the step engine), the target squashed on
+ * request, and the image written at the end.
  */
-#include "internal.h"
+#include "step.h"
 
 #include <ctype.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 
-/* ---- progress output ---- */
-
-void build_say(struct build *b, const struct stage *st, const char *fmt, ...)
-{
-	if (b->o->quiet)
-		return;
-	struct strbuf sb = STRBUF_INIT;
-	if (b->o->label)
-		strbuf_addstr(&sb, b->o->label);
-	if (st && b->parallel)
-		strbuf_addf(&sb, "[%s] ", st->label);
-	va_list ap;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&b->output_lock);
-	if (b->o->output) {
-		b->o->output(b->o->output_ctx, sb.buf);
-	} else {
-		strbuf_addch(&sb, '\n');
-		/* One write per line: lines of parallel stages do not mix. */
-		fs_write_all(STDERR_FILENO, sb.buf, sb.len);
-	}
-	pthread_mutex_unlock(&b->output_lock);
-	strbuf_release(&sb);
-}
-
-/* ---- the session's scratch space ---- */
-
-/* Remove the scratch directories of builds that are gone. A build's
- * directory <id> comes after its lock file <id>.lock, which appears
- * already locked (renamed into place): a directory without a lock file,
- * or with a lock nobody holds, is a leftover. */
-static void remove_stale_sessions(const char *tmp)
-{
-	_cleanup_closedir_ DIR *d = opendir(tmp);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || (len > 5 && !strcmp(de->d_name + len - 5, ".lock")))
-			continue;
-		_cleanup_free_ char *lock = xasprintf("%s/%s.lock", tmp, de->d_name);
-		_cleanup_close_ int fd = open(lock, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
-			continue; /* a running build's */
-		_cleanup_free_ char *dir = path_join(tmp, de->d_name);
-		_cleanup_error_ struct petra_error *e = NULL;
-		if (fs_remove_tree_at(AT_FDCWD, dir, &e) < 0)
-			log_debug("could not remove %s: %s", dir, e->message);
-		if (fd >= 0)
-			unlink(lock);
-	}
-}
-
-static int session_open(struct build *b, struct petra_error **err)
-{
-	b->build_dir = path_join(petra_store_root(b->store), "build");
-	_cleanup_free_ char *tmp = path_join(b->build_dir, "tmp");
-	int r = fs_mkdir_p(tmp, 0700, err);
-	if (r < 0)
-		return r;
-	remove_stale_sessions(tmp);
-	unsigned char raw[8];
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-		return petra_error_set_errno(err, errno, "random session name");
-	char id[17];
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(id + 2 * i, 3, "%02x", raw[i]);
-	/* The lock first, locked before it has its name. */
-	_cleanup_free_ char *pending = xasprintf("%s/.lock-%s", tmp, id);
-	b->session_lock_path = xasprintf("%s/%s.lock", tmp, id);
-	b->session_lock = open(pending, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (b->session_lock < 0 || flock(b->session_lock, LOCK_EX) < 0 ||
-	    rename(pending, b->session_lock_path) < 0)
-		return petra_error_set_errno(err, errno, "lock %s", b->session_lock_path);
-	b->session_dir = path_join(tmp, id);
-	if (mkdir(b->session_dir, 0700) < 0)
-		return petra_error_set_errno(err, errno, "create %s", b->session_dir);
-	b->empty_dir = path_join(b->session_dir, "empty");
-	if (mkdir(b->empty_dir, 0755) < 0)
-		return petra_error_set_errno(err, errno, "create %s", b->empty_dir);
-	return 0;
-}
-
-static void session_close(struct build *b)
-{
-	if (b->session_dir) {
-		_cleanup_error_ struct petra_error *e = NULL;
-		if (fs_remove_tree_at(AT_FDCWD, b->session_dir, &e) < 0)
-			log_warn("could not remove %s: %s", b->session_dir, e->message);
-	}
-	if (b->session_lock >= 0) {
-		unlink(b->session_lock_path);
-		close(b->session_lock);
-	}
-	free(b->session_lock_path);
-}
-
-int build_scratch_dir(struct build *b, const char *what, char **path, struct petra_error **err)
-{
-	unsigned id = __atomic_fetch_add(&b->next_id, 1, __ATOMIC_RELAXED);
-	*path = xasprintf("%s/%s-%u", b->session_dir, what, id);
-	if (mkdir(*path, 0755) < 0) {
-		int r = petra_error_set_errno(err, errno, "create %s", *path);
-		free(*path);
-		*path = NULL;
-		return r;
-	}
-	return 0;
-}
-
-/* ---- overlayfs or the copy fallback ---- */
-
-static bool probe_overlay(struct build *b, struct petra_error **why)
-{
-	_cleanup_free_ char *dir = NULL;
-	if (build_scratch_dir(b, "probe", &dir, why) < 0)
-		return false;
-	_cleanup_free_ char *lower = path_join(dir, "lower");
-	_cleanup_free_ char *upper = path_join(dir, "upper");
-	_cleanup_free_ char *work = path_join(dir, "work");
-	_cleanup_free_ char *mnt = path_join(dir, "mnt");
-	mkdir(lower, 0755);
-	mkdir(upper, 0755);
-	mkdir(work, 0700);
-	mkdir(mnt, 0755);
-	const char *lowers[] = {lower};
-	struct rootfs_mount_options mo = {
-	    .lowers = lowers, .n_lowers = 1, .upper = upper, .work = work};
-	bool ok = rootfs_mount(mnt, &mo, why) == 0;
-	if (ok)
-		umount2(mnt, MNT_DETACH);
-	fs_remove_tree_at(AT_FDCWD, dir, NULL);
-	return ok;
-}
-
-bool build_use_overlay(struct build *b)
-{
-	pthread_mutex_lock(&b->lock);
-	if (b->overlay < 0) {
-		if (b->o->snapshot == BUILDER_SNAPSHOT_COPY) {
-			b->overlay = 0;
-		} else {
-			_cleanup_error_ struct petra_error *why = NULL;
-			b->overlay = probe_overlay(b, &why);
-			if (!b->overlay && b->o->snapshot == BUILDER_SNAPSHOT_AUTO)
-				log_warn(
-				    "overlayfs cannot be mounted here (%s): each step works on "
-				    "a copy of its stage's root instead, which is slower",
-				    why ? why->message : "unknown reason");
-		}
-	}
-	bool overlay = b->overlay == 1;
-	pthread_mutex_unlock(&b->lock);
-	return overlay;
-}
+struct build {
+	struct builder_session session; /* what the stages and steps share */
+	struct builder_plan plan;
+	struct dockerfile *df;
+	char *dockerfile_path;
+	char dockerfile_digest[OCI_DIGEST_SIZE];
+	char *context_dir;
+	struct context_ignore *ignore;
+	struct dockerfile_vars *build_args;
+};
 
 /* ---- reading the Dockerfile and the context ---- */
 
@@ -208,12 +57,12 @@ static bool is_automatic_arg(const char *name)
 
 static int read_inputs(struct build *b, struct petra_error **err)
 {
-	const struct builder_options *o = b->o;
+	const struct builder_options *o = b->session.o;
 	b->context_dir = realpath(o->context, NULL);
 	if (!b->context_dir)
 		return petra_error_set_errno(err, errno, "context %s", o->context);
-	b->context_fd = open(b->context_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->context_fd < 0)
+	b->session.context_fd = open(b->context_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->session.context_fd < 0)
 		return petra_error_set_errno(err, errno, "context %s", b->context_dir);
 	if (o->dockerfile) {
 		b->dockerfile_path = realpath(o->dockerfile, NULL);
@@ -227,18 +76,21 @@ static int read_inputs(struct build *b, struct petra_error **err)
 	int r = dockerfile_parse_file(AT_FDCWD, b->dockerfile_path, &po, &b->df, err);
 	if (r < 0)
 		return r;
-	oci_digest_buffer(b->df->source, b->df->source_len, b->dockerfile_digest);
-	if (!b->df->n_stages)
+	b->plan.df = b->df;
+	oci_digest_buffer(b->plan.df->source, b->plan.df->source_len, b->dockerfile_digest);
+	if (!b->plan.df->n_stages)
 		return petra_error_set(err, EINVAL, "%s: no FROM instruction", base);
 	/* BuildKit first looks for <Dockerfile>.dockerignore next to it. */
 	_cleanup_free_ char *own = xasprintf("%s.dockerignore", b->dockerfile_path);
 	if (access(own, F_OK) == 0)
 		r = context_ignore_load(AT_FDCWD, own, &b->ignore, err);
 	else
-		r = context_ignore_load(b->context_fd, ".dockerignore", &b->ignore, err);
+		r = context_ignore_load(b->session.context_fd, ".dockerignore", &b->ignore, err);
 	if (r < 0)
 		return r;
+	b->session.ignore = b->ignore;
 	b->build_args = dockerfile_vars_new();
+	b->session.build_args = b->build_args;
 	add_automatic_args(b->build_args);
 	for (size_t i = 0; i < o->n_build_args; i++) {
 		const char *kv = o->build_args[i];
@@ -255,22 +107,7 @@ static int read_inputs(struct build *b, struct petra_error **err)
 
 /* ---- stages and what they need ---- */
 
-struct stage *build_find_stage(struct build *b, const char *ref, size_t before)
-{
-	if (!ref || !*ref)
-		return NULL;
-	for (size_t i = 0; i < before && i < b->n_stages; i++)
-		if (b->stages[i].df->name && !strcasecmp(b->stages[i].df->name, ref))
-			return &b->stages[i];
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(ref, &end, 10);
-	if (isdigit((unsigned char)*ref) && !*end && errno == 0 && n < before && n < b->n_stages)
-		return &b->stages[n];
-	return NULL;
-}
-
-static void add_dep(struct stage *st, size_t dep)
+static void add_dep(struct builder_stage *st, size_t dep)
 {
 	for (size_t i = 0; i < st->n_deps; i++)
 		if (st->deps[i] == dep)
@@ -281,7 +118,7 @@ static void add_dep(struct stage *st, size_t dep)
 
 /* A word naming a stage, expanded with the global ARGs as a FROM line's
  * words are. */
-static void note_stage_ref(struct build *b, struct stage *st,
+static void note_stage_ref(struct build *b, struct builder_stage *st,
 			   const struct dockerfile_scope *globals, const char *word)
 {
 	struct dockerfile_expander ex;
@@ -289,14 +126,15 @@ static void note_stage_ref(struct build *b, struct stage *st,
 	_cleanup_free_ char *expanded = NULL;
 	if (dockerfile_expand_word(&ex, word, &expanded, NULL) < 0)
 		return;
-	struct stage *dep = build_find_stage(b, expanded, st->index);
+	struct builder_stage *dep = builder_find_stage(&b->plan, expanded, st->index);
 	if (dep)
 		add_dep(st, dep->index);
 }
 
-static void find_deps(struct build *b, struct stage *st, const struct dockerfile_scope *globals)
+static void find_deps(struct build *b, struct builder_stage *st,
+		      const struct dockerfile_scope *globals)
 {
-	const struct dockerfile *df = b->df;
+	const struct dockerfile *df = b->plan.df;
 	if (st->df->base)
 		note_stage_ref(b, st, globals, st->df->base->text);
 	for (size_t i = st->df->from + 1; i < st->df->end; i++) {
@@ -319,7 +157,7 @@ static void find_deps(struct build *b, struct stage *st, const struct dockerfile
 
 static void mark_needed(struct build *b, size_t i)
 {
-	struct stage *st = &b->stages[i];
+	struct builder_stage *st = &b->plan.stages[i];
 	if (st->needed)
 		return;
 	st->needed = true;
@@ -329,11 +167,11 @@ static void mark_needed(struct build *b, size_t i)
 
 static int plan(struct build *b, struct petra_error **err)
 {
-	const struct dockerfile *df = b->df;
-	b->n_stages = df->n_stages;
-	b->stages = xcalloc(b->n_stages, sizeof(*b->stages));
-	for (size_t i = 0; i < b->n_stages; i++) {
-		struct stage *st = &b->stages[i];
+	const struct dockerfile *df = b->plan.df;
+	b->plan.n_stages = df->n_stages;
+	b->plan.stages = xcalloc(b->plan.n_stages, sizeof(*b->plan.stages));
+	for (size_t i = 0; i < b->plan.n_stages; i++) {
+		struct builder_stage *st = &b->plan.stages[i];
 		st->index = i;
 		st->df = &df->stages[i];
 		st->label = st->df->name ? xstrdup(st->df->name) : xasprintf("stage-%zu", i);
@@ -345,31 +183,34 @@ static int plan(struct build *b, struct petra_error **err)
 	for (size_t i = 0; i < df->n_instructions && r == 0; i++)
 		if (df->instructions[i].stage == DOCKERFILE_GLOBAL)
 			r = dockerfile_scope_apply(&globals, &df->instructions[i], err);
-	for (size_t i = 0; i < b->n_stages && r == 0; i++)
-		find_deps(b, &b->stages[i], &globals);
+	for (size_t i = 0; i < b->plan.n_stages && r == 0; i++)
+		find_deps(b, &b->plan.stages[i], &globals);
 	dockerfile_scope_release(&globals);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < b->o->n_tags; i++) {
+	for (size_t i = 0; i < b->session.o->n_tags; i++) {
 		struct oci_ref ref;
-		if (oci_ref_parse(b->o->tags[i], &ref, err) < 0)
-			return petra_error_prefix(err, "-t %s", b->o->tags[i]);
+		if (oci_ref_parse(b->session.o->tags[i], &ref, err) < 0)
+			return petra_error_prefix(err, "-t %s", b->session.o->tags[i]);
 		oci_ref_release(&ref);
 	}
-	b->target = b->n_stages - 1;
-	if (b->o->target) {
-		struct stage *t = build_find_stage(b, b->o->target, b->n_stages);
+	b->plan.target = b->plan.n_stages - 1;
+	if (b->session.o->target) {
+		struct builder_stage *t =
+		    builder_find_stage(&b->plan, b->session.o->target, b->plan.n_stages);
 		if (!t)
-			return petra_error_set(
-			    err, ENOENT, "target stage \"%s\" could not be found", b->o->target);
-		b->target = t->index;
+			return petra_error_set(err, ENOENT,
+					       "target stage \"%s\" could not be found",
+					       b->session.o->target);
+		b->plan.target = t->index;
 	}
-	mark_needed(b, b->target);
+	mark_needed(b, b->plan.target);
 	unsigned needed = 0;
-	for (size_t i = 0; i < b->n_stages; i++)
-		needed += b->stages[i].needed;
-	unsigned jobs = b->o->jobs ? b->o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	b->parallel = needed > 1 && jobs > 1;
+	for (size_t i = 0; i < b->plan.n_stages; i++)
+		needed += b->plan.stages[i].needed;
+	unsigned jobs =
+	    b->session.o->jobs ? b->session.o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	b->session.parallel = needed > 1 && jobs > 1;
 	return 0;
 }
 
@@ -377,30 +218,28 @@ static int plan(struct build *b, struct petra_error **err)
 
 static bool stage_wanted(void *ctx, size_t i)
 {
-	return ((struct build *)ctx)->stages[i].needed;
+	return ((struct build *)ctx)->plan.stages[i].needed;
 }
 
 static size_t stage_n_deps(void *ctx, size_t i)
 {
-	return ((struct build *)ctx)->stages[i].n_deps;
+	return ((struct build *)ctx)->plan.stages[i].n_deps;
 }
 
 static size_t stage_dep(void *ctx, size_t i, size_t k)
 {
-	return ((struct build *)ctx)->stages[i].deps[k];
+	return ((struct build *)ctx)->plan.stages[i].deps[k];
 }
 
 static int stage_task(void *ctx, size_t i, struct petra_error **err)
 {
 	struct build *b = ctx;
-	struct stage *st = &b->stages[i];
-	int r = stage_build(b, st, err);
+	struct builder_stage *st = &b->plan.stages[i];
+	int r = builder_stage_build(&b->session, &b->plan, st, err);
 	if (r < 0) {
 		/* Running stages stop at their next step. */
-		pthread_mutex_lock(&b->lock);
-		b->failed = true;
-		pthread_mutex_unlock(&b->lock);
-		if (b->parallel)
+		builder_cancel(&b->session);
+		if (b->session.parallel)
 			petra_error_prefix(err, "stage %s", st->label);
 	}
 	return r;
@@ -409,92 +248,102 @@ static int stage_task(void *ctx, size_t i, struct petra_error **err)
 static int run_stages(struct build *b, struct petra_error **err)
 {
 	static const struct graph_ops ops = {stage_wanted, stage_n_deps, stage_dep, stage_task};
-	unsigned jobs = b->o->jobs ? b->o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	return graph_run(b->n_stages, jobs, &ops, b, err);
+	unsigned jobs =
+	    b->session.o->jobs ? b->session.o->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	return graph_run(b->plan.n_stages, jobs, &ops, b, err);
 }
 
 static void warn_unused_args(struct build *b)
 {
 	struct strbuf unused = STRBUF_INIT;
-	for (size_t i = 0; i < b->o->n_build_args; i++) {
-		_cleanup_free_ char *k =
-		    xstrndup(b->o->build_args[i], strcspn(b->o->build_args[i], "="));
-		if (!strset_contains(&b->used_build_args, k) && !is_automatic_arg(k))
+	for (size_t i = 0; i < b->session.o->n_build_args; i++) {
+		_cleanup_free_ char *k = xstrndup(b->session.o->build_args[i],
+						  strcspn(b->session.o->build_args[i], "="));
+		if (!strset_contains(&b->plan.used_build_args, k) && !is_automatic_arg(k))
 			strbuf_addf(&unused, "%s%s", unused.len ? " " : "", k);
 	}
 	if (unused.len)
-		build_say(b, NULL, "warning: build arguments not used by any ARG: %s", unused.buf);
+		builder_say(&b->session, NULL, "warning: build arguments not used by any ARG: %s",
+			    unused.buf);
 	strbuf_release(&unused);
 }
 
 /* ---- the whole ---- */
 
+/* The target's layers as one, through the step engine. */
+static int squash(struct build *b, struct builder_stage *st, struct petra_error **err)
+{
+	if (st->state.n_layers <= st->n_base_layers + 1)
+		return 0;
+	_cleanup_free_ char *text =
+	    xasprintf("squashing %zu layers", st->state.n_layers - st->n_base_layers);
+	struct builder_step s = {.session = &b->session,
+				 .plan = &b->plan,
+				 .stage = st,
+				 .state = &st->state,
+				 .text = text,
+				 .prefix = ""};
+	oci_hasher_init(&s.key);
+	builder_key_add(&s.key, st->key);
+	builder_key_add(&s.key, "squash");
+	int r = builder_step_execute(&s, &builder_kind_squash, err);
+	oci_hasher_release(&s.key);
+	return r;
+}
+
 static void build_release(struct build *b)
 {
-	session_close(b);
-	for (size_t i = 0; i < b->n_stages; i++) {
-		struct stage *st = &b->stages[i];
+	builder_session_release(&b->session);
+	for (size_t i = 0; i < b->plan.n_stages; i++) {
+		struct builder_stage *st = &b->plan.stages[i];
 		free(st->label);
 		free(st->deps);
 		free(st->base_name);
-		image_state_release(&st->state);
+		builder_state_release(&st->state);
 	}
-	free(b->stages);
+	free(b->plan.stages);
+	strset_clear(&b->plan.used_build_args);
 	dockerfile_free(b->df);
 	free(b->dockerfile_path);
 	free(b->context_dir);
-	if (b->context_fd >= 0)
-		close(b->context_fd);
+	if (b->session.context_fd >= 0)
+		close(b->session.context_fd);
 	context_ignore_free(b->ignore);
 	dockerfile_vars_free(b->build_args);
-	free(b->build_dir);
-	free(b->session_dir);
-	free(b->empty_dir);
-	petra_error_free(b->overlay_error);
-	strset_clear(&b->used_build_args);
-	pthread_mutex_destroy(&b->lock);
-	pthread_mutex_destroy(&b->output_lock);
 }
 
-int builder_run(struct petra_store *store, const struct builder_options *o, struct builder_result *result,
-	      struct petra_error **err)
+int builder_run(struct petra_store *store, const struct builder_options *o,
+		struct builder_result *result, struct petra_error **err)
 {
 	memset(result, 0, sizeof(*result));
-	struct build b = {
-	    .store = store,
-	    .o = o,
-	    .context_fd = -1,
-	    .session_lock = -1,
-	    .overlay = -1,
-	    .now = o->reproducible ? o->source_date_epoch : time(NULL),
-	};
-	pthread_mutex_init(&b.lock, NULL);
-	pthread_mutex_init(&b.output_lock, NULL);
+	struct build b = {0};
+	builder_session_init(&b.session, store, o);
 	int r = 0;
 	/* Every mount of this build stays in a namespace of its own and goes
 	 * with the process, whatever happens to it. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		r = petra_error_set_errno(err, errno, "a private mount namespace for the build");
 	if (r == 0)
-		r = build_check_policy(&b, err);
+		r = builder_check_policy(&b.session, err);
 	if (r == 0)
 		r = read_inputs(&b, err);
 	if (r == 0)
 		r = plan(&b, err);
 	if (r == 0)
-		r = session_open(&b, err);
+		r = builder_session_open(&b.session, err);
 	if (r == 0)
 		r = run_stages(&b, err);
-	struct stage *target = r == 0 ? &b.stages[b.target] : NULL;
+	struct builder_stage *target = r == 0 ? &b.plan.stages[b.plan.target] : NULL;
 	if (r == 0 && o->squash)
-		r = build_squash(&b, target, err);
+		r = squash(&b, target, err);
+	struct builder_inputs in = {b.dockerfile_path, b.dockerfile_digest, b.context_dir};
 	if (r == 0)
-		r = build_write_image(&b, target, result->digest, err);
-	for (size_t i = 0; i < b.n_stages; i++) {
-		result->steps += b.stages[i].steps;
-		result->cached += b.stages[i].cached;
+		r = builder_write_image(&b.session, target, &in, result->digest, err);
+	for (size_t i = 0; i < b.plan.n_stages; i++) {
+		result->steps += b.plan.stages[i].steps;
+		result->cached += b.plan.stages[i].cached;
 	}
-	result->exit_status = b.exit_status;
+	result->exit_status = b.session.exit_status;
 	if (r == 0)
 		warn_unused_args(&b);
 	build_release(&b);

@@ -110,8 +110,8 @@ struct builder_result {
  * it). A failing RUN makes this return -EIO with its exit status in
  * result->exit_status and the last lines of its output in the message.
  * The store's names are changed only on success. */
-int builder_run(struct petra_store *store, const struct builder_options *o, struct builder_result *result,
-	      struct petra_error **err);
+int builder_run(struct petra_store *store, const struct builder_options *o,
+		struct builder_result *result, struct petra_error **err);
 
 /* Copy `path` from below root_fd (an image's root, mounted) into the
  * directory dest_fd as COPY copies into a directory: a file as

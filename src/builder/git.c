@@ -25,7 +25,7 @@
 
 #define BE32(p) ((uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (p)[3])
 
-void git_info_release(struct git_info *info)
+void builder_git_info_release(struct builder_git_info *info)
 {
 	free(info->source);
 	free(info->revision);
@@ -427,7 +427,7 @@ static int index_dirty(const char *gitdir, const char *top, char tree[41])
 	return 0;
 }
 
-int git_describe(const char *dir, struct git_info *info, struct petra_error **err)
+int builder_git_describe(const char *dir, struct builder_git_info *info, struct petra_error **err)
 {
 	(void)err;
 	memset(info, 0, sizeof(*info));
