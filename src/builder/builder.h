@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * build: a Dockerfile and a context directory into an image in the store,
+ * builder: a Dockerfile and a context directory into an image in the store,
  * with no daemon.
  *
  *  - stages: the target's stage and those it needs (FROM a stage,
@@ -31,8 +31,8 @@
  *    the build with the policy's reason. The policy's build section limits
  *    the network and can require a reproducible build.
  *  - provenance: the manifest carries the base image's name and digest,
- *    the creation time, and the git origin and revision (marked dirty) of
- *    the context; the index entry of each name carries the build record
+ *    the creation time, and the git origin (only a remote URL, normalised,
+ *    without credentials) and revision (marked dirty) of the context; the index entry of each name carries the build record
  *    (Dockerfile digest and path, context, target, build arguments).
  *
  * The calling thread moves into a private mount namespace: every mount a

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * RUN: the command in the sandbox on the stage's root, its --mount
- * options, its output, and its layer.
+ * The RUN step kind: the command (or a flow's cleanup command) in the
+ * sandbox on the stage's root, its --mount options and its output. The
+ * engine prepares the view unmounted: the sandbox mounts it as the root.
  *
  * Secrets are written to a tmpfs mounted for that one step (in the
  * build's private mount namespace) and bound read-only into the
