@@ -32,8 +32,9 @@
  *    the network and can require a reproducible build.
  *  - provenance: the manifest carries the base image's name and digest,
  *    the creation time, and the git origin (only a remote URL, normalised,
- *    without credentials) and revision (marked dirty) of the context; the index entry of each name carries the build record
- *    (Dockerfile digest and path, context, target, build arguments).
+ *    without credentials) and revision (marked dirty) of the context;
+ *    the index entry of each name carries the build record (Dockerfile
+ *    digest and path, context, target, build arguments).
  *
  * The calling thread moves into a private mount namespace: every mount a
  * build makes is gone when the process is. Nothing here keeps global
