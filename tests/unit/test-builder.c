@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for src/build through its API: cache keys (content, not
+/* Unit tests for src/builder through its API: cache keys (content, not
  * times; build arguments; what comes before), the semantics of the
  * instructions that shape the config, errors. Builds FROM scratch and
  * COPY only, so no container runs. */
