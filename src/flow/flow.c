@@ -411,7 +411,7 @@ static int take_artifacts(struct flow *f, struct step *s, struct petra_error **e
 		if (r == 0 && dest_fd < 0)
 			r = petra_error_set_errno(err, errno, "open %s", dest);
 		if (r == 0)
-			r = build_copy_out(root, spec, dest_fd, err);
+			r = builder_copy_out(root, spec, dest_fd, err);
 		if (r < 0)
 			petra_error_prefix(err, "artifact %s", s->artifacts.v[i]);
 		else if (!f->o->quiet)
@@ -466,13 +466,13 @@ static int run_command(struct flow *f, struct step *s, struct petra_error **err)
 static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 {
 	const struct flow_options *o = f->o;
-	struct build_secret *secrets = xcalloc(s->n_secrets + 1, sizeof(*secrets));
+	struct builder_secret *secrets = xcalloc(s->n_secrets + 1, sizeof(*secrets));
 	for (size_t i = 0; i < s->n_secrets; i++)
 		secrets[i] =
-		    (struct build_secret){s->secrets[i].id, s->secrets[i].path, s->secrets[i].env};
+		    (struct builder_secret){s->secrets[i].id, s->secrets[i].path, s->secrets[i].env};
 	const char *tags[] = {s->image};
 	_cleanup_free_ char *label = xasprintf("[%s] ", s->key);
-	struct build_options bo = {
+	struct builder_options bo = {
 	    .context = s->context,
 	    .dockerfile = s->dockerfile,
 	    .tags = tags,
@@ -494,8 +494,8 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 	    .n_extra_run = s->cleanup.n,
 	    .label = label,
 	};
-	struct build_result br;
-	int r = build_run(f->store, &bo, &br, err);
+	struct builder_result br;
+	int r = builder_run(f->store, &bo, &br, err);
 	free(secrets);
 	if (r == 0)
 		memcpy(s->digest, br.digest, OCI_DIGEST_SIZE);

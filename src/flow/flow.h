@@ -20,7 +20,7 @@
 #define PETRA_FLOW_H
 
 #include "base/base.h"
-#include "build/build.h"
+#include "builder/builder.h"
 #include "oci/oci.h"
 
 struct flow_options {

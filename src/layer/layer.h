@@ -42,6 +42,19 @@ int layer_compression_from_media_type(const char *media_type, enum layer_compres
 /* The OCI layer media type for a compression. */
 const char *layer_media_type(enum layer_compression c);
 
+/* ---- archives that are not layers (ADD of a local archive) ------------- */
+
+/* Whether fd holds a tar archive, compressed in any way libarchive reads
+ * (fd is rewound). */
+bool layer_archive_detect(int fd);
+/* A tar archive's compression, from its first bytes: 0 and *out (none,
+ * gzip, zstd) when layer_reader_open reads it as it is; 1 for one it does
+ * not (bzip2, xz): layer_archive_decompress it first. */
+int layer_compression_detect(int fd, enum layer_compression *out);
+/* in_fd through libarchive's filters into out_fd, which is rewound; what
+ * names the archive in errors. */
+int layer_archive_decompress(int in_fd, int out_fd, const char *what, struct petra_error **err);
+
 /* ---- writing layers ---------------------------------------------------- */
 
 struct layer_writer_options {

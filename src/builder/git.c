@@ -25,7 +25,7 @@
 
 #define BE32(p) ((uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (p)[3])
 
-void git_info_release(struct git_info *info)
+void builder_git_info_release(struct builder_git_info *info)
 {
 	free(info->source);
 	free(info->revision);
@@ -83,7 +83,77 @@ static char *resolve_ref(const char *gitdir, const char *common, const char *ref
 	return NULL;
 }
 
-/* The origin's URL from the config, without credentials. */
+/* The source an image records must be the same wherever the same commit
+ * is built, and must name nothing of the machine or of the person who
+ * built it: only a remote, in one spelling.
+ *
+ *  - "https://user:token@Host/path": credentials removed, scheme and host
+ *    lowercased ("https://host/path"); http keeps its scheme.
+ *  - "ssh://[user@]host[:port]/path", "git+ssh://...", "git://host/path"
+ *    and git's scp-like "[user@]host:path": "https://host/path" (the ssh
+ *    user and port say how to reach the host, not what the source is).
+ *  - the path kept as written (".git" included), trailing slashes off.
+ *  - a local path, "file://" or anything else unrecognised: no source.
+ */
+char *builder_git_normalize_url(const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *slash = strchr(url, '/');
+	const char *colon = strchr(url, ':');
+	_cleanup_free_ char *scheme = NULL;
+	const char *authority, *path;
+	bool rewritten = false; /* reached some other way than http(s) */
+	if (scheme_end && (!slash || scheme_end < slash)) {
+		scheme = xstrndup(url, (size_t)(scheme_end - url));
+		for (char *c = scheme; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (!strcmp(scheme, "ssh") || !strcmp(scheme, "git+ssh") ||
+		    !strcmp(scheme, "ssh+git") || !strcmp(scheme, "git")) {
+			free(scheme);
+			scheme = xstrdup("https");
+			rewritten = true;
+		} else if (strcmp(scheme, "https") && strcmp(scheme, "http")) {
+			return NULL; /* file:// and the like: not a remote */
+		}
+		authority = scheme_end + 3;
+		path = authority + strcspn(authority, "/");
+	} else if (colon && (!slash || colon < slash) && colon > url) {
+		/* scp-like: no "/" before the ":" (else git reads a path). */
+		scheme = xstrdup("https");
+		rewritten = true;
+		authority = url;
+		path = colon; /* ":path" */
+	} else {
+		return NULL;
+	}
+	/* The host: after any credentials, before any port. */
+	const char *host_end = path;
+	const char *at = memrchr(authority, '@', (size_t)(host_end - authority));
+	const char *host = at ? at + 1 : authority;
+	const char *port = memchr(host, ':', (size_t)(host_end - host));
+	if (port && rewritten)
+		host_end = port; /* an ssh or git port: not https's */
+	if (host_end == host)
+		return NULL;
+	const char *p = *path == ':' ? path + 1 : path;
+	while (*p == '/')
+		p++;
+	size_t plen = strlen(p);
+	while (plen && p[plen - 1] == '/')
+		plen--;
+	if (!plen)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s://", scheme);
+	for (const char *c = host; c < host_end; c++)
+		strbuf_addch(&sb, (char)tolower((unsigned char)*c));
+	strbuf_addch(&sb, '/');
+	strbuf_add(&sb, p, plen);
+	return strbuf_detach(&sb);
+}
+
+/* The origin's URL from the config, normalised (above); NULL when there
+ * is no origin or it is not a remote. */
 static char *origin_url(const char *common)
 {
 	_cleanup_free_ char *path = path_join(common, "config");
@@ -112,13 +182,7 @@ static char *origin_url(const char *common)
 		size_t len = strlen(url);
 		while (len && isspace((unsigned char)url[len - 1]))
 			url[--len] = '\0';
-		/* "https://user:token@host/..." names a secret: keep the host. */
-		char *scheme = strstr(url, "://");
-		char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-		char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-		if (at && (!slash || at < slash))
-			return xasprintf("%.*s%s", (int)(scheme + 3 - url), url, at + 1);
-		return xstrdup(url);
+		return builder_git_normalize_url(url);
 	}
 	return NULL;
 }
@@ -363,7 +427,7 @@ static int index_dirty(const char *gitdir, const char *top, char tree[41])
 	return 0;
 }
 
-int git_describe(const char *dir, struct git_info *info, struct petra_error **err)
+int builder_git_describe(const char *dir, struct builder_git_info *info, struct petra_error **err)
 {
 	(void)err;
 	memset(info, 0, sizeof(*info));

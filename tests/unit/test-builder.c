@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for src/build through its API: cache keys (content, not
+/* Unit tests for src/builder through its API: cache keys (content, not
  * times; build arguments; what comes before), the semantics of the
  * instructions that shape the config, errors. Builds FROM scratch and
  * COPY only, so no container runs. */
@@ -7,7 +7,7 @@
 
 #include <utime.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 
 struct ctx {
 	struct store_fixture *f;
@@ -27,11 +27,11 @@ static void write_context(struct ctx *c, const char *dockerfile)
 
 /* Build; on failure *err is set and the result's digest is empty. */
 static int build(struct ctx *c, const char *tag, const char *const *args, size_t n_args,
-		 struct build_result *res, struct petra_error **err)
+		 struct builder_result *res, struct petra_error **err)
 {
 	strvec_clear(&c->lines);
 	const char *tags[] = {tag};
-	struct build_options o = {
+	struct builder_options o = {
 	    .context = c->dir,
 	    .tags = tags,
 	    .n_tags = tag ? 1 : 0,
@@ -42,11 +42,11 @@ static int build(struct ctx *c, const char *tag, const char *const *args, size_t
 	    .output = collect,
 	    .output_ctx = c,
 	};
-	return build_run(c->f->store, &o, res, err);
+	return builder_run(c->f->store, &o, res, err);
 }
 
 static void build_ok(struct ctx *c, const char *tag, const char *const *args, size_t n_args,
-		     struct build_result *res)
+		     struct builder_result *res)
 {
 	struct petra_error *err = NULL;
 	if (build(c, tag, args, n_args, res, &err) < 0)
@@ -109,7 +109,7 @@ static void test_keys_follow_content_not_times(void **state)
 	write_context(c, "FROM scratch\nCOPY a /a\nCOPY b /b\n");
 	test_write_file(c->dir, "a", "one\n", 0644);
 	test_write_file(c->dir, "b", "two\n", 0644);
-	struct build_result r1, r2;
+	struct builder_result r1, r2;
 	build_ok(c, "k:1", NULL, 0, &r1);
 	assert_int_equal(r1.cached, 0);
 	/* New times, same content: every step from the cache, same image. */
@@ -140,7 +140,7 @@ static void test_build_args_and_instructions_in_keys(void **state)
 	write_context(c, "FROM scratch\nARG WHICH=a\nENV X=1\nCOPY $WHICH /file\n");
 	test_write_file(c->dir, "a", "A\n", 0644);
 	test_write_file(c->dir, "b", "B\n", 0644);
-	struct build_result r;
+	struct builder_result r;
 	build_ok(c, "args:1", NULL, 0, &r);
 	build_ok(c, "args:1", NULL, 0, &r);
 	assert_int_equal(r.cached, 1);
@@ -175,7 +175,7 @@ static void test_config_instructions(void **state)
 			 "HEALTHCHECK NONE\n"
 			 "ONBUILD COPY x /x\n"
 			 "MAINTAINER me\n");
-	struct build_result r;
+	struct builder_result r;
 	build_ok(c, "cfg:1", NULL, 0, &r);
 	json_t *doc = config_of(c, "cfg:1");
 	json_t *cfg = json_object_get(doc, "config");
@@ -216,7 +216,7 @@ static void test_config_instructions(void **state)
 static void test_errors_name_what_is_wrong(void **state)
 {
 	struct ctx *c = *state;
-	struct build_result r;
+	struct builder_result r;
 	struct petra_error *err = NULL;
 	write_context(c, "FROM scratch\nEXPOSE 99999\n");
 	assert_true(build(c, "e:1", NULL, 0, &r, &err) < 0);
@@ -234,16 +234,16 @@ static void test_errors_name_what_is_wrong(void **state)
 	petra_error_free(err);
 	err = NULL;
 	write_context(c, "FROM scratch AS one\nFROM one\n");
-	struct build_options o = {
+	struct builder_options o = {
 	    .context = c->dir, .target = "two", .output = collect, .output_ctx = c};
-	assert_true(build_run(c->f->store, &o, &r, &err) < 0);
+	assert_true(builder_run(c->f->store, &o, &r, &err) < 0);
 	assert_error_contains(err, "target stage \"two\" could not be found");
 	petra_error_free(err);
 	err = NULL;
 	write_context(c, "FROM scratch\n");
 	const char *bad[] = {"UPPER:case"};
-	o = (struct build_options){.context = c->dir, .tags = bad, .n_tags = 1};
-	assert_true(build_run(c->f->store, &o, &r, &err) < 0);
+	o = (struct builder_options){.context = c->dir, .tags = bad, .n_tags = 1};
+	assert_true(builder_run(c->f->store, &o, &r, &err) < 0);
 	petra_error_free(err);
 }
 
@@ -254,7 +254,7 @@ static void test_stages_not_needed_are_skipped(void **state)
 	write_context(c, "FROM scratch AS a\nCOPY a /a\n"
 			 "FROM scratch AS b\nCOPY missing /m\n"
 			 "FROM scratch\nCOPY --from=a /a /from-a\n");
-	struct build_result r;
+	struct builder_result r;
 	/* b would fail: it is not built. */
 	build_ok(c, "skip:1", NULL, 0, &r);
 	assert_int_equal(r.steps, 4);

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * RUN: the command in the sandbox on the stage's root, its --mount
- * options, its output, and its layer.
+ * The RUN step kind: the command (or a flow's cleanup command) in the
+ * sandbox on the stage's root, its --mount options and its output. The
+ * engine prepares the view unmounted: the sandbox mounts it as the root.
  *
  * Secrets are written to a tmpfs mounted for that one step (in the
  * build's private mount namespace) and bound read-only into the
  * container; their content goes into no key, record, layer or history.
  * Cache mounts live under <store>/build/cache-mounts, outside any image.
  */
-#include "internal.h"
+#include "step.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -30,9 +31,9 @@ struct run_setup {
 	struct strvec argv, env, targets;
 	struct sandbox_mount *mounts;
 	size_t n_mounts;
-	struct strvec strings;    /* sources and targets the mounts point to */
-	struct strvec tmp_mounts; /* host-side mounts of ours, unmounted after */
-	struct rootview *views;   /* stage roots bound in */
+	struct strvec strings;      /* sources and targets the mounts point to */
+	struct strvec tmp_mounts;   /* host-side mounts of ours, unmounted after */
+	struct builder_view *views; /* stage roots bound in */
 	size_t n_views;
 	int *locks; /* cache mounts with sharing=locked */
 	size_t n_locks;
@@ -45,7 +46,7 @@ static void run_setup_release(struct run_setup *rs)
 	for (size_t i = rs->tmp_mounts.n; i > 0; i--)
 		umount2(rs->tmp_mounts.v[i - 1], MNT_DETACH);
 	for (size_t i = 0; i < rs->n_views; i++)
-		rootview_release(&rs->views[i]);
+		builder_view_release(&rs->views[i]);
 	free(rs->views);
 	for (size_t i = 0; i < rs->n_locks; i++)
 		close(rs->locks[i]);
@@ -81,11 +82,11 @@ static struct sandbox_mount *add_mount(struct run_setup *rs, enum sandbox_mount_
 	return m;
 }
 
-static int scratch(struct build *b, struct run_setup *rs, struct petra_error **err)
+static int scratch(struct builder_session *b, struct run_setup *rs, struct petra_error **err)
 {
 	if (rs->dir)
 		return 0;
-	return build_scratch_dir(b, "run", &rs->dir, err);
+	return builder_scratch_dir(b, "run", &rs->dir, err);
 }
 
 static uint64_t parse_size(const char *s)
@@ -116,11 +117,11 @@ static unsigned parse_num(const char *s, unsigned def, int base)
 	return s && *s ? (unsigned)strtoul(s, NULL, base) : def;
 }
 
-static char *absolute_target(struct image_state *state, const char *target)
+static char *absolute_target(struct builder_state *state, const char *target)
 {
 	if (target[0] == '/')
 		return xasprintf("/%s", target + strspn(target, "/"));
-	const char *wd = json_get_string(image_state_runtime(state), "WorkingDir");
+	const char *wd = json_get_string(builder_state_runtime(state), "WorkingDir");
 	_cleanup_free_ char *joined = xasprintf("%s/%s", wd && *wd ? wd : "", target);
 	_cleanup_free_ char *clean = context_clean_path(joined);
 	return xasprintf("/%s", clean);
@@ -128,7 +129,7 @@ static char *absolute_target(struct image_state *state, const char *target)
 
 /* ---- --mount=type=secret ---- */
 
-static const struct build_secret *find_secret(struct build *b, const char *id)
+static const struct builder_secret *find_secret(struct builder_session *b, const char *id)
 {
 	for (size_t i = 0; i < b->o->n_secrets; i++)
 		if (!strcmp(b->o->secrets[i].id, id))
@@ -136,7 +137,7 @@ static const struct build_secret *find_secret(struct build *b, const char *id)
 	return NULL;
 }
 
-static int read_secret(const struct build_secret *sec, char **data, size_t *len,
+static int read_secret(const struct builder_secret *sec, char **data, size_t *len,
 		       struct petra_error **err)
 {
 	if (sec->env) {
@@ -154,10 +155,10 @@ static int read_secret(const struct build_secret *sec, char **data, size_t *len,
 	return 0;
 }
 
-static int mount_secret(struct step *s, struct run_setup *rs, const struct dockerfile_mount *m,
-			struct petra_error **err)
+static int mount_secret(struct builder_step *s, struct run_setup *rs,
+			const struct dockerfile_mount *m, struct petra_error **err)
 {
-	struct build *b = s->b;
+	struct builder_session *b = s->session;
 	const char *id = m->id;
 	_cleanup_free_ char *derived = NULL;
 	if (!id && m->target) {
@@ -167,7 +168,7 @@ static int mount_secret(struct step *s, struct run_setup *rs, const struct docke
 	}
 	if (!id || !*id)
 		return petra_error_set(err, EINVAL, "a secret mount needs an id");
-	const struct build_secret *sec = find_secret(b, id);
+	const struct builder_secret *sec = find_secret(b, id);
 	if (!sec) {
 		if (m->required)
 			return petra_error_set(err, ENOENT,
@@ -217,10 +218,10 @@ static int mount_secret(struct step *s, struct run_setup *rs, const struct docke
 
 /* ---- --mount=type=cache ---- */
 
-static int mount_cache(struct step *s, struct run_setup *rs, const struct dockerfile_mount *m,
-		       struct petra_error **err)
+static int mount_cache(struct builder_step *s, struct run_setup *rs,
+		       const struct dockerfile_mount *m, struct petra_error **err)
 {
-	struct build *b = s->b;
+	struct builder_session *b = s->session;
 	if (m->from || m->source)
 		return petra_error_set(err, ENOTSUP,
 				       "cache mounts with from= or source= are not "
@@ -261,10 +262,10 @@ static int mount_cache(struct step *s, struct run_setup *rs, const struct docker
 /* The context's `source`, filtered through .dockerignore into a copy when
  * there are patterns (or when it is to be writable): never the context
  * itself writable, never an excluded file visible. */
-static int bind_context_source(struct step *s, struct run_setup *rs, const char *source,
+static int bind_context_source(struct builder_step *s, struct run_setup *rs, const char *source,
 			       bool writable, char **host, struct petra_error **err)
 {
-	struct build *b = s->b;
+	struct builder_session *b = s->session;
 	_cleanup_free_ char *clean = context_clean_path(source);
 	if (!writable && !context_ignore_count(b->ignore)) {
 		int fd = fs_open_in_root(b->context_fd, *clean ? clean : "/", O_PATH);
@@ -291,7 +292,7 @@ static int bind_context_source(struct step *s, struct run_setup *rs, const char 
 	_cleanup_close_ int dest = open(*host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dest < 0)
 		return petra_error_set_errno(err, errno, "open %s", *host);
-	r = build_copy_tree(b, b->context_fd, clean, b->ignore, dest, err);
+	r = builder_copy_tree(b, b->context_fd, clean, b->ignore, dest, err);
 	if (r < 0)
 		return r;
 	/* A file source is copied into the directory: bind the file. */
@@ -307,10 +308,11 @@ static int bind_context_source(struct step *s, struct run_setup *rs, const char 
 
 /* With key: only the mount's part of the key (what it binds, by
  * content); without: the mount itself. */
-static int mount_bind(struct step *s, struct run_setup *rs, const struct dockerfile_mount *m,
-		      struct oci_hasher *key, struct petra_error **err)
+static int mount_bind(struct builder_step *s, struct run_setup *rs,
+		      const struct dockerfile_mount *m, struct oci_hasher *key,
+		      struct petra_error **err)
 {
-	struct build *b = s->b;
+	struct builder_session *b = s->session;
 	_cleanup_free_ char *target = absolute_target(s->state, m->target);
 	const char *source = m->source ? m->source : ".";
 	bool writable = !m->readonly;
@@ -325,23 +327,23 @@ static int mount_bind(struct step *s, struct run_setup *rs, const struct dockerf
 		if (r < 0)
 			return r;
 	} else {
-		struct image_state from = {0};
-		int r = build_source_state(s, m->from, &from, err);
+		struct builder_state from = {0};
+		int r = builder_source_state(s->session, s->plan, s->stage, m->from, &from, err);
 		if (r < 0)
 			return r;
 		if (key) {
 			char id[OCI_DIGEST_SIZE];
-			image_state_identity(&from, id);
-			key_add(key, id);
-			image_state_release(&from);
+			builder_state_identity(&from, id);
+			builder_key_add(key, id);
+			builder_state_release(&from);
 			return 0;
 		}
 		rs->views = xrealloc(rs->views, (rs->n_views + 1) * sizeof(*rs->views));
-		struct rootview *v = &rs->views[rs->n_views++];
+		struct builder_view *v = &rs->views[rs->n_views++];
 		/* Writable: an overlay with a throwaway upper directory. */
-		r = writable ? rootview_open(b, &from, true, v, err)
-			     : rootview_open_readonly(b, &from, v, err);
-		image_state_release(&from);
+		r = writable ? builder_view_open(b, &from, true, v, err)
+			     : builder_view_open_readonly(b, &from, v, err);
+		builder_state_release(&from);
 		if (r < 0)
 			return r;
 		_cleanup_free_ char *clean = context_clean_path(source);
@@ -359,7 +361,7 @@ static int mount_bind(struct step *s, struct run_setup *rs, const struct dockerf
 
 /* Every --mount of the step: with key only their part of the key;
  * without, everything set up. */
-static int mounts(struct step *s, struct run_setup *rs, struct oci_hasher *key,
+static int mounts(struct builder_step *s, struct run_setup *rs, struct oci_hasher *key,
 		  struct petra_error **err)
 {
 	const struct dockerfile_instruction *in = s->in;
@@ -379,7 +381,7 @@ static int mounts(struct step *s, struct run_setup *rs, struct oci_hasher *key,
 		/* Everything but secret content: a secret's change does not
 		 * rerun the step, as in BuildKit. */
 		if (key)
-			key_add(key, value);
+			builder_key_add(key, value);
 		switch (m.type) {
 		case DOCKERFILE_MOUNT_BIND:
 			r = mount_bind(s, rs, &m, key, err);
@@ -412,9 +414,9 @@ static int mounts(struct step *s, struct run_setup *rs, struct oci_hasher *key,
 
 /* ---- the command ---- */
 
-static void shell_of(struct image_state *state, struct strvec *argv)
+static void shell_of(struct builder_state *state, struct strvec *argv)
 {
-	json_t *shell = json_object_get(image_state_runtime(state), "Shell");
+	json_t *shell = json_object_get(builder_state_runtime(state), "Shell");
 	if (json_is_array(shell) && json_array_size(shell)) {
 		size_t i;
 		json_t *v;
@@ -429,7 +431,7 @@ static void shell_of(struct image_state *state, struct strvec *argv)
  * heredoc as the script (through the shell, or as a file when it starts
  * with "#!"); otherwise the shell gets the command with the heredoc
  * bodies after it, and handles them itself. *script is a file to bind. */
-static void command_argv(struct step *s, struct run_setup *rs, char **script_body)
+static void command_argv(struct builder_step *s, struct run_setup *rs, char **script_body)
 {
 	const struct dockerfile_instruction *in = s->in;
 	*script_body = NULL;
@@ -473,9 +475,9 @@ static bool env_has(const struct strvec *env, const char *name)
 /* The image's environment, then the ARGs in scope (ENV wins), then proxy
  * variables given as build arguments. `visible` gets "K=V" of the ARGs
  * for the history. */
-static void run_env(struct step *s, struct strvec *env, struct strvec *args)
+static void run_env(struct builder_step *s, struct strvec *env, struct strvec *args)
 {
-	state_env(s->state, env);
+	builder_state_env(s->state, env);
 	const struct dockerfile_vars *vars = s->scope->args;
 	for (size_t i = 0; vars && i < dockerfile_vars_count(vars); i++) {
 		const char *value;
@@ -490,7 +492,7 @@ static void run_env(struct step *s, struct strvec *env, struct strvec *args)
 			    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 }
 
-static void proxy_env(struct build *b, struct strvec *env)
+static void proxy_env(struct builder_session *b, struct strvec *env)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(proxy_args); i++) {
 		const char *v = dockerfile_vars_get(b->build_args, proxy_args[i], NULL);
@@ -507,12 +509,12 @@ struct tail {
 	struct strbuf partial;
 };
 
-static void tail_line(struct step *s, struct tail *t, const char *line, size_t len)
+static void tail_line(struct builder_step *s, struct tail *t, const char *line, size_t len)
 {
 	if (len > OUTPUT_LINE_MAX)
 		len = OUTPUT_LINE_MAX;
 	char *copy = xstrndup(line, len);
-	build_say(s->b, s->st, "      | %s", copy);
+	builder_say(s->session, s->say_as, "      | %s", copy);
 	free(t->lines[t->next]);
 	t->lines[t->next] = copy;
 	t->next = (t->next + 1) % OUTPUT_TAIL_LINES;
@@ -520,7 +522,7 @@ static void tail_line(struct step *s, struct tail *t, const char *line, size_t l
 		t->count++;
 }
 
-static void tail_feed(struct step *s, struct tail *t, const char *data, size_t len)
+static void tail_feed(struct builder_step *s, struct tail *t, const char *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (data[i] == '\n') {
@@ -580,10 +582,10 @@ static int spawn_and_wait(void *ctx, int report_fd)
 	return status;
 }
 
-static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid_t uid, gid_t gid,
-		   const char *cwd, struct petra_error **err)
+static int execute(struct builder_step *s, struct run_setup *rs, struct builder_view *v, uid_t uid,
+		   gid_t gid, const char *cwd, struct petra_error **err)
 {
-	struct build *b = s->b;
+	struct builder_session *b = s->session;
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return petra_error_set_errno(err, errno, "pipe");
@@ -654,16 +656,10 @@ static int execute(struct step *s, struct run_setup *rs, struct rootview *v, uid
 			}
 			r = petra_error_set(err, EIO, "%s", msg.buf);
 			strbuf_release(&msg);
-			pthread_mutex_lock(&b->lock);
-			if (!b->exit_status)
-				b->exit_status = status;
-			pthread_mutex_unlock(&b->lock);
+			builder_note_exit_status(b, status);
 		}
 	} else if (r == -ENOENT || r == -EACCES) {
-		pthread_mutex_lock(&b->lock);
-		if (!b->exit_status)
-			b->exit_status = r == -ENOENT ? 127 : 126;
-		pthread_mutex_unlock(&b->lock);
+		builder_note_exit_status(b, r == -ENOENT ? 127 : 126);
 	}
 	close(pipefd[0]);
 	tail_release(&tail);
@@ -685,119 +681,137 @@ static char *history_text(const struct strvec *argv, const struct strvec *args)
 	return strbuf_detach(&sb);
 }
 
-static int run_common(struct step *s, const char *command, struct petra_error **err)
+/* What a RUN step keeps from prepare to apply. */
+struct run_step {
+	struct run_setup rs;
+	struct strvec argv; /* the command */
+	char *script;       /* a heredoc run as a file, or NULL */
+	char *user, *wd;
+};
+
+/* The network, checked against the build's; the key: the command, its
+ * environment, user, directory, network and mounts (with the content of
+ * what is bound from the context). */
+static int run_prepare(struct builder_step *s, struct petra_error **err)
 {
-	struct build *b = s->b;
+	struct builder_session *b = s->session;
 	const struct dockerfile_instruction *in = s->in;
-	struct run_setup rs = {0};
-	_cleanup_strvec_ struct strvec args = STRVEC_INIT;
-	_cleanup_free_ char *script = NULL;
-	int r = 0;
-	/* The network. */
-	rs.network = b->o->network;
+	struct run_step *rd = xcalloc(1, sizeof(*rd));
+	s->data = rd;
+	rd->rs.network = b->o->network;
 	const char *net = in ? dockerfile_flag(in, "network") : NULL;
 	if (net && !strcmp(net, "none"))
-		rs.network = SANDBOX_NETWORK_NONE;
+		rd->rs.network = SANDBOX_NETWORK_NONE;
 	else if (net && !strcmp(net, "host") && b->o->network != SANDBOX_NETWORK_HOST)
-		r = petra_error_set(err, EPERM,
-				    "RUN --network=host needs the build's consent: petra build "
-				    "--network host");
+		return petra_error_set(err, EPERM,
+				       "RUN --network=host needs the build's consent: petra build "
+				       "--network host");
 	const char *security = in ? dockerfile_flag(in, "security") : NULL;
-	if (r == 0 && security && strcmp(security, "sandbox"))
-		r = petra_error_set(err, ENOTSUP, "RUN --security=%s is not supported", security);
-	if (r < 0)
-		return r;
-	/* The key: the command, its environment, user, directory, network and
-	 * mounts (with the content of what is bound from the context). */
-	json_t *cfg = image_state_runtime(s->state);
+	if (security && strcmp(security, "sandbox"))
+		return petra_error_set(err, ENOTSUP, "RUN --security=%s is not supported",
+				       security);
+	json_t *cfg = builder_state_runtime(s->state);
 	const char *user = json_get_string(cfg, "User");
 	const char *wd = json_get_string(cfg, "WorkingDir");
-	struct strvec argv = STRVEC_INIT;
-	if (command) {
-		shell_of(s->state, &argv);
-		strvec_push(&argv, command);
+	rd->user = user ? xstrdup(user) : NULL;
+	rd->wd = xstrdup(wd && *wd ? wd : "/");
+	if (s->command) {
+		shell_of(s->state, &rd->argv);
+		strvec_push(&rd->argv, s->command);
 	} else {
 		struct run_setup tmp = {0};
-		command_argv(s, &tmp, &script);
-		argv = tmp.argv;
+		command_argv(s, &tmp, &rd->script);
+		rd->argv = tmp.argv;
 	}
-	run_env(s, &rs.env, &args);
-	for (size_t i = 0; i < argv.n; i++)
-		key_add(&s->key, argv.v[i]);
-	if (script)
-		key_add(&s->key, script);
-	for (size_t i = 0; i < rs.env.n; i++)
-		key_add(&s->key, rs.env.v[i]);
-	key_addf(&s->key, "user=%s wd=%s net=%d", user ? user : "", wd ? wd : "", (int)rs.network);
-	if (in)
-		r = mounts(s, &rs, &s->key, err);
-	char key[OCI_DIGEST_SIZE];
-	step_key_final(s, key);
-	_cleanup_free_ char *created_by = history_text(&argv, &args);
-	struct image_state hit;
-	bool cached = r == 0 && !b->o->no_cache && cache_load(b, key, &hit);
-	if (r == 0)
-		step_announce(s, cached);
-	if (r < 0 || cached) {
-		strvec_clear(&argv);
-		run_setup_release(&rs);
-		if (cached) {
-			image_state_release(s->state);
-			*s->state = hit;
-		}
+	_cleanup_strvec_ struct strvec args = STRVEC_INIT;
+	run_env(s, &rd->rs.env, &args);
+	for (size_t i = 0; i < rd->argv.n; i++)
+		builder_key_add(&s->key, rd->argv.v[i]);
+	if (rd->script)
+		builder_key_add(&s->key, rd->script);
+	for (size_t i = 0; i < rd->rs.env.n; i++)
+		builder_key_add(&s->key, rd->rs.env.v[i]);
+	builder_key_addf(&s->key, "user=%s wd=%s net=%d", user ? user : "", wd ? wd : "",
+			 (int)rd->rs.network);
+	s->created_by = history_text(&rd->argv, &args);
+	return in ? mounts(s, &rd->rs, &s->key, err) : 0;
+}
+
+/* A heredoc run as a file: written in the step's scratch directory and
+ * bound where argv[0] says. */
+static int bind_script(struct builder_step *s, struct run_step *rd, struct petra_error **err)
+{
+	struct run_setup *rs = &rd->rs;
+	int r = scratch(s->session, rs, err);
+	if (r < 0)
 		return r;
-	}
-	/* Run it. */
-	rs.argv = argv;
-	proxy_env(b, &rs.env);
-	if (in)
-		r = mounts(s, &rs, NULL, err);
-	if (r == 0 && script) {
-		r = scratch(b, &rs, err);
-		_cleanup_free_ char *file = r < 0 ? NULL : path_join(rs.dir, "script");
-		_cleanup_close_ int fd =
-		    r < 0 ? -1 : open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-		if (r == 0 && (fd < 0 || fs_write_all(fd, script, strlen(script)) < 0))
-			r = petra_error_set_errno(err, errno, "write the heredoc script");
-		if (r == 0)
-			add_mount(&rs, SANDBOX_MOUNT_BIND, rs.argv.v[0], file, true);
-	}
-	struct rootview v = {0};
-	if (r == 0)
-		r = rootview_open(b, s->state, false, &v, err);
+	_cleanup_free_ char *file = path_join(rs->dir, "script");
+	_cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0 || fs_write_all(fd, rd->script, strlen(rd->script)) < 0)
+		return petra_error_set_errno(err, errno, "write the heredoc script");
+	add_mount(rs, SANDBOX_MOUNT_BIND, rs->argv.v[0], file, true);
+	return 0;
+}
+
+/* The mounts set up, the command run in the sandbox on the view, and what
+ * its mount points left in the view removed. */
+static int run_apply(struct builder_step *s, struct builder_view *v, struct petra_error **err)
+{
+	struct run_step *rd = s->data;
+	struct run_setup *rs = &rd->rs;
+	rs->argv = rd->argv;
+	rd->argv = (struct strvec)STRVEC_INIT;
+	proxy_env(s->session, &rs->env);
+	int r = s->in ? mounts(s, rs, NULL, err) : 0;
+	if (r == 0 && rd->script)
+		r = bind_script(s, rd, err);
 	uid_t uid = 0;
 	gid_t gid = 0;
 	_cleanup_free_ char *home = NULL;
 	if (r == 0) {
 		/* Resolved in the layers: a name needs the image's passwd. */
-		r = rootfs_resolve_user((const char *const *)v.lowers.v, v.lowers.n, user, &uid,
-					&gid, &home, err);
+		r = rootfs_resolve_user((const char *const *)v->lowers.v, v->lowers.n, rd->user,
+					&uid, &gid, &home, err);
 	}
-	if (r == 0 && !env_has(&rs.env, "HOME"))
-		strvec_pushf(&rs.env, "HOME=%s", home);
+	if (r == 0 && !env_has(&rs->env, "HOME"))
+		strvec_pushf(&rs->env, "HOME=%s", home);
 	if (r == 0) {
 		static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
 						       "/etc/resolv.conf"};
 		for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
-			strvec_push(&rs.targets, standard[i]);
-		r = execute(s, &rs, &v, uid, gid, wd && *wd ? wd : "/", err);
+			strvec_push(&rs->targets, standard[i]);
+		r = execute(s, rs, v, uid, gid, rd->wd, err);
 	}
 	/* Secrets and the other mounts go before the layer is made. */
-	struct strvec targets = rs.targets;
-	rs.targets = (struct strvec)STRVEC_INIT;
-	run_setup_release(&rs);
+	struct strvec targets = rs->targets;
+	rs->targets = (struct strvec)STRVEC_INIT;
+	run_setup_release(rs);
+	*rs = (struct run_setup){0};
 	if (r == 0)
-		rootview_prune_stubs(&v, &targets);
+		builder_view_prune_stubs(v, &targets);
 	strvec_clear(&targets);
-	return step_finish(s, &v, r, key, created_by, NULL, NULL, err);
+	return r;
 }
 
-int step_run(struct step *s, struct petra_error **err)
+static void run_release(struct builder_step *s)
 {
-	return run_common(s, NULL, err);
+	struct run_step *rd = s->data;
+	if (!rd)
+		return;
+	run_setup_release(&rd->rs);
+	strvec_clear(&rd->argv);
+	free(rd->script);
+	free(rd->user);
+	free(rd->wd);
+	free(rd);
+	s->data = NULL;
 }
 
-int step_run_command(struct step *s, const char *command, struct petra_error **err)
-{
-	return run_common(s, command, err);
-}
+const struct builder_step_kind builder_kind_run = {
+    .name = "RUN",
+    .flags = BUILDER_STEP_SAY_DONE,
+    .view = BUILDER_VIEW_UNMOUNTED,
+    .prepare = run_prepare,
+    .apply = run_apply,
+    .release = run_release,
+};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * build: a Dockerfile and a context directory into an image in the store,
+ * builder: a Dockerfile and a context directory into an image in the store,
  * with no daemon.
  *
  *  - stages: the target's stage and those it needs (FROM a stage,
@@ -31,16 +31,17 @@
  *    the build with the policy's reason. The policy's build section limits
  *    the network and can require a reproducible build.
  *  - provenance: the manifest carries the base image's name and digest,
- *    the creation time, and the git origin and revision (marked dirty) of
- *    the context; the index entry of each name carries the build record
- *    (Dockerfile digest and path, context, target, build arguments).
+ *    the creation time, and the git origin (only a remote URL, normalised,
+ *    without credentials) and revision (marked dirty) of the context;
+ *    the index entry of each name carries the build record (Dockerfile
+ *    digest and path, context, target, build arguments).
  *
  * The calling thread moves into a private mount namespace: every mount a
  * build makes is gone when the process is. Nothing here keeps global
  * state: several builds may run in one process, in threads.
  */
-#ifndef PETRA_BUILD_H
-#define PETRA_BUILD_H
+#ifndef PETRA_BUILDER_H
+#define PETRA_BUILDER_H
 
 #include "base/base.h"
 #include "layer/layer.h"
@@ -49,26 +50,26 @@
 #include "sandbox/sandbox.h"
 
 /* The index annotation holding the build record (a JSON object). */
-#define BUILD_RECORD_ANNOTATION "org.petra.build.record"
+#define BUILDER_RECORD_ANNOTATION "org.petra.build.record"
 
 /* A secret for RUN --mount=type=secret: a file, or an environment
  * variable of petra's. */
-struct build_secret {
+struct builder_secret {
 	const char *id;
 	const char *path; /* a file, or NULL */
 	const char *env;  /* an environment variable, or NULL */
 };
 
-enum build_snapshot {
-	BUILD_SNAPSHOT_AUTO,    /* overlayfs, else the copy fallback */
-	BUILD_SNAPSHOT_OVERLAY, /* overlayfs or fail */
-	BUILD_SNAPSHOT_COPY,    /* always the copy fallback */
+enum builder_snapshot {
+	BUILDER_SNAPSHOT_AUTO,    /* overlayfs, else the copy fallback */
+	BUILDER_SNAPSHOT_OVERLAY, /* overlayfs or fail */
+	BUILDER_SNAPSHOT_COPY,    /* always the copy fallback */
 };
 
 /* Called with each line of progress; NULL writes them on stderr. */
-typedef void (*build_output_fn)(void *ctx, const char *line);
+typedef void (*builder_output_fn)(void *ctx, const char *line);
 
-struct build_options {
+struct builder_options {
 	const char *context;     /* the context directory */
 	const char *dockerfile;  /* NULL: <context>/Dockerfile */
 	const char *const *tags; /* names for the image ("name[:tag]") */
@@ -76,7 +77,7 @@ struct build_options {
 	const char *const *build_args; /* "K=V", or "K": petra's environment's value */
 	size_t n_build_args;
 	const char *target; /* a stage name or index; NULL: the last stage */
-	const struct build_secret *secrets;
+	const struct builder_secret *secrets;
 	size_t n_secrets;
 	bool no_cache;                      /* run every step, whatever the cache holds */
 	enum sandbox_network network;       /* RUN's network; RUN --network=host needs host */
@@ -86,7 +87,7 @@ struct build_options {
 	bool reproducible;                  /* source_date_epoch is set */
 	time_t source_date_epoch;
 	unsigned jobs; /* stages built at once; 0: the number of cores */
-	enum build_snapshot snapshot;
+	enum builder_snapshot snapshot;
 	/* Run these shell commands on top of the target stage, as RUN steps
 	 * (a flow's cleanup commands). */
 	const char *const *extra_run;
@@ -95,11 +96,11 @@ struct build_options {
 	const struct petra_policy *policy;
 	/* Put before every progress line ("[builder] "), or NULL. */
 	const char *label;
-	build_output_fn output;
+	builder_output_fn output;
 	void *output_ctx;
 };
 
-struct build_result {
+struct builder_result {
 	char digest[OCI_DIGEST_SIZE]; /* the manifest's */
 	unsigned steps;               /* steps of the stages built */
 	unsigned cached;              /* of which taken from the cache */
@@ -110,14 +111,14 @@ struct build_result {
  * it). A failing RUN makes this return -EIO with its exit status in
  * result->exit_status and the last lines of its output in the message.
  * The store's names are changed only on success. */
-int build_run(struct petra_store *store, const struct build_options *o, struct build_result *result,
-	      struct petra_error **err);
+int builder_run(struct petra_store *store, const struct builder_options *o,
+		struct builder_result *result, struct petra_error **err);
 
 /* Copy `path` from below root_fd (an image's root, mounted) into the
  * directory dest_fd as COPY copies into a directory: a file as
  * dest/<its name>, a directory as dest/<its name>/ with its contents;
  * symlinks in `path` followed inside the root, none below it; modes,
  * owners and times kept. For a flow's artifacts. */
-int build_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err);
+int builder_copy_out(int root_fd, const char *path, int dest_fd, struct petra_error **err);
 
 #endif

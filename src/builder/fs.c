@@ -33,11 +33,11 @@ static bool dir_is_empty(const char *path)
 	return true;
 }
 
-int fs_stage_lowers(struct build *b, struct image_state *s, struct strvec *lowers,
-		    struct petra_error **err)
+int builder_stage_lowers(struct builder_session *b, struct builder_state *s, struct strvec *lowers,
+			 struct petra_error **err)
 {
 	for (size_t i = 0; i < s->n_layers; i++) {
-		struct build_layer *l = &s->layers[i];
+		struct builder_layer *l = &s->layers[i];
 		struct stat st;
 		if (l->dir && stat(l->dir, &st) != 0) {
 			free(l->dir);
@@ -62,7 +62,7 @@ int fs_stage_lowers(struct build *b, struct image_state *s, struct strvec *lower
 
 /* ---- the view ---- */
 
-void rootview_unmount(struct rootview *v)
+void builder_view_unmount(struct builder_view *v)
 {
 	if (v->mounted) {
 		umount2(v->root, MNT_DETACH);
@@ -70,9 +70,9 @@ void rootview_unmount(struct rootview *v)
 	}
 }
 
-void rootview_release(struct rootview *v)
+void builder_view_release(struct builder_view *v)
 {
-	rootview_unmount(v);
+	builder_view_unmount(v);
 	if (v->dir) {
 		_cleanup_error_ struct petra_error *e = NULL;
 		if (fs_remove_tree_at(AT_FDCWD, v->dir, &e) < 0)
@@ -88,7 +88,7 @@ void rootview_release(struct rootview *v)
 
 /* The overlay on v->root (a copy is worked on in place: nothing to
  * mount). */
-static int mount_view(struct build *b, struct rootview *v, struct petra_error **err)
+static int mount_view(struct builder_session *b, struct builder_view *v, struct petra_error **err)
 {
 	const char *empty[] = {b->empty_dir};
 	struct rootfs_mount_options mo = {
@@ -104,13 +104,13 @@ static int mount_view(struct build *b, struct rootview *v, struct petra_error **
 }
 
 /* A scratch directory with "root" in it, and the stage's lowers. */
-static int view_prepare(struct build *b, struct image_state *s, const char *what,
-			struct rootview *v, struct petra_error **err)
+static int view_prepare(struct builder_session *b, struct builder_state *s, const char *what,
+			struct builder_view *v, struct petra_error **err)
 {
 	memset(v, 0, sizeof(*v));
-	int r = build_scratch_dir(b, what, &v->dir, err);
+	int r = builder_scratch_dir(b, what, &v->dir, err);
 	if (r == 0)
-		r = fs_stage_lowers(b, s, &v->lowers, err);
+		r = builder_stage_lowers(b, s, &v->lowers, err);
 	if (r < 0)
 		return r;
 	v->root = path_join(v->dir, "root");
@@ -119,16 +119,14 @@ static int view_prepare(struct build *b, struct image_state *s, const char *what
 	return 0;
 }
 
-int rootview_open(struct build *b, struct image_state *s, bool mount, struct rootview *v,
-		  struct petra_error **err)
+int builder_view_open(struct builder_session *b, struct builder_state *s, bool mount,
+		      struct builder_view *v, struct petra_error **err)
 {
 	int r = view_prepare(b, s, "step", v, err);
+	if (r == 0)
+		r = builder_use_overlay(b, &v->overlay, err);
 	if (r < 0)
 		return r;
-	v->overlay = build_use_overlay(b);
-	if (!v->overlay && b->o->snapshot == BUILD_SNAPSHOT_OVERLAY)
-		return petra_error_set(err, ENOTSUP, "overlayfs cannot be mounted here: %s",
-				       b->overlay_error ? b->overlay_error->message : "unknown");
 	if (v->overlay) {
 		v->upper = path_join(v->dir, "upper");
 		v->work = path_join(v->dir, "work");
@@ -148,8 +146,23 @@ int rootview_open(struct build *b, struct image_state *s, bool mount, struct roo
 	return 0;
 }
 
-int rootview_open_readonly(struct build *b, struct image_state *s, struct rootview *v,
-			   struct petra_error **err)
+int builder_view_open_empty(struct builder_session *b, const char *what, struct builder_view *v,
+			    struct petra_error **err)
+{
+	memset(v, 0, sizeof(*v));
+	int r = builder_scratch_dir(b, what, &v->dir, err);
+	if (r < 0)
+		return r;
+	v->upper = path_join(v->dir, "layer");
+	v->root = xstrdup(v->upper);
+	v->overlay = true;
+	if (mkdir(v->upper, 0755) < 0)
+		return petra_error_set_errno(err, errno, "create %s", v->upper);
+	return 0;
+}
+
+int builder_view_open_readonly(struct builder_session *b, struct builder_state *s,
+			       struct builder_view *v, struct petra_error **err)
 {
 	int r = view_prepare(b, s, "view", v, err);
 	if (r < 0)
@@ -216,7 +229,7 @@ static bool prune_stub(int dirfd, const char *name, const char *path, const stru
 /* An upper directory that is only there because something was created in
  * it and removed again: same type, mode and owner as below, not opaque,
  * empty. */
-static void prune_copied_up(struct rootview *v, int upper_fd, const char *path)
+static void prune_copied_up(struct builder_view *v, int upper_fd, const char *path)
 {
 	struct stat up, low;
 	if (fstatat(upper_fd, path, &up, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(up.st_mode))
@@ -238,7 +251,7 @@ static void prune_copied_up(struct rootview *v, int upper_fd, const char *path)
 	unlinkat(upper_fd, path, AT_REMOVEDIR);
 }
 
-void rootview_prune_stubs(struct rootview *v, const struct strvec *targets)
+void builder_view_prune_stubs(struct builder_view *v, const struct strvec *targets)
 {
 	const char *base = v->overlay ? v->upper : v->root;
 	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -290,7 +303,7 @@ static bool same_entry(const struct stat *a, const struct stat *b)
 }
 
 struct differ {
-	struct rootview *v;
+	struct builder_view *v;
 	int diff_fd; /* the overlay-format result */
 	struct petra_error **err;
 };
@@ -456,7 +469,7 @@ static int diff_removed(struct differ *d, int root_fd, int lower_fd, const char 
 	return 0;
 }
 
-static int copy_diff(struct rootview *v, struct petra_error **err)
+static int copy_diff(struct builder_view *v, struct petra_error **err)
 {
 	v->upper = path_join(v->dir, "diff");
 	if (mkdir(v->upper, 0755) < 0)
@@ -477,8 +490,10 @@ static int copy_diff(struct rootview *v, struct petra_error **err)
 
 /* ---- the layer ---- */
 
-int fs_commit_dir(struct build *b, const char *dir, struct layer_info *info, char **cached,
-		  struct petra_error **err)
+/* Write a layer from an overlay-format directory; its cache directory
+ * becomes `dir` (renamed). */
+static int commit_dir(struct builder_session *b, const char *dir, struct layer_info *info,
+		      char **cached, struct petra_error **err)
 {
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -506,23 +521,24 @@ int fs_commit_dir(struct build *b, const char *dir, struct layer_info *info, cha
 	return rootfs_adopt_layer(b->store, info->diff_id, dir, cached, err);
 }
 
-int rootview_commit(struct build *b, struct rootview *v, struct image_state *s, bool *changed,
-		    struct layer_info *info, struct petra_error **err)
+int builder_view_commit(struct builder_session *b, struct builder_view *v, struct builder_state *s,
+			bool always, bool *changed, struct layer_info *info,
+			struct petra_error **err)
 {
-	rootview_unmount(v);
+	builder_view_unmount(v);
 	*changed = false;
 	if (!v->overlay) {
 		int r = copy_diff(v, err);
 		if (r < 0)
 			return r;
 	}
-	if (dir_is_empty(v->upper))
+	if (!always && dir_is_empty(v->upper))
 		return 0;
 	char *cached = NULL;
-	int r = fs_commit_dir(b, v->upper, info, &cached, err);
+	int r = commit_dir(b, v->upper, info, &cached, err);
 	if (r < 0)
 		return r;
-	image_state_add_layer(s, info, cached);
+	builder_state_add_layer(s, info, cached);
 	s->layers[s->n_layers - 1].empty = 0;
 	*changed = true;
 	return 0;

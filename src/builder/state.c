@@ -9,7 +9,7 @@
 
 #define RECORD_MAX_SIZE (16u << 20)
 
-void image_state_release(struct image_state *s)
+void builder_state_release(struct builder_state *s)
 {
 	json_decref(s->config);
 	for (size_t i = 0; i < s->n_layers; i++) {
@@ -20,7 +20,7 @@ void image_state_release(struct image_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void image_state_copy(struct image_state *dst, const struct image_state *src)
+void builder_state_copy(struct builder_state *dst, const struct builder_state *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->config = json_deep_copy(src->config);
@@ -35,7 +35,7 @@ void image_state_copy(struct image_state *dst, const struct image_state *src)
 	}
 }
 
-json_t *image_state_runtime(struct image_state *s)
+json_t *builder_state_runtime(struct builder_state *s)
 {
 	json_t *c = json_object_get(s->config, "config");
 	if (!json_is_object(c)) {
@@ -45,7 +45,29 @@ json_t *image_state_runtime(struct image_state *s)
 	return c;
 }
 
-static json_t *diff_ids_of(struct image_state *s)
+void builder_state_env(struct builder_state *s, struct strvec *env)
+{
+	json_t *list = json_object_get(builder_state_runtime(s), "Env");
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v) if (json_is_string(v))
+	    strvec_push(env, json_string_value(v));
+}
+
+void builder_state_from_image(struct builder_state *s, const struct image *img)
+{
+	memset(s, 0, sizeof(*s));
+	s->config = json_deep_copy(img->config.json);
+	s->n_layers = img->manifest.n_layers;
+	s->layers = xcalloc(s->n_layers + 1, sizeof(*s->layers));
+	for (size_t i = 0; i < s->n_layers; i++) {
+		oci_descriptor_copy(&s->layers[i].desc, &img->manifest.layers[i]);
+		memcpy(s->layers[i].diff_id, img->config.diff_ids.v[i], OCI_DIGEST_SIZE);
+		s->layers[i].empty = -1;
+	}
+}
+
+static json_t *diff_ids_of(struct builder_state *s)
 {
 	json_t *rootfs = json_object_get(s->config, "rootfs");
 	if (!json_is_object(rootfs)) {
@@ -61,10 +83,10 @@ static json_t *diff_ids_of(struct image_state *s)
 	return ids;
 }
 
-void image_state_add_layer(struct image_state *s, const struct layer_info *info, char *dir)
+void builder_state_add_layer(struct builder_state *s, const struct layer_info *info, char *dir)
 {
 	s->layers = xrealloc(s->layers, (s->n_layers + 1) * sizeof(*s->layers));
-	struct build_layer *l = &s->layers[s->n_layers++];
+	struct builder_layer *l = &s->layers[s->n_layers++];
 	memset(l, 0, sizeof(*l));
 	l->desc.media_type = xstrdup(info->media_type);
 	memcpy(l->desc.digest, info->digest, OCI_DIGEST_SIZE);
@@ -75,8 +97,8 @@ void image_state_add_layer(struct image_state *s, const struct layer_info *info,
 	json_array_append_new(diff_ids_of(s), json_string(info->diff_id));
 }
 
-void image_state_add_history(struct image_state *s, const char *created_by, bool empty_layer,
-			     time_t created)
+void builder_state_add_history(struct builder_state *s, const char *created_by, bool empty_layer,
+			       time_t created)
 {
 	json_t *history = json_object_get(s->config, "history");
 	if (!json_is_array(history)) {
@@ -94,7 +116,7 @@ void image_state_add_history(struct image_state *s, const char *created_by, bool
 	json_object_set_new(s->config, "created", json_string(when));
 }
 
-void image_state_identity(const struct image_state *s, char out[OCI_DIGEST_SIZE])
+void builder_state_identity(const struct builder_state *s, char out[OCI_DIGEST_SIZE])
 {
 	struct oci_hasher h;
 	oci_hasher_init(&h);
@@ -108,31 +130,31 @@ void image_state_identity(const struct image_state *s, char out[OCI_DIGEST_SIZE]
 
 /* ---- keys ---- */
 
-void key_add(struct oci_hasher *h, const char *field)
+void builder_key_add(struct oci_hasher *h, const char *field)
 {
 	/* NUL-terminated fields: no two sequences of fields collide. */
 	oci_hasher_update(h, field, strlen(field) + 1);
 }
 
-void key_addf(struct oci_hasher *h, const char *fmt, ...)
+void builder_key_addf(struct oci_hasher *h, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	key_add(h, strbuf_str(&sb));
+	builder_key_add(h, strbuf_str(&sb));
 	strbuf_release(&sb);
 }
 
 /* ---- records ---- */
 
-static char *record_path(struct build *b, const char *key)
+static char *record_path(struct builder_session *b, const char *key)
 {
 	return xasprintf("%s/cache/%s", b->build_dir, oci_digest_hex(key));
 }
 
-int cache_load(struct build *b, const char *key, struct image_state *state)
+int builder_cache_load(struct builder_session *b, const char *key, struct builder_state *state)
 {
 	_cleanup_free_ char *path = record_path(b, key);
 	_cleanup_free_ char *data = NULL;
@@ -144,11 +166,11 @@ int cache_load(struct build *b, const char *key, struct image_state *state)
 	json_t *layers = rec ? json_object_get(rec, "layers") : NULL;
 	if (!json_is_object(config) || !json_is_array(layers))
 		return 0;
-	struct image_state s = {.config = json_incref(config)};
+	struct builder_state s = {.config = json_incref(config)};
 	s.cmd_set = json_is_true(json_object_get(rec, "cmd_set"));
 	json_t *ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (json_array_size(ids) != json_array_size(layers)) {
-		image_state_release(&s);
+		builder_state_release(&s);
 		return 0;
 	}
 	s.layers = xcalloc(json_array_size(layers) + 1, sizeof(*s.layers));
@@ -156,7 +178,7 @@ int cache_load(struct build *b, const char *key, struct image_state *state)
 	json_t *l;
 	json_array_foreach(layers, i, l)
 	{
-		struct build_layer *bl = &s.layers[s.n_layers];
+		struct builder_layer *bl = &s.layers[s.n_layers];
 		const char *diff_id = json_string_value(json_array_get(ids, i));
 		/* A blob pruned since (the cache is not an image): a miss. */
 		if (oci_descriptor_from_json(l, &bl->desc, NULL) < 0 || !diff_id ||
@@ -164,7 +186,7 @@ int cache_load(struct build *b, const char *key, struct image_state *state)
 		    !petra_store_has_blob(b->store, bl->desc.digest)) {
 			if (bl->desc.media_type)
 				oci_descriptor_release(&bl->desc);
-			image_state_release(&s);
+			builder_state_release(&s);
 			return 0;
 		}
 		memcpy(bl->diff_id, diff_id, OCI_DIGEST_SIZE);
@@ -175,7 +197,8 @@ int cache_load(struct build *b, const char *key, struct image_state *state)
 	return 1;
 }
 
-void cache_save(struct build *b, const char *key, const struct image_state *state)
+void builder_cache_save(struct builder_session *b, const char *key,
+			const struct builder_state *state)
 {
 	_cleanup_free_ char *dir = path_join(b->build_dir, "cache");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
