@@ -14,6 +14,10 @@
  *    rename + fsync of the directory), safe recursive removal.
  *  - JSON helpers over jansson, time helpers (SOURCE_DATE_EPOCH, RFC 3339).
  *  - log and progress on stderr.
+ *  - petra_yaml_*: YAML documents as jansson trees that remember the line
+ *    and column of every key, item and node (libfyaml's event parser;
+ *    aliases and duplicate keys refused), for the policy, lint's config,
+ *    flows and structure tests.
  *
  * Memory allocation failure aborts the process (xmalloc and friends): a
  * command-line tool cannot do anything useful after it, and checking every
@@ -336,5 +340,52 @@ struct graph_ops {
  * returned; a cycle is an error (EDEADLK). */
 int graph_run(size_t n, unsigned jobs, const struct graph_ops *ops, void *ctx,
 	      struct petra_error **err);
+
+/* ---- YAML with positions (yaml.c) ------------------------------------- */
+
+struct petra_yaml;
+
+/* Parse one YAML document (at most 1 MiB) into a jansson tree: mappings
+ * are objects (keys must be strings), plain scalars typed by YAML 1.2's
+ * core schema (null, true/false, numbers), everything else a string.
+ * Errors are "<name>:<line>:<col>: <reason>". */
+int petra_yaml_parse(const char *data, size_t len, const char *name, struct petra_yaml **out,
+		     struct petra_error **err);
+int petra_yaml_load(int dirfd, const char *path, struct petra_yaml **out, struct petra_error **err);
+void petra_yaml_free(struct petra_yaml *y);
+static inline void petra_yaml_freep(struct petra_yaml **y)
+{
+	petra_yaml_free(*y);
+}
+#define _cleanup_yaml_ _cleanup_(petra_yaml_freep)
+
+/* The tree (NULL for an empty document) and the name given to parse. */
+const json_t *petra_yaml_root(const struct petra_yaml *y);
+const char *petra_yaml_name(const struct petra_yaml *y);
+
+#define PETRA_YAML_NODE ((size_t)-1)
+/* Where something was written (1-based; 0 when unknown): the key `key` of
+ * mapping `parent`; item `index` of sequence `parent` (key NULL); or the
+ * node `parent` itself (key NULL, index PETRA_YAML_NODE; not for null
+ * and booleans, which jansson shares: locate them by key or index). */
+void petra_yaml_position(const struct petra_yaml *y, const json_t *parent, const char *key,
+			 size_t index, unsigned *line, unsigned *col);
+/* Set *err to "<name>:<line>:<col>: <message>" located as above; returns
+ * -EINVAL. */
+int petra_yaml_error(const struct petra_yaml *y, const json_t *parent, const char *key,
+		     size_t index, struct petra_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* An error naming the first key of `map` not in the NULL-terminated
+ * `allowed` list ("<what>: unknown key "x" (known: a, b)"); 0 if none. */
+int petra_yaml_check_keys(const struct petra_yaml *y, const json_t *map, const char *what,
+			  const char *const *allowed, struct petra_error **err);
+/* map[key] when it is a sequence or mapping (type JSON_ARRAY or
+ * JSON_OBJECT): *out NULL when absent or null; an error
+ * "<what>.<key>: must be a sequence, not a string" otherwise. */
+int petra_yaml_member(const struct petra_yaml *y, const json_t *map, const char *key,
+		      json_type type, const char *what, const json_t **out,
+		      struct petra_error **err);
+/* "a mapping", "a string", ... for messages. */
+const char *petra_yaml_type_name(const json_t *node);
 
 #endif

@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 
 #include "image/image.h"
-#include "policy/policy.h"
 #include "rootfs/rootfs.h"
 #include "runtime/runtime.h"
 

@@ -23,6 +23,9 @@
 #include "build/build.h"
 #include "oci/oci.h"
 
+/* Handed through to every step's build; the flow itself never reads it. */
+struct petra_policy;
+
 struct flow_options {
 	const char *file; /* the build.yml */
 	unsigned jobs;    /* steps at once; 0: the number of cores */

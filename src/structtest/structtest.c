@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loading and running container-structure-test files. */
 #include "structtest.h"
-#include "policy/policy.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fcntl.h>
