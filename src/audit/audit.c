@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "imagefs/imagefs.h"
-#include "runtime/runtime.h"
+#include "image/image.h"
+#include "rootfs/rootfs.h"
 
 #define INVENTORY_MAX            (64u << 20)
 #define MAX_WASTE                50
@@ -880,14 +881,14 @@ static int tree_findings(struct auditor *a, struct petra_error **err)
 
 static void writable_paths(struct auditor *a)
 {
-	const char *label = config_label(a->img, RUNTIME_WRITABLE_PATHS_LABEL);
-	struct runtime_writable_path *paths = NULL;
+	const char *label = config_label(a->img, IMAGE_WRITABLE_PATHS_LABEL);
+	struct image_writable_path *paths = NULL;
 	size_t n = 0;
 	_cleanup_error_ struct petra_error *e = NULL;
-	if (runtime_writable_paths_parse(label, &paths, &n, &e) < 0) {
+	if (image_writable_paths_parse(label, &paths, &n, &e) < 0) {
 		struct audit_finding *f =
 		    add_finding(a, "writable-paths-invalid", AUDIT_WHERE_LABEL);
-		f->key = xstrdup(RUNTIME_WRITABLE_PATHS_LABEL);
+		f->key = xstrdup(IMAGE_WRITABLE_PATHS_LABEL);
 		f->message = xstrdup(e->message);
 		return;
 	}
@@ -901,7 +902,7 @@ static void writable_paths(struct auditor *a)
 			p[--len] = '\0';
 		r->writable[r->n_writable++] = p;
 	}
-	runtime_writable_paths_free(paths, n);
+	image_writable_paths_free(paths, n);
 }
 
 /* ---- efficiency and leaks ---- */

@@ -267,6 +267,10 @@ int fs_open_in_root(int root_fd, const char *path, int flags);
 
 /* Join two path parts with exactly one '/'. */
 char *path_join(const char *a, const char *b);
+/* An absolute path without "." or ".." components: what a mount target or
+ * a path named by an image label must be (sandbox_spawn refuses others
+ * before it creates anything). */
+bool path_is_clean(const char *path);
 
 /* ---- JSON (jansson) ---------------------------------------------------- */
 

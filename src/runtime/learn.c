@@ -161,7 +161,7 @@ static const char *system_dir(const char *path)
 	return NULL;
 }
 
-int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **out,
+int runtime_learn_analyse(const struct runtime_spec *spec, struct image_writable_path **out,
 			  size_t *n_out, struct strvec *notes, struct petra_error **err)
 {
 	*out = NULL;
@@ -205,12 +205,12 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writab
 	strvec_clear(&l.writes);
 	/* Sorted, a directory comes before everything below it. */
 	strvec_sort(&dirs);
-	struct runtime_writable_path *paths = xcalloc(dirs.n ? dirs.n : 1, sizeof(*paths));
+	struct image_writable_path *paths = xcalloc(dirs.n ? dirs.n : 1, sizeof(*paths));
 	size_t n = 0;
 	for (size_t i = 0; i < dirs.n; i++) {
 		if (n && below(dirs.v[i], paths[n - 1].path))
 			continue;
-		struct runtime_writable_path *p = &paths[n++];
+		struct image_writable_path *p = &paths[n++];
 		p->path = xstrdup(dirs.v[i]);
 		p->used = usage(upper_fd, p->path + 1);
 		/* Room to grow: twice what it used, at least 1 MiB. */
@@ -242,9 +242,8 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writab
 /* ---- saving the learned paths into an image ---- */
 
 int runtime_save_writable_paths(struct petra_store *store, const char *ref,
-				const struct runtime_writable_path *paths, size_t n,
-				const char *name, char digest[OCI_DIGEST_SIZE],
-				struct petra_error **err)
+				const struct image_writable_path *paths, size_t n, const char *name,
+				char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
 	struct oci_ref parsed;
 	int r = oci_ref_parse(name, &parsed, err);
@@ -267,8 +266,8 @@ int runtime_save_writable_paths(struct petra_store *store, const char *ref,
 		labels = json_object();
 		json_object_set_new(cfg, "Labels", labels);
 	}
-	_cleanup_free_ char *value = runtime_writable_paths_format(paths, n);
-	json_object_set_new(labels, RUNTIME_WRITABLE_PATHS_LABEL, json_string(value));
+	_cleanup_free_ char *value = image_writable_paths_format(paths, n);
+	json_object_set_new(labels, IMAGE_WRITABLE_PATHS_LABEL, json_string(value));
 	/* History says where the label came from; no layer was added. */
 	json_t *history = json_object_get(config, "history");
 	if (!json_is_array(history)) {

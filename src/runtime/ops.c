@@ -299,8 +299,7 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 			const char *target = json_get_string(m, "target");
 			/* As a mount target must be: "" or ".." would walk the
 			 * container's whole root instead. */
-			if (!kind || strcmp(kind, "tmpfs") || !target ||
-			    !sandbox_path_is_clean(target))
+			if (!kind || strcmp(kind, "tmpfs") || !target || !path_is_clean(target))
 				continue;
 			_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)c->pid);
 			_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);

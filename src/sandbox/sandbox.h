@@ -83,10 +83,6 @@ struct sandbox_config {
 	struct sandbox_process process;
 };
 
-/* An absolute path without "." or ".." components: what a mount target
- * must be (sandbox_spawn refuses others before it creates anything). */
-bool sandbox_path_is_clean(const char *path);
-
 /* The default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
  * NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID (no MKNOD, NET_RAW,
  * SYS_CHROOT or AUDIT_WRITE). */

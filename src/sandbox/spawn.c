@@ -499,25 +499,12 @@ static int write_id_maps(pid_t pid, const struct sandbox_process *p, struct petr
 	return 0;
 }
 
-bool sandbox_path_is_clean(const char *path)
-{
-	if (path[0] != '/')
-		return false;
-	for (const char *p = path; *p;) {
-		size_t len = strcspn(p, "/");
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		p += len + (p[len] == '/');
-	}
-	return true;
-}
-
 int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error **err)
 {
 	/* Before anything is created for them: the scaffold of a read-only
 	 * root is made from the targets, on the host's side. */
 	for (size_t i = 0; i < c->n_mounts; i++)
-		if (!sandbox_path_is_clean(c->mounts[i].target)) {
+		if (!path_is_clean(c->mounts[i].target)) {
 			_cleanup_free_ char *q = str_quote(c->mounts[i].target);
 			return petra_error_set(err, EINVAL,
 					       "mount target %s: not a clean absolute path", q);
