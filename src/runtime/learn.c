@@ -26,11 +26,8 @@
 
 bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *path)
 {
-	static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
-					       "/etc/resolv.conf"};
-	for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
-		if (!strcmp(path, standard[i]))
-			return true;
+	if (sandbox_is_standard_mount(path))
+		return true;
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (!strcmp(path, spec->mounts[i].target))
 			return true;

@@ -210,11 +210,8 @@ struct differ {
 
 static bool is_mount_target(struct differ *d, const char *path)
 {
-	static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
-					       "/etc/resolv.conf"};
-	for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
-		if (!strcmp(path, standard[i]))
-			return true;
+	if (sandbox_is_standard_mount(path))
+		return true;
 	size_t i;
 	json_t *m;
 	json_array_foreach(d->mounts, i, m)
