@@ -201,14 +201,17 @@ int runtime_filter_match(struct petra_store *store, const struct runtime_contain
 
 /* ---- diff ---- */
 
-struct differ {
+/* A container's changes being gathered (petra diff): the image's layers to
+ * tell added from changed, the mounts to leave out, the lines so far.
+ * Not build/fs.c's differ, which compares a merged copy with layers. */
+struct container_diff {
 	const char *const *lowers;
 	size_t n_lowers;
 	json_t *mounts;
 	struct strvec lines; /* "/path\tK" */
 };
 
-static bool is_mount_target(struct differ *d, const char *path)
+static bool is_mount_target(struct container_diff *d, const char *path)
 {
 	if (sandbox_is_standard_mount(path))
 		return true;
@@ -225,7 +228,7 @@ static bool is_mount_target(struct differ *d, const char *path)
 
 /* Everything below dir_fd, as `kind` (or, for an upper directory with
  * layers to compare with, as A/C/D). */
-static int diff_walk(struct differ *d, int dir_fd, const char *rel, bool upper,
+static int diff_walk(struct container_diff *d, int dir_fd, const char *rel, bool upper,
 		     struct petra_error **err)
 {
 	_cleanup_closedir_ DIR *dir = fs_opendir_at(dir_fd, ".");
@@ -271,7 +274,7 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 {
 	_cleanup_strvec_ struct strvec lowers = STRVEC_INIT;
 	container_lowers(store, c, &lowers);
-	struct differ d = {
+	struct container_diff d = {
 	    .lowers = (const char *const *)lowers.v,
 	    .n_lowers = lowers.n,
 	    .mounts = json_object_get(c->state, "mounts"),
