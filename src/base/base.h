@@ -11,7 +11,8 @@
  *  - strbuf / strvec / strset: growable strings, string vectors, string sets;
  *    an arena for many small allocations freed at once.
  *  - fs_*: whole reads and writes, atomic file replacement (temp + fsync +
- *    rename + fsync of the directory), safe recursive removal.
+ *    rename + fsync of the directory), safe recursive removal, and the one
+ *    tree walker (fs_walk: sorted, openat-based, never following symlinks).
  *  - JSON helpers over jansson, time helpers (SOURCE_DATE_EPOCH, RFC 3339).
  *  - log and progress on stderr.
  *  - petra_yaml_*: YAML documents as jansson trees that remember the line
@@ -35,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,6 +256,44 @@ int fs_mount_id_at(int dirfd, const char *name, uint64_t *id);
 /* Copy the rest of in_fd to out_fd (copy_file_range, falling back to
  * read/write); *copied receives the byte count. */
 int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err);
+
+/* ---- the tree walker (walk.c) ------------------------------------------ */
+
+/* An entry met by fs_walk. dirfd, name and path are valid during the
+ * callback only. */
+struct fs_walk_entry {
+	int dirfd;        /* its parent directory */
+	const char *name; /* its name in dirfd */
+	const char *path; /* the prefix given to fs_walk, "/", then the names */
+	struct stat st;   /* fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) */
+	unsigned depth;   /* 1 for the entries of the walked directory */
+};
+enum {
+	FS_WALK_CONTINUE = 0,
+	FS_WALK_PRUNE = 1, /* from pre: do not enter this directory */
+};
+/* Callbacks return < 0 (with *err set) to stop the walk with that value. */
+struct fs_walk_ops {
+	/* Every entry, parents before children. */
+	int (*pre)(void *ctx, const struct fs_walk_entry *e, struct petra_error **err);
+	/* A directory after its contents (not one pruned); may be NULL. */
+	int (*post)(void *ctx, const struct fs_walk_entry *e, struct petra_error **err);
+};
+enum {
+	/* An entry gone between reading its directory and reaching it is
+	 * skipped (a tree something else writes, such as a running
+	 * container's), not an error. */
+	FS_WALK_SKIP_VANISHED = 1 << 0,
+};
+/* Walk everything below directory dirfd (not dirfd itself): names in
+ * byte order, every step openat() with O_NOFOLLOW from the parent's
+ * descriptor (symlinks are entries, never followed; no path is resolved
+ * twice), a bounded number of descriptors whatever the depth. Entries
+ * are named `prefix/name/...` (prefix "" gives "name/..."; a prefix
+ * ending in "/" gets no second one). Mount points are entered: a caller
+ * that must not prunes where e->st.st_dev changes. */
+int fs_walk(int dirfd, const char *prefix, unsigned flags, const struct fs_walk_ops *ops, void *ctx,
+	    struct petra_error **err);
 
 /* A directory stream of dirfd/name (name "." for dirfd itself), opened
  * O_NOFOLLOW; NULL with errno set. The caller closedir()s it. */
