@@ -518,112 +518,73 @@ static int add_file_data(struct layer_writer *w, int dirfd, const char *name, co
 	return 0;
 }
 
-static int read_names(int fd, struct strvec *names, const char *what, struct petra_error **err)
-{
-	int dupfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-	if (!d) {
-		int e = errno;
-		if (dupfd >= 0)
-			close(dupfd);
-		return petra_error_set_errno(err, e, "read directory %s", *what ? what : ".");
-	}
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strvec_push(names, de->d_name);
-	int e = errno;
-	closedir(d);
-	if (e)
-		return petra_error_set_errno(err, e, "read directory %s", *what ? what : ".");
-	strvec_sort(names);
-	return 0;
-}
+struct tree_adder {
+	struct layer_writer *w;
+	unsigned flags;
+	dev_t root_dev;
+};
 
-static int add_tree_dir(struct layer_writer *w, int fd, const char *rel, dev_t root_dev,
-			unsigned flags, struct petra_error **err)
+static int add_tree_entry(void *ctx, const struct fs_walk_entry *we, struct petra_error **err)
 {
-	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	int r = read_names(fd, &names, rel, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < names.n; i++) {
-		const char *name = names.v[i];
-		_cleanup_free_ char *path = *rel ? path_join(rel, name) : xstrdup(name);
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			_cleanup_free_ char *q = str_quote(path);
-			return petra_error_set_errno(err, errno, "%s: stat", q);
-		}
-		if ((flags & LAYER_TREE_OVERLAY) && S_ISCHR(st.st_mode) && st.st_rdev == 0) {
-			r = layer_writer_add_whiteout(w, path, err);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (S_ISSOCK(st.st_mode)) {
-			log_warn("skipping socket %s: tar cannot hold sockets", path);
-			continue;
-		}
-		struct archive_entry *e = archive_entry_new();
-		archive_entry_set_pathname(e, path);
-		archive_entry_set_mode(e, st.st_mode);
-		archive_entry_set_uid(e, st.st_uid);
-		archive_entry_set_gid(e, st.st_gid);
-		archive_entry_set_mtime(e, st.st_mtim.tv_sec, 0);
-		bool opaque = false;
-		r = add_xattrs(fd, name, e, &opaque, err);
-		const char *first = NULL;
-		if (r == 0 && S_ISREG(st.st_mode)) {
-			if (st.st_nlink > 1)
-				first = hardlink_seen(w, st.st_dev, st.st_ino, path);
-			if (first) {
-				archive_entry_set_hardlink(e, first);
-				archive_entry_set_size(e, 0);
-			} else {
-				archive_entry_set_size(e, st.st_size);
-			}
-		} else if (r == 0 && S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t n = readlinkat(fd, name, target, sizeof(target) - 1);
-			if (n < 0) {
-				_cleanup_free_ char *q = str_quote(path);
-				r = petra_error_set_errno(err, errno, "%s: read symlink", q);
-			} else {
-				target[n] = '\0';
-				archive_entry_set_symlink(e, target);
-			}
-		} else if (r == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-			archive_entry_set_rdevmajor(e, major(st.st_rdev));
-			archive_entry_set_rdevminor(e, minor(st.st_rdev));
-		}
-		if (r == 0)
-			r = write_header(w, e, err);
-		archive_entry_free(e);
-		if (r == 0 && S_ISREG(st.st_mode) && !first && st.st_size > 0)
-			r = add_file_data(w, fd, name, path, st.st_size, err);
-		if (r == 0 && S_ISDIR(st.st_mode)) {
-			if (opaque && (flags & LAYER_TREE_OVERLAY))
-				r = layer_writer_add_opaque(w, path, err);
-			if (r == 0 && st.st_dev != root_dev) {
-				log_warn(
-				    "not descending into %s: another filesystem is mounted there",
-				    path);
-			} else if (r == 0) {
-				int child = openat(fd, name,
-						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (child < 0) {
-					_cleanup_free_ char *q = str_quote(path);
-					return petra_error_set_errno(err, errno, "%s: open", q);
-				}
-				r = add_tree_dir(w, child, path, root_dev, flags, err);
-				close(child);
-			}
-		}
-		if (r < 0)
-			return r;
+	struct tree_adder *t = ctx;
+	struct layer_writer *w = t->w;
+	int fd = we->dirfd;
+	const char *name = we->name, *path = we->path;
+	const struct stat *st = &we->st;
+	int r;
+	if ((t->flags & LAYER_TREE_OVERLAY) && S_ISCHR(st->st_mode) && st->st_rdev == 0)
+		return layer_writer_add_whiteout(w, path, err);
+	if (S_ISSOCK(st->st_mode)) {
+		log_warn("skipping socket %s: tar cannot hold sockets", path);
+		return 0;
 	}
-	return 0;
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_mode(e, st->st_mode);
+	archive_entry_set_uid(e, st->st_uid);
+	archive_entry_set_gid(e, st->st_gid);
+	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+	bool opaque = false;
+	r = add_xattrs(fd, name, e, &opaque, err);
+	const char *first = NULL;
+	if (r == 0 && S_ISREG(st->st_mode)) {
+		if (st->st_nlink > 1)
+			first = hardlink_seen(w, st->st_dev, st->st_ino, path);
+		if (first) {
+			archive_entry_set_hardlink(e, first);
+			archive_entry_set_size(e, 0);
+		} else {
+			archive_entry_set_size(e, st->st_size);
+		}
+	} else if (r == 0 && S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(fd, name, target, sizeof(target) - 1);
+		if (n < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			r = petra_error_set_errno(err, errno, "%s: read symlink", q);
+		} else {
+			target[n] = '\0';
+			archive_entry_set_symlink(e, target);
+		}
+	} else if (r == 0 && (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) {
+		archive_entry_set_rdevmajor(e, major(st->st_rdev));
+		archive_entry_set_rdevminor(e, minor(st->st_rdev));
+	}
+	if (r == 0)
+		r = write_header(w, e, err);
+	archive_entry_free(e);
+	if (r == 0 && S_ISREG(st->st_mode) && !first && st->st_size > 0)
+		r = add_file_data(w, fd, name, path, st->st_size, err);
+	if (r == 0 && S_ISDIR(st->st_mode)) {
+		if (opaque && (t->flags & LAYER_TREE_OVERLAY))
+			r = layer_writer_add_opaque(w, path, err);
+		if (r == 0 && st->st_dev != t->root_dev) {
+			log_warn("not descending into %s: another filesystem is mounted there",
+				 path);
+			return FS_WALK_PRUNE;
+		}
+	}
+	return r;
 }
 
 int layer_writer_add_tree(struct layer_writer *w, int dirfd, const char *prefix, unsigned flags,
@@ -632,7 +593,9 @@ int layer_writer_add_tree(struct layer_writer *w, int dirfd, const char *prefix,
 	struct stat st;
 	if (fstat(dirfd, &st) < 0)
 		return petra_error_set_errno(err, errno, "stat tree");
-	return add_tree_dir(w, dirfd, prefix ? prefix : "", st.st_dev, flags, err);
+	struct tree_adder t = {.w = w, .flags = flags, .root_dev = st.st_dev};
+	static const struct fs_walk_ops ops = {.pre = add_tree_entry};
+	return fs_walk(dirfd, prefix ? prefix : "", 0, &ops, &t, err);
 }
 
 /* ---- re-encoding tarballs ---- */
