@@ -32,7 +32,7 @@ struct hardlink {
 };
 
 /* The compressing thread and the chunks handed to it: one it works on,
- * at most one waiting. Each chunk is one encoder_write() of the bytes the
+ * at most one waiting. Each chunk is one layer_encoder_write() of the bytes the
  * inline pipeline would give it, in the same order: the compressed
  * stream, and so the digest, is the same as without the thread. */
 struct chunk {
@@ -74,7 +74,7 @@ struct layer_writer {
 
 static int blob_sink(void *ctx, const void *data, size_t len, struct petra_error **err)
 {
-	return petra_blob_writer_write(ctx, data, len, err);
+	return petra_store_blob_write(ctx, data, len, err);
 }
 
 static void *compressor_main(void *arg)
@@ -95,7 +95,7 @@ static void *compressor_main(void *arg)
 		pthread_mutex_unlock(&t->lock);
 		struct petra_error *e = NULL;
 		/* After a failure the rest is only drained. */
-		int r = failed ? 0 : encoder_write(w->encoder, c->data, c->len, &e);
+		int r = failed ? 0 : layer_encoder_write(w->encoder, c->data, c->len, &e);
 		pthread_mutex_lock(&t->lock);
 		if (r < 0) {
 			t->r = r;
@@ -158,7 +158,7 @@ static int compress_chunk(struct layer_writer *w, const void *data, size_t len,
 {
 	struct compressor *t = w->compressor;
 	if (!t)
-		return encoder_write(w->encoder, data, len, err);
+		return layer_encoder_write(w->encoder, data, len, err);
 	pthread_mutex_lock(&t->lock);
 	while (t->waiting >= 0 && t->r == 0)
 		pthread_cond_wait(&t->cond, &t->lock);
@@ -244,8 +244,8 @@ int layer_writer_new(struct petra_store *store, const struct layer_writer_option
 	oci_hasher_init(&w->diff_hash);
 	int r = petra_store_blob_begin(store, &w->blob, err);
 	if (r == 0)
-		r = encoder_new(options->compression, options->level, blob_sink, w->blob,
-				&w->encoder, err);
+		r = layer_encoder_new(options->compression, options->level, blob_sink, w->blob,
+				      &w->encoder, err);
 	if (r < 0) {
 		layer_writer_abort(w);
 		return r;
@@ -272,8 +272,8 @@ void layer_writer_abort(struct layer_writer *w)
 	if (w->archive)
 		archive_write_free(w->archive);
 	compressor_stop(w, NULL);
-	encoder_free(w->encoder);
-	petra_blob_writer_abort(w->blob);
+	layer_encoder_free(w->encoder);
+	petra_store_blob_abort(w->blob);
 	oci_hasher_release(&w->diff_hash);
 	petra_error_free(w->cb_error);
 	for (size_t i = 0; i < w->cap_links; i++)
@@ -296,7 +296,7 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *info, struct 
 	if (r == 0)
 		r = cr;
 	if (r == 0)
-		r = encoder_finish(w->encoder, err);
+		r = layer_encoder_finish(w->encoder, err);
 	if (r < 0) {
 		layer_writer_abort(w);
 		return r;
@@ -305,7 +305,7 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *info, struct 
 	oci_hasher_final(&w->diff_hash, info->diff_id);
 	info->uncompressed_size = w->uncompressed;
 	info->media_type = layer_media_type(w->opts.compression);
-	r = petra_blob_writer_commit(w->blob, NULL, info->digest, &info->size, err);
+	r = petra_store_blob_commit(w->blob, NULL, info->digest, &info->size, err);
 	w->blob = NULL; /* commit frees it */
 	layer_writer_abort(w);
 	return r;
