@@ -776,10 +776,8 @@ static int run_apply(struct builder_step *s, struct builder_view *v, struct petr
 	if (r == 0 && !env_has(&rs->env, "HOME"))
 		strvec_pushf(&rs->env, "HOME=%s", home);
 	if (r == 0) {
-		static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
-						       "/etc/resolv.conf"};
-		for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
-			strvec_push(&rs->targets, standard[i]);
+		for (size_t i = 0; i < SANDBOX_N_STANDARD_MOUNTS; i++)
+			strvec_push(&rs->targets, sandbox_standard_mounts[i].target);
 		r = execute(s, rs, v, uid, gid, rd->wd, err);
 	}
 	/* Secrets and the other mounts go before the layer is made. */
