@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* petra verify-signature: cosign signatures of a store or dir: image. */
+#include "cli.h"
+#include "trust/trust.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char usage[] =
+    "Usage: petra verify-signature --key FILE.pub [OPTIONS] IMAGE|dir:PATH\n"
+    "\n"
+    "Check IMAGE's cosign signatures offline: a signature is accepted when one of\n"
+    "the keys verifies it, its payload is a simple-signing payload, it names the\n"
+    "image's manifest digest, and its reference matches the image's under the\n"
+    "identity rule. IMAGE is a name in the store (signatures in the manifest\n"
+    "<repository>:sha256-<hex>.sig) or dir:PATH, containers/image's layout\n"
+    "(manifest.json and signature-N files; layer blobs are not needed).\n"
+    "\n"
+    "Options:\n"
+    "  -k, --key FILE        a public key (repeatable: any of them may sign)\n"
+    "      --reference REF   the reference the image is used under (default: its\n"
+    "                        name; needed for dir:)\n"
+    "      --match RULE      match-repo-digest-or-exact (default), match-repository\n"
+    "                        or match-exact\n"
+    "      --format FORMAT   text (default) or json\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 a signature verified (the verified payloads are printed),\n"
+    "1 none did (the reason is printed: no signature, wrong key, invalid payload,\n"
+    "digest mismatch, identity mismatch) or an error.\n";
+
+struct target {
+	char digest[OCI_DIGEST_SIZE];
+	char *intended;
+	struct trust_signatures sigs;
+};
+
+static int load_dir(const char *path, struct target *t, struct petra_error **err)
+{
+	_cleanup_free_ char *manifest = NULL;
+	size_t len;
+	if (trust_dir_load(path, &manifest, &len, &t->sigs, err) < 0)
+		return -1;
+	if (trust_manifest_digest(manifest, len, t->digest, err) < 0)
+		return petra_error_prefix(err, "dir:%s", path);
+	return 0;
+}
+
+static char *repository_of(const char *name)
+{
+	struct oci_ref ref;
+	if (oci_ref_parse(name, &ref, NULL) < 0)
+		return xstrdup(name);
+	char *repo = xstrdup(ref.name);
+	oci_ref_release(&ref);
+	return repo;
+}
+
+static int load_store(struct petra_store *store, const char *image, struct target *t,
+		      struct petra_error **err)
+{
+	struct oci_descriptor desc;
+	_cleanup_free_ char *name = NULL;
+	if (petra_store_resolve(store, image, &desc, &name, err) < 0)
+		return -1;
+	memcpy(t->digest, desc.digest, OCI_DIGEST_SIZE);
+	oci_descriptor_release(&desc);
+	if (!t->intended && name)
+		t->intended = xstrdup(name);
+	if (!t->intended)
+		return petra_error_set(err, EINVAL, "image %s has no name: give --reference",
+				       image);
+	_cleanup_free_ char *repo = repository_of(name ? name : t->intended);
+	return trust_store_signatures(store, repo, t->digest, &t->sigs, err);
+}
+
+int cmd_verify_signature(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT };
+	static const struct option options[] = {
+	    {"key", required_argument, NULL, 'k'},
+	    {"reference", required_argument, NULL, OPT_REFERENCE},
+	    {"match", required_argument, NULL, OPT_MATCH},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *verb = "verify-signature";
+	struct strvec key_paths = STRVEC_INIT;
+	struct target t = {0};
+	enum trust_match match = TRUST_MATCH_REPO_DIGEST_OR_EXACT;
+	enum cli_format format = CLI_FORMAT_TEXT;
+	struct petra_error *err = NULL;
+	int status = EXIT_OK;
+	cli_getopt_reset();
+	int c;
+	while (status == EXIT_OK && (c = getopt_long(argc, argv, "k:h", options, NULL)) != -1) {
+		if (c == 'k') {
+			strvec_push(&key_paths, optarg);
+		} else if (c == OPT_REFERENCE) {
+			free(t.intended);
+			t.intended = xstrdup(optarg);
+		} else if (c == OPT_MATCH) {
+			if (trust_match_parse(optarg, &match, &err) < 0)
+				status = cli_usage_error(verb, "--match: ", err);
+		} else if (c == OPT_FORMAT) {
+			if (cli_parse_format(verb, optarg, &format))
+				status = EXIT_USAGE;
+		} else if (c == 'h') {
+			status = cli_help(usage);
+			goto out;
+		} else {
+			status = cli_bad_option(verb, argv);
+		}
+	}
+	if (status != EXIT_OK)
+		goto out;
+	if (!key_paths.n) {
+		status = cli_usage(verb, "needs --key FILE.pub");
+		goto out;
+	}
+	if (argc - optind != 1) {
+		status = cli_usage(verb, "expects one IMAGE or dir:PATH");
+		goto out;
+	}
+	const char *image = argv[optind];
+	struct trust_key **keys = xcalloc(key_paths.n, sizeof(*keys));
+	for (size_t i = 0; i < key_paths.n && status == EXIT_OK; i++)
+		if (trust_public_key_load(key_paths.v[i], &keys[i], &err) < 0)
+			status = cli_fail(err);
+	int rc = 0;
+	if (status == EXIT_OK) {
+		if (!strncmp(image, "dir:", 4)) {
+			rc = load_dir(image + 4, &t, &err);
+		} else {
+			_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
+			rc = store ? load_store(store, image, &t, &err) : 1;
+		}
+		if (rc < 0)
+			status = cli_fail(err);
+		else if (rc > 0)
+			status = EXIT_FAIL;
+	}
+	struct trust_verdict verdict = {0};
+	if (status == EXIT_OK) {
+		struct trust_check check = {.manifest_digest = t.digest,
+					    .intended = t.intended,
+					    .match = match,
+					    .keys = keys,
+					    .n_keys = key_paths.n};
+		if (trust_verify_signatures(&check, &t.sigs, &verdict, &err) < 0)
+			status = cli_fail(err);
+	}
+	if (status == EXIT_OK) {
+		bool ok = verdict.failure == TRUST_ACCEPTED;
+		if (format == CLI_FORMAT_JSON) {
+			json_t *reasons = json_array();
+			for (size_t i = 0; i < verdict.reasons.n; i++)
+				json_array_append_new(reasons, json_string(verdict.reasons.v[i]));
+			_cleanup_json_ json_t *out = json_pack(
+			    "{s:s,s:s,s:b,s:o,s:O,s:o}", "image", image, "manifest-digest",
+			    t.digest, "verified", ok, "failure",
+			    ok ? json_null() : json_string(trust_failure_name(verdict.failure)),
+			    "payloads", verdict.accepted, "reasons", reasons);
+			cli_print_json(out);
+		} else if (ok) {
+			size_t i;
+			json_t *p;
+			json_array_foreach(verdict.accepted, i, p) printf(
+			    "Verified %s: %s signed by %s\n",
+			    json_get_string(p, "docker-manifest-digest"),
+			    json_get_string(p, "docker-reference"), json_get_string(p, "key"));
+		}
+		if (!ok) {
+			fprintf(stderr, "petra: %s: %s\n", image,
+				trust_failure_name(verdict.failure));
+			for (size_t i = 0; i < verdict.reasons.n; i++)
+				fprintf(stderr, "  %s\n", verdict.reasons.v[i]);
+			status = EXIT_FAIL;
+		}
+	}
+	trust_verdict_release(&verdict);
+	for (size_t i = 0; i < key_paths.n; i++)
+		trust_key_free(keys[i]);
+	free(keys);
+out:
+	strvec_clear(&key_paths);
+	free(t.intended);
+	trust_signatures_release(&t.sigs);
+	return status;
+}

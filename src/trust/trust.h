@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * trust: keys, signatures and the gate, offline.
+ *
+ *  - Keys (key.c): cosign's key pair format. The private key is a PEM
+ *    block "ENCRYPTED SIGSTORE PRIVATE KEY" whose body is JSON (scrypt
+ *    parameters and salt, a NaCl secretbox nonce, and the sealed PKCS#8
+ *    DER of an ECDSA P-256 key), as go-securesystemslib's `encrypted`
+ *    package writes it; the public key is a PEM SubjectPublicKeyInfo.
+ *    Signatures are ECDSA over SHA-256, DER, base64 (cosign's).
+ *  - Payloads (payload.c): the containers "simple signing" JSON that
+ *    cosign signs, built and parsed strictly (exact fields, as
+ *    containers/image's parser).
+ *  - Signatures of an image (sigstore.c): cosign's layout in petra's store
+ *    (an OCI manifest named `<repo>:sha256-<hex>.sig`, one layer per
+ *    signature) and the `dir:` layout of containers/image (manifest.json
+ *    and signature-N files, sigstore or GPG).
+ *  - Verification (verify.c): keys x signatures -> the verified payloads,
+ *    or the reason nothing verified (no signature, wrong key, digest
+ *    mismatch, identity mismatch).
+ *
+ * Nothing here needs the network.
+ */
+#ifndef PETRA_TRUST_H
+#define PETRA_TRUST_H
+
+#include "base/base.h"
+#include "oci/oci.h"
+
+/* ---- keys (key.c) ------------------------------------------------------ */
+
+#define TRUST_PRIVATE_KEY_PEM_TYPE "ENCRYPTED SIGSTORE PRIVATE KEY"
+/* Older cosign keys; read, never written. */
+#define TRUST_COSIGN_PRIVATE_KEY_PEM_TYPE "ENCRYPTED COSIGN PRIVATE KEY"
+
+/* A public key, or a private key (which can also verify). */
+struct trust_key;
+
+/* A new ECDSA P-256 key pair: the encrypted private key PEM (password may
+ * be empty, as cosign allows) and the public key PEM. Caller frees both. */
+int trust_keygen(const char *password, char **private_pem, char **public_pem,
+		 struct petra_error **err);
+/* Decrypt a cosign private key. `what` names the file in errors; a wrong
+ * password is EACCES. */
+int trust_private_key_parse(const char *pem, size_t len, const char *password, const char *what,
+			    struct trust_key **key, struct petra_error **err);
+/* A PEM public key (SubjectPublicKeyInfo: ECDSA, RSA). */
+int trust_public_key_parse(const char *pem, size_t len, const char *what, struct trust_key **key,
+			   struct petra_error **err);
+int trust_public_key_load(const char *path, struct trust_key **key, struct petra_error **err);
+/* The key's public half as PEM (caller frees). */
+char *trust_key_public_pem(const struct trust_key *key);
+/* The file or name the key was read from, for messages. */
+const char *trust_key_name(const struct trust_key *key);
+void trust_key_free(struct trust_key *key);
+static inline void trust_key_freep(struct trust_key **k)
+{
+	if (*k)
+		trust_key_free(*k);
+}
+#define _cleanup_trust_key_ _cleanup_(trust_key_freep)
+
+/* Sign data (SHA-256, DER signature) with a private key; *signature_b64
+ * is the standard base64 of the signature (caller frees). */
+int trust_sign(const struct trust_key *key, const void *data, size_t len, char **signature_b64,
+	       struct petra_error **err);
+/* Does signature_b64 verify data under key? */
+bool trust_verify(const struct trust_key *key, const void *data, size_t len,
+		  const char *signature_b64);
+
+/* ---- simple-signing payloads (payload.c) ------------------------------- */
+
+#define TRUST_PAYLOAD_TYPE "cosign container image signature"
+
+struct trust_payload {
+	char *docker_reference; /* critical.identity.docker-reference */
+	char *manifest_digest;  /* critical.image.docker-manifest-digest */
+	json_t *optional;       /* the optional object (annotations), or NULL */
+};
+/* The payload JSON (compact, keys as cosign orders them). annotations is
+ * an object of strings, or NULL (then "optional": null). Caller frees. */
+char *trust_payload_build(const char *docker_reference, const char *manifest_digest,
+			  const json_t *annotations, size_t *len);
+/* Parse strictly: exactly the fields above (critical and optional), the
+ * type, a valid digest; EINVAL names what is wrong. */
+int trust_payload_parse(const char *data, size_t len, struct trust_payload *payload,
+			struct petra_error **err);
+void trust_payload_release(struct trust_payload *payload);
+
+/* ---- identity rules ---------------------------------------------------- */
+
+enum trust_match {
+	TRUST_MATCH_REPO_DIGEST_OR_EXACT, /* tagged: exact; by digest: same repository */
+	TRUST_MATCH_REPOSITORY,           /* same repository, any tag */
+	TRUST_MATCH_EXACT,                /* same repository and tag */
+};
+int trust_match_parse(const char *text, enum trust_match *match, struct petra_error **err);
+const char *trust_match_name(enum trust_match match);
+/* Does the reference a signature claims match the reference the image is
+ * used under (both in Docker's normalised form, containers/image's
+ * rules)? */
+bool trust_identity_matches(enum trust_match match, const char *intended, const char *signed_ref);
+
+/* ---- the signatures of an image (sigstore.c) --------------------------- */
+
+#define TRUST_SIMPLESIGNING_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
+#define TRUST_SIGNATURE_ANNOTATION     "dev.cosignproject.cosign/signature"
+
+enum trust_signature_kind {
+	TRUST_SIGNATURE_SIGSTORE, /* payload + base64 signature annotation */
+	TRUST_SIGNATURE_GPG,      /* an OpenPGP message holding the payload */
+};
+
+struct trust_signature {
+	enum trust_signature_kind kind;
+	char *media_type; /* SIGSTORE: the layer's (or file's) media type */
+	char *payload;    /* SIGSTORE: the payload bytes; GPG: the message */
+	size_t payload_len;
+	char *signature_b64; /* SIGSTORE: the annotation, NULL when absent */
+	char *source;        /* where it came from, for messages */
+};
+
+struct trust_signatures {
+	struct trust_signature *v;
+	size_t n;
+	size_t alloc;
+};
+void trust_signatures_release(struct trust_signatures *sigs);
+
+/* "<name>:sha256-<hex>.sig" for an image named `name` (without tag or
+ * digest) with manifest `digest`. Caller frees. */
+char *trust_signature_tag(const char *repository, const char *manifest_digest);
+
+/* The signatures of a store image with this manifest digest, stored
+ * under repository (the image's name without tag). None is not an
+ * error (sigs->n == 0). */
+int trust_store_signatures(struct petra_store *store, const char *repository,
+			   const char *manifest_digest, struct trust_signatures *sigs,
+			   struct petra_error **err);
+
+/* What signing a store image did. */
+struct trust_signed {
+	char manifest_digest[OCI_DIGEST_SIZE]; /* the image signed */
+	char *identity;                        /* the docker-reference signed */
+	char *signature_ref;                   /* "<repo>:sha256-<hex>.sig" */
+	size_t n_signatures;                   /* now in that manifest */
+};
+void trust_signed_release(struct trust_signed *signed_);
+/* Sign the store image `image` (a name, or a digest when identity is
+ * given): the payload names identity (default: the image's name,
+ * normalised), its manifest digest and annotations (object of strings or
+ * NULL). The signature is added to the image's signature manifest; the
+ * same payload signed with the same key again adds nothing. */
+int trust_store_sign(struct petra_store *store, const struct trust_key *key, const char *image,
+		     const char *identity, const json_t *annotations, struct trust_signed *out,
+		     struct petra_error **err);
+
+/* A `dir:` image (containers/image's layout): its manifest.json (caller
+ * frees) and signature-1, signature-2, ... until the first missing. A
+ * missing manifest is ENOENT with the signatures still read. */
+int trust_dir_load(const char *path, char **manifest, size_t *manifest_len,
+		   struct trust_signatures *sigs, struct petra_error **err);
+/* The digest of a manifest as signatures name it: sha256 of its bytes.
+ * Schema 1 manifests (signed JWS) are refused: EINVAL. */
+int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGEST_SIZE],
+			  struct petra_error **err);
+
+/* ---- verification (verify.c) ------------------------------------------- */
+
+/* Why a signature (or an image) was not accepted, from the earliest stage
+ * to the latest. An image's failure is the latest stage any of its
+ * signatures reached. */
+enum trust_failure {
+	TRUST_ACCEPTED = 0,
+	TRUST_NO_SIGNATURE,      /* nothing that is a signature */
+	TRUST_WRONG_KEY,         /* no key verifies the signature */
+	TRUST_INVALID_PAYLOAD,   /* signed, but not a simple-signing payload */
+	TRUST_DIGEST_MISMATCH,   /* signs another manifest */
+	TRUST_IDENTITY_MISMATCH, /* signs another reference */
+};
+const char *trust_failure_name(enum trust_failure failure);
+
+struct trust_check {
+	const char *manifest_digest; /* the image's ("sha256:...") */
+	const char *intended;        /* the reference the image is used under; NULL: none known */
+	enum trust_match match;
+	struct trust_key *const *keys; /* cosign public keys */
+	size_t n_keys;
+};
+
+struct trust_verdict {
+	enum trust_failure failure; /* TRUST_ACCEPTED when any signature verified */
+	json_t *accepted;           /* array of verified payloads (objects, with "key") */
+	struct strvec reasons;      /* one line per signature that was refused */
+};
+void trust_verdict_release(struct trust_verdict *verdict);
+
+/* Check sigstore signatures (GPG ones are counted as not signatures here)
+ * against the keys. Fills *verdict; < 0 only on internal failures. */
+int trust_verify_signatures(const struct trust_check *check, const struct trust_signatures *sigs,
+			    struct trust_verdict *verdict, struct petra_error **err);
+
+#endif
