@@ -65,6 +65,12 @@ static int load_store(struct petra_store *store, const char *image, struct targe
 		return -1;
 	memcpy(t->digest, desc.digest, OCI_DIGEST_SIZE);
 	oci_descriptor_release(&desc);
+	/* The signed digest is the name's; the manifest must still hash to it
+	 * (a changed byte in the store is refused here, not run later). */
+	_cleanup_free_ char *manifest = NULL;
+	size_t len;
+	if (petra_store_read_blob(store, t->digest, 4u << 20, &manifest, &len, err) < 0)
+		return petra_error_prefix(err, "%s: manifest", image);
 	if (!t->intended && name)
 		t->intended = xstrdup(name);
 	if (!t->intended)
