@@ -207,7 +207,8 @@ char *cli_supervisor_path(void);
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
 	X(keygen, "Write a key pair in cosign's format (encrypted private key, public key)")       \
 	X(sign, "Sign a store image as cosign does (a .sig manifest beside it)")                   \
-	X(verify_signature, "Check an image's cosign signatures offline (store or dir:)")
+	X(verify_signature, "Check an image's cosign signatures offline (store or dir:)")          \
+	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images")
 
 /* The private key's password: $PETRA_PASSWORD, else asked on the terminal
  * (twice when confirm). NULL with err when there is none. Caller frees. */

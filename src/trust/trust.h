@@ -200,4 +200,48 @@ void trust_verdict_release(struct trust_verdict *verdict);
 int trust_verify_signatures(const struct trust_check *check, const struct trust_signatures *sigs,
 			    struct trust_verdict *verdict, struct petra_error **err);
 
+/* ---- the gate (gate.c) ------------------------------------------------- */
+
+struct petra_policy;
+
+/* What the image is for; every purpose is gated (stop and rm are not). */
+enum trust_purpose {
+	TRUST_PURPOSE_RUN,
+	TRUST_PURPOSE_EXEC,
+	TRUST_PURPOSE_TEST,
+	TRUST_PURPOSE_BUNDLE,
+	TRUST_PURPOSE_CHECK, /* petra policy check */
+};
+const char *trust_purpose_name(enum trust_purpose purpose);
+
+enum trust_requirement {
+	TRUST_REQUIRE_ACCEPT,
+	TRUST_REQUIRE_REJECT,
+	TRUST_REQUIRE_SIGNED_BY,
+};
+
+struct trust_gate_result {
+	bool allowed;
+	bool cached;           /* the decision came from the cache */
+	struct strvec reasons; /* every reason for a refusal, one per line */
+	char manifest_digest[OCI_DIGEST_SIZE];
+};
+void trust_gate_result_release(struct trust_gate_result *result);
+
+/* May the store image `image` (name, digest or prefix) be used for
+ * `purpose` under `policy` (NULL: no policy, everything is allowed)?
+ * Refusal is not an error: 0 with result->allowed false and every reason
+ * (the image banned by name or digest; its base, from the manifest's
+ * org.opencontainers.image.base.name/digest annotations the builder
+ * writes, banned or not in the catalog; the trust section's requirement
+ * for the image's scope: reject, or signed-by keys not met). < 0 only
+ * when the question cannot be answered (image not found, policy key
+ * unreadable, store damaged): callers must refuse then too.
+ * Decisions are cached in <store>/trust-cache, keyed by the manifest
+ * digest, the policy file's and its keys' bytes, the image name and the
+ * image's signature manifest: any change to those asks again. */
+int trust_gate_check(struct petra_store *store, const char *image, enum trust_purpose purpose,
+		     const struct petra_policy *policy, struct trust_gate_result *result,
+		     struct petra_error **err);
+
 #endif
