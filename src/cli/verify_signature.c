@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "Usage: petra verify-signature --key FILE.pub [OPTIONS] IMAGE|dir:PATH\n"
+    "Usage: petra verify-signature --key FILE.pub|--gpg-keyring FILE [OPTIONS] IMAGE|dir:PATH\n"
     "\n"
     "Check IMAGE's cosign signatures offline: a signature is accepted when one of\n"
     "the keys verifies it, its payload is a simple-signing payload, it names the\n"
@@ -17,7 +17,10 @@ static const char usage[] =
     "(manifest.json and signature-N files; layer blobs are not needed).\n"
     "\n"
     "Options:\n"
-    "  -k, --key FILE        a public key (repeatable: any of them may sign)\n"
+    "  -k, --key FILE        a cosign public key (repeatable: any of them may sign)\n"
+    "      --gpg-keyring FILE  OpenPGP public keys (binary or armored, repeatable):\n"
+    "                        GPG simple-signing signatures (signature-N of dir:)\n"
+    "                        by one of them are checked too\n"
     "      --reference REF   the reference the image is used under (default: its\n"
     "                        name; needed for dir:)\n"
     "      --match RULE      match-repo-digest-or-exact (default), match-repository\n"
@@ -82,9 +85,10 @@ static int load_store(struct petra_store *store, const char *image, struct targe
 
 int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT };
+	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT, OPT_GPG_KEYRING };
 	static const struct option options[] = {
 	    {"key", required_argument, NULL, 'k'},
+	    {"gpg-keyring", required_argument, NULL, OPT_GPG_KEYRING},
 	    {"reference", required_argument, NULL, OPT_REFERENCE},
 	    {"match", required_argument, NULL, OPT_MATCH},
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -92,7 +96,8 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *verb = "verify-signature";
-	struct strvec key_paths = STRVEC_INIT;
+	struct strvec key_paths = STRVEC_INIT, keyrings = STRVEC_INIT;
+	struct trust_gpg *gpg = NULL;
 	struct target t = {0};
 	enum trust_match match = TRUST_MATCH_REPO_DIGEST_OR_EXACT;
 	enum cli_format format = CLI_FORMAT_TEXT;
@@ -103,6 +108,8 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	while (status == EXIT_OK && (c = getopt_long(argc, argv, "k:h", options, NULL)) != -1) {
 		if (c == 'k') {
 			strvec_push(&key_paths, optarg);
+		} else if (c == OPT_GPG_KEYRING) {
+			strvec_push(&keyrings, optarg);
 		} else if (c == OPT_REFERENCE) {
 			free(t.intended);
 			t.intended = xstrdup(optarg);
@@ -121,8 +128,8 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	}
 	if (status != EXIT_OK)
 		goto out;
-	if (!key_paths.n) {
-		status = cli_usage(verb, "needs --key FILE.pub");
+	if (!key_paths.n && !keyrings.n) {
+		status = cli_usage(verb, "needs --key FILE.pub or --gpg-keyring FILE");
 		goto out;
 	}
 	if (argc - optind != 1) {
@@ -134,6 +141,9 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < key_paths.n && status == EXIT_OK; i++)
 		if (trust_public_key_load(key_paths.v[i], &keys[i], &err) < 0)
 			status = cli_fail(err);
+	if (status == EXIT_OK && keyrings.n &&
+	    trust_gpg_open((const char *const *)keyrings.v, keyrings.n, &gpg, &err) < 0)
+		status = cli_fail(err);
 	int rc = 0;
 	if (status == EXIT_OK) {
 		if (!strncmp(image, "dir:", 4)) {
@@ -153,7 +163,8 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 					    .intended = t.intended,
 					    .match = match,
 					    .keys = keys,
-					    .n_keys = key_paths.n};
+					    .n_keys = key_paths.n,
+					    .gpg = gpg};
 		if (trust_verify_signatures(&check, &t.sigs, &verdict, &err) < 0)
 			status = cli_fail(err);
 	}
@@ -190,7 +201,9 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 		trust_key_free(keys[i]);
 	free(keys);
 out:
+	trust_gpg_free(gpg);
 	strvec_clear(&key_paths);
+	strvec_clear(&keyrings);
 	free(t.intended);
 	trust_signatures_release(&t.sigs);
 	return status;

@@ -12,11 +12,18 @@
 char *trust_payload_build(const char *docker_reference, const char *manifest_digest,
 			  const json_t *annotations, size_t *len)
 {
+	return trust_payload_build_type(TRUST_PAYLOAD_TYPE, docker_reference, manifest_digest,
+					annotations, len);
+}
+
+char *trust_payload_build_type(const char *type, const char *docker_reference,
+			       const char *manifest_digest, const json_t *annotations, size_t *len)
+{
 	/* Key order as cosign marshals its structs: identity, image, type. */
 	_cleanup_json_ json_t *doc = json_pack(
 	    "{s:{s:{s:s},s:{s:s},s:s},s:O}", "critical", "identity", "docker-reference",
-	    docker_reference, "image", "docker-manifest-digest", manifest_digest, "type",
-	    TRUST_PAYLOAD_TYPE, "optional",
+	    docker_reference, "image", "docker-manifest-digest", manifest_digest, "type", type,
+	    "optional",
 	    annotations && json_object_size(annotations) ? (json_t *)annotations : json_null());
 	return json_dump_compact(doc, len);
 }
@@ -63,6 +70,12 @@ static const char *string_field(const json_t *obj, const char *key, const char *
 int trust_payload_parse(const char *data, size_t len, struct trust_payload *payload,
 			struct petra_error **err)
 {
+	return trust_payload_parse_type(data, len, TRUST_PAYLOAD_TYPE, payload, err);
+}
+
+int trust_payload_parse_type(const char *data, size_t len, const char *expected_type,
+			     struct trust_payload *payload, struct petra_error **err)
+{
 	memset(payload, 0, sizeof(*payload));
 	json_error_t jerr;
 	/* No JSON_ALLOW_NUL: a NUL in a signed string is refused. */
@@ -81,7 +94,7 @@ int trust_payload_parse(const char *data, size_t len, struct trust_payload *payl
 	const char *type = string_field(critical, "type", "critical", err);
 	if (!type)
 		return -1;
-	if (strcmp(type, TRUST_PAYLOAD_TYPE))
+	if (strcmp(type, expected_type))
 		return petra_error_set(err, EINVAL, "payload: unknown signature type \"%s\"", type);
 	json_t *image = json_object_get(critical, "image");
 	json_t *identity = json_object_get(critical, "identity");
@@ -94,6 +107,10 @@ int trust_payload_parse(const char *data, size_t len, struct trust_payload *payl
 	if (!ref)
 		return -1;
 	json_t *optional = json_object_get(doc, "optional");
+	/* Atomic (GPG) signatures always carry an optional object; cosign
+	 * writes null when there are no annotations. */
+	if (json_is_null(optional) && strcmp(expected_type, TRUST_PAYLOAD_TYPE))
+		return petra_error_set(err, EINVAL, "payload: optional is not an object");
 	if (!json_is_null(optional)) {
 		if (!json_is_object(optional))
 			return petra_error_set(err, EINVAL, "payload: optional is not an object");

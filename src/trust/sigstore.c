@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_MANIFEST  (4u << 20)
 #define MAX_SIGNATURE (4u << 20)
@@ -325,4 +327,88 @@ int trust_dir_load(const char *path, char **manifest, size_t *manifest_len,
 	if (fs_read_file_at(dirfd, "manifest.json", MAX_MANIFEST, manifest, manifest_len, err) < 0)
 		return petra_error_prefix(err, "dir:%s", path);
 	return 0;
+}
+
+/* The next free signature-N of a dir: layout, created exclusively. */
+static int dir_write_signature(int dirfd, const char *path, const void *data, size_t len,
+			       char **written, struct petra_error **err)
+{
+	for (unsigned n = 1; n < 100000; n++) {
+		_cleanup_free_ char *name = xasprintf("signature-%u", n);
+		_cleanup_close_ int fd =
+		    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return petra_error_set_errno(err, errno, "dir:%s/%s", path, name);
+		if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+			int e = errno;
+			unlinkat(dirfd, name, 0);
+			return petra_error_set_errno(err, e, "dir:%s/%s", path, name);
+		}
+		*written = xasprintf("%s/%s", path, name);
+		return 0;
+	}
+	return petra_error_set(err, ENOSPC, "dir:%s: too many signatures", path);
+}
+
+int trust_dir_sign(const char *path, const struct trust_key *key, const char *gpg_fingerprint,
+		   const char *identity, const json_t *annotations, char **written,
+		   struct petra_error **err)
+{
+	_cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return petra_error_set_errno(err, errno, "dir:%s", path);
+	_cleanup_free_ char *manifest = NULL;
+	size_t len;
+	if (fs_read_file_at(dirfd, "manifest.json", MAX_MANIFEST, &manifest, &len, err) < 0)
+		return petra_error_prefix(err, "dir:%s", path);
+	char digest[OCI_DIGEST_SIZE];
+	if (trust_manifest_digest(manifest, len, digest, err) < 0)
+		return petra_error_prefix(err, "dir:%s", path);
+	_cleanup_free_ char *ref = NULL;
+	if (normalise(identity, &ref, err) < 0)
+		return -1;
+	struct strbuf file = STRBUF_INIT;
+	int rc = 0;
+	if (gpg_fingerprint) {
+		/* As containers/image writes them: creator and timestamp. */
+		_cleanup_json_ json_t *optional =
+		    annotations ? json_deep_copy(annotations) : json_object();
+		json_object_set_new(optional, "creator", json_string("petra " PETRA_VERSION));
+		json_object_set_new(optional, "timestamp", json_integer((json_int_t)time(NULL)));
+		size_t payload_len;
+		_cleanup_free_ char *payload = trust_payload_build_type(
+		    TRUST_GPG_PAYLOAD_TYPE, ref, digest, optional, &payload_len);
+		char *message = NULL;
+		size_t message_len;
+		rc = trust_gpg_sign(gpg_fingerprint, payload, payload_len, &message, &message_len,
+				    err);
+		if (rc == 0)
+			strbuf_add(&file, message, message_len);
+		free(message);
+	} else {
+		size_t payload_len;
+		_cleanup_free_ char *payload =
+		    trust_payload_build(ref, digest, annotations, &payload_len);
+		_cleanup_free_ char *signature = NULL;
+		rc = trust_sign(key, payload, payload_len, &signature, err);
+		if (rc == 0) {
+			_cleanup_free_ char *payload_b64 =
+			    trust_base64_encode(payload, payload_len);
+			_cleanup_json_ json_t *doc =
+			    json_pack("{s:s,s:s,s:{s:s}}", "mimeType",
+				      TRUST_SIMPLESIGNING_MEDIA_TYPE, "payload", payload_b64,
+				      "annotations", TRUST_SIGNATURE_ANNOTATION, signature);
+			size_t doc_len;
+			_cleanup_free_ char *text = json_dump_compact(doc, &doc_len);
+			strbuf_add(&file, TRUST_SIGSTORE_FILE_PREFIX,
+				   TRUST_SIGSTORE_FILE_PREFIX_LEN);
+			strbuf_add(&file, text, doc_len);
+		}
+	}
+	if (rc == 0)
+		rc = dir_write_signature(dirfd, path, file.buf, file.len, written, err);
+	strbuf_release(&file);
+	return rc;
 }

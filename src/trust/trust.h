@@ -86,6 +86,32 @@ char *trust_payload_build(const char *docker_reference, const char *manifest_dig
 int trust_payload_parse(const char *data, size_t len, struct trust_payload *payload,
 			struct petra_error **err);
 void trust_payload_release(struct trust_payload *payload);
+/* The same for another signature type: TRUST_GPG_PAYLOAD_TYPE for GPG
+ * simple signing, whose optional part must be an object. */
+#define TRUST_GPG_PAYLOAD_TYPE "atomic container signature"
+char *trust_payload_build_type(const char *type, const char *docker_reference,
+			       const char *manifest_digest, const json_t *annotations, size_t *len);
+int trust_payload_parse_type(const char *data, size_t len, const char *expected_type,
+			     struct trust_payload *payload, struct petra_error **err);
+
+/* ---- GPG simple signing (gpg.c) ---------------------------------------- */
+
+/* Trusted OpenPGP keys, imported from keyring files (binary or armored)
+ * into a temporary GnuPG home that trust_gpg_free removes. */
+struct trust_gpg;
+int trust_gpg_open(const char *const *keyrings, size_t n, struct trust_gpg **gpg,
+		   struct petra_error **err);
+void trust_gpg_free(struct trust_gpg *gpg);
+/* The signed content of an OpenPGP message with exactly one good
+ * signature, and the signing key's fingerprint (not yet checked against
+ * the trusted ones: trust_gpg_trusts). Callers free both. */
+int trust_gpg_verify(struct trust_gpg *gpg, const void *message, size_t len, char **content,
+		     size_t *content_len, char **fingerprint, struct petra_error **err);
+bool trust_gpg_trusts(const struct trust_gpg *gpg, const char *fingerprint);
+/* Sign data with the user's GnuPG secret key `fingerprint` (the default
+ * GnuPG home, $GNUPGHOME): an OpenPGP message holding data. */
+int trust_gpg_sign(const char *fingerprint, const void *data, size_t len, char **message,
+		   size_t *message_len, struct petra_error **err);
 
 /* ---- identity rules ---------------------------------------------------- */
 
@@ -160,6 +186,13 @@ int trust_store_sign(struct petra_store *store, const struct trust_key *key, con
  * missing manifest is ENOENT with the signatures still read. */
 int trust_dir_load(const char *path, char **manifest, size_t *manifest_len,
 		   struct trust_signatures *sigs, struct petra_error **err);
+/* Add a signature-N file to a dir: image, signing identity (a reference)
+ * and the manifest's digest: a cosign one with key, or a GPG simple
+ * signing one with gpg_fingerprint (then key is NULL). *written names
+ * the file (caller frees). */
+int trust_dir_sign(const char *path, const struct trust_key *key, const char *gpg_fingerprint,
+		   const char *identity, const json_t *annotations, char **written,
+		   struct petra_error **err);
 /* The digest of a manifest as signatures name it: sha256 of its bytes.
  * Schema 1 manifests (signed JWS) are refused: EINVAL. */
 int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGEST_SIZE],
@@ -186,6 +219,7 @@ struct trust_check {
 	enum trust_match match;
 	struct trust_key *const *keys; /* cosign public keys */
 	size_t n_keys;
+	struct trust_gpg *gpg; /* trusted GPG keys, or NULL: GPG signatures are not checked */
 };
 
 struct trust_verdict {
@@ -195,8 +229,9 @@ struct trust_verdict {
 };
 void trust_verdict_release(struct trust_verdict *verdict);
 
-/* Check sigstore signatures (GPG ones are counted as not signatures here)
- * against the keys. Fills *verdict; < 0 only on internal failures. */
+/* Check cosign signatures against the keys, and GPG ones against the
+ * GPG keys when check->gpg is set (else they are not counted). Fills *verdict; < 0 only on internal
+ * failures. */
 int trust_verify_signatures(const struct trust_check *check, const struct trust_signatures *sigs,
 			    struct trust_verdict *verdict, struct petra_error **err);
 

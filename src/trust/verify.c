@@ -29,26 +29,15 @@ void trust_verdict_release(struct trust_verdict *verdict)
 	memset(verdict, 0, sizeof(*verdict));
 }
 
-/* One signature: TRUST_ACCEPTED (and *accepted_json) or the failure, with
- * a reason line. */
-static enum trust_failure check_one(const struct trust_check *check,
-				    const struct trust_signature *sig, json_t **accepted_json,
-				    struct strvec *reasons)
+/* After the cryptography: the payload, the digest, the identity. */
+static enum trust_failure check_payload(const struct trust_check *check,
+					const struct trust_signature *sig, const char *payload_type,
+					const char *content, size_t content_len, const char *signer,
+					json_t **accepted_json, struct strvec *reasons)
 {
-	const struct trust_key *key = NULL;
-	for (size_t k = 0; k < check->n_keys && !key; k++)
-		if (trust_verify(check->keys[k], sig->payload, sig->payload_len,
-				 sig->signature_b64))
-			key = check->keys[k];
-	if (!key) {
-		strvec_pushf(reasons, "%s: %s", sig->source,
-			     sig->signature_b64 ? "not signed by any of the keys"
-						: "no signature annotation");
-		return TRUST_WRONG_KEY;
-	}
 	struct trust_payload payload;
 	struct petra_error *err = NULL;
-	if (trust_payload_parse(sig->payload, sig->payload_len, &payload, &err) < 0) {
+	if (trust_payload_parse_type(content, content_len, payload_type, &payload, &err) < 0) {
 		strvec_pushf(reasons, "%s: %s", sig->source, err->message);
 		petra_error_free(err);
 		return TRUST_INVALID_PAYLOAD;
@@ -72,12 +61,55 @@ static enum trust_failure check_one(const struct trust_check *check,
 		failure = TRUST_IDENTITY_MISMATCH;
 	} else {
 		*accepted_json = json_pack(
-		    "{s:s,s:s,s:s,s:O}", "docker-reference", payload.docker_reference,
-		    "docker-manifest-digest", payload.manifest_digest, "key", trust_key_name(key),
-		    "optional", payload.optional ? payload.optional : json_null());
+		    "{s:s,s:s,s:s,s:s,s:O}", "type", payload_type, "docker-reference",
+		    payload.docker_reference, "docker-manifest-digest", payload.manifest_digest,
+		    "key", signer, "optional", payload.optional ? payload.optional : json_null());
 	}
 	trust_payload_release(&payload);
 	return failure;
+}
+
+static enum trust_failure check_cosign(const struct trust_check *check,
+				       const struct trust_signature *sig, json_t **accepted_json,
+				       struct strvec *reasons)
+{
+	const struct trust_key *key = NULL;
+	for (size_t k = 0; k < check->n_keys && !key; k++)
+		if (trust_verify(check->keys[k], sig->payload, sig->payload_len,
+				 sig->signature_b64))
+			key = check->keys[k];
+	if (!key) {
+		strvec_pushf(reasons, "%s: %s", sig->source,
+			     !check->n_keys       ? "no cosign key to check it with"
+			     : sig->signature_b64 ? "not signed by any of the keys"
+						  : "no signature annotation");
+		return TRUST_WRONG_KEY;
+	}
+	return check_payload(check, sig, TRUST_PAYLOAD_TYPE, sig->payload, sig->payload_len,
+			     trust_key_name(key), accepted_json, reasons);
+}
+
+static enum trust_failure check_gpg(const struct trust_check *check,
+				    const struct trust_signature *sig, json_t **accepted_json,
+				    struct strvec *reasons)
+{
+	_cleanup_free_ char *content = NULL, *fingerprint = NULL;
+	size_t content_len = 0;
+	struct petra_error *err = NULL;
+	if (trust_gpg_verify(check->gpg, sig->payload, sig->payload_len, &content, &content_len,
+			     &fingerprint, &err) < 0) {
+		strvec_pushf(reasons, "%s: %s", sig->source, err->message);
+		petra_error_free(err);
+		return TRUST_WRONG_KEY;
+	}
+	if (!trust_gpg_trusts(check->gpg, fingerprint)) {
+		strvec_pushf(reasons, "%s: signed by GPG key %s, not a trusted one", sig->source,
+			     fingerprint);
+		return TRUST_WRONG_KEY;
+	}
+	_cleanup_free_ char *signer = xasprintf("gpg:%s", fingerprint);
+	return check_payload(check, sig, TRUST_GPG_PAYLOAD_TYPE, content, content_len, signer,
+			     accepted_json, reasons);
 }
 
 int trust_verify_signatures(const struct trust_check *check, const struct trust_signatures *sigs,
@@ -89,17 +121,22 @@ int trust_verify_signatures(const struct trust_check *check, const struct trust_
 	enum trust_failure furthest = TRUST_NO_SIGNATURE;
 	for (size_t i = 0; i < sigs->n; i++) {
 		const struct trust_signature *sig = &sigs->v[i];
-		/* Other attachments and GPG signatures are not cosign
-		 * signatures: they neither count nor fail. */
-		if (sig->kind != TRUST_SIGNATURE_SIGSTORE ||
-		    strcmp(sig->media_type, TRUST_SIMPLESIGNING_MEDIA_TYPE)) {
-			strvec_pushf(&verdict->reasons, "%s: not a cosign signature (%s)",
-				     sig->source,
+		/* Other attachments, and GPG signatures when no GPG key is
+		 * given, are not signatures here: they neither count nor fail. */
+		json_t *accepted = NULL;
+		enum trust_failure f;
+		if (sig->kind == TRUST_SIGNATURE_GPG && check->gpg) {
+			f = check_gpg(check, sig, &accepted, &verdict->reasons);
+		} else if (sig->kind == TRUST_SIGNATURE_SIGSTORE &&
+			   !strcmp(sig->media_type, TRUST_SIMPLESIGNING_MEDIA_TYPE) &&
+			   check->n_keys) {
+			f = check_cosign(check, sig, &accepted, &verdict->reasons);
+		} else {
+			strvec_pushf(&verdict->reasons, "%s: not a %s signature (%s)", sig->source,
+				     check->gpg && !check->n_keys ? "GPG" : "cosign",
 				     sig->kind == TRUST_SIGNATURE_GPG ? "GPG" : sig->media_type);
 			continue;
 		}
-		json_t *accepted = NULL;
-		enum trust_failure f = check_one(check, sig, &accepted, &verdict->reasons);
 		if (accepted)
 			json_array_append_new(verdict->accepted, accepted);
 		else if (f > furthest)
