@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* petra verify-signature: cosign signatures of a store or dir: image. */
 #include "cli.h"
+#include "policy/policy.h"
 #include "trust/trust.h"
+
+#include <limits.h>
+#include <stdlib.h>
 
 #include <errno.h>
 #include <string.h>
@@ -25,6 +29,9 @@ static const char usage[] =
     "                        name; needed for dir:)\n"
     "      --match RULE      match-repo-digest-or-exact (default), match-repository\n"
     "                        or match-exact\n"
+    "      --signature-policy FILE  decide with a containers-policy.json instead\n"
+    "                        of keys: the requirements of the image's scope (docker\n"
+    "                        transport for store images, dir for dir:) must all hold\n"
     "      --format FORMAT   text (default) or json\n"
     "  -h, --help            this help\n"
     "\n"
@@ -83,12 +90,67 @@ static int load_store(struct petra_store *store, const char *image, struct targe
 	return trust_store_signatures(store, repo, t->digest, &t->sigs, err);
 }
 
+/* --signature-policy: the containers policy decides. */
+static int check_policy(const char *path, const char *image, const struct target *t,
+			enum cli_format format)
+{
+	struct petra_error *err = NULL;
+	struct trust_containers_policy *policy = NULL;
+	if (trust_containers_policy_load(path, &policy, &err) < 0)
+		return cli_fail(err);
+	_cleanup_free_ char *identity = NULL;
+	bool dir = !strncmp(image, "dir:", 4);
+	if (dir) {
+		char resolved[PATH_MAX];
+		identity = xstrdup(realpath(image + 4, resolved) ? resolved : image + 4);
+	} else {
+		struct policy_ref ref;
+		if (policy_ref_parse(t->intended, &ref, NULL) == 0) {
+			identity = policy_ref_format(&ref, 0);
+			policy_ref_release(&ref);
+		}
+	}
+	struct trust_policy_image pi = {.transport = dir ? "dir" : "docker",
+					.scope_identity = identity,
+					.reference = t->intended,
+					.manifest_digest = t->digest};
+	struct strvec reasons = STRVEC_INIT;
+	const char *scope = NULL;
+	int status = EXIT_OK;
+	if (trust_containers_policy_check(policy, &pi, &t->sigs, &reasons, &scope, &err) < 0) {
+		status = cli_fail(err);
+	} else {
+		bool ok = reasons.n == 0;
+		if (format == CLI_FORMAT_JSON) {
+			json_t *arr = json_array();
+			for (size_t i = 0; i < reasons.n; i++)
+				json_array_append_new(arr, json_string(reasons.v[i]));
+			_cleanup_json_ json_t *out =
+			    json_pack("{s:s,s:s,s:b,s:s,s:o}", "image", image, "manifest-digest",
+				      t->digest, "verified", ok, "scope", scope, "reasons", arr);
+			cli_print_json(out);
+		} else if (ok) {
+			printf("Accepted %s by %s (%s)\n", t->digest, path, scope);
+		}
+		if (!ok) {
+			fprintf(stderr, "petra: %s: refused by %s (%s)\n", image, path, scope);
+			for (size_t i = 0; i < reasons.n; i++)
+				fprintf(stderr, "  %s\n", reasons.v[i]);
+			status = EXIT_FAIL;
+		}
+	}
+	strvec_clear(&reasons);
+	trust_containers_policy_free(policy);
+	return status;
+}
+
 int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT, OPT_GPG_KEYRING };
+	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT, OPT_GPG_KEYRING, OPT_SIGNATURE_POLICY };
 	static const struct option options[] = {
 	    {"key", required_argument, NULL, 'k'},
 	    {"gpg-keyring", required_argument, NULL, OPT_GPG_KEYRING},
+	    {"signature-policy", required_argument, NULL, OPT_SIGNATURE_POLICY},
 	    {"reference", required_argument, NULL, OPT_REFERENCE},
 	    {"match", required_argument, NULL, OPT_MATCH},
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -98,6 +160,7 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	const char *verb = "verify-signature";
 	struct strvec key_paths = STRVEC_INIT, keyrings = STRVEC_INIT;
 	struct trust_gpg *gpg = NULL;
+	const char *signature_policy = NULL;
 	struct target t = {0};
 	enum trust_match match = TRUST_MATCH_REPO_DIGEST_OR_EXACT;
 	enum cli_format format = CLI_FORMAT_TEXT;
@@ -108,6 +171,8 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	while (status == EXIT_OK && (c = getopt_long(argc, argv, "k:h", options, NULL)) != -1) {
 		if (c == 'k') {
 			strvec_push(&key_paths, optarg);
+		} else if (c == OPT_SIGNATURE_POLICY) {
+			signature_policy = optarg;
 		} else if (c == OPT_GPG_KEYRING) {
 			strvec_push(&keyrings, optarg);
 		} else if (c == OPT_REFERENCE) {
@@ -128,8 +193,9 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	}
 	if (status != EXIT_OK)
 		goto out;
-	if (!key_paths.n && !keyrings.n) {
-		status = cli_usage(verb, "needs --key FILE.pub or --gpg-keyring FILE");
+	if (!key_paths.n && !keyrings.n && !signature_policy) {
+		status = cli_usage(verb, "needs --key FILE.pub, --gpg-keyring FILE or "
+					 "--signature-policy FILE");
 		goto out;
 	}
 	if (argc - optind != 1) {
@@ -156,6 +222,10 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 			status = cli_fail(err);
 		else if (rc > 0)
 			status = EXIT_FAIL;
+	}
+	if (status == EXIT_OK && signature_policy) {
+		status = check_policy(signature_policy, image, &t, format);
+		goto done;
 	}
 	struct trust_verdict verdict = {0};
 	if (status == EXIT_OK) {
@@ -197,6 +267,7 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 		}
 	}
 	trust_verdict_release(&verdict);
+done:
 	for (size_t i = 0; i < key_paths.n; i++)
 		trust_key_free(keys[i]);
 	free(keys);

@@ -16,7 +16,7 @@
 #define BASE_NAME_ANNOTATION   "org.opencontainers.image.base.name"
 #define BASE_DIGEST_ANNOTATION "org.opencontainers.image.base.digest"
 
-static const char *const trust_keys[] = {"default", "scopes", NULL};
+static const char *const trust_keys[] = {"default", "scopes", "signature-policy", NULL};
 static const char *const scope_keys[] = {"require", "keys", "identity", NULL};
 
 struct trust_scope {
@@ -29,6 +29,7 @@ struct trust_scope {
 };
 
 struct trust_rules {
+	char *signature_policy;      /* a containers-policy.json that must also accept */
 	struct trust_scope fallback; /* `default` */
 	struct trust_scope *scopes;
 	size_t n_scopes;
@@ -58,6 +59,7 @@ static void rules_release(struct trust_rules *r)
 		strvec_clear(&r->scopes[i].keys);
 	}
 	free(r->scopes);
+	free(r->signature_policy);
 	strvec_clear(&r->fallback.keys);
 	memset(r, 0, sizeof(*r));
 }
@@ -128,6 +130,14 @@ static int rules_load(const struct petra_policy *policy, struct trust_rules *r,
 	const char *dir = dirname(path_copy);
 	if (petra_yaml_check_keys(y, section, "trust", trust_keys, err) < 0)
 		return -1;
+	const json_t *sp = json_object_get(section, "signature-policy");
+	if (sp && !json_is_string(sp))
+		return petra_yaml_error(y, section, "signature-policy", 0, err,
+					"trust.signature-policy: must be a path");
+	if (sp) {
+		const char *path = json_string_value(sp);
+		r->signature_policy = path[0] == '/' ? xstrdup(path) : path_join(dir, path);
+	}
 	const json_t *fallback = NULL;
 	if (petra_yaml_member(y, section, "default", JSON_OBJECT, "trust", &fallback, err) < 0 ||
 	    (fallback &&
@@ -185,6 +195,16 @@ static int policy_digest(const struct petra_policy *policy, const struct trust_r
 		size_t len;
 		rc =
 		    fs_read_file_at(AT_FDCWD, petra_policy_path(policy), 1 << 20, &data, &len, err);
+		if (rc == 0)
+			oci_hasher_update(&h, data, len + 1);
+	}
+	if (r->signature_policy && rc == 0) {
+		/* The containers policy file; the keys it names are read when
+		 * it is evaluated (a changed keyring there needs a changed
+		 * policy file to be noticed by the cache). */
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+		rc = fs_read_file_at(AT_FDCWD, r->signature_policy, 1 << 20, &data, &len, err);
 		if (rc == 0)
 			oci_hasher_update(&h, data, len + 1);
 	}
@@ -251,6 +271,47 @@ static int check_signatures(struct petra_store *store, const char *name, const c
 	return rc;
 }
 
+/* The containers-policy.json named by the trust section, for the image
+ * as the docker transport would see it. */
+static int check_containers_policy(struct petra_store *store, const char *name, const char *digest,
+				   const char *path, struct trust_gate_result *result,
+				   struct petra_error **err)
+{
+	struct trust_containers_policy *cp = NULL;
+	if (trust_containers_policy_load(path, &cp, err) < 0)
+		return -1;
+	struct trust_signatures sigs = {0};
+	_cleanup_free_ char *identity = NULL;
+	int rc = 0;
+	struct oci_ref ref;
+	if (name && oci_ref_parse(name, &ref, NULL) == 0) {
+		rc = trust_store_signatures(store, ref.name, digest, &sigs, err);
+		oci_ref_release(&ref);
+		struct policy_ref pref;
+		if (policy_ref_parse(name, &pref, NULL) == 0) {
+			identity = policy_ref_format(&pref, 0);
+			policy_ref_release(&pref);
+		}
+	}
+	struct strvec reasons = STRVEC_INIT;
+	const char *scope = NULL;
+	struct trust_policy_image image = {.transport = "docker",
+					   .scope_identity = identity,
+					   .reference = name,
+					   .manifest_digest = digest};
+	if (rc == 0)
+		rc = trust_containers_policy_check(cp, &image, &sigs, &reasons, &scope, err);
+	if (rc == 0 && reasons.n) {
+		strvec_pushf(&result->reasons, "%s (%s) refuses it:", path, scope);
+		for (size_t i = 0; i < reasons.n; i++)
+			strvec_pushf(&result->reasons, "  %s", reasons.v[i]);
+	}
+	strvec_clear(&reasons);
+	trust_signatures_release(&sigs);
+	trust_containers_policy_free(cp);
+	return rc;
+}
+
 /* Decide, uncached. */
 static int decide(struct petra_store *store, const char *name, const char *digest,
 		  const json_t *manifest_annotations, const struct petra_policy *policy,
@@ -291,6 +352,9 @@ static int decide(struct petra_store *store, const char *name, const char *diges
 		else if (check_signatures(store, name, digest, scope, result, err) < 0)
 			return -1;
 	}
+	if (rules->signature_policy &&
+	    check_containers_policy(store, name, digest, rules->signature_policy, result, err) < 0)
+		return -1;
 	result->allowed = result->reasons.n == 0;
 	return 0;
 }

@@ -61,8 +61,35 @@ void trust_gpg_free(struct trust_gpg *gpg)
 	free(gpg);
 }
 
+static int import_keys(struct trust_gpg *gpg, const char *what, const void *data, size_t len,
+		       struct petra_error **err)
+{
+	gpgme_data_t in = NULL;
+	gpgme_error_t e = gpgme_data_new_from_mem(&in, data, len, 0);
+	if (!e)
+		e = gpgme_op_import(gpg->ctx, in);
+	gpgme_data_release(in);
+	if (e)
+		return petra_error_set(err, EINVAL, "%s: importing keys: %s", what,
+				       gpgme_strerror(e));
+	gpgme_import_result_t r = gpgme_op_import_result(gpg->ctx);
+	size_t before = gpg->fingerprints.n;
+	for (gpgme_import_status_t s = r ? r->imports : NULL; s; s = s->next)
+		if (s->result == GPG_ERR_NO_ERROR && s->fpr)
+			strvec_push(&gpg->fingerprints, s->fpr);
+	if (gpg->fingerprints.n == before)
+		return petra_error_set(err, EINVAL, "%s: no OpenPGP key in it", what);
+	return 0;
+}
+
 int trust_gpg_open(const char *const *keyrings, size_t n, struct trust_gpg **out,
 		   struct petra_error **err)
+{
+	return trust_gpg_open_with_blobs(keyrings, n, NULL, 0, out, err);
+}
+
+int trust_gpg_open_with_blobs(const char *const *keyrings, size_t n, const struct trust_blob *blobs,
+			      size_t n_blobs, struct trust_gpg **out, struct petra_error **err)
 {
 	if (gpg_init(err) < 0)
 		return -1;
@@ -79,28 +106,13 @@ int trust_gpg_open(const char *const *keyrings, size_t n, struct trust_gpg **out
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *data = NULL;
 		size_t len;
-		if (fs_read_file_at(AT_FDCWD, keyrings[i], 16 << 20, &data, &len, err) < 0)
+		if (fs_read_file_at(AT_FDCWD, keyrings[i], 16 << 20, &data, &len, err) < 0 ||
+		    import_keys(gpg, keyrings[i], data, len, err) < 0)
 			goto fail;
-		gpgme_data_t in = NULL;
-		gpgme_error_t e = gpgme_data_new_from_mem(&in, data, len, 0);
-		if (!e)
-			e = gpgme_op_import(gpg->ctx, in);
-		gpgme_data_release(in);
-		if (e) {
-			petra_error_set(err, EINVAL, "%s: importing keys: %s", keyrings[i],
-					gpgme_strerror(e));
-			goto fail;
-		}
-		gpgme_import_result_t r = gpgme_op_import_result(gpg->ctx);
-		size_t before = gpg->fingerprints.n;
-		for (gpgme_import_status_t s = r ? r->imports : NULL; s; s = s->next)
-			if (s->result == GPG_ERR_NO_ERROR && s->fpr)
-				strvec_push(&gpg->fingerprints, s->fpr);
-		if (gpg->fingerprints.n == before) {
-			petra_error_set(err, EINVAL, "%s: no OpenPGP key in it", keyrings[i]);
-			goto fail;
-		}
 	}
+	for (size_t i = 0; i < n_blobs; i++)
+		if (import_keys(gpg, "keyData", blobs[i].data, blobs[i].len, err) < 0)
+			goto fail;
 	*out = gpg;
 	return 0;
 fail:

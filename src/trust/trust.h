@@ -101,6 +101,13 @@ int trust_payload_parse_type(const char *data, size_t len, const char *expected_
 struct trust_gpg;
 int trust_gpg_open(const char *const *keyrings, size_t n, struct trust_gpg **gpg,
 		   struct petra_error **err);
+struct trust_blob {
+	char *data;
+	size_t len;
+};
+/* The same with keyrings given as bytes too (policy.json's keyData). */
+int trust_gpg_open_with_blobs(const char *const *keyrings, size_t n, const struct trust_blob *blobs,
+			      size_t n_blobs, struct trust_gpg **gpg, struct petra_error **err);
 void trust_gpg_free(struct trust_gpg *gpg);
 /* The signed content of an OpenPGP message with exactly one good
  * signature, and the signing key's fingerprint (not yet checked against
@@ -234,6 +241,36 @@ void trust_verdict_release(struct trust_verdict *verdict);
  * failures. */
 int trust_verify_signatures(const struct trust_check *check, const struct trust_signatures *sigs,
 			    struct trust_verdict *verdict, struct petra_error **err);
+
+/* ---- containers-policy.json (policyjson.c) ---------------------------- */
+
+/* /etc/containers/policy.json and its like: default, transports, scopes;
+ * requirements insecureAcceptAnything, reject, signedBy (GPGKeys) and
+ * sigstoreSigned (public keys), signedIdentity rules. Relative key paths
+ * are read from the policy file's directory. */
+struct trust_containers_policy;
+int trust_containers_policy_parse(const char *data, size_t len, const char *path,
+				  struct trust_containers_policy **policy,
+				  struct petra_error **err);
+int trust_containers_policy_load(const char *path, struct trust_containers_policy **policy,
+				 struct petra_error **err);
+void trust_containers_policy_free(struct trust_containers_policy *policy);
+
+/* An image as the policy sees it. */
+struct trust_policy_image {
+	const char *transport;      /* "docker" (store images, by name) or "dir" */
+	const char *scope_identity; /* docker: the normalised reference; dir: absolute path */
+	const char *reference; /* the reference it is used under (identity rules); may be NULL */
+	const char *manifest_digest;
+};
+/* Evaluate the requirements of the image's scope against its signatures:
+ * one line in reasons per requirement not met (none: accepted). *scope
+ * names the scope used ("default" or "transport \"docker\" scope \"...\"").
+ * < 0 only when a key cannot be read. */
+int trust_containers_policy_check(const struct trust_containers_policy *policy,
+				  const struct trust_policy_image *image,
+				  const struct trust_signatures *sigs, struct strvec *reasons,
+				  const char **scope, struct petra_error **err);
 
 /* ---- the gate (gate.c) ------------------------------------------------- */
 

@@ -113,3 +113,31 @@ YAML
 	run petra policy check --policy pol/policy.yaml missing:1
 	[ "$status" -eq 1 ]
 }
+
+@test "the trust section's signature-policy: a containers-policy.json the gate also applies" {
+	cat >pol/containers.json <<EOF2
+{"default": [{"type": "insecureAcceptAnything"}],
+ "transports": {"docker": {
+   "reg.example/dev": [{"type": "sigstoreSigned", "keyPath": "prod.pub",
+                        "signedIdentity": {"type": "matchRepository"}}],
+   "reg.example/dev/app:1": [{"type": "reject"}]}}}
+EOF2
+	printf 'trust:\n  signature-policy: containers.json\n' >pol/sp.yaml
+	petra import -q "$BATS_TEST_TMPDIR/busybox-rootfs" --ref reg.example/dev/other:1 --compress none >/dev/null
+	run petra policy check --policy pol/sp.yaml reg.example/dev/other:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'(transport "docker" scope "reg.example/dev") refuses it'* ]]
+	[[ "$output" == *"sigstoreSigned requirement not met: no signature"* ]]
+	petra sign --key pol/prod.key reg.example/dev/other:1 >/dev/null
+	petra policy check --policy pol/sp.yaml reg.example/dev/other:1
+	# the exact reference's scope wins over its namespace
+	run petra policy check --policy pol/sp.yaml reg.example/dev/app:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'rejected ("reject")'* ]]
+	# other images: the policy's default
+	petra policy check --policy pol/sp.yaml reg.example/prod/app:1
+	# the same file through verify-signature
+	petra verify-signature --signature-policy pol/containers.json reg.example/dev/other:1
+	run petra verify-signature --signature-policy pol/containers.json reg.example/dev/app:1
+	[ "$status" -eq 1 ]
+}

@@ -160,3 +160,41 @@ make_dir_image() {
 	[[ "$output" == *"GPG secret key"* ]]
 	[ ! -e d/signature-1 ]
 }
+
+@test "containers-policy.json: petra and skopeo give the same answer on the same file" {
+	local fpr other
+	fpr=$(new_gpg_key alice)
+	other=$(new_gpg_key mallory)
+	gpg --export "$fpr" >alice.gpg
+	gpg --export "$other" >mallory.gpg
+	make_dir_image "$BATS_TEST_TMPDIR/img"
+	petra sign --sign-by-gpg "$fpr" --identity registry.example/app:1 dir:img >/dev/null
+	local img="$BATS_TEST_TMPDIR/img"
+	local exact='"signedIdentity": {"type": "exactReference", "dockerReference": "registry.example/app:1"}'
+	local -a policies=(
+		'[{"type": "insecureAcceptAnything"}]'
+		'[{"type": "reject"}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "'"$BATS_TEST_TMPDIR"'/alice.gpg", '"$exact"'}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "'"$BATS_TEST_TMPDIR"'/mallory.gpg", '"$exact"'}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyData": "'"$(base64 -w0 alice.gpg)"'", '"$exact"'}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": ["'"$BATS_TEST_TMPDIR"'/mallory.gpg", "'"$BATS_TEST_TMPDIR"'/alice.gpg"], '"$exact"'}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "'"$BATS_TEST_TMPDIR"'/alice.gpg", "signedIdentity": {"type": "exactReference", "dockerReference": "registry.example/app:2"}}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "'"$BATS_TEST_TMPDIR"'/alice.gpg", "signedIdentity": {"type": "exactRepository", "dockerRepository": "registry.example/app"}}]'
+		'[{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "'"$BATS_TEST_TMPDIR"'/alice.gpg"}]'
+		'[{"type": "insecureAcceptAnything"}, {"type": "signedBy", "keyType": "GPGKeys", "keyPath": "'"$BATS_TEST_TMPDIR"'/mallory.gpg", '"$exact"'}]'
+	)
+	local expected=(0 1 0 1 0 0 1 0 1 1)
+	local i petra_rc skopeo_rc
+	for i in "${!policies[@]}"; do
+		# The list at the image's directory scope; a reject at its parent and by default.
+		printf '{"default": [{"type": "reject"}], "transports": {"dir": {"%s": %s, "%s": [{"type": "reject"}]}}}\n' \
+			"$img" "${policies[$i]}" "$BATS_TEST_TMPDIR" >"p$i.json"
+		petra_rc=0
+		petra verify-signature --signature-policy "p$i.json" "dir:$img" >/dev/null 2>&1 || petra_rc=1
+		skopeo_rc=0
+		skopeo --policy "p$i.json" copy -q "dir:$img" "dir:$BATS_TEST_TMPDIR/out$i" >/dev/null 2>&1 || skopeo_rc=1
+		echo "policy $i: petra $petra_rc skopeo $skopeo_rc expected ${expected[$i]}"
+		[ "$petra_rc" = "$skopeo_rc" ]
+		[ "$petra_rc" = "${expected[$i]}" ]
+	done
+}

@@ -436,6 +436,183 @@ static void test_cosign_fixtures(void **state)
 	trust_signatures_release(&sigs);
 }
 
+static struct trust_containers_policy *cp_ok(const char *json)
+{
+	struct trust_containers_policy *p = NULL;
+	struct petra_error *err = NULL;
+	if (trust_containers_policy_parse(json, strlen(json), "/etc/containers/policy.json", &p,
+					  &err) < 0)
+		fail_msg("%s\n--- input:\n%s", err->message, json);
+	return p;
+}
+
+/* The scope chosen for a docker image, and whether it was accepted. */
+static const char *cp_scope(const struct trust_containers_policy *p, const char *transport,
+			    const char *identity, bool *accepted)
+{
+	static const struct trust_signatures none = {0};
+	struct trust_policy_image image = {.transport = transport,
+					   .scope_identity = identity,
+					   .reference = identity,
+					   .manifest_digest = "sha256:00"};
+	struct strvec reasons = STRVEC_INIT;
+	const char *scope = NULL;
+	struct petra_error *err = NULL;
+	if (trust_containers_policy_check(p, &image, &none, &reasons, &scope, &err) < 0)
+		fail_msg("%s", err->message);
+	*accepted = reasons.n == 0;
+	strvec_clear(&reasons);
+	return scope;
+}
+
+static void test_containers_policy(void **state)
+{
+	(void)state;
+	/* containers/image's own example parses (signedBaseLayer, X.509 key types). */
+	struct petra_error *err = NULL;
+	struct trust_containers_policy *p = NULL;
+	assert_int_equal(trust_containers_policy_load(FIXTURES "/policy.json", &p, &err), 0);
+	bool ok;
+	assert_string_equal(cp_scope(p, "dir", "/any/where", &ok), "transport \"dir\" scope \"\"");
+	assert_true(ok);
+	assert_string_equal(cp_scope(p, "docker", "example.com/playground/app:1", &ok),
+			    "transport \"docker\" scope \"example.com/playground\"");
+	assert_true(ok);
+	assert_string_equal(cp_scope(p, "docker", "docker.io/library/busybox:latest", &ok),
+			    "default");
+	assert_false(ok);
+	/* A key file that is not there is an error, not an acceptance. */
+	struct trust_policy_image prod = {.transport = "docker",
+					  .scope_identity = "example.com/production/x:1",
+					  .reference = "example.com/production/x:1",
+					  .manifest_digest = "sha256:00"};
+	struct trust_signatures none = {0};
+	struct strvec reasons = STRVEC_INIT;
+	assert_true(trust_containers_policy_check(p, &prod, &none, &reasons, NULL, &err) < 0);
+	assert_int_equal(err->code, ENOENT);
+	petra_error_free(err);
+	err = NULL;
+	strvec_clear(&reasons);
+	trust_containers_policy_free(p);
+
+	/* Most specific scope: tag, repository, namespaces, wildcard host,
+	 * the transport's "", then default. */
+	p = cp_ok("{\"default\":[{\"type\":\"reject\"}],\"transports\":{\"docker\":{"
+		  "\"reg.example/a/b:1\":[{\"type\":\"insecureAcceptAnything\"}],"
+		  "\"reg.example/a/b\":[{\"type\":\"reject\"}],"
+		  "\"reg.example/a\":[{\"type\":\"insecureAcceptAnything\"}],"
+		  "\"*.example\":[{\"type\":\"reject\"}],"
+		  "\"\":[{\"type\":\"insecureAcceptAnything\"}]},"
+		  "\"dir\":{\"/srv/images\":[{\"type\":\"reject\"}]}}}");
+	assert_string_equal(cp_scope(p, "docker", "reg.example/a/b:1", &ok),
+			    "transport \"docker\" scope \"reg.example/a/b:1\"");
+	assert_true(ok);
+	assert_string_equal(cp_scope(p, "docker", "reg.example/a/b:2", &ok),
+			    "transport \"docker\" scope \"reg.example/a/b\"");
+	assert_false(ok);
+	assert_string_equal(cp_scope(p, "docker", "reg.example/a/c/d@sha256:00", &ok),
+			    "transport \"docker\" scope \"reg.example/a\"");
+	assert_true(ok);
+	assert_string_equal(cp_scope(p, "docker", "sub.reg.example/x:1", &ok),
+			    "transport \"docker\" scope \"*.example\"");
+	assert_false(ok);
+	assert_string_equal(cp_scope(p, "docker", "quay.io/x:1", &ok),
+			    "transport \"docker\" scope \"\"");
+	assert_true(ok);
+	assert_string_equal(cp_scope(p, "dir", "/srv/images/app", &ok),
+			    "transport \"dir\" scope \"/srv/images\"");
+	assert_false(ok);
+	assert_string_equal(cp_scope(p, "oci", "/x", &ok), "default");
+	trust_containers_policy_free(p);
+	/* signedBaseLayer parses, and is refused when evaluated, as
+	 * containers/image does. */
+	p = cp_ok("{\"default\":[{\"type\":\"signedBaseLayer\",\"baseLayerIdentity\":{"
+		  "\"type\":\"exactRepository\",\"dockerRepository\":\"a/b\"}}]}");
+	cp_scope(p, "docker", "a/b:1", &ok);
+	assert_false(ok);
+	trust_containers_policy_free(p);
+
+	static const struct {
+		const char *json, *error;
+	} bad[] = {
+	    {"{}", "\"default\" is missing"},
+	    {"{\"default\":[]}", "not a non-empty list"},
+	    {"{\"default\":[{\"type\":\"accept\"}]}", "unknown requirement type \"accept\""},
+	    {"{\"default\":[{\"type\":\"reject\",\"x\":1}]}", "unknown field \"x\""},
+	    {"{\"default\":[{\"type\":\"signedBy\",\"keyType\":\"GPGKeys\"}]}",
+	     "exactly one of keyPath"},
+	    {"{\"default\":[{\"type\":\"signedBy\",\"keyType\":\"PGP\",\"keyPath\":\"k\"}]}",
+	     "unknown keyType"},
+	    {"{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"k\",\"signedIdentity\":{"
+	     "\"type\":\"exactReference\",\"dockerReference\":\"repo\"}}]}",
+	     "not a tagged or digested reference"},
+	    {"{\"default\":[{\"type\":\"reject\"}],\"transports\":{\"docker\":[]}}",
+	     "is not an object"},
+	    {"{\"default\":[{\"type\":\"reject\"}],\"default\":[]}", "invalid JSON"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (trust_containers_policy_parse(bad[i].json, strlen(bad[i].json), "/p.json", &p,
+						  &err) == 0)
+			fail_msg("accepted: %s", bad[i].json);
+		if (!strstr(err->message, bad[i].error) || strncmp(err->message, "/p.json: ", 9))
+			fail_msg("\"%s\" does not say \"%s\"", err->message, bad[i].error);
+		petra_error_free(err);
+		err = NULL;
+	}
+}
+
+/* containers/image's GPG fixtures (policy_eval_signedby_test.go). */
+static void test_gpg_fixtures(void **state)
+{
+	(void)state;
+	struct petra_error *err = NULL;
+	struct trust_gpg *gpg = NULL;
+	const char *keyring = FIXTURES "/public-key.gpg";
+	if (trust_gpg_open(&keyring, 1, &gpg, &err) < 0)
+		fail_msg("%s", err->message);
+	assert_true(trust_gpg_trusts(gpg, "1D8230F6CDB6A06716E414C1DB72F2188BB46CC8"));
+	static const struct {
+		const char *dir, *ref;
+		enum trust_failure result;
+		size_t accepted;
+	} cases[] = {
+	    {"dir-img-valid", "testing/manifest:latest", TRUST_ACCEPTED, 1},
+	    {"dir-img-unsigned", "testing/manifest:latest", TRUST_NO_SIGNATURE, 0},
+	    {"dir-img-valid", "testing/manifest:notlatest", TRUST_IDENTITY_MISMATCH, 0},
+	    {"dir-img-valid-2", "testing/manifest:latest", TRUST_ACCEPTED, 2},
+	    {"dir-img-mixed", "testing/manifest:latest", TRUST_ACCEPTED, 1},
+	    {"dir-img-valid-2", "testing/manifest:notlatest", TRUST_IDENTITY_MISMATCH, 0},
+	    {"dir-img-modified-manifest", "testing/manifest:latest", TRUST_DIGEST_MISMATCH, 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", FIXTURES, cases[i].dir);
+		_cleanup_free_ char *manifest = NULL;
+		size_t len;
+		struct trust_signatures sigs = {0};
+		char digest[OCI_DIGEST_SIZE];
+		if (trust_dir_load(path, &manifest, &len, &sigs, &err) < 0 ||
+		    trust_manifest_digest(manifest, len, digest, &err) < 0)
+			fail_msg("%s", err->message);
+		struct trust_check check = {.manifest_digest = digest,
+					    .intended = cases[i].ref,
+					    .match = TRUST_MATCH_EXACT,
+					    .gpg = gpg};
+		struct trust_verdict v;
+		assert_int_equal(trust_verify_signatures(&check, &sigs, &v, &err), 0);
+		if (v.failure != cases[i].result ||
+		    json_array_size(v.accepted) != cases[i].accepted)
+			fail_msg("%s as %s: %s", cases[i].dir, cases[i].ref,
+				 trust_failure_name(v.failure));
+		trust_verdict_release(&v);
+		trust_signatures_release(&sigs);
+	}
+	trust_gpg_free(gpg);
+	/* A file with no key in it. */
+	const char *not_keys = FIXTURES "/image.manifest.json";
+	assert_true(trust_gpg_open(&not_keys, 1, &gpg, &err) < 0);
+	petra_error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +623,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_sign_verify, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_cosign_fixtures),
+	    cmocka_unit_test(test_containers_policy),
+	    cmocka_unit_test(test_gpg_fixtures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
