@@ -208,7 +208,9 @@ char *cli_supervisor_path(void);
 	X(keygen, "Write a key pair in cosign's format (encrypted private key, public key)")       \
 	X(sign, "Sign a store image as cosign does (a .sig manifest beside it)")                   \
 	X(verify_signature, "Check an image's cosign signatures offline (store or dir:)")          \
-	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images")
+	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images") \
+	X(ban, "Add an image or digest to the policy file's ban list (other bytes kept)")          \
+	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")
 
 /* The private key's password: $PETRA_PASSWORD, else asked on the terminal
  * (twice when confirm). NULL with err when there is none. Caller frees. */

@@ -272,6 +272,19 @@ int trust_containers_policy_check(const struct trust_containers_policy *policy,
 				  const struct trust_signatures *sigs, struct strvec *reasons,
 				  const char **scope, struct petra_error **err);
 
+/* ---- editing the ban list (ban.c) -------------------------------------- */
+
+/* Add `target` (an image pattern, or a "sha256:" digest) with `reason` to
+ * the policy file's bases.ban, or remove it, by inserting or deleting its
+ * lines: every other byte of the file stays. The edited text is parsed
+ * again (exactly one ban more or less) before it replaces the file
+ * atomically. ban creates the file when create is set; EEXIST when the
+ * target is banned already, ENOENT (unban) when it is not; ENOTSUP when
+ * the list is written in flow style ([...]). */
+int trust_policy_ban(const char *path, const char *target, const char *reason, bool create,
+		     struct petra_error **err);
+int trust_policy_unban(const char *path, const char *target, struct petra_error **err);
+
 /* ---- the gate (gate.c) ------------------------------------------------- */
 
 struct petra_policy;
