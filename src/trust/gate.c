@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #define BASE_NAME_ANNOTATION   "org.opencontainers.image.base.name"
@@ -394,12 +396,22 @@ static void cache_write(struct petra_store *store, const char *entry,
 	strbuf_addstr(&sb, result->allowed ? "allowed\n" : "refused\n");
 	for (size_t i = 0; i < result->reasons.n; i++)
 		strbuf_addf(&sb, "%s\n", result->reasons.v[i]);
-	/* A cache that cannot be written only costs time. */
+	/* A cache that cannot be written only costs time. No fsync: after a
+	 * crash an entry is whole, empty or missing (temp file + rename),
+	 * and an empty or unreadable one is decided again; a truncated
+	 * "refused" never reads as "allowed". */
+	int root = petra_store_root_fd(store);
+	mkdirat(root, "trust-cache", 0755);
+	_cleanup_close_ int dirfd = openat(root, "trust-cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *base = strchr(entry, '/') + 1;
+	_cleanup_free_ char *tmp = NULL;
 	struct petra_error *err = NULL;
-	mkdirat(petra_store_root_fd(store), "trust-cache", 0755);
-	if (fs_write_file_atomic_at(petra_store_root_fd(store), entry, sb.buf, sb.len, 0644, &err) <
-	    0)
+	_cleanup_close_ int fd = dirfd < 0 ? -1 : fs_tmpfile_at(dirfd, base, 0644, &tmp, &err);
+	if (fd < 0) {
 		petra_error_free(err);
+	} else if (fs_write_all(fd, sb.buf, sb.len) < 0 || renameat(dirfd, tmp, dirfd, base) < 0) {
+		unlinkat(dirfd, tmp, 0);
+	}
 	strbuf_release(&sb);
 }
 
