@@ -207,7 +207,7 @@ char *cli_supervisor_path(void);
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
 	X(keygen, "Write a key pair in cosign's format (encrypted private key, public key)")       \
 	X(sign, "Sign a store image as cosign does (a .sig manifest beside it)")                   \
-	X(verify_signature, "Check an image's cosign signatures offline (store or dir:)")          \
+	X(verify_signature, "Check an image's signatures offline: cosign, GPG, policy.json")       \
 	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images") \
 	X(ban, "Add an image or digest to the policy file's ban list (other bytes kept)")          \
 	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")

@@ -26,12 +26,15 @@ struct trust_scope {
 	char *pattern; /* normalised */
 	enum trust_requirement require;
 	struct strvec keys; /* paths, resolved against the policy's directory */
+	struct strvec pems; /* their contents, read once: hashed and verified with */
 	enum trust_match match;
 	unsigned specificity;
 };
 
 struct trust_rules {
 	char *signature_policy;      /* a containers-policy.json that must also accept */
+	char *signature_policy_text; /* its bytes, read once */
+	size_t signature_policy_len;
 	struct trust_scope fallback; /* `default` */
 	struct trust_scope *scopes;
 	size_t n_scopes;
@@ -59,10 +62,13 @@ static void rules_release(struct trust_rules *r)
 		free(r->scopes[i].text);
 		free(r->scopes[i].pattern);
 		strvec_clear(&r->scopes[i].keys);
+		strvec_clear(&r->scopes[i].pems);
 	}
 	free(r->scopes);
 	free(r->signature_policy);
+	free(r->signature_policy_text);
 	strvec_clear(&r->fallback.keys);
+	strvec_clear(&r->fallback.pems);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -186,39 +192,42 @@ static const struct trust_scope *rules_scope(const struct trust_rules *r, const 
 
 /* The policy digest: the policy file and every key it names, so a changed
  * key (or file) is a new policy for the cache. */
-static int policy_digest(const struct petra_policy *policy, const struct trust_rules *r,
+static int policy_digest(const struct petra_policy *policy, struct trust_rules *r,
 			 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
 	struct oci_hasher h;
 	oci_hasher_init(&h);
 	int rc = 0;
-	if (policy && petra_policy_path(policy)) {
-		_cleanup_free_ char *data = NULL;
-		size_t len;
-		rc =
-		    fs_read_file_at(AT_FDCWD, petra_policy_path(policy), 1 << 20, &data, &len, err);
-		if (rc == 0)
-			oci_hasher_update(&h, data, len + 1);
+	/* The policy as it was loaded (not the file now: it may have
+	 * changed since), and every file the decision reads, read once
+	 * here and used from memory afterwards. */
+	if (policy && petra_policy_yaml(policy)) {
+		_cleanup_free_ char *text =
+		    json_dumps(petra_yaml_root(petra_policy_yaml(policy)),
+			       JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		if (text)
+			oci_hasher_update(&h, text, strlen(text) + 1);
 	}
 	if (r->signature_policy && rc == 0) {
-		/* The containers policy file; the keys it names are read when
-		 * it is evaluated (a changed keyring there needs a changed
-		 * policy file to be noticed by the cache). */
-		_cleanup_free_ char *data = NULL;
-		size_t len;
-		rc = fs_read_file_at(AT_FDCWD, r->signature_policy, 1 << 20, &data, &len, err);
+		/* The keys a containers policy names are read when it is
+		 * evaluated: a changed keyring there is noticed by the cache
+		 * only with a changed policy file. */
+		rc = fs_read_file_at(AT_FDCWD, r->signature_policy, 1 << 20,
+				     &r->signature_policy_text, &r->signature_policy_len, err);
 		if (rc == 0)
-			oci_hasher_update(&h, data, len + 1);
+			oci_hasher_update(&h, r->signature_policy_text,
+					  r->signature_policy_len + 1);
 	}
 	for (size_t i = 0; i <= r->n_scopes && rc == 0; i++) {
-		const struct strvec *keys =
-		    i < r->n_scopes ? &r->scopes[i].keys : &r->fallback.keys;
-		for (size_t k = 0; k < keys->n && rc == 0; k++) {
-			_cleanup_free_ char *data = NULL;
+		struct trust_scope *s = i < r->n_scopes ? &r->scopes[i] : &r->fallback;
+		for (size_t k = 0; k < s->keys.n && rc == 0; k++) {
+			char *data = NULL;
 			size_t len;
-			rc = fs_read_file_at(AT_FDCWD, keys->v[k], 1 << 20, &data, &len, err);
-			if (rc == 0)
+			rc = fs_read_file_at(AT_FDCWD, s->keys.v[k], 1 << 20, &data, &len, err);
+			if (rc == 0) {
 				oci_hasher_update(&h, data, len + 1);
+				strvec_push_nodup(&s->pems, data);
+			}
 		}
 	}
 	oci_hasher_final(&h, digest);
@@ -239,7 +248,8 @@ static int check_signatures(struct petra_store *store, const char *name, const c
 	struct trust_key **keys = xcalloc(scope->keys.n + 1, sizeof(*keys));
 	int rc = 0;
 	for (size_t i = 0; i < scope->keys.n && rc == 0; i++)
-		rc = trust_public_key_load(scope->keys.v[i], &keys[i], err);
+		rc = trust_public_key_parse(scope->pems.v[i], strlen(scope->pems.v[i]),
+					    scope->keys.v[i], &keys[i], err);
 	struct trust_signatures sigs = {0};
 	struct oci_ref ref;
 	if (rc == 0 && oci_ref_parse(name, &ref, err) == 0) {
@@ -276,11 +286,13 @@ static int check_signatures(struct petra_store *store, const char *name, const c
 /* The containers-policy.json named by the trust section, for the image
  * as the docker transport would see it. */
 static int check_containers_policy(struct petra_store *store, const char *name, const char *digest,
-				   const char *path, struct trust_gate_result *result,
-				   struct petra_error **err)
+				   const struct trust_rules *rules,
+				   struct trust_gate_result *result, struct petra_error **err)
 {
+	const char *path = rules->signature_policy;
 	struct trust_containers_policy *cp = NULL;
-	if (trust_containers_policy_load(path, &cp, err) < 0)
+	if (trust_containers_policy_parse(rules->signature_policy_text, rules->signature_policy_len,
+					  path, &cp, err) < 0)
 		return -1;
 	struct trust_signatures sigs = {0};
 	_cleanup_free_ char *identity = NULL;
@@ -355,7 +367,7 @@ static int decide(struct petra_store *store, const char *name, const char *diges
 			return -1;
 	}
 	if (rules->signature_policy &&
-	    check_containers_policy(store, name, digest, rules->signature_policy, result, err) < 0)
+	    check_containers_policy(store, name, digest, rules, result, err) < 0)
 		return -1;
 	result->allowed = result->reasons.n == 0;
 	return 0;
