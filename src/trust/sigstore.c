@@ -21,6 +21,7 @@ void trust_signatures_release(struct trust_signatures *sigs)
 		free(sigs->v[i].payload);
 		free(sigs->v[i].signature_b64);
 		free(sigs->v[i].source);
+		json_decref(sigs->v[i].annotations);
 	}
 	free(sigs->v);
 	memset(sigs, 0, sizeof(*sigs));
@@ -88,6 +89,7 @@ static int signatures_from_manifest(struct petra_store *store, const char *sig_r
 		s->payload_len = payload_len;
 		const char *b64 = oci_descriptor_annotation(&desc, TRUST_SIGNATURE_ANNOTATION);
 		s->signature_b64 = b64 ? xstrdup(b64) : NULL;
+		s->annotations = desc.annotations ? json_incref(desc.annotations) : NULL;
 		s->source = xasprintf("%s layer %zu", sig_ref, i + 1);
 		oci_descriptor_release(&desc);
 	}
@@ -148,6 +150,34 @@ static int normalise(const char *text, char **out, struct petra_error **err)
 	*out = policy_ref_format(&ref, 0);
 	policy_ref_release(&ref);
 	return 0;
+}
+
+/* Write the signature manifest `sig_ref` holding `layers` (descriptor
+ * objects whose blobs are in the store). */
+static int sig_manifest_write(struct petra_store *store, const char *sig_ref, json_t *layers,
+			      struct petra_error **err)
+{
+	/* A config as cosign writes one: the layers as diff_ids, no platform. */
+	_cleanup_json_ json_t *diff_ids = json_array();
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
+	_cleanup_json_ json_t *config = json_pack(
+	    "{s:s,s:s,s:s,s:{s:s,s:O},s:{}}", "architecture", "", "created", "0001-01-01T00:00:00Z",
+	    "os", "", "rootfs", "type", "layers", "diff_ids", diff_ids, "config");
+	struct oci_descriptor config_desc = {0};
+	if (petra_store_put_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err) < 0)
+		return -1;
+	_cleanup_json_ json_t *manifest =
+	    json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType", OCI_MEDIA_TYPE_MANIFEST,
+		      "config", oci_descriptor_to_json(&config_desc), "layers", layers);
+	oci_descriptor_release(&config_desc);
+	struct oci_descriptor manifest_desc = {0};
+	if (petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err) < 0)
+		return -1;
+	int rc = petra_store_set_ref(store, sig_ref, &manifest_desc, err);
+	oci_descriptor_release(&manifest_desc);
+	return rc;
 }
 
 static int store_sign(struct petra_store *store, const struct trust_key *key, const char *image,
@@ -225,27 +255,7 @@ static int store_sign(struct petra_store *store, const struct trust_key *key, co
 	json_array_append_new(layers, oci_descriptor_to_json(&layer));
 	json_decref(layer.annotations);
 
-	/* A config as cosign writes one: the layers as diff_ids, no platform. */
-	_cleanup_json_ json_t *diff_ids = json_array();
-	size_t i;
-	json_t *l;
-	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
-	_cleanup_json_ json_t *config = json_pack(
-	    "{s:s,s:s,s:s,s:{s:s,s:O},s:{}}", "architecture", "", "created", "0001-01-01T00:00:00Z",
-	    "os", "", "rootfs", "type", "layers", "diff_ids", diff_ids, "config");
-	struct oci_descriptor config_desc = {0};
-	if (petra_store_put_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err) < 0)
-		return -1;
-	_cleanup_json_ json_t *manifest =
-	    json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType", OCI_MEDIA_TYPE_MANIFEST,
-		      "config", oci_descriptor_to_json(&config_desc), "layers", layers);
-	oci_descriptor_release(&config_desc);
-	struct oci_descriptor manifest_desc = {0};
-	if (petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err) < 0)
-		return -1;
-	int rc = petra_store_set_ref(store, out->signature_ref, &manifest_desc, err);
-	oci_descriptor_release(&manifest_desc);
-	if (rc < 0)
+	if (sig_manifest_write(store, out->signature_ref, layers, err) < 0)
 		return -1;
 	out->n_signatures = json_array_size(layers);
 	return 0;
@@ -292,6 +302,7 @@ static int dir_signature(const char *data, size_t len, const char *source,
 		json_t *annotations = json_object_get(doc, "annotations");
 		const char *b64 = json_get_string(annotations, TRUST_SIGNATURE_ANNOTATION);
 		s->signature_b64 = b64 ? xstrdup(b64) : NULL;
+		s->annotations = json_is_object(annotations) ? json_incref(annotations) : NULL;
 		return 0;
 	}
 	s->kind = TRUST_SIGNATURE_GPG;
@@ -410,5 +421,127 @@ int trust_dir_sign(const char *path, const struct trust_key *key, const char *gp
 	if (rc == 0)
 		rc = dir_write_signature(dirfd, path, file.buf, file.len, written, err);
 	strbuf_release(&file);
+	return rc;
+}
+
+/* ---- carrying signatures between the store and dir: ---------------------- */
+
+/* The image's name, digest and signature manifest name in the store. */
+static int resolve_signed(struct petra_store *store, const char *image, char **name,
+			  char digest[OCI_DIGEST_SIZE], char **sig_ref, struct petra_error **err)
+{
+	struct oci_descriptor desc;
+	if (petra_store_resolve(store, image, &desc, name, err) < 0)
+		return -1;
+	memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
+	oci_descriptor_release(&desc);
+	if (!*name)
+		return petra_error_set(err, EINVAL, "image %s has no name to keep signatures under",
+				       image);
+	_cleanup_free_ char *repository = repository_of(*name);
+	*sig_ref = trust_signature_tag(repository, digest);
+	return 0;
+}
+
+int trust_dir_export_signatures(struct petra_store *store, const char *image, const char *path,
+				size_t *written, struct petra_error **err)
+{
+	*written = 0;
+	_cleanup_free_ char *name = NULL, *sig_ref = NULL;
+	char digest[OCI_DIGEST_SIZE];
+	if (resolve_signed(store, image, &name, digest, &sig_ref, err) < 0)
+		return -1;
+	_cleanup_free_ char *repository = repository_of(name);
+	struct trust_signatures sigs = {0};
+	if (trust_store_signatures(store, repository, digest, &sigs, err) < 0)
+		return -1;
+	_cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = dirfd < 0 ? petra_error_set_errno(err, errno, "dir:%s", path) : 0;
+	for (size_t i = 0; i < sigs.n && rc == 0; i++) {
+		_cleanup_free_ char *payload_b64 =
+		    trust_base64_encode(sigs.v[i].payload, sigs.v[i].payload_len);
+		_cleanup_json_ json_t *doc = json_pack(
+		    "{s:s,s:s,s:O}", "mimeType", sigs.v[i].media_type, "payload", payload_b64,
+		    "annotations", sigs.v[i].annotations ? sigs.v[i].annotations : json_object());
+		size_t len;
+		_cleanup_free_ char *text = json_dump_compact(doc, &len);
+		struct strbuf file = STRBUF_INIT;
+		strbuf_add(&file, TRUST_SIGSTORE_FILE_PREFIX, TRUST_SIGSTORE_FILE_PREFIX_LEN);
+		strbuf_add(&file, text, len);
+		_cleanup_free_ char *where = NULL;
+		rc = dir_write_signature(dirfd, path, file.buf, file.len, &where, err);
+		strbuf_release(&file);
+		if (rc == 0)
+			(*written)++;
+	}
+	trust_signatures_release(&sigs);
+	return rc;
+}
+
+int trust_dir_import_signatures(struct petra_store *store, const char *path, const char *image,
+				size_t *added, struct petra_error **err)
+{
+	*added = 0;
+	_cleanup_free_ char *name = NULL, *sig_ref = NULL;
+	char digest[OCI_DIGEST_SIZE];
+	if (resolve_signed(store, image, &name, digest, &sig_ref, err) < 0)
+		return -1;
+	_cleanup_free_ char *manifest = NULL;
+	size_t len;
+	struct trust_signatures incoming = {0}, present = {0};
+	char dir_digest[OCI_DIGEST_SIZE];
+	_cleanup_free_ char *repository = repository_of(name);
+	int rc = trust_dir_load(path, &manifest, &len, &incoming, err);
+	if (rc == 0)
+		rc = trust_manifest_digest(manifest, len, dir_digest, err);
+	if (rc == 0 && strcmp(dir_digest, digest))
+		rc = petra_error_set(err, EINVAL, "dir:%s holds image %s, not %s", path, dir_digest,
+				     digest);
+	if (rc == 0)
+		rc = trust_store_signatures(store, repository, digest, &present, err);
+	_cleanup_json_ json_t *layers = json_array();
+	if (rc == 0 && present.n) {
+		/* The manifest's layers as they are, new ones after them. */
+		struct oci_descriptor d;
+		_cleanup_free_ char *data = NULL;
+		size_t dlen;
+		rc = petra_store_resolve(store, sig_ref, &d, NULL, err);
+		if (rc == 0) {
+			rc =
+			    petra_store_read_blob(store, d.digest, MAX_MANIFEST, &data, &dlen, err);
+			oci_descriptor_release(&d);
+		}
+		_cleanup_json_ json_t *doc =
+		    rc == 0 ? json_parse_buffer(data, dlen, sig_ref, err) : NULL;
+		if (!doc)
+			rc = -1;
+		else
+			json_array_extend(layers, json_object_get(doc, "layers"));
+	}
+	for (size_t i = 0; i < incoming.n && rc == 0; i++) {
+		const struct trust_signature *s = &incoming.v[i];
+		if (s->kind != TRUST_SIGNATURE_SIGSTORE)
+			continue; /* GPG signatures have no place in the store */
+		bool known = false;
+		for (size_t k = 0; k < present.n && !known; k++)
+			known = present.v[k].payload_len == s->payload_len &&
+				!memcmp(present.v[k].payload, s->payload, s->payload_len) &&
+				(present.v[k].annotations == s->annotations ||
+				 json_equal(present.v[k].annotations, s->annotations));
+		if (known)
+			continue;
+		struct oci_descriptor layer = {.media_type = s->media_type,
+					       .size = (int64_t)s->payload_len,
+					       .annotations = s->annotations};
+		rc = petra_store_put_blob(store, s->payload, s->payload_len, layer.digest, err);
+		if (rc == 0) {
+			json_array_append_new(layers, oci_descriptor_to_json(&layer));
+			(*added)++;
+		}
+	}
+	if (rc == 0 && *added)
+		rc = sig_manifest_write(store, sig_ref, layers, err);
+	trust_signatures_release(&incoming);
+	trust_signatures_release(&present);
 	return rc;
 }

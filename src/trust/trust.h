@@ -151,6 +151,7 @@ struct trust_signature {
 	size_t payload_len;
 	char *signature_b64; /* SIGSTORE: the annotation, NULL when absent */
 	char *source;        /* where it came from, for messages */
+	json_t *annotations; /* SIGSTORE: all of them (object), or NULL */
 };
 
 struct trust_signatures {
@@ -200,6 +201,18 @@ int trust_dir_load(const char *path, char **manifest, size_t *manifest_len,
 int trust_dir_sign(const char *path, const struct trust_key *key, const char *gpg_fingerprint,
 		   const char *identity, const json_t *annotations, char **written,
 		   struct petra_error **err);
+/* Carry cosign signatures along with an image between the store and a
+ * dir: layout (export and import call these after the image itself):
+ * every signature of the store image as a signature-N file (*written
+ * counts them); or every sigstore signature-N of dir:PATH into the store
+ * image's .sig manifest, those already there skipped (*added counts the
+ * new ones). The dir: manifest must be the store image's (EINVAL). GPG
+ * signature files stay in the dir: layout: the store has no place for
+ * them. */
+int trust_dir_export_signatures(struct petra_store *store, const char *image, const char *path,
+				size_t *written, struct petra_error **err);
+int trust_dir_import_signatures(struct petra_store *store, const char *path, const char *image,
+				size_t *added, struct petra_error **err);
 /* The digest of a manifest as signatures name it: sha256 of its bytes.
  * Schema 1 manifests (signed JWS) are refused: EINVAL. */
 int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGEST_SIZE],

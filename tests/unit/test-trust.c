@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FIXTURES    "/usr/share/gocode/src/github.com/containers/image/signature/fixtures"
@@ -327,6 +328,65 @@ static void test_store_sign_verify(void **state)
 	petra_error_free(err);
 }
 
+/* Signatures go with an image to a dir: layout and back into another
+ * store, once. */
+static void test_dir_carry(void **state)
+{
+	struct store_fixture *f = *state;
+	struct petra_error *err = NULL;
+	_cleanup_trust_key_ struct trust_key *priv = NULL, *pub = NULL;
+	make_pair(&priv, &pub);
+	char digest[OCI_DIGEST_SIZE];
+	put_image(f->store, "reg.example/app:1", "carry", digest);
+	struct trust_signed s;
+	for (int i = 0; i < 2; i++) {
+		_cleanup_json_ json_t *ann = json_pack("{s:i}", "n", i);
+		assert_int_equal(
+		    trust_store_sign(f->store, priv, "reg.example/app:1", NULL, ann, &s, &err), 0);
+		trust_signed_release(&s);
+	}
+	/* The dir: layout: the same manifest bytes. */
+	_cleanup_free_ char *dir = path_join(f->dir, "img");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	_cleanup_free_ char *manifest = NULL;
+	size_t len;
+	assert_int_equal(petra_store_read_blob(f->store, digest, 1 << 20, &manifest, &len, &err),
+			 0);
+	_cleanup_free_ char *mpath = path_join(dir, "manifest.json");
+	assert_int_equal(fs_write_file_atomic_at(AT_FDCWD, mpath, manifest, len, 0644, &err), 0);
+	size_t n = 0;
+	assert_int_equal(trust_dir_export_signatures(f->store, "reg.example/app:1", dir, &n, &err),
+			 0);
+	assert_int_equal(n, 2);
+
+	/* Another store with the same image: the signatures come in, once. */
+	_cleanup_free_ char *other_dir = path_join(f->dir, "store2");
+	struct petra_store *other = NULL;
+	assert_int_equal(
+	    petra_store_open(other_dir, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &other, &err), 0);
+	char digest2[OCI_DIGEST_SIZE];
+	put_image(other, "reg.example/app:1", "carry", digest2);
+	assert_string_equal(digest, digest2);
+	assert_int_equal(
+	    check_store(other, "reg.example/app", digest, "reg.example/app:1", pub, NULL),
+	    TRUST_NO_SIGNATURE);
+	assert_int_equal(trust_dir_import_signatures(other, dir, "reg.example/app:1", &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(trust_dir_import_signatures(other, dir, "reg.example/app:1", &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    check_store(other, "reg.example/app", digest, "reg.example/app:1", pub, &n),
+	    TRUST_ACCEPTED);
+	assert_int_equal(n, 2);
+	/* A dir: of another image is refused. */
+	char digest3[OCI_DIGEST_SIZE];
+	put_image(other, "reg.example/app:2", "another", digest3);
+	assert_true(trust_dir_import_signatures(other, dir, "reg.example/app:2", &n, &err) < 0);
+	assert_error_contains(err, "holds image");
+	petra_error_free(err);
+	petra_store_close(other);
+}
+
 /* containers/image's cosign fixtures, with its expected answers
  * (signature/policy_eval_sigstore_test.go). */
 static void test_cosign_fixtures(void **state)
@@ -623,6 +683,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_sign_verify, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_cosign_fixtures),
+	    cmocka_unit_test_setup_teardown(test_dir_carry, store_fixture_setup,
+					    store_fixture_teardown),
 	    cmocka_unit_test(test_containers_policy),
 	    cmocka_unit_test(test_gpg_fixtures),
 	};
