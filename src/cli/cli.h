@@ -210,7 +210,9 @@ char *cli_supervisor_path(void);
 	X(verify_signature, "Check an image's signatures offline: cosign, GPG, policy.json")       \
 	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images") \
 	X(ban, "Add an image or digest to the policy file's ban list (other bytes kept)")          \
-	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")
+	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")               \
+	X(attest, "Attest a store image: an in-toto statement in a signed DSSE envelope (.att)")   \
+	X(verify_attestation, "Check a store image's in-toto attestations offline")
 
 /* The private key's password: $PETRA_PASSWORD, else asked on the terminal
  * (twice when confirm). NULL with err when there is none. Caller frees. */

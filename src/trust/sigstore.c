@@ -96,14 +96,12 @@ static int signatures_from_manifest(struct petra_store *store, const char *sig_r
 	return 0;
 }
 
-int trust_store_signatures(struct petra_store *store, const char *repository,
-			   const char *manifest_digest, struct trust_signatures *sigs,
-			   struct petra_error **err)
+int trust_sig_manifest_read(struct petra_store *store, const char *tag,
+			    struct trust_signatures *sigs, struct petra_error **err)
 {
-	_cleanup_free_ char *sig_ref = trust_signature_tag(repository, manifest_digest);
 	struct oci_descriptor desc;
 	struct petra_error *lookup = NULL;
-	if (petra_store_resolve(store, sig_ref, &desc, NULL, &lookup) < 0) {
+	if (petra_store_resolve(store, tag, &desc, NULL, &lookup) < 0) {
 		int code = lookup->code;
 		if (code == ENOENT) {
 			petra_error_free(lookup);
@@ -117,8 +115,16 @@ int trust_store_signatures(struct petra_store *store, const char *repository,
 	int rc = petra_store_read_blob(store, desc.digest, MAX_MANIFEST, &data, &len, err);
 	oci_descriptor_release(&desc);
 	if (rc < 0)
-		return petra_error_prefix(err, "%s", sig_ref);
-	return signatures_from_manifest(store, sig_ref, data, len, sigs, err);
+		return petra_error_prefix(err, "%s", tag);
+	return signatures_from_manifest(store, tag, data, len, sigs, err);
+}
+
+int trust_store_signatures(struct petra_store *store, const char *repository,
+			   const char *manifest_digest, struct trust_signatures *sigs,
+			   struct petra_error **err)
+{
+	_cleanup_free_ char *sig_ref = trust_signature_tag(repository, manifest_digest);
+	return trust_sig_manifest_read(store, sig_ref, sigs, err);
 }
 
 void trust_signed_release(struct trust_signed *signed_)
@@ -178,6 +184,55 @@ static int sig_manifest_write(struct petra_store *store, const char *sig_ref, js
 	int rc = petra_store_set_ref(store, sig_ref, &manifest_desc, err);
 	oci_descriptor_release(&manifest_desc);
 	return rc;
+}
+
+int trust_sig_manifest_append(struct petra_store *store, const char *tag, const char *media_type,
+			      const void *blob, size_t len, const json_t *annotations,
+			      size_t *n_layers, struct petra_error **err)
+{
+	_cleanup_json_ json_t *layers = json_array();
+	struct oci_descriptor desc;
+	struct petra_error *lookup = NULL;
+	if (petra_store_resolve(store, tag, &desc, NULL, &lookup) == 0) {
+		_cleanup_free_ char *data = NULL;
+		size_t dlen;
+		int rc = petra_store_read_blob(store, desc.digest, MAX_MANIFEST, &data, &dlen, err);
+		oci_descriptor_release(&desc);
+		if (rc < 0)
+			return -1;
+		_cleanup_json_ json_t *doc = json_parse_buffer(data, dlen, tag, err);
+		json_t *old = doc ? json_object_get(doc, "layers") : NULL;
+		if (!json_is_array(old))
+			return doc ? petra_error_set(err, EINVAL, "%s: layers is not an array", tag)
+				   : -1;
+		json_array_extend(layers, old);
+	} else if (lookup->code != ENOENT) {
+		*err = lookup;
+		return -1;
+	} else {
+		petra_error_free(lookup);
+	}
+	struct oci_descriptor layer = {.media_type = (char *)media_type,
+				       .size = (int64_t)len,
+				       .annotations = (json_t *)annotations};
+	if (petra_store_put_blob(store, blob, len, layer.digest, err) < 0)
+		return -1;
+	/* The same blob with the same annotations is there already. */
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l)
+	{
+		const char *d = json_get_string(l, "digest");
+		json_t *a = json_object_get(l, "annotations");
+		if (d && !strcmp(d, layer.digest) &&
+		    (a == annotations || (a && annotations && json_equal(a, annotations)))) {
+			*n_layers = json_array_size(layers);
+			return 0;
+		}
+	}
+	json_array_append_new(layers, oci_descriptor_to_json(&layer));
+	*n_layers = json_array_size(layers);
+	return sig_manifest_write(store, tag, layers, err);
 }
 
 static int store_sign(struct petra_store *store, const struct trust_key *key, const char *image,

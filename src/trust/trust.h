@@ -218,6 +218,28 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGEST_SIZE],
 			  struct petra_error **err);
 
+/* ---- attestations (attest.c) ------------------------------------------ */
+
+#define TRUST_DSSE_MEDIA_TYPE     "application/vnd.dsse.envelope.v1+json"
+#define TRUST_INTOTO_PAYLOAD_TYPE "application/vnd.in-toto+json"
+
+/* "<repository>:sha256-<hex>.att". Caller frees. */
+char *trust_attestation_tag(const char *repository, const char *manifest_digest);
+/* An in-toto statement (v0.1) about one subject. Caller frees. */
+char *trust_statement_build(const char *subject_name, const char *manifest_digest,
+			    const char *predicate_type, const json_t *predicate, size_t *len);
+/* Attest the store image `image` (it needs a name): the statement (subject
+ * its repository and digest) in a DSSE envelope signed with key, added to
+ * the image's .att manifest as cosign does. out as for trust_store_sign
+ * (identity: the subject name). */
+int trust_store_attest(struct petra_store *store, const struct trust_key *key, const char *image,
+		       const char *predicate_type, const json_t *predicate,
+		       struct trust_signed *out, struct petra_error **err);
+/* The layers of the image's .att manifest (none: sigs->n == 0). */
+int trust_store_attestations(struct petra_store *store, const char *repository,
+			     const char *manifest_digest, struct trust_signatures *atts,
+			     struct petra_error **err);
+
 /* ---- verification (verify.c) ------------------------------------------- */
 
 /* Why a signature (or an image) was not accepted, from the earliest stage
@@ -341,5 +363,13 @@ void trust_gate_result_release(struct trust_gate_result *result);
 int trust_gate_check(struct petra_store *store, const char *image, enum trust_purpose purpose,
 		     const struct petra_policy *policy, struct trust_gate_result *result,
 		     struct petra_error **err);
+
+/* Check attestations (from trust_store_attestations) against check's
+ * keys: an envelope signed (over DSSE's PAE) by one of them, an in-toto
+ * statement whose subject is check->manifest_digest, of predicate_type
+ * when it is not NULL. verdict->accepted holds {key, statement} objects. */
+int trust_verify_attestations(const struct trust_check *check, const struct trust_signatures *atts,
+			      const char *predicate_type, struct trust_verdict *verdict,
+			      struct petra_error **err);
 
 #endif

@@ -328,6 +328,63 @@ static void test_store_sign_verify(void **state)
 	petra_error_free(err);
 }
 
+static void test_attestations(void **state)
+{
+	struct store_fixture *f = *state;
+	struct petra_error *err = NULL;
+	_cleanup_trust_key_ struct trust_key *priv = NULL, *pub = NULL, *priv2 = NULL, *pub2 = NULL;
+	make_pair(&priv, &pub);
+	make_pair(&priv2, &pub2);
+	char digest[OCI_DIGEST_SIZE], other[OCI_DIGEST_SIZE];
+	put_image(f->store, "reg.example/app:1", "att", digest);
+	put_image(f->store, "reg.example/app:2", "att2", other);
+	_cleanup_free_ char *tag = trust_attestation_tag("reg.example/app", digest);
+	assert_non_null(strstr(tag, ".att"));
+	assert_null(strstr(tag, ".sig"));
+	_cleanup_json_ json_t *predicate = json_pack("{s:s}", "builder", "petra");
+	struct trust_signed out;
+	assert_int_equal(trust_store_attest(f->store, priv, "reg.example/app:1", "https://t/v1",
+					    predicate, &out, &err),
+			 0);
+	assert_string_equal(out.signature_ref, tag);
+	assert_int_equal(out.n_signatures, 1);
+	trust_signed_release(&out);
+	struct trust_signatures atts = {0};
+	assert_int_equal(trust_store_attestations(f->store, "reg.example/app", digest, &atts, &err),
+			 0);
+	assert_int_equal(atts.n, 1);
+	static const struct {
+		int key;
+		const char *digest_of, *type;
+		enum trust_failure result;
+	} cases[] = {
+	    {1, "1", "https://t/v1", TRUST_ACCEPTED},
+	    {1, "1", NULL, TRUST_ACCEPTED},
+	    {2, "1", NULL, TRUST_WRONG_KEY},
+	    {1, "2", NULL, TRUST_DIGEST_MISMATCH},
+	    {1, "1", "https://t/v2", TRUST_NO_SIGNATURE},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct trust_key *keys[] = {cases[i].key == 1 ? pub : pub2};
+		struct trust_check check = {.manifest_digest =
+						cases[i].digest_of[0] == '1' ? digest : other,
+					    .keys = keys,
+					    .n_keys = 1};
+		struct trust_verdict v;
+		assert_int_equal(trust_verify_attestations(&check, &atts, cases[i].type, &v, &err),
+				 0);
+		if (v.failure != cases[i].result)
+			fail_msg("case %zu: %s", i, trust_failure_name(v.failure));
+		trust_verdict_release(&v);
+	}
+	trust_signatures_release(&atts);
+	/* The signatures of the image are not its attestations. */
+	struct trust_signatures sigs = {0};
+	assert_int_equal(trust_store_signatures(f->store, "reg.example/app", digest, &sigs, &err),
+			 0);
+	assert_int_equal(sigs.n, 0);
+}
+
 /* Signatures go with an image to a dir: layout and back into another
  * store, once. */
 static void test_dir_carry(void **state)
@@ -684,6 +741,8 @@ int main(void)
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_cosign_fixtures),
 	    cmocka_unit_test_setup_teardown(test_dir_carry, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_attestations, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_containers_policy),
 	    cmocka_unit_test(test_gpg_fixtures),

@@ -7,6 +7,8 @@
 #   cosign-oracle.py public KEYFILE            decrypt KEYFILE, print its public key PEM
 #   cosign-oracle.py sign KEYFILE FILE         print base64 ECDSA/SHA-256 signature of FILE
 #   cosign-oracle.py verify PUBFILE FILE SIG   exit 0 when the base64 SIG verifies FILE
+#   cosign-oracle.py dsse-verify PUBFILE ENV   exit 0 when a signature of the DSSE
+#                                              envelope ENV verifies; prints the payload
 import base64, json, os, sys
 import nacl.secret, nacl.utils
 from cryptography.hazmat.primitives import hashes, serialization
@@ -77,6 +79,20 @@ def main():
                        ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             sys.exit(1)
+    elif cmd == "dsse-verify":
+        pub = serialization.load_pem_public_key(open(sys.argv[2], "rb").read())
+        env = json.load(open(sys.argv[3]))
+        body = base64.b64decode(env["payload"])
+        ptype = env["payloadType"].encode()
+        pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(body), body)
+        for sig in env["signatures"]:
+            try:
+                pub.verify(base64.b64decode(sig["sig"]), pae, ec.ECDSA(hashes.SHA256()))
+                sys.stdout.write(body.decode())
+                return
+            except InvalidSignature:
+                pass
+        sys.exit(1)
     else:
         sys.exit("unknown command " + cmd)
 
