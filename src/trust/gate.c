@@ -427,6 +427,37 @@ static void cache_write(struct petra_store *store, const char *entry,
 	strbuf_release(&sb);
 }
 
+/* Does `image` name the image by digest or digest prefix (as
+ * petra_store_resolve reads it) rather than by name? */
+static bool by_digest(const char *image)
+{
+	if (oci_digest_valid(image))
+		return true;
+	size_t n = strlen(image);
+	return n >= 4 && n <= 64 && strspn(image, "0123456789abcdef") == n;
+}
+
+/* The names the decision is about: the one given, or, for a digest, every
+ * name the store gives that manifest (each must be allowed: a digest must
+ * not pick the laxest scope); none (one NULL) for an unnamed manifest. */
+static int gate_names(struct petra_store *store, const char *image, const char *name,
+		      const char *digest, struct strvec *names, struct petra_error **err)
+{
+	if (!by_digest(image) && name) {
+		strvec_push(names, name);
+		return 0;
+	}
+	struct petra_store_entry *entries = NULL;
+	size_t n = 0;
+	if (petra_store_list(store, &entries, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].name && !strcmp(entries[i].desc.digest, digest))
+			strvec_push(names, entries[i].name);
+	petra_store_entries_free(entries, n);
+	return 0;
+}
+
 int trust_gate_check(struct petra_store *store, const char *image, enum trust_purpose purpose,
 		     const struct petra_policy *policy, struct trust_gate_result *result,
 		     struct petra_error **err)
@@ -441,6 +472,9 @@ int trust_gate_check(struct petra_store *store, const char *image, enum trust_pu
 	memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
 	oci_descriptor_release(&desc);
 	memcpy(result->manifest_digest, digest, OCI_DIGEST_SIZE);
+	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
+	if (gate_names(store, image, name, digest, &names, err) < 0)
+		return -1;
 
 	struct trust_rules rules;
 	if (rules_load(policy, &rules, err) < 0) {
@@ -452,20 +486,20 @@ int trust_gate_check(struct petra_store *store, const char *image, enum trust_pu
 		rules_release(&rules);
 		return -1;
 	}
-	/* The name is part of the question (scopes and identities are per
-	 * name): it goes into the key with the policy. */
+	/* The names are part of the question (scopes and identities are per
+	 * name), and so are their signatures (a signature added or removed is
+	 * a new question: their manifest's digest, from the index). */
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
-	strbuf_addf(&key, "%s\n%s\n", pdigest, name ? name : "");
-	/* So are the signatures: a signature added or removed is a new
-	 * question (their manifest's digest, from the index). */
-	if (name) {
+	strbuf_addf(&key, "%s\n", pdigest);
+	for (size_t i = 0; i < names.n; i++) {
+		strbuf_addf(&key, "%s\n", names.v[i]);
 		struct oci_ref ref;
-		if (oci_ref_parse(name, &ref, NULL) == 0) {
+		if (oci_ref_parse(names.v[i], &ref, NULL) == 0) {
 			_cleanup_free_ char *sig_tag = trust_signature_tag(ref.name, digest);
 			struct oci_descriptor sig_desc;
 			struct petra_error *none = NULL;
 			if (petra_store_resolve(store, sig_tag, &sig_desc, NULL, &none) == 0) {
-				strbuf_addstr(&key, sig_desc.digest);
+				strbuf_addf(&key, "%s\n", sig_desc.digest);
 				oci_descriptor_release(&sig_desc);
 			} else {
 				petra_error_free(none);
@@ -486,9 +520,22 @@ int trust_gate_check(struct petra_store *store, const char *image, enum trust_pu
 	_cleanup_json_ json_t *doc = rc == 0 ? json_parse_buffer(manifest, len, digest, err) : NULL;
 	if (!doc)
 		rc = -1;
-	if (rc == 0)
-		rc = decide(store, name, digest, json_object_get(doc, "annotations"), policy,
-			    &rules, result, err);
+	const json_t *annotations = doc ? json_object_get(doc, "annotations") : NULL;
+	if (rc == 0 && !names.n)
+		rc = decide(store, NULL, digest, annotations, policy, &rules, result, err);
+	for (size_t i = 0; rc == 0 && i < names.n; i++) {
+		struct trust_gate_result one = {0};
+		rc = decide(store, names.v[i], digest, annotations, policy, &rules, &one, err);
+		for (size_t k = 0; rc == 0 && k < one.reasons.n; k++) {
+			if (names.n > 1)
+				strvec_pushf(&result->reasons, "as %s: %s", names.v[i],
+					     one.reasons.v[k]);
+			else
+				strvec_push(&result->reasons, one.reasons.v[k]);
+		}
+		trust_gate_result_release(&one);
+	}
+	result->allowed = result->reasons.n == 0;
 	rules_release(&rules);
 	if (rc < 0) {
 		trust_gate_result_release(result);

@@ -349,7 +349,10 @@ struct trust_gate_result {
 void trust_gate_result_release(struct trust_gate_result *result);
 
 /* May the store image `image` (name, digest or prefix) be used for
- * `purpose` under `policy` (NULL: no policy, everything is allowed)?
+ * `purpose` under `policy` (NULL: no policy, everything is allowed)? A
+ * name is judged as that name; a digest or prefix under every name the
+ * store gives the manifest (all must be allowed), or under no name (the
+ * default scope; signed-by refuses) when it has none.
  * Refusal is not an error: 0 with result->allowed false and every reason
  * (the image banned by name or digest; its base, from the manifest's
  * org.opencontainers.image.base.name/digest annotations the builder

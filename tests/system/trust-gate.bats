@@ -141,3 +141,24 @@ EOF2
 	run petra verify-signature --signature-policy pol/containers.json reg.example/dev/app:1
 	[ "$status" -eq 1 ]
 }
+
+@test "by digest, an image is judged under every name it has: a digest does not pick the laxest scope" {
+	petra tag reg.example/dev/app:1 reg.example/prod/same:1
+	local digest
+	digest=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "reg.example/dev/app:1") | .digest' "$PETRA_ROOT/index.json")
+	petra policy check --policy pol/policy.yaml reg.example/dev/app:1
+	run petra policy check --policy pol/policy.yaml "$digest"
+	[ "$status" -eq 1 ]
+	# (setup's reg.example/prod/app:1 is the same image, too)
+	[[ "$output" == *"as reg.example/prod/same:1: signature requirement"* ]]
+	[[ "$output" == *"as reg.example/prod/app:1: signature requirement"* ]]
+	[[ "$output" != *"as reg.example/dev/app:1"* ]]
+	run petra policy check --policy pol/policy.yaml "${digest:7:12}"
+	[ "$status" -eq 1 ]
+	petra sign --key pol/prod.key reg.example/prod/same:1 >/dev/null
+	run petra policy check --policy pol/policy.yaml "$digest"
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"as reg.example/prod/same:1"* ]]
+	petra sign --key pol/prod.key reg.example/prod/app:1 >/dev/null
+	petra policy check --policy pol/policy.yaml "$digest"
+}
