@@ -17,8 +17,14 @@ static void print_usage(FILE *out)
 		     "Daemonless toolkit for immutable OCI images.\n"
 		     "\n"
 		     "Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		/* a verb's C name spells '-' as '_' */
+		_cleanup_free_ char *name = xstrdup(verbs[i].name);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(out, "  %-10s %s\n", name, verbs[i].summary);
+	}
 	fprintf(out, "\n"
 		     "Global options:\n"
 		     "  --root DIR          the image store (default: $PETRA_ROOT, else\n"
@@ -34,10 +40,19 @@ static void print_usage(FILE *out)
 		     "127 (not found). docs/EXIT-CODES.md has the whole table.\n");
 }
 
+/* A verb's C name spells '-' as '_' (verify_signature is verify-signature). */
+static bool verb_name_is(const char *c_name, const char *name)
+{
+	for (; *c_name && *name; c_name++, name++)
+		if (*c_name != *name && !(*c_name == '_' && *name == '-'))
+			return false;
+	return !*c_name && !*name;
+}
+
 static const struct cli_verb *find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (!strcmp(verbs[i].name, name))
+		if (verb_name_is(verbs[i].name, name))
 			return &verbs[i];
 	return NULL;
 }

@@ -216,7 +216,19 @@ char *cli_supervisor_path(void);
 	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
 	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
-	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")
+	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
+	X(keygen, "Write a key pair in cosign's format (encrypted private key, public key)")       \
+	X(sign, "Sign a store image as cosign does (a .sig manifest beside it)")                   \
+	X(verify_signature, "Check an image's signatures offline: cosign, GPG, policy.json")       \
+	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images") \
+	X(ban, "Add an image or digest to the policy file's ban list (other bytes kept)")          \
+	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")               \
+	X(attest, "Attest a store image: an in-toto statement in a signed DSSE envelope (.att)")   \
+	X(verify_attestation, "Check a store image's in-toto attestations offline")
+
+/* The private key's password: $PETRA_PASSWORD, else asked on the terminal
+ * (twice when confirm). NULL with err when there is none. Caller frees. */
+char *cli_read_password(bool confirm, struct petra_error **err);
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

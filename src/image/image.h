@@ -6,9 +6,12 @@
  *  - image_load: a reference resolved to its manifest and config, both
  *    read from the store and verified against their digests.
  *  - image_import: a directory, a rootfs tarball, an OCI layout
- *    (oci:PATH[:TAG]) or an OCI archive (oci-archive:FILE[:TAG]) into the
- *    store, under a name.
- *  - image_export: an image from the store to an OCI layout or archive.
+ *    (oci:PATH[:TAG]), an OCI archive (oci-archive:FILE[:TAG]) or
+ *    containers/image's directory layout (dir:PATH: manifest.json, blobs
+ *    named by hex digest, version) into the store, under a name.
+ *  - image_export: an image from the store to an OCI layout or archive, or
+ *    to dir:PATH (the manifest byte for byte; signature-N files are
+ *    trust/'s).
  *  - image_unpack: the layers applied, in order and safely, onto a new
  *    directory that appears only once it is complete.
  *  - image_verify_layers: every layer of every named image decompressed
