@@ -133,17 +133,16 @@ serve_read_only() {
 	[ "$status" -eq 0 ]
 }
 
-# podman_serve IMAGE PORT PAGE: export IMAGE, copy it into a private podman
-# store with skopeo, run it read-only with the label as --tmpfs options.
+# podman_serve IMAGE PORT PAGE: export IMAGE, copy it into the test's
+# podman store ($POD) with skopeo, run it read-only with the label as
+# --tmpfs options, ask it for PAGE, try to write its configuration.
 podman_serve() {
 	local image=$1 port=$2 page=$3
-	local p="/tmp/petra-podman-learn-$$-$RANDOM"
-	local layout="$p/layout"
-	petra export "$image" "oci:$layout:1"
-	local podman=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs
-		--events-backend file --runtime runc --cgroup-manager cgroupfs)
-	skopeo copy -q "oci:$layout:1" \
-		"containers-storage:[vfs@$p/root+$p/runroot]localhost/learned:1"
+	local name
+	name=$(echo "$image" | tr '/:' '--')
+	petra export "$image" "oci:$POD/layout:$name"
+	skopeo copy -q "oci:$POD/layout:$name" \
+		"containers-storage:[vfs@$POD/root+$POD/runroot]localhost/$name:1"
 	# The label is the single source of truth: each path a tmpfs with its
 	# size and mode, filled with the image's content when "copy". podman
 	# has no uid= for a tmpfs: a path of another owner than root is the
@@ -154,17 +153,15 @@ podman_serve() {
 		(if (.uid // -1) != 0 then ",U" else "" end) +
 		(if .copy then ",tmpcopyup" else ",notmpcopyup" end)')
 	echo "podman tmpfs: ${tmpfs[*]}"
-	"${podman[@]}" run -d -q --name learned --network host --read-only --read-only-tmpfs=false \
+	"${PODMAN[@]}" run -d -q --name "$name" --network host --read-only --read-only-tmpfs=false \
 		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "${tmpfs[@]}" \
-		localhost/learned:1 >/dev/null
+		"localhost/$name:1" >/dev/null
 	local ok=0 wrote=""
 	wait_for_http "http://127.0.0.1:$port/" &&
 		[ "$(curl -fsS "http://127.0.0.1:$port/")" = "$page" ] && ok=1
-	wrote=$("${podman[@]}" exec learned sh -c 'echo x >>/etc/passwd' 2>&1) || true
-	"${podman[@]}" logs learned 2>&1 | tail -n 5
-	"${podman[@]}" rm -f -t 2 learned >/dev/null 2>&1 || true
-	"${podman[@]}" system reset -f >/dev/null 2>&1 || true
-	rm -rf "$p"
+	wrote=$("${PODMAN[@]}" exec "$name" sh -c 'echo x >>/etc/passwd' 2>&1) || true
+	"${PODMAN[@]}" logs "$name" 2>&1 | tail -n 5
+	"${PODMAN[@]}" rm -f -t 2 "$name" >/dev/null 2>&1 || true
 	echo "wrote: $wrote"
 	[ "$ok" -eq 1 ]
 	[[ "$wrote" == *"Read-only file system"* ]]
@@ -180,10 +177,23 @@ podman_serve() {
 		run learn_service web/apache2:1 "$APACHE_PORT" web/apache2:ro "hello from apache2"
 		[ "$status" -eq 0 ]
 	fi
+	# One podman store for both, reset and removed at the end. Its own
+	# tmpdir and file locks: podman's default shared-memory locks and
+	# /run/libpod are shared with every other podman on the host.
+	POD="/tmp/petra-podman-learn-$$-$RANDOM"
+	mkdir -p "$POD"
+	printf '[engine]\nlock_type = "file"\n' >"$POD/containers.conf"
+	export CONTAINERS_CONF="$POD/containers.conf"
+	PODMAN=(podman --root "$POD/root" --runroot "$POD/runroot" --tmpdir "$POD/tmp"
+		--storage-driver vfs --events-backend file --runtime runc --cgroup-manager cgroupfs)
 	run podman_serve web/nginx:ro "$NGINX_PORT" "hello from nginx"
-	echo "$output"
-	[ "$status" -eq 0 ]
+	local nginx_status=$status nginx_output=$output
 	run podman_serve web/apache2:ro "$APACHE_PORT" "hello from apache2"
-	echo "$output"
-	[ "$status" -eq 0 ]
+	local apache_status=$status apache_output=$output
+	"${PODMAN[@]}" system reset -f >/dev/null 2>&1 || true
+	rm -rf "$POD"
+	echo "$nginx_output"
+	echo "$apache_output"
+	[ "$nginx_status" -eq 0 ]
+	[ "$apache_status" -eq 0 ]
 }
