@@ -159,8 +159,9 @@ enum {
 		"non-root", no_argument, NULL, CLI_OPT_NON_ROOT                                    \
 	}
 #define CLI_RUN_OPTIONS_HELP                                                                       \
-	"      --tmpfs PATH[:OPTS]  a writable tmpfs at PATH; OPTS: size=64m,mode=1777,\n"         \
-	"                           uid=N,gid=N,ro\n"                                              \
+	"      --tmpfs PATH[:OPTS]  a writable tmpfs at PATH (default mode 1777); OPTS:\n"         \
+	"                           size=64m,mode=0755,uid=N,gid=N,copy (start with the\n"         \
+	"                           image's content of PATH),ro\n"                                 \
 	"  -v, --volume SRC:DST[:ro]  bind the host path SRC at DST\n"                             \
 	"  -u, --user USER[:GROUP]  run as USER (a name of the image's /etc/passwd, or\n"          \
 	"                           a number); default: the image's USER\n"                        \
@@ -186,6 +187,14 @@ int cli_run_option(const char *verb, int opt, const char *arg, struct cli_run_ar
 /* Point the options at the collected mounts and environment. */
 void cli_run_args_finish(struct cli_run_args *a);
 void cli_run_args_release(struct cli_run_args *a);
+/* --learn (learn.c): print what a run learned (stderr); save image as
+ * `save` with it (EXIT_OK, or EXIT_FAIL with the error printed); both for
+ * a detached learner that ended (c->image by digest, `save` may be NULL). */
+void cli_learn_print(const struct runtime_run_result *r);
+int cli_learn_save(struct cli *cli, const char *image, const struct runtime_run_result *r,
+		   const char *save);
+int cli_learn_finish(struct cli *cli, const struct runtime_container *c, const char *save);
+
 /* The petra-supervisor program, or NULL. Caller frees. */
 char *cli_supervisor_path(void);
 
@@ -207,6 +216,7 @@ char *cli_supervisor_path(void);
 	X(ps, "List containers")                                                                   \
 	X(logs, "Print a detached container's output")                                             \
 	X(stop, "Stop running containers (SIGTERM, then SIGKILL)")                                 \
+	X(learn, "End a detached --learn container and save what it learned")                      \
 	X(rm, "Remove containers")                                                                 \
 	X(exec, "Run a command in one running container, or in all that match")                    \
 	X(diff, "Show what changed in a container's writable places")                              \

@@ -23,10 +23,12 @@ static const char usage[] =
     "      --name NAME          a name for ps, exec, stop, rm\n"
     "  -i, --interactive        keep standard input open (default: /dev/null)\n"
     "  -t, --tty                give the container a terminal\n"
-    "      --learn              run on a throwaway writable layer in memory and, at\n"
-    "                           exit, print the directories the command wrote\n"
+    "      --learn              run on a throwaway writable layer and, at exit,\n"
+    "                           print the directories the command wrote into\n"
+    "                           (with -d: when `petra stop` ends it)\n"
     "      --save NAME          with --learn: save IMAGE as NAME with those\n"
-    "                           directories in its writable-paths label\n"
+    "                           directories in its writable-paths label (added\n"
+    "                           to what the label already holds)\n"
     "      --copy-root          merge the layers into a tmpfs instead of mounting\n"
     "                           overlayfs (what happens when overlayfs is "
     "missing)\n" CLI_RUN_OPTIONS_HELP "  -h, --help               this help\n"
@@ -41,22 +43,6 @@ static int run_fail(struct petra_error *err, int code)
 {
 	cli_fail(err);
 	return code == RUN_EXIT_NOT_FOUND || code == RUN_EXIT_CANNOT_EXEC ? code : RUN_EXIT_FAIL;
-}
-
-static void print_learned(const struct runtime_run_result *r)
-{
-	fprintf(stderr, "petra: the container wrote into %zu director%s%s\n", r->n_learned,
-		r->n_learned == 1 ? "y" : "ies", r->n_learned ? ":" : "");
-	for (size_t i = 0; i < r->n_learned; i++) {
-		char used[32], size[32];
-		format_size(r->learned[i].used, used, sizeof(used));
-		format_size(r->learned[i].size, size, sizeof(size));
-		fprintf(stderr, "  %-30s %10s used  (tmpfs size %s, mode %04o, uid %u)\n",
-			r->learned[i].path, used, size, (unsigned)r->learned[i].mode,
-			(unsigned)r->learned[i].uid);
-	}
-	for (size_t i = 0; i < r->learn_notes.n; i++)
-		fprintf(stderr, "petra: note: the container %s\n", r->learn_notes.v[i]);
 }
 
 /* -1 to go on (optind at IMAGE), else the exit status: 0 after --help,
@@ -129,30 +115,16 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 		cli_usage("run", "--save goes with --learn");
 		return RUN_EXIT_FAIL;
 	}
-	if (a->o.learn && (a->o.detach || a->o.read_write)) {
-		cli_usage("run", "--learn cannot go with --detach or --read-write");
+	if (a->o.learn && a->o.read_write) {
+		cli_usage("run", "--learn cannot go with --read-write");
 		return RUN_EXIT_FAIL;
 	}
+	if (a->o.learn && a->o.detach && a->o.remove) {
+		cli_usage("run", "-d --learn keeps the container until learning ends: no --rm");
+		return RUN_EXIT_FAIL;
+	}
+	a->o.learn_save = *save;
 	return -1;
-}
-
-/* --learn --save NAME: the image again, with what the run learned. */
-static int save_learned(struct cli *cli, const char *image, const struct runtime_run_result *r,
-			const char *save)
-{
-	/* The run let go of the store's writer lock; take it again. */
-	_cleanup_store_ struct petra_store *writer = cli_open_store(cli, PETRA_STORE_WRITE);
-	if (!writer)
-		return RUN_EXIT_FAIL;
-	char digest[OCI_DIGEST_SIZE];
-	struct petra_error *err = NULL;
-	if (runtime_save_writable_paths(writer, image, r->learned, r->n_learned, save, digest,
-					&err) < 0) {
-		petra_error_prefix(&err, "save %s", save);
-		return run_fail(err, RUN_EXIT_FAIL);
-	}
-	fprintf(stderr, "petra: saved %s (%s)\n", save, digest);
-	return EXIT_OK;
 }
 
 int cmd_run(struct cli *cli, int argc, char **argv)
@@ -184,8 +156,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (a.o.detach) {
 		printf("%s\n", result.id);
 	} else if (a.o.learn) {
-		print_learned(&result);
-		if (save && save_learned(cli, a.o.image, &result, save) != EXIT_OK)
+		cli_learn_print(&result);
+		if (save && cli_learn_save(cli, a.o.image, &result, save) != EXIT_OK)
 			status = RUN_EXIT_FAIL;
 	}
 	runtime_run_result_release(&result);

@@ -67,7 +67,8 @@ static struct sandbox_mount *new_mount(struct cli_run_args *a)
 	return m;
 }
 
-/* "PATH[:size=64m,mode=1777,uid=N,gid=N,ro]" */
+/* "PATH[:size=64m,mode=1777,uid=N,gid=N,copy,ro]"; no mode: 1777 (as
+ * Docker and podman), or with copy the image's directory's. */
 static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg)
 {
 	_cleanup_free_ char *copy = xstrdup(arg);
@@ -97,8 +98,12 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 			m.readonly = true;
 			continue;
 		}
-		return cli_usage(verb,
-				 "--tmpfs option \"%s\" is not size=, mode=, uid=, gid= or ro", o);
+		if (!strcmp(o, "copy") || !strcmp(o, "tmpcopyup")) {
+			m.copy_up = true;
+			continue;
+		}
+		return cli_usage(
+		    verb, "--tmpfs option \"%s\" is not size=, mode=, uid=, gid=, copy or ro", o);
 	}
 	struct sandbox_mount *slot = new_mount(a);
 	*slot = m;

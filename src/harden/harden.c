@@ -550,6 +550,7 @@ static int writable_paths(struct hardener *h, struct petra_error **err)
 		while (len > 1 && w->path[len - 1] == '/')
 			w->path[--len] = '\0';
 		w->uid = h->uid;
+		w->has_uid = true;
 		if (!w->mode)
 			w->mode = 0755;
 		if (!w->size)

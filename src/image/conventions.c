@@ -53,6 +53,17 @@ int image_writable_paths_parse(const char *label, struct image_writable_path **o
 		else if (json_is_integer(mode))
 			paths[i].mode = (mode_t)json_integer_value(mode);
 		paths[i].mode &= 07777;
+		json_t *copy = json_object_get(e, "copy");
+		if (copy && !json_is_boolean(copy)) {
+			image_writable_paths_free(paths, n);
+			return petra_error_set(
+			    err, EINVAL,
+			    "label %s: entry %zu has a \"copy\" that is not true "
+			    "or false",
+			    IMAGE_WRITABLE_PATHS_LABEL, i + 1);
+		}
+		paths[i].copy = json_is_true(copy);
+		paths[i].has_uid = json_object_get(e, "uid") != NULL;
 		json_int_t uid = json_get_int(e, "uid", 0);
 		if (uid < 0 || uid >= UINT32_MAX) {
 			image_writable_paths_free(paths, n);
@@ -73,9 +84,13 @@ char *image_writable_paths_format(const struct image_writable_path *paths, size_
 	for (size_t i = 0; i < n; i++) {
 		char mode[8];
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)(paths[i].mode & 07777));
-		json_array_append_new(a, json_pack("{s:s,s:I,s:s,s:I}", "path", paths[i].path,
-						   "size", (json_int_t)paths[i].size, "mode", mode,
-						   "uid", (json_int_t)paths[i].uid));
+		json_t *e = json_pack("{s:s,s:I,s:s}", "path", paths[i].path, "size",
+				      (json_int_t)paths[i].size, "mode", mode);
+		if (paths[i].has_uid)
+			json_object_set_new(e, "uid", json_integer((json_int_t)paths[i].uid));
+		if (paths[i].copy)
+			json_object_set_new(e, "copy", json_true());
+		json_array_append_new(a, e);
 	}
 	return json_dump_compact(a, NULL);
 }

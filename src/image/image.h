@@ -88,8 +88,11 @@ int image_verify_layers(struct petra_store *store, petra_store_report_fn report,
 
 /* The image config label that lists the paths a container may write: a
  * JSON array of {"path": "/run/app", "size": bytes, "mode": "0755",
- * "uid": 65534}. petra run mounts each as a tmpfs, learn
- * writes it, harden keeps it, audit reads it. */
+ * "uid": 65534, "copy": true}. petra run mounts each as a tmpfs, learn
+ * writes it, harden keeps it, audit reads it. Without "uid" the path
+ * belongs to the container's user; with "copy" the tmpfs starts with the
+ * image's content of the path, owned and moded as in the image (podman's
+ * tmpcopyup). */
 #define IMAGE_WRITABLE_PATHS_LABEL "org.petra.writable-paths"
 
 struct image_writable_path {
@@ -98,6 +101,8 @@ struct image_writable_path {
 	uint64_t used; /* learn: bytes written there */
 	mode_t mode;
 	uid_t uid;
+	bool has_uid; /* else: the container's user */
+	bool copy;    /* filled with the image's content of path */
 };
 void image_writable_paths_free(struct image_writable_path *paths, size_t n);
 /* Parse the label's value; an absent label is an empty list. */

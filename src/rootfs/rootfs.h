@@ -112,6 +112,11 @@ int rootfs_mount(const char *target, const struct rootfs_mount_options *options,
 int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
 		      struct petra_error **err);
 
+/* Copy what directory src_fd holds into directory dest_fd, owners, modes
+ * and times kept (a writable path with "copy": the image's content of it
+ * into its tmpfs); dest_fd takes src_fd's mode and owner. */
+int rootfs_copy_dir(int src_fd, int dest_fd, struct petra_error **err);
+
 /* What is at `path` in the filesystem the layers (bottom first) make,
  * following overlay rules (whiteouts, opaque directories) but not
  * symlinks: 0 with *st and the index of the layer that has it, or -ENOENT. */

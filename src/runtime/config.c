@@ -77,6 +77,18 @@ static bool operator_mounts(const struct runtime_run_options *o, const char *pat
 	return false;
 }
 
+/* A tmpfs that starts with the image's content of its target is moded
+ * and owned as the image's directory there (when the image has one). */
+static void image_dir_owner(const char *const *layers, size_t n, struct sandbox_mount *m)
+{
+	struct stat st;
+	if (rootfs_lookup(layers, n, m->target, &st, NULL) == 0 && S_ISDIR(st.st_mode)) {
+		m->mode = st.st_mode & 01777;
+		m->uid = st.st_uid;
+		m->gid = st.st_gid;
+	}
+}
+
 int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		       const struct runtime_run_options *o, struct runtime_spec *spec,
 		       struct petra_error **err)
@@ -168,15 +180,29 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 								  : size,
 			    /* Permissions and the sticky bit; no setuid or setgid. */
 			    .mode = (paths[i].mode ? paths[i].mode : 0755) & 01777,
-			    .uid = paths[i].uid,
-			    .gid = paths[i].uid == p->uid ? p->gid : 0,
+			    /* No owner given: the container's user must be able
+			     * to write there, whoever it is. */
+			    .uid = paths[i].has_uid ? paths[i].uid : p->uid,
+			    .gid = !paths[i].has_uid || paths[i].uid == p->uid ? p->gid : 0,
+			    .copy_up = paths[i].copy,
 			};
+			if (m.copy_up)
+				image_dir_owner(layer_dirs, spec->lowers.n, &m);
 			add_mount(spec, &m);
 		}
 		image_writable_paths_free(paths, n);
 	}
-	for (i = 0; i < o->n_mounts; i++)
-		add_mount(spec, &o->mounts[i]);
+	for (i = 0; i < o->n_mounts; i++) {
+		struct sandbox_mount m = o->mounts[i];
+		/* --tmpfs without a mode is world-writable and sticky, as
+		 * Docker and podman make it; one filled with the image's
+		 * content is the image's directory. */
+		if (m.kind == SANDBOX_MOUNT_TMPFS && m.copy_up && !m.mode && !m.uid && !m.gid)
+			image_dir_owner(layer_dirs, spec->lowers.n, &m);
+		if (m.kind == SANDBOX_MOUNT_TMPFS && !m.mode)
+			m.mode = 01777;
+		add_mount(spec, &m);
+	}
 
 	p->argv = spec->argv.v; /* both non-empty, so NULL-terminated */
 	p->env = spec->env.v;

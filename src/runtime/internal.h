@@ -78,6 +78,15 @@ int runtime_container_pidfd(const struct runtime_container *c, int *pidfd,
 int runtime_learn_analyse(const struct runtime_spec *spec, struct image_writable_path **paths,
 			  size_t *n, struct strvec *notes, struct petra_error **err);
 
+/* Learn proposes "copy": true for a directory holding image content when
+ * that content is at most this big (a tmpfs is memory; a copy is made at
+ * every start). */
+#define RUNTIME_LEARN_COPY_MAX (UINT64_C(1) << 20)
+/* The largest tmpfs learn proposes: what run grants a label at most. */
+#define RUNTIME_LEARN_MAX_SIZE (UINT64_C(64) << 20)
+/* The tmpfs size learn proposes for a path that held `held` bytes. */
+uint64_t runtime_learn_size(uint64_t held);
+
 /* Paths the sandbox itself creates in a writable root (mount targets):
  * not the container's writes. */
 bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *path);

@@ -82,6 +82,13 @@ static json_t *initial_state(const struct image *img, const struct runtime_run_o
 	json_object_set_new(s, "network",
 			    json_string(o->network == SANDBOX_NETWORK_NONE ? "none" : "host"));
 	json_object_set_new(s, "detached", json_boolean(o->detach));
+	/* A detached learner: its upper directory stays in the state
+	 * directory for `petra stop` (or `petra learn stop`) to read. */
+	if (o->learn && o->detach)
+		json_object_set_new(
+		    s, "learn",
+		    json_pack("{s:o}", "save",
+			      o->learn_save ? json_string(o->learn_save) : json_null()));
 	json_object_set_new(s, "created", json_integer((json_int_t)time(NULL)));
 	return s;
 }
@@ -178,7 +185,14 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	strvec_pushf(&spec->strings, "%s/mnt", c->dir);
 	spec->sandbox.work_dir = spec->strings.v[spec->strings.n - 1];
 	const char *upper_base = NULL;
-	if (o->learn) {
+	if (o->learn && o->detach) {
+		/* The container outlives us: its writable layer is a directory
+		 * of its state, read once it stopped, removed with it. */
+		strvec_pushf(&spec->strings, "%s/learn", c->dir);
+		upper_base = spec->strings.v[spec->strings.n - 1];
+		if (mkdir(upper_base, 0700) < 0)
+			return petra_error_set_errno(err, errno, "create %s", upper_base);
+	} else if (o->learn) {
 		/* A throwaway writable layer in memory, visible to us after the
 		 * container ended, mounted in a private mount namespace of ours
 		 * (the container's is a copy of it): it never shows on the host
@@ -410,9 +424,13 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 {
 	memset(result, 0, sizeof(*result));
 	result->exit_code = 125; /* until the command runs */
-	if (o->learn && (o->detach || o->read_write))
-		return petra_error_set(err, EINVAL,
-				       "--learn runs in the foreground, on its own root");
+	if (o->learn && o->read_write)
+		return petra_error_set(err, EINVAL, "--learn runs on its own root");
+	if (o->learn && o->detach && o->remove)
+		return petra_error_set(
+		    err, EINVAL,
+		    "a detached --learn keeps its container until learning ends: "
+		    "no --rm");
 	struct image img;
 	struct runtime_spec spec;
 	int r = runtime_prepare(store, o, &img, &spec, err);
@@ -444,7 +462,7 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 			r = o->detach ? run_detached(o, &spec, &c, result, err)
 				      : run_foreground(o, &spec, &c, result, err);
 	}
-	if (r == 0 && o->learn) {
+	if (r == 0 && o->learn && !o->detach) {
 		r = runtime_learn_analyse(&spec, &result->learned, &result->n_learned,
 					  &result->learn_notes, err);
 	}

@@ -44,8 +44,11 @@ struct runtime_run_options {
 	enum sandbox_network network;
 	uint64_t cap_add;
 	bool read_write;        /* a writable root (an upper directory on disk) */
-	bool learn;             /* a throwaway writable root in memory, observed; the
-				 * caller moves into a private mount namespace */
+	bool learn;             /* a throwaway writable root, observed; in the
+				 * foreground in memory (the caller moves into a
+				 * private mount namespace), detached in the
+				 * container's state directory until it is removed */
+	const char *learn_save; /* detached learn: the name `petra stop` saves as */
 	bool detach;            /* under a supervisor; returns once started */
 	bool remove;            /* remove the state when the container ends */
 	bool interactive;       /* keep stdin */
@@ -78,7 +81,11 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		struct runtime_run_result *result, struct petra_error **err);
 
 /* A new image like `image` whose writable-paths label holds paths (same
- * layers, new config and manifest), named `name`. */
+ * layers, new config and manifest), named `name`. What the label of
+ * `image`, and of `name` when it names an image of the same layers,
+ * already holds is kept: learning runs add up (a path below another is
+ * folded into it; the same path keeps the larger size, and copy if either
+ * had it). */
 int runtime_save_writable_paths(struct petra_store *store, const char *image,
 				const struct image_writable_path *paths, size_t n, const char *name,
 				char digest[OCI_DIGEST_SIZE], struct petra_error **err);
@@ -111,6 +118,15 @@ int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n
 /* By id, unique id prefix or name. */
 int runtime_find(const char *run_dir, const char *what, struct runtime_container *c,
 		 struct petra_error **err);
+
+/* Is c a detached --learn container? *save: the name given with --save
+ * (NULL when none was). */
+bool runtime_container_learning(const struct runtime_container *c, const char **save);
+/* What a detached --learn container wrote, as runtime_run returns it for a
+ * foreground one (learned, n_learned, learn_notes); the container must
+ * have ended (a running one is still writing). */
+int runtime_learn_result(struct petra_store *store, const struct runtime_container *c,
+			 struct runtime_run_result *result, struct petra_error **err);
 
 /* SIGTERM, then SIGKILL after grace seconds; waits for the end. */
 int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err);

@@ -49,6 +49,9 @@ struct sandbox_mount {
 	mode_t mode;   /* 0: 0755 */
 	uid_t uid;
 	gid_t gid;
+	/* Filled with what the root has at target before the tmpfs covers
+	 * it (podman's tmpcopyup): owners, modes and times kept. */
+	bool copy_up;
 };
 
 enum sandbox_network {

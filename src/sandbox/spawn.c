@@ -368,8 +368,25 @@ static int mount_user(struct child *ch, const struct sandbox_mount *m, struct pe
 	    xasprintf("size=%llu,mode=%04o,uid=%u,gid=%u",
 		      (unsigned long long)(m->size ? m->size : DEFAULT_TMPFS_SIZE),
 		      (unsigned)(m->mode ? m->mode : 0755), (unsigned)m->uid, (unsigned)m->gid);
-	return mount_in_root(ch, "tmpfs", m->target, "tmpfs",
-			     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), data, err);
+	if (!m->copy_up)
+		return mount_in_root(ch, "tmpfs", m->target, "tmpfs",
+				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), data,
+				     err);
+	/* What the root has there, opened before the tmpfs hides it. */
+	_cleanup_close_ int below = fs_open_in_root(ch->root_fd, m->target, O_RDONLY | O_DIRECTORY);
+	if (below < 0)
+		return petra_error_set_errno(err, -below, "copy the content of %s", m->target);
+	r = mount_in_root(ch, "tmpfs", m->target, "tmpfs", MS_NOSUID | MS_NODEV, data, err);
+	_cleanup_close_ int tmpfs =
+	    r < 0 ? -1 : fs_open_in_root(ch->root_fd, m->target, O_RDONLY | O_DIRECTORY);
+	if (r == 0 && tmpfs < 0)
+		r = petra_error_set_errno(err, -tmpfs, "open the tmpfs on %s", m->target);
+	if (r == 0 && rootfs_copy_dir(below, tmpfs, err) < 0)
+		r = petra_error_prefix(err, "copy the content of %s", m->target);
+	if (r == 0 && m->readonly)
+		r = mount_in_root(ch, NULL, m->target, NULL,
+				  MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_RDONLY, NULL, err);
+	return r;
 }
 
 static int mask_paths(struct child *ch, struct petra_error **err)

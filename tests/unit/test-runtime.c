@@ -46,6 +46,20 @@ static void test_writable_paths_label(void **state)
 	    image_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
 	assert_int_equal(image_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
 	assert_error_contains(err, "is not a JSON array");
+	/* No uid: the container's user (and none is written back); copy. */
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/run\",\"copy\":true}]", &paths, &n, &err), 0);
+	assert_false(paths[0].has_uid);
+	assert_true(paths[0].copy);
+	text = image_writable_paths_format(paths, n);
+	assert_string_equal(text,
+			    "[{\"path\":\"/run\",\"size\":0,\"mode\":\"0000\",\"copy\":true}]");
+	free(text);
+	image_writable_paths_free(paths, n);
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/run\",\"copy\":\"yes\"}]", &paths, &n, &err),
+	    -EINVAL);
+	assert_error_contains(err, "\"copy\" that is not true or false");
 	petra_error_free(err);
 }
 
