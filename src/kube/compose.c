@@ -34,8 +34,11 @@ static json_t *compose_service(const struct kube_image_facts *f, struct strvec *
 			json_array_append_new(tmpfs, tmpfs_entry(&f->writable[i], f->gid));
 		json_object_set_new(svc, "tmpfs", tmpfs);
 	}
+	/* The container port alone: the engine picks a free host port, so two
+	 * services of one file never fight over one (the user maps fixed
+	 * ports where the host needs them). */
 	if (f->port > 0) {
-		_cleanup_free_ char *p = xasprintf("%d:%d", f->port, f->port);
+		_cleanup_free_ char *p = xasprintf("%d", f->port);
 		json_object_set_new(svc, "ports", json_pack("[s]", p));
 	}
 	if (f->stop_signal)
