@@ -38,6 +38,8 @@ static const char usage[] =
     "compose options:\n"
     "      --compose-version 2 the classic version 2 format (default: the\n"
     "                          current Compose specification)\n"
+    "      --engine docker|podman  how a tmpfs's owner is written: uid=/gid=\n"
+    "                          (docker, the default) or U (podman)\n"
     "\n"
     "Both:\n"
     "  -o, --output FILE|DIR|-  where to write (default -, standard output); a\n"
@@ -56,6 +58,7 @@ enum {
 	OPT_CANARY,
 	OPT_CANARY_WEIGHT,
 	OPT_COMPOSE_VERSION,
+	OPT_ENGINE,
 };
 
 struct deploy_args {
@@ -134,6 +137,15 @@ static int parse_option(int c, struct deploy_args *a, char **argv)
 					 "asked for; the default is the current specification");
 		a->c.version = 2;
 		return 0;
+	case OPT_ENGINE:
+		if (strcmp(optarg, "docker") == 0)
+			a->c.engine = KUBE_COMPOSE_DOCKER;
+		else if (strcmp(optarg, "podman") == 0)
+			a->c.engine = KUBE_COMPOSE_PODMAN;
+		else
+			return cli_usage("deploy", "--engine: docker or podman, not \"%s\"",
+					 optarg);
+		return 0;
 	case 'o':
 		a->output = optarg;
 		return 0;
@@ -158,6 +170,7 @@ static int parse_args(int argc, char **argv, struct deploy_args *a)
 	    {"canary", required_argument, NULL, OPT_CANARY},
 	    {"canary-weight", required_argument, NULL, OPT_CANARY_WEIGHT},
 	    {"compose-version", required_argument, NULL, OPT_COMPOSE_VERSION},
+	    {"engine", required_argument, NULL, OPT_ENGINE},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

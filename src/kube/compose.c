@@ -5,14 +5,25 @@
 
 #include <string.h>
 
-/* "PATH:size=N,mode=0755,uid=U,gid=G": the short tmpfs syntax, which both
- * the specification and the classic format accept and which Docker and
- * podman pass to the tmpfs mount as they are. */
-static json_t *tmpfs_entry(const struct image_writable_path *w, gid_t gid)
+/* "PATH:mode=0755,uid=U,gid=G,size=N": the short tmpfs syntax, which both
+ * the specification and the classic format accept and which the engine
+ * passes on to the tmpfs mount. For podman the owner is "U" instead, the
+ * container's user; a label that wants another owner is noted. */
+static json_t *tmpfs_entry(const struct image_writable_path *w, const struct kube_image_facts *f,
+			   enum kube_compose_engine engine, struct strvec *notes)
 {
 	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s:mode=%04o,uid=%u,gid=%u", w->path, (unsigned)(w->mode & 07777),
-		    (unsigned)w->uid, (unsigned)gid);
+	strbuf_addf(&sb, "%s:mode=%04o", w->path, (unsigned)(w->mode & 07777));
+	if (engine == KUBE_COMPOSE_PODMAN) {
+		strbuf_addstr(&sb, ",U");
+		if (w->uid != f->uid)
+			strvec_pushf(notes,
+				     "%s: the label wants uid %u, podman can only give the "
+				     "container's user (%u)",
+				     w->path, (unsigned)w->uid, (unsigned)f->uid);
+	} else {
+		strbuf_addf(&sb, ",uid=%u,gid=%u", (unsigned)w->uid, (unsigned)f->gid);
+	}
 	if (w->size)
 		strbuf_addf(&sb, ",size=%llu", (unsigned long long)w->size);
 	json_t *j = json_string(strbuf_str(&sb));
@@ -20,7 +31,8 @@ static json_t *tmpfs_entry(const struct image_writable_path *w, gid_t gid)
 	return j;
 }
 
-static json_t *compose_service(const struct kube_image_facts *f, struct strvec *notes)
+static json_t *compose_service(const struct kube_image_facts *f, enum kube_compose_engine engine,
+			       struct strvec *notes)
 {
 	_cleanup_free_ char *user = xasprintf("%u:%u", (unsigned)f->uid, (unsigned)f->gid);
 	json_t *svc =
@@ -31,7 +43,8 @@ static json_t *compose_service(const struct kube_image_facts *f, struct strvec *
 	if (f->n_writable > 0) {
 		json_t *tmpfs = json_array();
 		for (size_t i = 0; i < f->n_writable; i++)
-			json_array_append_new(tmpfs, tmpfs_entry(&f->writable[i], f->gid));
+			json_array_append_new(tmpfs,
+					      tmpfs_entry(&f->writable[i], f, engine, notes));
 		json_object_set_new(svc, "tmpfs", tmpfs);
 	}
 	/* The container port alone: the engine picks a free host port, so two
@@ -68,7 +81,7 @@ int kube_deploy_compose(struct petra_store *store, const char *const *refs, size
 			free(name);
 			name = xasprintf("%s-%u", f.app_name, n);
 		}
-		json_object_set_new(services, name, compose_service(&f, &res->notes));
+		json_object_set_new(services, name, compose_service(&f, o->engine, &res->notes));
 		free(name);
 		kube_image_facts_release(&f);
 	}

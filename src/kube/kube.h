@@ -90,8 +90,13 @@ int kube_deploy_kubernetes(struct petra_store *store, const char *ref,
 			   const struct kube_deploy_options *options,
 			   struct kube_deploy_result *res, struct petra_error **err);
 
+/* How a tmpfs's owner is spelled: Docker passes uid=/gid= to the mount;
+ * podman (4.3) refuses them and has "U" (owned by the container's user). */
+enum kube_compose_engine { KUBE_COMPOSE_DOCKER, KUBE_COMPOSE_PODMAN };
+
 struct kube_compose_options {
-	int version;       /* 0: the current Compose specification; 2: the classic "2.4" */
+	int version; /* 0: the current Compose specification; 2: the classic "2.4" */
+	enum kube_compose_engine engine;
 	kube_gate_fn gate; /* as in kube_deploy_options */
 	void *gate_ctx;
 };
