@@ -17,8 +17,14 @@ static void print_usage(FILE *out)
 		     "Daemonless toolkit for immutable OCI images.\n"
 		     "\n"
 		     "Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "%s", verbs[i].name);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(out, "  %-10s %s\n", name, verbs[i].summary);
+	}
 	fprintf(out, "\n"
 		     "Global options:\n"
 		     "  --root DIR          the image store (default: $PETRA_ROOT, else\n"
@@ -34,10 +40,20 @@ static void print_usage(FILE *out)
 		     "127 (not found). docs/EXIT-CODES.md has the whole table.\n");
 }
 
+/* A verb's name in the table is a C identifier: "kube_lint" is spelled
+ * "kube-lint" on the command line (and only so). */
+static bool verb_named(const char *table_name, const char *name)
+{
+	for (; *table_name && *name; table_name++, name++)
+		if (*table_name == '_' ? *name != '-' : *table_name != *name)
+			return false;
+	return *table_name == *name;
+}
+
 static const struct cli_verb *find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (!strcmp(verbs[i].name, name))
+		if (verb_named(verbs[i].name, name))
 			return &verbs[i];
 	return NULL;
 }

@@ -217,7 +217,8 @@ char *cli_supervisor_path(void);
 	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
-	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")
+	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")       \
+	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

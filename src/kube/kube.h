@@ -19,6 +19,12 @@
  *    current specification, or the classic version 2 format).
  *  - kube_yaml_emit: manifests (jansson trees) as YAML documents, emitted
  *    by libfyaml.
+ *  - kube_lint_*: the manifest linter. Rules with stable IDs (KL1xx: the
+ *    pod and its containers, KL2xx: against the image in the store),
+ *    every workload kind, Lists and multi-document files, containers,
+ *    init and ephemeral containers, the pod's and the container's
+ *    securityContext resolved as the kubelet resolves them, exemptions by
+ *    annotation; severities and thresholds as lint/'s.
  *
  * The trust gate lives in trust/, above this module: callers pass it in
  * as a function (kube_gate_fn) and every image is put to it before a line
@@ -29,6 +35,7 @@
 
 #include "base/base.h"
 #include "image/image.h"
+#include "lint/lint.h"
 #include "oci/oci.h"
 
 /* The trust gate's decision for one image of the store: 0 to go on, < 0
@@ -116,5 +123,56 @@ char *kube_dns_label(const char *s);
 
 /* Each object as a YAML document ("---" before each), appended to out. */
 int kube_yaml_emit(const json_t *object, struct strbuf *out, struct petra_error **err);
+
+/* ---- the manifest linter (lint.c, lintreport.c) ----------------------- */
+
+struct kube_rule {
+	const char *id;   /* "KL101" */
+	const char *name; /* a slug, SARIF's rule name */
+	enum lint_severity severity;
+	const char *summary;
+};
+/* Every rule, in ID order; docs/rules/<ID>.md explains each. */
+const struct kube_rule *kube_lint_rules(size_t *n);
+const struct kube_rule *kube_lint_rule_find(const char *id);
+
+struct kube_finding {
+	const struct kube_rule *rule;
+	char *object;    /* "Deployment/web" (namespace/ in front when given) */
+	char *container; /* NULL for the pod as a whole */
+	char *message;
+	unsigned line; /* 1-based, in the file; 0 when unknown */
+};
+
+struct kube_lint_result {
+	char *file;
+	struct kube_finding *findings;
+	size_t n_findings;
+	unsigned objects;    /* workloads looked at */
+	struct strvec notes; /* what was not checked and why */
+};
+void kube_lint_result_release(struct kube_lint_result *r);
+enum lint_severity kube_lint_result_worst(const struct kube_lint_result *r);
+
+struct kube_lint_options {
+	/* The image-aware rules (KL2xx) read images from this store; NULL
+	 * leaves them out. */
+	struct petra_store *store;
+};
+struct kube_linter;
+int kube_linter_new(const struct kube_lint_options *options, struct kube_linter **out,
+		    struct petra_error **err);
+void kube_linter_free(struct kube_linter *l);
+/* Lint the YAML documents of one file (a List's items one by one). A
+ * document that is not YAML is an error naming its line. */
+int kube_lint_buffer(struct kube_linter *l, const char *data, size_t len, const char *name,
+		     struct kube_lint_result *out, struct petra_error **err);
+
+/* Reports: text lines ("FILE:LINE: ID severity OBJECT[ container C]:
+ * message"), a JSON array of files, SARIF 2.1.0. */
+void kube_lint_report_text(const struct kube_lint_result *r, struct strbuf *out);
+json_t *kube_lint_report_json(const struct kube_lint_result *r);
+json_t *kube_lint_sarif_new(void);
+void kube_lint_sarif_add(json_t *sarif, const struct kube_lint_result *r);
 
 #endif
