@@ -132,8 +132,16 @@ static const struct image_entry *image_entry(struct kube_linter *l, const char *
 	struct image img;
 	struct petra_error *err = NULL;
 	if (image_load(l->store, ref, &img, &err) < 0) {
-		strvec_pushf(notes, "image %s: %s; its image-aware rules (KL2xx) are left out", ref,
-			     err->message);
+		if (err->code == ENOENT)
+			strvec_pushf(notes,
+				     "%s is not in the store: the image-aware rules (KL2xx) are "
+				     "left out for it",
+				     ref);
+		else
+			strvec_pushf(notes,
+				     "image %s: %s; the image-aware rules (KL2xx) are "
+				     "left out for it",
+				     ref, err->message);
 		petra_error_free(err);
 		return e;
 	}
@@ -336,8 +344,8 @@ static bool init_fills(const struct pod_ctx *p, const char *name)
 	return false;
 }
 
-static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, unsigned line,
-			bool read_only)
+static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, const char *label,
+			unsigned line, bool read_only)
 {
 	const char *image = json_string_value(json_object_get(c, "image"));
 	if (!image)
@@ -358,9 +366,9 @@ static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, u
 		}
 		if (!ok)
 			report(p, "KL201", cname, line,
-			       "%s must write %s (its writable-paths label) and no writable "
+			       "%s: %s must write %s (its writable-paths label) and no writable "
 			       "volume is mounted there: it fails on the read-only root",
-			       image, e->writable[w].path);
+			       label, image, e->writable[w].path);
 	}
 	json_array_foreach(mounts, i, m)
 	{
@@ -372,9 +380,9 @@ static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, u
 		size_t n = image_entries_at(e, mp);
 		if (n > 0 && !init_fills(p, vname))
 			report(p, "KL202", cname, line,
-			       "the emptyDir %s at %s hides %zu entr%s of %s there, and no init "
-			       "container copies them in",
-			       vname, mp, n, n == 1 ? "y" : "ies", image);
+			       "%s: the emptyDir %s at %s hides %zu entr%s of %s there, and no "
+			       "init container copies them in",
+			       label, vname, mp, n, n == 1 ? "y" : "ies", image);
 	}
 }
 
@@ -460,7 +468,7 @@ static void container_rules(struct pod_ctx *p, const json_t *c, const char *kind
 		       : !mem       ? "memory"
 				    : "CPU");
 	if (p->l->store)
-		image_rules(p, c, cname, line, read_only);
+		image_rules(p, c, cname, label, line, read_only);
 }
 
 static void pod_rules(struct pod_ctx *p)

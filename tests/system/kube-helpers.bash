@@ -40,7 +40,7 @@ kube_schema_check() {
 	yaml_to_json "$1" | node "$KUBE_TOOLS/schema-check.mjs" "$models"
 }
 
-# kube_strict_check FILE: no field the API does not know.
+# kube_strict_check FILE...: no field the API does not know.
 kube_strict_check() {
-	/usr/bin/python3 "$KUBE_TOOLS/strict-fields.py" "$1"
+	/usr/bin/python3 "$KUBE_TOOLS/strict-fields.py" "$@"
 }

@@ -5,7 +5,10 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 const pkg = process.argv[2];
-const objects = JSON.parse(readFileSync(0, "utf8"));
+// A v1 List has no schema of its own: its items are checked one by one.
+const objects = JSON.parse(readFileSync(0, "utf8")).flatMap((o) =>
+  o && o.kind === "List" && Array.isArray(o.items) ? o.items : [o],
+);
 let bad = 0;
 for (const [i, obj] of objects.entries()) {
   const where = `${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"} (document ${i + 1})`;

@@ -52,9 +52,14 @@ def main():
     sources = sys.argv[1:] or ["-"]
     for src in sources:
         text = sys.stdin.read() if src == "-" else open(src).read()
-        for i, doc in enumerate(yaml.safe_load_all(text)):
-            if doc is None:
-                continue
+        docs = []
+        for doc in yaml.safe_load_all(text):
+            # A v1 List has no model: its items are checked one by one.
+            if isinstance(doc, dict) and doc.get("kind") == "List":
+                docs.extend(doc.get("items") or [])
+            elif doc is not None:
+                docs.append(doc)
+        for i, doc in enumerate(docs):
             where = f"{src}#{i + 1} {doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
             cls = model_for(doc.get("apiVersion", ""), doc.get("kind", ""))
             if cls is None:
