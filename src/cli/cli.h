@@ -218,7 +218,8 @@ char *cli_supervisor_path(void);
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
 	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")       \
-	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")
+	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")   \
+	X(admission, "Serve a validating admission webhook (HTTPS) with kube-lint's rules")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

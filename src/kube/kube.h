@@ -168,6 +168,27 @@ void kube_linter_free(struct kube_linter *l);
 int kube_lint_buffer(struct kube_linter *l, const char *data, size_t len, const char *name,
 		     struct kube_lint_result *out, struct petra_error **err);
 
+/* Lint one object already parsed (a workload, a List): no line numbers. */
+int kube_lint_object(struct kube_linter *l, const json_t *object, const char *name,
+		     struct kube_lint_result *out);
+
+/* ---- the admission webhook's decisions (admission.c) ------------------- */
+
+struct kube_admission_options {
+	enum lint_severity deny_at; /* findings this severe or worse refuse */
+	size_t max_body;            /* larger requests are refused with 400 */
+};
+
+/* Answer one AdmissionReview (admission.k8s.io/v1) request body: *status
+ * the HTTP status (200 with a review, 400 for a body that is not one),
+ * *response the body to send (caller frees). CREATE and UPDATE of pods
+ * and workloads are linted; DELETE, CONNECT and an UPDATE that leaves the
+ * pod template as it was (scaling) are always allowed. The response
+ * echoes request.uid, puts every refusing finding in status.message and
+ * the others (warning or worse) in warnings. */
+void kube_admission_review(struct kube_linter *l, const struct kube_admission_options *options,
+			   const char *body, size_t len, int *status, char **response);
+
 /* Reports: text lines ("FILE:LINE: ID severity OBJECT[ container C]:
  * message"), a JSON array of files, SARIF 2.1.0. */
 void kube_lint_report_text(const struct kube_lint_result *r, struct strbuf *out);

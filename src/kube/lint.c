@@ -501,7 +501,8 @@ static void pod_rules(struct pod_ctx *p)
 		json_array_foreach(arr, i, v)
 		{
 			unsigned line = 0, col;
-			petra_yaml_position(p->y, arr, NULL, i, &line, &col);
+			if (p->y)
+				petra_yaml_position(p->y, arr, NULL, i, &line, &col);
 			container_rules(p, v, lists[k][1], line);
 		}
 	}
@@ -574,9 +575,9 @@ static void lint_object(struct kube_linter *l, const struct petra_yaml *y, const
 	    .pod_sc = json_object_get(spec, "securityContext"),
 	};
 	unsigned line = 0, col;
-	if (parent)
+	if (y && parent)
 		petra_yaml_position(y, parent, NULL, index, &line, &col);
-	else
+	else if (y)
 		petra_yaml_position(y, obj, "kind", 0, &line, &col);
 	p.object_line = line + line_offset;
 	pod_rules(&p);
@@ -624,5 +625,14 @@ int kube_lint_buffer(struct kube_linter *l, const char *data, size_t len, const 
 		start = end;
 		line = next_line;
 	}
+	return 0;
+}
+
+int kube_lint_object(struct kube_linter *l, const json_t *object, const char *name,
+		     struct kube_lint_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->file = xstrdup(name);
+	lint_object(l, NULL, object, NULL, 0, 0, out);
 	return 0;
 }
