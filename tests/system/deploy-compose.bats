@@ -64,7 +64,6 @@ digest_of() {
 	local p="/tmp/petra-compose-$$-$RANDOM"
 	mkdir -p "$p/proj"
 	petra export localhost/httpd:2 "oci:$p/layout:2"
-	skopeo copy -q "oci:$p/layout:2" "containers-storage:[vfs@$p/root+$p/runroot]localhost/httpd:2"
 	cat >"$p/containers.conf" <<'EOF'
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
@@ -84,26 +83,37 @@ EOF
 	petra deploy compose --engine podman localhost/httpd:2 -o "$p/proj/compose.yaml"
 	grep -q '/tmp:mode=0755,U,size=1048576' "$p/proj/compose.yaml"
 	docker-compose -f "$p/proj/compose.yaml" config -q
-	export CONTAINERS_CONF="$p/containers.conf"
-	local up=0 port="" page="" ro="" tmp=""
-	(cd "$p/proj" && podman-compose --podman-path "$p/podman" up -d) >"$p/up.log" 2>&1 || up=$?
-	grep -q 'exit code: 125' "$p/up.log" && up=125
-	if [ "$up" -eq 0 ]; then
-		port=$("$p/podman" port proj_httpd_1 8080 | sed 's/.*://')
-		for _ in $(seq 1 250); do
-			page=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break
-			sleep 0.02
-		done
-		ro=$("$p/podman" exec proj_httpd_1 sh -c 'touch /etc/httpd.conf 2>&1; id -u' 2>&1)
-		tmp=$("$p/podman" exec proj_httpd_1 sh -c \
-			'echo ok >/var/cache/httpd/probe && cat /var/cache/httpd/probe; stat -c "%u %a" /tmp' 2>&1)
-	fi
-	(cd "$p/proj" && podman-compose --podman-path "$p/podman" down) >/dev/null 2>&1 || true
-	"$p/podman" system reset -f >/dev/null 2>&1 || true
-	tail -n 5 "$p/up.log"
+	# Every podman step in one private /dev/shm (see kube/private-shm).
+	cat >"$p/steps.sh" <<EOF
+export CONTAINERS_CONF=$p/containers.conf
+P=$p/podman
+skopeo copy -q oci:$p/layout:2 "containers-storage:[vfs@$p/root+$p/runroot]localhost/httpd:2" || exit 1
+cd $p/proj
+podman-compose --podman-path \$P up -d >$p/up.log 2>&1
+echo \$? >$p/up.status
+grep -q 'exit code: 125' $p/up.log && echo 125 >$p/up.status
+port=\$(\$P port proj_httpd_1 8080 | sed 's/.*://')
+echo \$port >$p/port
+for i in \$(seq 1 250); do
+	curl -fsS http://127.0.0.1:\$port/ >$p/page 2>/dev/null && break
+	sleep 0.02
+done
+\$P exec proj_httpd_1 sh -c 'touch /etc/httpd.conf 2>&1; id -u' >$p/ro 2>&1
+\$P exec proj_httpd_1 sh -c 'echo ok >/var/cache/httpd/probe && cat /var/cache/httpd/probe; stat -c "%u %a" /tmp' >$p/tmp 2>&1
+podman-compose --podman-path \$P down >/dev/null 2>&1
+\$P system reset -f >/dev/null 2>&1
+EOF
+	"$KUBE_TOOLS/private-shm" sh "$p/steps.sh" || true
+	local up port page ro tmp
+	up=$(cat "$p/up.status" 2>/dev/null || echo none)
+	port=$(cat "$p/port" 2>/dev/null)
+	page=$(cat "$p/page" 2>/dev/null)
+	ro=$(cat "$p/ro" 2>/dev/null)
+	tmp=$(cat "$p/tmp" 2>/dev/null)
+	tail -n 5 "$p/up.log" 2>/dev/null || true
 	rm -rf "$p"
 	echo "up: $up; port: $port; page: $page; ro: $ro; tmp: $tmp"
-	[ "$up" -eq 0 ]
+	[ "$up" = 0 ]
 	[[ "$page" == *"hello from petra"* ]]
 	[[ "$ro" == *"Read-only file system"* ]]
 	[[ "$ro" == *1000 ]]

@@ -179,30 +179,41 @@ cgroup_manager = "cgroupfs"
 runtime = "runc"
 events_logger = "file"
 EOF
-	local podman=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs
-		--events-backend file --runtime runc --cgroup-manager cgroupfs)
-	skopeo copy -q "oci:$p/layout:2" "containers-storage:[vfs@$p/root+$p/runroot]localhost/web:2"
+	cat >"$p/podman" <<EOF
+#!/bin/sh
+exec podman --root $p/root --runroot $p/runroot --storage-driver vfs --events-backend file \
+	--runtime runc --cgroup-manager cgroupfs "\$@"
+EOF
+	chmod +x "$p/podman"
 	# The container listens where --env says, and podman publishes the
 	# containerPort on the host: a free port keeps parallel runs apart.
 	petra deploy kubernetes localhost/web:2 --port "$port" -e "HTTP_PORT=$port" -o "$p/web.yaml"
-	local status_play=0 page="" ro="" tmp=""
-	CONTAINERS_CONF="$p/containers.conf" "${podman[@]}" kube play "$p/web.yaml" >"$p/play.log" 2>&1 ||
-		status_play=$?
-	if [ "$status_play" -eq 0 ]; then
-		for _ in $(seq 1 250); do
-			page=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break
-			sleep 0.02
-		done
-		ro=$(CONTAINERS_CONF="$p/containers.conf" "${podman[@]}" exec web-pod-0-web \
-			sh -c 'touch /srv/www/x 2>&1; id -u' 2>&1)
-		tmp=$(CONTAINERS_CONF="$p/containers.conf" "${podman[@]}" exec web-pod-0-web \
-			sh -c 'echo ok >/var/cache/web/probe && cat /var/cache/web/probe' 2>&1)
-	fi
-	CONTAINERS_CONF="$p/containers.conf" "${podman[@]}" kube down "$p/web.yaml" >/dev/null 2>&1 || true
-	CONTAINERS_CONF="$p/containers.conf" "${podman[@]}" system reset -f >/dev/null 2>&1 || true
+	# Every podman step in one private /dev/shm (see kube/private-shm).
+	cat >"$p/steps.sh" <<EOF
+export CONTAINERS_CONF=$p/containers.conf
+P=$p/podman
+skopeo copy -q oci:$p/layout:2 "containers-storage:[vfs@$p/root+$p/runroot]localhost/web:2" || exit 1
+\$P kube play $p/web.yaml >$p/play.log 2>&1
+echo \$? >$p/play.status
+for i in \$(seq 1 250); do
+	curl -fsS http://127.0.0.1:$port/ >$p/page 2>/dev/null && break
+	sleep 0.02
+done
+\$P exec web-pod-0-web sh -c 'touch /srv/www/x 2>&1; id -u' >$p/ro 2>&1
+\$P exec web-pod-0-web sh -c 'echo ok >/var/cache/web/probe && cat /var/cache/web/probe' >$p/tmp 2>&1
+\$P kube down $p/web.yaml >/dev/null 2>&1
+\$P system reset -f >/dev/null 2>&1
+EOF
+	"$KUBE_TOOLS/private-shm" sh "$p/steps.sh" || true
+	local status_play page ro tmp
+	status_play=$(cat "$p/play.status" 2>/dev/null || echo none)
+	page=$(cat "$p/page" 2>/dev/null)
+	ro=$(cat "$p/ro" 2>/dev/null)
+	tmp=$(cat "$p/tmp" 2>/dev/null)
+	cat "$p/play.log" 2>/dev/null || true
 	rm -rf "$p"
 	echo "play: $status_play; page: $page; ro: $ro; tmp: $tmp"
-	[ "$status_play" -eq 0 ]
+	[ "$status_play" = 0 ]
 	[ "$page" = "<h1>served read-only by petra</h1>" ]
 	[[ "$ro" == *"Read-only file system"* ]]
 	[[ "$ro" == *1000 ]]
