@@ -40,19 +40,20 @@ static void print_usage(FILE *out)
 		     "127 (not found). docs/EXIT-CODES.md has the whole table.\n");
 }
 
-/* A verb's C name spells '-' as '_' (verify_signature is verify-signature). */
-static bool verb_name_is(const char *c_name, const char *name)
+/* A verb's name in the table is a C identifier: "kube_lint" is spelled
+ * "kube-lint" on the command line (and only so). */
+static bool verb_named(const char *table_name, const char *name)
 {
-	for (; *c_name && *name; c_name++, name++)
-		if (*c_name != *name && !(*c_name == '_' && *name == '-'))
+	for (; *table_name && *name; table_name++, name++)
+		if (*table_name == '_' ? *name != '-' : *table_name != *name)
 			return false;
-	return !*c_name && !*name;
+	return *table_name == *name;
 }
 
 static const struct cli_verb *find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (verb_name_is(verbs[i].name, name))
+		if (verb_named(verbs[i].name, name))
 			return &verbs[i];
 	return NULL;
 }

@@ -234,7 +234,10 @@ char *cli_supervisor_path(void);
 	X(ban, "Add an image or digest to the policy file's ban list (other bytes kept)")          \
 	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")               \
 	X(attest, "Attest a store image: an in-toto statement in a signed DSSE envelope (.att)")   \
-	X(verify_attestation, "Check a store image's in-toto attestations offline")
+	X(verify_attestation, "Check a store image's in-toto attestations offline")                \
+	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")       \
+	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")   \
+	X(admission, "Serve a validating admission webhook (HTTPS) with kube-lint's rules")
 
 /* The private key's password: $PETRA_PASSWORD, else asked on the terminal
  * (twice when confirm). NULL with err when there is none. Caller frees. */
