@@ -188,6 +188,39 @@ void cli_run_args_finish(struct cli_run_args *a);
 void cli_run_args_release(struct cli_run_args *a);
 /* The petra-supervisor program, or NULL. Caller frees. */
 char *cli_supervisor_path(void);
+/* A helper program of petra's: $env_name, next to petra (a build tree),
+ * or the installed one; NULL when none is there. Caller frees. */
+char *cli_helper_path(const char *name, const char *env_name);
+
+/* ---- run's process and resource options (runlimits.c) ---- */
+
+enum {
+	CLI_OPT_INIT = 1200,
+	CLI_OPT_MEMORY,
+	CLI_OPT_CPUS,
+	CLI_OPT_PIDS_LIMIT,
+};
+#define CLI_RUN_LIMITS_LONG_OPTIONS                                                                \
+	{"init", no_argument, NULL, CLI_OPT_INIT},                                                 \
+	    {"memory", required_argument, NULL, CLI_OPT_MEMORY},                                   \
+	    {"cpus", required_argument, NULL, CLI_OPT_CPUS},                                       \
+	{                                                                                          \
+		"pids-limit", required_argument, NULL, CLI_OPT_PIDS_LIMIT                          \
+	}
+#define CLI_RUN_LIMITS_HELP                                                                        \
+	"      --init               run petra's small init as PID 1: it passes signals on\n"       \
+	"                           to COMMAND and reaps orphaned processes\n"                     \
+	"      --memory SIZE        at most SIZE of memory (e.g. 256m); over it the\n"             \
+	"                           container is killed (status 137)\n"                            \
+	"      --cpus N             at most N CPUs' time (e.g. 0.5)\n"                             \
+	"      --pids-limit N       at most N processes and threads\n"
+/* 0 when opt was one of them and is recorded, -1 when it is not one,
+ * EXIT_USAGE (message printed) when its value is wrong. */
+int cli_run_limits_option(const char *verb, int opt, const char *arg,
+			  struct runtime_run_options *o);
+/* After parsing: --init's program into o->init (*init_path, caller
+ * frees); 0, or EXIT_FAIL after saying it is missing. */
+int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char **init_path);
 
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \

@@ -111,10 +111,12 @@ struct container {
 	int dir_fd;
 	char *learn_dir; /* the host-side tmpfs of --learn, mounted */
 	json_t *state;
+	struct runtime_cgroup cgroup; /* --memory, --cpus, --pids-limit */
 };
 
 static void container_cleanup(struct container *c, bool remove)
 {
+	runtime_cgroup_remove(&c->cgroup);
 	if (c->learn_dir) {
 		umount2(c->learn_dir, MNT_DETACH);
 		free(c->learn_dir);
@@ -216,6 +218,20 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	return 0;
 }
 
+/* sandbox_spawn from inside the container's cgroups, if it has any: its
+ * first process starts in them. */
+static int spawn_in_cgroup(struct runtime_spec *spec, struct container *c, pid_t *pid,
+			   struct petra_error **err)
+{
+	struct strvec saved;
+	int r = runtime_cgroup_enter(&c->cgroup, &saved, err);
+	if (r < 0)
+		return r;
+	r = sandbox_spawn(&spec->sandbox, pid, err);
+	runtime_cgroup_leave(&saved);
+	return r;
+}
+
 /* ---- foreground ---- */
 
 int runtime_relay_setup(struct runtime_relay *t, int stdio[3], bool interactive,
@@ -294,7 +310,7 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	r = sandbox_spawn(&spec->sandbox, &pid, err);
+	r = spawn_in_cgroup(spec, c, &pid, err);
 	runtime_relay_started(&relay);
 	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == -ENOENT || r == -EACCES)
@@ -312,6 +328,7 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		    .pty_master = master,
 		    .relays = relay.relays,
 		    .n_relays = relay.n,
+		    .kill_on_second_interrupt = true,
 		};
 		r = sandbox_wait(pid, &wo, &result->exit_code, err);
 		if (r == 0)
@@ -344,7 +361,7 @@ __attribute__((noreturn)) static void supervise(const struct runtime_run_options
 	p->stdio[0] = devnull;
 	p->stdio[1] = p->stdio[2] = log;
 	pid_t pid;
-	if (sandbox_spawn(&spec->sandbox, &pid, &err) < 0 ||
+	if (spawn_in_cgroup(spec, c, &pid, &err) < 0 ||
 	    record_started(c->dir_fd, c->state, pid, &err) < 0)
 		sandbox_child_fail(report_fd, 125, err);
 	/* From here on nothing of ours may hold the caller's terminal or
@@ -357,13 +374,22 @@ __attribute__((noreturn)) static void supervise(const struct runtime_run_options
 	if (o->supervisor) {
 		char pid_text[16];
 		snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
-		execl(o->supervisor, "petra-supervisor", c->dir, pid_text,
-		      o->remove ? "--rm" : (char *)NULL, (char *)NULL);
+		struct strvec args = STRVEC_INIT;
+		strvec_push(&args, "petra-supervisor");
+		strvec_push(&args, c->dir);
+		strvec_push(&args, pid_text);
+		if (o->remove)
+			strvec_push(&args, "--rm");
+		for (size_t i = 0; i < c->cgroup.dirs.n; i++)
+			strvec_pushf(&args, "--cgroup=%s", c->cgroup.dirs.v[i]);
+		execv(o->supervisor, args.v);
+		strvec_clear(&args);
 		/* Not there: wait here instead. */
 	}
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	runtime_cgroup_remove(&c->cgroup);
 	record_exit(c->dir_fd, sandbox_exit_code(ws));
 	if (o->remove)
 		fs_remove_tree_at(AT_FDCWD, c->dir, NULL);
@@ -418,6 +444,11 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 	int r = runtime_prepare(store, o, &img, &spec, err);
 	if (r < 0)
 		return r;
+	if (o->init && (r = runtime_spec_add_init(&spec, o->init, err)) < 0) {
+		runtime_spec_release(&spec);
+		image_release(&img);
+		return r;
+	}
 	struct container c = {.dir_fd = -1};
 	_cleanup_close_ int name_lock = -1;
 	if (o->name)
@@ -430,7 +461,13 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		snprintf(short_id, sizeof(short_id), "%.12s", c.id);
 		spec.sandbox.hostname = short_id;
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
-		r = runtime_state_write(c.dir_fd, c.state, err);
+		if (runtime_limits_set(&o->limits))
+			r = runtime_cgroup_create(c.id, &o->limits, &c.cgroup, err);
+		if (r == 0) {
+			json_object_set_new(c.state, "cgroups", strings_json(c.cgroup.dirs.v));
+			json_object_set_new(c.state, "init", json_boolean(o->init != NULL));
+			r = runtime_state_write(c.dir_fd, c.state, err);
+		}
 		/* The state holds the name now. */
 		if (name_lock >= 0) {
 			close(name_lock);
@@ -448,8 +485,12 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		r = runtime_learn_analyse(&spec, &result->learned, &result->n_learned,
 					  &result->learn_notes, err);
 	}
-	/* A detached container's state belongs to its supervisor now; a
-	 * failed start leaves nothing behind. */
+	/* A detached container's state (and cgroups) belong to its supervisor
+	 * now; a failed start leaves nothing behind. */
+	if (r == 0 && o->detach) {
+		strvec_clear(&c.cgroup.dirs);
+		strvec_clear(&c.cgroup.controllers);
+	}
 	container_cleanup(&c, r < 0 || (!o->detach && o->remove));
 	runtime_spec_release(&spec);
 	image_release(&img);

@@ -32,6 +32,20 @@
 /* Where container state lives. Caller frees. */
 char *runtime_default_run_dir(void);
 
+/* Resource limits through a cgroup of the container's own (cgroup v2
+ * under /sys/fs/cgroup/petra/ID, or the v1 memory, cpu and pids
+ * hierarchies' petra/ID), made when any limit is set and removed when the
+ * container ends. Zero: no limit. */
+struct runtime_limits {
+	uint64_t memory;    /* bytes (no swap beyond it) */
+	uint64_t cpu_quota; /* microseconds of CPU time per 100 ms period */
+	uint64_t pids;      /* processes and threads */
+};
+static inline bool runtime_limits_set(const struct runtime_limits *l)
+{
+	return l->memory || l->cpu_quota || l->pids;
+}
+
 struct runtime_run_options {
 	const char *image;
 	char *const *command;               /* replaces the image's Cmd; NULL keeps it */
@@ -60,6 +74,11 @@ struct runtime_run_options {
 	/* A directory with upper/ and work/ to use as the writable layer
 	 * (several runs then see each other's changes); NULL: none. */
 	const char *upper_dir;
+	/* The petra-init program: bound read-only at /.petra-init and run as
+	 * PID 1, the command its child (reaped, signals forwarded); NULL:
+	 * the command is PID 1. */
+	const char *init;
+	struct runtime_limits limits;
 };
 
 struct runtime_run_result {
