@@ -58,7 +58,7 @@ int cli_find_container(const char *run_dir, const char *what, struct runtime_con
 typedef int (*cli_container_fn)(struct runtime_container *c, void *ctx, struct petra_error **err);
 /* Apply fn to each named container, printing each name done (stop, rm);
  * every container is tried, the status says whether all succeeded. */
-int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx);
+int cli_each_container(struct cli *cli, int n, char **names, cli_container_fn fn, void *ctx);
 
 /* An image given on the command line (a name, name@digest, digest or
  * digest prefix) that cannot name anything is bad usage: 0, or EXIT_USAGE

@@ -136,7 +136,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container *list;
 	size_t n;
 	struct petra_error *err = NULL;

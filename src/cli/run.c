@@ -178,7 +178,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
 	if (!store)
 		return RUN_EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_run_result result;
 	struct petra_error *err = NULL;
 	if (runtime_run(store, run_dir, &a.o, &result, &err) < 0) {

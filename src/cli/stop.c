@@ -21,7 +21,6 @@ static int stop_one(struct runtime_container *c, void *ctx, struct petra_error *
 
 int cmd_stop(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
 	static const struct option options[] = {
 	    {"time", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
@@ -46,5 +45,5 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("stop", "expects a CONTAINER");
-	return cli_each_container(argc - optind, argv + optind, stop_one, &grace);
+	return cli_each_container(cli, argc - optind, argv + optind, stop_one, &grace);
 }

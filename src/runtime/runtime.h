@@ -11,9 +11,8 @@
  *    status.
  *  - state: <run dir>/<id>/ holds state.json (written atomically), the
  *    log of a detached container and, once it ended, its exit status.
- *    The run dir is $PETRA_RUN_DIR, else /run/petra for root, else
- *    $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID; whichever it is,
- *    it must be the caller's own, mode 0700, not a symbolic link.
+ *    Each store has its own run dir (runtime_default_run_dir); whichever
+ *    it is, it must be the caller's own, mode 0700, not a symbolic link.
  *  - learn: the container runs on a throwaway writable layer in memory;
  *    what it wrote there gives the minimal set of directories it must be
  *    able to write, which can be saved into a new image's label.
@@ -29,8 +28,11 @@
 #include "rootfs/rootfs.h"
 #include "sandbox/sandbox.h"
 
-/* Where container state lives. Caller frees. */
-char *runtime_default_run_dir(void);
+/* Where the state of the containers of the store at store_root lives:
+ * $PETRA_RUN_DIR, else <base>/<16 hex digits of the SHA-256 of the
+ * store's absolute path>, <base> being /run/petra for root, else
+ * $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID. Caller frees. */
+char *runtime_default_run_dir(const char *store_root);
 
 /* Resource limits through a cgroup of the container's own (cgroup v2
  * under /sys/fs/cgroup/petra/ID, or the v1 memory, cpu and pids

@@ -14,17 +14,39 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-char *runtime_default_run_dir(void)
+/* Where the run directories of all stores go. */
+static char *run_dir_base(void)
 {
-	const char *env = getenv("PETRA_RUN_DIR");
-	if (env && *env)
-		return xstrdup(env);
 	if (geteuid() == 0)
 		return xstrdup("/run/petra");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (xdg && *xdg)
 		return xasprintf("%s/petra", xdg);
 	return xasprintf("/tmp/petra-run-%u", (unsigned)geteuid());
+}
+
+char *runtime_default_run_dir(const char *store_root)
+{
+	const char *env = getenv("PETRA_RUN_DIR");
+	if (env && *env)
+		return xstrdup(env);
+	_cleanup_free_ char *base = run_dir_base();
+	/* One run directory per store, named by its absolute path: a
+	 * container's layers and image are in that store, so ps, stop, exec
+	 * and prune of another store must not see it. */
+	char *real = store_root ? realpath(store_root, NULL) : NULL;
+	if (!real && store_root) {
+		char cwd[4096];
+		real = store_root[0] == '/' || !getcwd(cwd, sizeof(cwd))
+			   ? xstrdup(store_root)
+			   : path_join(cwd, store_root);
+	}
+	if (!real)
+		return xstrdup(base);
+	char digest[OCI_DIGEST_SIZE];
+	oci_digest_buffer(real, strlen(real), digest);
+	free(real);
+	return xasprintf("%s/%.16s", base, oci_digest_hex(digest));
 }
 
 int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
