@@ -240,7 +240,12 @@ int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char 
 	X(ps, "List containers")                                                                   \
 	X(logs, "Print a detached container's output")                                             \
 	X(stop, "Stop running containers (SIGTERM, then SIGKILL)")                                 \
+	X(kill, "Send a signal to running containers")                                             \
+	X(start, "Start stopped containers again")                                                 \
+	X(restart, "Stop and start containers again")                                              \
 	X(rm, "Remove containers")                                                                 \
+	X(cp, "Copy files out of a running container")                                             \
+	X(top, "List the processes of a running container")                                        \
 	X(exec, "Run a command in one running container, or in all that match")                    \
 	X(diff, "Show what changed in a container's writable places")                              \
 	X(verify, "Check the extracted layers on disk against their images")                       \
@@ -249,7 +254,8 @@ int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char 
 	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
 	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
-	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")
+	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
+	X(info, "Show the store, the run directory and the kernel features petra uses")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -87,6 +87,10 @@ bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *p
 #define RUNTIME_INIT_TARGET "/.petra-init"
 int runtime_spec_add_init(struct runtime_spec *spec, const char *init, struct petra_error **err);
 
+/* The options a container was made with, for state.json (restart.c):
+ * runtime_start makes them options again. */
+json_t *runtime_options_json(const struct runtime_run_options *o);
+
 /* A container's cgroups (cgroup.c): one directory on cgroup v2, one per
  * controller hierarchy (memory, cpu, pids) on v1. */
 struct runtime_cgroup {

@@ -167,16 +167,22 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	int r = runtime_run_dir_check(run_dir, true, err);
 	if (r < 0)
 		return r;
-	if ((r = new_id(c->id, err)) < 0)
+	if (o->restart_id) {
+		snprintf(c->id, sizeof(c->id), "%s", o->restart_id);
+	} else if ((r = new_id(c->id, err)) < 0) {
 		return r;
+	}
 	c->dir = path_join(run_dir, c->id);
-	if (mkdir(c->dir, 0700) < 0)
+	if (!o->restart_id && mkdir(c->dir, 0700) < 0)
 		return petra_error_set_errno(err, errno, "create %s", c->dir);
-	c->dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c->dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c->dir_fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", c->dir);
-	if (mkdirat(c->dir_fd, "mnt", 0700) < 0)
+	if (mkdirat(c->dir_fd, "mnt", 0700) < 0 && !(o->restart_id && errno == EEXIST))
 		return petra_error_set_errno(err, errno, "create %s/mnt", c->dir);
+	/* Started again: the last run's status is history. */
+	if (o->restart_id && unlinkat(c->dir_fd, "exit", 0) < 0 && errno != ENOENT)
+		return petra_error_set_errno(err, errno, "remove %s/exit", c->dir);
 	strvec_pushf(&spec->strings, "%s/mnt", c->dir);
 	spec->sandbox.work_dir = spec->strings.v[spec->strings.n - 1];
 	const char *upper_base = NULL;
@@ -451,7 +457,7 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 	}
 	struct container c = {.dir_fd = -1};
 	_cleanup_close_ int name_lock = -1;
-	if (o->name)
+	if (o->name && !o->restart_id)
 		r = claim_name(run_dir, o->name, &name_lock, err);
 	if (r == 0)
 		r = create_dirs(run_dir, o, &spec, &c, err);
@@ -466,6 +472,7 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		if (r == 0) {
 			json_object_set_new(c.state, "cgroups", strings_json(c.cgroup.dirs.v));
 			json_object_set_new(c.state, "init", json_boolean(o->init != NULL));
+			json_object_set_new(c.state, "options", runtime_options_json(o));
 			r = runtime_state_write(c.dir_fd, c.state, err);
 		}
 		/* The state holds the name now. */
@@ -491,7 +498,7 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		strvec_clear(&c.cgroup.dirs);
 		strvec_clear(&c.cgroup.controllers);
 	}
-	container_cleanup(&c, r < 0 || (!o->detach && o->remove));
+	container_cleanup(&c, (r < 0 && !o->restart_id) || (!o->detach && o->remove));
 	runtime_spec_release(&spec);
 	image_release(&img);
 	return r;

@@ -81,6 +81,9 @@ struct runtime_run_options {
 	 * the command is PID 1. */
 	const char *init;
 	struct runtime_limits limits;
+	/* runtime_start: the id of the stopped container of the run dir to
+	 * start again (its directory, name and root) instead of a new one. */
+	const char *restart_id;
 };
 
 struct runtime_run_result {
@@ -137,6 +140,42 @@ int runtime_find(const char *run_dir, const char *what, struct runtime_container
 int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err);
 /* Remove a container's state; a running one only with force (killed). */
 int runtime_remove(struct runtime_container *c, bool force, struct petra_error **err);
+
+/* Send sig to the container's first process. */
+int runtime_kill(const struct runtime_container *c, int sig, struct petra_error **err);
+
+/* The processes of a running container (its pid namespace), by pid. */
+struct runtime_process {
+	pid_t pid;                    /* in the container */
+	pid_t host_pid;               /* on the host */
+	uid_t uid;                    /* real uid, as the host sees it */
+	unsigned long long cpu_ticks; /* user + system, in clock ticks */
+	char *name;                   /* the kernel's command name */
+	char *command;                /* the command line, arguments joined by spaces */
+};
+int runtime_top(const struct runtime_container *c, struct runtime_process **list, size_t *n,
+		struct petra_error **err);
+void runtime_processes_free(struct runtime_process *list, size_t n);
+
+/* Copy path (absolute, clean) out of a running container's filesystem
+ * (its root and mounts, as the container sees them) to dest on the host:
+ * into dest when it is a directory, else as dest. Files keep their
+ * permission bits (not setuid, setgid or owners), links stay links,
+ * directories are copied whole; *skipped counts the devices, fifos and
+ * sockets left out. */
+int runtime_copy_out(const struct runtime_container *c, const char *path, const char *dest,
+		     size_t *skipped, struct petra_error **err);
+
+/* Start a stopped container again, detached under supervisor, with the
+ * options it was created with (state.json keeps them): the same id, name,
+ * state directory and (--read-write) root. */
+int runtime_start(struct petra_store *store, const char *run_dir, struct runtime_container *c,
+		  const char *supervisor, struct petra_error **err);
+
+/* What petra uses of the kernel and whether this one has it: a JSON
+ * object of booleans and strings (overlay, cgroup, seccomp, user
+ * namespaces, idmapped mounts, pidfd). */
+json_t *runtime_host_features(void);
 
 /* rootfs_collect_garbage with the layers of every container of run_dir in
  * use, running or not (a stopped one still has its layers mounted, or will
