@@ -192,7 +192,7 @@ char *cli_supervisor_path(void);
  * or the installed one; NULL when none is there. Caller frees. */
 char *cli_helper_path(const char *name, const char *env_name);
 
-/* ---- run's process and resource options (runlimits.c) ---- */
+/* ---- run's process, resource and port options (runlimits.c) ---- */
 
 enum {
 	CLI_OPT_INIT = 1200,
@@ -204,6 +204,7 @@ enum {
 	{"init", no_argument, NULL, CLI_OPT_INIT},                                                 \
 	    {"memory", required_argument, NULL, CLI_OPT_MEMORY},                                   \
 	    {"cpus", required_argument, NULL, CLI_OPT_CPUS},                                       \
+	    {"publish", required_argument, NULL, 'p'},                                             \
 	{                                                                                          \
 		"pids-limit", required_argument, NULL, CLI_OPT_PIDS_LIMIT                          \
 	}
@@ -213,9 +214,14 @@ enum {
 	"      --memory SIZE        at most SIZE of memory (e.g. 256m); over it the\n"             \
 	"                           container is killed (status 137)\n"                            \
 	"      --cpus N             at most N CPUs' time (e.g. 0.5)\n"                             \
-	"      --pids-limit N       at most N processes and threads\n"
+	"      --pids-limit N       at most N processes and threads\n"                             \
+	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|udp]\n"                                          \
+	"                           publish a port of the container (--network none)\n"            \
+	"                           on the host (IP default 0.0.0.0)\n"
 /* 0 when opt was one of them and is recorded, -1 when it is not one,
- * EXIT_USAGE (message printed) when its value is wrong. */
+ * EXIT_USAGE (message printed) when its value is wrong. -p's ports go to
+ * o->ports, which the caller frees. */
+#define CLI_RUN_LIMITS_SHORT_OPTIONS "p:"
 int cli_run_limits_option(const char *verb, int opt, const char *arg,
 			  struct runtime_run_options *o);
 /* After parsing: --init's program into o->init (*init_path, caller

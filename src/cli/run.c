@@ -82,7 +82,9 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 	*save = NULL;
 	cli_getopt_reset();
 	int c;
-	while ((c = getopt_long(argc, argv, "+dith" CLI_RUN_SHORT_OPTIONS, options, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "+dith" CLI_RUN_SHORT_OPTIONS CLI_RUN_LIMITS_SHORT_OPTIONS,
+			     options, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM:
 			a->o.remove = true;
@@ -171,6 +173,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	a.o.image = argv[optind];
 	a.o.command = optind + 1 < argc ? argv + optind + 1 : NULL;
 	_cleanup_free_ char *init = NULL;
+	_cleanup_free_ struct runtime_port *ports = (struct runtime_port *)a.o.ports;
 	if (cli_run_limits_finish("run", &a.o, &init) != 0)
 		return RUN_EXIT_FAIL;
 	_cleanup_free_ char *supervisor = a.o.detach ? cli_supervisor_path() : NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* petra run's process and resource options: --init, --memory, --cpus,
- * --pids-limit; and where petra's helper programs are. */
+/* petra run's process, resource and port options: --init, --memory,
+ * --cpus, --pids-limit, -p; and where petra's helper programs are. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -68,6 +68,17 @@ int cli_run_limits_option(const char *verb, int opt, const char *arg, struct run
 			return cli_usage(verb, "--pids-limit wants a positive count, not \"%s\"",
 					 arg);
 		o->limits.pids = n;
+		return 0;
+	}
+	case 'p': {
+		struct runtime_port port;
+		struct petra_error *err = NULL;
+		if (runtime_port_parse(arg, &port, &err) < 0)
+			return cli_usage_error(verb, "", err);
+		struct runtime_port *ports = (struct runtime_port *)o->ports;
+		ports = xrealloc(ports, (o->n_ports + 1) * sizeof(*ports));
+		ports[o->n_ports++] = port;
+		o->ports = ports;
 		return 0;
 	}
 	default:

@@ -87,6 +87,16 @@ bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *p
 #define RUNTIME_INIT_TARGET "/.petra-init"
 int runtime_spec_add_init(struct runtime_spec *spec, const char *init, struct petra_error **err);
 
+/* Ports (ports.c): bind the host's sockets (fds: one per port), and,
+ * once the container runs, start the forwarder process that relays them
+ * into its network namespace until it ends (*forwarder: its pid, a child
+ * of the caller). */
+int runtime_ports_bind(const struct runtime_port *ports, size_t n, int *fds,
+		       struct petra_error **err);
+void runtime_ports_close(int *fds, size_t n);
+int runtime_ports_start(pid_t container, const struct runtime_port *ports, const int *listen,
+			size_t n, pid_t *forwarder, struct petra_error **err);
+
 /* The options a container was made with, for state.json (restart.c):
  * runtime_start makes them options again. */
 json_t *runtime_options_json(const struct runtime_run_options *o);

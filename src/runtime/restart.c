@@ -49,6 +49,15 @@ json_t *runtime_options_json(const struct runtime_run_options *o)
 	json_object_set_new(j, "memory", json_integer((json_int_t)o->limits.memory));
 	json_object_set_new(j, "cpu_quota", json_integer((json_int_t)o->limits.cpu_quota));
 	json_object_set_new(j, "pids", json_integer((json_int_t)o->limits.pids));
+	json_t *ports = json_array();
+	for (size_t i = 0; i < o->n_ports; i++) {
+		const struct runtime_port *p = &o->ports[i];
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:i,s:b,s:b}", "host_ip",
+						       p->host_ip, "host_port", (int)p->host_port,
+						       "container_port", (int)p->container_port,
+						       "ipv6", p->ipv6, "udp", p->udp));
+	}
+	json_object_set_new(j, "ports", ports);
 	return j;
 }
 
@@ -57,6 +66,7 @@ struct saved_options {
 	struct runtime_run_options o;
 	struct strvec command, env;
 	struct sandbox_mount *mounts;
+	struct runtime_port *ports;
 };
 
 static void saved_options_release(struct saved_options *s)
@@ -64,6 +74,7 @@ static void saved_options_release(struct saved_options *s)
 	strvec_clear(&s->command);
 	strvec_clear(&s->env);
 	free(s->mounts);
+	free(s->ports);
 }
 
 static int options_from_json(json_t *j, const struct runtime_container *c, struct saved_options *s,
@@ -121,6 +132,19 @@ static int options_from_json(json_t *j, const struct runtime_container *c, struc
 	o->limits.memory = (uint64_t)json_get_int(j, "memory", 0);
 	o->limits.cpu_quota = (uint64_t)json_get_int(j, "cpu_quota", 0);
 	o->limits.pids = (uint64_t)json_get_int(j, "pids", 0);
+	json_t *ports = json_object_get(j, "ports");
+	s->ports = xcalloc(json_array_size(ports) + 1, sizeof(*s->ports));
+	json_array_foreach(ports, i, v)
+	{
+		struct runtime_port *p = &s->ports[o->n_ports++];
+		snprintf(p->host_ip, sizeof(p->host_ip), "%s",
+			 json_get_string(v, "host_ip") ? json_get_string(v, "host_ip") : "0.0.0.0");
+		p->host_port = (uint16_t)json_get_int(v, "host_port", 0);
+		p->container_port = (uint16_t)json_get_int(v, "container_port", 0);
+		p->ipv6 = json_is_true(json_object_get(v, "ipv6"));
+		p->udp = json_is_true(json_object_get(v, "udp"));
+	}
+	o->ports = s->ports;
 	return 0;
 }
 

@@ -112,11 +112,15 @@ struct container {
 	char *learn_dir; /* the host-side tmpfs of --learn, mounted */
 	json_t *state;
 	struct runtime_cgroup cgroup; /* --memory, --cpus, --pids-limit */
+	int *port_fds;                /* -p: the host's sockets, until the forwarder has them */
+	size_t n_ports;
 };
 
 static void container_cleanup(struct container *c, bool remove)
 {
 	runtime_cgroup_remove(&c->cgroup);
+	runtime_ports_close(c->port_fds, c->n_ports);
+	free(c->port_fds);
 	if (c->learn_dir) {
 		umount2(c->learn_dir, MNT_DETACH);
 		free(c->learn_dir);
@@ -238,6 +242,19 @@ static int spawn_in_cgroup(struct runtime_spec *spec, struct container *c, pid_t
 	return r;
 }
 
+/* The forwarder of the published ports, once the container runs; the
+ * host's sockets are its alone from then on. */
+static int start_ports(const struct runtime_run_options *o, struct container *c, pid_t pid,
+		       pid_t *forwarder, struct petra_error **err)
+{
+	*forwarder = -1;
+	if (!c->n_ports)
+		return 0;
+	int r = runtime_ports_start(pid, o->ports, c->port_fds, c->n_ports, forwarder, err);
+	runtime_ports_close(c->port_fds, c->n_ports);
+	return r;
+}
+
 /* ---- foreground ---- */
 
 int runtime_relay_setup(struct runtime_relay *t, int stdio[3], bool interactive,
@@ -329,6 +346,10 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		_cleanup_error_ struct petra_error *state_err = NULL;
 		if (record_started(c->dir_fd, c->state, pid, &state_err) < 0)
 			log_warn("%s", state_err->message);
+		pid_t forwarder = -1;
+		r = start_ports(o, c, pid, &forwarder, err);
+		if (r < 0)
+			kill(pid, SIGKILL);
 		struct sandbox_wait_options wo = {
 		    .forward = &forward,
 		    .pty_master = master,
@@ -336,9 +357,14 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		    .n_relays = relay.n,
 		    .kill_on_second_interrupt = true,
 		};
-		r = sandbox_wait(pid, &wo, &result->exit_code, err);
+		int wr = sandbox_wait(pid, &wo, &result->exit_code, r < 0 ? NULL : err);
+		if (r == 0)
+			r = wr;
 		if (r == 0)
 			record_exit(c->dir_fd, result->exit_code);
+		/* It ends with the container. */
+		if (forwarder > 0)
+			waitpid(forwarder, NULL, 0);
 	}
 	runtime_relay_release(&relay, waited);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -366,10 +392,14 @@ __attribute__((noreturn)) static void supervise(const struct runtime_run_options
 	struct sandbox_process *p = &spec->sandbox.process;
 	p->stdio[0] = devnull;
 	p->stdio[1] = p->stdio[2] = log;
-	pid_t pid;
+	pid_t pid, forwarder;
 	if (spawn_in_cgroup(spec, c, &pid, &err) < 0 ||
 	    record_started(c->dir_fd, c->state, pid, &err) < 0)
 		sandbox_child_fail(report_fd, 125, err);
+	if (start_ports(o, c, pid, &forwarder, &err) < 0) {
+		kill(pid, SIGKILL);
+		sandbox_child_fail(report_fd, 125, err);
+	}
 	/* From here on nothing of ours may hold the caller's terminal or
 	 * pipes open. */
 	dup2(devnull, 0);
@@ -445,6 +475,11 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 	if (o->learn && (o->detach || o->read_write))
 		return petra_error_set(err, EINVAL,
 				       "--learn runs in the foreground, on its own root");
+	if (o->n_ports && o->network != SANDBOX_NETWORK_NONE)
+		return petra_error_set(
+		    err, EINVAL,
+		    "-p publishes a port of a container's own network (--network "
+		    "none); with --network host its ports are the host's already");
 	struct image img;
 	struct runtime_spec spec;
 	int r = runtime_prepare(store, o, &img, &spec, err);
@@ -469,6 +504,19 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
 		if (runtime_limits_set(&o->limits))
 			r = runtime_cgroup_create(c.id, &o->limits, &c.cgroup, err);
+		if (r == 0 && o->n_ports) {
+			c.port_fds = xcalloc(o->n_ports, sizeof(*c.port_fds));
+			c.n_ports = o->n_ports;
+			r = runtime_ports_bind(o->ports, o->n_ports, c.port_fds, err);
+		}
+		if (r == 0 && o->n_ports) {
+			json_t *ports = json_array();
+			for (size_t i = 0; i < o->n_ports; i++) {
+				_cleanup_free_ char *text = runtime_port_text(&o->ports[i]);
+				json_array_append_new(ports, json_string(text));
+			}
+			json_object_set_new(c.state, "ports", ports);
+		}
 		if (r == 0) {
 			json_object_set_new(c.state, "cgroups", strings_json(c.cgroup.dirs.v));
 			json_object_set_new(c.state, "init", json_boolean(o->init != NULL));

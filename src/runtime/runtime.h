@@ -48,6 +48,17 @@ static inline bool runtime_limits_set(const struct runtime_limits *l)
 	return l->memory || l->cpu_quota || l->pids;
 }
 
+/* -p [IP:]HOST:CONTAINER[/tcp|udp]: a port of a container in its own
+ * network namespace, published on the host (ports.c). */
+struct runtime_port {
+	char host_ip[64]; /* default 0.0.0.0 */
+	uint16_t host_port, container_port;
+	bool ipv6, udp;
+};
+int runtime_port_parse(const char *spec, struct runtime_port *p, struct petra_error **err);
+/* "127.0.0.1:8080->80/tcp", as ps shows it. Caller frees. */
+char *runtime_port_text(const struct runtime_port *p);
+
 struct runtime_run_options {
 	const char *image;
 	char *const *command;               /* replaces the image's Cmd; NULL keeps it */
@@ -84,6 +95,9 @@ struct runtime_run_options {
 	/* runtime_start: the id of the stopped container of the run dir to
 	 * start again (its directory, name and root) instead of a new one. */
 	const char *restart_id;
+	/* Published ports (network none only): a forwarder relays them. */
+	const struct runtime_port *ports;
+	size_t n_ports;
 };
 
 struct runtime_run_result {
