@@ -49,13 +49,9 @@ char *runtime_default_run_dir(const char *store_root)
 	return xasprintf("%s/%.16s", base, oci_digest_hex(digest));
 }
 
-int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
+/* One directory of the run dir's path: ours, 0700, not a link. */
+static int check_private_dir(const char *run_dir, struct petra_error **err)
 {
-	if (create) {
-		int r = fs_mkdir_p(run_dir, 0700, err);
-		if (r < 0)
-			return r;
-	}
 	/* petra signals the pids and joins the namespaces that states name:
 	 * only a directory of our own that no one else can write into is
 	 * trusted. /tmp/petra-run-UID is a name anyone can take first. */
@@ -79,6 +75,37 @@ int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error *
 		    "states in it (it must be 0700)",
 		    run_dir, (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+/* A default run dir is <base>/<store hash>: whoever owns the base could
+ * swap the store's directory, so it is checked too, first (before
+ * anything is made in it). */
+static int check_base(const char *run_dir, bool create, struct petra_error **err)
+{
+	const char *env = getenv("PETRA_RUN_DIR");
+	if (!(env && !strcmp(env, run_dir))) {
+		_cleanup_free_ char *base = xstrdup(run_dir);
+		char *slash = strrchr(base, '/');
+		if (slash && slash != base) {
+			*slash = '\0';
+			int r = create ? fs_mkdir_p(base, 0700, err) : 0;
+			if (r == 0)
+				r = check_private_dir(base, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
+{
+	int r = check_base(run_dir, create, err);
+	if (r < 0)
+		return r;
+	if (create && mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+		return petra_error_set_errno(err, errno, "create %s", run_dir);
+	return check_private_dir(run_dir, err);
 }
 
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err)
@@ -219,8 +246,15 @@ int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n
 	*list = NULL;
 	*n = 0;
 	struct stat st;
-	if (lstat(run_dir, &st) < 0 && errno == ENOENT)
-		return 0;
+	if (lstat(run_dir, &st) < 0 && errno == ENOENT) {
+		/* No container yet; but a base someone else owns is said. */
+		struct stat base;
+		_cleanup_free_ char *parent = xstrdup(run_dir);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		return lstat(parent, &base) == 0 ? check_base(run_dir, false, err) : 0;
+	}
 	int r = runtime_run_dir_check(run_dir, false, err);
 	if (r < 0)
 		return r;
