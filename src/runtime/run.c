@@ -228,6 +228,23 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	return 0;
 }
 
+/* Started again: it was created when it was first run; now is when it
+ * started. */
+static void keep_created(int dir_fd, json_t *state)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (fs_read_file_at(dir_fd, "state.json", 1u << 20, &data, &len, &ignored) < 0)
+		return;
+	json_t *old = json_loadb(data, len, 0, NULL);
+	json_t *created = old ? json_object_get(old, "created") : NULL;
+	json_object_set(state, "started", json_object_get(state, "created"));
+	if (json_is_integer(created))
+		json_object_set(state, "created", created);
+	json_decref(old);
+}
+
 /* sandbox_spawn from inside the container's cgroups, if it has any: its
  * first process starts in them. */
 static int spawn_in_cgroup(struct runtime_spec *spec, struct container *c, pid_t *pid,
@@ -502,6 +519,8 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		snprintf(short_id, sizeof(short_id), "%.12s", c.id);
 		spec.sandbox.hostname = short_id;
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
+		if (o->restart_id)
+			keep_created(c.dir_fd, c.state);
 		if (runtime_limits_set(&o->limits))
 			r = runtime_cgroup_create(c.id, &o->limits, &c.cgroup, err);
 		if (r == 0 && o->n_ports) {

@@ -59,6 +59,9 @@ start_service() {
 	id=$(petra run -d --name counter --tmpfs /data:uid=65534 -e GREETING=hi bb:user \
 		sh -c 'echo "$GREETING $(id -u)"; touch /data/x; exec sleep 60')
 	wait_for_file "$PETRA_RUN_DIR/$id/log"
+	local created
+	created=$(jq -r .created "$PETRA_RUN_DIR/$id/state.json")
+	sleep 1
 	petra stop -t 1 counter >/dev/null
 	run petra ps -a --format json
 	[ "$(echo "$output" | jq -r '.[0].running')" = false ]
@@ -68,6 +71,9 @@ start_service() {
 	run petra ps --format json
 	[ "$(echo "$output" | jq -r '.[0].id')" = "$id" ]
 	[ "$(echo "$output" | jq -r '.[0].running')" = true ]
+	# Created when first run; started now.
+	[ "$(jq -r .created "$PETRA_RUN_DIR/$id/state.json")" = "$created" ]
+	[ "$(jq -r .started "$PETRA_RUN_DIR/$id/state.json")" -gt "$created" ]
 	# The same command, environment, user and tmpfs; the log goes on.
 	for i in $(seq 200); do [ "$(grep -c 'hi 65534' "$PETRA_RUN_DIR/$id/log")" -eq 2 ] && break; sleep 0.02; done
 	run petra exec counter ls /data
