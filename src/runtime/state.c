@@ -387,5 +387,16 @@ int runtime_remove(struct runtime_container *c, bool force, struct petra_error *
 			return r;
 		wait_exit_recorded(c);
 	}
+	/* Its supervisor removes its cgroups; one that was killed could not.
+	 * Only petra's own cgroups are ever removed, and only empty ones. */
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c->state, "cgroups"), i, v)
+	{
+		const char *dir = json_string_value(v);
+		if (dir && !strncmp(dir, "/sys/fs/cgroup/", 15) && strstr(dir, "/petra/") &&
+		    !strstr(dir, ".."))
+			rmdir(dir);
+	}
 	return fs_remove_tree_at(AT_FDCWD, c->dir, err);
 }
