@@ -81,3 +81,16 @@ cgroups_of() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"--pids-limit wants"* ]]
 }
+
+@test "rm -f removes the cgroups a killed supervisor left behind" {
+	local id pid sup
+	id=$(petra run -d --pids-limit 50 bb:user sleep 60)
+	pid=$(jq -r .pid "$PETRA_RUN_DIR/$id/state.json")
+	sup=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status")
+	[ "$(cat "/proc/$sup/comm")" = petra-superviso ]
+	kill -KILL "$sup"
+	[ -n "$(cgroups_of "$id")" ]
+	run petra rm -f "$id"
+	[ "$status" -eq 0 ]
+	[ -z "$(cgroups_of "$id")" ]
+}
