@@ -95,7 +95,7 @@ _petra() {
 	run | inspect | history | tag | rmi | export | unpack | audit | harden | test | bundle | verify)
 		names=$("$petra" "${root[@]}" images -q 2>/dev/null)
 		;;
-	ps | logs | stop | rm | exec | diff)
+	ps | logs | stop | kill | start | restart | rm | exec | diff | top)
 		names=$("$petra" "${root[@]}" ps -a --format json 2>/dev/null |
 			sed -n 's/^ *"name": "\(.*\)",$/\1/p')
 		;;

@@ -507,7 +507,25 @@ struct tail {
 	char *lines[OUTPUT_TAIL_LINES];
 	size_t next, count;
 	struct strbuf partial;
+	bool name_lookup_failed; /* a line says a host name did not resolve */
 };
+
+/* What apt, curl, wget, getaddrinfo and git say when a host name does not
+ * resolve: with the build's network off, the likely reason. */
+static bool says_name_lookup_failed(const char *line)
+{
+	static const char *const phrases[] = {
+	    "Temporary failure resolving",
+	    "Temporary failure in name resolution",
+	    "Could not resolve",
+	    "Name or service not known",
+	    "bad address",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(phrases); i++)
+		if (strstr(line, phrases[i]))
+			return true;
+	return false;
+}
 
 static void tail_line(struct builder_step *s, struct tail *t, const char *line, size_t len)
 {
@@ -515,6 +533,7 @@ static void tail_line(struct builder_step *s, struct tail *t, const char *line, 
 		len = OUTPUT_LINE_MAX;
 	char *copy = xstrndup(line, len);
 	builder_say(s->session, s->say_as, "      | %s", copy);
+	t->name_lookup_failed = t->name_lookup_failed || says_name_lookup_failed(copy);
 	free(t->lines[t->next]);
 	t->lines[t->next] = copy;
 	t->next = (t->next + 1) % OUTPUT_TAIL_LINES;
@@ -654,6 +673,11 @@ static int execute(struct builder_step *s, struct run_setup *rs, struct builder_
 					strbuf_addf(&msg, "\n  | %s", tail.lines[at]);
 				}
 			}
+			if (tail.name_lookup_failed && rs->network == SANDBOX_NETWORK_NONE)
+				strbuf_addstr(&msg,
+					      "\nhint: the build's network is off (--network "
+					      "none, the default): petra build --network host "
+					      "gives RUN the host's network");
 			r = petra_error_set(err, EIO, "%s", msg.buf);
 			strbuf_release(&msg);
 			builder_note_exit_status(b, status);

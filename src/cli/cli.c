@@ -161,9 +161,9 @@ int cli_find_container(const char *run_dir, const char *what, struct runtime_con
 	return 0;
 }
 
-int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx)
+int cli_each_container(struct cli *cli, int n, char **names, cli_container_fn fn, void *ctx)
 {
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	int status = EXIT_OK;
 	for (int i = 0; i < n; i++) {
 		struct runtime_container ct;

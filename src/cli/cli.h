@@ -58,7 +58,7 @@ int cli_find_container(const char *run_dir, const char *what, struct runtime_con
 typedef int (*cli_container_fn)(struct runtime_container *c, void *ctx, struct petra_error **err);
 /* Apply fn to each named container, printing each name done (stop, rm);
  * every container is tried, the status says whether all succeeded. */
-int cli_each_container(int n, char **names, cli_container_fn fn, void *ctx);
+int cli_each_container(struct cli *cli, int n, char **names, cli_container_fn fn, void *ctx);
 
 /* An image given on the command line (a name, name@digest, digest or
  * digest prefix) that cannot name anything is bad usage: 0, or EXIT_USAGE
@@ -197,6 +197,45 @@ int cli_learn_finish(struct cli *cli, const struct runtime_container *c, const c
 
 /* The petra-supervisor program, or NULL. Caller frees. */
 char *cli_supervisor_path(void);
+/* A helper program of petra's: $env_name, next to petra (a build tree),
+ * or the installed one; NULL when none is there. Caller frees. */
+char *cli_helper_path(const char *name, const char *env_name);
+
+/* ---- run's process, resource and port options (runlimits.c) ---- */
+
+enum {
+	CLI_OPT_INIT = 1200,
+	CLI_OPT_MEMORY,
+	CLI_OPT_CPUS,
+	CLI_OPT_PIDS_LIMIT,
+};
+#define CLI_RUN_LIMITS_LONG_OPTIONS                                                                \
+	{"init", no_argument, NULL, CLI_OPT_INIT},                                                 \
+	    {"memory", required_argument, NULL, CLI_OPT_MEMORY},                                   \
+	    {"cpus", required_argument, NULL, CLI_OPT_CPUS},                                       \
+	    {"publish", required_argument, NULL, 'p'},                                             \
+	{                                                                                          \
+		"pids-limit", required_argument, NULL, CLI_OPT_PIDS_LIMIT                          \
+	}
+#define CLI_RUN_LIMITS_HELP                                                                        \
+	"      --init               run petra's small init as PID 1: it passes signals on\n"       \
+	"                           to COMMAND and reaps orphaned processes\n"                     \
+	"      --memory SIZE        at most SIZE of memory (e.g. 256m); over it the\n"             \
+	"                           container is killed (status 137)\n"                            \
+	"      --cpus N             at most N CPUs' time (e.g. 0.5)\n"                             \
+	"      --pids-limit N       at most N processes and threads\n"                             \
+	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|udp]\n"                                          \
+	"                           publish a port of the container (--network none)\n"            \
+	"                           on the host (IP default 0.0.0.0)\n"
+/* 0 when opt was one of them and is recorded, -1 when it is not one,
+ * EXIT_USAGE (message printed) when its value is wrong. -p's ports go to
+ * o->ports, which the caller frees. */
+#define CLI_RUN_LIMITS_SHORT_OPTIONS "p:"
+int cli_run_limits_option(const char *verb, int opt, const char *arg,
+			  struct runtime_run_options *o);
+/* After parsing: --init's program into o->init (*init_path, caller
+ * frees); 0, or EXIT_FAIL after saying it is missing. */
+int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char **init_path);
 
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \
@@ -217,7 +256,12 @@ char *cli_supervisor_path(void);
 	X(logs, "Print a detached container's output")                                             \
 	X(stop, "Stop running containers (SIGTERM, then SIGKILL)")                                 \
 	X(learn, "End a detached --learn container and save what it learned")                      \
+	X(kill, "Send a signal to running containers")                                             \
+	X(start, "Start stopped containers again")                                                 \
+	X(restart, "Stop and start containers again")                                              \
 	X(rm, "Remove containers")                                                                 \
+	X(cp, "Copy files out of a running container")                                             \
+	X(top, "List the processes of a running container")                                        \
 	X(exec, "Run a command in one running container, or in all that match")                    \
 	X(diff, "Show what changed in a container's writable places")                              \
 	X(verify, "Check the extracted layers on disk against their images")                       \
@@ -237,7 +281,8 @@ char *cli_supervisor_path(void);
 	X(verify_attestation, "Check a store image's in-toto attestations offline")                \
 	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")       \
 	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")   \
-	X(admission, "Serve a validating admission webhook (HTTPS) with kube-lint's rules")
+	X(admission, "Serve a validating admission webhook (HTTPS) with kube-lint's rules")        \
+	X(info, "Show the store, the run directory and the kernel features petra uses")
 
 /* The private key's password: $PETRA_PASSWORD, else asked on the terminal
  * (twice when confirm). NULL with err when there is none. Caller frees. */

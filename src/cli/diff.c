@@ -38,7 +38,7 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		return parsed;
 	if (argc - optind != 1)
 		return cli_usage("diff", "expects one CONTAINER");
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container ct;
 	if (cli_find_container(run_dir, argv[optind], &ct))
 		return EXIT_FAIL;

@@ -54,7 +54,7 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXEC_EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container *list;
 	size_t n;
 	struct petra_error *err = NULL;
@@ -224,7 +224,7 @@ static int exec_one(struct cli *cli, const char *container, const struct runtime
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXEC_EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container ct;
 	struct petra_error *err = NULL;
 	if (runtime_find(run_dir, container, &ct, &err) < 0) {

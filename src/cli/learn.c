@@ -115,7 +115,7 @@ int cmd_learn(struct cli *cli, int argc, char **argv)
 		return cli_usage("learn", "stop expects one CONTAINER");
 	if (save && cli_check_image_name("learn", save) != 0)
 		return EXIT_USAGE;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container ct;
 	if (cli_find_container(run_dir, argv[optind], &ct))
 		return EXIT_FAIL;

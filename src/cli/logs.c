@@ -15,7 +15,6 @@ static const char usage[] = "Usage: petra logs [OPTIONS] CONTAINER\n"
 
 int cmd_logs(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
 	static const struct option options[] = {
 	    {"follow", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
@@ -34,7 +33,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("logs", "expects one CONTAINER");
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container ct;
 	if (cli_find_container(run_dir, argv[optind], &ct))
 		return EXIT_FAIL;

@@ -5,8 +5,8 @@
 static const char usage[] =
     "Usage: petra ps [OPTIONS]\n"
     "\n"
-    "List containers: id, image, command, age, status and name. Only running\n"
-    "ones unless --all.\n"
+    "List containers: id, image, command, age, status, published ports and\n"
+    "name. Only running ones unless --all.\n"
     "\n"
     "Options:\n"
     "  -a, --all             also containers that ended\n"
@@ -114,7 +114,24 @@ static json_t *container_json(const struct runtime_container *ct, const char *cm
 			      ct->running ? (int)ct->pid : 0, "created", (json_int_t)ct->created);
 	json_object_set_new(o, "exit_code",
 			    ct->exit_code >= 0 ? json_integer(ct->exit_code) : json_null());
+	json_t *ports = json_object_get(ct->state, "ports");
+	json_object_set_new(o, "ports",
+			    json_is_array(ports) ? json_deep_copy(ports) : json_array());
 	return o;
+}
+
+/* The published ports, "0.0.0.0:8080->80/tcp, ...". Caller frees. */
+static char *ports_text(const struct runtime_container *ct)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(ct->state, "ports"), i, v) if (json_is_string(v))
+	{
+		strbuf_addstr(&sb, sb.len ? ", " : "");
+		strbuf_addstr(&sb, json_string_value(v));
+	}
+	return strbuf_detach(&sb);
 }
 
 static void print_row(const struct runtime_container *ct, const char *cmd, time_t now)
@@ -122,8 +139,9 @@ static void print_row(const struct runtime_container *ct, const char *cmd, time_
 	char status[32], age[48];
 	status_text(ct, status, sizeof(status));
 	format_age(ct->created, now, age, sizeof(age));
-	printf("%-12.12s  %-24.24s  %-24.24s  %-16s  %-12s  %s\n", ct->id,
-	       ct->image ? ct->image : "", cmd, age, status, ct->name ? ct->name : "");
+	_cleanup_free_ char *ports = ports_text(ct);
+	printf("%-12.12s  %-24.24s  %-24.24s  %-16s  %-12s  %-24s  %s\n", ct->id,
+	       ct->image ? ct->image : "", cmd, age, status, ports, ct->name ? ct->name : "");
 }
 
 int cmd_ps(struct cli *cli, int argc, char **argv)
@@ -136,7 +154,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container *list;
 	size_t n;
 	struct petra_error *err = NULL;
@@ -144,8 +162,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		return cli_fail(err);
 	json_t *arr = json_array();
 	if (a.format == CLI_FORMAT_TEXT && !a.quiet)
-		printf("%-12s  %-24s  %-24s  %-16s  %-12s  %s\n", "CONTAINER ID", "IMAGE",
-		       "COMMAND", "CREATED", "STATUS", "NAME");
+		printf("%-12s  %-24s  %-24s  %-16s  %-12s  %-24s  %s\n", "CONTAINER ID", "IMAGE",
+		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAME");
 	int r = 0;
 	time_t now = time(NULL);
 	for (size_t i = 0; i < n && r == 0; i++) {

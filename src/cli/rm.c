@@ -18,7 +18,6 @@ static int remove_one(struct runtime_container *c, void *ctx, struct petra_error
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
 	static const struct option options[] = {
 	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
@@ -37,5 +36,5 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("rm", "expects a CONTAINER");
-	return cli_each_container(argc - optind, argv + optind, remove_one, &force);
+	return cli_each_container(cli, argc - optind, argv + optind, remove_one, &force);
 }

@@ -31,7 +31,7 @@ static const char usage[] =
     "                           to what the label already holds)\n"
     "      --copy-root          merge the layers into a tmpfs instead of mounting\n"
     "                           overlayfs (what happens when overlayfs is "
-    "missing)\n" CLI_RUN_OPTIONS_HELP "  -h, --help               this help\n"
+    "missing)\n" CLI_RUN_OPTIONS_HELP CLI_RUN_LIMITS_HELP "  -h, --help               this help\n"
     "\n"
     "Exit status: the command's; 128+N when a signal N ended it; 125 when petra\n"
     "could not run the container (or was used wrongly); 126 when COMMAND could\n"
@@ -61,13 +61,16 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 	    {"save", required_argument, NULL, OPT_SAVE},
 	    {"copy-root", no_argument, NULL, OPT_COPY_ROOT},
 	    CLI_RUN_LONG_OPTIONS,
+	    CLI_RUN_LIMITS_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	*save = NULL;
 	cli_getopt_reset();
 	int c;
-	while ((c = getopt_long(argc, argv, "+dith" CLI_RUN_SHORT_OPTIONS, options, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "+dith" CLI_RUN_SHORT_OPTIONS CLI_RUN_LIMITS_SHORT_OPTIONS,
+			     options, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM:
 			a->o.remove = true;
@@ -99,9 +102,11 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 		case ':':
 			cli_bad_option("run", argv);
 			return RUN_EXIT_FAIL;
-		default:
-			if (cli_run_option("run", c, optarg, a) != 0)
+		default: {
+			int r = cli_run_limits_option("run", c, optarg, &a->o);
+			if (r > 0 || (r < 0 && cli_run_option("run", c, optarg, a) != 0))
 				return RUN_EXIT_FAIL;
+		}
 		}
 	}
 	if (optind >= argc) {
@@ -139,12 +144,16 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	cli_run_args_finish(&a);
 	a.o.image = argv[optind];
 	a.o.command = optind + 1 < argc ? argv + optind + 1 : NULL;
+	_cleanup_free_ char *init = NULL;
+	_cleanup_free_ struct runtime_port *ports = (struct runtime_port *)a.o.ports;
+	if (cli_run_limits_finish("run", &a.o, &init) != 0)
+		return RUN_EXIT_FAIL;
 	_cleanup_free_ char *supervisor = a.o.detach ? cli_supervisor_path() : NULL;
 	a.o.supervisor = supervisor;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
 	if (!store)
 		return RUN_EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_run_result result;
 	struct petra_error *err = NULL;
 	if (runtime_run(store, run_dir, &a.o, &result, &err) < 0) {

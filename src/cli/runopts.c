@@ -192,29 +192,7 @@ void cli_run_args_finish(struct cli_run_args *a)
 	a->o.env = a->env.v;
 }
 
-/* The petra-supervisor program: $PETRA_SUPERVISOR, next to petra (a build
- * tree), or the installed one. NULL when none is there. */
 char *cli_supervisor_path(void)
 {
-	const char *env = getenv("PETRA_SUPERVISOR");
-	if (env && *env)
-		return xstrdup(env);
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			char *p = path_join(self, "petra-supervisor");
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	char *p = path_join(PETRA_LIBEXECDIR, "petra-supervisor");
-	if (access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
+	return cli_helper_path("petra-supervisor", "PETRA_SUPERVISOR");
 }

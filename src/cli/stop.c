@@ -62,5 +62,5 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("stop", "expects a CONTAINER");
-	return cli_each_container(argc - optind, argv + optind, stop_one, &stop);
+	return cli_each_container(cli, argc - optind, argv + optind, stop_one, &stop);
 }

@@ -74,7 +74,7 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 			return cli_fail(err);
 		}
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct structtest_context ctx = {.store = store, .image = argv[optind], .run_dir = run_dir};
 	struct structtest_report report = {0};
 	int r = store ? 0 : -EIO;

@@ -452,7 +452,7 @@ static int command_in_helper(void *ctx, int report_fd)
 {
 	struct command *c = ctx;
 	char *argv[] = {"/bin/sh", "-c", c->s->command, NULL};
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(petra_store_root(c->f->store));
 	struct runtime_run_options ro = {
 	    .image = c->s->digest,
 	    .command = argv,
@@ -487,8 +487,8 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 	const struct flow_options *o = f->o;
 	struct builder_secret *secrets = xcalloc(s->n_secrets + 1, sizeof(*secrets));
 	for (size_t i = 0; i < s->n_secrets; i++)
-		secrets[i] =
-		    (struct builder_secret){s->secrets[i].id, s->secrets[i].path, s->secrets[i].env};
+		secrets[i] = (struct builder_secret){s->secrets[i].id, s->secrets[i].path,
+						     s->secrets[i].env};
 	const char *tags[] = {s->image};
 	_cleanup_free_ char *label = xasprintf("[%s] ", s->key);
 	struct builder_options bo = {

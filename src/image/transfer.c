@@ -199,6 +199,7 @@ static int import_rootfs(struct petra_store *store, const char *path, bool is_di
 	    .clamp_mtime = reproducible,
 	    .mtime_clamp = created,
 	    .progress = &progress,
+	    .drop_dev_nodes = true,
 	};
 	struct layer_writer *w;
 	r = layer_writer_new(store, &wo, &w, err);
@@ -214,6 +215,12 @@ static int import_rootfs(struct petra_store *store, const char *path, bool is_di
 	progress_end(&progress);
 	if (r < 0)
 		return r;
+	/* A root filesystem made by debootstrap or a rootfs tarball has its
+	 * /dev filled; a container gets its /dev from the runtime, and every
+	 * build on an image holding device nodes would fail. */
+	if (info.dropped_dev_nodes)
+		log_info("import: dropped %zu device node%s under /dev", info.dropped_dev_nodes,
+			 info.dropped_dev_nodes == 1 ? "" : "s");
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	_cleanup_free_ char *created_by = xasprintf("petra import %s", *base ? base : path);
 	return commit_rootfs_image(store, &info, created_by, created, name, digest, err);

@@ -63,6 +63,10 @@ struct layer_writer_options {
 	bool clamp_mtime;          /* clamp every mtime to mtime_clamp */
 	time_t mtime_clamp;        /* usually SOURCE_DATE_EPOCH */
 	struct progress *progress; /* bytes of input read, may be NULL */
+	/* Leave out character and block devices below dev/ (a root
+	 * filesystem's /dev, which a container gets from its runtime and an
+	 * immutable image must not hold); layer_info counts them. */
+	bool drop_dev_nodes;
 };
 
 /* What a finished layer is. */
@@ -71,7 +75,8 @@ struct layer_info {
 	char diff_id[OCI_DIGEST_SIZE]; /* of the uncompressed tar */
 	int64_t size;                  /* of the blob */
 	uint64_t uncompressed_size;
-	const char *media_type; /* static string */
+	const char *media_type;   /* static string */
+	size_t dropped_dev_nodes; /* drop_dev_nodes: how many */
 };
 
 enum layer_tree_flags {

@@ -68,6 +68,7 @@ struct layer_writer {
 	struct hardlink *links;       /* (dev, ino) -> first path, open addressing */
 	size_t n_links, cap_links;
 	struct strset paths; /* every path written, to refuse duplicates */
+	size_t dropped_dev_nodes;
 };
 
 /* ---- the byte pipeline ---- */
@@ -304,6 +305,7 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *info, struct 
 	memset(info, 0, sizeof(*info));
 	oci_hasher_final(&w->diff_hash, info->diff_id);
 	info->uncompressed_size = w->uncompressed;
+	info->dropped_dev_nodes = w->dropped_dev_nodes;
 	info->media_type = layer_media_type(w->opts.compression);
 	r = petra_store_blob_commit(w->blob, NULL, info->digest, &info->size, err);
 	w->blob = NULL; /* commit frees it */
@@ -326,6 +328,20 @@ static void normalise_entry(struct layer_writer *w, struct archive_entry *e)
 	archive_entry_set_mtime(e, mtime, 0);
 }
 
+/* A device node below dev/ (a root filesystem's /dev). */
+static bool is_dev_node(struct archive_entry *e)
+{
+	mode_t type = archive_entry_filetype(e);
+	if (type != AE_IFCHR && type != AE_IFBLK)
+		return false;
+	const char *path = archive_entry_pathname(e);
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	while (*path == '/')
+		path++;
+	return !strncmp(path, "dev/", 4);
+}
+
 static int write_header(struct layer_writer *w, struct archive_entry *e, struct petra_error **err)
 {
 	const char *path = archive_entry_pathname(e);
@@ -334,6 +350,10 @@ static int write_header(struct layer_writer *w, struct archive_entry *e, struct 
 		return petra_error_set(err, EINVAL, "%s: duplicate entry", q);
 	}
 	normalise_entry(w, e);
+	if (w->opts.drop_dev_nodes && is_dev_node(e)) {
+		w->dropped_dev_nodes++;
+		return 0;
+	}
 	/* ARCHIVE_WARN: a name that is not ASCII in this locale. libarchive
 	 * then writes it as raw bytes (pax hdrcharset=BINARY, for that entry
 	 * only), which is what a layer should hold: names are bytes. */

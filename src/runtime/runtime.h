@@ -11,9 +11,8 @@
  *    status.
  *  - state: <run dir>/<id>/ holds state.json (written atomically), the
  *    log of a detached container and, once it ended, its exit status.
- *    The run dir is $PETRA_RUN_DIR, else /run/petra for root, else
- *    $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID; whichever it is,
- *    it must be the caller's own, mode 0700, not a symbolic link.
+ *    Each store has its own run dir (runtime_default_run_dir); whichever
+ *    it is, it must be the caller's own, mode 0700, not a symbolic link.
  *  - learn: the container runs on a throwaway writable layer in memory;
  *    what it wrote there gives the minimal set of directories it must be
  *    able to write, which can be saved into a new image's label.
@@ -29,8 +28,36 @@
 #include "rootfs/rootfs.h"
 #include "sandbox/sandbox.h"
 
-/* Where container state lives. Caller frees. */
-char *runtime_default_run_dir(void);
+/* Where the state of the containers of the store at store_root lives:
+ * $PETRA_RUN_DIR, else <base>/<16 hex digits of the SHA-256 of the
+ * store's absolute path>, <base> being /run/petra for root, else
+ * $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID. Caller frees. */
+char *runtime_default_run_dir(const char *store_root);
+
+/* Resource limits through a cgroup of the container's own (cgroup v2
+ * under /sys/fs/cgroup/petra/ID, or the v1 memory, cpu and pids
+ * hierarchies' petra/ID), made when any limit is set and removed when the
+ * container ends. Zero: no limit. */
+struct runtime_limits {
+	uint64_t memory;    /* bytes (no swap beyond it) */
+	uint64_t cpu_quota; /* microseconds of CPU time per 100 ms period */
+	uint64_t pids;      /* processes and threads */
+};
+static inline bool runtime_limits_set(const struct runtime_limits *l)
+{
+	return l->memory || l->cpu_quota || l->pids;
+}
+
+/* -p [IP:]HOST:CONTAINER[/tcp|udp]: a port of a container in its own
+ * network namespace, published on the host (ports.c). */
+struct runtime_port {
+	char host_ip[64]; /* default 0.0.0.0 */
+	uint16_t host_port, container_port;
+	bool ipv6, udp;
+};
+int runtime_port_parse(const char *spec, struct runtime_port *p, struct petra_error **err);
+/* "127.0.0.1:8080->80/tcp", as ps shows it. Caller frees. */
+char *runtime_port_text(const struct runtime_port *p);
 
 struct runtime_run_options {
 	const char *image;
@@ -63,6 +90,17 @@ struct runtime_run_options {
 	/* A directory with upper/ and work/ to use as the writable layer
 	 * (several runs then see each other's changes); NULL: none. */
 	const char *upper_dir;
+	/* The petra-init program: bound read-only at /.petra-init and run as
+	 * PID 1, the command its child (reaped, signals forwarded); NULL:
+	 * the command is PID 1. */
+	const char *init;
+	struct runtime_limits limits;
+	/* runtime_start: the id of the stopped container of the run dir to
+	 * start again (its directory, name and root) instead of a new one. */
+	const char *restart_id;
+	/* Published ports (network none only): a forwarder relays them. */
+	const struct runtime_port *ports;
+	size_t n_ports;
 };
 
 struct runtime_run_result {
@@ -132,6 +170,42 @@ int runtime_learn_result(struct petra_store *store, const struct runtime_contain
 int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err);
 /* Remove a container's state; a running one only with force (killed). */
 int runtime_remove(struct runtime_container *c, bool force, struct petra_error **err);
+
+/* Send sig to the container's first process. */
+int runtime_kill(const struct runtime_container *c, int sig, struct petra_error **err);
+
+/* The processes of a running container (its pid namespace), by pid. */
+struct runtime_process {
+	pid_t pid;                    /* in the container */
+	pid_t host_pid;               /* on the host */
+	uid_t uid;                    /* real uid, as the host sees it */
+	unsigned long long cpu_ticks; /* user + system, in clock ticks */
+	char *name;                   /* the kernel's command name */
+	char *command;                /* the command line, arguments joined by spaces */
+};
+int runtime_top(const struct runtime_container *c, struct runtime_process **list, size_t *n,
+		struct petra_error **err);
+void runtime_processes_free(struct runtime_process *list, size_t n);
+
+/* Copy path (absolute, clean) out of a running container's filesystem
+ * (its root and mounts, as the container sees them) to dest on the host:
+ * into dest when it is a directory, else as dest. Files keep their
+ * permission bits (not setuid, setgid or owners), links stay links,
+ * directories are copied whole; *skipped counts the devices, fifos and
+ * sockets left out. */
+int runtime_copy_out(const struct runtime_container *c, const char *path, const char *dest,
+		     size_t *skipped, struct petra_error **err);
+
+/* Start a stopped container again, detached under supervisor, with the
+ * options it was created with (state.json keeps them): the same id, name,
+ * state directory and (--read-write) root. */
+int runtime_start(struct petra_store *store, const char *run_dir, struct runtime_container *c,
+		  const char *supervisor, struct petra_error **err);
+
+/* What petra uses of the kernel and whether this one has it: a JSON
+ * object of booleans and strings (overlay, cgroup, seccomp, user
+ * namespaces, idmapped mounts, pidfd). */
+json_t *runtime_host_features(void);
 
 /* rootfs_collect_garbage with the layers of every container of run_dir in
  * use, running or not (a stopped one still has its layers mounted, or will

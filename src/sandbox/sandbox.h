@@ -146,6 +146,10 @@ struct sandbox_wait_options {
 	/* At most three more copies; NULL: none. */
 	const struct sandbox_relay *relays;
 	size_t n_relays;
+	/* A second SIGINT (among the forwarded signals) kills the process
+	 * (SIGKILL) instead: a second Ctrl-C ends even a process that
+	 * ignores or handles the first. */
+	bool kill_on_second_interrupt;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

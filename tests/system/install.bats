@@ -23,9 +23,12 @@ all_verbs() {
 	petra --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
 }
 
-@test "meson install puts petra and petra-supervisor under the prefix, and the installed petra runs" {
+@test "meson install puts petra, petra-supervisor and petra-init under the prefix, and the installed petra runs" {
 	[ -x "$DEST$PREFIX/bin/petra" ]
 	[ -x "$DEST$PREFIX/libexec/petra-supervisor" ]
+	[ -x "$DEST$PREFIX/libexec/petra-init" ]
+	# Static: it runs in roots that have no libc.
+	file "$DEST$PREFIX/libexec/petra-init" | grep -q "statically linked"
 	run "$DEST$PREFIX/bin/petra" --version
 	[ "$status" -eq 0 ]
 	[[ $output == "petra version "* ]]
@@ -85,7 +88,7 @@ complete_words() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(all_verbs)" ] || [ "$(echo "$output" | sort)" = "$(all_verbs | sort)" ]
 	run complete_words petra r
-	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase rm rmi run " ]
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase restart rm rmi run " ]
 	run complete_words petra run --le
 	[ "$output" = "--learn" ]
 	run complete_words petra --root /x harden --wr

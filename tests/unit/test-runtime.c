@@ -432,6 +432,64 @@ static void test_collect_garbage_spares_containers(void **state)
 	test_rmtree(tmp);
 }
 
+static void test_port_parse(void **state)
+{
+	(void)state;
+	struct runtime_port p;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_port_parse("8080:80", &p, &err), 0);
+	assert_string_equal(p.host_ip, "0.0.0.0");
+	assert_int_equal(p.host_port, 8080);
+	assert_int_equal(p.container_port, 80);
+	assert_false(p.udp);
+	char *text = runtime_port_text(&p);
+	assert_string_equal(text, "0.0.0.0:8080->80/tcp");
+	free(text);
+	assert_int_equal(runtime_port_parse("127.0.0.1:53:5353/udp", &p, &err), 0);
+	assert_string_equal(p.host_ip, "127.0.0.1");
+	assert_true(p.udp);
+	assert_int_equal(runtime_port_parse("[::1]:8443:443/tcp", &p, &err), 0);
+	assert_true(p.ipv6);
+	text = runtime_port_text(&p);
+	assert_string_equal(text, "[::1]:8443->443/tcp");
+	free(text);
+	static const char *const bad[] = {"80",         "0:80",        "80:65536", "a:80",
+					  "80:80/sctp", "1.2.3:80:80", ":80:80",   "80:-1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(runtime_port_parse(bad[i], &p, &err), -EINVAL);
+		petra_error_free(err);
+		err = NULL;
+	}
+}
+
+static void test_run_dir_per_store(void **state)
+{
+	(void)state;
+	char *saved = getenv("PETRA_RUN_DIR") ? strdup(getenv("PETRA_RUN_DIR")) : NULL;
+	unsetenv("PETRA_RUN_DIR");
+	char *a = runtime_default_run_dir("/srv/store-a");
+	char *b = runtime_default_run_dir("/srv/store-b");
+	char *a2 = runtime_default_run_dir("/srv/store-a");
+	assert_string_not_equal(a, b);
+	assert_string_equal(a, a2);
+	/* <base>/<16 hex digits> */
+	const char *last = strrchr(a, '/');
+	assert_non_null(last);
+	assert_int_equal(strlen(last + 1), 16);
+	setenv("PETRA_RUN_DIR", "/tmp/given", 1);
+	char *given = runtime_default_run_dir("/srv/store-a");
+	assert_string_equal(given, "/tmp/given");
+	if (saved)
+		setenv("PETRA_RUN_DIR", saved, 1);
+	else
+		unsetenv("PETRA_RUN_DIR");
+	free(saved);
+	free(a);
+	free(b);
+	free(a2);
+	free(given);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +502,8 @@ int main(void)
 	    cmocka_unit_test(test_collect_garbage_spares_containers),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
+	    cmocka_unit_test(test_port_parse),
+	    cmocka_unit_test(test_run_dir_per_store),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 }
