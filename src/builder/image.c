@@ -36,97 +36,130 @@ static void copy_dir_xattrs(int from, int to)
 	}
 }
 
-/* Put one overlay-format layer (src) on top of the squashed result so far
- * (dst), keeping the result in overlay format: whiteouts and opaque
- * directories stay, for what the base below has. */
-static int squash_dir(int src, int dst, const char *path, struct petra_error **err)
+/* Squashing one overlay-format layer (the walked source) onto the result
+ * so far (the destination), which stays in overlay format: whiteouts and
+ * opaque directories stay, for what the base below has. The destination
+ * follows the walk in lockstep: dst_fds[d - 1] is the destination directory
+ * of the entries at depth d ([0] is the caller's; the others are opened as
+ * the walk enters a source directory and closed as it leaves it). That is
+ * one descriptor per level, as the recursion had; the destination is the
+ * build's own scratch, reached with O_NOFOLLOW only. */
+struct squasher {
+	int *dst_fds;
+	size_t n_dst_fds, alloc_dst_fds;
+};
+
+/* A source directory: the destination's made a directory to match (a new
+ * one where the source is opaque or the destination is not a directory),
+ * and entered. */
+static int squash_dir_entry(struct squasher *q, const struct fs_walk_entry *e, int dst,
+			    struct petra_error **err)
 {
-	_cleanup_closedir_ DIR *d = fs_opendir_at(src, ".");
-	if (!d)
-		return petra_error_set_errno(err, errno, "squash: read %s", *path ? path : "/");
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		const char *name = de->d_name;
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
-			continue;
-		_cleanup_free_ char *shown = *path ? xasprintf("%s/%s", path, name) : xstrdup(name);
-		struct stat st, old;
-		if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return petra_error_set_errno(err, errno, "squash: %s", shown);
-		bool exists = fstatat(dst, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
-		bool whiteout = S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
-		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int sfd =
-			    openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			char flag;
-			bool opaque =
-			    sfd >= 0 && fgetxattr(sfd, OPAQUE_XATTR, &flag, 1) == 1 && flag == 'y';
-			/* A directory over a whiteout replaces what the base had
-			 * there: opaque. */
-			bool over_whiteout =
-			    exists && S_ISCHR(old.st_mode) && old.st_rdev == makedev(0, 0);
-			if (exists && (opaque || !S_ISDIR(old.st_mode))) {
-				int r = fs_remove_tree_at(dst, name, err);
-				if (r < 0)
-					return r;
-				exists = false;
-			}
-			if (!exists && mkdirat(dst, name, 0700) < 0)
-				return petra_error_set_errno(err, errno, "squash: %s", shown);
-			_cleanup_close_ int dfd =
-			    openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sfd < 0 || dfd < 0)
-				return petra_error_set_errno(err, errno, "squash: %s", shown);
-			copy_dir_xattrs(sfd, dfd);
-			if (over_whiteout)
-				fsetxattr(dfd, OPAQUE_XATTR, "y", 1, 0);
-			int r = squash_dir(sfd, dfd, shown, err);
-			if (r < 0)
-				return r;
-			copy_meta(dst, name, &st);
-			continue;
-		}
-		if (exists) {
-			int r = fs_remove_tree_at(dst, name, err);
-			if (r < 0)
-				return r;
-		}
-		int r = 0;
-		if (whiteout) {
-			r = mknodat(dst, name, S_IFCHR | 0000, makedev(0, 0));
-		} else if (S_ISREG(st.st_mode)) {
-			/* Layers are never written once cached: sharing the
-			 * inode costs nothing. */
-			r = linkat(src, name, dst, name, 0);
-			if (r < 0) {
-				_cleanup_close_ int in =
-				    openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-				_cleanup_close_ int out = openat(
-				    dst, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-				r = in < 0 || out < 0 ? -1 : fs_copy_fd(in, out, NULL, err);
-				if (r == 0)
-					r = copy_meta(dst, name, &st);
-			}
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
-			if (n >= 0) {
-				target[n] = '\0';
-				r = symlinkat(target, dst, name);
-			} else {
-				r = -1;
-			}
-			if (r == 0)
-				r = copy_meta(dst, name, &st);
-		} else {
-			r = mknodat(dst, name, st.st_mode, st.st_rdev);
-			if (r == 0)
-				r = copy_meta(dst, name, &st);
-		}
+	const char *name = e->name;
+	struct stat old;
+	bool exists = fstatat(dst, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+	_cleanup_close_ int sfd =
+	    openat(e->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char flag;
+	bool opaque = sfd >= 0 && fgetxattr(sfd, OPAQUE_XATTR, &flag, 1) == 1 && flag == 'y';
+	/* A directory over a whiteout replaces what the base had there:
+	 * opaque. */
+	bool over_whiteout = exists && S_ISCHR(old.st_mode) && old.st_rdev == makedev(0, 0);
+	if (exists && (opaque || !S_ISDIR(old.st_mode))) {
+		int r = fs_remove_tree_at(dst, name, err);
 		if (r < 0)
-			return petra_error_set_errno(err, errno, "squash: %s", shown);
+			return r;
+		exists = false;
 	}
+	if (!exists && mkdirat(dst, name, 0700) < 0)
+		return petra_error_set_errno(err, errno, "squash: %s", e->path);
+	_cleanup_close_ int dfd =
+	    openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0 || dfd < 0)
+		return petra_error_set_errno(err, errno, "squash: %s", e->path);
+	copy_dir_xattrs(sfd, dfd);
+	if (over_whiteout)
+		fsetxattr(dfd, OPAQUE_XATTR, "y", 1, 0);
+	xgrow((void **)&q->dst_fds, &q->alloc_dst_fds, e->depth + 1, sizeof(*q->dst_fds));
+	q->dst_fds[e->depth] = steal_fd(&dfd);
+	q->n_dst_fds = e->depth + 1;
 	return 0;
+}
+
+static int squash_pre(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	struct squasher *q = ctx;
+	int dst = q->dst_fds[e->depth - 1];
+	const char *name = e->name;
+	const struct stat *st = &e->st;
+	if (S_ISDIR(st->st_mode))
+		return squash_dir_entry(q, e, dst, err);
+	struct stat old;
+	if (fstatat(dst, name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
+		int r = fs_remove_tree_at(dst, name, err);
+		if (r < 0)
+			return r;
+	}
+	int r = 0;
+	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0)) {
+		r = mknodat(dst, name, S_IFCHR | 0000, makedev(0, 0));
+	} else if (S_ISREG(st->st_mode)) {
+		/* Layers are never written once cached: sharing the inode
+		 * costs nothing. */
+		r = linkat(e->dirfd, name, dst, name, 0);
+		if (r < 0) {
+			_cleanup_close_ int in =
+			    openat(e->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int out = openat(
+			    dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			r = in < 0 || out < 0 ? -1 : fs_copy_fd(in, out, NULL, err);
+			if (r == 0)
+				r = copy_meta(dst, name, st);
+		}
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(e->dirfd, name, target, sizeof(target) - 1);
+		if (n >= 0) {
+			target[n] = '\0';
+			r = symlinkat(target, dst, name);
+		} else {
+			r = -1;
+		}
+		if (r == 0)
+			r = copy_meta(dst, name, st);
+	} else {
+		r = mknodat(dst, name, st->st_mode, st->st_rdev);
+		if (r == 0)
+			r = copy_meta(dst, name, st);
+	}
+	if (r < 0)
+		return petra_error_set_errno(err, errno, "squash: %s", e->path);
+	return FS_WALK_CONTINUE;
+}
+
+/* A directory's times and mode once its contents are in. */
+static int squash_post(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	struct squasher *q = ctx;
+	close(q->dst_fds[e->depth]);
+	q->n_dst_fds = e->depth;
+	copy_meta(q->dst_fds[e->depth - 1], e->name, &e->st);
+	return FS_WALK_CONTINUE;
+}
+
+static int squash_layer(int src, int dst, struct petra_error **err)
+{
+	struct squasher q = {0};
+	xgrow((void **)&q.dst_fds, &q.alloc_dst_fds, 1, sizeof(*q.dst_fds));
+	q.dst_fds[q.n_dst_fds++] = dst;
+	static const struct fs_walk_ops ops = {.pre = squash_pre, .post = squash_post};
+	int r = fs_walk(src, "", 0, &ops, &q, err);
+	/* Left open by a walk that stopped early. */
+	for (size_t i = 1; i < q.n_dst_fds; i++)
+		close(q.dst_fds[i]);
+	free(q.dst_fds);
+	return r;
 }
 
 /* The key: the stage's and "squash" (set by the caller). The text says
@@ -157,7 +190,7 @@ static int squash_apply(struct builder_step *s, struct builder_view *v, struct p
 		if (r == 0 && src < 0)
 			r = petra_error_set_errno(err, errno, "open %s", l->dir);
 		if (r == 0)
-			r = squash_dir(src, dst, "", err);
+			r = squash_layer(src, dst, err);
 	}
 	if (r < 0)
 		return petra_error_prefix(err, "squash");
