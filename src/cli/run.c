@@ -29,7 +29,11 @@ static const char usage[] =
     "                           directories in its writable-paths label\n"
     "      --copy-root          merge the layers into a tmpfs instead of mounting\n"
     "                           overlayfs (what happens when overlayfs is "
-    "missing)\n" CLI_RUN_OPTIONS_HELP "  -h, --help               this help\n"
+    "missing)\n" CLI_RUN_OPTIONS_HELP CLI_GATE_OPTIONS_HELP "  -h, --help               this help\n"
+    "\n"
+    "Before anything runs, the gate checks IMAGE against the policy: an image\n"
+    "(or its base) banned or not in the catalog, or a signature requirement not\n"
+    "met, is refused with every reason (exit 125).\n"
     "\n"
     "Exit status: the command's; 128+N when a signal N ended it; 125 when petra\n"
     "could not run the container (or was used wrongly); 126 when COMMAND could\n"
@@ -62,7 +66,8 @@ static void print_learned(const struct runtime_run_result *r)
 /* -1 to go on (optind at IMAGE), else the exit status: 0 after --help,
  * RUN_EXIT_FAIL after a usage error (as podman, not 2: 2 could be the
  * command's). */
-static int parse_args(int argc, char **argv, struct cli_run_args *a, const char **save)
+static int parse_args(int argc, char **argv, struct cli_run_args *a, struct cli_gate_args *gate,
+		      const char **save)
 {
 	enum { OPT_RM = 256, OPT_NAME, OPT_LEARN, OPT_SAVE, OPT_COPY_ROOT };
 	static const struct option options[] = {
@@ -75,6 +80,7 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 	    {"save", required_argument, NULL, OPT_SAVE},
 	    {"copy-root", no_argument, NULL, OPT_COPY_ROOT},
 	    CLI_RUN_LONG_OPTIONS,
+	    CLI_GATE_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -114,6 +120,8 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 			cli_bad_option("run", argv);
 			return RUN_EXIT_FAIL;
 		default:
+			if (cli_gate_option(c, optarg, gate) == 0)
+				break;
 			if (cli_run_option("run", c, optarg, a) != 0)
 				return RUN_EXIT_FAIL;
 		}
@@ -158,8 +166,9 @@ static int save_learned(struct cli *cli, const char *image, const struct runtime
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(cli_run_args_release) struct cli_run_args a = {0};
+	struct cli_gate_args gate = {0};
 	const char *save;
-	int status = parse_args(argc, argv, &a, &save);
+	int status = parse_args(argc, argv, &a, &gate, &save);
 	if (status >= 0)
 		return status;
 	if (a.o.read_write)
@@ -171,6 +180,9 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	a.o.supervisor = supervisor;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
 	if (!store)
+		return RUN_EXIT_FAIL;
+	/* Before anything of the image is mounted or run. */
+	if (cli_gate(store, a.o.image, TRUST_PURPOSE_RUN, &gate, false) != 0)
 		return RUN_EXIT_FAIL;
 	_cleanup_free_ char *run_dir = runtime_default_run_dir();
 	struct runtime_run_result result;
