@@ -162,3 +162,21 @@ JSON
 	run -1 petra test --policy missing.yaml web:1 "$BATS_FILE_TMPDIR/echo.yaml"
 	run -1 petra bundle --policy missing.yaml web:1 bundle
 }
+
+@test "flow: a step's command runs in its image only when the gate allows it" {
+	mkdir flow
+	printf 'FROM bb:user\nLABEL step=1\n' >flow/Dockerfile
+	cat >flow/build.yml <<'YAML'
+build:
+  version: 2016-03-14
+  steps:
+    first:
+      name: reg.example/prod/flowed
+      command: echo command-ran
+YAML
+	run -1 petra flow --policy signed.yaml flow/build.yml
+	[[ "$output" == *"step first: command: reg.example/prod/flowed:latest refused by the policy (run): signature requirement"*"no signature"* ]]
+	[[ "$output" != *command-ran* ]]
+	run -0 petra flow flow/build.yml
+	[[ "$output" == *command-ran* ]]
+}
