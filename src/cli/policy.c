@@ -13,7 +13,7 @@ static const char usage[] =
     "for a refusal: the image banned (by name or digest), its base banned or not\n"
     "in the catalog (from the base the builder recorded), or the trust section's\n"
     "requirement for its scope not met (reject, or no signature by the keys).\n"
-    "This is the decision run, exec, test and bundle get.\n"
+    "This is the decision run, exec, test, bundle and flow get.\n"
     "\n"
     "Options:\n"
     "      --policy FILE     the policy file (default: .petra/policy.yaml when present)\n"
