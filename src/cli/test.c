@@ -17,8 +17,12 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "      --format FORMAT   text (default), json or junit\n"
-    "  -o, --output FILE     write the report to FILE instead of standard output\n"
-    "  -h, --help            this help\n"
+    "  -o, --output FILE     write the report to FILE instead of standard "
+    "output\n" CLI_GATE_OPTIONS_HELP "  -h, --help            this help\n"
+    "\n"
+    "The gate checks IMAGE against the policy first: a refused image (banned,\n"
+    "its base banned or not in the catalog, a signature requirement not met)\n"
+    "is not tested (exit 1, every reason printed).\n"
     "\n"
     "Exit status: 0 every test passed, 1 a test failed or could not run (or a\n"
     "test file cannot be read or is not valid), 2 bad usage.\n";
@@ -29,14 +33,18 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"output", required_argument, NULL, 'o'},
+	    CLI_GATE_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	enum structtest_format format = STRUCTTEST_TEXT;
 	const char *output = NULL;
+	struct cli_gate_args gate = {0};
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+		if (cli_gate_option(c, optarg, &gate) == 0)
+			continue;
 		switch (c) {
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
@@ -78,6 +86,12 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	struct structtest_context ctx = {.store = store, .image = argv[optind], .run_dir = run_dir};
 	struct structtest_report report = {0};
 	int r = store ? 0 : -EIO;
+	if (store && cli_gate(store, argv[optind], TRUST_PURPOSE_TEST, &gate, false) != 0) {
+		for (size_t i = 0; i < n_docs; i++)
+			json_decref(docs[i]);
+		free(docs);
+		return EXIT_FAIL;
+	}
 	for (size_t i = 0; i < n_docs && r == 0; i++)
 		r = structtest_run(&ctx, docs[i], &report, &err);
 	for (size_t i = 0; i < n_docs; i++)

@@ -12,6 +12,7 @@
 
 #include "image/image.h"
 #include "rootfs/rootfs.h"
+#include "trust/trust.h"
 #include "runtime/runtime.h"
 
 #define FLOW_VERSION "2016-03-14"
@@ -466,8 +467,33 @@ static int command_in_helper(void *ctx, int report_fd)
 	return res.exit_code;
 }
 
+/* A step's command makes a process of its image: the gate decides first,
+ * as for petra run (the step's name: the scope its signatures are for). */
+static int gate_command(struct flow *f, struct step *s, struct petra_error **err)
+{
+	if (!f->o->policy && !f->o->signature_policy)
+		return 0;
+	struct trust_gate_result g;
+	if (trust_gate_check_with(f->store, s->image, TRUST_PURPOSE_RUN, f->o->policy,
+				  f->o->signature_policy, &g, err) < 0)
+		return -1;
+	int r = 0;
+	if (!g.allowed) {
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = 0; i < g.reasons.n; i++)
+			strbuf_addf(&sb, "%s%s", i ? "; " : "", g.reasons.v[i]);
+		r = petra_error_set(err, EACCES, "%s refused by the policy (run): %s", s->image,
+				    strbuf_str(&sb));
+		strbuf_release(&sb);
+	}
+	trust_gate_result_release(&g);
+	return r;
+}
+
 static int run_command(struct flow *f, struct step *s, struct petra_error **err)
 {
+	if (gate_command(f, s, err) < 0)
+		return petra_error_prefix(err, "command");
 	struct command c = {f, s};
 	pid_t helper;
 	int r = sandbox_fork_helper(command_in_helper, &c, &helper, err);
