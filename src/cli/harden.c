@@ -56,7 +56,7 @@ enum {
 };
 
 /* "PATH[:SIZE]" */
-static int parse_writable(const char *arg, struct runtime_writable_path *w)
+static int parse_writable(const char *arg, struct image_writable_path *w)
 {
 	memset(w, 0, sizeof(*w));
 	const char *colon = strrchr(arg, ':');
@@ -104,7 +104,7 @@ static int harden(struct cli *cli, struct harden_options *o, const char *image, 
  * it (lists add up, a path given twice takes the later size). */
 static int merge_policy(const char *path, const struct harden_options *cli_o, bool squash_set,
 			struct petra_policy **policy, struct harden_options *o,
-			struct runtime_writable_path **writable, size_t *n_writable,
+			struct image_writable_path **writable, size_t *n_writable,
 			struct strvec *strip)
 {
 	struct petra_error *err = NULL;
@@ -142,20 +142,20 @@ static int run(struct cli *cli, const struct harden_options *cli_o, bool squash_
 {
 	_cleanup_policy_ struct petra_policy *policy = NULL;
 	struct harden_options merged, *o = &merged;
-	struct runtime_writable_path *writable = NULL;
+	struct image_writable_path *writable = NULL;
 	size_t n_writable = 0;
 	_cleanup_strvec_ struct strvec strip = STRVEC_INIT;
 	int status = merge_policy(policy_path, cli_o, squash_set, &policy, o, &writable,
 				  &n_writable, &strip);
 	if (status == EXIT_OK)
 		status = harden(cli, o, image, quiet);
-	runtime_writable_paths_free(writable, n_writable);
+	image_writable_paths_free(writable, n_writable);
 	return status;
 }
 
 struct harden_args {
 	struct harden_options o; /* the command line's (the policy's come later) */
-	struct runtime_writable_path *writable;
+	struct image_writable_path *writable;
 	size_t n_writable;
 	struct strvec strip;
 	bool quiet, squash_set;

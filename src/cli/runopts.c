@@ -74,7 +74,7 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 	char *opts = strchr(copy, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (!sandbox_path_is_clean(copy))
+	if (!path_is_clean(copy))
 		return cli_usage(
 		    verb, "--tmpfs wants a clean absolute path (no . or ..), not \"%s\"", copy);
 	struct sandbox_mount m = {.kind = SANDBOX_MOUNT_TMPFS};
@@ -119,7 +119,7 @@ static int parse_volume(const char *verb, struct cli_run_args *a, const char *ar
 		*mode++ = '\0';
 	if (copy[0] != '/')
 		return cli_usage(verb, "-v wants an absolute SRC, not \"%s\"", arg);
-	if (!sandbox_path_is_clean(dst))
+	if (!path_is_clean(dst))
 		return cli_usage(verb, "-v wants a clean absolute DST (no . or ..), not \"%s\"",
 				 arg);
 	if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))

@@ -23,6 +23,9 @@
 #include "build/build.h"
 #include "oci/oci.h"
 
+/* Handed through to every step's build; the flow itself never reads it. */
+struct petra_policy;
+
 struct flow_options {
 	const char *file; /* the build.yml */
 	unsigned jobs;    /* steps at once; 0: the number of cores */
@@ -33,6 +36,11 @@ struct flow_options {
 	bool reproducible;
 	time_t source_date_epoch;
 	const struct petra_policy *policy; /* every step's builds; may be NULL */
+	/* Each progress line (the steps' builds' and the flow's own, such as
+	 * "[step] artifact SRC -> DEST"); NULL writes them on stderr. Steps
+	 * run in threads: it may be called from several at once. */
+	build_output_fn output;
+	void *output_ctx;
 };
 
 struct flow_step_result {

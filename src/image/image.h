@@ -13,6 +13,9 @@
  *    directory that appears only once it is complete.
  *  - image_verify_layers: every layer of every named image decompressed
  *    and compared with its config's diff_id (the deep part of fsck).
+ *  - image conventions: the writable-paths label (the single source of
+ *    truth for what a container may write) and the config's "config"
+ *    object as the runtime reads it.
  */
 #ifndef PETRA_IMAGE_H
 #define PETRA_IMAGE_H
@@ -77,5 +80,31 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target,
  * with its config's diff_id; report each mismatch. */
 int image_verify_layers(struct petra_store *store, petra_store_report_fn report, void *ctx,
 			unsigned *problems, struct petra_error **err);
+
+/* ---- image conventions (conventions.c) -------------------------------- */
+
+/* The image config label that lists the paths a container may write: a
+ * JSON array of {"path": "/run/app", "size": bytes, "mode": "0755",
+ * "uid": 65534}. petra run mounts each as a tmpfs, learn
+ * writes it, harden keeps it, audit reads it. */
+#define IMAGE_WRITABLE_PATHS_LABEL "org.petra.writable-paths"
+
+struct image_writable_path {
+	char *path;    /* absolute, inside the container */
+	uint64_t size; /* the tmpfs size, bytes */
+	uint64_t used; /* learn: bytes written there */
+	mode_t mode;
+	uid_t uid;
+};
+void image_writable_paths_free(struct image_writable_path *paths, size_t n);
+/* Parse the label's value; an absent label is an empty list. */
+int image_writable_paths_parse(const char *label, struct image_writable_path **paths, size_t *n,
+			       struct petra_error **err);
+/* The label's value. Caller frees. */
+char *image_writable_paths_format(const struct image_writable_path *paths, size_t n);
+
+/* The image config's "config" object (Env, Cmd, User, Labels, ...), or
+ * NULL; borrowed from img. */
+json_t *image_runtime_config(const struct image *img);
 
 #endif

@@ -493,14 +493,14 @@ static int import_archive(struct petra_store *store, const struct location *loc,
 			break;
 		la_ssize_t got;
 		while (r == 0 && (got = archive_read_data(a, buf, 1 << 20)) > 0)
-			r = petra_blob_writer_write(w, buf, (size_t)got, err);
+			r = petra_store_blob_write(w, buf, (size_t)got, err);
 		if (r == 0 && got < 0)
 			r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
 		if (r < 0) {
-			petra_blob_writer_abort(w);
+			petra_store_blob_abort(w);
 			break;
 		}
-		r = petra_blob_writer_commit(w, blob_digest, NULL, NULL, err);
+		r = petra_store_blob_commit(w, blob_digest, NULL, NULL, err);
 		if (r < 0)
 			petra_error_prefix(err, "%s", what);
 	}

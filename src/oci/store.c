@@ -286,8 +286,8 @@ static int writer_flush(struct petra_blob_writer *w, struct petra_error **err)
 	return 0;
 }
 
-int petra_blob_writer_write(struct petra_blob_writer *w, const void *data, size_t len,
-			    struct petra_error **err)
+int petra_store_blob_write(struct petra_blob_writer *w, const void *data, size_t len,
+			   struct petra_error **err)
 {
 	oci_hasher_update(&w->hasher, data, len);
 	w->size += (int64_t)len;
@@ -308,7 +308,7 @@ int petra_blob_writer_write(struct petra_blob_writer *w, const void *data, size_
 	return 0;
 }
 
-void petra_blob_writer_abort(struct petra_blob_writer *w)
+void petra_store_blob_abort(struct petra_blob_writer *w)
 {
 	if (!w)
 		return;
@@ -322,8 +322,8 @@ void petra_blob_writer_abort(struct petra_blob_writer *w)
 	free(w);
 }
 
-int petra_blob_writer_commit(struct petra_blob_writer *w, const char *expected,
-			     char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err)
+int petra_store_blob_commit(struct petra_blob_writer *w, const char *expected,
+			    char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err)
 {
 	char actual[OCI_DIGEST_SIZE];
 	int r = writer_flush(w, err);
@@ -355,7 +355,7 @@ int petra_blob_writer_commit(struct petra_blob_writer *w, const char *expected,
 	if (size)
 		*size = w->size;
 out:
-	petra_blob_writer_abort(w);
+	petra_store_blob_abort(w);
 	return r;
 }
 
@@ -373,12 +373,12 @@ int petra_store_put_blob(struct petra_store *s, const void *data, size_t len,
 	int r = petra_store_blob_begin(s, &w, err);
 	if (r < 0)
 		return r;
-	r = petra_blob_writer_write(w, data, len, err);
+	r = petra_store_blob_write(w, data, len, err);
 	if (r < 0) {
-		petra_blob_writer_abort(w);
+		petra_store_blob_abort(w);
 		return r;
 	}
-	return petra_blob_writer_commit(w, actual, NULL, NULL, err);
+	return petra_store_blob_commit(w, actual, NULL, NULL, err);
 }
 
 int petra_store_put_json(struct petra_store *store, const json_t *doc, const char *media_type,
@@ -417,7 +417,7 @@ int petra_store_put_blob_fd(struct petra_store *s, int fd, const char *expected,
 		}
 		if (n == 0)
 			break;
-		r = petra_blob_writer_write(w, buf, (size_t)n, err);
+		r = petra_store_blob_write(w, buf, (size_t)n, err);
 		if (r < 0)
 			break;
 		if (expected_size >= 0 && w->size > expected_size) {
@@ -431,10 +431,10 @@ int petra_store_put_blob_fd(struct petra_store *s, int fd, const char *expected,
 		r = petra_error_set(err, EIO, "blob %s: %lld bytes, expected %lld", expected,
 				    (long long)w->size, (long long)expected_size);
 	if (r < 0) {
-		petra_blob_writer_abort(w);
+		petra_store_blob_abort(w);
 		return r;
 	}
-	return petra_blob_writer_commit(w, expected, NULL, NULL, err);
+	return petra_store_blob_commit(w, expected, NULL, NULL, err);
 }
 
 /* ---- index.json ---- */

@@ -75,7 +75,7 @@ int runtime_container_pidfd(const struct runtime_container *c, int *pidfd,
 
 /* Learn: the minimal writable directories from the upper directory of a
  * container that ran with spec. */
-int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **paths,
+int runtime_learn_analyse(const struct runtime_spec *spec, struct image_writable_path **paths,
 			  size_t *n, struct strvec *notes, struct petra_error **err);
 
 /* Paths the sandbox itself creates in a writable root (mount targets):

@@ -26,18 +26,24 @@
 
 bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *path)
 {
-	static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
-					       "/etc/resolv.conf"};
-	for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
-		if (!strcmp(path, standard[i]))
-			return true;
+	if (sandbox_is_standard_mount(path))
+		return true;
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (!strcmp(path, spec->mounts[i].target))
 			return true;
 	return false;
 }
 
-/* Bytes below (and of) dirfd/name, as files take them. */
+static int add_usage(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	if (S_ISREG(e->st.st_mode))
+		*(uint64_t *)ctx += (uint64_t)e->st.st_size;
+	return 0;
+}
+
+/* Bytes below (and of) dirfd/name, as files take them; what cannot be
+ * read counts for nothing. */
 static uint64_t usage(int parent, const char *name)
 {
 	struct stat st;
@@ -45,14 +51,14 @@ static uint64_t usage(int parent, const char *name)
 		return 0;
 	if (!S_ISDIR(st.st_mode))
 		return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	_cleanup_closedir_ DIR *d = fs_opendir_at(parent, name);
-	if (!d)
+	_cleanup_close_ int fd =
+	    openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
 	uint64_t total = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			total += usage(dirfd(d), de->d_name);
+	static const struct fs_walk_ops ops = {.pre = add_usage};
+	_cleanup_error_ struct petra_error *err = NULL;
+	fs_walk(fd, "", FS_WALK_SKIP_VANISHED, &ops, &total, &err);
 	return total;
 }
 
@@ -64,54 +70,40 @@ struct learner {
 	struct strvec *notes;
 };
 
-static int walk(struct learner *l, int dir_fd, const char *rel, struct petra_error **err)
+/* An entry of the upper directory: a directory of the image is entered
+ * (what is new is below it); anything else new is a write, recorded with
+ * the directory it is in and not entered. */
+static int learn_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
 {
-	_cleanup_closedir_ DIR *d = fs_opendir_at(dir_fd, ".");
-	if (!d)
-		return petra_error_set_errno(err, errno, "read the upper directory %s", rel);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", rel, de->d_name);
-		if (runtime_spec_is_mount_target(l->spec, path))
-			continue;
-		struct stat up, img;
-		if (fstatat(dir_fd, de->d_name, &up, AT_SYMLINK_NOFOLLOW) < 0)
-			return petra_error_set_errno(err, errno, "stat %s", path);
-		bool in_image = rootfs_lookup(l->lowers, l->n_lowers, path, &img, NULL) == 0;
-		bool whiteout = S_ISCHR(up.st_mode) && up.st_rdev == 0;
-		if (S_ISDIR(up.st_mode) && in_image && S_ISDIR(img.st_mode)) {
-			/* A tmpfs cannot keep a directory's new mode or owner. */
-			if ((up.st_mode & 07777) != (img.st_mode & 07777) ||
-			    up.st_uid != img.st_uid || up.st_gid != img.st_gid)
-				strvec_pushf(
-				    l->notes,
-				    "changes the mode or owner of %s, which is part of the "
-				    "image",
-				    path);
-			int sub = openat(dir_fd, de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				return petra_error_set_errno(err, errno, "open %s", path);
-			int r = walk(l, sub, path, err);
-			close(sub);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (whiteout && in_image) {
-			strvec_pushf(l->notes, "deletes %s, which is part of the image", path);
-			continue;
-		}
-		if (in_image) {
-			strvec_pushf(l->notes, "changes %s, which is part of the image", path);
-			continue;
-		}
-		strvec_pushf(&l->writes, "%s\t%s\t%c", path, *rel ? rel : "/",
-			     S_ISDIR(up.st_mode) ? 'D' : 'F');
+	(void)err;
+	struct learner *l = ctx;
+	const char *path = e->path;
+	if (runtime_spec_is_mount_target(l->spec, path))
+		return FS_WALK_PRUNE;
+	const struct stat *up = &e->st;
+	struct stat img;
+	bool in_image = rootfs_lookup(l->lowers, l->n_lowers, path, &img, NULL) == 0;
+	bool whiteout = S_ISCHR(up->st_mode) && up->st_rdev == 0;
+	if (S_ISDIR(up->st_mode) && in_image && S_ISDIR(img.st_mode)) {
+		/* A tmpfs cannot keep a directory's new mode or owner. */
+		if ((up->st_mode & 07777) != (img.st_mode & 07777) || up->st_uid != img.st_uid ||
+		    up->st_gid != img.st_gid)
+			strvec_pushf(l->notes,
+				     "changes the mode or owner of %s, which is part of the image",
+				     path);
+		return FS_WALK_CONTINUE;
 	}
-	return 0;
+	if (whiteout && in_image)
+		strvec_pushf(l->notes, "deletes %s, which is part of the image", path);
+	else if (in_image)
+		strvec_pushf(l->notes, "changes %s, which is part of the image", path);
+	else if (e->depth == 1)
+		strvec_pushf(&l->writes, "%s\t/\t%c", path, S_ISDIR(up->st_mode) ? 'D' : 'F');
+	else
+		strvec_pushf(&l->writes, "%s\t%.*s\t%c", path,
+			     (int)(strlen(path) - strlen(e->name) - 1), path,
+			     S_ISDIR(up->st_mode) ? 'D' : 'F');
+	return FS_WALK_PRUNE;
 }
 
 /* Is `dir` equal to or below `top`? */
@@ -161,7 +153,7 @@ static const char *system_dir(const char *path)
 	return NULL;
 }
 
-int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **out,
+int runtime_learn_analyse(const struct runtime_spec *spec, struct image_writable_path **out,
 			  size_t *n_out, struct strvec *notes, struct petra_error **err)
 {
 	*out = NULL;
@@ -176,7 +168,8 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writab
 	    .n_lowers = spec->sandbox.root.n_lowers,
 	    .notes = notes,
 	};
-	int r = walk(&l, upper_fd, "", err);
+	static const struct fs_walk_ops ops = {.pre = learn_entry};
+	int r = fs_walk(upper_fd, "/", 0, &ops, &l, err);
 	if (r < 0) {
 		strvec_clear(&l.writes);
 		return r;
@@ -205,12 +198,12 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writab
 	strvec_clear(&l.writes);
 	/* Sorted, a directory comes before everything below it. */
 	strvec_sort(&dirs);
-	struct runtime_writable_path *paths = xcalloc(dirs.n ? dirs.n : 1, sizeof(*paths));
+	struct image_writable_path *paths = xcalloc(dirs.n ? dirs.n : 1, sizeof(*paths));
 	size_t n = 0;
 	for (size_t i = 0; i < dirs.n; i++) {
 		if (n && below(dirs.v[i], paths[n - 1].path))
 			continue;
-		struct runtime_writable_path *p = &paths[n++];
+		struct image_writable_path *p = &paths[n++];
 		p->path = xstrdup(dirs.v[i]);
 		p->used = usage(upper_fd, p->path + 1);
 		/* Room to grow: twice what it used, at least 1 MiB. */
@@ -242,9 +235,8 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writab
 /* ---- saving the learned paths into an image ---- */
 
 int runtime_save_writable_paths(struct petra_store *store, const char *ref,
-				const struct runtime_writable_path *paths, size_t n,
-				const char *name, char digest[OCI_DIGEST_SIZE],
-				struct petra_error **err)
+				const struct image_writable_path *paths, size_t n, const char *name,
+				char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
 	struct oci_ref parsed;
 	int r = oci_ref_parse(name, &parsed, err);
@@ -267,8 +259,8 @@ int runtime_save_writable_paths(struct petra_store *store, const char *ref,
 		labels = json_object();
 		json_object_set_new(cfg, "Labels", labels);
 	}
-	_cleanup_free_ char *value = runtime_writable_paths_format(paths, n);
-	json_object_set_new(labels, RUNTIME_WRITABLE_PATHS_LABEL, json_string(value));
+	_cleanup_free_ char *value = image_writable_paths_format(paths, n);
+	json_object_set_new(labels, IMAGE_WRITABLE_PATHS_LABEL, json_string(value));
 	/* History says where the label came from; no layer was added. */
 	json_t *history = json_object_get(config, "history");
 	if (!json_is_array(history)) {

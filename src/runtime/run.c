@@ -14,7 +14,7 @@
 
 void runtime_run_result_release(struct runtime_run_result *r)
 {
-	runtime_writable_paths_free(r->learned, r->n_learned);
+	image_writable_paths_free(r->learned, r->n_learned);
 	strvec_clear(&r->learn_notes);
 	memset(r, 0, sizeof(*r));
 }
@@ -52,7 +52,7 @@ static json_t *initial_state(const struct image *img, const struct runtime_run_o
 		json_array_append_new(layers, json_string(img->manifest.layers[i].digest));
 	json_object_set_new(s, "layers", layers);
 	json_object_set_new(s, "diff_ids", strings_json(img->config.diff_ids.v));
-	json_t *cfg = runtime_image_config(img);
+	json_t *cfg = image_runtime_config(img);
 	json_t *labels = cfg ? json_object_get(cfg, "Labels") : NULL;
 	json_object_set_new(s, "labels",
 			    json_is_object(labels) ? json_deep_copy(labels) : json_object());

@@ -29,29 +29,6 @@
 #include "rootfs/rootfs.h"
 #include "sandbox/sandbox.h"
 
-/* The image config label that lists the paths a container may write: a
- * JSON array of {"path": "/run/app", "size": bytes, "mode": "0755",
- * "uid": 65534}. petra run mounts each as a tmpfs. */
-#define RUNTIME_WRITABLE_PATHS_LABEL "org.petra.writable-paths"
-
-struct runtime_writable_path {
-	char *path;    /* absolute, inside the container */
-	uint64_t size; /* the tmpfs size, bytes */
-	uint64_t used; /* learn: bytes written there */
-	mode_t mode;
-	uid_t uid;
-};
-void runtime_writable_paths_free(struct runtime_writable_path *paths, size_t n);
-/* Parse the label's value; an absent label is an empty list. */
-int runtime_writable_paths_parse(const char *label, struct runtime_writable_path **paths, size_t *n,
-				 struct petra_error **err);
-/* The label's value. Caller frees. */
-char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n);
-
-/* The image config's "config" object (Env, Cmd, User, Labels, ...), or
- * NULL; borrowed from img. */
-json_t *runtime_image_config(const struct image *img);
-
 /* Where container state lives. Caller frees. */
 char *runtime_default_run_dir(void);
 
@@ -91,7 +68,7 @@ struct runtime_run_result {
 	 * the command was not found, 126 it could not be executed, else 125. */
 	int exit_code;
 	/* learn: what it wrote, minimal directories first */
-	struct runtime_writable_path *learned;
+	struct image_writable_path *learned;
 	size_t n_learned;
 	struct strvec learn_notes; /* learn: what a tmpfs cannot fix */
 };
@@ -103,9 +80,8 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 /* A new image like `image` whose writable-paths label holds paths (same
  * layers, new config and manifest), named `name`. */
 int runtime_save_writable_paths(struct petra_store *store, const char *image,
-				const struct runtime_writable_path *paths, size_t n,
-				const char *name, char digest[OCI_DIGEST_SIZE],
-				struct petra_error **err);
+				const struct image_writable_path *paths, size_t n, const char *name,
+				char digest[OCI_DIGEST_SIZE], struct petra_error **err);
 
 /* Mount the image's filesystem read-only for inspection and return a
  * descriptor of its root (resolve paths below it with RESOLVE_IN_ROOT).

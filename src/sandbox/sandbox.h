@@ -83,9 +83,18 @@ struct sandbox_config {
 	struct sandbox_process process;
 };
 
-/* An absolute path without "." or ".." components: what a mount target
- * must be (sandbox_spawn refuses others before it creates anything). */
-bool sandbox_path_is_clean(const char *path);
+/* The mount targets sandbox_spawn gives every container besides its
+ * configured mounts: /proc, /dev, /sys, /etc/hosts, /etc/resolv.conf.
+ * What a container writes there is not the image's (diff, learn and the
+ * builder skip them). Defined once, in profile.c. */
+struct sandbox_standard_mount {
+	const char *target;
+	bool dir; /* a directory mount point, else a file */
+};
+#define SANDBOX_N_STANDARD_MOUNTS 5
+extern const struct sandbox_standard_mount sandbox_standard_mounts[SANDBOX_N_STANDARD_MOUNTS];
+/* Is path (clean, absolute) one of them? */
+bool sandbox_is_standard_mount(const char *path);
 
 /* The default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
  * NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID (no MKNOD, NET_RAW,

@@ -15,37 +15,36 @@
 static void test_writable_paths_label(void **state)
 {
 	(void)state;
-	struct runtime_writable_path *paths = NULL;
+	struct image_writable_path *paths = NULL;
 	size_t n = 99;
 	struct petra_error *err = NULL;
-	assert_int_equal(runtime_writable_paths_parse(NULL, &paths, &n, &err), 0);
+	assert_int_equal(image_writable_paths_parse(NULL, &paths, &n, &err), 0);
 	assert_int_equal(n, 0);
 	free(paths);
 	const char *label =
 	    "[{\"path\":\"/run/app\",\"size\":1048576,\"mode\":\"0750\",\"uid\":65534},"
 	    "{\"path\":\"/tmp\",\"mode\":1023}]";
-	assert_int_equal(runtime_writable_paths_parse(label, &paths, &n, &err), 0);
+	assert_int_equal(image_writable_paths_parse(label, &paths, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(paths[0].path, "/run/app");
 	assert_int_equal(paths[0].size, 1048576);
 	assert_int_equal(paths[0].mode, 0750);
 	assert_int_equal(paths[0].uid, 65534);
 	assert_int_equal(paths[1].mode, 01777); /* an integer mode works too */
-	char *text = runtime_writable_paths_format(paths, 1);
+	char *text = image_writable_paths_format(paths, 1);
 	assert_string_equal(text, "[{\"path\":\"/run/app\",\"size\":1048576,\"mode\":\"0750\","
 				  "\"uid\":65534}]");
 	free(text);
-	runtime_writable_paths_free(paths, n);
+	image_writable_paths_free(paths, n);
 	/* Relative paths and ".." are refused: the label is untrusted input. */
-	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"run\"}]", &paths, &n, &err),
+	assert_int_equal(image_writable_paths_parse("[{\"path\":\"run\"}]", &paths, &n, &err),
 			 -EINVAL);
 	assert_error_contains(err, "has no absolute \"path\"");
 	assert_int_equal(
-	    runtime_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err),
-	    -EINVAL);
+	    image_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err), -EINVAL);
 	assert_int_equal(
-	    runtime_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
-	assert_int_equal(runtime_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
+	    image_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
+	assert_int_equal(image_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
 	assert_error_contains(err, "is not a JSON array");
 	petra_error_free(err);
 }
@@ -154,11 +153,11 @@ static void test_resolve_user_ids(void **state)
 	assert_false(rootfs_parse_id(" 1", &id));
 	assert_false(rootfs_parse_id("00000000001", &id));
 	/* The writable-paths label cannot ask for that owner either. */
-	struct runtime_writable_path *paths = NULL;
+	struct image_writable_path *paths = NULL;
 	size_t n = 0;
-	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"/x\",\"uid\":4294967295}]",
-						      &paths, &n, &err),
-			 -EINVAL);
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/x\",\"uid\":4294967295}]", &paths, &n, &err),
+	    -EINVAL);
 	assert_error_contains(err, "entry 1 has an invalid \"uid\"");
 	petra_error_free(err);
 	test_rmtree(lower);

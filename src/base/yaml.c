@@ -9,7 +9,7 @@
  * ourselves lets us refuse aliases (no "billion laughs" expansion) and
  * duplicate keys with our own messages.
  */
-#include "policy.h"
+#include "base.h"
 
 #include <ctype.h>
 #include <libfyaml.h>
