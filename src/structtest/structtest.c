@@ -11,67 +11,250 @@
 
 /* ---- loading ---- */
 
-static const char *const top_keys[] = {
-    "schemaVersion",    "globalEnvVars", "commandTests",     "fileExistenceTests",
-    "fileContentTests", "metadataTest",  "immutabilityTest", NULL,
+/* The container-structure-test schema (its Go types), field by field. A
+ * value of the wrong type is an error naming the field, line and column,
+ * except where the original reads it: a number or boolean given for a
+ * string field is that string ("user: 1000" is "1000"), as Go's YAML
+ * library reads it. A number for "permissions" is refused rather than
+ * read as text: no Go mode string is a number, so it could never match. */
+enum field_kind {
+	FIELD_STRING,
+	FIELD_MODE,      /* "permissions": a string such as "-rw-r--r--" */
+	FIELD_BOOL,      /* true or false only ("yes" is a string in YAML 1.2) */
+	FIELD_ID,        /* uid, gid: an integer from 0 to 4294967295 */
+	FIELD_EXIT_CODE, /* an integer from 0 to 255 */
+	FIELD_EXECUTABLE_BY,
+	FIELD_STRINGS,  /* a sequence of FIELD_STRING */
+	FIELD_COMMANDS, /* a sequence of FIELD_STRINGS: setup, teardown */
+	FIELD_PAIRS,    /* a sequence of {key, value, isRegex} */
+	FIELD_TESTS,    /* a sequence of mappings of `fields` */
+	FIELD_SECTION,  /* a mapping of `fields` */
 };
-static const char *const command_keys[] = {
-    "name",           "setup",          "teardown",      "envVars",       "command",  "args",
-    "expectedOutput", "excludedOutput", "expectedError", "excludedError", "exitCode", NULL,
-};
-static const char *const existence_keys[] = {
-    "name", "path", "shouldExist", "permissions", "uid", "gid", "isExecutableBy", NULL,
-};
-static const char *const content_keys[] = {
-    "name", "path", "expectedContents", "excludedContents", NULL,
-};
-static const char *const metadata_keys[] = {
-    "envVars",    "labels", "exposedPorts", "unexposedPorts", "volumes", "unmountedVolumes",
-    "entrypoint", "cmd",    "workdir",      "user",           NULL,
-};
-static const char *const immutability_keys[] = {"name", "writablePaths", NULL};
 
-static bool known(const char *const *keys, const char *key)
+struct field {
+	const char *name;
+	enum field_kind kind;
+	const struct field *fields; /* FIELD_TESTS, FIELD_SECTION */
+};
+
+static const struct field pair_fields[] = {
+    {"key", FIELD_STRING, NULL},
+    {"value", FIELD_STRING, NULL},
+    {"isRegex", FIELD_BOOL, NULL},
+    {NULL, 0, NULL},
+};
+static const struct field command_fields[] = {
+    {"name", FIELD_STRING, NULL},
+    {"setup", FIELD_COMMANDS, NULL},
+    {"teardown", FIELD_COMMANDS, NULL},
+    {"envVars", FIELD_PAIRS, NULL},
+    {"command", FIELD_STRING, NULL},
+    {"args", FIELD_STRINGS, NULL},
+    {"expectedOutput", FIELD_STRINGS, NULL},
+    {"excludedOutput", FIELD_STRINGS, NULL},
+    {"expectedError", FIELD_STRINGS, NULL},
+    {"excludedError", FIELD_STRINGS, NULL},
+    {"exitCode", FIELD_EXIT_CODE, NULL},
+    {NULL, 0, NULL},
+};
+static const struct field existence_fields[] = {
+    {"name", FIELD_STRING, NULL},
+    {"path", FIELD_STRING, NULL},
+    {"shouldExist", FIELD_BOOL, NULL},
+    {"permissions", FIELD_MODE, NULL},
+    {"uid", FIELD_ID, NULL},
+    {"gid", FIELD_ID, NULL},
+    {"isExecutableBy", FIELD_EXECUTABLE_BY, NULL},
+    {NULL, 0, NULL},
+};
+static const struct field content_fields[] = {
+    {"name", FIELD_STRING, NULL},
+    {"path", FIELD_STRING, NULL},
+    {"expectedContents", FIELD_STRINGS, NULL},
+    {"excludedContents", FIELD_STRINGS, NULL},
+    {NULL, 0, NULL},
+};
+static const struct field metadata_fields[] = {
+    {"envVars", FIELD_PAIRS, NULL},
+    {"labels", FIELD_PAIRS, NULL},
+    {"exposedPorts", FIELD_STRINGS, NULL},
+    {"unexposedPorts", FIELD_STRINGS, NULL},
+    {"volumes", FIELD_STRINGS, NULL},
+    {"unmountedVolumes", FIELD_STRINGS, NULL},
+    {"entrypoint", FIELD_STRINGS, NULL},
+    {"cmd", FIELD_STRINGS, NULL},
+    {"workdir", FIELD_STRING, NULL},
+    {"user", FIELD_STRING, NULL},
+    {NULL, 0, NULL},
+};
+static const struct field immutability_fields[] = {
+    {"name", FIELD_STRING, NULL},
+    {"writablePaths", FIELD_STRINGS, NULL},
+    {NULL, 0, NULL},
+};
+static const struct field top_fields[] = {
+    {"schemaVersion", FIELD_STRING, NULL},
+    {"globalEnvVars", FIELD_PAIRS, NULL},
+    {"commandTests", FIELD_TESTS, command_fields},
+    {"fileExistenceTests", FIELD_TESTS, existence_fields},
+    {"fileContentTests", FIELD_TESTS, content_fields},
+    {"metadataTest", FIELD_SECTION, metadata_fields},
+    {"immutabilityTest", FIELD_SECTION, immutability_fields},
+    {NULL, 0, NULL},
+};
+
+/* A value's place: key `key` of a mapping, or item `index` of a sequence,
+ * in the parsed tree (which knows positions) and in its copy (which is
+ * normalized: scalars read as strings, nulls dropped). */
+struct slot {
+	const struct petra_yaml *y;
+	const json_t *parent;
+	json_t *copy;
+	const char *key; /* NULL: item `index` */
+	size_t index;
+	const char *what; /* "commandTests[0].exitCode" */
+};
+
+static int slot_error(const struct slot *s, struct petra_error **err, const char *must)
 {
-	for (size_t i = 0; keys[i]; i++)
-		if (!strcmp(keys[i], key))
-			return true;
-	return false;
+	const json_t *v =
+	    s->key ? json_object_get(s->parent, s->key) : json_array_get(s->parent, s->index);
+	return petra_yaml_error(s->y, s->parent, s->key, s->index, err, "%s: must be %s, not %s",
+				s->what, must, petra_yaml_type_name(v));
 }
 
-static int check_keys(const json_t *obj, const char *const *keys, const char *where,
-		      struct petra_error **err)
+static void slot_replace(const struct slot *s, json_t *v)
 {
-	if (!json_is_object(obj))
-		return petra_error_set(err, EINVAL, "%s: not a mapping", where);
+	if (s->key)
+		json_object_set_new(s->copy, s->key, v);
+	else
+		json_array_set_new(s->copy, s->index, v);
+}
+
+static int check_value(const struct slot *s, enum field_kind kind, const struct field *fields,
+		       struct petra_error **err);
+
+/* Every field of a mapping: known, and of its type. */
+static int check_mapping(const struct petra_yaml *y, const json_t *map, json_t *copy,
+			 const struct field *fields, const char *what, struct petra_error **err)
+{
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)obj, key, v)
+	json_object_foreach((json_t *)map, key, v)
 	{
-		if (!known(keys, key))
-			return petra_error_set(err, EINVAL, "%s: unknown field \"%s\"", where, key);
+		const struct field *f = fields;
+		while (f->name && strcmp(f->name, key))
+			f++;
+		if (!f->name) {
+			_cleanup_free_ char *q = str_quote(key);
+			return petra_yaml_error(y, map, key, 0, err, "%s%sunknown field %s", what,
+						*what ? ": " : "", q);
+		}
+		if (json_is_null(v)) { /* "field:" with nothing: as if absent */
+			json_object_del(copy, key);
+			continue;
+		}
+		_cleanup_free_ char *sub = xasprintf("%s%s%s", what, *what ? "." : "", key);
+		struct slot s = {y, map, copy, key, 0, sub};
+		int r = check_value(&s, f->kind, f->fields, err);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int check_list(const json_t *obj, const char *key, const char *const *keys,
-		      const char *section, struct petra_error **err)
+/* Every item of a sequence as one kind. */
+static int check_items(const struct slot *s, enum field_kind kind, const struct field *fields,
+		       struct petra_error **err)
 {
-	json_t *list = json_object_get(obj, key);
-	if (!list)
-		return 0;
-	if (!json_is_array(list))
-		return petra_error_set(err, EINVAL, "%s: not a list", section);
-	size_t i;
-	json_t *t;
-	json_array_foreach(list, i, t)
-	{
-		_cleanup_free_ char *where = xasprintf("%s[%zu]", section, i);
-		int r = check_keys(t, keys, where, err);
+	const json_t *list =
+	    s->key ? json_object_get(s->parent, s->key) : json_array_get(s->parent, s->index);
+	json_t *copy =
+	    s->key ? json_object_get(s->copy, s->key) : json_array_get(s->copy, s->index);
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		_cleanup_free_ char *sub = xasprintf("%s[%zu]", s->what, i);
+		struct slot item = {s->y, list, copy, NULL, i, sub};
+		int r = check_value(&item, kind, fields, err);
 		if (r < 0)
 			return r;
-		if (!json_is_string(json_object_get(t, "name")))
-			return petra_error_set(err, EINVAL, "%s: no name", where);
+	}
+	return 0;
+}
+
+static int check_value(const struct slot *s, enum field_kind kind, const struct field *fields,
+		       struct petra_error **err)
+{
+	const json_t *v =
+	    s->key ? json_object_get(s->parent, s->key) : json_array_get(s->parent, s->index);
+	json_t *copy =
+	    s->key ? json_object_get(s->copy, s->key) : json_array_get(s->copy, s->index);
+	switch (kind) {
+	case FIELD_STRING:
+		if (json_is_string(v))
+			return 0;
+		if (json_is_integer(v)) {
+			slot_replace(s,
+				     json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+			return 0;
+		}
+		if (json_is_boolean(v)) {
+			slot_replace(s, json_string(json_is_true(v) ? "true" : "false"));
+			return 0;
+		}
+		return slot_error(s, err,
+				  json_is_real(v) ? "a string (quote the number)" : "a string");
+	case FIELD_MODE:
+		return json_is_string(v) ? 0
+					 : slot_error(s, err, "a string such as \"-rw-r--r--\"");
+	case FIELD_BOOL:
+		return json_is_boolean(v) ? 0 : slot_error(s, err, "true or false");
+	case FIELD_ID:
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= 4294967295LL)
+			return 0;
+		return slot_error(s, err, "an integer from 0 to 4294967295");
+	case FIELD_EXIT_CODE:
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= 255)
+			return 0;
+		return slot_error(s, err, "an integer from 0 to 255");
+	case FIELD_EXECUTABLE_BY: {
+		const char *by = json_string_value(v);
+		if (by && (!strcmp(by, "owner") || !strcmp(by, "group") || !strcmp(by, "other") ||
+			   !strcmp(by, "any")))
+			return 0;
+		if (by)
+			return petra_yaml_error(s->y, s->parent, s->key, s->index, err,
+						"%s: must be owner, group, other or any", s->what);
+		return slot_error(s, err, "owner, group, other or any");
+	}
+	case FIELD_STRINGS:
+	case FIELD_COMMANDS:
+	case FIELD_PAIRS:
+	case FIELD_TESTS:
+		if (!json_is_array(v))
+			return slot_error(s, err, "a sequence");
+		return check_items(s,
+				   kind == FIELD_STRINGS    ? FIELD_STRING
+				   : kind == FIELD_COMMANDS ? FIELD_STRINGS
+							    : FIELD_SECTION,
+				   kind == FIELD_PAIRS ? pair_fields : fields, err);
+	case FIELD_SECTION: {
+		if (!json_is_object(v))
+			return slot_error(s, err, "a mapping");
+		int r = check_mapping(s->y, v, copy, fields, s->what, err);
+		if (r < 0)
+			return r;
+		/* The required fields. */
+		const char *required = fields == pair_fields           ? "key"
+				       : fields == metadata_fields     ? NULL
+				       : fields == immutability_fields ? NULL
+								       : "name";
+		if (required && !json_object_get(copy, required))
+			return petra_yaml_error(s->y, v, NULL, PETRA_YAML_NODE, err, "%s: no %s",
+						s->what, required);
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -88,31 +271,14 @@ int structtest_load(const char *path, json_t **doc, struct petra_error **err)
 	const json_t *root = petra_yaml_root(y);
 	if (!json_is_object(root))
 		return petra_error_set(err, EINVAL, "%s: a mapping is expected", path);
-	json_t *json = json_deep_copy(root);
-	int r = check_keys(json, top_keys, path, err);
-	const char *version = json_get_string(json, "schemaVersion");
-	if (r == 0 && (!version || strcmp(version, "2.0.0")))
-		r = petra_error_set(err, EINVAL, "%s: schemaVersion is not \"2.0.0\"", path);
-	if (r == 0)
-		r = check_list(json, "commandTests", command_keys, "commandTests", err);
-	if (r == 0)
-		r = check_list(json, "fileExistenceTests", existence_keys, "fileExistenceTests",
-			       err);
-	if (r == 0)
-		r = check_list(json, "fileContentTests", content_keys, "fileContentTests", err);
-	if (r == 0 && json_object_get(json, "metadataTest"))
-		r = check_keys(json_object_get(json, "metadataTest"), metadata_keys, "metadataTest",
-			       err);
-	if (r == 0 && json_object_get(json, "immutabilityTest"))
-		r = check_keys(json_object_get(json, "immutabilityTest"), immutability_keys,
-			       "immutabilityTest", err);
-	if (r < 0) {
-		if (!strstr((*err)->message, path))
-			petra_error_prefix(err, "%s", path);
-		json_decref(json);
+	_cleanup_json_ json_t *json = json_deep_copy(root);
+	int r = check_mapping(y, root, json, top_fields, "", err);
+	if (r < 0)
 		return r;
-	}
-	*doc = json;
+	const char *version = json_get_string(json, "schemaVersion");
+	if (!version || strcmp(version, "2.0.0"))
+		return petra_error_set(err, EINVAL, "%s: schemaVersion is not \"2.0.0\"", path);
+	*doc = steal_pointer(&json);
 	return 0;
 }
 

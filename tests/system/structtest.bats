@@ -104,10 +104,96 @@ assert_results_as_named() {
 @test "an invalid test file is a failure (status 1) that names the problem" {
 	run petra test st:1 "$STRUCTURE/invalid.yaml"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *'commandTests[0]: unknown field "exitcode"'* ]]
+	[[ "$output" == *'invalid.yaml:5:5: commandTests[0]: unknown field "exitcode"'* ]]
 	run petra test st:1 /no/such/file.yaml
 	[ "$status" -eq 1 ]
 	run petra test no-such-image:1 "$STRUCTURE/metadata-pass.yaml"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'image "no-such-image:1" not found'* ]]
+}
+
+# One test file of `petra test`: schemaVersion plus the YAML given.
+write_test_file() {
+	printf 'schemaVersion: "2.0.0"\n%s\n' "$2" >"$BATS_TEST_TMPDIR/$1.yaml"
+}
+
+@test "a field of the wrong type is an error naming the field, line and column, not a pass" {
+	local cmd='commandTests:
+  - name: t
+    command: echo
+    args: [hi]'
+	local file='fileExistenceTests:
+  - name: t
+    path: /etc/passwd'
+	write_test_file expected-output "$cmd
+    expectedOutput: \"bye\""
+	write_test_file excluded-output "$cmd
+    excludedOutput: \"hi\""
+	write_test_file exit-string "$cmd
+    exitCode: \"1\""
+	write_test_file exit-real "$cmd
+    exitCode: 1.5"
+	write_test_file exit-huge "$cmd
+    exitCode: 99999999999999999999"
+	write_test_file permissions "$file
+    permissions: 777"
+	write_test_file uid "$file
+    uid: \"1000\""
+	write_test_file should-exist "$file
+    shouldExist: \"yes\""
+	write_test_file contents 'fileContentTests:
+  - name: t
+    path: /etc/passwd
+    expectedContents: "nobody-here"'
+	write_test_file env 'metadataTest:
+  envVars: "FOO"'
+	write_test_file ports 'metadataTest:
+  exposedPorts: "8080"'
+	write_test_file workdir 'metadataTest:
+  workdir: [/www]'
+	local case want
+	for case in \
+		'expected-output:6:5: commandTests[0].expectedOutput: must be a sequence, not a string' \
+		'excluded-output:6:5: commandTests[0].excludedOutput: must be a sequence, not a string' \
+		'exit-string:6:5: commandTests[0].exitCode: must be an integer from 0 to 255, not a string' \
+		'exit-real:6:5: commandTests[0].exitCode: must be an integer from 0 to 255, not a number' \
+		'exit-huge:6:5: commandTests[0].exitCode: must be an integer from 0 to 255, not a number' \
+		'permissions:5:5: fileExistenceTests[0].permissions: must be a string such as "-rw-r--r--", not a number' \
+		'uid:5:5: fileExistenceTests[0].uid: must be an integer from 0 to 4294967295, not a string' \
+		'should-exist:5:5: fileExistenceTests[0].shouldExist: must be true or false, not a string' \
+		'contents:5:5: fileContentTests[0].expectedContents: must be a sequence, not a string' \
+		'env:3:3: metadataTest.envVars: must be a sequence, not a string' \
+		'ports:3:3: metadataTest.exposedPorts: must be a sequence, not a string' \
+		'workdir:3:3: metadataTest.workdir: must be a string, not a sequence'; do
+		run petra test st:1 "$BATS_TEST_TMPDIR/${case%%:*}.yaml"
+		want="petra: $BATS_TEST_TMPDIR/${case%%:*}.yaml:${case#*:}"
+		echo "$output" >&2
+		[ "$status" -eq 1 ]
+		[ "$output" = "$want" ]
+	done
+}
+
+@test "the forms container-structure-test reads are read with its meaning: a number for a string field is its text" {
+	# Go's YAML library reads `user: 65534` into a string field as "65534".
+	write_test_file user-number 'metadataTest:
+  user: 65534
+commandTests:
+  - name: "passes: numbers and booleans in args are their text"
+    command: echo
+    args: [1, true]
+    expectedOutput: ["^1 true$"]'
+	run petra test --format json st:1 "$BATS_TEST_TMPDIR/user-number.yaml"
+	[ "$status" -eq 0 ]
+	write_test_file user-other 'metadataTest:
+  user: 1000'
+	run petra test --format json st:1 "$BATS_TEST_TMPDIR/user-other.yaml"
+	[ "$status" -eq 1 ]
+	[ "$(echo "$output" | jq -r '.Results[0].Errors[0]')" = 'the user is "65534", expected "1000"' ]
+	# An empty field is an absent one (shouldExist keeps its default).
+	write_test_file empty 'fileExistenceTests:
+  - name: t
+    path: /etc/passwd
+    shouldExist:'
+	run petra test st:1 "$BATS_TEST_TMPDIR/empty.yaml"
+	[ "$status" -eq 0 ]
 }
