@@ -197,3 +197,20 @@ commandTests:
 	run petra test st:1 "$BATS_TEST_TMPDIR/empty.yaml"
 	[ "$status" -eq 0 ]
 }
+
+@test "a deeply nested YAML file is refused early, in little memory" {
+	# 200 KB of "[" (libfyaml's state for every open level cost 62 MB),
+	# and 100,000 nested "- " (read on after the depth error: 30 MB).
+	python3 -c "print('x: ' + '[' * 200000)" >"$BATS_TEST_TMPDIR/flow.yaml"
+	python3 -c "print('x:\n' + '- ' * 100000 + 'a')" >"$BATS_TEST_TMPDIR/block.yaml"
+	local f kb
+	for f in flow block; do
+		run /usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/$f.rss" "$PETRA" test st:1 "$BATS_TEST_TMPDIR/$f.yaml"
+		echo "$output" >&2
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$f.yaml:"*": nested deeper than 64 levels"* ]]
+		kb=$(tail -1 "$BATS_TEST_TMPDIR/$f.rss")
+		echo "$f: $kb KB" >&2
+		[ "$kb" -lt 20480 ]
+	done
+}
