@@ -293,6 +293,8 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 	sigset_t forward, saved;
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
+	/* A foreground container ends with this process, even killed. */
+	spec->sandbox.die_with_parent = true;
 	pid_t pid;
 	r = sandbox_spawn(&spec->sandbox, &pid, err);
 	runtime_relay_started(&relay);
@@ -312,6 +314,7 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		    .pty_master = master,
 		    .relays = relay.relays,
 		    .n_relays = relay.n,
+		    .timeout_ms = o->timeout_ms,
 		};
 		r = sandbox_wait(pid, &wo, &result->exit_code, err);
 		if (r == 0)

@@ -60,6 +60,9 @@ struct runtime_run_options {
 	/* A directory with upper/ and work/ to use as the writable layer
 	 * (several runs then see each other's changes); NULL: none. */
 	const char *upper_dir;
+	/* Foreground only: > 0 kills the container after this many
+	 * milliseconds (runtime_run then fails with -ETIMEDOUT). */
+	unsigned timeout_ms;
 };
 
 struct runtime_run_result {

@@ -81,6 +81,10 @@ struct sandbox_config {
 	enum sandbox_network network;
 	const char *hostname; /* NULL: "petra" */
 	struct sandbox_process process;
+	/* The container is killed (SIGKILL to its PID 1, which takes the whole
+	 * PID namespace with it) when the thread that spawned it ends, however
+	 * it ends: a foreground container must not outlive its petra. */
+	bool die_with_parent;
 };
 
 /* The mount targets sandbox_spawn gives every container besides its
@@ -143,6 +147,9 @@ struct sandbox_wait_options {
 	/* At most three more copies; NULL: none. */
 	const struct sandbox_relay *relays;
 	size_t n_relays;
+	/* > 0: SIGKILL the process after this many milliseconds; sandbox_wait
+	 * then still reaps it and fills *status, but fails with -ETIMEDOUT. */
+	unsigned timeout_ms;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

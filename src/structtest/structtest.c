@@ -4,10 +4,14 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pcre2.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 /* ---- loading ---- */
 
@@ -332,7 +336,8 @@ static void finish_result(struct structtest_report *report, struct structtest_re
 
 /* Does text match the regular expression (PCRE2, as the original's Go
  * regexps mostly read)? An invalid expression is reported. */
-static bool matches(struct structtest_result *res, const char *pattern, const char *text)
+static bool matches(struct structtest_result *res, const char *pattern, const char *text,
+		    size_t len)
 {
 	int code;
 	PCRE2_SIZE offset;
@@ -345,14 +350,27 @@ static bool matches(struct structtest_result *res, const char *pattern, const ch
 		return false;
 	}
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-	int rc = pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
+	int rc = pcre2_match(re, (PCRE2_SPTR)text, len, 0, 0, md, NULL);
 	pcre2_match_data_free(md);
 	pcre2_code_free(re);
 	return rc >= 0;
 }
 
-static void check_expected(struct structtest_result *res, const json_t *list, const char *text,
-			   const char *what, bool want)
+/* What is kept of a command's output or a file's contents: the first
+ * STRUCTTEST_OUTPUT_KEPT bytes; the rest is counted only. */
+struct output {
+	char *text; /* NUL-terminated; may hold NUL bytes before len */
+	size_t len;
+	uint64_t total;
+	bool truncated;
+};
+
+/* The patterns are matched against what is kept. When more was written,
+ * only a sure answer is given: a pattern found in the kept part. One not
+ * found there could be in the rest: for an expected pattern and for an
+ * excluded one alike, that fails the test and says so, never a pass. */
+static void check_expected(struct structtest_result *res, const json_t *list,
+			   const struct output *o, const char *what, bool want)
 {
 	size_t i;
 	json_t *v;
@@ -361,24 +379,39 @@ static void check_expected(struct structtest_result *res, const json_t *list, co
 		const char *pattern = json_string_value(v);
 		if (!pattern)
 			continue;
-		if (matches(res, pattern, text) != want)
-			fail(res, "%s %s \"%s\"", what,
-			     want ? "does not match" : "matches excluded", pattern);
+		bool found = matches(res, pattern, o->text ? o->text : "", o->text ? o->len : 0);
+		if (found && want)
+			continue;
+		if (found)
+			fail(res, "%s matches excluded \"%s\"", what, pattern);
+		else if (o->truncated)
+			fail(res,
+			     "%s: cannot tell whether it matches %s\"%s\": only the first %zu of "
+			     "%" PRIu64 " bytes are kept",
+			     what, want ? "" : "excluded ", pattern, (size_t)STRUCTTEST_OUTPUT_KEPT,
+			     o->total);
+		else if (want)
+			fail(res, "%s does not match \"%s\"", what, pattern);
 	}
 }
 
 /* ---- command tests ---- */
 
-/* Everything in a file, from its start. */
-static char *read_all(int fd)
+/* A file from its start: what is kept of it, and its size. */
+static void read_kept(int fd, struct output *o)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
+	char buf[65536];
 	ssize_t n;
-	if (lseek(fd, 0, SEEK_SET) == 0)
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			strbuf_add(&sb, buf, (size_t)n);
-	return strbuf_detach(&sb);
+	o->total = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		o->total += (uint64_t)n;
+		size_t room = STRUCTTEST_OUTPUT_KEPT - sb.len;
+		strbuf_add(&sb, buf, (size_t)n < room ? (size_t)n : room);
+	}
+	o->truncated = o->total > sb.len;
+	o->len = sb.len;
+	o->text = strbuf_detach(&sb);
 }
 
 /* A JSON list of strings/numbers as an argv. */
@@ -409,33 +442,126 @@ static void push_env(struct strvec *env, const json_t *list)
 	}
 }
 
-/* Run argv in a fresh sandbox of the image; output captured. */
-static int run_in_image(const struct structtest_context *ctx, char *const *argv, char *const *env,
-			const char *upper, int stdin_fd, int *exit_code, char **out, char **errout,
-			struct petra_error **err)
+/* A command's stdout and stderr, read from pipes as they are written and
+ * kept up to STRUCTTEST_OUTPUT_KEPT bytes each: the rest is counted, not
+ * kept, so a command that writes gigabytes costs no more memory than that.
+ * The reader is a forked process writing into shared memory, not a
+ * thread: runtime_run clones the container from this process, and a clone
+ * of a process with threads could inherit a lock another thread held. */
+struct capture {
+	uint64_t total[2];
+	size_t kept[2];
+	char buf[2][STRUCTTEST_OUTPUT_KEPT]; /* untouched pages cost nothing */
+};
+
+/* The reader: both pipes until both end; dies with its parent. */
+__attribute__((noreturn)) static void capture_pipes(struct capture *c, int fd0, int fd1,
+						    pid_t parent)
 {
-	_cleanup_close_ int o = memfd_create("stdout", MFD_CLOEXEC);
-	_cleanup_close_ int e = memfd_create("stderr", MFD_CLOEXEC);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(1);
+	int fd[2] = {fd0, fd1};
+	char buf[65536];
+	while (fd[0] >= 0 || fd[1] >= 0) {
+		struct pollfd fds[2] = {{.fd = fd[0], .events = POLLIN},
+					{.fd = fd[1], .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fd[i] < 0 || !fds[i].revents)
+				continue;
+			ssize_t n = read(fd[i], buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				fd[i] = -1;
+				continue;
+			}
+			c->total[i] += (uint64_t)n;
+			size_t room = STRUCTTEST_OUTPUT_KEPT - c->kept[i];
+			size_t take = (size_t)n < room ? (size_t)n : room;
+			memcpy(c->buf[i] + c->kept[i], buf, take);
+			c->kept[i] += take;
+		}
+	}
+	_exit(0);
+}
+
+/* Run argv in a fresh sandbox of the image; output captured (bounded),
+ * killed at the deadline (CLOCK_MONOTONIC ns; 0: none). */
+static int run_in_image(const struct structtest_context *ctx, char *const *argv, char *const *env,
+			const char *upper, int stdin_fd, uint64_t deadline, int *exit_code,
+			struct output *out, struct output *errout, struct petra_error **err)
+{
+	*exit_code = 125;
+	unsigned timeout_ms = 0;
+	if (deadline) {
+		uint64_t now = now_ns();
+		if (now >= deadline)
+			return petra_error_set(err, ETIMEDOUT, "timed out");
+		timeout_ms = (unsigned)((deadline - now) / 1000000u) + 1;
+	}
 	_cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (o < 0 || e < 0 || devnull < 0)
-		return petra_error_set_errno(err, errno, "capture the output");
+	int po[2] = {-1, -1}, pe[2] = {-1, -1};
+	struct capture *cap =
+	    mmap(NULL, sizeof(*cap), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t parent = getpid(), reader = -1;
+	if (devnull < 0 || cap == MAP_FAILED || pipe2(po, O_CLOEXEC) < 0 ||
+	    pipe2(pe, O_CLOEXEC) < 0 || (reader = fork()) < 0) {
+		int e = errno;
+		for (int i = 0; i < 2; i++) {
+			if (po[i] >= 0)
+				close(po[i]);
+			if (pe[i] >= 0)
+				close(pe[i]);
+		}
+		if (cap != MAP_FAILED)
+			munmap(cap, sizeof(*cap));
+		return petra_error_set_errno(err, e, "capture the output");
+	}
+	if (reader == 0) {
+		close(po[1]);
+		close(pe[1]);
+		capture_pipes(cap, po[0], pe[0], parent);
+	}
+	close(po[0]);
+	close(pe[0]);
 	struct runtime_run_options ro = {
 	    .image = ctx->image,
 	    .command = argv,
 	    .env = env,
 	    .remove = true,
 	    .use_stdio = true,
-	    .stdio = {stdin_fd >= 0 ? stdin_fd : devnull, o, e},
+	    .stdio = {stdin_fd >= 0 ? stdin_fd : devnull, po[1], pe[1]},
 	    .upper_dir = upper,
+	    .timeout_ms = timeout_ms,
 	};
 	struct runtime_run_result result;
 	int r = runtime_run(ctx->store, ctx->run_dir, &ro, &result, err);
 	*exit_code = result.exit_code;
 	runtime_run_result_release(&result);
-	if (out)
-		*out = read_all(o);
-	if (errout)
-		*errout = read_all(e);
+	/* The container is gone (its PID namespace with it): the pipes end
+	 * once our own writing ends are closed. */
+	close(po[1]);
+	close(pe[1]);
+	while (waitpid(reader, NULL, 0) < 0 && errno == EINTR)
+		;
+	struct output *outs[2] = {out, errout};
+	for (int i = 0; i < 2; i++) {
+		if (!outs[i])
+			continue;
+		outs[i]->total = cap->total[i];
+		outs[i]->truncated = cap->total[i] > cap->kept[i];
+		outs[i]->len = cap->kept[i];
+		outs[i]->text = xmalloc(cap->kept[i] + 1);
+		memcpy(outs[i]->text, cap->buf[i], cap->kept[i]);
+		outs[i]->text[cap->kept[i]] = '\0';
+	}
+	munmap(cap, sizeof(*cap));
 	return r;
 }
 
@@ -468,6 +594,8 @@ static void command_test(const struct structtest_context *ctx, const json_t *glo
 		const json_t *cmds; /* NULL: the test's command itself */
 		const char *what;
 	} phases[] = {{setup, "setup"}, {NULL, "command"}, {teardown, "teardown"}};
+	/* The timeout is the whole test's: setup, command and teardown. */
+	uint64_t deadline = ctx->timeout_ms ? now_ns() + (uint64_t)ctx->timeout_ms * 1000000u : 0;
 	for (size_t ph = 0; ph < ARRAY_SIZE(phases); ph++) {
 		bool is_command = !strcmp(phases[ph].what, "command");
 		if (!is_command && !phases[ph].cmds)
@@ -491,40 +619,47 @@ static void command_test(const struct structtest_context *ctx, const json_t *glo
 				continue;
 			}
 			_cleanup_error_ struct petra_error *e = NULL;
-			_cleanup_free_ char *out = NULL, *errout = NULL;
+			struct output out = {0}, errout = {0};
 			int code = 0;
-			int r =
-			    run_in_image(ctx, argv.v, env.v, upper, -1, &code, &out, &errout, &e);
+			int r = run_in_image(ctx, argv.v, env.v, upper, -1, deadline, &code, &out,
+					     &errout, &e);
 			if (!is_command) {
 				if (r < 0 || code != 0)
 					fail(res, "%s command %s failed: %s", phases[ph].what,
-					     argv.v[0], r < 0 ? e->message : errout);
+					     argv.v[0], r < 0 ? e->message : errout.text);
+				free(out.text);
+				free(errout.text);
 				continue;
 			}
 			if (r < 0 && code != 126 && code != 127) {
-				fail(res, "%s", e->message);
+				fail(res, "%s: %s", argv.v[0], e->message);
+				free(out.text);
+				free(errout.text);
 				continue;
 			}
 			if (r < 0) {
 				char *with_error =
-				    xasprintf("%s%s\n", errout ? errout : "", e->message);
-				free(errout);
-				errout = with_error;
+				    xasprintf("%s%s\n", errout.text ? errout.text : "", e->message);
+				free(errout.text);
+				errout.text = with_error;
+				errout.len = strlen(with_error);
 			}
 			json_int_t want = json_get_int(t, "exitCode", 0);
 			if (code != want)
 				fail(res, "exit code %d, expected %" JSON_INTEGER_FORMAT, code,
 				     want);
-			check_expected(res, json_object_get(t, "expectedOutput"), out, "stdout",
+			check_expected(res, json_object_get(t, "expectedOutput"), &out, "stdout",
 				       true);
-			check_expected(res, json_object_get(t, "excludedOutput"), out, "stdout",
+			check_expected(res, json_object_get(t, "excludedOutput"), &out, "stdout",
 				       false);
-			check_expected(res, json_object_get(t, "expectedError"), errout, "stderr",
+			check_expected(res, json_object_get(t, "expectedError"), &errout, "stderr",
 				       true);
-			check_expected(res, json_object_get(t, "excludedError"), errout, "stderr",
+			check_expected(res, json_object_get(t, "excludedError"), &errout, "stderr",
 				       false);
-			res->stdout_text = steal_pointer(&out);
-			res->stderr_text = steal_pointer(&errout);
+			free(res->stdout_text);
+			free(res->stderr_text);
+			res->stdout_text = out.text;
+			res->stderr_text = errout.text;
 		}
 	}
 	if (upper)
@@ -614,16 +749,18 @@ static void content_test(int root_fd, const json_t *t, struct structtest_report 
 	    new_result(report, "File Content Test", json_get_string(t, "name"));
 	const char *path = json_get_string(t, "path");
 	_cleanup_close_ int fd = path ? fs_open_in_root(root_fd, path, O_RDONLY) : -EINVAL;
-	_cleanup_free_ char *data = NULL;
+	struct output data = {0};
 	if (fd < 0)
 		fail(res, "%s: %s", path ? path : "no path", strerror(-fd));
 	else
-		data = read_all(fd);
-	if (data) {
-		check_expected(res, json_object_get(t, "expectedContents"), data, "contents", true);
-		check_expected(res, json_object_get(t, "excludedContents"), data, "contents",
+		read_kept(fd, &data);
+	if (data.text) {
+		check_expected(res, json_object_get(t, "expectedContents"), &data, "contents",
+			       true);
+		check_expected(res, json_object_get(t, "excludedContents"), &data, "contents",
 			       false);
 	}
+	free(data.text);
 	finish_result(report, res);
 }
 
@@ -643,7 +780,7 @@ static void check_pairs(struct structtest_result *res, const json_t *want, const
 		if (!have)
 			fail(res, "%s %s is not set", what, k);
 		else if (val && json_is_true(json_object_get(v, "isRegex"))
-			     ? !matches(res, val, have)
+			     ? !matches(res, val, have, strlen(have))
 			     : val && strcmp(val, have))
 			fail(res, "%s %s is \"%s\", expected \"%s\"", what, k, have, val);
 	}
@@ -768,6 +905,7 @@ static void immutability_test(const struct structtest_context *ctx, const struct
 	const char *name = json_get_string(t, "name");
 	struct structtest_result *res =
 	    new_result(report, "Immutability Test", name ? name : "Immutability Test");
+	uint64_t deadline = ctx->timeout_ms ? now_ns() + (uint64_t)ctx->timeout_ms * 1000000u : 0;
 	/* The paths that may be written: the test's list, else the image's. */
 	_cleanup_strvec_ struct strvec allowed = STRVEC_INIT;
 	json_t *listed = json_object_get(t, "writablePaths");
@@ -805,19 +943,19 @@ static void immutability_test(const struct structtest_context *ctx, const struct
 	char *const env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			     NULL};
 	_cleanup_error_ struct petra_error *e = NULL;
-	_cleanup_free_ char *out = NULL, *errout = NULL;
+	struct output out = {0}, errout = {0};
 	int code = 0;
 	if (in < 0 || fs_write_all(in, dirs.buf, dirs.len) < 0 || lseek(in, 0, SEEK_SET) != 0) {
 		fail(res, "prepare the probe: %s", strerror(errno));
-	} else if (run_in_image(ctx, argv, env, NULL, in, &code, &out, &errout, &e) < 0 ||
+	} else if (run_in_image(ctx, argv, env, NULL, in, deadline, &code, &out, &errout, &e) < 0 ||
 		   code != 0) {
 		fail(res, "the probe (/bin/sh) could not run: %s",
-		     e        ? e->message
-		     : errout ? errout
-			      : "");
+		     e             ? e->message
+		     : errout.text ? errout.text
+				   : "");
 	} else {
 		_cleanup_strset_ struct strset writable = STRSET_INIT;
-		for (char *save = out, *line; (line = strsep(&save, "\n"));)
+		for (char *save = out.text, *line; save && (line = strsep(&save, "\n"));)
 			if (*line)
 				strset_add(&writable, line);
 		if (strset_contains(&writable, "/"))
@@ -836,6 +974,8 @@ static void immutability_test(const struct structtest_context *ctx, const struct
 				fail(res, "%s is writable but not listed", w);
 		}
 	}
+	free(out.text);
+	free(errout.text);
 	finish_result(report, res);
 }
 

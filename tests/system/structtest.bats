@@ -214,3 +214,102 @@ commandTests:
 		[ "$kb" -lt 20480 ]
 	done
 }
+
+@test "a command test that does not end is killed at --timeout and fails" {
+	write_test_file sleeps 'commandTests:
+  - name: never ends
+    command: sleep
+    args: ["1000"]
+  - name: "passes: the next test runs"
+    command: echo
+    args: [next]
+    expectedOutput: ["^next$"]'
+	# timeout(1) turns a hang into a failure of this test, not a stuck suite.
+	run timeout 120 "$PETRA" test --timeout 2 --format json st:1 "$BATS_TEST_TMPDIR/sleeps.yaml"
+	echo "$output" >&2
+	[ "$status" -eq 1 ]
+	[ "$(echo "$output" | jq -r '.Results[0].Errors[0]')" = "sleep: timed out after 2 s, killed" ]
+	[ "$(echo "$output" | jq -r '.Results[1].Pass')" = "true" ]
+	[ -z "$(petra ps -a -q)" ]
+	run petra test --timeout soon st:1 "$BATS_TEST_TMPDIR/sleeps.yaml"
+	[ "$status" -eq 2 ]
+}
+
+@test "a command's output is streamed and bounded: 2 GB of it does not make petra grow" {
+	write_test_file big 'commandTests:
+  - name: "passes: a pattern found in what is kept"
+    command: sh
+    args: ["-c", "echo START; head -c 2000000000 /dev/zero; echo END"]
+    expectedOutput: ["^START"]
+  - name: "fails: a pattern only the rest could show is not a pass"
+    command: sh
+    args: ["-c", "head -c 20000000 /dev/zero; echo END"]
+    expectedOutput: ["END"]
+  - name: "fails: nor is an excluded one the kept part does not show"
+    command: sh
+    args: ["-c", "head -c 20000000 /dev/zero; echo SECRET"]
+    excludedOutput: ["SECRET"]'
+	run /usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/rss" "$PETRA" test --format json st:1 "$BATS_TEST_TMPDIR/big.yaml"
+	[ "$status" -eq 1 ]
+	local json=$output
+	assert_results_as_named "$json"
+	[ "$(echo "$json" | jq -r '.Results[1].Errors[0]')" = \
+		'stdout: cannot tell whether it matches "END": only the first 8388608 of 20000004 bytes are kept' ]
+	[ "$(echo "$json" | jq -r '.Results[2].Errors[0]')" = \
+		'stdout: cannot tell whether it matches excluded "SECRET": only the first 8388608 of 20000007 bytes are kept' ]
+	local kb
+	kb=$(tail -1 "$BATS_TEST_TMPDIR/rss")
+	echo "peak RSS: $kb KB" >&2
+	# Three tests keep 8 MiB of stdout each for the report.
+	[ "$kb" -lt 65536 ]
+}
+
+# The pid of the one running container, once there is one (30 s at most).
+running_container_pid() {
+	local i pid
+	for i in $(seq 300); do
+		pid=$(petra ps --format json 2>/dev/null | jq -r '.[0].pid // empty')
+		if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+			echo "$pid"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# The process is gone (waits up to 10 s: its death is asynchronous).
+process_gone() {
+	local i
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "a killed petra test or foreground petra run leaves no container running" {
+	write_test_file sleeps 'commandTests:
+  - name: never ends
+    command: sleep
+    args: ["1000"]'
+	local owner pid id
+	"$PETRA" test st:1 "$BATS_TEST_TMPDIR/sleeps.yaml" >/dev/null 2>&1 &
+	owner=$!
+	pid=$(running_container_pid)
+	kill -0 "$pid"
+	kill -KILL "$owner"
+	wait "$owner" || true
+	process_gone "$pid"
+	[ "$(petra ps -a --format json | jq '[.[] | select(.running)] | length')" -eq 0 ]
+	for id in $(petra ps -a -q); do petra rm -f "$id" >/dev/null; done
+
+	"$PETRA" run --rm st:1 sleep 1000 >/dev/null 2>&1 &
+	owner=$!
+	pid=$(running_container_pid)
+	kill -0 "$pid"
+	kill -KILL "$owner"
+	wait "$owner" || true
+	process_gone "$pid"
+	[ "$(petra ps -a --format json | jq '[.[] | select(.running)] | length')" -eq 0 ]
+}
