@@ -302,9 +302,11 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 	     depth++) {
 		_cleanup_free_ char *data = NULL;
 		size_t len;
-		r = depth > 4 ? petra_error_set(err, EINVAL, "image indexes nested too deeply")
-			      : petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE,
-						      &data, &len, err);
+		r = depth >= OCI_INDEX_MAX_DEPTH
+			? petra_error_set(err, EINVAL, "image indexes nested more than %d deep",
+					  OCI_INDEX_MAX_DEPTH)
+			: petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data,
+						&len, err);
 		struct oci_index idx = {0};
 		if (r == 0)
 			r = oci_index_parse(data, len, &idx, err);

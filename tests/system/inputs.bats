@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# Inputs that must be read right or refused clearly (issue 13): nested
+# image indexes, wrong descriptor sizes, broken layouts and stores.
+
+load runtime-helpers
+
+setup_file() {
+	runtime_setup_file
+}
+
+setup() {
+	runtime_setup
+	cd "$BATS_TEST_TMPDIR"
+	petra export bb:root "oci:$BATS_TEST_TMPDIR/layout:1"
+}
+
+teardown() {
+	runtime_teardown
+}
+
+# nest_index LAYOUT DEPTH TAG: wrap the layout's only image in DEPTH image
+# indexes (the innermost with this machine's platform, the others with
+# none, as skopeo writes them), tagged TAG in index.json.
+nest_index() {
+	python3 - "$@" <<'PY'
+import hashlib, json, os, platform, sys
+layout, depth, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+with open(f"{layout}/index.json") as f:
+    top = json.load(f)
+desc = dict(top["manifests"][0])
+desc.pop("annotations", None)
+desc["platform"] = {"os": "linux", "architecture": arch}
+for level in range(depth):
+    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                       "manifests": [desc]}).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    with open(f"{layout}/blobs/sha256/{digest}", "wb") as f:
+        f.write(body)
+    desc = {"mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": f"sha256:{digest}", "size": len(body)}
+desc["annotations"] = {"org.opencontainers.image.ref.name": tag}
+top["manifests"].append(desc)
+with open(f"{layout}/index.json", "w") as f:
+    json.dump(top, f)
+PY
+}
+
+@test "an image index nested two levels resolves to this platform's manifest" {
+	nest_index layout 2 nested
+	# A valid layout for skopeo: its top is an index of an index.
+	[ "$(skopeo inspect --raw oci:layout:nested | jq -r '.manifests[0].mediaType')" = \
+		application/vnd.oci.image.index.v1+json ]
+	# petra follows it to the manifest, on import and on run.
+	run petra import oci:layout:nested --ref nested:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run petra run --rm nested:1 true
+	[ "$status" -eq 0 ]
+	run petra fsck
+	[ "$status" -eq 0 ]
+}
+
+@test "indexes nested more than 4 deep are refused, with the limit named" {
+	nest_index layout 4 four
+	run petra import oci:layout:four --ref four:1
+	[ "$status" -eq 0 ]
+	nest_index layout 5 five
+	run petra import oci:layout:five --ref five:1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"image indexes nested more than 4 deep"* ]]
+}
