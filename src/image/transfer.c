@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -267,20 +268,32 @@ static int select_entry(const json_t *index, const char *tag, const char *what,
 	return 0;
 }
 
+/* A descriptor names its blob by digest and size: both must hold, or the
+ * store would keep a manifest whose sizes fsck and export refuse. */
+static int check_size(const struct oci_descriptor *d, uint64_t size, struct petra_error **err)
+{
+	if (d->size >= 0 && (uint64_t)d->size == size)
+		return 0;
+	return petra_error_set(err, EINVAL,
+			       "blob %s is %" PRIu64 " bytes, its descriptor says %lld", d->digest,
+			       size, (long long)d->size);
+}
+
 static int copy_blob(struct petra_store *from, struct petra_store *to,
 		     const struct oci_descriptor *d, struct progress *progress,
 		     struct petra_error **err)
 {
-	if (from != to && petra_store_has_blob(to, d->digest))
-		return 0;
-	if (from == to) {
-		if (!petra_store_has_blob(to, d->digest))
-			return petra_error_set(err, ENOENT, "blob %s is missing", d->digest);
-		return 0;
-	}
+	if (from == to && !petra_store_has_blob(to, d->digest))
+		return petra_error_set(err, ENOENT, "blob %s is missing", d->digest);
 	_cleanup_close_ int fd = petra_store_open_blob(from, d->digest, err);
 	if (fd < 0)
 		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return petra_error_set_errno(err, errno, "blob %s", d->digest);
+	int r0 = check_size(d, (uint64_t)st.st_size, err);
+	if (r0 < 0 || from == to || petra_store_has_blob(to, d->digest))
+		return r0;
 	int r = petra_store_put_blob_fd(to, fd, d->digest, d->size, err);
 	if (r == 0 && progress)
 		progress_add(progress, (uint64_t)d->size);
@@ -309,6 +322,8 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 						&len, err);
 		struct oci_index idx = {0};
 		if (r == 0)
+			r = check_size(&img.desc, len, err);
+		if (r == 0)
 			r = oci_index_parse(data, len, &idx, err);
 		int pick = r == 0 ? oci_index_select_platform(&idx, err) : -1;
 		if (r == 0 && pick < 0)
@@ -328,10 +343,14 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 		r = petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data, &len,
 					  err);
 	if (r == 0)
+		r = check_size(&img.desc, len, err);
+	if (r == 0)
 		r = oci_manifest_parse(data, len, &img.manifest, err);
 	if (r == 0)
 		r = petra_store_read_blob(from, img.manifest.config.digest, DOCUMENT_MAX_SIZE,
 					  &img.config_raw, &img.config_len, err);
+	if (r == 0)
+		r = check_size(&img.manifest.config, img.config_len, err);
 	if (r == 0)
 		r = oci_config_parse(img.config_raw, img.config_len, &img.config, err);
 	if (r == 0 && img.config.diff_ids.n != img.manifest.n_layers)

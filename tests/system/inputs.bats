@@ -71,3 +71,47 @@ PY
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"image indexes nested more than 4 deep"* ]]
 }
+
+# The store's files, for "nothing changed" (index.json and every blob).
+store_state() {
+	(cd "$PETRA_ROOT" && find index.json blobs -type f | sort | xargs sha256sum)
+}
+
+@test "import oci: checks each descriptor's size as well as its digest" {
+	local before size
+	before=$(store_state)
+	size=$(jq -r '.manifests[0].size' layout/index.json)
+	for wrong in 10 1000000000000000; do
+		jq ".manifests[0].size = $wrong" layout/index.json >index.new
+		cp layout/index.json index.good
+		mv index.new layout/index.json
+		run petra import oci:layout:1 --ref wrong:1
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"is $size bytes, its descriptor says $wrong"* ]]
+		mv index.good layout/index.json
+		[ "$(store_state)" = "$before" ]
+	done
+	# a layer whose size in the manifest is wrong: a new manifest digest
+	python3 - layout <<'PY'
+import hashlib, json, sys
+layout = sys.argv[1]
+index = json.load(open(f"{layout}/index.json"))
+d = index["manifests"][0]
+m = json.load(open(f"{layout}/blobs/{d['digest'].replace(':', '/')}"))
+m["layers"][0]["size"] += 1
+body = json.dumps(m).encode()
+digest = hashlib.sha256(body).hexdigest()
+open(f"{layout}/blobs/sha256/{digest}", "wb").write(body)
+d["digest"], d["size"] = f"sha256:{digest}", len(body)
+json.dump(index, open(f"{layout}/index.json", "w"))
+PY
+	run petra import oci:layout:1 --ref wrong:1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bytes, its descriptor says"* ]]
+	run petra images -q
+	[[ "$output" != *wrong* ]]
+	run petra fsck
+	[ "$status" -eq 0 ]
+}
