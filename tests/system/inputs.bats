@@ -115,3 +115,30 @@ PY
 	run petra fsck
 	[ "$status" -eq 0 ]
 }
+
+@test "verify fails on a layer blob corrupt or missing even when it is not extracted" {
+	# a store of its own, so nothing is extracted
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/own-store"
+	petra import -q "oci:$BATS_TEST_TMPDIR/layout:1" --ref v:1 >/dev/null
+	run petra verify v:1
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok: 1 image verified" ]
+	local layer blob
+	# the layer, as the layout's manifest names it (import keeps the digests)
+	local manifest
+	manifest=$(jq -r '.manifests[0].digest' layout/index.json)
+	layer=$(jq -r '.layers[0].digest' "layout/blobs/${manifest/://}")
+	blob="$PETRA_ROOT/blobs/${layer/://}"
+	[ -f "$blob" ]
+	chmod u+w "$blob"
+	printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run petra verify v:1
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"layer 1 (not extracted): "* ]]
+	rm -f "$blob"
+	run petra verify v:1
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"layer 1 (not extracted): "* ]]
+}
