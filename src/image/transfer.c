@@ -1010,8 +1010,8 @@ static int export_archive(struct petra_store *store, const struct image *img, co
 	return r;
 }
 
-static int export_layout(struct petra_store *store, const struct image *img, const char *path,
-			 const char *tag, struct petra_error **err)
+static int export_to_store(struct petra_store *store, const struct image *img, const char *path,
+			   const char *tag, struct petra_error **err)
 {
 	_cleanup_store_ struct petra_store *dest = NULL;
 	int r = petra_store_open(path, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &dest, err);
@@ -1026,6 +1026,20 @@ static int export_layout(struct petra_store *store, const struct image *img, con
 	manifest.annotations = NULL;
 	r = petra_store_set_ref(dest, tag, &manifest, err);
 	oci_descriptor_release(&manifest);
+	return r;
+}
+
+/* A layout this export creates is removed again when the export fails: a
+ * failed export must not leave an empty layout that looks like a result.
+ * An existing layout (another tag added to it) stays as it was, valid. */
+static int export_layout(struct petra_store *store, const struct image *img, const char *path,
+			 const char *tag, struct petra_error **err)
+{
+	struct stat st;
+	bool created = lstat(path, &st) < 0 && errno == ENOENT;
+	int r = export_to_store(store, img, path, tag, err);
+	if (r < 0 && created)
+		fs_remove_tree_at(AT_FDCWD, path, NULL);
 	return r;
 }
 

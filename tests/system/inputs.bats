@@ -142,3 +142,22 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"layer 1 (not extracted): "* ]]
 }
+
+@test "a failed export oci:DIR leaves no layout behind, and an existing one as it was" {
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/own-store"
+	petra import -q "oci:$BATS_TEST_TMPDIR/layout:1" --ref e:1 >/dev/null
+	petra export e:1 oci:existing:first
+	cp existing/index.json index.before
+	local manifest layer
+	manifest=$(jq -r '.manifests[0].digest' layout/index.json)
+	layer=$(jq -r '.layers[0].digest' "layout/blobs/${manifest/://}")
+	rm -f "$PETRA_ROOT/blobs/${layer/://}"
+	run petra export e:1 oci:fresh:1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ ! -e fresh ]
+	run petra export e:1 oci:existing:second
+	[ "$status" -ne 0 ]
+	cmp index.before existing/index.json
+	skopeo inspect --raw oci:existing:first >/dev/null
+}
