@@ -844,6 +844,13 @@ int image_import(struct petra_store *store, const char *source,
 		 const struct image_import_options *o, char **name_out,
 		 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
+	/* A store whose index.json cannot take a name fails before anything
+	 * is written into it. */
+	struct petra_store_entry *entries = NULL;
+	size_t n_entries = 0;
+	if (petra_store_list(store, &entries, &n_entries, err) < 0)
+		return petra_error_prefix(err, "import %s", source);
+	petra_store_entries_free(entries, n_entries);
 	if (!strncmp(source, "oci:", 4) || !strncmp(source, "oci-archive:", 12)) {
 		bool archive = source[3] == '-';
 		struct location loc;

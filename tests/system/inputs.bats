@@ -161,3 +161,22 @@ PY
 	cmp index.before existing/index.json
 	skopeo inspect --raw oci:existing:first >/dev/null
 }
+
+@test "import into a store whose index.json has a wrong-typed entry fails before writing" {
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/own-store"
+	petra import -q "oci:$BATS_TEST_TMPDIR/layout:1" --ref a:1 >/dev/null
+	jq '.manifests += [{"mediaType": 5, "digest": "sha256:x", "size": "big"}]' \
+		"$PETRA_ROOT/index.json" >index.new
+	mv index.new "$PETRA_ROOT/index.json"
+	local before
+	before=$(store_state)
+	petra export bb:user oci:other:1 2>/dev/null || PETRA_ROOT="$BATS_FILE_TMPDIR/store" petra export bb:user oci:other:1
+	run petra import oci:other:1 --ref b:1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"index.json: entry 2"* ]]
+	[ "$(store_state)" = "$before" ]
+	run petra import "$BATS_FILE_TMPDIR/rootfs" --ref c:1
+	[ "$status" -ne 0 ]
+	[ "$(store_state)" = "$before" ]
+}
