@@ -79,7 +79,8 @@ int rootfs_collect_garbage(struct petra_store *store, const struct strset *in_us
 
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
- * that is not cached is not a problem. */
+ * that is not cached has its blob checked instead (present, digest and
+ * diff_id). */
 int rootfs_verify(struct petra_store *store, const struct image *img, petra_store_report_fn report,
 		  void *ctx, unsigned *problems, struct petra_error **err);
 
