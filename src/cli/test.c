@@ -33,7 +33,18 @@ static const char usage[] =
     "when a command writes more, a pattern the rest could decide fails the\n"
     "test and says so.\n";
 
-int cmd_test(struct cli *cli, int argc, char **argv)
+struct test_args {
+	enum structtest_format format;
+	const char *output;
+	struct cli_gate_args gate;
+	long timeout_s;
+	const char *image;
+	char **files;
+	size_t n_files;
+};
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct test_args *a)
 {
 	enum { OPT_FORMAT = 256, OPT_TIMEOUT };
 	static const struct option options[] = {
@@ -44,35 +55,31 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	enum structtest_format format = STRUCTTEST_TEXT;
-	const char *output = NULL;
-	struct cli_gate_args gate = {0};
-	long timeout_s = STRUCTTEST_DEFAULT_TIMEOUT_S;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
-		if (cli_gate_option(c, optarg, &gate) == 0)
+		if (cli_gate_option(c, optarg, &a->gate) == 0)
 			continue;
 		switch (c) {
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
-				format = STRUCTTEST_TEXT;
+				a->format = STRUCTTEST_TEXT;
 			else if (!strcmp(optarg, "json"))
-				format = STRUCTTEST_JSON;
+				a->format = STRUCTTEST_JSON;
 			else if (!strcmp(optarg, "junit"))
-				format = STRUCTTEST_JUNIT;
+				a->format = STRUCTTEST_JUNIT;
 			else
 				return cli_usage(
 				    "test", "unknown format \"%s\" (text, json or junit)", optarg);
 			break;
 		case 'o':
-			output = optarg;
+			a->output = optarg;
 			break;
 		case OPT_TIMEOUT: {
-			int r = cli_parse_count("test", "--timeout", optarg, &timeout_s);
+			int r = cli_parse_count("test", "--timeout", optarg, &a->timeout_s);
 			if (r)
 				return r;
-			if (timeout_s > 86400 * 7)
+			if (a->timeout_s > 86400 * 7)
 				return cli_usage("test", "--timeout: at most a week, not %s",
 						 optarg);
 			break;
@@ -87,51 +94,67 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		return cli_usage("test", "expects IMAGE and at least one FILE");
 	if (cli_check_image_ref("test", argv[optind]) != 0)
 		return EXIT_USAGE;
+	a->image = argv[optind];
+	a->files = argv + optind + 1;
+	a->n_files = (size_t)(argc - optind - 1);
+	return -1;
+}
+
+static void release_docs(json_t **docs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(docs[i]);
+	free(docs);
+}
+
+/* Every file is checked before anything runs; then the gate, then the
+ * tests. 0, or the exit status. */
+static int run_tests(struct cli *cli, const struct test_args *a, struct structtest_report *report)
+{
 	struct petra_error *err = NULL;
-	/* Every file is checked before anything runs. */
-	size_t n_docs = (size_t)(argc - optind - 1);
-	json_t **docs = xcalloc(n_docs, sizeof(*docs));
-	for (size_t i = 0; i < n_docs; i++)
-		if (structtest_load(argv[optind + 1 + i], &docs[i], &err) < 0) {
-			for (size_t k = 0; k < i; k++)
-				json_decref(docs[k]);
-			free(docs);
+	json_t **docs = xcalloc(a->n_files, sizeof(*docs));
+	for (size_t i = 0; i < a->n_files; i++)
+		if (structtest_load(a->files[i], &docs[i], &err) < 0) {
+			release_docs(docs, i);
 			return cli_fail(err);
 		}
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
+	if (!store || cli_gate(store, a->image, TRUST_PURPOSE_TEST, &a->gate, false) != 0) {
+		release_docs(docs, a->n_files);
+		return EXIT_FAIL;
+	}
 	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct structtest_context ctx = {.store = store,
-					 .image = argv[optind],
+					 .image = a->image,
 					 .run_dir = run_dir,
-					 .timeout_ms = (unsigned)timeout_s * 1000u};
-	struct structtest_report report = {0};
-	int r = store ? 0 : -EIO;
-	if (store && cli_gate(store, argv[optind], TRUST_PURPOSE_TEST, &gate, false) != 0) {
-		for (size_t i = 0; i < n_docs; i++)
-			json_decref(docs[i]);
-		free(docs);
-		return EXIT_FAIL;
-	}
-	for (size_t i = 0; i < n_docs && r == 0; i++)
-		r = structtest_run(&ctx, docs[i], &report, &err);
-	for (size_t i = 0; i < n_docs; i++)
-		json_decref(docs[i]);
-	free(docs);
-	if (!store) {
-		structtest_report_release(&report);
-		return EXIT_FAIL;
-	}
+					 .timeout_ms = (unsigned)a->timeout_s * 1000u};
+	int r = 0;
+	for (size_t i = 0; i < a->n_files && r == 0; i++)
+		r = structtest_run(&ctx, docs[i], report, &err);
+	release_docs(docs, a->n_files);
 	if (r < 0) {
-		structtest_report_release(&report);
-		petra_error_prefix(&err, "test %s", argv[optind]);
+		petra_error_prefix(&err, "test %s", a->image);
 		return cli_fail(err);
 	}
-	FILE *out = cli_open_output(output);
-	int status = EXIT_FAIL;
-	if (out) {
-		structtest_print(&report, format, out);
-		cli_close_output(out);
-		status = report.failures ? EXIT_FAIL : EXIT_OK;
+	return 0;
+}
+
+int cmd_test(struct cli *cli, int argc, char **argv)
+{
+	struct test_args a = {.format = STRUCTTEST_TEXT, .timeout_s = STRUCTTEST_DEFAULT_TIMEOUT_S};
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	struct structtest_report report = {0};
+	status = run_tests(cli, &a, &report);
+	if (status == 0) {
+		FILE *out = cli_open_output(a.output);
+		status = EXIT_FAIL;
+		if (out) {
+			structtest_print(&report, a.format, out);
+			cli_close_output(out);
+			status = report.failures ? EXIT_FAIL : EXIT_OK;
+		}
 	}
 	structtest_report_release(&report);
 	return status;
