@@ -144,7 +144,24 @@ static int check_policy(const char *path, const char *image, const struct target
 	return status;
 }
 
-int cmd_verify_signature(struct cli *cli, int argc, char **argv)
+struct verify_args {
+	struct strvec key_paths, keyrings;
+	const char *signature_policy;
+	char *intended; /* --reference */
+	enum trust_match match;
+	enum cli_format format;
+	const char *image;
+};
+
+static void verify_args_release(struct verify_args *a)
+{
+	strvec_clear(&a->key_paths);
+	strvec_clear(&a->keyrings);
+	free(a->intended);
+}
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct verify_args *a)
 {
 	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT, OPT_GPG_KEYRING, OPT_SIGNATURE_POLICY };
 	static const struct option options[] = {
@@ -158,124 +175,132 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *verb = "verify-signature";
-	struct strvec key_paths = STRVEC_INIT, keyrings = STRVEC_INIT;
-	struct trust_gpg *gpg = NULL;
-	const char *signature_policy = NULL;
-	struct target t = {0};
-	enum trust_match match = TRUST_MATCH_REPO_DIGEST_OR_EXACT;
-	enum cli_format format = CLI_FORMAT_TEXT;
 	struct petra_error *err = NULL;
-	int status = EXIT_OK;
 	cli_getopt_reset();
 	int c;
-	while (status == EXIT_OK && (c = getopt_long(argc, argv, "k:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:h", options, NULL)) != -1) {
 		if (c == 'k') {
-			strvec_push(&key_paths, optarg);
+			strvec_push(&a->key_paths, optarg);
 		} else if (c == OPT_SIGNATURE_POLICY) {
-			signature_policy = optarg;
+			a->signature_policy = optarg;
 		} else if (c == OPT_GPG_KEYRING) {
-			strvec_push(&keyrings, optarg);
+			strvec_push(&a->keyrings, optarg);
 		} else if (c == OPT_REFERENCE) {
-			free(t.intended);
-			t.intended = xstrdup(optarg);
+			free(a->intended);
+			a->intended = xstrdup(optarg);
 		} else if (c == OPT_MATCH) {
-			if (trust_match_parse(optarg, &match, &err) < 0)
-				status = cli_usage_error(verb, "--match: ", err);
+			if (trust_match_parse(optarg, &a->match, &err) < 0)
+				return cli_usage_error(verb, "--match: ", err);
 		} else if (c == OPT_FORMAT) {
-			if (cli_parse_format(verb, optarg, &format))
-				status = EXIT_USAGE;
+			if (cli_parse_format(verb, optarg, &a->format))
+				return EXIT_USAGE;
 		} else if (c == 'h') {
-			status = cli_help(usage);
-			goto out;
+			return cli_help(usage);
 		} else {
-			status = cli_bad_option(verb, argv);
+			return cli_bad_option(verb, argv);
 		}
 	}
-	if (status != EXIT_OK)
-		goto out;
-	if (!key_paths.n && !keyrings.n && !signature_policy) {
-		status = cli_usage(verb, "needs --key FILE.pub, --gpg-keyring FILE or "
-					 "--signature-policy FILE");
-		goto out;
+	if (!a->key_paths.n && !a->keyrings.n && !a->signature_policy)
+		return cli_usage(verb, "needs --key FILE.pub, --gpg-keyring FILE or "
+				       "--signature-policy FILE");
+	if (argc - optind != 1)
+		return cli_usage(verb, "expects one IMAGE or dir:PATH");
+	a->image = argv[optind];
+	return -1;
+}
+
+/* The verdict on stdout (JSON, or a line per verified payload), a refusal
+ * and its reasons on stderr; the exit status. */
+static int print_verdict(const struct verify_args *a, const struct target *t,
+			 const struct trust_verdict *verdict)
+{
+	bool ok = verdict->failure == TRUST_ACCEPTED;
+	if (a->format == CLI_FORMAT_JSON) {
+		json_t *reasons = json_array();
+		for (size_t i = 0; i < verdict->reasons.n; i++)
+			json_array_append_new(reasons, json_string(verdict->reasons.v[i]));
+		_cleanup_json_ json_t *out =
+		    json_pack("{s:s,s:s,s:b,s:o,s:O,s:o}", "image", a->image, "manifest-digest",
+			      t->digest, "verified", ok, "failure",
+			      ok ? json_null() : json_string(trust_failure_name(verdict->failure)),
+			      "payloads", verdict->accepted, "reasons", reasons);
+		cli_print_json(out);
+	} else if (ok) {
+		size_t i;
+		json_t *p;
+		json_array_foreach(verdict->accepted, i, p) printf(
+		    "Verified %s: %s signed by %s\n", json_get_string(p, "docker-manifest-digest"),
+		    json_get_string(p, "docker-reference"), json_get_string(p, "key"));
 	}
-	if (argc - optind != 1) {
-		status = cli_usage(verb, "expects one IMAGE or dir:PATH");
-		goto out;
+	if (ok)
+		return EXIT_OK;
+	fprintf(stderr, "petra: %s: %s\n", a->image, trust_failure_name(verdict->failure));
+	for (size_t i = 0; i < verdict->reasons.n; i++)
+		fprintf(stderr, "  %s\n", verdict->reasons.v[i]);
+	return EXIT_FAIL;
+}
+
+/* The image's manifest digest and signatures, from a dir: layout or the
+ * store; the exit status when it cannot be read, else EXIT_OK. */
+static int load_target(struct cli *cli, const char *image, struct target *t)
+{
+	struct petra_error *err = NULL;
+	int rc;
+	if (!strncmp(image, "dir:", 4)) {
+		rc = load_dir(image + 4, t, &err);
+	} else {
+		_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
+		rc = store ? load_store(store, image, t, &err) : 1;
 	}
-	const char *image = argv[optind];
-	struct trust_key **keys = xcalloc(key_paths.n, sizeof(*keys));
-	for (size_t i = 0; i < key_paths.n && status == EXIT_OK; i++)
-		if (trust_public_key_load(key_paths.v[i], &keys[i], &err) < 0)
+	return rc < 0 ? cli_fail(err) : rc > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_verify_signature(struct cli *cli, int argc, char **argv)
+{
+	struct verify_args a = {.match = TRUST_MATCH_REPO_DIGEST_OR_EXACT,
+				.format = CLI_FORMAT_TEXT,
+				.key_paths = STRVEC_INIT,
+				.keyrings = STRVEC_INIT};
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0) {
+		verify_args_release(&a);
+		return status;
+	}
+	status = EXIT_OK;
+	struct petra_error *err = NULL;
+	struct trust_gpg *gpg = NULL;
+	struct target t = {.intended = steal_pointer(&a.intended)};
+	struct trust_key **keys = xcalloc(a.key_paths.n, sizeof(*keys));
+	for (size_t i = 0; i < a.key_paths.n && status == EXIT_OK; i++)
+		if (trust_public_key_load(a.key_paths.v[i], &keys[i], &err) < 0)
 			status = cli_fail(err);
-	if (status == EXIT_OK && keyrings.n &&
-	    trust_gpg_open((const char *const *)keyrings.v, keyrings.n, &gpg, &err) < 0)
+	if (status == EXIT_OK && a.keyrings.n &&
+	    trust_gpg_open((const char *const *)a.keyrings.v, a.keyrings.n, &gpg, &err) < 0)
 		status = cli_fail(err);
-	int rc = 0;
-	if (status == EXIT_OK) {
-		if (!strncmp(image, "dir:", 4)) {
-			rc = load_dir(image + 4, &t, &err);
-		} else {
-			_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
-			rc = store ? load_store(store, image, &t, &err) : 1;
-		}
-		if (rc < 0)
-			status = cli_fail(err);
-		else if (rc > 0)
-			status = EXIT_FAIL;
-	}
-	if (status == EXIT_OK && signature_policy) {
-		status = check_policy(signature_policy, image, &t, format);
-		goto done;
-	}
-	struct trust_verdict verdict = {0};
-	if (status == EXIT_OK) {
+	if (status == EXIT_OK)
+		status = load_target(cli, a.image, &t);
+	if (status == EXIT_OK && a.signature_policy) {
+		status = check_policy(a.signature_policy, a.image, &t, a.format);
+	} else if (status == EXIT_OK) {
+		struct trust_verdict verdict = {0};
 		struct trust_check check = {.manifest_digest = t.digest,
 					    .intended = t.intended,
-					    .match = match,
+					    .match = a.match,
 					    .keys = keys,
-					    .n_keys = key_paths.n,
+					    .n_keys = a.key_paths.n,
 					    .gpg = gpg};
 		if (trust_verify_signatures(&check, &t.sigs, &verdict, &err) < 0)
 			status = cli_fail(err);
+		else
+			status = print_verdict(&a, &t, &verdict);
+		trust_verdict_release(&verdict);
 	}
-	if (status == EXIT_OK) {
-		bool ok = verdict.failure == TRUST_ACCEPTED;
-		if (format == CLI_FORMAT_JSON) {
-			json_t *reasons = json_array();
-			for (size_t i = 0; i < verdict.reasons.n; i++)
-				json_array_append_new(reasons, json_string(verdict.reasons.v[i]));
-			_cleanup_json_ json_t *out = json_pack(
-			    "{s:s,s:s,s:b,s:o,s:O,s:o}", "image", image, "manifest-digest",
-			    t.digest, "verified", ok, "failure",
-			    ok ? json_null() : json_string(trust_failure_name(verdict.failure)),
-			    "payloads", verdict.accepted, "reasons", reasons);
-			cli_print_json(out);
-		} else if (ok) {
-			size_t i;
-			json_t *p;
-			json_array_foreach(verdict.accepted, i, p) printf(
-			    "Verified %s: %s signed by %s\n",
-			    json_get_string(p, "docker-manifest-digest"),
-			    json_get_string(p, "docker-reference"), json_get_string(p, "key"));
-		}
-		if (!ok) {
-			fprintf(stderr, "petra: %s: %s\n", image,
-				trust_failure_name(verdict.failure));
-			for (size_t i = 0; i < verdict.reasons.n; i++)
-				fprintf(stderr, "  %s\n", verdict.reasons.v[i]);
-			status = EXIT_FAIL;
-		}
-	}
-	trust_verdict_release(&verdict);
-done:
-	for (size_t i = 0; i < key_paths.n; i++)
+	for (size_t i = 0; i < a.key_paths.n; i++)
 		trust_key_free(keys[i]);
 	free(keys);
-out:
 	trust_gpg_free(gpg);
-	strvec_clear(&key_paths);
-	strvec_clear(&keyrings);
 	free(t.intended);
 	trust_signatures_release(&t.sigs);
+	verify_args_release(&a);
 	return status;
 }
