@@ -56,3 +56,53 @@ teardown() {
 	[ "$(jq '[.linux.seccomp.syscalls[] | select(.names == ["personality"])] | length' "$cfg")" = "32" ]
 	[ "$(jq -r '.linux.maskedPaths | index("/proc/kmsg") != null' "$cfg")" = "true" ]
 }
+
+# labelled NAME LABEL-VALUE: bb:root's rootfs with that writable-paths label.
+labelled() {
+	import_with_config "$1" "$BATS_FILE_TMPDIR/rootfs" --config.user 65534 \
+		--config.cmd /bin/sh --config.label "org.petra.writable-paths=$2"
+}
+
+@test "a label with 300 entries cannot take more than 512 MiB of host memory in all" {
+	local entries
+	entries=$(seq 1 300 | jq -cs 'map({path: "/w\(.)", size: 16777216})')
+	labelled wp:many "$entries"
+	run petra run --rm wp:many true
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"label org.petra.writable-paths asks for 4800 MiB of tmpfs across 300 paths; an image may ask for at most 512 MiB in all"* ]]
+	# Without sizes (1 MiB each) they fit; the operator's --tmpfs replaces
+	# a label path and is not counted against the image.
+	entries=$(seq 1 300 | jq -cs 'map({path: "/w\(.)"})')
+	labelled wp:many-small "$entries"
+	run petra run --rm wp:many-small sh -c 'grep -c " /w[0-9]* tmpfs" /proc/mounts'
+	[ "$status" -eq 0 ]
+	[ "$output" = "300" ]
+	entries='[{"path":"/a","size":"64m"},{"path":"/b","size":"64m"},{"path":"/c","size":"64m"},{"path":"/d","size":"64m"},{"path":"/e","size":"64m"},{"path":"/f","size":"64m"},{"path":"/g","size":"64m"},{"path":"/h","size":"64m"},{"path":"/i","size":"1m"}]'
+	labelled wp:over "$entries"
+	run petra run --rm wp:over true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"asks for 513 MiB of tmpfs across 9 paths"* ]]
+	run petra run --rm --tmpfs /i:size=1m wp:over true
+	[ "$status" -eq 0 ]
+}
+
+@test "a label size written as a string is parsed (\"64m\" is 64 MiB), garbage refused" {
+	labelled wp:str '[{"path":"/m","size":"64m"},{"path":"/k","size":"512k"},{"path":"/b","size":"2097152"},{"path":"/mib","size":"3MiB"}]'
+	run petra run --rm wp:str sh -c 'for p in /m /k /b /mib; do grep " $p tmpfs" /proc/mounts | grep -o "size=[0-9]*k"; done; df -k /m | tail -n 1'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "size=65536k" ]
+	[ "${lines[1]}" = "size=1024k" ] # below the 1 MiB floor: raised to it
+	[ "${lines[2]}" = "size=2048k" ]
+	[ "${lines[3]}" = "size=3072k" ]
+	[ "$(echo "${lines[4]}" | awk '{print $2}')" = "65536" ]
+	local bad
+	for bad in '"64x"' '"lots"' '"-1m"' '"64 m"' '""' '1.5' 'true' '-5' '"99999999999g"'; do
+		labelled wp:bad "[{\"path\":\"/x\",\"size\":$bad}]"
+		run petra run --rm wp:bad true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[[ "$output" == *'label org.petra.writable-paths: entry 1 (/x) has an invalid "size" (bytes, or a string such as "64m")'* ]]
+	done
+}
