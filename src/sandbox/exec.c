@@ -80,6 +80,11 @@ int sandbox_exec(pid_t target, const struct sandbox_process *p, pid_t *pid,
 #define JOIN_ARGV0 "petra-join-container"
 enum { JOIN_FD_PIDFD = 3, JOIN_FD_ERR, JOIN_FD_PID, JOIN_FD_EXE };
 #define JOIN_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#ifdef MFD_EXEC
+#define JOIN_MFD_EXEC MFD_EXEC
+#else
+#define JOIN_MFD_EXEC 0x0010U /* linux/memfd.h, since 6.3 */
+#endif
 
 /* A sealed, close-on-exec memfd holding a copy of our own executable. */
 static int sealed_copy_of_self(int *out, struct petra_error **err)
@@ -87,7 +92,12 @@ static int sealed_copy_of_self(int *out, struct petra_error **err)
 	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return petra_error_set_errno(err, errno, "open petra's executable");
-	_cleanup_close_ int fd = memfd_create("petra", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* MFD_EXEC: where vm.memfd_noexec makes memfds non-executable by
+	 * default; a kernel older than that flag refuses it (EINVAL). */
+	_cleanup_close_ int fd =
+	    memfd_create("petra", MFD_CLOEXEC | MFD_ALLOW_SEALING | JOIN_MFD_EXEC);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("petra", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	struct stat st;
 	if (fd < 0 || fstat(self, &st) < 0)
 		return petra_error_set_errno(err, errno, "copy petra's executable");

@@ -53,9 +53,9 @@ attack() {
 	run petra logs "$name"
 	echo "$output"
 	[ "${lines[0]}" = "watching" ]
-	# It did watch the joining processes (their environment is readable:
-	# the container's own, which petra exec asked for)...
-	[[ "$output" == *"ENVIRON "*"PATH="* ]]
+	# It did catch the joining processes before they exec'd (their
+	# environment is readable: the container's own, which exec asked for)...
+	[[ "$output" == *"ENVIRON "*" [petra-join-container] "*"PATH="* ]]
 	# ...but saw no host secret and wrote nothing.
 	[[ "$output" != *hostsecret* ]]
 	[[ "$output" != *WROTE* ]]
@@ -86,4 +86,22 @@ attack() {
 	run env SECRET=hostsecret "$PETRA" exec -e FOO=bar plain env
 	[[ "$output" == *FOO=bar* ]]
 	[[ "$output" != *hostsecret* ]]
+}
+
+@test "with --init, PID 1 is the host's petra-init, bound read-only: the container cannot rewrite it" {
+	local init
+	init=$(petra info --format json | jq -r .helpers.init)
+	[ -x "$init" ]
+	local sum
+	sum=$(sha256sum <"$init")
+	run petra run --rm --init --cap-add ALL bb:root sh -c '
+		readlink /proc/1/exe
+		echo "#hijacked" >>/proc/1/exe && echo WROTE
+		exec 3</proc/1/exe && { echo "#hijacked" >>/proc/self/fd/3 && echo WROTE; }
+		true'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/.petra-init" ]
+	[[ "$output" != *WROTE* ]]
+	[ "$(sha256sum <"$init")" = "$sum" ]
 }

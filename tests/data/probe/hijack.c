@@ -3,7 +3,7 @@
  * Test probe, run inside a container that holds CAP_SYS_PTRACE: what an
  * attacker does to a process joining it (petra exec), CVE-2019-5736
  * style. For every new process it prints its environment ("ENVIRON PID
- * ...") and keeps its executable open through /proc/PID/exe; it tries to
+ * [ARGV0] ...") and keeps its executable open through /proc/PID/exe; it tries to
  * open that for writing at once and, again and again, by reopening the
  * kept descriptor through /proc/self/fd once the joining process is gone
  * (the host's binary is then no longer busy). Each write that lands is
@@ -43,9 +43,24 @@ static void try_write(const char *path, int pid)
 	close(w);
 }
 
+/* The first word of PID's command line, "?" if unreadable. */
+static void first_arg(int pid, char *out, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, out, size - 1);
+	if (fd >= 0)
+		close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	if (n <= 0)
+		snprintf(out, size, "?");
+}
+
 static void grab(int pid)
 {
-	char path[64], env[65536];
+	char path[64], env[65536], arg0[256];
+	first_arg(pid, arg0, sizeof(arg0));
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	int e = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = e < 0 ? -1 : read(e, env, sizeof(env) - 1);
@@ -56,7 +71,7 @@ static void grab(int pid)
 			if (!env[i])
 				env[i] = ' ';
 		env[n] = '\0';
-		printf("ENVIRON %d %s\n", pid, env);
+		printf("ENVIRON %d [%s] %s\n", pid, arg0, env);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	try_write(path, pid);
