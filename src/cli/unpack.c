@@ -18,6 +18,8 @@ static const char usage[] =
     "Options:\n"
     "      --allow-devices   create character and block device nodes\n"
     "      --no-ownership    do not chown entries (the default when not root)\n"
+    "      --keep-setuid     keep setuid and setgid bits (cleared by default:\n"
+    "                        DIR is on the host, not in a container)\n"
     "      --max-ratio N     refuse a layer that decompresses to more than N\n"
     "                        times its size once past 64 MiB (default 250;\n"
     "                        0 turns the check off)\n"
@@ -25,21 +27,27 @@ static const char usage[] =
 
 int cmd_unpack(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_DEVICES = 256, OPT_NO_OWNERSHIP, OPT_MAX_RATIO };
+	enum { OPT_DEVICES = 256, OPT_NO_OWNERSHIP, OPT_MAX_RATIO, OPT_KEEP_SETUID };
 	static const struct option options[] = {
 	    {"allow-devices", no_argument, NULL, OPT_DEVICES},
 	    {"no-ownership", no_argument, NULL, OPT_NO_OWNERSHIP},
 	    {"max-ratio", required_argument, NULL, OPT_MAX_RATIO},
+	    {"keep-setuid", no_argument, NULL, OPT_KEEP_SETUID},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct image_unpack_options o = {0};
+	unsigned stripped = 0;
+	bool keep_setuid = false;
+	struct image_unpack_options o = {.setid_stripped = &stripped};
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_DEVICES:
 			o.apply_flags |= LAYER_APPLY_ALLOW_DEVICES;
+			break;
+		case OPT_KEEP_SETUID:
+			keep_setuid = true;
 			break;
 		case OPT_NO_OWNERSHIP:
 			o.apply_flags |= LAYER_APPLY_NO_OWNERSHIP;
@@ -61,6 +69,8 @@ int cmd_unpack(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage("unpack", "expects IMAGE and DIR");
+	if (!keep_setuid)
+		o.apply_flags |= LAYER_APPLY_STRIP_SETID;
 	if (cli_check_image_ref("unpack", argv[optind]) != 0)
 		return EXIT_USAGE;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
@@ -71,5 +81,10 @@ int cmd_unpack(struct cli *cli, int argc, char **argv)
 		petra_error_prefix(&err, "unpack %s", argv[optind]);
 		return cli_fail(err);
 	}
+	if (stripped)
+		fprintf(stderr,
+			"petra: unpack: cleared setuid/setgid bits of %u file%s (--keep-setuid "
+			"keeps them)\n",
+			stripped, stripped == 1 ? "" : "s");
 	return EXIT_OK;
 }

@@ -7,10 +7,56 @@
  */
 #include "image.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- the writable-paths label ---- */
+
+/* A tmpfs size: a number of bytes, or a string in Docker's form: digits,
+ * then optionally k, m or g (powers of 1024, any case) and an optional
+ * "b" or "ib" ("64m", "64MiB", "1g", "4096"). Anything else is refused:
+ * a size silently read as "none" would get the default. */
+static int parse_size(json_t *v, uint64_t *size)
+{
+	*size = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return -1;
+		*size = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -1;
+	const char *s = json_string_value(v);
+	if (*s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	unsigned shift = 0;
+	switch (*end | 0x20) { /* lower case */
+	case 'k':
+		shift = 10, end++;
+		break;
+	case 'm':
+		shift = 20, end++;
+		break;
+	case 'g':
+		shift = 30, end++;
+		break;
+	}
+	if (shift && (*end | 0x20) == 'i')
+		end++;
+	if ((*end | 0x20) == 'b')
+		end++;
+	if (*end || errno || n > (UINT64_MAX >> shift))
+		return -1;
+	*size = (uint64_t)n << shift;
+	return 0;
+}
 
 void image_writable_paths_free(struct image_writable_path *paths, size_t n)
 {
@@ -45,8 +91,13 @@ int image_writable_paths_parse(const char *label, struct image_writable_path **o
 					       IMAGE_WRITABLE_PATHS_LABEL, i + 1);
 		}
 		paths[i].path = xstrdup(path);
-		json_int_t size = json_get_int(e, "size", 0);
-		paths[i].size = size > 0 ? (uint64_t)size : 0;
+		if (parse_size(json_object_get(e, "size"), &paths[i].size) < 0) {
+			image_writable_paths_free(paths, n);
+			return petra_error_set(err, EINVAL,
+					       "label %s: entry %zu (%s) has an invalid \"size\" "
+					       "(bytes, or a string such as \"64m\")",
+					       IMAGE_WRITABLE_PATHS_LABEL, i + 1, path);
+		}
 		json_t *mode = json_object_get(e, "mode");
 		if (json_is_string(mode))
 			paths[i].mode = (mode_t)strtoul(json_string_value(mode), NULL, 8);

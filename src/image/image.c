@@ -156,7 +156,10 @@ static int apply_layers(struct petra_store *store, const struct image *img, int 
 		r = image_open_layer(store, layer, img->config.diff_ids.v[i], o ? o->max_ratio : 0,
 				     &progress, &fd, &reader, err);
 		if (r == 0) {
-			struct layer_apply_options ao = {.flags = o ? o->apply_flags : 0};
+			struct layer_apply_options ao = {
+			    .flags = o ? o->apply_flags : 0,
+			    .setid_stripped = o ? o->setid_stripped : NULL,
+			};
 			r = layer_apply(reader, root_fd, &ao, err);
 		}
 		layer_reader_close(reader);

@@ -71,8 +71,9 @@ int image_export(struct petra_store *store, const char *ref, const char *dest,
 		 struct petra_error **err);
 
 struct image_unpack_options {
-	unsigned apply_flags; /* enum layer_apply_flags */
-	int max_ratio;        /* compression-bomb guard, see layer.h (0: default) */
+	unsigned apply_flags;     /* enum layer_apply_flags */
+	int max_ratio;            /* compression-bomb guard, see layer.h (0: default) */
+	unsigned *setid_stripped; /* optional: += files whose setuid/setgid bits were cleared */
 };
 
 /* Unpack into `target`, which must not exist or be an empty directory. */

@@ -57,6 +57,7 @@ struct applier {
 	int root_fd;
 	uint64_t root_mount; /* 0 when the kernel cannot tell mount IDs */
 	unsigned flags;
+	unsigned setid_stripped;
 	bool chown;
 	uid_t euid;
 	gid_t egid;
@@ -549,6 +550,10 @@ static int write_regular(struct applier *ap, struct layer_reader *r, struct arch
 		return petra_error_set_errno(err, errno, "%s: truncate", q);
 	}
 	mode_t mode = archive_entry_perm(entry) & 07777;
+	if ((ap->flags & LAYER_APPLY_STRIP_SETID) && (mode & (S_ISUID | S_ISGID))) {
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		ap->setid_stripped++;
+	}
 	e = set_owner_mode_times(ap, entry, file, mode, path, err);
 	if (e < 0)
 		return e;
@@ -948,6 +953,8 @@ int layer_apply(struct layer_reader *r, int root_fd, const struct layer_apply_op
 		restore_dir_times(&ap);
 		e = layer_reader_finish(r, err);
 	}
+	if (e == 0 && options && options->setid_stripped)
+		*options->setid_stripped += ap.setid_stripped;
 	cache_drop(&ap);
 	strset_clear(&ap.seen);
 	strset_clear(&ap.kept_dirs);

@@ -165,10 +165,15 @@ enum layer_apply_flags {
 	 * "trusted.overlay.opaque" xattr ("user.overlay.opaque" when not root,
 	 * for mounts with userxattr). Nothing is removed. */
 	LAYER_APPLY_OVERLAY = 1 << 2,
+	/* Clear the setuid and setgid bits of regular files: for a tree a
+	 * user browses or runs on the host (petra unpack), not for the
+	 * rootfs cache, which must hold the image exactly. */
+	LAYER_APPLY_STRIP_SETID = 1 << 3,
 };
 
 struct layer_apply_options {
 	unsigned flags;
+	unsigned *setid_stripped; /* optional: += files LAYER_APPLY_STRIP_SETID changed */
 };
 
 /* Apply every entry of r onto the directory root_fd, then finish r (so the

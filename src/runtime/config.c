@@ -2,6 +2,7 @@
 /* From an image config and petra run's options to a sandbox configuration. */
 #include "internal.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -10,6 +11,16 @@
  * not trusted with the host's memory. The operator asks for more with a
  * --tmpfs of the same path, which replaces the label's. */
 #define MAX_IMAGE_TMPFS_SIZE (UINT64_C(64) << 20)
+/* And across all its paths: a label with hundreds of entries must not add
+ * up to gigabytes of host memory. */
+#define MAX_IMAGE_TMPFS_TOTAL (UINT64_C(512) << 20)
+
+static uint64_t label_tmpfs_size(uint64_t asked)
+{
+	return asked < MIN_TMPFS_SIZE         ? MIN_TMPFS_SIZE
+	       : asked > MAX_IMAGE_TMPFS_SIZE ? MAX_IMAGE_TMPFS_SIZE
+					      : asked;
+}
 
 /* ---- the spec ---- */
 
@@ -168,16 +179,31 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		r = image_writable_paths_parse(label, &paths, &n, err);
 		if (r < 0)
 			return r;
+		uint64_t total = 0;
+		size_t counted = 0;
 		for (i = 0; i < n; i++) {
 			if (operator_mounts(o, paths[i].path))
 				continue;
-			uint64_t size = paths[i].size;
+			total += label_tmpfs_size(paths[i].size);
+			counted++;
+		}
+		if (total > MAX_IMAGE_TMPFS_TOTAL) {
+			image_writable_paths_free(paths, n);
+			return petra_error_set(
+			    err, EINVAL,
+			    "label %s asks for %" PRIu64 " MiB of tmpfs across %zu paths; an image "
+			    "may ask for at most %" PRIu64 " MiB in all (--tmpfs PATH:size=N gives "
+			    "a path more)",
+			    IMAGE_WRITABLE_PATHS_LABEL, total >> 20, counted,
+			    MAX_IMAGE_TMPFS_TOTAL >> 20);
+		}
+		for (i = 0; i < n; i++) {
+			if (operator_mounts(o, paths[i].path))
+				continue;
 			struct sandbox_mount m = {
 			    .kind = SANDBOX_MOUNT_TMPFS,
 			    .target = paths[i].path,
-			    .size = size < MIN_TMPFS_SIZE         ? MIN_TMPFS_SIZE
-				    : size > MAX_IMAGE_TMPFS_SIZE ? MAX_IMAGE_TMPFS_SIZE
-								  : size,
+			    .size = label_tmpfs_size(paths[i].size),
 			    /* Permissions and the sticky bit; no setuid or setgid. */
 			    .mode = (paths[i].mode ? paths[i].mode : 0755) & 01777,
 			    /* No owner given: the container's user must be able

@@ -36,6 +36,7 @@ const char *const sandbox_masked_paths[] = {
     "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
+    "/proc/kmsg", /* the host's kernel log, readable with CAP_SYSLOG */
     "/proc/latency_stats",
     "/proc/sched_debug",
     "/proc/scsi",
@@ -132,6 +133,32 @@ static const unsigned long denied_ioctls[] = {TIOCSTI, TIOCLINUX, 0};
  * (and a hypervisor's agents') vsock services from any namespace. */
 static const int denied_socket_families[] = {AF_VSOCK, 0};
 
+/* personality(): the container default allows only PER_LINUX (0),
+ * UNAME26 (0x20000), their PER_LINUX32 (8) forms and the query 0xffffffff;
+ * anything else (ADDR_NO_RANDOMIZE turns off ASLR for what the process
+ * runs) is refused. A deny list can only say "these bits equal that", and
+ * runc ORs rules on one argument, so the complement of the allowed values
+ * is covered by two-bit patterns that none of them matches:
+ *   some bit outside 0x20008 set, the next such bit (cyclically) clear:
+ *   covers every value with some outside bit set and some outside bit clear;
+ *   bit 0 set with bit 3 or bit 17 clear: every outside bit set, but not all.
+ * The kernel takes the argument as 32 bits: higher bits are not compared. */
+static void personality_rules(sandbox_seccomp_rule_fn fn, void *ctx)
+{
+	const uint64_t allowed_bits = 0x20008;
+	int outside[32], n = 0;
+	for (int b = 0; b < 32; b++)
+		if (!(allowed_bits & (UINT64_C(1) << b)))
+			outside[n++] = b;
+	for (int i = 0; i < n; i++) {
+		uint64_t set = UINT64_C(1) << outside[i];
+		uint64_t clear = UINT64_C(1) << outside[(i + 1) % n];
+		fn(ctx, &(struct sandbox_seccomp_rule){"personality", EPERM, 0, set | clear, set});
+	}
+	fn(ctx, &(struct sandbox_seccomp_rule){"personality", EPERM, 0, 0x9, 0x1});
+	fn(ctx, &(struct sandbox_seccomp_rule){"personality", EPERM, 0, 0x20001, 0x1});
+}
+
 void sandbox_seccomp_rules(sandbox_seccomp_rule_fn fn, void *ctx)
 {
 	for (size_t i = 0; denied_syscalls[i]; i++)
@@ -150,4 +177,5 @@ void sandbox_seccomp_rules(sandbox_seccomp_rule_fn fn, void *ctx)
 	for (size_t i = 0; denied_socket_families[i]; i++)
 		fn(ctx, &(struct sandbox_seccomp_rule){"socket", EPERM, 0, 0xffffffff,
 						       (uint64_t)denied_socket_families[i]});
+	personality_rules(fn, ctx);
 }

@@ -103,7 +103,8 @@ image_config() {
 # unpack_image NAME DIR: the image's filesystem.
 unpack_image() {
 	rm -rf "$2"
-	petra unpack "$1" "$2"
+	# Exactly the image, setuid bits and all: these tests check what was built.
+	petra unpack --keep-setuid "$1" "$2"
 }
 
 # No mount of the build left anywhere, nothing left in its scratch space.

@@ -58,7 +58,7 @@ parity() {
 		-t "localhost/parity-$case:$base" "$ctx" >/dev/null
 	buildah_file push -q "localhost/parity-$case:$base" "oci:$out/layout:b" >/dev/null
 	umoci unpack --image "$out/layout:b" "$out/bundle" >/dev/null
-	petra unpack "localhost/parity-$case:$base" "$out/petra"
+	petra unpack --keep-setuid "localhost/parity-$case:$base" "$out/petra"
 	assert_same_tree "$out/bundle/rootfs" "$out/petra"
 	local mine theirs
 	mine=$(petra inspect --config "localhost/parity-$case:$base" | config_view)
@@ -110,7 +110,7 @@ parity() {
 	[ "$(layout_digest "$BATS_TEST_TMPDIR/copy" 1)" = "$(layout_digest "$BATS_TEST_TMPDIR/layout" 1)" ]
 	umoci unpack --image "$BATS_TEST_TMPDIR/layout:1" "$BATS_TEST_TMPDIR/bundle" >/dev/null
 	[ "$(jq -c .process.args "$BATS_TEST_TMPDIR/bundle/config.json")" = '["/usr/local/bin/program"]' ]
-	petra unpack accept:1 "$BATS_TEST_TMPDIR/mine"
+	petra unpack --keep-setuid accept:1 "$BATS_TEST_TMPDIR/mine"
 	assert_same_tree "$BATS_TEST_TMPDIR/bundle/rootfs" "$BATS_TEST_TMPDIR/mine"
 }
 

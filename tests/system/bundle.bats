@@ -76,6 +76,8 @@ ls /'
 	[[ "$petra_out" == *"socket(AF_VSOCK): Operation not permitted"* ]]
 	[[ "$petra_out" == *"socket(AF_VSOCK | 1 << 32): Operation not permitted"* ]]
 	[[ "$petra_out" == *"ioctl(TIOCSTI | 1 << 32): Operation not permitted"* ]]
+	[[ "$petra_out" == *"personality(ADDR_NO_RANDOMIZE): Operation not permitted"* ]]
+	[[ "$petra_out" == *"personality(0xffffffff): allowed"* ]]
 	# The plain service runs too.
 	petra bundle bb:labelled "$BATS_TEST_TMPDIR/svc"
 	run runc --root "$BATS_TEST_TMPDIR/runc" run -b "$BATS_TEST_TMPDIR/svc" "petra-svc-$$-$BATS_TEST_NUMBER"

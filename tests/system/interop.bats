@@ -39,7 +39,7 @@ setup() {
 	petra import -q "$t" --ref rich:1
 	petra export rich:1 "oci:$BATS_TEST_TMPDIR/layout"
 	umoci unpack --image "$BATS_TEST_TMPDIR/layout:1" "$BATS_TEST_TMPDIR/bundle" >/dev/null
-	petra unpack rich:1 "$BATS_TEST_TMPDIR/mine"
+	petra unpack --keep-setuid rich:1 "$BATS_TEST_TMPDIR/mine"
 	assert_same_tree "$BATS_TEST_TMPDIR/bundle/rootfs" "$BATS_TEST_TMPDIR/mine"
 	assert_same_tree "$t" "$BATS_TEST_TMPDIR/mine"
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,5 +30,13 @@ int main(void)
 	report("socket(AF_VSOCK | 1 << 32)",
 	       syscall(SYS_socket, (1UL << 32) | AF_VSOCK, SOCK_STREAM, 0));
 	report("ioctl(TIOCSTI | 1 << 32)", syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, &c));
+	/* ASLR off for what the process runs next; the container default
+	 * allows only the plain Linux personalities and the query. */
+	report("personality(ADDR_NO_RANDOMIZE)", personality(ADDR_NO_RANDOMIZE));
+	report("personality(ADDR_NO_RANDOMIZE | 1 << 32)",
+	       syscall(SYS_personality, (1UL << 32) | ADDR_NO_RANDOMIZE));
+	report("personality(0xffffffff)", personality(0xffffffff));
+	report("personality(PER_LINUX32)", personality(PER_LINUX32));
+	report("personality(PER_LINUX)", personality(PER_LINUX));
 	return 0;
 }
