@@ -145,8 +145,11 @@ void cli_build_args_release(struct cli_build_args *a);
  * image runs; a new such path (start, deploy, admission) takes
  * CLI_GATE_LONG_OPTIONS and calls cli_gate() the same way. Stopping and
  * removing containers is never gated. */
+/* Shared option ids live in ranges of their own (1000 run's, 1100
+ * build's, 1200 run's limits, 1300 the gate's), so one verb can take
+ * several sets without two options sharing an id. */
 enum {
-	CLI_OPT_GATE_POLICY = 1200,
+	CLI_OPT_GATE_POLICY = 1300,
 	CLI_OPT_SIGNATURE_POLICY,
 };
 #define CLI_GATE_LONG_OPTIONS                                                                      \
