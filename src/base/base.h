@@ -234,7 +234,8 @@ int fs_tmpfile_at(int dirfd, const char *name, mode_t mode, char **tmp_name,
 		  struct petra_error **err);
 
 /* Atomically replace dirfd/name with data: temp file, fsync, rename, fsync
- * of the directory. Readers see the old or the new file, never a mix. */
+ * of the directory. Readers see the old or the new file, never a mix. A
+ * name that is a device, fifo or socket is written to, never replaced. */
 int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			    struct petra_error **err);
 

@@ -126,9 +126,28 @@ static char *dir_of(const char *name)
 	return xstrndup(name, (size_t)(slash - name));
 }
 
+/* A device, a fifo or a socket cannot be replaced by a file: what writes
+ * to it is the point (`-o /dev/null`, `-o /dev/stdout`, a pipe), and a
+ * rename would put a regular file in its place for every other program
+ * (this once made the host's /dev/null a file). It gets the data written
+ * to it instead; atomicity has no meaning there. */
+static int write_special_at(int dirfd, const char *name, const void *data, size_t len,
+			    struct petra_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", name);
+	int r = fs_write_all(fd, data, len);
+	return r < 0 ? petra_error_set_errno(err, -r, "write %s", name) : 0;
+}
+
 int fs_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			    struct petra_error **err)
 {
+	struct stat st;
+	if (fstatat(dirfd, name, &st, 0) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+						  S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return write_special_at(dirfd, name, data, len, err);
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_free_ char *dir = dir_of(name);
 	_cleanup_close_ int fd = fs_tmpfile_at(dirfd, name, mode, &tmp, err);

@@ -161,6 +161,29 @@ static void test_path_join(void **state)
 	free(p);
 }
 
+/* An output that is a fifo (or a device: -o /dev/null) is written to, not
+ * replaced by a file. */
+static void test_atomic_write_to_fifo(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(mkfifoat(dfd, "out", 0600), 0);
+	int reader = openat(dfd, "out", O_RDONLY | O_NONBLOCK);
+	assert_true(reader >= 0);
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_write_file_atomic_at(dfd, "out", "data", 4, 0644, &err), 0);
+	char buf[8] = {0};
+	assert_int_equal(read(reader, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "data");
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "out", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	close(reader);
+	close(dfd);
+	test_rmtree(dir);
+}
+
 static void test_atomic_write_and_read(void **state)
 {
 	(void)state;
@@ -641,6 +664,7 @@ int main(void)
 	    cmocka_unit_test(test_str_hash),
 	    cmocka_unit_test(test_path_join),
 	    cmocka_unit_test(test_atomic_write_and_read),
+	    cmocka_unit_test(test_atomic_write_to_fifo),
 	    cmocka_unit_test(test_remove_tree_does_not_follow_symlinks),
 	    cmocka_unit_test(test_mkdir_p),
 	    cmocka_unit_test(test_arena),
