@@ -18,6 +18,7 @@
 #include "image/image.h"
 #include "layer/layer.h"
 #include "oci/oci.h"
+#include "registry/registry.h"
 #include "runtime/runtime.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -177,6 +178,36 @@ void cli_run_args_release(struct cli_run_args *a);
 /* The petra-supervisor program, or NULL. Caller frees. */
 char *cli_supervisor_path(void);
 
+/* ---- registry options shared by pull, push, login, inspect (registryopts.c) ---- */
+
+enum {
+	CLI_OPT_CREDS = 1200,
+	CLI_OPT_AUTHFILE,
+	CLI_OPT_CERT_DIR,
+	CLI_OPT_TLS_VERIFY,
+	CLI_OPT_PLATFORM,
+	CLI_OPT_CHUNK_SIZE,
+};
+#define CLI_REGISTRY_LONG_OPTIONS                                                                  \
+	{"creds", required_argument, NULL, CLI_OPT_CREDS},                                         \
+	    {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                               \
+	    {"cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR},                               \
+	    {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY},                           \
+	{                                                                                          \
+		"platform", required_argument, NULL, CLI_OPT_PLATFORM                              \
+	}
+#define CLI_REGISTRY_OPTIONS_HELP                                                                  \
+	"      --creds USER[:PASS]  credentials (default: the auth files)\n"                       \
+	"      --authfile FILE      the auth file (default: $REGISTRY_AUTH_FILE, else\n"           \
+	"                           $XDG_RUNTIME_DIR/containers/auth.json, then\n"                 \
+	"                           ~/.docker/config.json)\n"                                      \
+	"      --cert-dir DIR       CAs (*.crt) and client certificates (*.cert, *.key)\n"         \
+	"                           (default: /etc/containers/certs.d/HOST:PORT)\n"                \
+	"      --tls-verify=false   do not check TLS certificates; plain HTTP allowed\n"
+/* 0 when opt was a registry option and is recorded, -1 when it is not
+ * one, EXIT_USAGE (message printed) when its value is wrong. */
+int cli_registry_option(const char *verb, int opt, const char *arg, struct registry_options *o);
+
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \
 	X(export, "Export an image to an OCI layout or OCI archive")                               \
@@ -204,7 +235,11 @@ char *cli_supervisor_path(void);
 	X(lint, "Check Dockerfiles for hygiene, immutability, secrets and base policy")            \
 	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
-	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")
+	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
+	X(pull, "Pull an image from a registry into the store")                                    \
+	X(push, "Push an image to a registry")                                                     \
+	X(login, "Keep credentials for a registry")                                                \
+	X(logout, "Forget credentials for a registry")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* registry internals: the HTTP client (auth, TLS, errors) the verbs share. */
+#ifndef PETRA_REGISTRY_INTERNAL_H
+#define PETRA_REGISTRY_INTERNAL_H
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <pthread.h>
+
+#include "policy/policy.h"
+#include "registry.h"
+
+#define REGISTRY_MANIFEST_MAX (4u << 20)
+#define REGISTRY_CONFIG_MAX   (16u << 20)
+#define REGISTRY_ACCEPT                                                                            \
+	"Accept: " OCI_MEDIA_TYPE_INDEX ", " OCI_MEDIA_TYPE_MANIFEST ", " DOCKER_MEDIA_TYPE_LIST   \
+	", " DOCKER_MEDIA_TYPE_MANIFEST
+
+/* Where a repository is really served (after registries.conf). */
+struct registry_target {
+	char *host; /* "127.0.0.1:5000", "docker.io" */
+	char *repo; /* "library/debian" */
+	bool insecure;
+};
+void registry_targets_free(struct registry_target *targets, size_t n);
+/* The places to try for a reference, mirrors first when pulling; EACCES
+ * when registries.conf blocks it. */
+int registry_resolve(const struct policy_ref *ref, bool pull, struct registry_target **targets,
+		     size_t *n, struct petra_error **err);
+
+struct registry_token {
+	char *scope;
+	char *token;
+	time_t expires;
+};
+
+/* One registry host: how to reach it and its credentials; shared by the
+ * threads of one transfer (the token cache and curl's connection cache
+ * under locks). */
+struct registry_client {
+	char *host;
+	char *base; /* "https://host" or "http://host" */
+	bool tls_verify;
+	char *cert_dir; /* CAs (*.crt) and client pairs (*.cert, *.key), or NULL */
+	char *client_cert, *client_key;
+	struct strbuf cas; /* PEM: the system's CAs and cert_dir's, or empty: curl's default */
+	char *user, *password;
+	struct registry_challenge challenge; /* from the /v2/ ping; scheme NULL: none */
+	pthread_mutex_t lock;
+	struct registry_token *tokens;
+	size_t n_tokens;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+};
+
+/* A client for host; credentials for repo (may be NULL) loaded. */
+int registry_client_new(const char *host, const char *repo, bool insecure,
+			const struct registry_options *options, struct registry_client **out,
+			struct petra_error **err);
+void registry_client_free(struct registry_client *c);
+static inline void registry_client_freep(struct registry_client **c)
+{
+	if (*c)
+		registry_client_free(*c);
+}
+#define _cleanup_client_ _cleanup_(registry_client_freep)
+
+/* A request body read from a file range (a blob) or memory; bytes past
+ * *hashed_upto go through hasher (may be NULL) the first time they are
+ * read, so a retried request does not hash twice. */
+struct http_source {
+	const char *mem;
+	int fd;
+	int64_t start, end, pos;
+	struct oci_hasher *hasher;
+	int64_t *hashed_upto;
+};
+
+/* Body bytes of a successful (2xx) response go to sink when set;
+ * returning false aborts the transfer. */
+typedef bool (*http_sink_fn)(void *ctx, long status, const char *data, size_t len);
+
+struct http_request {
+	const char *method; /* GET HEAD PUT POST PATCH DELETE */
+	const char *url;    /* "/v2/..." (on the client's base) or absolute */
+	const char *scope;  /* token scope(s), space separated; NULL: none */
+	const char *const *headers;
+	struct http_source *source; /* PUT/PATCH body */
+	http_sink_fn sink;
+	void *sink_ctx;
+	bool no_retry; /* not idempotent or the caller retries itself */
+};
+
+struct http_response {
+	long status;
+	struct strbuf body; /* error bodies and small documents (capped) */
+	size_t body_max;    /* 0: 64 KiB */
+	bool body_too_big;
+	char *www_authenticate, *digest, *location, *range, *content_type;
+	int64_t content_length;
+};
+void http_response_release(struct http_response *r);
+
+/* Perform a request with auth (a 401 fetches a token for the scope, or
+ * sends Basic credentials, and retries once) and retries of transient
+ * failures. Fails only when no HTTP answer arrived; check r->status. */
+int registry_request(struct registry_client *c, const struct http_request *req,
+		     struct http_response *r, struct petra_error **err);
+/* "manifest unknown (404 MANIFEST_UNKNOWN)" from a registry's error body. */
+int registry_http_error(const struct http_response *r, struct petra_error **err);
+/* The scope string for a repository ("repository:NAME:pull[,push]"). */
+char *registry_scope(const char *repo, bool push);
+
+/* ---- credentials (creds.c) ---- */
+/* Credentials for host (and repo): --creds, else the auth files. */
+int registry_credentials(const struct registry_options *o, const char *host, const char *repo,
+			 char **user, char **password, struct petra_error **err);
+
+/* ---- base64 ---- */
+char *registry_base64_encode(const char *data, size_t len);
+/* NULL when invalid. */
+char *registry_base64_decode(const char *text, size_t *len);
+
+void registry_global_init(void);
+
+/* ---- progress (progress.c) ---- */
+struct registry_progress {
+	pthread_mutex_t lock;
+	struct progress bar;
+	bool quiet;
+	bool tty;
+};
+void registry_progress_begin(struct registry_progress *p, const char *title, uint64_t total,
+			     bool quiet);
+void registry_progress_add(struct registry_progress *p, uint64_t bytes);
+/* "VERB blob 0123456789ab (12.3MB)" when stderr is not a terminal. */
+void registry_progress_line(struct registry_progress *p, const char *verb, const char *digest,
+			    int64_t size);
+void registry_progress_end(struct registry_progress *p);
+
+/* ---- where blobs are known to be (locations.c) ---- */
+/* Remember that host/repo holds these blobs (for cross-repository mounts). */
+void registry_locations_add(struct petra_store *store, const char *host, const char *repo,
+			    const char *const *digests, size_t n);
+/* Repositories of host known to hold digest, other than repo. */
+void registry_locations_find(struct petra_store *store, const char *host, const char *repo,
+			     const char *digest, struct strvec *repos);
+
+#endif
