@@ -423,6 +423,15 @@ int registry_pull(struct petra_store *store, const char *text, const struct regi
 	int ret = oci_ref_parse(text, &name, err);
 	if (ret < 0)
 		return petra_error_prefix(err, "pull %s", text);
+	struct platform platform;
+	if (o && o->platform) {
+		/* A bad --platform is an error whether or not the image is an index. */
+		if ((ret = platform_parse(o->platform, &platform, err)) < 0) {
+			oci_ref_release(&name);
+			return petra_error_prefix(err, "pull %s", text);
+		}
+		platform_release(&platform);
+	}
 	struct pull_ctx ctx = {.store = store, .o = o, .text = text};
 	ret = with_targets(text, true, o, pull_target, &ctx, err);
 	if (ret == 0) {
