@@ -268,9 +268,10 @@ static int fetch_blob(struct registry_client *c, const char *repo, struct petra_
 		petra_error_free(e);
 		usleep(200000u << (attempt < 4 ? attempt : 4));
 	}
+	/* The store's message names the blob and what its bytes hash to. */
 	ret = petra_blob_writer_commit(d.writer, desc->digest, NULL, NULL, err);
 	if (ret < 0)
-		return petra_error_prefix(err, "blob %s", desc->digest);
+		return ret;
 	registry_progress_line(progress, "fetched", desc->digest, desc->size);
 	return 0;
 }
