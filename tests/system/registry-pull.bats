@@ -179,3 +179,23 @@ store2() {
 	run petra push --chunk-size 1 app:1 "$REG/chunked:1"
 	[ "$status" -eq 2 ]
 }
+
+@test "inspect docker://REF reads manifest and config without storing; images --digests shows pulled digests" {
+	make_two_layer_image app:1 16
+	local digest
+	digest=$(petra push -q --tls-verify=false app:1 "$REG/app:1")
+	run store2 inspect --tls-verify=false "docker://$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.[0].digest')" = "$digest" ]
+	[ "$(echo "$output" | jq -r '.[0].config.rootfs.diff_ids | length')" = 2 ]
+	[ "$(echo "$output" | jq -c '.[0].manifest')" = "$(petra inspect --manifest app:1 | jq -c .)" ]
+	[ ! -e "$BATS_TEST_TMPDIR/store2/index.json" ] ||
+		[ "$(jq '.manifests | length' "$BATS_TEST_TMPDIR/store2/index.json")" = 0 ]
+	run store2 inspect --config --tls-verify=false "docker://$REG/app:1"
+	[ "$(echo "$output" | jq -c .)" = "$(petra inspect --config app:1 | jq -c .)" ]
+	run store2 inspect --tls-verify=false "docker://$REG/app:404"
+	[ "$status" -eq 1 ]
+	[ "$output" = "petra: inspect docker://$REG/app:404: manifest unknown (404 MANIFEST_UNKNOWN)" ]
+	store2 pull -q --tls-verify=false "$REG/app:1" >/dev/null
+	store2 images --digests | grep -q "$digest"
+}
