@@ -173,7 +173,8 @@ static int toml_value(struct toml *t, struct value *v, unsigned depth)
 		}
 	}
 	const char *start = t->p;
-	while (t->p < t->end && (isalnum((unsigned char)*t->p) || strchr("+-_.:", *t->p)))
+	while (t->p < t->end &&
+	       (isalnum((unsigned char)*t->p) || (*t->p && strchr("+-_.:", *t->p))))
 		t->p++;
 	size_t len = (size_t)(t->p - start);
 	if (len == 4 && !strncmp(start, "true", 4)) {
