@@ -239,7 +239,10 @@ int cli_registry_option(const char *verb, int opt, const char *arg, struct regis
 	X(pull, "Pull an image from a registry into the store")                                    \
 	X(push, "Push an image to a registry")                                                     \
 	X(login, "Keep credentials for a registry")                                                \
-	X(logout, "Forget credentials for a registry")
+	X(logout, "Forget credentials for a registry")                                             \
+	X(copy, "Copy an image between registries, layouts, archives and the store")               \
+	X(save, "Write images to a docker save archive")                                           \
+	X(load, "Load the images of a docker save archive")
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)
