@@ -202,26 +202,32 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 	return true;
 }
 
-/* Fetch one blob into the store unless it is there; nothing of it is
- * stored unless its size and digest match the descriptor. */
-static int fetch_blob(struct registry_client *c, const char *repo, struct petra_store *store,
-		      const struct oci_descriptor *desc, struct registry_progress *progress,
-		      struct petra_error **err)
+/* One download of a blob into the store (resume: continue the partial file
+ * an interrupted pull left); *resumed says whether it did. */
+static int download(struct registry_client *c, const char *repo, struct petra_store *store,
+		    const struct oci_descriptor *desc, struct registry_progress *progress,
+		    bool resume, bool *resumed, struct petra_error **err)
 {
-	if (petra_store_has_blob(store, desc->digest)) {
-		if (progress) {
-			registry_progress_add(progress, (uint64_t)desc->size);
-			registry_progress_line(progress, "have", desc->digest, desc->size);
-		}
-		return 0;
-	}
 	struct blob_download d = {.store = store, .desc = desc, .progress = progress};
-	int ret = petra_store_blob_begin(store, &d.writer, err);
+	/* What an earlier, interrupted pull left is continued. */
+	int ret = resume ? petra_store_blob_resume(store, desc->digest, &d.writer, &d.got, err)
+			 : petra_store_blob_begin(store, &d.writer, err);
 	if (ret < 0)
 		return ret;
+	*resumed = d.got > 0;
+	if (d.got > desc->size) {
+		petra_blob_writer_abort(d.writer);
+		return petra_error_set(err, EIO, "blob %s: a partial download larger than the blob",
+				       desc->digest);
+	}
+	if (d.got > 0) {
+		log_debug("blob %s: resuming at byte %" PRId64, desc->digest, d.got);
+		if (progress)
+			registry_progress_add(progress, (uint64_t)d.got);
+	}
 	_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/%s", repo, desc->digest);
 	_cleanup_free_ char *scope = registry_scope(repo, false);
-	for (unsigned attempt = 0;; attempt++) {
+	for (unsigned attempt = 0; d.got < desc->size || desc->size == 0; attempt++) {
 		_cleanup_free_ char *range =
 		    d.got > 0 ? xasprintf("Range: bytes=%" PRId64 "-", d.got) : NULL;
 		const char *headers[] = {range, NULL};
@@ -236,7 +242,8 @@ static int fetch_blob(struct registry_client *c, const char *repo, struct petra_
 		struct petra_error *e = NULL;
 		d.started = false;
 		ret = registry_request(c, &req, &r, &e);
-		if (ret < 0 && d.error) {
+		bool refused = ret < 0 && d.error;
+		if (refused) {
 			/* The sink refused the bytes (too many, or the store failed):
 			 * not something a retry fixes. */
 			petra_error_free(e);
@@ -245,7 +252,7 @@ static int fetch_blob(struct registry_client *c, const char *repo, struct petra_
 			registry_http_error(&r, &e);
 			ret = -e->code;
 		}
-		bool transient = ret < 0 && !d.error &&
+		bool transient = ret < 0 && !refused &&
 				 (r.status == 0 || r.status >= 500 || r.status == 429 ||
 				  r.status == 200 || r.status == 206);
 		http_response_release(&r);
@@ -259,7 +266,12 @@ static int fetch_blob(struct registry_client *c, const char *repo, struct petra_
 		if (ret == 0)
 			break;
 		if (!transient || attempt >= 4 || !d.writer) {
-			petra_blob_writer_abort(d.writer);
+			/* Keep what arrived of a transient failure for the next pull;
+			 * bytes that were refused are thrown away. */
+			if (transient)
+				petra_blob_writer_suspend(d.writer);
+			else
+				petra_blob_writer_abort(d.writer);
 			*err = e;
 			return petra_error_prefix(err, "blob %s", desc->digest);
 		}
@@ -269,11 +281,36 @@ static int fetch_blob(struct registry_client *c, const char *repo, struct petra_
 		usleep(200000u << (attempt < 4 ? attempt : 4));
 	}
 	/* The store's message names the blob and what its bytes hash to. */
-	ret = petra_blob_writer_commit(d.writer, desc->digest, NULL, NULL, err);
-	if (ret < 0)
-		return ret;
-	registry_progress_line(progress, "fetched", desc->digest, desc->size);
-	return 0;
+	return petra_blob_writer_commit(d.writer, desc->digest, NULL, NULL, err);
+}
+
+/* Fetch one blob into the store unless it is there; nothing of it is
+ * stored unless its size and digest match the descriptor. */
+static int fetch_blob(struct registry_client *c, const char *repo, struct petra_store *store,
+		      const struct oci_descriptor *desc, struct registry_progress *progress,
+		      struct petra_error **err)
+{
+	if (petra_store_has_blob(store, desc->digest)) {
+		if (progress) {
+			registry_progress_add(progress, (uint64_t)desc->size);
+			registry_progress_line(progress, "have", desc->digest, desc->size);
+		}
+		return 0;
+	}
+	bool resumed = false;
+	int ret = download(c, repo, store, desc, progress, true, &resumed, err);
+	if (ret < 0 && resumed && ret != -ENOSPC) {
+		/* The partial file was not a prefix of the blob (a crash before
+		 * it reached the disk, say): once more from the start. */
+		log_debug("blob %s: resumed download failed (%s); starting over", desc->digest,
+			  (*err)->message);
+		petra_error_free(*err);
+		*err = NULL;
+		ret = download(c, repo, store, desc, progress, false, &resumed, err);
+	}
+	if (ret == 0)
+		registry_progress_line(progress, "fetched", desc->digest, desc->size);
+	return ret;
 }
 
 struct layer_jobs {

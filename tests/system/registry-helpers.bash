@@ -167,13 +167,13 @@ PYEOF
 
 # start_fault_proxy MODE: a plain HTTP proxy in front of $REG that passes
 # everything through but, for the first blob GET larger than 4 KiB,
-# corrupts one byte (corrupt), closes the connection half way (drop) or
-# answers 500 (error500). Sets PROXY (host:port) and PROXY_LOG.
+# corrupts one byte (corrupt), closes the connection half way (drop),
+# sends half and stalls (slow) or answers 500 (error500). Sets PROXY (host:port) and PROXY_LOG.
 start_fault_proxy() {
 	local mode=$1 port
 	port=$(free_port)
 	cat >"$BATS_TEST_TMPDIR/proxy.py" <<'PYEOF'
-import http.client, sys, threading
+import http.client, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, upstream, mode, log_path = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -215,6 +215,14 @@ class H(BaseHTTPRequestHandler):
             log.write('fault corrupt\n'); log.flush()
             mid = len(body) // 2
             body = body[:mid] + bytes([body[mid] ^ 0xff]) + body[mid + 1:]
+        if fault == 'slow':
+            # Half the blob, then nothing for a long while: the test kills
+            # the client meanwhile.
+            log.write('fault slow\n'); log.flush()
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(60)
+            return
         if fault == 'drop':
             log.write('fault drop\n'); log.flush()
             self.wfile.write(body[:len(body) // 2])
