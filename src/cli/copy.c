@@ -16,6 +16,8 @@ static const char usage[] =
     "  NAME[:TAG]               an image of the store\n"
     "The image goes through the store (and stays there under SRC's name, or\n"
     "DEST's when DEST is the store); the printed digest is the manifest's.\n"
+    "Between two registries, the image's referrers (signatures, SBOMs: the\n"
+    "referrers API, else the sha256-<hex> tag) are copied too.\n"
     "\n"
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  docker:// SRC: the image of an "
@@ -96,6 +98,14 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	if (has_prefix(dest, "docker://")) {
 		if (registry_push(store, name, dest + 9, &o, digest, &err) < 0)
 			return cli_fail(err);
+		/* Registry to registry: signatures, SBOMs and attestations too. */
+		size_t copied = 0;
+		if (has_prefix(src, "docker://") &&
+		    registry_copy_referrers(store, src + 9, dest + 9, digest, &o, &copied, &err) <
+			0)
+			return cli_fail(err);
+		if (copied && !o.quiet)
+			log_info("copied %zu referrer%s", copied, copied == 1 ? "" : "s");
 	} else if (has_prefix(dest, "oci:") || has_prefix(dest, "oci-archive:")) {
 		if (image_export(store, name, dest, &err) < 0)
 			return cli_fail(err);

@@ -74,6 +74,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 		free(r->content_type);
 		r->www_authenticate = r->digest = r->location = r->range = r->content_type = NULL;
 		r->content_length = -1;
+		r->oci_subject = false;
 		return len;
 	}
 	const char *colon = memchr(data, ':', len);
@@ -91,6 +92,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 		header_set(&r->location, value, value_len);
 	else if (IS("Range"))
 		header_set(&r->range, value, value_len);
+	else if (IS("OCI-Subject"))
+		r->oci_subject = true;
 	else if (IS("Content-Type"))
 		header_set(&r->content_type, value, value_len);
 	else if (IS("Content-Length")) {

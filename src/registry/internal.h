@@ -98,6 +98,7 @@ struct http_response {
 	bool body_too_big;
 	char *www_authenticate, *digest, *location, *range, *content_type;
 	int64_t content_length;
+	bool oci_subject; /* OCI-Subject: the registry keeps referrers itself */
 };
 void http_response_release(struct http_response *r);
 
@@ -122,6 +123,28 @@ char *registry_base64_encode(const char *data, size_t len);
 char *registry_base64_decode(const char *text, size_t *len);
 
 void registry_global_init(void);
+
+/* ---- transfers shared by pull, push and referrers ---- */
+struct registry_fetched {
+	char *data;
+	size_t len;
+	char *media_type;
+	char digest[OCI_DIGEST_SIZE];
+};
+void registry_fetched_release(struct registry_fetched *f);
+/* GET a manifest by tag or digest, checked against the digest asked for
+ * and Docker-Content-Digest. */
+int registry_fetch_manifest(struct registry_client *c, const char *repo, const char *reference,
+			    struct registry_fetched *out, struct petra_error **err);
+struct registry_progress;
+/* A blob into the store unless it is there (verified; progress may be NULL). */
+int registry_fetch_blob(struct registry_client *c, const char *repo, struct petra_store *store,
+			const struct oci_descriptor *desc, struct registry_progress *progress,
+			struct petra_error **err);
+/* A blob of the store to repo (HEAD skip, mount, upload). */
+int registry_push_blob(struct registry_client *c, const char *host, const char *repo,
+		       struct petra_store *store, const struct registry_options *o,
+		       const struct oci_descriptor *desc, struct petra_error **err);
 
 /* ---- progress (progress.c) ---- */
 struct registry_progress {

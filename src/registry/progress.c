@@ -21,7 +21,7 @@ void registry_progress_begin(struct registry_progress *tp, const char *title, ui
 
 void registry_progress_add(struct registry_progress *tp, uint64_t bytes)
 {
-	if (tp->quiet)
+	if (!tp || tp->quiet)
 		return;
 	pthread_mutex_lock(&tp->lock);
 	progress_add(&tp->bar, bytes);
@@ -32,7 +32,7 @@ void registry_progress_add(struct registry_progress *tp, uint64_t bytes)
 void registry_progress_line(struct registry_progress *tp, const char *verb, const char *digest,
 			    int64_t size)
 {
-	if (tp->quiet || tp->tty)
+	if (!tp || tp->quiet || tp->tty)
 		return;
 	char hex[13];
 	oci_digest_short(digest, hex);

@@ -10,14 +10,7 @@
 
 /* ---- manifests ---- */
 
-struct fetched {
-	char *data;
-	size_t len;
-	char *media_type;
-	char digest[OCI_DIGEST_SIZE];
-};
-
-static void fetched_release(struct fetched *f)
+void registry_fetched_release(struct registry_fetched *f)
 {
 	free(f->data);
 	free(f->media_type);
@@ -26,8 +19,8 @@ static void fetched_release(struct fetched *f)
 
 /* GET a manifest by tag or digest, checked against the digest asked for
  * and the Docker-Content-Digest header. */
-static int fetch_manifest(struct registry_client *c, const char *repo, const char *reference,
-			  struct fetched *out, struct petra_error **err)
+int registry_fetch_manifest(struct registry_client *c, const char *repo, const char *reference,
+			    struct registry_fetched *out, struct petra_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	_cleanup_free_ char *url = xasprintf("/v2/%s/manifests/%s", repo, reference);
@@ -72,7 +65,7 @@ static int fetch_manifest(struct registry_client *c, const char *repo, const cha
 out:
 	http_response_release(&r);
 	if (ret < 0)
-		fetched_release(out);
+		registry_fetched_release(out);
 	return ret;
 }
 
@@ -132,10 +125,10 @@ static int select_platform(const struct oci_index *index, const struct platform 
 
 /* The image manifest for the platform (following one index level). */
 static int resolve_manifest(struct registry_client *c, const char *repo, const char *reference,
-			    const char *platform_text, struct fetched *out,
+			    const char *platform_text, struct registry_fetched *out,
 			    struct petra_error **err)
 {
-	int ret = fetch_manifest(c, repo, reference, out, err);
+	int ret = registry_fetch_manifest(c, repo, reference, out, err);
 	if (ret < 0)
 		return ret;
 	if (oci_media_type_kind(out->media_type) != OCI_KIND_INDEX)
@@ -150,8 +143,8 @@ static int resolve_manifest(struct registry_client *c, const char *repo, const c
 		ret = select_platform(&index, &want, err);
 	if (ret >= 0) {
 		_cleanup_free_ char *child = xstrdup(index.manifests[ret].digest);
-		fetched_release(out);
-		ret = fetch_manifest(c, repo, child, out, err);
+		registry_fetched_release(out);
+		ret = registry_fetch_manifest(c, repo, child, out, err);
 		if (ret == 0 && oci_media_type_kind(out->media_type) != OCI_KIND_MANIFEST)
 			ret = petra_error_set(err, EPROTO,
 					      "manifest %s is a %s, not an image manifest", child,
@@ -286,9 +279,9 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 
 /* Fetch one blob into the store unless it is there; nothing of it is
  * stored unless its size and digest match the descriptor. */
-static int fetch_blob(struct registry_client *c, const char *repo, struct petra_store *store,
-		      const struct oci_descriptor *desc, struct registry_progress *progress,
-		      struct petra_error **err)
+int registry_fetch_blob(struct registry_client *c, const char *repo, struct petra_store *store,
+			const struct oci_descriptor *desc, struct registry_progress *progress,
+			struct petra_error **err)
 {
 	if (petra_store_has_blob(store, desc->digest)) {
 		if (progress) {
@@ -331,8 +324,8 @@ static size_t no_deps(void *ctx, size_t task)
 static int fetch_layer_task(void *ctx, size_t task, struct petra_error **err)
 {
 	struct layer_jobs *j = ctx;
-	return fetch_blob(j->client, j->repo, j->store, &j->manifest->layers[task], j->progress,
-			  err);
+	return registry_fetch_blob(j->client, j->repo, j->store, &j->manifest->layers[task],
+				   j->progress, err);
 }
 
 /* ---- pull ---- */
@@ -349,14 +342,14 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 		     const struct registry_options *o, const char *title,
 		     struct oci_descriptor *out, struct petra_error **err)
 {
-	struct fetched m;
+	struct registry_fetched m;
 	int ret = resolve_manifest(c, repo, reference, o ? o->platform : NULL, &m, err);
 	if (ret < 0)
 		return ret;
 	struct oci_manifest manifest;
 	ret = oci_manifest_parse(m.data, m.len, &manifest, err);
 	if (ret < 0) {
-		fetched_release(&m);
+		registry_fetched_release(&m);
 		return petra_error_prefix(err, "manifest %s", m.digest);
 	}
 	uint64_t total = (uint64_t)(manifest.config.size > 0 ? manifest.config.size : 0);
@@ -371,7 +364,7 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 	}
 	struct registry_progress tp;
 	registry_progress_begin(&tp, title, total, o && o->quiet);
-	ret = fetch_blob(c, repo, store, &manifest.config, &tp, err);
+	ret = registry_fetch_blob(c, repo, store, &manifest.config, &tp, err);
 	if (ret == 0) {
 		struct layer_jobs jobs = {c, repo, store, &manifest, &tp};
 		struct graph_ops ops = {.n_deps = no_deps, .run = fetch_layer_task};
@@ -398,7 +391,7 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 	out->size = (int64_t)m.len;
 out:
 	oci_manifest_release(&manifest);
-	fetched_release(&m);
+	registry_fetched_release(&m);
 	return ret;
 }
 
@@ -498,7 +491,7 @@ static int inspect_target(struct registry_client *c, const struct registry_targe
 {
 	struct inspect_ctx *ctx = vctx;
 	const char *reference = ref->digest ? ref->digest : ref->tag ? ref->tag : "latest";
-	struct fetched m;
+	struct registry_fetched m;
 	int ret =
 	    resolve_manifest(c, t->repo, reference, ctx->o ? ctx->o->platform : NULL, &m, err);
 	if (ret < 0)
@@ -506,7 +499,7 @@ static int inspect_target(struct registry_client *c, const struct registry_targe
 	struct oci_manifest manifest;
 	ret = oci_manifest_parse(m.data, m.len, &manifest, err);
 	if (ret < 0) {
-		fetched_release(&m);
+		registry_fetched_release(&m);
 		return ret;
 	}
 	/* The config through a sink into memory, checked like any blob. */
@@ -537,7 +530,7 @@ static int inspect_target(struct registry_client *c, const struct registry_targe
 	}
 	http_response_release(&r);
 	oci_manifest_release(&manifest);
-	fetched_release(&m);
+	registry_fetched_release(&m);
 	return ret;
 }
 

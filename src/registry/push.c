@@ -197,6 +197,14 @@ static size_t no_deps(void *ctx, size_t task)
 	return 0;
 }
 
+int registry_push_blob(struct registry_client *c, const char *host, const char *repo,
+		       struct petra_store *store, const struct registry_options *o,
+		       const struct oci_descriptor *desc, struct petra_error **err)
+{
+	struct push_job job = {c, host, repo, store, o, NULL, NULL};
+	return push_blob(&job, desc, err);
+}
+
 static int push_blob_task(void *ctx, size_t task, struct petra_error **err)
 {
 	struct push_job *j = ctx;

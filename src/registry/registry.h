@@ -51,6 +51,16 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 		  const struct registry_options *options, char digest[OCI_DIGEST_SIZE],
 		  struct petra_error **err);
 
+/* Copy the referrers of `subject` (a manifest digest) from the registry
+ * reference src to dest: listed by the referrers API, else the
+ * "sha256-<hex>" tag; blobs and manifests copied (verified on the way
+ * through the store); on a destination that does not keep referrers
+ * itself (no OCI-Subject answer), the tag's index is updated. *copied
+ * receives how many. */
+int registry_copy_referrers(struct petra_store *store, const char *src, const char *dest,
+			    const char *subject, const struct registry_options *options,
+			    size_t *copied, struct petra_error **err);
+
 /* The manifest (after platform resolution) and config of a remote image,
  * both verified, without touching a store. *digest gets the manifest's. */
 int registry_inspect(const char *ref, const struct registry_options *options, json_t **manifest,

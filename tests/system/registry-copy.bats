@@ -88,3 +88,80 @@ teardown() {
 	assert_same_tree "$BATS_TEST_TMPDIR/orig" "$BATS_TEST_TMPDIR/back"
 	petra fsck
 }
+
+# upload_blob REPO FILE: a blob into $REG with curl; prints its digest.
+upload_blob() {
+	local repo=$1 file=$2 digest loc
+	digest="sha256:$(sha256sum "$file" | cut -d' ' -f1)"
+	loc=$(curl -fsS -i -X POST "http://$REG/v2/$repo/blobs/uploads/" | tr -d '\r' |
+		awk 'tolower($1) == "location:" { print $2 }')
+	curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$file" \
+		"$loc&digest=$digest" >/dev/null
+	echo "$digest"
+}
+
+@test "petra copy between registries brings the referrers along (the sha256-<hex> tag schema)" {
+	start_registry_with
+	make_two_layer_image app:1 16
+	local subject ssize
+	subject=$(petra push -q --tls-verify=false app:1 "$REG/app:1")
+	ssize=$(stat -c %s "$PETRA_ROOT/blobs/sha256/${subject#sha256:}")
+	# A signature-like artifact whose subject is the image.
+	printf '{}' >"$BATS_TEST_TMPDIR/empty"
+	echo "signed by the test" >"$BATS_TEST_TMPDIR/sig"
+	local empty sig
+	empty=$(upload_blob app "$BATS_TEST_TMPDIR/empty")
+	sig=$(upload_blob app "$BATS_TEST_TMPDIR/sig")
+	local artifact
+	artifact=$(jq -cn --arg e "$empty" --arg s "$sig" --arg d "$subject" --argjson n "$ssize" \
+		--argjson sn "$(stat -c %s "$BATS_TEST_TMPDIR/sig")" '{schemaVersion: 2,
+		mediaType: "application/vnd.oci.image.manifest.v1+json",
+		artifactType: "application/vnd.petra.test.sig",
+		config: {mediaType: "application/vnd.oci.empty.v1+json", digest: $e, size: 2},
+		layers: [{mediaType: "text/plain", digest: $s, size: $sn}],
+		subject: {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d, size: $n}}')
+	printf '%s' "$artifact" >"$BATS_TEST_TMPDIR/artifact"
+	local adigest="sha256:$(sha256sum "$BATS_TEST_TMPDIR/artifact" | cut -d' ' -f1)"
+	curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary "@$BATS_TEST_TMPDIR/artifact" "http://$REG/v2/app/manifests/$adigest" >/dev/null
+	jq -cn --arg a "$adigest" --argjson n "${#artifact}" '{schemaVersion: 2,
+		mediaType: "application/vnd.oci.image.index.v1+json",
+		manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a,
+		size: $n, artifactType: "application/vnd.petra.test.sig"}]}' >"$BATS_TEST_TMPDIR/index"
+	curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+		--data-binary "@$BATS_TEST_TMPDIR/index" \
+		"http://$REG/v2/app/manifests/sha256-${subject#sha256:}" >/dev/null
+
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/store2"
+	run petra copy --tls-verify=false "docker://$REG/app:1" "docker://$REG/copy/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"copied 1 referrer"* ]]
+	[ "${lines[-1]}" = "$subject" ]
+	local tagged
+	tagged=$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/copy/app/manifests/sha256-${subject#sha256:}")
+	[ "$(echo "$tagged" | jq -r '.manifests | length')" = 1 ]
+	[ "$(echo "$tagged" | jq -r '.manifests[0].digest')" = "$adigest" ]
+	[ "$(echo "$tagged" | jq -r '.manifests[0].artifactType')" = application/vnd.petra.test.sig ]
+	[ "$(curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG/v2/copy/app/manifests/$adigest" | sha256sum | cut -d' ' -f1)" = "${adigest#sha256:}" ]
+	[ "$(curl -fsS "http://$REG/v2/copy/app/blobs/$sig")" = "signed by the test" ]
+	# Again: the index is merged, not duplicated.
+	run petra copy --tls-verify=false "docker://$REG/app:1" "docker://$REG/copy/app:1"
+	[ "$status" -eq 0 ]
+	[ "$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/copy/app/manifests/sha256-${subject#sha256:}" | jq -r '.manifests | length')" = 1 ]
+	# The copy has them too: a copy of the copy brings them again.
+	run petra copy --tls-verify=false "docker://$REG/copy/app:1" "docker://$REG/third:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"copied 1 referrer"* ]]
+	# An image without referrers: nothing copied, no tag made.
+	make_two_layer_image other:1 8
+	local other
+	other=$(petra push -q --tls-verify=false other:1 "$REG/other:1")
+	run petra copy --tls-verify=false "docker://$REG/other:1" "docker://$REG/plain:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"referrer"* ]]
+	run curl -fsS "http://$REG/v2/plain/manifests/sha256-${other#sha256:}"
+	[ "$status" -ne 0 ]
+}
