@@ -335,8 +335,8 @@ static bool is_foreign(const char *media_type)
 	return strstr(media_type, "foreign") || strstr(media_type, "nondistributable");
 }
 
-/* What a pull of one reference needs: the parsed reference and the name
- * to store it under. */
+/* Pull `reference` of repo: manifest (for the platform), config, layers,
+ * then the manifest blob; *out describes the stored manifest. */
 static int pull_from(struct registry_client *c, const char *host, const char *repo,
 		     const char *reference, struct petra_store *store,
 		     const struct registry_options *o, const char *title,
@@ -349,8 +349,9 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 	struct oci_manifest manifest;
 	ret = oci_manifest_parse(m.data, m.len, &manifest, err);
 	if (ret < 0) {
+		petra_error_prefix(err, "manifest %s", m.digest);
 		registry_fetched_release(&m);
-		return petra_error_prefix(err, "manifest %s", m.digest);
+		return ret;
 	}
 	uint64_t total = (uint64_t)(manifest.config.size > 0 ? manifest.config.size : 0);
 	for (size_t i = 0; i < manifest.n_layers; i++) {
