@@ -152,6 +152,9 @@ struct registry_progress {
 	struct progress bar;
 	bool quiet;
 	bool tty;
+	char *title;
+	unsigned blobs_moved, blobs_skipped;
+	uint64_t bytes_moved;
 };
 void registry_progress_begin(struct registry_progress *p, const char *title, uint64_t total,
 			     bool quiet);
@@ -159,7 +162,8 @@ void registry_progress_add(struct registry_progress *p, uint64_t bytes);
 /* "VERB blob 0123456789ab (12.3MB)" when stderr is not a terminal. */
 void registry_progress_line(struct registry_progress *p, const char *verb, const char *digest,
 			    int64_t size);
-void registry_progress_end(struct registry_progress *p);
+/* Ends the line; when ok, a summary (blobs and bytes moved, time, rate). */
+void registry_progress_end(struct registry_progress *p, bool ok);
 
 /* ---- where blobs are known to be (locations.c) ---- */
 /* Remember that host/repo holds these blobs (for cross-repository mounts). */

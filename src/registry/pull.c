@@ -372,7 +372,7 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 		unsigned n_jobs = o && o->jobs ? o->jobs : 4;
 		ret = graph_run(manifest.n_layers, n_jobs, &ops, &jobs, err);
 	}
-	registry_progress_end(&tp);
+	registry_progress_end(&tp, ret == 0);
 	if (ret < 0)
 		goto out;
 	/* The manifest last: once it is in the store, so is all it names. */

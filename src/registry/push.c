@@ -276,7 +276,7 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 		struct push_job job = {c, t->host, t->repo, store, o, &progress, blobs};
 		struct graph_ops ops = {.n_deps = no_deps, .run = push_blob_task};
 		ret = graph_run(n_blobs, o && o->jobs ? o->jobs : 4, &ops, &job, err);
-		registry_progress_end(&progress);
+		registry_progress_end(&progress, ret == 0);
 		if (ret < 0)
 			goto out;
 		/* The manifest last, so the tag never names missing blobs. */
