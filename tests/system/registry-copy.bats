@@ -9,7 +9,7 @@ setup() {
 	petra_setup_store
 	P="$BATS_TEST_TMPDIR/podman"
 	PODMAN=(podman --root "$P/root" --runroot "$P/runroot" --storage-driver vfs
-		--events-backend file --runtime runc --cgroup-manager cgroupfs)
+		--events-backend file --runtime runc --cgroup-manager cgroupfs --tmpdir "$P/tmp")
 }
 
 teardown() {
@@ -32,6 +32,7 @@ teardown() {
 	for img in one two; do
 		run "${PODMAN[@]}" run --rm -q --network none \
 			--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$img:1" cat /msg
+		echo "$output"
 		[ "$status" -eq 0 ]
 		[ "$output" = "$img" ]
 	done
