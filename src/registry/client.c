@@ -11,18 +11,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void registry_global_init(void)
-{
-	pthread_once(&curl_once, curl_init_once);
-}
-
 void http_response_release(struct http_response *r)
 {
 	strbuf_release(&r->body);
@@ -711,7 +699,9 @@ int registry_client_new(const char *host, const char *repo, bool insecure,
 			const struct registry_options *o, struct registry_client **out,
 			struct petra_error **err)
 {
-	registry_global_init();
+	int ret = registry_curl_load(err);
+	if (ret < 0)
+		return ret;
 	struct registry_client *c = xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -724,7 +714,7 @@ int registry_client_new(const char *host, const char *repo, bool insecure,
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	c->host = xstrdup(host);
-	int ret = registry_credentials(o, host, repo, &c->user, &c->password, err);
+	ret = registry_credentials(o, host, repo, &c->user, &c->password, err);
 	if (ret < 0) {
 		registry_client_free(c);
 		return ret;

@@ -3,6 +3,9 @@
 #ifndef PETRA_REGISTRY_INTERNAL_H
 #define PETRA_REGISTRY_INTERNAL_H
 
+/* The type-checking macros of curl.h would call the functions by name;
+ * petra calls them through the table below (see curl.c). */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -15,6 +18,48 @@
 #define REGISTRY_ACCEPT                                                                            \
 	"Accept: " OCI_MEDIA_TYPE_INDEX ", " OCI_MEDIA_TYPE_MANIFEST ", " DOCKER_MEDIA_TYPE_LIST   \
 	", " DOCKER_MEDIA_TYPE_MANIFEST
+
+/* ---- libcurl, dlopen'd (curl.c) ---- */
+struct registry_curl_api {
+	bool loaded;
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	void (*easy_cleanup)(CURL *curl);
+	const char *(*easy_strerror)(CURLcode code);
+	char *(*easy_escape)(CURL *curl, const char *string, int length);
+	void (*free)(void *p);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
+	void (*slist_free_all)(struct curl_slist *list);
+	CURLSH *(*share_init)(void);
+	CURLSHcode (*share_setopt)(CURLSH *share, CURLSHoption option, ...);
+	CURLSHcode (*share_cleanup)(CURLSH *share);
+	curl_version_info_data *(*version_info)(CURLversion version);
+};
+extern struct registry_curl_api registry_curl;
+/* Load libcurl once (ENOSYS when it is missing). */
+int registry_curl_load(struct petra_error **err);
+#ifndef REGISTRY_CURL_IMPLEMENTATION
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_share_setopt
+#define curl_easy_init      registry_curl.easy_init
+#define curl_easy_setopt    registry_curl.easy_setopt
+#define curl_easy_getinfo   registry_curl.easy_getinfo
+#define curl_easy_perform   registry_curl.easy_perform
+#define curl_easy_cleanup   registry_curl.easy_cleanup
+#define curl_easy_strerror  registry_curl.easy_strerror
+#define curl_easy_escape    registry_curl.easy_escape
+#define curl_free           registry_curl.free
+#define curl_slist_append   registry_curl.slist_append
+#define curl_slist_free_all registry_curl.slist_free_all
+#define curl_share_init     registry_curl.share_init
+#define curl_share_setopt   registry_curl.share_setopt
+#define curl_share_cleanup  registry_curl.share_cleanup
+#define curl_version_info   registry_curl.version_info
+#endif
 
 /* Where a repository is really served (after registries.conf). */
 struct registry_target {
@@ -121,8 +166,6 @@ int registry_credentials(const struct registry_options *o, const char *host, con
 char *registry_base64_encode(const char *data, size_t len);
 /* NULL when invalid. */
 char *registry_base64_decode(const char *text, size_t *len);
-
-void registry_global_init(void);
 
 /* ---- transfers shared by pull, push and referrers ---- */
 struct registry_fetched {
