@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test demo bench fuzz check-asan format clean
+.PHONY: all deps deps-build deps-test install test demo bench fuzz check-asan format clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -12,19 +12,32 @@ all: $(BUILD)/build.ninja
 $(BUILD)/build.ninja:
 	@meson setup $(BUILD) >/dev/null
 
-deps:
-	@scripts/install-deps
+# What each target installs: building and running (the demo), plus the
+# test tools, plus fuzzing and benchmarks (scripts/install-deps says which).
+deps-build:
+	@scripts/install-deps build
 
-test: deps all
+deps-test:
+	@scripts/install-deps test
+
+deps:
+	@scripts/install-deps all
+
+# petra, petra-supervisor, the man pages and the bash completion under
+# meson's prefix (/usr/local unless `meson setup --prefix`); DESTDIR works.
+install: all
+	@meson install -C $(BUILD) --no-rebuild
+
+test: deps-test all
 	@tests/run $(BUILD)
 
-demo: deps all
+demo: deps-build all
 	@examples/demo.sh $(BUILD)/petra
 
 bench: deps all
 	@bench/run $(BUILD)/petra
 
-check-asan: deps
+check-asan: deps-test
 	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
 	@ninja -C $(ASAN_BUILD)

@@ -17,8 +17,14 @@ static void print_usage(FILE *out)
 		     "Daemonless toolkit for immutable OCI images.\n"
 		     "\n"
 		     "Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		/* a verb's C name spells '-' as '_' */
+		_cleanup_free_ char *name = xstrdup(verbs[i].name);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(out, "  %-10s %s\n", name, verbs[i].summary);
+	}
 	fprintf(out, "\n"
 		     "Global options:\n"
 		     "  --root DIR          the image store (default: $PETRA_ROOT, else\n"
@@ -30,13 +36,24 @@ static void print_usage(FILE *out)
 		     "  -h, --help          this help; 'petra COMMAND --help' for a command\n"
 		     "\n"
 		     "Exit status: 0 success, 1 failure, 2 bad usage; run and exec: the\n"
-		     "command's, or 125 (petra failed), 126 (not executable), 127 (not found).\n");
+		     "command's, or 125 (petra failed, bad usage too), 126 (not executable),\n"
+		     "127 (not found). docs/EXIT-CODES.md has the whole table.\n");
+}
+
+/* A verb's name in the table is a C identifier: "kube_lint" is spelled
+ * "kube-lint" on the command line (and only so). */
+static bool verb_named(const char *table_name, const char *name)
+{
+	for (; *table_name && *name; table_name++, name++)
+		if (*table_name == '_' ? *name != '-' : *table_name != *name)
+			return false;
+	return *table_name == *name;
 }
 
 static const struct cli_verb *find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (!strcmp(verbs[i].name, name))
+		if (verb_named(verbs[i].name, name))
 			return &verbs[i];
 	return NULL;
 }
@@ -110,13 +127,19 @@ int main(int argc, char **argv)
 	}
 	const char *name = argv[optind];
 	if (!strcmp(name, "help")) {
-		if (optind + 1 < argc && find_verb(argv[optind + 1])) {
-			char *help_argv[] = {argv[optind + 1], "--help", NULL};
-			struct cli cli = {.root = ""};
-			return find_verb(argv[optind + 1])->run(&cli, 2, help_argv);
+		if (optind + 1 >= argc) {
+			print_usage(stdout);
+			return EXIT_OK;
 		}
-		print_usage(stdout);
-		return EXIT_OK;
+		const struct cli_verb *verb = find_verb(argv[optind + 1]);
+		if (!verb) {
+			fprintf(stderr, "petra: unknown command \"%s\"\nTry 'petra --help'.\n",
+				argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+		char *help_argv[] = {argv[optind + 1], "--help", NULL};
+		struct cli cli = {.root = ""};
+		return verb->run(&cli, 2, help_argv);
 	}
 	const struct cli_verb *verb = find_verb(name);
 	if (!verb) {

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "imagefs/imagefs.h"
-#include "runtime/runtime.h"
+#include "image/image.h"
+#include "rootfs/rootfs.h"
 
 #define INVENTORY_MAX            (64u << 20)
 #define MAX_WASTE                50
@@ -338,7 +339,7 @@ static int on_entry(void *ctx, struct imagefs *fs, struct imagefs_version *v, co
 	a->cur_inventory = inventory_kind_of(path);
 	strbuf_reset(&a->inventory_buf);
 	a->inventory_too_big = false;
-	secret_stream_begin(a->stream);
+	audit_secret_stream_begin(a->stream);
 	return 1;
 }
 
@@ -346,7 +347,7 @@ static int on_data(void *ctx, const void *buf, size_t len, struct petra_error **
 {
 	(void)err;
 	struct auditor *a = ctx;
-	secret_stream_feed(a->stream, buf, len);
+	audit_secret_stream_feed(a->stream, buf, len);
 	if (a->cur_inventory != INV_NONE && !a->inventory_too_big) {
 		if (a->inventory_buf.len + len > INVENTORY_MAX)
 			a->inventory_too_big = true;
@@ -361,7 +362,7 @@ static int on_entry_end(void *ctx, struct petra_error **err)
 	(void)err;
 	struct auditor *a = ctx;
 	const struct secret_match *matches;
-	size_t n = secret_stream_end(a->stream, &matches);
+	size_t n = audit_secret_stream_end(a->stream, &matches);
 	for (size_t i = 0; i < n; i++)
 		add_secret(a, a->cur, &matches[i]);
 	if (a->cur_inventory != INV_NONE) {
@@ -376,11 +377,11 @@ static int on_entry_end(void *ctx, struct petra_error **err)
 		db->v = a->cur;
 		db->kind = a->cur_inventory;
 		if (db->kind == INV_APK)
-			inventory_parse_apk(a->inventory_buf.buf, a->inventory_buf.len, &db->pkgs,
-					    &db->n);
+			audit_inventory_parse_apk(a->inventory_buf.buf, a->inventory_buf.len,
+						  &db->pkgs, &db->n);
 		else
-			inventory_parse_dpkg(a->inventory_buf.buf, a->inventory_buf.len,
-					     db->kind == INV_DPKG_STATUS, &db->pkgs, &db->n);
+			audit_inventory_parse_dpkg(a->inventory_buf.buf, a->inventory_buf.len,
+						   db->kind == INV_DPKG_STATUS, &db->pkgs, &db->n);
 	}
 	return 0;
 }
@@ -460,7 +461,7 @@ static const char *rule_id(unsigned rule)
 		return "secret-file";
 	if (rule == SECRET_RULE_ASSIGNMENT)
 		return "secret-password-history";
-	return secret_rule_id(rule);
+	return audit_secret_rule_id(rule);
 }
 
 static const char *rule_title(unsigned rule)
@@ -469,7 +470,7 @@ static const char *rule_title(unsigned rule)
 		return "credentials file";
 	if (rule == SECRET_RULE_ASSIGNMENT)
 		return "password-like assignment";
-	return secret_rule_title(rule);
+	return audit_secret_rule_title(rule);
 }
 
 static char *slash_path(const struct imagefs_node *n)
@@ -524,7 +525,7 @@ static void file_findings(struct auditor *a)
 			continue;
 		struct audit_finding *f = add_finding(a, id, AUDIT_WHERE_FILE);
 		if (visible && s->m.rule < SECRET_RULE_FILE_NAME)
-			f->severity = secret_rule_severity(s->m.rule);
+			f->severity = audit_secret_rule_severity(s->m.rule);
 		f->path = xstrdup(path);
 		set_layer(a, f, (long)s->v->layer);
 		set_secret(f, &s->m);
@@ -592,11 +593,11 @@ static long step_with(struct auditor *a, const char *fingerprint)
 		if (!by)
 			continue;
 		struct secret_match m[16];
-		size_t n = secret_scan_buffer(a->rules, by, strlen(by), m, ARRAY_SIZE(m));
+		size_t n = audit_secret_scan_buffer(a->rules, by, strlen(by), m, ARRAY_SIZE(m));
 		bool hit = false;
 		for (size_t k = 0; k < n; k++) {
 			hit |= !strcmp(m[k].fingerprint, fingerprint);
-			secret_match_release(&m[k]);
+			audit_secret_match_release(&m[k]);
 		}
 		if (hit)
 			return (long)i;
@@ -614,34 +615,35 @@ static void config_value_findings(struct auditor *a, enum audit_where where, con
 	_cleanup_free_ char *loc =
 	    xasprintf("%s:%s", where == AUDIT_WHERE_ENV ? "env" : "label", key);
 	struct secret_match m[16];
-	size_t n = secret_scan_buffer(a->rules, kv, strlen(kv), m, ARRAY_SIZE(m));
+	size_t n = audit_secret_scan_buffer(a->rules, kv, strlen(kv), m, ARRAY_SIZE(m));
 	for (size_t i = 0; i < n; i++) {
-		const char *id = secret_rule_id(m[i].rule);
+		const char *id = audit_secret_rule_id(m[i].rule);
 		if (!allowed(a->o, id, loc, m[i].fingerprint)) {
 			struct audit_finding *f = add_finding(a, id, where);
-			f->severity = secret_rule_severity(m[i].rule);
+			f->severity = audit_secret_rule_severity(m[i].rule);
 			f->key = xstrdup(key);
 			set_secret(f, &m[i]);
 			f->line = 0;
 			set_step(a, f, step_with(a, m[i].fingerprint));
-			f->message = xasprintf("%s (%s) in %s %s", secret_rule_title(m[i].rule),
-					       m[i].masked, what, key);
+			f->message =
+			    xasprintf("%s (%s) in %s %s", audit_secret_rule_title(m[i].rule),
+				      m[i].masked, what, key);
 		}
 		strset_add(reported, m[i].fingerprint);
-		secret_match_release(&m[i]);
+		audit_secret_match_release(&m[i]);
 	}
 	if (n || !password_like(key) || value_is_reference(value))
 		return;
 	const char *id = where == AUDIT_WHERE_ENV ? "secret-password-env" : "secret-password-label";
 	char fp[SECRET_FINGERPRINT_SIZE];
-	secret_fingerprint(value, strlen(value), fp);
+	audit_secret_fingerprint(value, strlen(value), fp);
 	strset_add(reported, fp);
 	if (allowed(a->o, id, loc, fp))
 		return;
 	struct audit_finding *f = add_finding(a, id, where);
 	f->key = xstrdup(key);
 	struct strbuf masked = STRBUF_INIT;
-	secret_mask(value, strlen(value), &masked);
+	audit_secret_mask(value, strlen(value), &masked);
 	f->masked = strbuf_detach(&masked);
 	f->fingerprint = xstrdup(fp);
 	/* The step that set it: the first that mentions KEY=. */
@@ -668,29 +670,29 @@ static void history_findings(struct auditor *a, struct strset *reported)
 				continue;
 			_cleanup_free_ char *loc = xasprintf("history:%zu", i);
 			struct secret_match m[16];
-			size_t n =
-			    secret_scan_buffer(a->rules, text, strlen(text), m, ARRAY_SIZE(m));
+			size_t n = audit_secret_scan_buffer(a->rules, text, strlen(text), m,
+							    ARRAY_SIZE(m));
 			for (size_t k = 0; k < n; k++) {
-				const char *id = secret_rule_id(m[k].rule);
+				const char *id = audit_secret_rule_id(m[k].rule);
 				if (strset_add(reported, m[k].fingerprint) &&
 				    !allowed(a->o, id, loc, m[k].fingerprint)) {
 					struct audit_finding *f =
 					    add_finding(a, id, AUDIT_WHERE_HISTORY);
-					f->severity = secret_rule_severity(m[k].rule);
+					f->severity = audit_secret_rule_severity(m[k].rule);
 					set_secret(f, &m[k]);
 					f->line = 0;
 					set_step(a, f, (long)i);
 					f->message =
 					    xasprintf("%s (%s) in the %s of history step %zu",
-						      secret_rule_title(m[k].rule), m[k].masked,
-						      fields[fi], i + 1);
+						      audit_secret_rule_title(m[k].rule),
+						      m[k].masked, fields[fi], i + 1);
 				}
-				secret_match_release(&m[k]);
+				audit_secret_match_release(&m[k]);
 			}
 			_cleanup_free_ char *key = NULL;
 			struct secret_match am;
 			for (size_t start = 0;
-			     secret_scan_assignment(a->rules, text, &start, &key, &am);) {
+			     audit_secret_scan_assignment(a->rules, text, &start, &key, &am);) {
 				if (strset_add(reported, am.fingerprint) &&
 				    !allowed(a->o, "secret-password-history", loc,
 					     am.fingerprint)) {
@@ -704,7 +706,7 @@ static void history_findings(struct auditor *a, struct strset *reported)
 					    xasprintf("%s=%s in the %s of history step %zu", key,
 						      am.masked, fields[fi], i + 1);
 				}
-				secret_match_release(&am);
+				audit_secret_match_release(&am);
 				free(key);
 				key = NULL;
 			}
@@ -880,14 +882,14 @@ static int tree_findings(struct auditor *a, struct petra_error **err)
 
 static void writable_paths(struct auditor *a)
 {
-	const char *label = config_label(a->img, RUNTIME_WRITABLE_PATHS_LABEL);
-	struct runtime_writable_path *paths = NULL;
+	const char *label = config_label(a->img, IMAGE_WRITABLE_PATHS_LABEL);
+	struct image_writable_path *paths = NULL;
 	size_t n = 0;
 	_cleanup_error_ struct petra_error *e = NULL;
-	if (runtime_writable_paths_parse(label, &paths, &n, &e) < 0) {
+	if (image_writable_paths_parse(label, &paths, &n, &e) < 0) {
 		struct audit_finding *f =
 		    add_finding(a, "writable-paths-invalid", AUDIT_WHERE_LABEL);
-		f->key = xstrdup(RUNTIME_WRITABLE_PATHS_LABEL);
+		f->key = xstrdup(IMAGE_WRITABLE_PATHS_LABEL);
 		f->message = xstrdup(e->message);
 		return;
 	}
@@ -901,7 +903,7 @@ static void writable_paths(struct auditor *a)
 			p[--len] = '\0';
 		r->writable[r->n_writable++] = p;
 	}
-	runtime_writable_paths_free(paths, n);
+	image_writable_paths_free(paths, n);
 }
 
 /* ---- efficiency and leaks ---- */
@@ -1007,7 +1009,7 @@ static void inventory(struct auditor *a)
 					if (a->dbs[j].v == older)
 						odb = &a->dbs[j];
 				const struct inventory_pkg *op =
-				    odb ? inventory_find(odb->pkgs, odb->n, p->name) : NULL;
+				    odb ? audit_inventory_find(odb->pkgs, odb->n, p->name) : NULL;
 				if (!op || strcmp(op->version, p->version) != 0)
 					break;
 				layer = (long)older->layer;
@@ -1088,24 +1090,24 @@ static void mask_history(struct auditor *a)
 	a->steps_masked = xcalloc(a->n_steps ? a->n_steps : 1, sizeof(*a->steps_masked));
 	for (size_t i = 0; i < a->n_steps; i++) {
 		const char *by = json_get_string(json_array_get(history, i), "created_by");
-		a->steps_masked[i] = by ? secret_mask_text(a->rules, by) : NULL;
+		a->steps_masked[i] = by ? audit_secret_mask_text(a->rules, by) : NULL;
 	}
 }
 
 static void auditor_release(struct auditor *a)
 {
 	for (size_t i = 0; i < a->n_secrets; i++)
-		secret_match_release(&a->secrets[i].m);
+		audit_secret_match_release(&a->secrets[i].m);
 	free(a->secrets);
 	for (size_t i = 0; i < a->n_dbs; i++)
-		inventory_pkgs_free(a->dbs[i].pkgs, a->dbs[i].n);
+		audit_inventory_pkgs_free(a->dbs[i].pkgs, a->dbs[i].n);
 	free(a->dbs);
 	for (size_t i = 0; i < a->n_steps; i++)
 		free(a->steps_masked[i]);
 	free(a->steps_masked);
 	strbuf_release(&a->inventory_buf);
-	secret_stream_free(a->stream);
-	secret_rules_free(a->rules);
+	audit_secret_stream_free(a->stream);
+	audit_secret_rules_free(a->rules);
 	imagefs_free(a->fs);
 }
 
@@ -1122,9 +1124,9 @@ int audit_image(struct petra_store *store, const char *ref, const struct audit_o
 		return e;
 	struct auditor a = {
 	    .store = store, .img = &img, .o = o, .report = r, .inventory_buf = STRBUF_INIT};
-	e = secret_rules_new(&a.rules, err);
+	e = audit_secret_rules_new(&a.rules, err);
 	if (e == 0) {
-		a.stream = secret_stream_new(a.rules);
+		a.stream = audit_secret_stream_new(a.rules);
 		r->image = xstrdup(img.name ? img.name : ref);
 		memcpy(r->digest, img.desc.digest, OCI_DIGEST_SIZE);
 		r->base_layers =

@@ -13,7 +13,7 @@
 
 #define MAX_FIELD 4096 /* longer values are cut: names and versions are short */
 
-void inventory_pkgs_free(struct inventory_pkg *pkgs, size_t n)
+void audit_inventory_pkgs_free(struct inventory_pkg *pkgs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(pkgs[i].name);
@@ -31,8 +31,8 @@ static int compare_pkgs(const void *a, const void *b)
 	return c ? c : strcmp(x->version, y->version);
 }
 
-const struct inventory_pkg *inventory_find(const struct inventory_pkg *pkgs, size_t n,
-					   const char *name)
+const struct inventory_pkg *audit_inventory_find(const struct inventory_pkg *pkgs, size_t n,
+						 const char *name)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -109,8 +109,8 @@ static bool status_installed(const char *status)
 	       (len == 9 || status[len - 10] == ' ');
 }
 
-void inventory_parse_dpkg(const char *data, size_t len, bool status_required,
-			  struct inventory_pkg **out, size_t *n)
+void audit_inventory_parse_dpkg(const char *data, size_t len, bool status_required,
+				struct inventory_pkg **out, size_t *n)
 {
 	struct pkg_list l = {0};
 	struct inventory_pkg pkg = {0};
@@ -162,7 +162,7 @@ void inventory_parse_dpkg(const char *data, size_t len, bool status_required,
 	finish(&l, out, n);
 }
 
-void inventory_parse_apk(const char *data, size_t len, struct inventory_pkg **out, size_t *n)
+void audit_inventory_parse_apk(const char *data, size_t len, struct inventory_pkg **out, size_t *n)
 {
 	struct pkg_list l = {0};
 	struct inventory_pkg pkg = {0};

@@ -170,22 +170,22 @@ struct secret_rules {
 	pcre2_code *assignment; /* NAME=value in a history step */
 };
 
-size_t secret_rules_count(void)
+size_t audit_secret_rules_count(void)
 {
 	return N_RULES;
 }
 
-const char *secret_rule_id(unsigned rule)
+const char *audit_secret_rule_id(unsigned rule)
 {
 	return rule_defs[rule].id;
 }
 
-const char *secret_rule_title(unsigned rule)
+const char *audit_secret_rule_title(unsigned rule)
 {
 	return rule_defs[rule].title;
 }
 
-enum audit_severity secret_rule_severity(unsigned rule)
+enum audit_severity audit_secret_rule_severity(unsigned rule)
 {
 	return rule_defs[rule].severity;
 }
@@ -373,7 +373,7 @@ static void build_buckets(struct secret_rules *s)
 #endif
 }
 
-int secret_rules_new(struct secret_rules **out, struct petra_error **err)
+int audit_secret_rules_new(struct secret_rules **out, struct petra_error **err)
 {
 	struct secret_rules *s = xcalloc(1, sizeof(*s));
 	for (unsigned c = 0; c < 256; c++)
@@ -400,7 +400,7 @@ int secret_rules_new(struct secret_rules **out, struct petra_error **err)
 			    "(\"[^\"$]+\"|'[^']+'|[^\\s\"'$;&|)]+)",
 			    &s->assignment, err);
 	if (r < 0) {
-		secret_rules_free(s);
+		audit_secret_rules_free(s);
 		return r;
 	}
 	for (size_t i = 0; i < s->n_keywords; i++) {
@@ -427,7 +427,7 @@ int secret_rules_new(struct secret_rules **out, struct petra_error **err)
 	return 0;
 }
 
-void secret_rules_free(struct secret_rules *s)
+void audit_secret_rules_free(struct secret_rules *s)
 {
 	if (!s)
 		return;
@@ -439,7 +439,7 @@ void secret_rules_free(struct secret_rules *s)
 
 /* ---- values ---- */
 
-void secret_mask(const char *value, size_t len, struct strbuf *out)
+void audit_secret_mask(const char *value, size_t len, struct strbuf *out)
 {
 	/* The first four characters say what kind of thing it is (a prefix
 	 * such as "ghp_" or "AKIA"); the rest stays unseen. */
@@ -450,7 +450,7 @@ void secret_mask(const char *value, size_t len, struct strbuf *out)
 		strbuf_addch(out, '*');
 }
 
-void secret_fingerprint(const char *value, size_t len, char out[SECRET_FINGERPRINT_SIZE])
+void audit_secret_fingerprint(const char *value, size_t len, char out[SECRET_FINGERPRINT_SIZE])
 {
 	char digest[OCI_DIGEST_SIZE];
 	oci_digest_buffer(value, len, digest);
@@ -518,12 +518,12 @@ static void fill_match(struct secret_match *out, unsigned rule, const char *valu
 	out->rule = rule;
 	out->offset = offset;
 	struct strbuf sb = STRBUF_INIT;
-	secret_mask(value, len, &sb);
+	audit_secret_mask(value, len, &sb);
 	out->masked = strbuf_detach(&sb);
-	secret_fingerprint(value, len, out->fingerprint);
+	audit_secret_fingerprint(value, len, out->fingerprint);
 }
 
-void secret_match_release(struct secret_match *m)
+void audit_secret_match_release(struct secret_match *m)
 {
 	free(m->masked);
 	memset(m, 0, sizeof(*m));
@@ -682,8 +682,8 @@ static uint32_t prefilter(const struct secret_rules *s, const uint8_t *data, siz
 	return prefilter_pairs(s, data, from, len, hits);
 }
 
-uint32_t secret_prefilter(const struct secret_rules *s, const void *data, size_t len,
-			  enum secret_prefilter_scan scan)
+uint32_t audit_secret_prefilter(const struct secret_rules *s, const void *data, size_t len,
+				enum secret_prefilter_scan scan)
 {
 	switch (scan) {
 	case SECRET_PREFILTER_PAIRS:
@@ -695,8 +695,8 @@ uint32_t secret_prefilter(const struct secret_rules *s, const void *data, size_t
 	}
 }
 
-size_t secret_scan_buffer(const struct secret_rules *s, const char *data, size_t len,
-			  struct secret_match *out, size_t max)
+size_t audit_secret_scan_buffer(const struct secret_rules *s, const char *data, size_t len,
+				struct secret_match *out, size_t max)
 {
 	uint32_t hits = prefilter(s, (const uint8_t *)data, 0, len, 0);
 	if (!hits)
@@ -721,8 +721,8 @@ size_t secret_scan_buffer(const struct secret_rules *s, const char *data, size_t
 	return n;
 }
 
-int secret_scan_assignment(const struct secret_rules *s, const char *text, size_t *start,
-			   char **key, struct secret_match *out)
+int audit_secret_scan_assignment(const struct secret_rules *s, const char *text, size_t *start,
+				 char **key, struct secret_match *out)
 {
 	struct secret_matcher m;
 	matcher_init(&m);
@@ -751,7 +751,7 @@ int secret_scan_assignment(const struct secret_rules *s, const char *text, size_
 	return found;
 }
 
-char *secret_mask_text(const struct secret_rules *s, const char *text)
+char *audit_secret_mask_text(const struct secret_rules *s, const char *text)
 {
 	size_t len = strlen(text);
 	uint32_t hits = prefilter(s, (const uint8_t *)text, 0, len, 0);
@@ -810,7 +810,7 @@ char *secret_mask_text(const struct secret_rules *s, const char *text)
 					grew = true;
 				}
 		}
-		secret_mask(text + spans[best][0], end - spans[best][0], &sb);
+		audit_secret_mask(text + spans[best][0], end - spans[best][0], &sb);
 		pos = end;
 	}
 	free(spans);
@@ -831,7 +831,7 @@ struct secret_stream {
 	size_t n_matches;
 };
 
-struct secret_stream *secret_stream_new(const struct secret_rules *rules)
+struct secret_stream *audit_secret_stream_new(const struct secret_rules *rules)
 {
 	struct secret_stream *st = xcalloc(1, sizeof(*st));
 	st->rules = rules;
@@ -840,21 +840,21 @@ struct secret_stream *secret_stream_new(const struct secret_rules *rules)
 	return st;
 }
 
-void secret_stream_free(struct secret_stream *st)
+void audit_secret_stream_free(struct secret_stream *st)
 {
 	if (!st)
 		return;
 	for (size_t i = 0; i < st->n_matches; i++)
-		secret_match_release(&st->matches[i]);
+		audit_secret_match_release(&st->matches[i]);
 	matcher_release(&st->m);
 	free(st->window);
 	free(st);
 }
 
-void secret_stream_begin(struct secret_stream *st)
+void audit_secret_stream_begin(struct secret_stream *st)
 {
 	for (size_t i = 0; i < st->n_matches; i++)
-		secret_match_release(&st->matches[i]);
+		audit_secret_match_release(&st->matches[i]);
 	st->n_matches = 0;
 	st->len = 0;
 	st->base = 0;
@@ -895,7 +895,7 @@ static void scan_window(struct secret_stream *st)
 	}
 }
 
-void secret_stream_feed(struct secret_stream *st, const void *data, size_t len)
+void audit_secret_stream_feed(struct secret_stream *st, const void *data, size_t len)
 {
 	const struct secret_rules *s = st->rules;
 	/* A keyword that ends in the new bytes starts at most this far
@@ -921,7 +921,7 @@ void secret_stream_feed(struct secret_stream *st, const void *data, size_t len)
 	}
 }
 
-size_t secret_stream_end(struct secret_stream *st, const struct secret_match **matches)
+size_t audit_secret_stream_end(struct secret_stream *st, const struct secret_match **matches)
 {
 	/* What is left; after a slide only the overlap, already scanned. */
 	if (st->len > (st->base ? OVERLAP : 0))

@@ -11,9 +11,14 @@
  *  - strbuf / strvec / strset: growable strings, string vectors, string sets;
  *    an arena for many small allocations freed at once.
  *  - fs_*: whole reads and writes, atomic file replacement (temp + fsync +
- *    rename + fsync of the directory), safe recursive removal.
+ *    rename + fsync of the directory), safe recursive removal, and the one
+ *    tree walker (fs_walk: sorted, openat-based, never following symlinks).
  *  - JSON helpers over jansson, time helpers (SOURCE_DATE_EPOCH, RFC 3339).
  *  - log and progress on stderr.
+ *  - petra_yaml_*: YAML documents as jansson trees that remember the line
+ *    and column of every key, item and node (libfyaml's event parser;
+ *    aliases and duplicate keys refused), for the policy, lint's config,
+ *    flows and structure tests.
  *
  * Memory allocation failure aborts the process (xmalloc and friends): a
  * command-line tool cannot do anything useful after it, and checking every
@@ -31,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -251,6 +257,44 @@ int fs_mount_id_at(int dirfd, const char *name, uint64_t *id);
  * read/write); *copied receives the byte count. */
 int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err);
 
+/* ---- the tree walker (walk.c) ------------------------------------------ */
+
+/* An entry met by fs_walk. dirfd, name and path are valid during the
+ * callback only. */
+struct fs_walk_entry {
+	int dirfd;        /* its parent directory */
+	const char *name; /* its name in dirfd */
+	const char *path; /* the prefix given to fs_walk, "/", then the names */
+	struct stat st;   /* fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) */
+	unsigned depth;   /* 1 for the entries of the walked directory */
+};
+enum {
+	FS_WALK_CONTINUE = 0,
+	FS_WALK_PRUNE = 1, /* from pre: do not enter this directory */
+};
+/* Callbacks return < 0 (with *err set) to stop the walk with that value. */
+struct fs_walk_ops {
+	/* Every entry, parents before children. */
+	int (*pre)(void *ctx, const struct fs_walk_entry *e, struct petra_error **err);
+	/* A directory after its contents (not one pruned); may be NULL. */
+	int (*post)(void *ctx, const struct fs_walk_entry *e, struct petra_error **err);
+};
+enum {
+	/* An entry gone between reading its directory and reaching it is
+	 * skipped (a tree something else writes, such as a running
+	 * container's), not an error. */
+	FS_WALK_SKIP_VANISHED = 1 << 0,
+};
+/* Walk everything below directory dirfd (not dirfd itself): names in
+ * byte order, every step openat() with O_NOFOLLOW from the parent's
+ * descriptor (symlinks are entries, never followed; no path is resolved
+ * twice), a bounded number of descriptors whatever the depth. Entries
+ * are named `prefix/name/...` (prefix "" gives "name/..."; a prefix
+ * ending in "/" gets no second one). Mount points are entered: a caller
+ * that must not prunes where e->st.st_dev changes. */
+int fs_walk(int dirfd, const char *prefix, unsigned flags, const struct fs_walk_ops *ops, void *ctx,
+	    struct petra_error **err);
+
 /* A directory stream of dirfd/name (name "." for dirfd itself), opened
  * O_NOFOLLOW; NULL with errno set. The caller closedir()s it. */
 DIR *fs_opendir_at(int dirfd, const char *name);
@@ -263,6 +307,10 @@ int fs_open_in_root(int root_fd, const char *path, int flags);
 
 /* Join two path parts with exactly one '/'. */
 char *path_join(const char *a, const char *b);
+/* An absolute path without "." or ".." components: what a mount target or
+ * a path named by an image label must be (sandbox_spawn refuses others
+ * before it creates anything). */
+bool path_is_clean(const char *path);
 
 /* ---- JSON (jansson) ---------------------------------------------------- */
 
@@ -336,5 +384,52 @@ struct graph_ops {
  * returned; a cycle is an error (EDEADLK). */
 int graph_run(size_t n, unsigned jobs, const struct graph_ops *ops, void *ctx,
 	      struct petra_error **err);
+
+/* ---- YAML with positions (yaml.c) ------------------------------------- */
+
+struct petra_yaml;
+
+/* Parse one YAML document (at most 1 MiB) into a jansson tree: mappings
+ * are objects (keys must be strings), plain scalars typed by YAML 1.2's
+ * core schema (null, true/false, numbers), everything else a string.
+ * Errors are "<name>:<line>:<col>: <reason>". */
+int petra_yaml_parse(const char *data, size_t len, const char *name, struct petra_yaml **out,
+		     struct petra_error **err);
+int petra_yaml_load(int dirfd, const char *path, struct petra_yaml **out, struct petra_error **err);
+void petra_yaml_free(struct petra_yaml *y);
+static inline void petra_yaml_freep(struct petra_yaml **y)
+{
+	petra_yaml_free(*y);
+}
+#define _cleanup_yaml_ _cleanup_(petra_yaml_freep)
+
+/* The tree (NULL for an empty document) and the name given to parse. */
+const json_t *petra_yaml_root(const struct petra_yaml *y);
+const char *petra_yaml_name(const struct petra_yaml *y);
+
+#define PETRA_YAML_NODE ((size_t)-1)
+/* Where something was written (1-based; 0 when unknown): the key `key` of
+ * mapping `parent`; item `index` of sequence `parent` (key NULL); or the
+ * node `parent` itself (key NULL, index PETRA_YAML_NODE; not for null
+ * and booleans, which jansson shares: locate them by key or index). */
+void petra_yaml_position(const struct petra_yaml *y, const json_t *parent, const char *key,
+			 size_t index, unsigned *line, unsigned *col);
+/* Set *err to "<name>:<line>:<col>: <message>" located as above; returns
+ * -EINVAL. */
+int petra_yaml_error(const struct petra_yaml *y, const json_t *parent, const char *key,
+		     size_t index, struct petra_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* An error naming the first key of `map` not in the NULL-terminated
+ * `allowed` list ("<what>: unknown key "x" (known: a, b)"); 0 if none. */
+int petra_yaml_check_keys(const struct petra_yaml *y, const json_t *map, const char *what,
+			  const char *const *allowed, struct petra_error **err);
+/* map[key] when it is a sequence or mapping (type JSON_ARRAY or
+ * JSON_OBJECT): *out NULL when absent or null; an error
+ * "<what>.<key>: must be a sequence, not a string" otherwise. */
+int petra_yaml_member(const struct petra_yaml *y, const json_t *map, const char *key,
+		      json_type type, const char *what, const json_t **out,
+		      struct petra_error **err);
+/* "a mapping", "a string", ... for messages. */
+const char *petra_yaml_type_name(const json_t *node);
 
 #endif

@@ -315,6 +315,19 @@ char *path_join(const char *a, const char *b)
 	return xasprintf("%.*s/%s", (int)la, a, b);
 }
 
+bool path_is_clean(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; *p;) {
+		size_t len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len + (p[len] == '/');
+	}
+	return true;
+}
+
 /* ---- arena ---- */
 
 struct arena_chunk {

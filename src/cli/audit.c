@@ -63,7 +63,22 @@ static void parse_allow(char *arg, struct audit_allow *a)
 	a->fingerprint = fp && *fp ? fp : NULL;
 }
 
-int cmd_audit(struct cli *cli, int argc, char **argv)
+struct audit_args {
+	enum audit_format format;
+	enum audit_severity fail_on;
+	bool fail_on_set;
+	long base_layers; /* -1: not given */
+	const char *policy_path, *output, *image;
+	struct strvec allow; /* --allow, as given */
+};
+
+static void audit_args_release(struct audit_args *a)
+{
+	strvec_clear(&a->allow);
+}
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct audit_args *a)
 {
 	enum { OPT_FORMAT = 256, OPT_FAIL_ON, OPT_BASE_LAYERS, OPT_ALLOW, OPT_LIST, OPT_POLICY };
 	static const struct option options[] = {
@@ -77,44 +92,35 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct audit_options o;
-	audit_options_init(&o);
-	enum audit_format format = AUDIT_FORMAT_TEXT;
-	enum audit_severity fail_on = AUDIT_ERROR, cli_fail_on = AUDIT_ERROR;
-	bool fail_on_set = false;
-	long base_layers = -1;
-	const char *policy_path = NULL;
-	const char *output = NULL;
-	_cleanup_strvec_ struct strvec allow_args = STRVEC_INIT;
 	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
-			if (audit_format_parse(optarg, &format, &err) < 0)
+			if (audit_format_parse(optarg, &a->format, &err) < 0)
 				return cli_usage_error("audit", "", err);
 			break;
 		case OPT_FAIL_ON:
-			if (audit_severity_parse(optarg, &cli_fail_on, &err) < 0)
+			if (audit_severity_parse(optarg, &a->fail_on, &err) < 0)
 				return cli_usage_error("audit", "--fail-on: ", err);
-			fail_on_set = true;
+			a->fail_on_set = true;
 			break;
 		case OPT_BASE_LAYERS:
-			if (cli_parse_count("audit", "--base-layers", optarg, &base_layers))
+			if (cli_parse_count("audit", "--base-layers", optarg, &a->base_layers))
 				return EXIT_USAGE;
 			break;
 		case OPT_ALLOW:
-			strvec_push(&allow_args, optarg);
+			strvec_push(&a->allow, optarg);
 			break;
 		case OPT_POLICY:
-			policy_path = optarg;
+			a->policy_path = optarg;
 			break;
 		case OPT_LIST:
 			list_checks();
 			return EXIT_OK;
 		case 'o':
-			output = optarg;
+			a->output = optarg;
 			break;
 		case 'h':
 			return cli_help(usage);
@@ -124,27 +130,67 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("audit", "expects one IMAGE");
-	/* The policy first, the options over it. */
-	_cleanup_policy_ struct petra_policy *policy = NULL;
-	if (petra_policy_load_default(policy_path, &policy, &err) < 0)
-		return cli_fail(err);
+	a->image = argv[optind];
+	return cli_check_image_ref("audit", a->image) != 0 ? EXIT_USAGE : -1;
+}
+
+/* The policy's audit section, then the options over it. *allow holds
+ * both allow-lists (caller frees; its strings belong to the policy and
+ * the arguments). */
+static int merge_policy(struct audit_args *a, const struct petra_policy *policy,
+			struct audit_options *o, struct audit_allow **allow,
+			enum audit_severity *fail_on, struct petra_error **err)
+{
+	audit_options_init(o);
+	*fail_on = AUDIT_ERROR;
 	_cleanup_free_ struct audit_allow *policy_allow = NULL;
 	size_t n_policy_allow = 0;
-	if (audit_options_from_policy(policy, &o, &policy_allow, &n_policy_allow, &fail_on, &err) <
-	    0)
-		return cli_fail(err);
-	if (fail_on_set)
-		fail_on = cli_fail_on;
-	if (base_layers >= 0)
-		o.base_layers = base_layers;
-	size_t n_allow = n_policy_allow + allow_args.n;
-	_cleanup_free_ struct audit_allow *allow = xcalloc(n_allow ? n_allow : 1, sizeof(*allow));
+	if (audit_options_from_policy(policy, o, &policy_allow, &n_policy_allow, fail_on, err) < 0)
+		return -EINVAL;
+	if (a->fail_on_set)
+		*fail_on = a->fail_on;
+	if (a->base_layers >= 0)
+		o->base_layers = a->base_layers;
+	size_t n_allow = n_policy_allow + a->allow.n;
+	*allow = xcalloc(n_allow ? n_allow : 1, sizeof(**allow));
 	for (size_t i = 0; i < n_policy_allow; i++)
-		allow[i] = policy_allow[i];
-	for (size_t i = 0; i < allow_args.n; i++)
-		parse_allow(allow_args.v[i], &allow[n_policy_allow + i]);
-	o.allow = allow;
-	o.n_allow = n_allow;
+		(*allow)[i] = policy_allow[i];
+	for (size_t i = 0; i < a->allow.n; i++)
+		parse_allow(a->allow.v[i], &(*allow)[n_policy_allow + i]);
+	o->allow = *allow;
+	o->n_allow = n_allow;
+	return 0;
+}
+
+/* The report goes to -o FILE or stdout; the status says whether a finding
+ * reached fail_on. */
+static int print_report(const struct audit_report *report, const struct audit_args *a,
+			enum audit_severity fail_on)
+{
+	FILE *out = cli_open_output(a->output);
+	if (!out)
+		return EXIT_FAIL;
+	audit_print(report, a->format, out);
+	cli_close_output(out);
+	return audit_fails(report, fail_on) ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_audit(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_(audit_args_release) struct audit_args a = {
+	    .format = AUDIT_FORMAT_TEXT, .fail_on = AUDIT_ERROR, .base_layers = -1};
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	struct petra_error *err = NULL;
+	_cleanup_policy_ struct petra_policy *policy = NULL;
+	if (petra_policy_load_default(a.policy_path, &policy, &err) < 0)
+		return cli_fail(err);
+	struct audit_options o;
+	_cleanup_free_ struct audit_allow *allow = NULL;
+	enum audit_severity fail_on;
+	if (merge_policy(&a, policy, &o, &allow, &fail_on, &err) < 0)
+		return cli_fail(err);
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;
@@ -152,17 +198,11 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	progress_begin(&progress, "auditing", 0);
 	o.progress = &progress;
 	struct audit_report report;
-	int r = audit_image(store, argv[optind], &o, &report, &err);
+	int r = audit_image(store, a.image, &o, &report, &err);
 	progress_end(&progress);
 	if (r < 0)
 		return cli_fail(err);
-	FILE *out = cli_open_output(output);
-	int status = EXIT_FAIL;
-	if (out) {
-		audit_print(&report, format, out);
-		cli_close_output(out);
-		status = audit_fails(&report, fail_on) ? EXIT_FAIL : EXIT_OK;
-	}
+	status = print_report(&report, &a, fail_on);
 	audit_report_release(&report);
 	return status;
 }

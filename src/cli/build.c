@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* petra build: a Dockerfile and its context into an image. */
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli.h"
 
 #include <string.h>
@@ -44,7 +44,7 @@ static const char usage[] =
 enum { OPT_BUILD_ARG = 1000, OPT_TARGET, OPT_SECRET, OPT_SQUASH, OPT_SNAPSHOT };
 
 /* "id=ID,src=PATH" (also "source=", "env=", "type=file|env"). */
-static int parse_secret(char *spec, struct build_secret *s)
+static int parse_secret(char *spec, struct builder_secret *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (char *field = strtok(spec, ","); field; field = strtok(NULL, ",")) {
@@ -67,7 +67,7 @@ static int parse_secret(char *spec, struct build_secret *s)
 	return 0;
 }
 
-static int run_build(struct cli *cli, struct build_options *o, const struct cli_build_args *ba,
+static int run_build(struct cli *cli, struct builder_options *o, const struct cli_build_args *ba,
 		     const struct strvec *tags)
 {
 	struct petra_error *err = NULL;
@@ -83,8 +83,8 @@ static int run_build(struct cli *cli, struct build_options *o, const struct cli_
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
 	if (!store)
 		return EXIT_FAIL;
-	struct build_result result;
-	if (build_run(store, o, &result, &err) < 0)
+	struct builder_result result;
+	if (builder_run(store, o, &result, &err) < 0)
 		return cli_fail(err);
 	if (o->quiet)
 		printf("%s\n", result.digest);
@@ -108,7 +108,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	    CLI_BUILD_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct build_options o = {0};
+	struct builder_options o = {0};
 	struct cli_build_args ba;
 	cli_build_args_init(&ba, cli);
 	_cleanup_strvec_ struct strvec tags = STRVEC_INIT, args = STRVEC_INIT, specs = STRVEC_INIT;
@@ -141,11 +141,11 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_SNAPSHOT:
 			if (!strcmp(optarg, "auto"))
-				o.snapshot = BUILD_SNAPSHOT_AUTO;
+				o.snapshot = BUILDER_SNAPSHOT_AUTO;
 			else if (!strcmp(optarg, "overlay"))
-				o.snapshot = BUILD_SNAPSHOT_OVERLAY;
+				o.snapshot = BUILDER_SNAPSHOT_OVERLAY;
 			else if (!strcmp(optarg, "copy"))
-				o.snapshot = BUILD_SNAPSHOT_COPY;
+				o.snapshot = BUILDER_SNAPSHOT_COPY;
 			else
 				return cli_usage("build", "--snapshot: auto, overlay or copy");
 			break;
@@ -157,8 +157,11 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("build", "expects one CONTEXT directory");
+	for (size_t i = 0; i < tags.n; i++)
+		if (cli_check_image_name("build", tags.v[i]) != 0)
+			return EXIT_USAGE;
 	o.context = argv[optind];
-	struct build_secret *secrets = xcalloc(specs.n + 1, sizeof(*secrets));
+	struct builder_secret *secrets = xcalloc(specs.n + 1, sizeof(*secrets));
 	for (size_t i = 0; i < specs.n; i++) {
 		if (parse_secret(specs.v[i], &secrets[i]) < 0) {
 			free(secrets);

@@ -35,6 +35,8 @@ int cmd_bundle(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		return cli_usage("bundle", "expects IMAGE and DIR");
+	if (cli_check_image_ref("bundle", argv[optind]) != 0)
+		return EXIT_USAGE;
 	cli_run_args_finish(&a);
 	a.o.image = argv[optind];
 	a.o.command = optind + 2 < argc ? argv + optind + 2 : NULL;

@@ -152,3 +152,56 @@ int cli_read_stdin(size_t max, char **data, size_t *len, struct petra_error **er
 	*data = strbuf_detach(&sb);
 	return 0;
 }
+
+int cli_find_container(const char *run_dir, const char *what, struct runtime_container *c)
+{
+	struct petra_error *err = NULL;
+	if (runtime_find(run_dir, what, c, &err) < 0)
+		return cli_fail(err);
+	return 0;
+}
+
+int cli_each_container(struct cli *cli, int n, char **names, cli_container_fn fn, void *ctx)
+{
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
+	int status = EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		struct runtime_container ct;
+		struct petra_error *err = NULL;
+		if (cli_find_container(run_dir, names[i], &ct)) {
+			status = EXIT_FAIL;
+			continue;
+		}
+		if (fn(&ct, ctx, &err) < 0)
+			status = cli_fail(err);
+		else
+			printf("%s\n", names[i]);
+		runtime_container_release(&ct);
+	}
+	return status;
+}
+
+int cli_check_image_ref(const char *verb, const char *arg)
+{
+	if (oci_digest_valid(arg))
+		return 0;
+	struct oci_ref ref;
+	struct petra_error *err = NULL;
+	if (oci_ref_parse(arg, &ref, &err) < 0)
+		return cli_usage_error(verb, "", err);
+	oci_ref_release(&ref);
+	return 0;
+}
+
+int cli_check_image_name(const char *verb, const char *arg)
+{
+	struct oci_ref ref;
+	struct petra_error *err = NULL;
+	if (oci_ref_parse(arg, &ref, &err) < 0)
+		return cli_usage_error(verb, "", err);
+	bool tagged = ref.tag != NULL;
+	oci_ref_release(&ref);
+	if (!tagged)
+		return cli_usage(verb, "the name \"%s\" needs a tag, not a digest", arg);
+	return 0;
+}

@@ -4,10 +4,12 @@
  * calls the library and prints. Errors become one line "petra: <message>"
  * on stderr.
  *
- * Exit status: 0 success, 1 failure (or problems found, for fsck and
- * verify; a failed test for test), 2 bad usage. run and exec pass the
- * command's status on and use 125 (petra failed or bad usage), 126 (not
- * executable) and 127 (not found) for their own, as docker does.
+ * Exit status (docs/EXIT-CODES.md has the whole table): 0 success, 1 the
+ * operation failed (also a file whose content is invalid, and problems
+ * found, for fsck, verify, lint, audit and test), 2 bad usage (what the
+ * command line alone shows to be wrong). run and exec pass the command's
+ * status on and use 125 (petra failed, bad usage included), 126 (not
+ * executable) and 127 (not found) for their own, as podman does.
  */
 #ifndef PETRA_CLI_H
 #define PETRA_CLI_H
@@ -46,16 +48,25 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 struct petra_store *cli_open_store(struct cli *cli, unsigned flags);
 /* "text" or "json". */
 int cli_parse_format(const char *verb, const char *value, enum cli_format *out);
-/* What prune (and rmi) removed. */
-struct cli_gc_result {
-	uint64_t blobs, bytes; /* unreferenced blobs */
-	uint64_t layers;       /* extracted layers no image or container uses */
-};
-/* Remove unreferenced blobs, then extracted layers (<store>/rootfs) that
- * neither an image of the store nor a container (running or not) uses.
+/* Collect the store's garbage, sparing the layers of containers
+ * (runtime_collect_garbage): EXIT_OK, or EXIT_FAIL with the error printed.
  * The store must be open with PETRA_STORE_EXCLUSIVE. */
-int cli_collect_garbage(struct petra_store *store, bool dry_run, struct cli_gc_result *result,
-			struct petra_error **err);
+int cli_collect_garbage(struct petra_store *store, bool dry_run, struct rootfs_gc_result *result);
+
+/* Find a container by id, id prefix or name: 0, or EXIT_FAIL with the
+ * error printed. */
+int cli_find_container(const char *run_dir, const char *what, struct runtime_container *c);
+typedef int (*cli_container_fn)(struct runtime_container *c, void *ctx, struct petra_error **err);
+/* Apply fn to each named container, printing each name done (stop, rm);
+ * every container is tried, the status says whether all succeeded. */
+int cli_each_container(struct cli *cli, int n, char **names, cli_container_fn fn, void *ctx);
+
+/* An image given on the command line (a name, name@digest, digest or
+ * digest prefix) that cannot name anything is bad usage: 0, or EXIT_USAGE
+ * after saying why. Whether it exists is the operation's business. */
+int cli_check_image_ref(const char *verb, const char *arg);
+/* The same for a name an image is to get (tag, -t, --ref): "name[:tag]". */
+int cli_check_image_name(const char *verb, const char *arg);
 
 /* Print JSON (indented) on stdout. */
 void cli_print_json(const json_t *json);
@@ -149,8 +160,9 @@ enum {
 		"non-root", no_argument, NULL, CLI_OPT_NON_ROOT                                    \
 	}
 #define CLI_RUN_OPTIONS_HELP                                                                       \
-	"      --tmpfs PATH[:OPTS]  a writable tmpfs at PATH; OPTS: size=64m,mode=1777,\n"         \
-	"                           uid=N,gid=N,ro\n"                                              \
+	"      --tmpfs PATH[:OPTS]  a writable tmpfs at PATH (default mode 1777); OPTS:\n"         \
+	"                           size=64m,mode=0755,uid=N,gid=N,copy (start with the\n"         \
+	"                           image's content of PATH),ro\n"                                 \
 	"  -v, --volume SRC:DST[:ro]  bind the host path SRC at DST\n"                             \
 	"  -u, --user USER[:GROUP]  run as USER (a name of the image's /etc/passwd, or\n"          \
 	"                           a number); default: the image's USER\n"                        \
@@ -170,13 +182,61 @@ struct cli_run_args {
 	struct strvec env;
 };
 /* 0 when opt was a container option and is recorded, -1 when it is not
- * one, EXIT_USAGE (message printed) when its value is wrong. */
+ * one, EXIT_USAGE (message printed) when its value is wrong, EXIT_FAIL
+ * (printed too) when a -v source is not there. */
 int cli_run_option(const char *verb, int opt, const char *arg, struct cli_run_args *a);
 /* Point the options at the collected mounts and environment. */
 void cli_run_args_finish(struct cli_run_args *a);
 void cli_run_args_release(struct cli_run_args *a);
+/* --learn (learn.c): print what a run learned (stderr); save image as
+ * `save` with it (EXIT_OK, or EXIT_FAIL with the error printed); both for
+ * a detached learner that ended (c->image by digest, `save` may be NULL). */
+void cli_learn_print(const struct runtime_run_result *r);
+int cli_learn_save(struct cli *cli, const char *image, const struct runtime_run_result *r,
+		   const char *save);
+int cli_learn_finish(struct cli *cli, const struct runtime_container *c, const char *save);
+
 /* The petra-supervisor program, or NULL. Caller frees. */
 char *cli_supervisor_path(void);
+/* A helper program of petra's: $env_name, next to petra (a build tree),
+ * or the installed one; NULL when none is there. Caller frees. */
+char *cli_helper_path(const char *name, const char *env_name);
+
+/* ---- run's process, resource and port options (runlimits.c) ---- */
+
+enum {
+	CLI_OPT_INIT = 1200,
+	CLI_OPT_MEMORY,
+	CLI_OPT_CPUS,
+	CLI_OPT_PIDS_LIMIT,
+};
+#define CLI_RUN_LIMITS_LONG_OPTIONS                                                                \
+	{"init", no_argument, NULL, CLI_OPT_INIT},                                                 \
+	    {"memory", required_argument, NULL, CLI_OPT_MEMORY},                                   \
+	    {"cpus", required_argument, NULL, CLI_OPT_CPUS},                                       \
+	    {"publish", required_argument, NULL, 'p'},                                             \
+	{                                                                                          \
+		"pids-limit", required_argument, NULL, CLI_OPT_PIDS_LIMIT                          \
+	}
+#define CLI_RUN_LIMITS_HELP                                                                        \
+	"      --init               run petra's small init as PID 1: it passes signals on\n"       \
+	"                           to COMMAND and reaps orphaned processes\n"                     \
+	"      --memory SIZE        at most SIZE of memory (e.g. 256m); over it the\n"             \
+	"                           container is killed (status 137)\n"                            \
+	"      --cpus N             at most N CPUs' time (e.g. 0.5)\n"                             \
+	"      --pids-limit N       at most N processes and threads\n"                             \
+	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|udp]\n"                                          \
+	"                           publish a port of the container (--network none)\n"            \
+	"                           on the host (IP default 0.0.0.0)\n"
+/* 0 when opt was one of them and is recorded, -1 when it is not one,
+ * EXIT_USAGE (message printed) when its value is wrong. -p's ports go to
+ * o->ports, which the caller frees. */
+#define CLI_RUN_LIMITS_SHORT_OPTIONS "p:"
+int cli_run_limits_option(const char *verb, int opt, const char *arg,
+			  struct runtime_run_options *o);
+/* After parsing: --init's program into o->init (*init_path, caller
+ * frees); 0, or EXIT_FAIL after saying it is missing. */
+int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char **init_path);
 
 /* ---- registry options shared by pull, push, login, inspect (registryopts.c) ---- */
 
@@ -226,7 +286,13 @@ int cli_registry_option(const char *verb, int opt, const char *arg, struct regis
 	X(ps, "List containers")                                                                   \
 	X(logs, "Print a detached container's output")                                             \
 	X(stop, "Stop running containers (SIGTERM, then SIGKILL)")                                 \
+	X(learn, "End a detached --learn container and save what it learned")                      \
+	X(kill, "Send a signal to running containers")                                             \
+	X(start, "Start stopped containers again")                                                 \
+	X(restart, "Stop and start containers again")                                              \
 	X(rm, "Remove containers")                                                                 \
+	X(cp, "Copy files out of a running container")                                             \
+	X(top, "List the processes of a running container")                                        \
 	X(exec, "Run a command in one running container, or in all that match")                    \
 	X(diff, "Show what changed in a container's writable places")                              \
 	X(verify, "Check the extracted layers on disk against their images")                       \
@@ -236,6 +302,18 @@ int cli_registry_option(const char *verb, int opt, const char *arg, struct regis
 	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
+	X(keygen, "Write a key pair in cosign's format (encrypted private key, public key)")       \
+	X(sign, "Sign a store image as cosign does (a .sig manifest beside it)")                   \
+	X(verify_signature, "Check an image's signatures offline: cosign, GPG, policy.json")       \
+	X(policy, "policy check: the gate's decision (bans, base catalog, signatures) for images") \
+	X(ban, "Add an image or digest to the policy file's ban list (other bytes kept)")          \
+	X(unban, "Remove an entry of the policy file's ban list (other bytes kept)")               \
+	X(attest, "Attest a store image: an in-toto statement in a signed DSSE envelope (.att)")   \
+	X(verify_attestation, "Check a store image's in-toto attestations offline")                \
+	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")       \
+	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")   \
+	X(admission, "Serve a validating admission webhook (HTTPS) with kube-lint's rules")        \
+	X(info, "Show the store, the run directory and the kernel features petra uses")            \
 	X(pull, "Pull an image from a registry into the store")                                    \
 	X(push, "Push an image to a registry")                                                     \
 	X(login, "Keep credentials for a registry")                                                \
@@ -243,6 +321,10 @@ int cli_registry_option(const char *verb, int opt, const char *arg, struct regis
 	X(copy, "Copy an image between registries, layouts, archives and the store")               \
 	X(save, "Write images to a docker save archive")                                           \
 	X(load, "Load the images of a docker save archive")
+
+/* The private key's password: $PETRA_PASSWORD, else asked on the terminal
+ * (twice when confirm). NULL with err when there is none. Caller frees. */
+char *cli_read_password(bool confirm, struct petra_error **err);
 
 #define CLI_DECLARE(name, summary) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_VERBS(CLI_DECLARE)

@@ -36,13 +36,6 @@ static const char usage[] =
 
 enum { EXEC_EXIT_FAIL = 125 };
 
-static int exec_fail(struct petra_error *err)
-{
-	int code = err && err->code == ENOENT ? 127 : err && err->code == EACCES ? 126 : 125;
-	cli_fail(err);
-	return code;
-}
-
 /* Print captured output with a prefix on every line. */
 static void print_prefixed(const char *prefix, const char *data, size_t len)
 {
@@ -61,7 +54,7 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXEC_EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container *list;
 	size_t n;
 	struct petra_error *err = NULL;
@@ -127,7 +120,23 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
-int cmd_exec(struct cli *cli, int argc, char **argv)
+struct exec_args {
+	struct runtime_exec_options o;
+	struct strvec env, filters;
+	bool all;
+	enum cli_format format;
+	const char *container; /* without --all */
+};
+
+static void exec_args_release(struct exec_args *a)
+{
+	strvec_clear(&a->env);
+	strvec_clear(&a->filters);
+}
+
+/* -1 to go on, else the exit status: 0 after --help, EXEC_EXIT_FAIL after
+ * a usage error (2 could be the command's). */
+static int parse_args(int argc, char **argv, struct exec_args *a)
 {
 	enum { OPT_ALL = 256, OPT_FORMAT };
 	static const struct option options[] = {
@@ -142,44 +151,39 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct runtime_exec_options o = {.stdio = {-1, -1, -1}};
-	_cleanup_strvec_ struct strvec env = STRVEC_INIT, filters = STRVEC_INIT;
-	bool all = false;
-	enum cli_format format = CLI_FORMAT_TEXT;
 	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "+f:itu:e:w:h", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_ALL:
-			all = true;
+			a->all = true;
 			break;
 		case 'f':
 			if (runtime_filter_check(optarg, &err) < 0) {
-				cli_usage("exec", "%s", err->message);
-				petra_error_free(err);
+				cli_usage_error("exec", "", err);
 				return EXEC_EXIT_FAIL;
 			}
-			strvec_push(&filters, optarg);
+			strvec_push(&a->filters, optarg);
 			break;
 		case OPT_FORMAT:
-			if (cli_parse_format("exec", optarg, &format))
+			if (cli_parse_format("exec", optarg, &a->format))
 				return EXEC_EXIT_FAIL;
 			break;
 		case 'i':
-			o.interactive = true;
+			a->o.interactive = true;
 			break;
 		case 't':
-			o.tty = true;
+			a->o.tty = true;
 			break;
 		case 'u':
-			o.user = optarg;
+			a->o.user = optarg;
 			break;
 		case 'e':
-			strvec_push(&env, optarg);
+			strvec_push(&a->env, optarg);
 			break;
 		case 'w':
-			o.workdir = optarg;
+			a->o.workdir = optarg;
 			break;
 		case 'h':
 			return cli_help(usage);
@@ -188,39 +192,67 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 			return EXEC_EXIT_FAIL;
 		}
 	}
-	o.env = env.v;
-	if (filters.n && !all) {
+	a->o.env = a->env.v;
+	if (a->filters.n && !a->all) {
 		cli_usage("exec", "--filter goes with --all");
 		return EXEC_EXIT_FAIL;
 	}
-	if (all) {
+	if (a->all) {
 		if (optind >= argc) {
 			cli_usage("exec", "--all expects -- COMMAND");
 			return EXEC_EXIT_FAIL;
 		}
-		if (o.tty || o.interactive) {
+		if (a->o.tty || a->o.interactive) {
 			cli_usage("exec", "--all cannot go with -i or -t");
 			return EXEC_EXIT_FAIL;
 		}
-		o.argv = argv + optind;
-		return exec_all(cli, &filters, &o, format);
+		a->o.argv = argv + optind;
+		return -1;
 	}
 	if (argc - optind < 2) {
 		cli_usage("exec", "expects CONTAINER and COMMAND");
 		return EXEC_EXIT_FAIL;
 	}
-	o.argv = argv + optind + 1;
+	a->container = argv[optind];
+	a->o.argv = argv + optind + 1;
+	return -1;
+}
+
+/* The command's status, or 125, 126, 127 as run. */
+static int exec_one(struct cli *cli, const char *container, const struct runtime_exec_options *o)
+{
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXEC_EXIT_FAIL;
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_container ct;
-	if (runtime_find(run_dir, argv[optind], &ct, &err) < 0) {
+	struct petra_error *err = NULL;
+	if (runtime_find(run_dir, container, &ct, &err) < 0) {
 		cli_fail(err);
 		return EXEC_EXIT_FAIL;
 	}
-	int code = 0;
-	int r = runtime_exec(store, &ct, &o, &code, &err);
+	int code = EXEC_EXIT_FAIL;
+	int r = runtime_exec(store, &ct, o, &code, &err);
 	runtime_container_release(&ct);
-	return r < 0 ? exec_fail(err) : code;
+	if (r < 0) {
+		cli_fail(err);
+		return code == 126 || code == 127 ? code : EXEC_EXIT_FAIL;
+	}
+	return code;
+}
+
+int cmd_exec(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_(exec_args_release) struct exec_args a = {
+	    .o = {.stdio = {-1, -1, -1}},
+	    .env = STRVEC_INIT,
+	    .filters = STRVEC_INIT,
+	    .format = CLI_FORMAT_TEXT,
+	};
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	if (a.all)
+		return exec_all(cli, &a.filters, &a.o, a.format);
+	return exec_one(cli, a.container, &a.o);
 }

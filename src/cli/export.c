@@ -2,6 +2,8 @@
 /* petra export: an image to an OCI layout or archive. */
 #include "cli.h"
 
+#include <string.h>
+
 static const char usage[] =
     "Usage: petra export [OPTIONS] IMAGE DEST\n"
     "\n"
@@ -23,6 +25,12 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 		return parsed;
 	if (argc - optind != 2)
 		return cli_usage("export", "expects IMAGE and DEST");
+	if (cli_check_image_ref("export", argv[optind]) != 0)
+		return EXIT_USAGE;
+	const char *dest = argv[optind + 1];
+	if (strncmp(dest, "oci:", 4) != 0 && strncmp(dest, "oci-archive:", 12) != 0)
+		return cli_usage(
+		    "export", "DEST is oci:PATH[:TAG] or oci-archive:FILE[:TAG], not \"%s\"", dest);
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;

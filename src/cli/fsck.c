@@ -8,7 +8,8 @@ static const char usage[] =
     "Verify the store: every blob's content against its digest, every\n"
     "reference (index.json, manifests, configs, layers) and size, and every\n"
     "layer's uncompressed content against its config's diff_id. Prints one\n"
-    "line per problem, naming the object.\n"
+    "line per problem, naming the object, then a count of them on standard\n"
+    "error; or \"ok: STORE is sound\".\n"
     "\n"
     "Exit status: 0 when the store is sound, 1 when problems were found.\n"
     "\n"
@@ -86,11 +87,12 @@ int cmd_fsck(struct cli *cli, int argc, char **argv)
 		json_decref(o);
 	} else {
 		json_decref(ctx.problems);
+		/* The verdict: a result on stdout when sound, an error otherwise. */
 		if (problems)
 			fprintf(stderr, "petra: fsck: %u problem%s in %s\n", problems,
 				problems == 1 ? "" : "s", petra_store_root(store));
-		else if (!cli->quiet)
-			fprintf(stderr, "petra: fsck: %s is sound\n", petra_store_root(store));
+		else
+			printf("ok: %s is sound\n", petra_store_root(store));
 	}
 	return problems ? EXIT_FAIL : EXIT_OK;
 }

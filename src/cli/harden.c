@@ -56,7 +56,7 @@ enum {
 };
 
 /* "PATH[:SIZE]" */
-static int parse_writable(const char *arg, struct runtime_writable_path *w)
+static int parse_writable(const char *arg, struct image_writable_path *w)
 {
 	memset(w, 0, sizeof(*w));
 	const char *colon = strrchr(arg, ':');
@@ -104,7 +104,7 @@ static int harden(struct cli *cli, struct harden_options *o, const char *image, 
  * it (lists add up, a path given twice takes the later size). */
 static int merge_policy(const char *path, const struct harden_options *cli_o, bool squash_set,
 			struct petra_policy **policy, struct harden_options *o,
-			struct runtime_writable_path **writable, size_t *n_writable,
+			struct image_writable_path **writable, size_t *n_writable,
 			struct strvec *strip)
 {
 	struct petra_error *err = NULL;
@@ -142,18 +142,84 @@ static int run(struct cli *cli, const struct harden_options *cli_o, bool squash_
 {
 	_cleanup_policy_ struct petra_policy *policy = NULL;
 	struct harden_options merged, *o = &merged;
-	struct runtime_writable_path *writable = NULL;
+	struct image_writable_path *writable = NULL;
 	size_t n_writable = 0;
 	_cleanup_strvec_ struct strvec strip = STRVEC_INIT;
 	int status = merge_policy(policy_path, cli_o, squash_set, &policy, o, &writable,
 				  &n_writable, &strip);
 	if (status == EXIT_OK)
 		status = harden(cli, o, image, quiet);
-	runtime_writable_paths_free(writable, n_writable);
+	image_writable_paths_free(writable, n_writable);
 	return status;
 }
 
-int cmd_harden(struct cli *cli, int argc, char **argv)
+struct harden_args {
+	struct harden_options o; /* the command line's (the policy's come later) */
+	struct image_writable_path *writable;
+	size_t n_writable;
+	struct strvec strip;
+	bool quiet, squash_set;
+	const char *policy_path, *image;
+};
+
+static void harden_args_release(struct harden_args *a)
+{
+	for (size_t i = 0; i < a->n_writable; i++)
+		free(a->writable[i].path);
+	free(a->writable);
+	strvec_clear(&a->strip);
+}
+
+/* One option: 0, or the exit status. */
+static int parse_option(int c, struct harden_args *a, char **argv)
+{
+	struct petra_error *err = NULL;
+	switch (c) {
+	case 't':
+		a->o.name = optarg;
+		return 0;
+	case 'u':
+		a->o.user = optarg;
+		return 0;
+	case OPT_WRITABLE:
+		a->writable = xrealloc(a->writable, (a->n_writable + 1) * sizeof(*a->writable));
+		if (parse_writable(optarg, &a->writable[a->n_writable]))
+			return EXIT_USAGE;
+		a->n_writable++;
+		return 0;
+	case OPT_STRIP_SHELLS:
+		a->o.strip_shells = true;
+		return 0;
+	case OPT_STRIP:
+		strvec_push(&a->strip, optarg);
+		return 0;
+	case OPT_KEEP_SETUID:
+		a->o.keep_setuid = true;
+		return 0;
+	case OPT_SQUASH:
+		if (harden_squash_parse(optarg, &a->o.squash, &err) < 0)
+			return cli_usage_error("harden", "--squash: ", err);
+		a->squash_set = true;
+		return 0;
+	case OPT_POLICY:
+		a->policy_path = optarg;
+		return 0;
+	case OPT_BASE_LAYERS:
+		return cli_parse_count("harden", "--base-layers", optarg, &a->o.base_layers);
+	case OPT_COMPRESSION:
+		if (layer_compression_parse(optarg, &a->o.compression, &err) < 0)
+			return cli_usage_error("harden", "", err);
+		return 0;
+	case 'q':
+		a->quiet = true;
+		return 0;
+	default:
+		return cli_bad_option("harden", argv);
+	}
+}
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct harden_args *a)
 {
 	static const struct option options[] = {
 	    {"tag", required_argument, NULL, 't'},
@@ -170,90 +236,42 @@ int cmd_harden(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct harden_options o = {
-	    .squash = HARDEN_SQUASH_APP,
-	    .base_layers = -1,
-	    .compression = LAYER_COMPRESSION_GZIP,
-	};
-	struct runtime_writable_path *writable = NULL;
-	size_t n_writable = 0;
-	_cleanup_strvec_ struct strvec strip = STRVEC_INIT;
-	bool quiet = cli->quiet, squash_set = false;
-	const char *policy_path = NULL;
-	struct petra_error *err = NULL;
-	int status = EXIT_USAGE;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "t:u:qh", options, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			o.name = optarg;
-			break;
-		case 'u':
-			o.user = optarg;
-			break;
-		case OPT_WRITABLE:
-			writable = xrealloc(writable, (n_writable + 1) * sizeof(*writable));
-			if (parse_writable(optarg, &writable[n_writable]))
-				goto out;
-			n_writable++;
-			break;
-		case OPT_STRIP_SHELLS:
-			o.strip_shells = true;
-			break;
-		case OPT_STRIP:
-			strvec_push(&strip, optarg);
-			break;
-		case OPT_KEEP_SETUID:
-			o.keep_setuid = true;
-			break;
-		case OPT_SQUASH:
-			if (harden_squash_parse(optarg, &o.squash, &err) < 0) {
-				cli_usage_error("harden", "--squash: ", err);
-				goto out;
-			}
-			squash_set = true;
-			break;
-		case OPT_POLICY:
-			policy_path = optarg;
-			break;
-		case OPT_BASE_LAYERS:
-			if (cli_parse_count("harden", "--base-layers", optarg, &o.base_layers))
-				goto out;
-			break;
-		case OPT_COMPRESSION:
-			if (layer_compression_parse(optarg, &o.compression, &err) < 0) {
-				cli_usage_error("harden", "", err);
-				goto out;
-			}
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			status = cli_help(usage);
-			goto out;
-		default:
-			status = cli_bad_option("harden", argv);
-			goto out;
-		}
+		if (c == 'h')
+			return cli_help(usage);
+		int status = parse_option(c, a, argv);
+		if (status != 0)
+			return status;
 	}
-	if (argc - optind != 1) {
-		cli_usage("harden", "expects one IMAGE");
-		goto out;
-	}
-	if (!o.name) {
-		cli_usage("harden", "the new image needs a name: -t NAME");
-		goto out;
-	}
-	o.writable = writable;
-	o.n_writable = n_writable;
-	o.strip = (const char *const *)strip.v;
-	o.n_strip = strip.n;
-	status = run(cli, &o, squash_set, policy_path, argv[optind], quiet);
-out:
-	for (size_t i = 0; i < n_writable; i++)
-		free(writable[i].path);
-	free(writable);
+	if (argc - optind != 1)
+		return cli_usage("harden", "expects one IMAGE");
+	if (!a->o.name)
+		return cli_usage("harden", "the new image needs a name: -t NAME");
+	a->image = argv[optind];
+	if (cli_check_image_ref("harden", a->image) != 0 ||
+	    cli_check_image_name("harden", a->o.name) != 0)
+		return EXIT_USAGE;
+	a->o.writable = a->writable;
+	a->o.n_writable = a->n_writable;
+	a->o.strip = (const char *const *)a->strip.v;
+	a->o.n_strip = a->strip.n;
+	return -1;
+}
+
+int cmd_harden(struct cli *cli, int argc, char **argv)
+{
+	struct harden_args a = {
+	    .o = {.squash = HARDEN_SQUASH_APP,
+		  .base_layers = -1,
+		  .compression = LAYER_COMPRESSION_GZIP},
+	    .strip = STRVEC_INIT,
+	    .quiet = cli->quiet,
+	};
+	int status = parse_args(argc, argv, &a);
+	if (status < 0)
+		status = run(cli, &a.o, a.squash_set, a.policy_path, a.image, a.quiet);
+	harden_args_release(&a);
 	return status;
 }

@@ -65,7 +65,13 @@ static void fill_row(struct petra_store *store, const struct petra_store_entry *
 	image_release(&img);
 }
 
-int cmd_images(struct cli *cli, int argc, char **argv)
+struct images_args {
+	enum cli_format format;
+	bool digests, quiet;
+};
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct images_args *a)
 {
 	enum { OPT_FORMAT = 256, OPT_DIGESTS };
 	static const struct option options[] = {
@@ -75,21 +81,20 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	enum cli_format format = CLI_FORMAT_TEXT;
-	bool digests = false, quiet = false;
+	*a = (struct images_args){.format = CLI_FORMAT_TEXT};
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
-			if (cli_parse_format("images", optarg, &format))
+			if (cli_parse_format("images", optarg, &a->format))
 				return EXIT_USAGE;
 			break;
 		case OPT_DIGESTS:
-			digests = true;
+			a->digests = true;
 			break;
 		case 'q':
-			quiet = true;
+			a->quiet = true;
 			break;
 		case 'h':
 			return cli_help(usage);
@@ -99,6 +104,55 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("images", "takes no arguments");
+	return -1;
+}
+
+static void print_json(const struct petra_store_entry *entries, const struct row *rows, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(rows[i].name));
+		json_object_set_new(o, "tag", json_string(rows[i].tag));
+		json_object_set_new(o, "digest", json_string(rows[i].digest));
+		json_object_set_new(o, "mediaType", json_string(entries[i].desc.media_type));
+		json_object_set_new(o, "created",
+				    rows[i].created ? json_string(rows[i].created) : json_null());
+		json_object_set_new(o, "size", json_integer((json_int_t)rows[i].size));
+		json_array_append_new(arr, o);
+	}
+	cli_print_json(arr);
+	json_decref(arr);
+}
+
+static void print_table(const struct row *rows, size_t n, bool digests)
+{
+	size_t wn = 4, wt = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(rows[i].name) > wn)
+			wn = strlen(rows[i].name);
+		if (strlen(rows[i].tag) > wt)
+			wt = strlen(rows[i].tag);
+	}
+	printf("%-*s  %-*s  %-*s  %-16s  %s\n", (int)wn, "NAME", (int)wt, "TAG", digests ? 71 : 12,
+	       "DIGEST", "CREATED", "SIZE");
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		char age[48], size[32], shortd[13];
+		format_age(rows[i].created_time, now, age, sizeof(age));
+		format_size(rows[i].size, size, sizeof(size));
+		oci_digest_short(rows[i].digest, shortd);
+		printf("%-*s  %-*s  %-*s  %-16s  %s\n", (int)wn, rows[i].name, (int)wt, rows[i].tag,
+		       digests ? 71 : 12, digests ? rows[i].digest : shortd, age, size);
+	}
+}
+
+int cmd_images(struct cli *cli, int argc, char **argv)
+{
+	struct images_args a;
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_CREATE);
 	if (!store)
 		return EXIT_FAIL;
@@ -110,47 +164,13 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 	struct row *rows = xcalloc(n, sizeof(*rows));
 	for (size_t i = 0; i < n; i++)
 		fill_row(store, &entries[i], &rows[i]);
-	if (format == CLI_FORMAT_JSON) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_object();
-			json_object_set_new(o, "name", json_string(rows[i].name));
-			json_object_set_new(o, "tag", json_string(rows[i].tag));
-			json_object_set_new(o, "digest", json_string(rows[i].digest));
-			json_object_set_new(o, "mediaType",
-					    json_string(entries[i].desc.media_type));
-			json_object_set_new(o, "created",
-					    rows[i].created ? json_string(rows[i].created)
-							    : json_null());
-			json_object_set_new(o, "size", json_integer((json_int_t)rows[i].size));
-			json_array_append_new(arr, o);
-		}
-		cli_print_json(arr);
-		json_decref(arr);
-	} else if (quiet) {
+	if (a.format == CLI_FORMAT_JSON)
+		print_json(entries, rows, n);
+	else if (a.quiet)
 		for (size_t i = 0; i < n; i++)
 			printf("%s:%s\n", rows[i].name, rows[i].tag);
-	} else {
-		size_t wn = 4, wt = 3;
-		for (size_t i = 0; i < n; i++) {
-			if (strlen(rows[i].name) > wn)
-				wn = strlen(rows[i].name);
-			if (strlen(rows[i].tag) > wt)
-				wt = strlen(rows[i].tag);
-		}
-		printf("%-*s  %-*s  %-*s  %-16s  %s\n", (int)wn, "NAME", (int)wt, "TAG",
-		       digests ? 71 : 12, "DIGEST", "CREATED", "SIZE");
-		time_t now = time(NULL);
-		for (size_t i = 0; i < n; i++) {
-			char age[48], size[32], shortd[13];
-			format_age(rows[i].created_time, now, age, sizeof(age));
-			format_size(rows[i].size, size, sizeof(size));
-			oci_digest_short(rows[i].digest, shortd);
-			printf("%-*s  %-*s  %-*s  %-16s  %s\n", (int)wn, rows[i].name, (int)wt,
-			       rows[i].tag, digests ? 71 : 12, digests ? rows[i].digest : shortd,
-			       age, size);
-		}
-	}
+	else
+		print_table(rows, n, a.digests);
 	for (size_t i = 0; i < n; i++) {
 		free(rows[i].name);
 		free(rows[i].tag);

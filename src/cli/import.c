@@ -61,6 +61,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("import", "expects one SOURCE");
+	if (o.name && cli_check_image_name("import", o.name) != 0)
+		return EXIT_USAGE;
 	_cleanup_store_ struct petra_store *store =
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
 	if (!store)

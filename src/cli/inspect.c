@@ -62,6 +62,10 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("inspect", "expects at least one IMAGE");
+	for (int i = optind; i < argc; i++)
+		if (strncmp(argv[i], "docker://", 9) &&
+		    cli_check_image_ref("inspect", argv[i]) != 0)
+			return EXIT_USAGE;
 	_cleanup_store_ struct petra_store *store = NULL;
 	json_t *results = json_array();
 	int status = EXIT_OK;

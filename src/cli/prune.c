@@ -49,10 +49,9 @@ int cmd_prune(struct cli *cli, int argc, char **argv)
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_EXCLUSIVE);
 	if (!store)
 		return EXIT_FAIL;
-	struct cli_gc_result gc;
-	struct petra_error *err = NULL;
-	if (cli_collect_garbage(store, dry_run, &gc, &err) < 0)
-		return cli_fail(err);
+	struct rootfs_gc_result gc;
+	if (cli_collect_garbage(store, dry_run, &gc) != EXIT_OK)
+		return EXIT_FAIL;
 	if (format == CLI_FORMAT_JSON) {
 		json_t *o = json_object();
 		json_object_set_new(o, "dryRun", json_boolean(dry_run));

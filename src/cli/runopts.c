@@ -67,14 +67,15 @@ static struct sandbox_mount *new_mount(struct cli_run_args *a)
 	return m;
 }
 
-/* "PATH[:size=64m,mode=1777,uid=N,gid=N,ro]" */
+/* "PATH[:size=64m,mode=1777,uid=N,gid=N,copy,ro]"; no mode: 1777 (as
+ * Docker and podman), or with copy the image's directory's. */
 static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg)
 {
 	_cleanup_free_ char *copy = xstrdup(arg);
 	char *opts = strchr(copy, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (!sandbox_path_is_clean(copy))
+	if (!path_is_clean(copy))
 		return cli_usage(
 		    verb, "--tmpfs wants a clean absolute path (no . or ..), not \"%s\"", copy);
 	struct sandbox_mount m = {.kind = SANDBOX_MOUNT_TMPFS};
@@ -97,8 +98,12 @@ static int parse_tmpfs(const char *verb, struct cli_run_args *a, const char *arg
 			m.readonly = true;
 			continue;
 		}
-		return cli_usage(verb,
-				 "--tmpfs option \"%s\" is not size=, mode=, uid=, gid= or ro", o);
+		if (!strcmp(o, "copy") || !strcmp(o, "tmpcopyup")) {
+			m.copy_up = true;
+			continue;
+		}
+		return cli_usage(
+		    verb, "--tmpfs option \"%s\" is not size=, mode=, uid=, gid=, copy or ro", o);
 	}
 	struct sandbox_mount *slot = new_mount(a);
 	*slot = m;
@@ -119,14 +124,18 @@ static int parse_volume(const char *verb, struct cli_run_args *a, const char *ar
 		*mode++ = '\0';
 	if (copy[0] != '/')
 		return cli_usage(verb, "-v wants an absolute SRC, not \"%s\"", arg);
-	if (!sandbox_path_is_clean(dst))
+	if (!path_is_clean(dst))
 		return cli_usage(verb, "-v wants a clean absolute DST (no . or ..), not \"%s\"",
 				 arg);
 	if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
 		return cli_usage(verb, "-v mode \"%s\" is not ro or rw", mode);
+	/* Well formed, but not there: the operation fails (see EXIT-CODES.md). */
 	struct stat st;
-	if (stat(copy, &st) < 0)
-		return cli_usage(verb, "-v source %s: %s", copy, strerror(errno));
+	if (stat(copy, &st) < 0) {
+		struct petra_error *err = NULL;
+		petra_error_set_errno(&err, errno, "%s -v: source %s", verb, copy);
+		return cli_fail(err);
+	}
 	struct sandbox_mount *m = new_mount(a);
 	m->kind = SANDBOX_MOUNT_BIND;
 	m->source = xstrdup(copy);
@@ -183,29 +192,7 @@ void cli_run_args_finish(struct cli_run_args *a)
 	a->o.env = a->env.v;
 }
 
-/* The petra-supervisor program: $PETRA_SUPERVISOR, next to petra (a build
- * tree), or the installed one. NULL when none is there. */
 char *cli_supervisor_path(void)
 {
-	const char *env = getenv("PETRA_SUPERVISOR");
-	if (env && *env)
-		return xstrdup(env);
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			char *p = path_join(self, "petra-supervisor");
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	char *p = path_join(PETRA_LIBEXECDIR, "petra-supervisor");
-	if (access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
+	return cli_helper_path("petra-supervisor", "PETRA_SUPERVISOR");
 }

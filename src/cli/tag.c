@@ -19,18 +19,19 @@ int cmd_tag(struct cli *cli, int argc, char **argv)
 	if (argc - optind < 2)
 		return cli_usage("tag", "expects IMAGE and at least one NAME");
 	struct petra_error *err = NULL;
-	/* Check every name before changing anything. */
+	/* Check every name before changing anything: a malformed one is bad
+	 * usage. */
+	if (cli_check_image_ref("tag", argv[optind]) != 0)
+		return EXIT_USAGE;
+	for (int i = optind + 1; i < argc; i++)
+		if (cli_check_image_name("tag", argv[i]) != 0)
+			return EXIT_USAGE;
 	struct strvec names = STRVEC_INIT;
 	for (int i = optind + 1; i < argc; i++) {
 		struct oci_ref ref;
 		if (oci_ref_parse(argv[i], &ref, &err) < 0) {
 			strvec_clear(&names);
 			return cli_fail(err);
-		}
-		if (!ref.tag) {
-			oci_ref_release(&ref);
-			strvec_clear(&names);
-			return cli_usage("tag", "NAME \"%s\" needs a tag, not a digest", argv[i]);
 		}
 		strvec_push_nodup(&names, oci_ref_format(&ref));
 		oci_ref_release(&ref);

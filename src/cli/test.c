@@ -20,8 +20,8 @@ static const char usage[] =
     "  -o, --output FILE     write the report to FILE instead of standard output\n"
     "  -h, --help            this help\n"
     "\n"
-    "Exit status: 0 every test passed, 1 a test failed or could not run, 2 bad\n"
-    "usage (also a test file that is not valid).\n";
+    "Exit status: 0 every test passed, 1 a test failed or could not run (or a\n"
+    "test file cannot be read or is not valid), 2 bad usage.\n";
 
 int cmd_test(struct cli *cli, int argc, char **argv)
 {
@@ -60,6 +60,8 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		return cli_usage("test", "expects IMAGE and at least one FILE");
+	if (cli_check_image_ref("test", argv[optind]) != 0)
+		return EXIT_USAGE;
 	struct petra_error *err = NULL;
 	/* Every file is checked before anything runs. */
 	size_t n_docs = (size_t)(argc - optind - 1);
@@ -69,12 +71,10 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 			for (size_t k = 0; k < i; k++)
 				json_decref(docs[k]);
 			free(docs);
-			fprintf(stderr, "petra test: %s\n", err->message);
-			petra_error_free(err);
-			return EXIT_USAGE;
+			return cli_fail(err);
 		}
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct structtest_context ctx = {.store = store, .image = argv[optind], .run_dir = run_dir};
 	struct structtest_report report = {0};
 	int r = store ? 0 : -EIO;

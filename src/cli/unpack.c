@@ -61,6 +61,8 @@ int cmd_unpack(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage("unpack", "expects IMAGE and DIR");
+	if (cli_check_image_ref("unpack", argv[optind]) != 0)
+		return EXIT_USAGE;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;

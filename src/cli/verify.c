@@ -56,6 +56,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			return cli_bad_option("verify", argv);
 		}
 	}
+	for (int i = optind; i < argc; i++)
+		if (cli_check_image_ref("verify", argv[i]) != 0)
+			return EXIT_USAGE;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;

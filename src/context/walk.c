@@ -45,6 +45,7 @@ struct walker {
 	 * is. */
 	struct pending *pending;
 	size_t n_pending, alloc_pending;
+	const char *ipath; /* the start's path for .dockerignore, or NULL */
 };
 
 static int report(struct walker *w, const char *path, const char *name, const struct stat *st,
@@ -100,54 +101,44 @@ static char *join_rel(const char *a, const char *b)
 	return *a ? xasprintf("%s/%s", a, b) : xstrdup(b);
 }
 
-static int walk_dir(struct walker *w, int fd, const char *rel, const char *ipath,
-		    struct petra_error **err)
+static int walk_pre(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
 {
-	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	int r = read_sorted_names(fd, &names, rel, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < names.n; i++) {
-		const char *name = names.v[i];
-		_cleanup_free_ char *child = join_rel(rel, name);
-		_cleanup_free_ char *child_ipath = ipath ? join_rel(ipath, name) : NULL;
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			_cleanup_free_ char *q = str_quote(child);
-			return petra_error_set_errno(err, errno, "%s: stat", q);
-		}
-		bool excluded = child_ipath && context_ignore_match(w->ig, child_ipath);
-		bool dir = S_ISDIR(st.st_mode);
-		if (excluded && !(dir && context_ignore_may_include_below(w->ig, child_ipath)))
-			continue;
-		if (excluded) {
-			xgrow((void **)&w->pending, &w->alloc_pending, w->n_pending + 1,
-			      sizeof(*w->pending));
-			w->pending[w->n_pending++] =
-			    (struct pending){xstrdup(child), xstrdup(name), st, fd, -1, false};
-		} else {
-			r = report(w, child, name, &st, fd, err);
-			if (r < 0)
-				return r;
-		}
-		if (dir) {
-			int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0) {
-				_cleanup_free_ char *q = str_quote(child);
-				r = petra_error_set_errno(err, errno, "%s: open", q);
-			} else {
-				r = walk_dir(w, cfd, child, child_ipath, err);
-				close(cfd);
-			}
-		}
-		if (excluded) {
-			struct pending *p = &w->pending[--w->n_pending];
-			free(p->path);
-			free(p->name);
-		}
-		if (r < 0)
-			return r;
+	struct walker *w = ctx;
+	_cleanup_free_ char *ipath = w->ipath ? join_rel(w->ipath, e->path) : NULL;
+	bool excluded = ipath && context_ignore_match(w->ig, ipath);
+	bool dir = S_ISDIR(e->st.st_mode);
+	if (excluded && !(dir && context_ignore_may_include_below(w->ig, ipath)))
+		return FS_WALK_PRUNE;
+	if (!excluded)
+		return report(w, e->path, e->name, &e->st, e->dirfd, err);
+	/* Reported later, if at all: its parent's descriptor must outlive
+	 * the walker's, which may close it on a deep walk. */
+	int dir_fd = fcntl(e->dirfd, F_DUPFD_CLOEXEC, 3);
+	if (dir_fd < 0) {
+		_cleanup_free_ char *q = str_quote(e->path);
+		return petra_error_set_errno(err, errno, "%s: open", q);
 	}
+	xgrow((void **)&w->pending, &w->alloc_pending, w->n_pending + 1, sizeof(*w->pending));
+	w->pending[w->n_pending++] =
+	    (struct pending){xstrdup(e->path), xstrdup(e->name), e->st, dir_fd, -1, false};
+	return FS_WALK_CONTINUE;
+}
+
+static void pending_release(struct pending *p)
+{
+	free(p->path);
+	free(p->name);
+	if (p->dir_fd >= 0)
+		close(p->dir_fd);
+}
+
+/* An excluded directory's contents are done: it is no longer pending. */
+static int walk_post(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	struct walker *w = ctx;
+	if (w->n_pending && !strcmp(w->pending[w->n_pending - 1].path, e->path))
+		pending_release(&w->pending[--w->n_pending]);
 	return 0;
 }
 
@@ -178,7 +169,8 @@ int context_walk(int root_fd, const char *path, const struct context_ignore *ig,
 	bool dir = S_ISDIR(st.st_mode);
 	if (excluded && !(dir && context_ignore_may_include_below(ig, ipath)))
 		return petra_error_set(err, ENOENT, "%s: excluded by .dockerignore", shown);
-	struct walker w = {.ig = ig, .fn = fn, .ctx = ctx};
+	static const struct fs_walk_ops walk_ops = {walk_pre, walk_post};
+	struct walker w = {.ig = ig, .fn = fn, .ctx = ctx, .ipath = ipath};
 	int r = 0;
 	if (excluded) {
 		xgrow((void **)&w.pending, &w.alloc_pending, 1, sizeof(*w.pending));
@@ -191,13 +183,11 @@ int context_walk(int root_fd, const char *path, const struct context_ignore *ig,
 	if (r == 0 && dir) {
 		_cleanup_close_ int dfd = openat(start, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = dfd < 0 ? petra_error_set_errno(err, errno, "%s: open", shown)
-			    : walk_dir(&w, dfd, "", ipath, err);
+			    : fs_walk(dfd, "", 0, &walk_ops, &w, err);
 	}
 	bool found = !excluded || (w.n_pending && w.pending[0].reported);
-	for (size_t i = 0; i < w.n_pending; i++) {
-		free(w.pending[i].path);
-		free(w.pending[i].name);
-	}
+	for (size_t i = 0; i < w.n_pending; i++)
+		pending_release(&w.pending[i]);
 	free(w.pending);
 	if (r == 0 && !found)
 		return petra_error_set(err, ENOENT, "%s: excluded by .dockerignore", shown);

@@ -406,7 +406,7 @@ int dockerfile_check_instruction(const struct dockerfile_instruction *in, bool i
 		int r = at_least_one(in, what, err);
 		for (size_t i = 0; r == 0 && i < in->n_args; i++) {
 			size_t s = 0, e = in->args[i].len;
-			go_trim_space(in->args[i].text, &s, &e);
+			dockerfile_go_trim_space(in->args[i].text, &s, &e);
 			if (s == e)
 				r = petra_error_set(err, EINVAL,
 						    "VOLUME specified can not be an empty string");

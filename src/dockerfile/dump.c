@@ -17,7 +17,7 @@ void dockerfile_quote_go(struct strbuf *out, const char *s, size_t len)
 		size_t w = 1;
 		uint32_t r = c;
 		if (c >= 0x80)
-			r = utf8_decode((const unsigned char *)s + i, len - i, &w);
+			r = dockerfile_utf8_decode((const unsigned char *)s + i, len - i, &w);
 		if (r == RUNE_ERROR && w == 1) {
 			/* Invalid UTF-8: the byte itself. */
 			char b[4] = {'\\', 'x', hexdigits[c >> 4], hexdigits[c & 15]};
@@ -31,7 +31,7 @@ void dockerfile_quote_go(struct strbuf *out, const char *s, size_t len)
 			strbuf_addch(out, (char)r);
 			continue;
 		}
-		if (unicode_is_print(r)) {
+		if (dockerfile_unicode_is_print(r)) {
 			strbuf_add(out, s + i - w, w);
 			continue;
 		}
@@ -113,7 +113,9 @@ static json_t *json_text(const char *s, size_t len)
 			i++;
 			continue;
 		}
-		if (utf8_decode((const unsigned char *)s + i, len - i, &w) == RUNE_ERROR && w == 1)
+		if (dockerfile_utf8_decode((const unsigned char *)s + i, len - i, &w) ==
+			RUNE_ERROR &&
+		    w == 1)
 			break;
 		i += w;
 	}
@@ -123,8 +125,8 @@ static json_t *json_text(const char *s, size_t len)
 	strbuf_add(&sb, s, i);
 	while (i < len) {
 		size_t w;
-		uint32_t r = utf8_decode((const unsigned char *)s + i, len - i, &w);
-		utf8_append(&sb, r);
+		uint32_t r = dockerfile_utf8_decode((const unsigned char *)s + i, len - i, &w);
+		dockerfile_utf8_append(&sb, r);
 		i += w;
 	}
 	json_t *j = json_stringn(sb.buf, sb.len);

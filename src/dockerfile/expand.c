@@ -154,7 +154,7 @@ static int32_t lex_peek(const struct lexer *lx)
 	if (lx->i >= lx->n)
 		return LEX_EOF;
 	size_t w;
-	return (int32_t)utf8_decode(lx->s + lx->i, lx->n - lx->i, &w);
+	return (int32_t)dockerfile_utf8_decode(lx->s + lx->i, lx->n - lx->i, &w);
 }
 
 static int32_t lex_next(struct lexer *lx)
@@ -162,7 +162,7 @@ static int32_t lex_next(struct lexer *lx)
 	if (lx->i >= lx->n)
 		return LEX_EOF;
 	size_t w;
-	uint32_t r = utf8_decode(lx->s + lx->i, lx->n - lx->i, &w);
+	uint32_t r = dockerfile_utf8_decode(lx->s + lx->i, lx->n - lx->i, &w);
 	lx->i += w;
 	return (int32_t)r;
 }
@@ -171,7 +171,7 @@ static void words_raw_rune(struct words *w, uint32_t r)
 {
 	if (!w->out)
 		return;
-	utf8_append(&w->word, r);
+	dockerfile_utf8_append(&w->word, r);
 	w->in_word = true;
 }
 
@@ -179,7 +179,7 @@ static void words_rune(struct words *w, uint32_t r)
 {
 	if (!w->out)
 		return;
-	if (go_rune_is_space(r)) {
+	if (dockerfile_go_rune_is_space(r)) {
 		if (w->in_word && w->word.len) {
 			strvec_push(w->out, strbuf_str(&w->word));
 			strbuf_reset(&w->word);
@@ -197,7 +197,7 @@ static void words_string(struct words *w, const char *s, size_t n)
 		return;
 	for (size_t i = 0; i < n;) {
 		size_t width;
-		uint32_t r = utf8_decode((const unsigned char *)s + i, n - i, &width);
+		uint32_t r = dockerfile_utf8_decode((const unsigned char *)s + i, n - i, &width);
 		words_rune(w, r);
 		i += width;
 	}
@@ -276,7 +276,7 @@ static int process_single_quote(struct lexer *lx, struct strbuf *out)
 				strbuf_addch(out, '\'');
 			return 0;
 		}
-		utf8_append(out, (uint32_t)ch);
+		dockerfile_utf8_append(out, (uint32_t)ch);
 	}
 }
 
@@ -307,7 +307,7 @@ static int process_double_quote(struct lexer *lx, struct strbuf *out)
 		ch = lex_next(lx);
 		if (ch == esc) {
 			if (lx->raw_escapes)
-				utf8_append(out, (uint32_t)ch);
+				dockerfile_utf8_append(out, (uint32_t)ch);
 			int32_t nx = lex_peek(lx);
 			if (nx == LEX_EOF)
 				continue; /* fails at the top of the loop */
@@ -315,7 +315,7 @@ static int process_double_quote(struct lexer *lx, struct strbuf *out)
 			if (nx == '"' || nx == '$' || nx == esc)
 				ch = lex_next(lx);
 		}
-		utf8_append(out, (uint32_t)ch);
+		dockerfile_utf8_append(out, (uint32_t)ch);
 	}
 }
 
@@ -329,19 +329,20 @@ static bool is_special_param(int32_t ch)
 static void process_name(struct lexer *lx, struct strbuf *name)
 {
 	for (int32_t ch = lex_peek(lx); ch != LEX_EOF; ch = lex_peek(lx)) {
-		if (!name->len && unicode_is_digit((uint32_t)ch)) {
-			while ((ch = lex_peek(lx)) != LEX_EOF && unicode_is_digit((uint32_t)ch))
-				utf8_append(name, (uint32_t)lex_next(lx));
+		if (!name->len && dockerfile_unicode_is_digit((uint32_t)ch)) {
+			while ((ch = lex_peek(lx)) != LEX_EOF &&
+			       dockerfile_unicode_is_digit((uint32_t)ch))
+				dockerfile_utf8_append(name, (uint32_t)lex_next(lx));
 			return;
 		}
 		if (!name->len && is_special_param(ch)) {
-			utf8_append(name, (uint32_t)lex_next(lx));
+			dockerfile_utf8_append(name, (uint32_t)lex_next(lx));
 			return;
 		}
-		if (!unicode_is_letter((uint32_t)ch) && !unicode_is_digit((uint32_t)ch) &&
-		    ch != '_')
+		if (!dockerfile_unicode_is_letter((uint32_t)ch) &&
+		    !dockerfile_unicode_is_digit((uint32_t)ch) && ch != '_')
 			return;
-		utf8_append(name, (uint32_t)lex_next(lx));
+		dockerfile_utf8_append(name, (uint32_t)lex_next(lx));
 	}
 }
 
@@ -369,7 +370,7 @@ static void runes_of(struct runes *r, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t w;
-		runes_push(r, utf8_decode((const unsigned char *)s + i, n - i, &w));
+		runes_push(r, dockerfile_utf8_decode((const unsigned char *)s + i, n - i, &w));
 		i += w;
 	}
 }
@@ -395,7 +396,7 @@ static int compile_pattern(struct lexer *lx, const struct runes *p, struct pat_t
 				free(t);
 				struct strbuf e = STRBUF_INIT;
 				if (i + 1 < p->n)
-					utf8_append(&e, next);
+					dockerfile_utf8_append(&e, next);
 				int r = lex_fail(lx,
 						 "invalid pattern (%s) in substitution: invalid "
 						 "escape '\\%s'",
@@ -507,7 +508,7 @@ static void glob_release(struct glob *g)
 static void runes_append_to(struct strbuf *out, const struct runes *r, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
-		utf8_append(out, r->v[i]);
+		dockerfile_utf8_append(out, r->v[i]);
 }
 
 /* ${VAR#p}, ${VAR##p}, ${VAR%p}, ${VAR%%p}. */
@@ -568,7 +569,7 @@ static int trim_pattern(struct lexer *lx, const char *value, const char *word, b
 		free(toks);
 		if (suffix) {
 			for (size_t i = v.n; i > cut; i--)
-				utf8_append(out, v.v[i - 1]);
+				dockerfile_utf8_append(out, v.v[i - 1]);
 		} else {
 			runes_append_to(out, &v, cut, v.n);
 		}
@@ -621,7 +622,7 @@ static int replace_pattern(struct lexer *lx, const char *value, const char *patt
 		prev_end = me;
 		if (me == ms) {
 			if (ms < v.n)
-				utf8_append(out, v.v[ms]);
+				dockerfile_utf8_append(out, v.v[ms]);
 			pos = ms + 1;
 		} else {
 			pos = me;
@@ -670,7 +671,7 @@ static int process_dollar(struct lexer *lx, struct strbuf *out)
 	_cleanup_strbuf_ struct strbuf chs = STRBUF_INIT;
 	if (ch == LEX_EOF)
 		return lex_fail(lx, "syntax error: missing '}'");
-	utf8_append(&chs, (uint32_t)ch);
+	dockerfile_utf8_append(&chs, (uint32_t)ch);
 	bool null_is_unset = false;
 	int r;
 	lx->depth++;
@@ -686,7 +687,7 @@ static int process_dollar(struct lexer *lx, struct strbuf *out)
 			null_is_unset = true;
 			ch = lex_next(lx);
 			if (ch != LEX_EOF)
-				utf8_append(&chs, (uint32_t)ch);
+				dockerfile_utf8_append(&chs, (uint32_t)ch);
 		}
 		_cleanup_strbuf_ struct strbuf word = STRBUF_INIT;
 		r = read_operand(lx, '}', ch == '#' || ch == '%', &word, "'}'");
@@ -787,7 +788,7 @@ static int process_stop_on(struct lexer *lx, int32_t stop, bool raw_escapes, str
 			if (lx->raw_escapes) {
 				if (w)
 					words_raw_rune(w, (uint32_t)ch);
-				utf8_append(result, (uint32_t)ch);
+				dockerfile_utf8_append(result, (uint32_t)ch);
 			}
 			ch = lex_next(lx);
 			if (ch == LEX_EOF)
@@ -797,7 +798,7 @@ static int process_stop_on(struct lexer *lx, int32_t stop, bool raw_escapes, str
 		} else if (w) {
 			words_rune(w, (uint32_t)ch);
 		}
-		utf8_append(result, (uint32_t)ch);
+		dockerfile_utf8_append(result, (uint32_t)ch);
 	}
 	if (stop != LEX_EOF) {
 		char c[5] = {0};

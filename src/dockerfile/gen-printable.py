@@ -55,21 +55,21 @@ out.write("""static bool in_ranges(const uint32_t (*r)[2], size_t n, uint32_t c)
 	return false;
 }
 
-bool unicode_is_print(uint32_t r)
+bool dockerfile_unicode_is_print(uint32_t r)
 {
 	if (r < 0x80)
 		return r >= 0x20 && r < 0x7f;
 	return in_ranges(print_ranges, ARRAY_SIZE(print_ranges), r);
 }
 
-bool unicode_is_letter(uint32_t r)
+bool dockerfile_unicode_is_letter(uint32_t r)
 {
 	if (r < 0x80)
 		return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z');
 	return in_ranges(letter_ranges, ARRAY_SIZE(letter_ranges), r);
 }
 
-bool unicode_is_digit(uint32_t r)
+bool dockerfile_unicode_is_digit(uint32_t r)
 {
 	if (r < 0x80)
 		return r >= '0' && r <= '9';

@@ -20,16 +20,16 @@ struct dockerfile_private {
 
 /* Decode one rune like Go's utf8.DecodeRune: invalid or truncated input
  * gives RUNE_ERROR with width 1. n > 0. */
-uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *width);
+uint32_t dockerfile_utf8_decode(const unsigned char *s, size_t n, size_t *width);
 /* Append the UTF-8 encoding of r. */
-void utf8_append(struct strbuf *sb, uint32_t r);
+void dockerfile_utf8_append(struct strbuf *sb, uint32_t r);
 /* Go's unicode.IsSpace. */
-bool go_rune_is_space(uint32_t r);
+bool dockerfile_go_rune_is_space(uint32_t r);
 /* Go's unicode.IsSpace for the rune at s (n > 0): its width, 0 if not a space. */
-size_t go_space_width(const char *s, size_t n);
+size_t dockerfile_go_space_width(const char *s, size_t n);
 /* Go's strings.TrimSpace / TrimLeftFunc(unicode.IsSpace) on [*start, *end). */
-void go_trim_space(const char *s, size_t *start, size_t *end);
-size_t go_skip_space(const char *s, size_t start, size_t end);
+void dockerfile_go_trim_space(const char *s, size_t *start, size_t *end);
+size_t dockerfile_go_skip_space(const char *s, size_t start, size_t end);
 /* The whitespace of BuildKit's `[\t\v\f\r ]+` splits. */
 static inline bool is_blank(char c)
 {
@@ -37,9 +37,9 @@ static inline bool is_blank(char c)
 }
 /* Go's strconv.IsPrint, unicode.IsLetter, unicode.IsDigit (printable.c,
  * generated). */
-bool unicode_is_print(uint32_t r);
-bool unicode_is_letter(uint32_t r);
-bool unicode_is_digit(uint32_t r);
+bool dockerfile_unicode_is_print(uint32_t r);
+bool dockerfile_unicode_is_letter(uint32_t r);
+bool dockerfile_unicode_is_digit(uint32_t r);
 
 /* ---- the JSON array of exec form --------------------------------------- */
 
@@ -47,8 +47,8 @@ struct word_vec {
 	struct dockerfile_word *v;
 	size_t n, alloc;
 };
-void word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_t len, size_t start,
-		   size_t end);
+void dockerfile_word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_t len,
+			      size_t start, size_t end);
 
 enum json_array_result {
 	JSON_ARRAY_NOT_JSON = 0, /* not a valid JSON array: shell form */
@@ -57,8 +57,8 @@ enum json_array_result {
 };
 /* Decode s[start, end) as Go's json.Unmarshal into []any would, pushing the
  * strings with logical offsets of their literals. */
-enum json_array_result json_array_parse(const char *s, size_t start, size_t end,
-					struct word_vec *out, struct arena *a);
+enum json_array_result dockerfile_json_array_parse(const char *s, size_t start, size_t end,
+						   struct word_vec *out, struct arena *a);
 
 /* ---- checks (check.c) -------------------------------------------------- */
 

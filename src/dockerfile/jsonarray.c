@@ -79,11 +79,11 @@ static bool jscan_string(struct json_cursor *c, struct strbuf *sb)
 				continue;
 			}
 			size_t w;
-			uint32_t r =
-			    utf8_decode((const unsigned char *)c->s + c->i, c->end - c->i, &w);
+			uint32_t r = dockerfile_utf8_decode((const unsigned char *)c->s + c->i,
+							    c->end - c->i, &w);
 			if (sb) {
 				if (r == RUNE_ERROR && w == 1)
-					utf8_append(sb, RUNE_ERROR);
+					dockerfile_utf8_append(sb, RUNE_ERROR);
 				else
 					strbuf_add(sb, c->s + c->i, w);
 			}
@@ -140,7 +140,7 @@ static bool jscan_string(struct json_cursor *c, struct strbuf *sb)
 				r = RUNE_ERROR;
 			}
 			if (sb)
-				utf8_append(sb, r);
+				dockerfile_utf8_append(sb, r);
 			continue;
 		}
 		default:
@@ -295,11 +295,11 @@ out:
 	return ok;
 }
 
-enum json_array_result json_array_parse(const char *s, size_t start, size_t end,
-					struct word_vec *out, struct arena *a)
+enum json_array_result dockerfile_json_array_parse(const char *s, size_t start, size_t end,
+						   struct word_vec *out, struct arena *a)
 {
 	struct json_cursor c = {.s = s, .i = start, .end = end};
-	start = go_skip_space(s, start, end);
+	start = dockerfile_go_skip_space(s, start, end);
 	c.i = start;
 	if (c.i >= end || s[c.i] != '[')
 		return JSON_ARRAY_NOT_JSON;
@@ -320,7 +320,7 @@ enum json_array_result json_array_parse(const char *s, size_t start, size_t end,
 				strbuf_reset(&sb);
 				if (!jscan_string(&c, &sb))
 					goto invalid;
-				word_vec_push(out, a, strbuf_str(&sb), sb.len, lit, c.i);
+				dockerfile_word_vec_push(out, a, strbuf_str(&sb), sb.len, lit, c.i);
 			} else {
 				strings_only = false;
 				if (!jscan_value(&c, 1))

@@ -147,7 +147,7 @@ static void add_comment(struct parser *p, size_t hash, size_t end, bool in_conti
 {
 	struct dockerfile *df = p->df;
 	size_t ts = hash + 1, te = end;
-	go_trim_space(p->src, &ts, &te);
+	dockerfile_go_trim_space(p->src, &ts, &te);
 	xgrow((void **)&df->comments, &p->comments_alloc, df->n_comments + 1,
 	      sizeof(*df->comments));
 	df->comments[df->n_comments++] = (struct dockerfile_comment){
@@ -171,7 +171,7 @@ static int parse_directive(struct parser *p, size_t s, size_t e)
 {
 	if (s >= e || p->src[s] != '#')
 		return 0;
-	size_t i = go_skip_space(p->src, s + 1, e);
+	size_t i = dockerfile_go_skip_space(p->src, s + 1, e);
 	size_t ks = i;
 	if (i >= e || !((p->src[i] | 0x20) >= 'a' && (p->src[i] | 0x20) <= 'z'))
 		return 0;
@@ -266,8 +266,8 @@ static size_t extract_flags(struct parser *p, size_t i, size_t end, struct word_
 		if (pos == end) {
 			if (!(word.len == 2 && !memcmp(word.buf, "--", 2)) &&
 			    (blank_ok || word.len))
-				word_vec_push(flags, p->arena, strbuf_str(&word), word.len, wstart,
-					      pos);
+				dockerfile_word_vec_push(flags, p->arena, strbuf_str(&word),
+							 word.len, wstart, pos);
 			break;
 		}
 		if (phase == IN_WORD) {
@@ -278,8 +278,8 @@ static size_t extract_flags(struct parser *p, size_t i, size_t end, struct word_
 					goto out;
 				}
 				if (blank_ok || word.len)
-					word_vec_push(flags, p->arena, strbuf_str(&word), word.len,
-						      wstart, pos);
+					dockerfile_word_vec_push(flags, p->arena, strbuf_str(&word),
+								 word.len, wstart, pos);
 				strbuf_reset(&word);
 				blank_ok = false;
 				continue;
@@ -331,11 +331,11 @@ static void parse_words(struct parser *p, size_t i, size_t end, struct word_vec 
 		size_t w = 1;
 		uint32_t ch = 0;
 		if (pos < end)
-			ch = utf8_decode((const unsigned char *)s + pos, end - pos, &w);
+			ch = dockerfile_utf8_decode((const unsigned char *)s + pos, end - pos, &w);
 		if (phase == IN_SPACES) {
 			if (pos == end)
 				break;
-			if (go_space_width(s + pos, end - pos)) {
+			if (dockerfile_go_space_width(s + pos, end - pos)) {
 				pos += w;
 				continue;
 			}
@@ -344,16 +344,16 @@ static void parse_words(struct parser *p, size_t i, size_t end, struct word_vec 
 		}
 		if (pos == end) {
 			if (blank_ok || word.len)
-				word_vec_push(out, p->arena, strbuf_str(&word), word.len, wstart,
-					      pos);
+				dockerfile_word_vec_push(out, p->arena, strbuf_str(&word), word.len,
+							 wstart, pos);
 			break;
 		}
 		if (phase == IN_WORD) {
-			if (go_space_width(s + pos, end - pos)) {
+			if (dockerfile_go_space_width(s + pos, end - pos)) {
 				phase = IN_SPACES;
 				if (blank_ok || word.len)
-					word_vec_push(out, p->arena, strbuf_str(&word), word.len,
-						      wstart, pos);
+					dockerfile_word_vec_push(out, p->arena, strbuf_str(&word),
+								 word.len, wstart, pos);
 				strbuf_reset(&word);
 				blank_ok = false;
 				pos += w;
@@ -369,11 +369,12 @@ static void parse_words(struct parser *p, size_t i, size_t end, struct word_vec 
 					pos += w;
 					continue; /* an escape at the end is dropped */
 				}
-				utf8_append(&word, ch);
+				dockerfile_utf8_append(&word, ch);
 				pos += w;
-				ch = utf8_decode((const unsigned char *)s + pos, end - pos, &w);
+				ch = dockerfile_utf8_decode((const unsigned char *)s + pos,
+							    end - pos, &w);
 			}
-			utf8_append(&word, ch);
+			dockerfile_utf8_append(&word, ch);
 			pos += w;
 			continue;
 		}
@@ -387,10 +388,10 @@ static void parse_words(struct parser *p, size_t i, size_t end, struct word_vec 
 				continue;
 			}
 			pos += w;
-			utf8_append(&word, ch);
-			ch = utf8_decode((const unsigned char *)s + pos, end - pos, &w);
+			dockerfile_utf8_append(&word, ch);
+			ch = dockerfile_utf8_decode((const unsigned char *)s + pos, end - pos, &w);
 		}
-		utf8_append(&word, ch);
+		dockerfile_utf8_append(&word, ch);
 		pos += w;
 	}
 	strbuf_release(&word);
@@ -398,7 +399,7 @@ static void parse_words(struct parser *p, size_t i, size_t end, struct word_vec 
 
 static void push_range(struct parser *p, struct word_vec *args, size_t s, size_t e)
 {
-	word_vec_push(args, p->arena, p->logical.buf + s, e - s, s, e);
+	dockerfile_word_vec_push(args, p->arena, p->logical.buf + s, e - s, s, e);
 }
 
 /* FROM, EXPOSE and the shell form of COPY/ADD/VOLUME: `[\t\v\f\r ]+`. */
@@ -425,7 +426,8 @@ static int maybe_json(struct parser *p, size_t s, size_t e, bool to_list, struct
 {
 	if (s == e && !to_list)
 		return 0;
-	enum json_array_result r = json_array_parse(p->logical.buf, s, e, args, p->arena);
+	enum json_array_result r =
+	    dockerfile_json_array_parse(p->logical.buf, s, e, args, p->arena);
 	if (r == JSON_ARRAY_OK) {
 		*json = true;
 		return 0;
@@ -463,7 +465,7 @@ static int name_val(struct parser *p, const char *what, size_t s, size_t e, stru
 			v++;
 		push_range(p, args, s, k);
 		push_range(p, args, v, e);
-		word_vec_push(args, p->arena, "", 0, v, v);
+		dockerfile_word_vec_push(args, p->arena, "", 0, v, v);
 		goto out;
 	}
 	for (size_t i = 0; i < words.n; i++) {
@@ -484,9 +486,10 @@ static int name_val(struct parser *p, const char *what, size_t s, size_t e, stru
 		const char *seq = memchr(b + w->start, '=', w->end - w->start);
 		size_t eqpos = seq ? (size_t)(seq - b) : w->start;
 		size_t klen = (size_t)(eq - w->text);
-		word_vec_push(args, p->arena, w->text, klen, w->start, eqpos);
-		word_vec_push(args, p->arena, eq + 1, w->len - klen - 1, eqpos + 1, w->end);
-		word_vec_push(args, p->arena, "=", 1, eqpos, eqpos + 1);
+		dockerfile_word_vec_push(args, p->arena, w->text, klen, w->start, eqpos);
+		dockerfile_word_vec_push(args, p->arena, eq + 1, w->len - klen - 1, eqpos + 1,
+					 w->end);
+		dockerfile_word_vec_push(args, p->arena, "=", 1, eqpos, eqpos + 1);
 	}
 out:
 	free(words.v);
@@ -536,7 +539,7 @@ static int parse_instruction(struct parser *p, size_t ls, size_t le, int depth, 
 			     struct dockerfile_instruction *in)
 {
 	const char *b = p->logical.buf;
-	go_trim_space(b, &ls, &le);
+	dockerfile_go_trim_space(b, &ls, &le);
 	size_t k = ls;
 	while (k < le && !is_blank(b[k]))
 		k++;
@@ -564,7 +567,7 @@ static int parse_instruction(struct parser *p, size_t ls, size_t le, int depth, 
 			r++;
 		as = extract_flags(p, r, le, &flags);
 	}
-	go_trim_space(b, &as, &ae);
+	dockerfile_go_trim_space(b, &as, &ae);
 	int r = 0;
 	bool json = false;
 	switch (in->kind) {
@@ -883,7 +886,7 @@ static int parse_lines(struct parser *p)
 		size_t s = l.start, e = l.end;
 		if (p->line == 1 && e - s >= 3 && !memcmp(p->src + s, "\xEF\xBB\xBF", 3))
 			s += 3;
-		s = go_skip_space(p->src, s, e);
+		s = dockerfile_go_skip_space(p->src, s, e);
 		if (!p->directives_done) {
 			int d = parse_directive(p, s, e);
 			if (d < 0)
@@ -911,7 +914,7 @@ static int parse_lines(struct parser *p)
 		size_t content_end = e;
 		bool empty_continuation = false;
 		while (cont && (got = read_line(p, &l)) > 0) {
-			size_t ts = go_skip_space(p->src, l.start, l.end);
+			size_t ts = dockerfile_go_skip_space(p->src, l.start, l.end);
 			if (ts < l.end && p->src[ts] == '#') {
 				add_comment(p, ts, l.end, true);
 				continue;

@@ -5,8 +5,8 @@
  * them. */
 #include "internal.h"
 
-void word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_t len, size_t start,
-		   size_t end)
+void dockerfile_word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_t len,
+			      size_t start, size_t end)
 {
 	xgrow((void **)&wv->v, &wv->alloc, wv->n + 1, sizeof(*wv->v));
 	wv->v[wv->n++] = (struct dockerfile_word){
@@ -15,7 +15,7 @@ void word_vec_push(struct word_vec *wv, struct arena *a, const char *text, size_
 
 /* ---- UTF-8 ---- */
 
-uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *width)
+uint32_t dockerfile_utf8_decode(const unsigned char *s, size_t n, size_t *width)
 {
 	unsigned char c = s[0];
 	*width = 1;
@@ -52,7 +52,7 @@ uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *width)
 	return r;
 }
 
-void utf8_append(struct strbuf *sb, uint32_t r)
+void dockerfile_utf8_append(struct strbuf *sb, uint32_t r)
 {
 	char b[4];
 	size_t n;
@@ -78,17 +78,17 @@ void utf8_append(struct strbuf *sb, uint32_t r)
 	strbuf_add(sb, b, n);
 }
 
-size_t go_space_width(const char *s, size_t n)
+size_t dockerfile_go_space_width(const char *s, size_t n)
 {
 	unsigned char c = (unsigned char)s[0];
 	if (c < 0x80)
-		return go_rune_is_space(c) ? 1 : 0;
+		return dockerfile_go_rune_is_space(c) ? 1 : 0;
 	size_t w;
-	uint32_t r = utf8_decode((const unsigned char *)s, n, &w);
-	return go_rune_is_space(r) ? w : 0;
+	uint32_t r = dockerfile_utf8_decode((const unsigned char *)s, n, &w);
+	return dockerfile_go_rune_is_space(r) ? w : 0;
 }
 
-bool go_rune_is_space(uint32_t r)
+bool dockerfile_go_rune_is_space(uint32_t r)
 {
 	if (r < 0x80)
 		return r == ' ' || (r >= '\t' && r <= '\r');
@@ -107,10 +107,10 @@ bool go_rune_is_space(uint32_t r)
 	}
 }
 
-size_t go_skip_space(const char *s, size_t start, size_t end)
+size_t dockerfile_go_skip_space(const char *s, size_t start, size_t end)
 {
 	while (start < end) {
-		size_t w = go_space_width(s + start, end - start);
+		size_t w = dockerfile_go_space_width(s + start, end - start);
 		if (!w)
 			break;
 		start += w;
@@ -118,21 +118,21 @@ size_t go_skip_space(const char *s, size_t start, size_t end)
 	return start;
 }
 
-void go_trim_space(const char *s, size_t *start, size_t *end)
+void dockerfile_go_trim_space(const char *s, size_t *start, size_t *end)
 {
-	size_t i = go_skip_space(s, *start, *end);
+	size_t i = dockerfile_go_skip_space(s, *start, *end);
 	*start = i;
 	/* Scanning forward keeps multi-byte spaces whole; the trimmed end is
 	 * the end of the last non-space rune. */
 	size_t last = i;
 	while (i < *end) {
-		size_t w = go_space_width(s + i, *end - i);
+		size_t w = dockerfile_go_space_width(s + i, *end - i);
 		if (w) {
 			i += w;
 			continue;
 		}
 		size_t rw;
-		utf8_decode((const unsigned char *)s + i, *end - i, &rw);
+		dockerfile_utf8_decode((const unsigned char *)s + i, *end - i, &rw);
 		i += rw;
 		last = i;
 	}

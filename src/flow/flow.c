@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 
 #include "image/image.h"
-#include "policy/policy.h"
 #include "rootfs/rootfs.h"
 #include "runtime/runtime.h"
 
@@ -367,6 +366,26 @@ int flow_check(const char *file, struct petra_error **err)
 /* Copy the step's artifacts out of its image's layers (mounted read-only
  * in this thread's mount namespace, no container) into the work
  * directory. */
+/* A progress line, as the builder writes its own: through the caller's
+ * output callback, else one write on stderr (steps run in threads: a
+ * line is never split). */
+__attribute__((format(printf, 2, 3))) static void flow_say(struct flow *f, const char *fmt, ...)
+{
+	if (f->o->quiet)
+		return;
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (f->o->output) {
+		f->o->output(f->o->output_ctx, sb.buf);
+		return;
+	}
+	strbuf_addch(&sb, '\n');
+	fs_write_all(STDERR_FILENO, sb.buf, sb.len);
+}
+
 static int take_artifacts(struct flow *f, struct step *s, struct petra_error **err)
 {
 	if (!s->artifacts.n)
@@ -411,11 +430,11 @@ static int take_artifacts(struct flow *f, struct step *s, struct petra_error **e
 		if (r == 0 && dest_fd < 0)
 			r = petra_error_set_errno(err, errno, "open %s", dest);
 		if (r == 0)
-			r = build_copy_out(root, spec, dest_fd, err);
+			r = builder_copy_out(root, spec, dest_fd, err);
 		if (r < 0)
 			petra_error_prefix(err, "artifact %s", s->artifacts.v[i]);
-		else if (!f->o->quiet)
-			fprintf(stderr, "[%s] artifact %s -> %s\n", s->key, spec, dest);
+		else
+			flow_say(f, "[%s] artifact %s -> %s", s->key, spec, dest);
 	}
 	return r;
 }
@@ -433,7 +452,7 @@ static int command_in_helper(void *ctx, int report_fd)
 {
 	struct command *c = ctx;
 	char *argv[] = {"/bin/sh", "-c", c->s->command, NULL};
-	_cleanup_free_ char *run_dir = runtime_default_run_dir();
+	_cleanup_free_ char *run_dir = runtime_default_run_dir(petra_store_root(c->f->store));
 	struct runtime_run_options ro = {
 	    .image = c->s->digest,
 	    .command = argv,
@@ -466,13 +485,13 @@ static int run_command(struct flow *f, struct step *s, struct petra_error **err)
 static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 {
 	const struct flow_options *o = f->o;
-	struct build_secret *secrets = xcalloc(s->n_secrets + 1, sizeof(*secrets));
+	struct builder_secret *secrets = xcalloc(s->n_secrets + 1, sizeof(*secrets));
 	for (size_t i = 0; i < s->n_secrets; i++)
-		secrets[i] =
-		    (struct build_secret){s->secrets[i].id, s->secrets[i].path, s->secrets[i].env};
+		secrets[i] = (struct builder_secret){s->secrets[i].id, s->secrets[i].path,
+						     s->secrets[i].env};
 	const char *tags[] = {s->image};
 	_cleanup_free_ char *label = xasprintf("[%s] ", s->key);
-	struct build_options bo = {
+	struct builder_options bo = {
 	    .context = s->context,
 	    .dockerfile = s->dockerfile,
 	    .tags = tags,
@@ -493,9 +512,11 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 	    .extra_run = (const char *const *)s->cleanup.v,
 	    .n_extra_run = s->cleanup.n,
 	    .label = label,
+	    .output = o->output,
+	    .output_ctx = o->output_ctx,
 	};
-	struct build_result br;
-	int r = build_run(f->store, &bo, &br, err);
+	struct builder_result br;
+	int r = builder_run(f->store, &bo, &br, err);
 	free(secrets);
 	if (r == 0)
 		memcpy(s->digest, br.digest, OCI_DIGEST_SIZE);

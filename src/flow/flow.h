@@ -20,8 +20,11 @@
 #define PETRA_FLOW_H
 
 #include "base/base.h"
-#include "build/build.h"
+#include "builder/builder.h"
 #include "oci/oci.h"
+
+/* Handed through to every step's build; the flow itself never reads it. */
+struct petra_policy;
 
 struct flow_options {
 	const char *file; /* the build.yml */
@@ -33,6 +36,11 @@ struct flow_options {
 	bool reproducible;
 	time_t source_date_epoch;
 	const struct petra_policy *policy; /* every step's builds; may be NULL */
+	/* Each progress line (the steps' builds' and the flow's own, such as
+	 * "[step] artifact SRC -> DEST"); NULL writes them on stderr. Steps
+	 * run in threads: it may be called from several at once. */
+	builder_output_fn output;
+	void *output_ctx;
 };
 
 struct flow_step_result {

@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "imagefs/imagefs.h"
+#include "rootfs/rootfs.h"
 
 #define DEFAULT_UID           65532
 #define DEFAULT_WRITABLE_SIZE (64u << 20)
@@ -69,7 +70,7 @@ struct hardener {
 	size_t base; /* layers from the base (recorded in the label) */
 	uid_t uid;
 	gid_t gid;
-	struct runtime_writable_path *writable;
+	struct image_writable_path *writable;
 	size_t n_writable;
 	struct strset writable_set; /* without the leading "/" */
 	struct strset strip_set;
@@ -276,8 +277,7 @@ static int add_metadata(struct hardener *h, const char *path, unsigned type, uin
 	return r;
 }
 
-static const struct runtime_writable_path *writable_entry(const struct hardener *h,
-							  const char *path)
+static const struct image_writable_path *writable_entry(const struct hardener *h, const char *path)
 {
 	for (size_t i = 0; i < h->n_writable; i++)
 		if (!strcmp(h->writable[i].path + 1, path))
@@ -303,7 +303,7 @@ static int write_tree_entry(void *ctx, struct imagefs_node *n, const char *path,
 	const struct imagefs_version *v = imagefs_node_visible(n);
 	int r = 0;
 	if (f & N_WRITABLE) {
-		const struct runtime_writable_path *wp = writable_entry(h, path);
+		const struct image_writable_path *wp = writable_entry(h, path);
 		r = add_metadata(h, path, AE_IFDIR, wp && wp->mode ? wp->mode : 0755, h->uid,
 				 h->gid, v ? v->mtime : h->default_mtime, NULL, err);
 		if (r == 0 && (f & N_OPAQUE))
@@ -520,17 +520,17 @@ static int resolve_user(struct hardener *h, struct petra_error **err)
 static int writable_paths(struct hardener *h, struct petra_error **err)
 {
 	json_t *labels = json_object_get(json_object_get(h->img->config.json, "config"), "Labels");
-	int r = runtime_writable_paths_parse(json_get_string(labels, RUNTIME_WRITABLE_PATHS_LABEL),
-					     &h->writable, &h->n_writable, err);
+	int r = image_writable_paths_parse(json_get_string(labels, IMAGE_WRITABLE_PATHS_LABEL),
+					   &h->writable, &h->n_writable, err);
 	if (r < 0)
 		return petra_error_prefix(err, "the image's writable paths");
 	for (size_t i = 0; i < h->o->n_writable; i++) {
-		const struct runtime_writable_path *w = &h->o->writable[i];
+		const struct image_writable_path *w = &h->o->writable[i];
 		if (w->path[0] != '/' || strstr(w->path, "/..") || !strcmp(w->path, "/"))
 			return petra_error_set(err, EINVAL,
 					       "--writable %s: an absolute path below / is needed",
 					       w->path);
-		struct runtime_writable_path *slot = NULL;
+		struct image_writable_path *slot = NULL;
 		for (size_t k = 0; k < h->n_writable && !slot; k++)
 			if (!strcmp(h->writable[k].path, w->path))
 				slot = &h->writable[k];
@@ -545,11 +545,12 @@ static int writable_paths(struct hardener *h, struct petra_error **err)
 			slot->size = w->size;
 	}
 	for (size_t i = 0; i < h->n_writable; i++) {
-		struct runtime_writable_path *w = &h->writable[i];
+		struct image_writable_path *w = &h->writable[i];
 		size_t len = strlen(w->path);
 		while (len > 1 && w->path[len - 1] == '/')
 			w->path[--len] = '\0';
 		w->uid = h->uid;
+		w->has_uid = true;
 		if (!w->mode)
 			w->mode = 0755;
 		if (!w->size)
@@ -615,8 +616,8 @@ static int commit(struct hardener *h, const struct layer_info *layer, struct pet
 	}
 	if (h->n_writable) {
 		_cleanup_free_ char *value =
-		    runtime_writable_paths_format(h->writable, h->n_writable);
-		json_object_set_new(labels, RUNTIME_WRITABLE_PATHS_LABEL, json_string(value));
+		    image_writable_paths_format(h->writable, h->n_writable);
+		json_object_set_new(labels, IMAGE_WRITABLE_PATHS_LABEL, json_string(value));
 	}
 	_cleanup_free_ char *base_n = xasprintf("%zu", h->base);
 	json_object_set_new(labels, AUDIT_LABEL_BASE_LAYERS, json_string(base_n));
@@ -713,7 +714,7 @@ static int commit(struct hardener *h, const struct layer_info *layer, struct pet
 static void hardener_release(struct hardener *h)
 {
 	imagefs_free(h->fs);
-	runtime_writable_paths_free(h->writable, h->n_writable);
+	image_writable_paths_free(h->writable, h->n_writable);
 	strset_clear(&h->writable_set);
 	strset_clear(&h->strip_set);
 	strvec_clear(&h->stripped);

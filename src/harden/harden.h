@@ -31,7 +31,7 @@
 #include "base/base.h"
 #include "layer/layer.h"
 #include "oci/oci.h"
-#include "runtime/runtime.h"
+#include "image/image.h"
 
 /* Labels the hardened image carries. */
 #define HARDEN_LABEL_FROM     "org.petra.hardened.from"     /* input manifest digest */
@@ -52,7 +52,7 @@ struct harden_options {
 	const char *user; /* "uid[:gid]" or a name of the image's passwd; NULL: see above */
 	/* --writable: path and size (0: 64 MiB); mode and uid are set by
 	 * harden. Added to (or replacing) the image's own label entries. */
-	const struct runtime_writable_path *writable;
+	const struct image_writable_path *writable;
 	size_t n_writable;
 	bool strip_shells;
 	const char *const *strip; /* absolute paths to remove */
@@ -83,10 +83,10 @@ int harden_image(struct petra_store *store, const char *ref, const struct harden
 struct petra_policy;
 /* The policy file's harden section (docs/POLICY.md) into o: user (a
  * string borrowed from the policy), squash, base-layers, strip-shells,
- * keep-setuid; *writable (caller frees with runtime_writable_paths_free)
+ * keep-setuid; *writable (caller frees with image_writable_paths_free)
  * and paths pushed to strip. No section: nothing changes. */
 int harden_options_from_policy(const struct petra_policy *policy, struct harden_options *o,
-			       struct runtime_writable_path **writable, size_t *n_writable,
+			       struct image_writable_path **writable, size_t *n_writable,
 			       struct strvec *strip, struct petra_error **err);
 
 #endif

@@ -24,7 +24,7 @@ static int boolean(const struct petra_yaml *y, const json_t *sec, const char *ke
 }
 
 static int writable_entry(const struct petra_yaml *y, const json_t *list, size_t i,
-			  struct runtime_writable_path *w, struct petra_error **err)
+			  struct image_writable_path *w, struct petra_error **err)
 {
 	const json_t *item = json_array_get(list, i);
 	memset(w, 0, sizeof(*w));
@@ -48,7 +48,7 @@ static int writable_entry(const struct petra_yaml *y, const json_t *list, size_t
 }
 
 int harden_options_from_policy(const struct petra_policy *policy, struct harden_options *o,
-			       struct runtime_writable_path **writable, size_t *n_writable,
+			       struct image_writable_path **writable, size_t *n_writable,
 			       struct strvec *strip, struct petra_error **err)
 {
 	*writable = NULL;
@@ -94,10 +94,10 @@ int harden_options_from_policy(const struct petra_policy *policy, struct harden_
 		return petra_yaml_error(y, sec, "writable", 0, err,
 					"harden: writable is a list of paths");
 	size_t n = json_array_size(list);
-	struct runtime_writable_path *w = xcalloc(n ? n : 1, sizeof(*w));
+	struct image_writable_path *w = xcalloc(n ? n : 1, sizeof(*w));
 	for (size_t i = 0; i < n; i++)
 		if (writable_entry(y, list, i, &w[i], err) < 0) {
-			runtime_writable_paths_free(w, i);
+			image_writable_paths_free(w, i);
 			return -EINVAL;
 		}
 	*writable = w;

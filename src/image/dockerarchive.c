@@ -262,7 +262,7 @@ static int read_entry_to_store(struct archive *a, struct petra_store *store, str
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, BUF_SIZE);
 		if (n < 0) {
-			petra_blob_writer_abort(w);
+			petra_store_blob_abort(w);
 			return petra_error_set(err, EIO, "%s: %s", b->path,
 					       archive_error_string(a));
 		}
@@ -276,12 +276,12 @@ static int read_entry_to_store(struct archive *a, struct petra_store *store, str
 				b->compression = LAYER_COMPRESSION_ZSTD;
 		}
 		first = false;
-		if ((ret = petra_blob_writer_write(w, buf, (size_t)n, err)) < 0) {
-			petra_blob_writer_abort(w);
+		if ((ret = petra_store_blob_write(w, buf, (size_t)n, err)) < 0) {
+			petra_store_blob_abort(w);
 			return ret;
 		}
 	}
-	return petra_blob_writer_commit(w, NULL, b->digest, &b->size, err);
+	return petra_store_blob_commit(w, NULL, b->digest, &b->size, err);
 }
 
 static int load_image(struct petra_store *store, const struct loaded *l, const json_t *entry,

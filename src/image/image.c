@@ -291,6 +291,10 @@ static void verify_manifest(struct petra_store *store, const struct oci_descript
 	}
 	for (size_t i = 0; i < img.manifest.n_layers; i++) {
 		const struct oci_descriptor *layer = &img.manifest.layers[i];
+		/* An artifact's "layers" (cosign signatures: JSON payloads) are
+		 * no filesystem layers; the store check hashes their blobs. */
+		if (oci_media_type_kind(layer->media_type) != OCI_KIND_LAYER)
+			continue;
 		_cleanup_free_ char *key =
 		    xasprintf("%s %s", layer->digest, img.config.diff_ids.v[i]);
 		if (!strset_add(done, key) || !petra_store_has_blob(store, layer->digest))

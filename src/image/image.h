@@ -6,13 +6,19 @@
  *  - image_load: a reference resolved to its manifest and config, both
  *    read from the store and verified against their digests.
  *  - image_import: a directory, a rootfs tarball, an OCI layout
- *    (oci:PATH[:TAG]) or an OCI archive (oci-archive:FILE[:TAG]) into the
- *    store, under a name.
- *  - image_export: an image from the store to an OCI layout or archive.
+ *    (oci:PATH[:TAG]), an OCI archive (oci-archive:FILE[:TAG]) or
+ *    containers/image's directory layout (dir:PATH: manifest.json, blobs
+ *    named by hex digest, version) into the store, under a name.
+ *  - image_export: an image from the store to an OCI layout or archive, or
+ *    to dir:PATH (the manifest byte for byte; signature-N files are
+ *    trust/'s).
  *  - image_unpack: the layers applied, in order and safely, onto a new
  *    directory that appears only once it is complete.
  *  - image_verify_layers: every layer of every named image decompressed
  *    and compared with its config's diff_id (the deep part of fsck).
+ *  - image conventions: the writable-paths label (the single source of
+ *    truth for what a container may write) and the config's "config"
+ *    object as the runtime reads it.
  */
 #ifndef PETRA_IMAGE_H
 #define PETRA_IMAGE_H
@@ -87,5 +93,36 @@ int image_load_docker_archive(struct petra_store *store, const char *file, struc
  * with its config's diff_id; report each mismatch. */
 int image_verify_layers(struct petra_store *store, petra_store_report_fn report, void *ctx,
 			unsigned *problems, struct petra_error **err);
+
+/* ---- image conventions (conventions.c) -------------------------------- */
+
+/* The image config label that lists the paths a container may write: a
+ * JSON array of {"path": "/run/app", "size": bytes, "mode": "0755",
+ * "uid": 65534, "copy": true}. petra run mounts each as a tmpfs, learn
+ * writes it, harden keeps it, audit reads it. Without "uid" the path
+ * belongs to the container's user; with "copy" the tmpfs starts with the
+ * image's content of the path, owned and moded as in the image (podman's
+ * tmpcopyup). */
+#define IMAGE_WRITABLE_PATHS_LABEL "org.petra.writable-paths"
+
+struct image_writable_path {
+	char *path;    /* absolute, inside the container */
+	uint64_t size; /* the tmpfs size, bytes */
+	uint64_t used; /* learn: bytes written there */
+	mode_t mode;
+	uid_t uid;
+	bool has_uid; /* else: the container's user */
+	bool copy;    /* filled with the image's content of path */
+};
+void image_writable_paths_free(struct image_writable_path *paths, size_t n);
+/* Parse the label's value; an absent label is an empty list. */
+int image_writable_paths_parse(const char *label, struct image_writable_path **paths, size_t *n,
+			       struct petra_error **err);
+/* The label's value. Caller frees. */
+char *image_writable_paths_format(const struct image_writable_path *paths, size_t n);
+
+/* The image config's "config" object (Env, Cmd, User, Labels, ...), or
+ * NULL; borrowed from img. */
+json_t *image_runtime_config(const struct image *img);
 
 #endif

@@ -199,6 +199,7 @@ static int import_rootfs(struct petra_store *store, const char *path, bool is_di
 	    .clamp_mtime = reproducible,
 	    .mtime_clamp = created,
 	    .progress = &progress,
+	    .drop_dev_nodes = true,
 	};
 	struct layer_writer *w;
 	r = layer_writer_new(store, &wo, &w, err);
@@ -214,6 +215,12 @@ static int import_rootfs(struct petra_store *store, const char *path, bool is_di
 	progress_end(&progress);
 	if (r < 0)
 		return r;
+	/* A root filesystem made by debootstrap or a rootfs tarball has its
+	 * /dev filled; a container gets its /dev from the runtime, and every
+	 * build on an image holding device nodes would fail. */
+	if (info.dropped_dev_nodes)
+		log_info("import: dropped %zu device node%s under /dev", info.dropped_dev_nodes,
+			 info.dropped_dev_nodes == 1 ? "" : "s");
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	_cleanup_free_ char *created_by = xasprintf("petra import %s", *base ? base : path);
 	return commit_rootfs_image(store, &info, created_by, created, name, digest, err);
@@ -493,14 +500,14 @@ static int import_archive(struct petra_store *store, const struct location *loc,
 			break;
 		la_ssize_t got;
 		while (r == 0 && (got = archive_read_data(a, buf, 1 << 20)) > 0)
-			r = petra_blob_writer_write(w, buf, (size_t)got, err);
+			r = petra_store_blob_write(w, buf, (size_t)got, err);
 		if (r == 0 && got < 0)
 			r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
 		if (r < 0) {
-			petra_blob_writer_abort(w);
+			petra_store_blob_abort(w);
 			break;
 		}
-		r = petra_blob_writer_commit(w, blob_digest, NULL, NULL, err);
+		r = petra_store_blob_commit(w, blob_digest, NULL, NULL, err);
 		if (r < 0)
 			petra_error_prefix(err, "%s", what);
 	}
@@ -534,10 +541,90 @@ static int import_archive(struct petra_store *store, const struct location *loc,
 	return r;
 }
 
+/* ---- dir: (containers/image's directory layout) ---- */
+
+/* manifest.json as written, each blob as a file named by its hex digest,
+ * and a "version" file; signature-N files belong to trust/. */
+#define DIR_VERSION "Directory Transport Version: 1.1\n"
+
+static int import_dir(struct petra_store *store, const char *path,
+		      const struct image_import_options *o, char **name_out,
+		      char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	_cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return petra_error_set_errno(err, errno, "open %s", path);
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = fs_read_file_at(dirfd, "manifest.json", DOCUMENT_MAX_SIZE, &data, &len, err);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *doc = json_parse_buffer(data, len, "manifest.json", err);
+	if (!doc)
+		return -EINVAL;
+	const char *mt = json_get_string(doc, "mediaType");
+	if (mt && oci_media_type_kind(mt) == OCI_KIND_INDEX)
+		return petra_error_set(err, ENOTSUP,
+				       "manifest.json is an image index: copy one platform's "
+				       "image");
+	struct image img = {0};
+	r = oci_manifest_parse(data, len, &img.manifest, err);
+	if (r < 0)
+		return petra_error_prefix(err, "manifest.json");
+	/* Every blob goes in verified against the manifest (digest and size);
+	 * the manifest last, so what it names is there once it is. */
+	size_t n = img.manifest.n_layers + 1;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct oci_descriptor *d =
+		    i < img.manifest.n_layers ? &img.manifest.layers[i] : &img.manifest.config;
+		if (petra_store_has_blob(store, d->digest))
+			continue;
+		_cleanup_close_ int fd =
+		    openat(dirfd, oci_digest_hex(d->digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			r = petra_error_set_errno(err, errno, "blob %s", oci_digest_hex(d->digest));
+		else
+			r = petra_store_put_blob_fd(store, fd, d->digest, d->size, err);
+	}
+	if (r == 0)
+		r = petra_store_read_blob(store, img.manifest.config.digest, DOCUMENT_MAX_SIZE,
+					  &img.config_raw, &img.config_len, err);
+	if (r == 0)
+		r = oci_config_parse(img.config_raw, img.config_len, &img.config, err);
+	if (r == 0 && img.config.diff_ids.n != img.manifest.n_layers)
+		r = petra_error_set(err, EINVAL, "%zu layers but %zu diff_ids",
+				    img.manifest.n_layers, img.config.diff_ids.n);
+	struct oci_descriptor desc = {0};
+	if (r == 0)
+		r = petra_store_put_blob(store, data, len, desc.digest, err);
+	_cleanup_free_ char *name = NULL;
+	if (r == 0) {
+		name = o->name ? normalise_name(o->name, err) : name_from_path(path, NULL, err);
+		if (!name)
+			r = -EINVAL;
+	}
+	if (r == 0) {
+		desc.media_type = xstrdup(mt ? mt : OCI_MEDIA_TYPE_MANIFEST);
+		desc.size = (int64_t)len;
+		r = petra_store_set_ref(store, name, &desc, err);
+	}
+	if (r == 0) {
+		memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
+		*name_out = steal_pointer(&name);
+	}
+	oci_descriptor_release(&desc);
+	image_release(&img);
+	return r;
+}
+
 int image_import(struct petra_store *store, const char *source,
 		 const struct image_import_options *o, char **name_out,
 		 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
+	if (!strncmp(source, "dir:", 4)) {
+		int r = import_dir(store, source + 4, o, name_out, digest, err);
+		return r < 0 ? petra_error_prefix(err, "import %s", source) : r;
+	}
 	if (!strncmp(source, "oci:", 4) || !strncmp(source, "oci-archive:", 12)) {
 		bool archive = source[3] == '-';
 		struct location loc;
@@ -718,14 +805,100 @@ static int export_layout(struct petra_store *store, const struct image *img, con
 	return r;
 }
 
+/* A blob of the store into dirfd/name, verified as it is copied. */
+static int export_dir_blob(struct petra_store *store, int dirfd, const struct oci_descriptor *d,
+			   struct petra_error **err)
+{
+	_cleanup_close_ int in = petra_store_open_blob(store, d->digest, err);
+	if (in < 0)
+		return in;
+	const char *name = oci_digest_hex(d->digest);
+	_cleanup_close_ int out =
+	    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0)
+		return petra_error_set_errno(err, errno, "create %s", name);
+	struct oci_hasher h;
+	oci_hasher_init(&h);
+	char buf[1 << 16];
+	ssize_t n;
+	int64_t total = 0;
+	int r = 0;
+	while (r == 0 && (n = fs_read_full(in, buf, sizeof(buf))) > 0) {
+		oci_hasher_update(&h, buf, (size_t)n);
+		total += n;
+		if (fs_write_all(out, buf, (size_t)n) < 0)
+			r = petra_error_set_errno(err, errno, "write %s", name);
+		if ((size_t)n < sizeof(buf))
+			break;
+	}
+	char got[OCI_DIGEST_SIZE];
+	oci_hasher_final(&h, got);
+	oci_hasher_release(&h);
+	if (r == 0 && (strcmp(got, d->digest) || (d->size >= 0 && total != d->size)))
+		r = petra_error_set(err, EIO, "blob %s in the store hashes to %s", d->digest, got);
+	if (r == 0 && fsync(out) < 0)
+		r = petra_error_set_errno(err, errno, "fsync %s", name);
+	return r;
+}
+
+/* Written into a new sibling directory, renamed into place when whole;
+ * the destination must not exist or be an empty directory. */
+static int export_dir(struct petra_store *store, const struct image *img, const char *path,
+		      struct petra_error **err)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || rmdir(path) < 0)
+			return petra_error_set(err, EEXIST,
+					       "%s exists and is not an empty directory", path);
+	}
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+	if (!mkdtemp(tmp))
+		return petra_error_set_errno(err, errno, "create a directory next to %s", path);
+	_cleanup_close_ int dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = dirfd < 0 ? petra_error_set_errno(err, errno, "open %s", tmp) : 0;
+	_cleanup_free_ char *manifest = NULL;
+	size_t len = 0;
+	if (r == 0)
+		r = petra_store_read_blob(store, img->desc.digest, DOCUMENT_MAX_SIZE, &manifest,
+					  &len, err);
+	for (size_t i = 0; r == 0 && i < img->manifest.n_layers; i++)
+		r = export_dir_blob(store, dirfd, &img->manifest.layers[i], err);
+	if (r == 0)
+		r = export_dir_blob(store, dirfd, &img->manifest.config, err);
+	if (r == 0)
+		r = fs_write_file_atomic_at(dirfd, "manifest.json", manifest, len, 0644, err);
+	if (r == 0)
+		r = fs_write_file_atomic_at(dirfd, "version", DIR_VERSION, strlen(DIR_VERSION),
+					    0644, err);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = petra_error_set_errno(err, errno, "rename %s to %s", tmp, path);
+	if (r < 0) {
+		struct petra_error *ignored = NULL;
+		if (fs_remove_tree_at(AT_FDCWD, tmp, &ignored) < 0)
+			petra_error_free(ignored);
+	}
+	return r;
+}
+
 int image_export(struct petra_store *store, const char *ref, const char *dest,
 		 struct petra_error **err)
 {
+	if (!strncmp(dest, "dir:", 4)) {
+		struct image img;
+		int r = image_load(store, ref, &img, err);
+		if (r == 0)
+			r = export_dir(store, &img, dest + 4, err);
+		if (r < 0)
+			petra_error_prefix(err, "export %s to %s", ref, dest);
+		image_release(&img);
+		return r;
+	}
 	bool archive = !strncmp(dest, "oci-archive:", 12);
 	if (!archive && strncmp(dest, "oci:", 4) != 0)
 		return petra_error_set(err, EINVAL,
-				       "export destination \"%s\": use oci:PATH[:TAG] or "
-				       "oci-archive:FILE[:TAG]",
+				       "export destination \"%s\": use oci:PATH[:TAG], "
+				       "oci-archive:FILE[:TAG] or dir:PATH",
 				       dest);
 	struct location loc;
 	location_parse(dest + (archive ? 12 : 4), &loc);

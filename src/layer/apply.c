@@ -779,45 +779,23 @@ static int whiteout(struct applier *ap, const char *dir, const char *victim, con
 	return r;
 }
 
+/* An entry below an opaque directory: removed unless this layer wrote it
+ * (or a directory of it) itself. */
+static int opaque_clean_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	struct applier *ap = ctx;
+	if (strset_contains(&ap->seen, e->path) || strset_contains(&ap->kept_dirs, e->path))
+		return FS_WALK_CONTINUE;
+	int r = fs_remove_tree_at(e->dirfd, e->name, err);
+	return r < 0 ? r : FS_WALK_PRUNE;
+}
+
 /* Remove everything below directory fd (path `dir`) that this layer did
  * not write itself. */
 static int opaque_clean(struct applier *ap, int fd, const char *dir, struct petra_error **err)
 {
-	int dupfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-	if (!d) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return petra_error_set_errno(err, errno, "read directory %s", dir);
-	}
-	struct strvec names = STRVEC_INIT;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strvec_push(&names, de->d_name);
-	closedir(d);
-	int r = 0;
-	for (size_t i = 0; i < names.n && r == 0; i++) {
-		_cleanup_free_ char *child =
-		    *dir ? path_join(dir, names.v[i]) : xstrdup(names.v[i]);
-		if (!strset_contains(&ap->seen, child) && !strset_contains(&ap->kept_dirs, child)) {
-			r = fs_remove_tree_at(fd, names.v[i], err);
-			continue;
-		}
-		struct stat st;
-		if (fstatat(fd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-			int cfd =
-			    openat(fd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0) {
-				r = petra_error_set_errno(err, errno, "open %s", child);
-				break;
-			}
-			r = opaque_clean(ap, cfd, child, err);
-			close(cfd);
-		}
-	}
-	strvec_clear(&names);
-	return r;
+	static const struct fs_walk_ops ops = {.pre = opaque_clean_entry};
+	return fs_walk(fd, dir, 0, &ops, ap, err);
 }
 
 static int opaque(struct applier *ap, const char *dir, struct petra_error **err)

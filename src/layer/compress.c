@@ -93,8 +93,8 @@ struct encoder {
 	ZSTD_CCtx *zstd;
 };
 
-int encoder_new(enum layer_compression c, int level, codec_sink_fn sink, void *ctx,
-		struct encoder **out, struct petra_error **err)
+int layer_encoder_new(enum layer_compression c, int level, codec_sink_fn sink, void *ctx,
+		      struct encoder **out, struct petra_error **err)
 {
 	struct encoder *e = xcalloc(1, sizeof(*e));
 	e->kind = c;
@@ -118,14 +118,14 @@ int encoder_new(enum layer_compression c, int level, codec_sink_fn sink, void *c
 #else
 		int lvl = level > 0 && level <= 9 ? level : 1;
 		if (deflateInit2(&e->zs, lvl, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-			encoder_free(e);
+			layer_encoder_free(e);
 			return petra_error_set(err, ENOMEM, "zlib: cannot start a gzip stream");
 		}
 #endif
 	} else if (c == LAYER_COMPRESSION_ZSTD) {
 		e->zstd = ZSTD_createCCtx();
 		if (!e->zstd) {
-			encoder_free(e);
+			layer_encoder_free(e);
 			return petra_error_set(err, ENOMEM, "zstd: cannot create a context");
 		}
 		ZSTD_CCtx_setParameter(e->zstd, ZSTD_c_compressionLevel, level > 0 ? level : 3);
@@ -190,7 +190,7 @@ static int encoder_run(struct encoder *e, const void *data, size_t len, bool fin
 	return 0;
 }
 
-int encoder_write(struct encoder *e, const void *data, size_t len, struct petra_error **err)
+int layer_encoder_write(struct encoder *e, const void *data, size_t len, struct petra_error **err)
 {
 	/* ISA-L counts input in 32 bits: feed large buffers in pieces. */
 	const uint8_t *p = data;
@@ -205,12 +205,12 @@ int encoder_write(struct encoder *e, const void *data, size_t len, struct petra_
 	return 0;
 }
 
-int encoder_finish(struct encoder *e, struct petra_error **err)
+int layer_encoder_finish(struct encoder *e, struct petra_error **err)
 {
 	return encoder_run(e, NULL, 0, true, err);
 }
 
-void encoder_free(struct encoder *e)
+void layer_encoder_free(struct encoder *e)
 {
 	if (!e)
 		return;
@@ -241,7 +241,7 @@ struct decoder {
 	ZSTD_DCtx *zstd;
 };
 
-int decoder_new(enum layer_compression c, struct decoder **out, struct petra_error **err)
+int layer_decoder_new(enum layer_compression c, struct decoder **out, struct petra_error **err)
 {
 	struct decoder *d = xcalloc(1, sizeof(*d));
 	d->kind = c;
@@ -289,13 +289,13 @@ static const char *isal_error_name(int r)
 }
 #endif
 
-bool decoder_complete(const struct decoder *d)
+bool layer_decoder_complete(const struct decoder *d)
 {
 	return d->kind == LAYER_COMPRESSION_NONE || (!d->in_member && d->members_done > 0);
 }
 
-int decoder_run(struct decoder *d, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
-		size_t out_len, size_t *out_made, struct petra_error **err)
+int layer_decoder_run(struct decoder *d, const uint8_t *in, size_t in_len, size_t *in_used,
+		      uint8_t *out, size_t out_len, size_t *out_made, struct petra_error **err)
 {
 	*in_used = 0;
 	*out_made = 0;
@@ -367,7 +367,7 @@ int decoder_run(struct decoder *d, const uint8_t *in, size_t in_len, size_t *in_
 	return 0;
 }
 
-void decoder_free(struct decoder *d)
+void layer_decoder_free(struct decoder *d)
 {
 	if (!d)
 		return;

@@ -9,20 +9,20 @@ typedef int (*codec_sink_fn)(void *ctx, const void *data, size_t len, struct pet
 
 /* Compress a stream: bytes in, compressed bytes handed to sink. */
 struct encoder;
-int encoder_new(enum layer_compression c, int level, codec_sink_fn sink, void *ctx,
-		struct encoder **out, struct petra_error **err);
-int encoder_write(struct encoder *e, const void *data, size_t len, struct petra_error **err);
-int encoder_finish(struct encoder *e, struct petra_error **err);
-void encoder_free(struct encoder *e);
+int layer_encoder_new(enum layer_compression c, int level, codec_sink_fn sink, void *ctx,
+		      struct encoder **out, struct petra_error **err);
+int layer_encoder_write(struct encoder *e, const void *data, size_t len, struct petra_error **err);
+int layer_encoder_finish(struct encoder *e, struct petra_error **err);
+void layer_encoder_free(struct encoder *e);
 
-/* Decompress a stream. decoder_run consumes from in and produces into out.
- * decoder_complete tells whether the stream may end here: at least one
+/* Decompress a stream. layer_decoder_run consumes from in and produces into out.
+ * layer_decoder_complete tells whether the stream may end here: at least one
  * whole gzip member or zstd frame, and not inside another. */
 struct decoder;
-int decoder_new(enum layer_compression c, struct decoder **out, struct petra_error **err);
-int decoder_run(struct decoder *d, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
-		size_t out_len, size_t *out_made, struct petra_error **err);
-bool decoder_complete(const struct decoder *d);
-void decoder_free(struct decoder *d);
+int layer_decoder_new(enum layer_compression c, struct decoder **out, struct petra_error **err);
+int layer_decoder_run(struct decoder *d, const uint8_t *in, size_t in_len, size_t *in_used,
+		      uint8_t *out, size_t out_len, size_t *out_made, struct petra_error **err);
+bool layer_decoder_complete(const struct decoder *d);
+void layer_decoder_free(struct decoder *d);
 
 #endif

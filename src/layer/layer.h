@@ -42,6 +42,19 @@ int layer_compression_from_media_type(const char *media_type, enum layer_compres
 /* The OCI layer media type for a compression. */
 const char *layer_media_type(enum layer_compression c);
 
+/* ---- archives that are not layers (ADD of a local archive) ------------- */
+
+/* Whether fd holds a tar archive, compressed in any way libarchive reads
+ * (fd is rewound). */
+bool layer_archive_detect(int fd);
+/* A tar archive's compression, from its first bytes: 0 and *out (none,
+ * gzip, zstd) when layer_reader_open reads it as it is; 1 for one it does
+ * not (bzip2, xz): layer_archive_decompress it first. */
+int layer_compression_detect(int fd, enum layer_compression *out);
+/* in_fd through libarchive's filters into out_fd, which is rewound; what
+ * names the archive in errors. */
+int layer_archive_decompress(int in_fd, int out_fd, const char *what, struct petra_error **err);
+
 /* ---- writing layers ---------------------------------------------------- */
 
 struct layer_writer_options {
@@ -50,6 +63,10 @@ struct layer_writer_options {
 	bool clamp_mtime;          /* clamp every mtime to mtime_clamp */
 	time_t mtime_clamp;        /* usually SOURCE_DATE_EPOCH */
 	struct progress *progress; /* bytes of input read, may be NULL */
+	/* Leave out character and block devices below dev/ (a root
+	 * filesystem's /dev, which a container gets from its runtime and an
+	 * immutable image must not hold); layer_info counts them. */
+	bool drop_dev_nodes;
 };
 
 /* What a finished layer is. */
@@ -58,7 +75,8 @@ struct layer_info {
 	char diff_id[OCI_DIGEST_SIZE]; /* of the uncompressed tar */
 	int64_t size;                  /* of the blob */
 	uint64_t uncompressed_size;
-	const char *media_type; /* static string */
+	const char *media_type;   /* static string */
+	size_t dropped_dev_nodes; /* drop_dev_nodes: how many */
 };
 
 enum layer_tree_flags {

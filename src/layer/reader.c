@@ -98,7 +98,7 @@ static ssize_t pump(struct layer_reader *r)
 			r->in_len = (size_t)n > 0 ? (size_t)n : 0;
 		}
 		if (r->in_eof && r->in_pos == r->in_len) {
-			if (r->compressed_bytes > 0 && !decoder_complete(r->decoder))
+			if (r->compressed_bytes > 0 && !layer_decoder_complete(r->decoder))
 				return petra_error_set(&r->pump_error, EIO,
 						       "truncated: the %s stream ends early",
 						       layer_compression_name(r->compression));
@@ -106,8 +106,8 @@ static ssize_t pump(struct layer_reader *r)
 			return 0;
 		}
 		size_t used, made;
-		int e = decoder_run(r->decoder, r->in + r->in_pos, r->in_len - r->in_pos, &used,
-				    r->out, READ_CHUNK, &made, &r->pump_error);
+		int e = layer_decoder_run(r->decoder, r->in + r->in_pos, r->in_len - r->in_pos,
+					  &used, r->out, READ_CHUNK, &made, &r->pump_error);
 		if (e < 0)
 			return e;
 		r->in_pos += used;
@@ -162,7 +162,7 @@ int layer_reader_open(int fd, const struct layer_reader_options *o, struct layer
 	r->out = xmalloc(READ_CHUNK);
 	oci_hasher_init(&r->compressed_hash);
 	oci_hasher_init(&r->uncompressed_hash);
-	int e = decoder_new(o->compression, &r->decoder, err);
+	int e = layer_decoder_new(o->compression, &r->decoder, err);
 	if (e < 0) {
 		layer_reader_close(r);
 		return e;
@@ -262,7 +262,7 @@ void layer_reader_close(struct layer_reader *r)
 		return;
 	if (r->archive)
 		archive_read_free(r->archive);
-	decoder_free(r->decoder);
+	layer_decoder_free(r->decoder);
 	oci_hasher_release(&r->compressed_hash);
 	oci_hasher_release(&r->uncompressed_hash);
 	petra_error_free(r->pump_error);

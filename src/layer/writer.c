@@ -32,7 +32,7 @@ struct hardlink {
 };
 
 /* The compressing thread and the chunks handed to it: one it works on,
- * at most one waiting. Each chunk is one encoder_write() of the bytes the
+ * at most one waiting. Each chunk is one layer_encoder_write() of the bytes the
  * inline pipeline would give it, in the same order: the compressed
  * stream, and so the digest, is the same as without the thread. */
 struct chunk {
@@ -68,13 +68,14 @@ struct layer_writer {
 	struct hardlink *links;       /* (dev, ino) -> first path, open addressing */
 	size_t n_links, cap_links;
 	struct strset paths; /* every path written, to refuse duplicates */
+	size_t dropped_dev_nodes;
 };
 
 /* ---- the byte pipeline ---- */
 
 static int blob_sink(void *ctx, const void *data, size_t len, struct petra_error **err)
 {
-	return petra_blob_writer_write(ctx, data, len, err);
+	return petra_store_blob_write(ctx, data, len, err);
 }
 
 static void *compressor_main(void *arg)
@@ -95,7 +96,7 @@ static void *compressor_main(void *arg)
 		pthread_mutex_unlock(&t->lock);
 		struct petra_error *e = NULL;
 		/* After a failure the rest is only drained. */
-		int r = failed ? 0 : encoder_write(w->encoder, c->data, c->len, &e);
+		int r = failed ? 0 : layer_encoder_write(w->encoder, c->data, c->len, &e);
 		pthread_mutex_lock(&t->lock);
 		if (r < 0) {
 			t->r = r;
@@ -158,7 +159,7 @@ static int compress_chunk(struct layer_writer *w, const void *data, size_t len,
 {
 	struct compressor *t = w->compressor;
 	if (!t)
-		return encoder_write(w->encoder, data, len, err);
+		return layer_encoder_write(w->encoder, data, len, err);
 	pthread_mutex_lock(&t->lock);
 	while (t->waiting >= 0 && t->r == 0)
 		pthread_cond_wait(&t->cond, &t->lock);
@@ -244,8 +245,8 @@ int layer_writer_new(struct petra_store *store, const struct layer_writer_option
 	oci_hasher_init(&w->diff_hash);
 	int r = petra_store_blob_begin(store, &w->blob, err);
 	if (r == 0)
-		r = encoder_new(options->compression, options->level, blob_sink, w->blob,
-				&w->encoder, err);
+		r = layer_encoder_new(options->compression, options->level, blob_sink, w->blob,
+				      &w->encoder, err);
 	if (r < 0) {
 		layer_writer_abort(w);
 		return r;
@@ -272,8 +273,8 @@ void layer_writer_abort(struct layer_writer *w)
 	if (w->archive)
 		archive_write_free(w->archive);
 	compressor_stop(w, NULL);
-	encoder_free(w->encoder);
-	petra_blob_writer_abort(w->blob);
+	layer_encoder_free(w->encoder);
+	petra_store_blob_abort(w->blob);
 	oci_hasher_release(&w->diff_hash);
 	petra_error_free(w->cb_error);
 	for (size_t i = 0; i < w->cap_links; i++)
@@ -296,7 +297,7 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *info, struct 
 	if (r == 0)
 		r = cr;
 	if (r == 0)
-		r = encoder_finish(w->encoder, err);
+		r = layer_encoder_finish(w->encoder, err);
 	if (r < 0) {
 		layer_writer_abort(w);
 		return r;
@@ -304,8 +305,9 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *info, struct 
 	memset(info, 0, sizeof(*info));
 	oci_hasher_final(&w->diff_hash, info->diff_id);
 	info->uncompressed_size = w->uncompressed;
+	info->dropped_dev_nodes = w->dropped_dev_nodes;
 	info->media_type = layer_media_type(w->opts.compression);
-	r = petra_blob_writer_commit(w->blob, NULL, info->digest, &info->size, err);
+	r = petra_store_blob_commit(w->blob, NULL, info->digest, &info->size, err);
 	w->blob = NULL; /* commit frees it */
 	layer_writer_abort(w);
 	return r;
@@ -326,6 +328,20 @@ static void normalise_entry(struct layer_writer *w, struct archive_entry *e)
 	archive_entry_set_mtime(e, mtime, 0);
 }
 
+/* A device node below dev/ (a root filesystem's /dev). */
+static bool is_dev_node(struct archive_entry *e)
+{
+	mode_t type = archive_entry_filetype(e);
+	if (type != AE_IFCHR && type != AE_IFBLK)
+		return false;
+	const char *path = archive_entry_pathname(e);
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	while (*path == '/')
+		path++;
+	return !strncmp(path, "dev/", 4);
+}
+
 static int write_header(struct layer_writer *w, struct archive_entry *e, struct petra_error **err)
 {
 	const char *path = archive_entry_pathname(e);
@@ -334,6 +350,10 @@ static int write_header(struct layer_writer *w, struct archive_entry *e, struct 
 		return petra_error_set(err, EINVAL, "%s: duplicate entry", q);
 	}
 	normalise_entry(w, e);
+	if (w->opts.drop_dev_nodes && is_dev_node(e)) {
+		w->dropped_dev_nodes++;
+		return 0;
+	}
 	/* ARCHIVE_WARN: a name that is not ASCII in this locale. libarchive
 	 * then writes it as raw bytes (pax hdrcharset=BINARY, for that entry
 	 * only), which is what a layer should hold: names are bytes. */
@@ -518,112 +538,73 @@ static int add_file_data(struct layer_writer *w, int dirfd, const char *name, co
 	return 0;
 }
 
-static int read_names(int fd, struct strvec *names, const char *what, struct petra_error **err)
-{
-	int dupfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-	if (!d) {
-		int e = errno;
-		if (dupfd >= 0)
-			close(dupfd);
-		return petra_error_set_errno(err, e, "read directory %s", *what ? what : ".");
-	}
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strvec_push(names, de->d_name);
-	int e = errno;
-	closedir(d);
-	if (e)
-		return petra_error_set_errno(err, e, "read directory %s", *what ? what : ".");
-	strvec_sort(names);
-	return 0;
-}
+struct tree_adder {
+	struct layer_writer *w;
+	unsigned flags;
+	dev_t root_dev;
+};
 
-static int add_tree_dir(struct layer_writer *w, int fd, const char *rel, dev_t root_dev,
-			unsigned flags, struct petra_error **err)
+static int add_tree_entry(void *ctx, const struct fs_walk_entry *we, struct petra_error **err)
 {
-	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	int r = read_names(fd, &names, rel, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < names.n; i++) {
-		const char *name = names.v[i];
-		_cleanup_free_ char *path = *rel ? path_join(rel, name) : xstrdup(name);
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			_cleanup_free_ char *q = str_quote(path);
-			return petra_error_set_errno(err, errno, "%s: stat", q);
-		}
-		if ((flags & LAYER_TREE_OVERLAY) && S_ISCHR(st.st_mode) && st.st_rdev == 0) {
-			r = layer_writer_add_whiteout(w, path, err);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (S_ISSOCK(st.st_mode)) {
-			log_warn("skipping socket %s: tar cannot hold sockets", path);
-			continue;
-		}
-		struct archive_entry *e = archive_entry_new();
-		archive_entry_set_pathname(e, path);
-		archive_entry_set_mode(e, st.st_mode);
-		archive_entry_set_uid(e, st.st_uid);
-		archive_entry_set_gid(e, st.st_gid);
-		archive_entry_set_mtime(e, st.st_mtim.tv_sec, 0);
-		bool opaque = false;
-		r = add_xattrs(fd, name, e, &opaque, err);
-		const char *first = NULL;
-		if (r == 0 && S_ISREG(st.st_mode)) {
-			if (st.st_nlink > 1)
-				first = hardlink_seen(w, st.st_dev, st.st_ino, path);
-			if (first) {
-				archive_entry_set_hardlink(e, first);
-				archive_entry_set_size(e, 0);
-			} else {
-				archive_entry_set_size(e, st.st_size);
-			}
-		} else if (r == 0 && S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t n = readlinkat(fd, name, target, sizeof(target) - 1);
-			if (n < 0) {
-				_cleanup_free_ char *q = str_quote(path);
-				r = petra_error_set_errno(err, errno, "%s: read symlink", q);
-			} else {
-				target[n] = '\0';
-				archive_entry_set_symlink(e, target);
-			}
-		} else if (r == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-			archive_entry_set_rdevmajor(e, major(st.st_rdev));
-			archive_entry_set_rdevminor(e, minor(st.st_rdev));
-		}
-		if (r == 0)
-			r = write_header(w, e, err);
-		archive_entry_free(e);
-		if (r == 0 && S_ISREG(st.st_mode) && !first && st.st_size > 0)
-			r = add_file_data(w, fd, name, path, st.st_size, err);
-		if (r == 0 && S_ISDIR(st.st_mode)) {
-			if (opaque && (flags & LAYER_TREE_OVERLAY))
-				r = layer_writer_add_opaque(w, path, err);
-			if (r == 0 && st.st_dev != root_dev) {
-				log_warn(
-				    "not descending into %s: another filesystem is mounted there",
-				    path);
-			} else if (r == 0) {
-				int child = openat(fd, name,
-						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (child < 0) {
-					_cleanup_free_ char *q = str_quote(path);
-					return petra_error_set_errno(err, errno, "%s: open", q);
-				}
-				r = add_tree_dir(w, child, path, root_dev, flags, err);
-				close(child);
-			}
-		}
-		if (r < 0)
-			return r;
+	struct tree_adder *t = ctx;
+	struct layer_writer *w = t->w;
+	int fd = we->dirfd;
+	const char *name = we->name, *path = we->path;
+	const struct stat *st = &we->st;
+	int r;
+	if ((t->flags & LAYER_TREE_OVERLAY) && S_ISCHR(st->st_mode) && st->st_rdev == 0)
+		return layer_writer_add_whiteout(w, path, err);
+	if (S_ISSOCK(st->st_mode)) {
+		log_warn("skipping socket %s: tar cannot hold sockets", path);
+		return 0;
 	}
-	return 0;
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_mode(e, st->st_mode);
+	archive_entry_set_uid(e, st->st_uid);
+	archive_entry_set_gid(e, st->st_gid);
+	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+	bool opaque = false;
+	r = add_xattrs(fd, name, e, &opaque, err);
+	const char *first = NULL;
+	if (r == 0 && S_ISREG(st->st_mode)) {
+		if (st->st_nlink > 1)
+			first = hardlink_seen(w, st->st_dev, st->st_ino, path);
+		if (first) {
+			archive_entry_set_hardlink(e, first);
+			archive_entry_set_size(e, 0);
+		} else {
+			archive_entry_set_size(e, st->st_size);
+		}
+	} else if (r == 0 && S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(fd, name, target, sizeof(target) - 1);
+		if (n < 0) {
+			_cleanup_free_ char *q = str_quote(path);
+			r = petra_error_set_errno(err, errno, "%s: read symlink", q);
+		} else {
+			target[n] = '\0';
+			archive_entry_set_symlink(e, target);
+		}
+	} else if (r == 0 && (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) {
+		archive_entry_set_rdevmajor(e, major(st->st_rdev));
+		archive_entry_set_rdevminor(e, minor(st->st_rdev));
+	}
+	if (r == 0)
+		r = write_header(w, e, err);
+	archive_entry_free(e);
+	if (r == 0 && S_ISREG(st->st_mode) && !first && st->st_size > 0)
+		r = add_file_data(w, fd, name, path, st->st_size, err);
+	if (r == 0 && S_ISDIR(st->st_mode)) {
+		if (opaque && (t->flags & LAYER_TREE_OVERLAY))
+			r = layer_writer_add_opaque(w, path, err);
+		if (r == 0 && st->st_dev != t->root_dev) {
+			log_warn("not descending into %s: another filesystem is mounted there",
+				 path);
+			return FS_WALK_PRUNE;
+		}
+	}
+	return r;
 }
 
 int layer_writer_add_tree(struct layer_writer *w, int dirfd, const char *prefix, unsigned flags,
@@ -632,7 +613,9 @@ int layer_writer_add_tree(struct layer_writer *w, int dirfd, const char *prefix,
 	struct stat st;
 	if (fstat(dirfd, &st) < 0)
 		return petra_error_set_errno(err, errno, "stat tree");
-	return add_tree_dir(w, dirfd, prefix ? prefix : "", st.st_dev, flags, err);
+	struct tree_adder t = {.w = w, .flags = flags, .root_dev = st.st_dev};
+	static const struct fs_walk_ops ops = {.pre = add_tree_entry};
+	return fs_walk(dirfd, prefix ? prefix : "", 0, &ops, &t, err);
 }
 
 /* ---- re-encoding tarballs ---- */

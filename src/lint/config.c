@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The linter's config file (.petra.yaml), read with the policy module's
+/* The linter's config file (.petra.yaml), read with base's
  * YAML loader so every mistake names its line. */
 #include "internal.h"
 

@@ -349,7 +349,7 @@ const struct sh_script *lint_run_script(struct lint_ctx *c, size_t index)
 		strbuf_addch(&sb, '\n');
 		strbuf_add(&sb, in->heredocs[h].content, in->heredocs[h].content_len);
 	}
-	sh_parse(strbuf_str(&sb), &c->scripts[index]);
+	lint_sh_parse(strbuf_str(&sb), &c->scripts[index]);
 	strbuf_release(&sb);
 	c->parsed[index] = true;
 	return &c->scripts[index];
@@ -524,7 +524,7 @@ static void ctx_release(struct lint_ctx *c)
 		free(c->pragma[i]);
 	free(c->pragma);
 	for (size_t i = 0; c->scripts && i < c->df->n_instructions; i++)
-		sh_script_release(&c->scripts[i]);
+		lint_sh_script_release(&c->scripts[i]);
 	free(c->scripts);
 	free(c->parsed);
 	free(c->stages);

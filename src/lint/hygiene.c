@@ -112,8 +112,8 @@ static const char *check_pins(const char *name, const struct sh_cmd *cmd, size_t
 		values = apt_values;
 		example = "express@4.19.2";
 	} else if (!strcmp(name, "gem")) {
-		if (strcmp(verb, "install") || sh_has_option(cmd, sub, "-v") ||
-		    sh_has_option(cmd, sub, "--version"))
+		if (strcmp(verb, "install") || lint_sh_has_option(cmd, sub, "-v") ||
+		    lint_sh_has_option(cmd, sub, "--version"))
 			return NULL;
 		values = apt_values;
 		example = "rails:7.1.3";
@@ -152,7 +152,7 @@ static const char *check_pins(const char *name, const struct sh_cmd *cmd, size_t
 static bool removes_apt_lists(const struct sh_script *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		const char *name = sh_cmd_name(&s->cmds[i], NULL);
+		const char *name = lint_sh_cmd_name(&s->cmds[i], NULL);
 		if (!name || strcmp(name, "rm"))
 			continue;
 		for (size_t k = 1; k < s->cmds[i].argc; k++)
@@ -180,18 +180,19 @@ static void check_apt(struct lint_ctx *c, const struct dockerfile_instruction *i
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sh_cmd *cmd = &s->cmds[i];
 		size_t first;
-		const char *name = sh_cmd_name(cmd, &first);
+		const char *name = lint_sh_cmd_name(cmd, &first);
 		if (!name || strcmp(name, "apt-get"))
 			continue;
 		size_t sub = subcommand(cmd, first);
 		if (sub >= cmd->argc || strcmp(cmd->argv[sub], "install"))
 			continue;
 		installs = true;
-		if (!sh_has_option(cmd, first, "-y") && !sh_has_option(cmd, first, "--yes") &&
-		    !sh_has_option(cmd, first, "--assume-yes") && !quiet_twice(cmd, first))
+		if (!lint_sh_has_option(cmd, first, "-y") &&
+		    !lint_sh_has_option(cmd, first, "--yes") &&
+		    !lint_sh_has_option(cmd, first, "--assume-yes") && !quiet_twice(cmd, first))
 			lint_report(c, "PL106", in, NULL,
 				    "apt-get install without -y stops the build at a prompt");
-		if (!sh_has_option(cmd, first, "--no-install-recommends") &&
+		if (!lint_sh_has_option(cmd, first, "--no-install-recommends") &&
 		    !option_value(cmd, first, "Install-Recommends=false") &&
 		    !option_value(cmd, first, "Install-Recommends=0"))
 			lint_report(c, "PL107", in, NULL,
@@ -209,7 +210,7 @@ static void check_pinning(struct lint_ctx *c, const struct dockerfile_instructio
 {
 	for (size_t i = 0; i < s->n; i++) {
 		size_t first;
-		const char *name = sh_cmd_name(&s->cmds[i], &first);
+		const char *name = lint_sh_cmd_name(&s->cmds[i], &first);
 		if (!name)
 			continue;
 		/* python -m pip install */
@@ -239,7 +240,7 @@ static void check_pipes(struct lint_ctx *c, const struct dockerfile_instruction 
 		return;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sh_cmd *cmd = &s->cmds[i];
-		const char *name = sh_cmd_name(cmd, NULL);
+		const char *name = lint_sh_cmd_name(cmd, NULL);
 		if (name && !strcmp(name, "set") && option_value(cmd, 1, "pipefail"))
 			return;
 		if (cmd->op == SH_PIPE && !cmd->substituted) {

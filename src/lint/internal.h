@@ -44,14 +44,14 @@ struct sh_script {
 	size_t alloc;
 };
 
-void sh_parse(const char *text, struct sh_script *out);
-void sh_script_release(struct sh_script *s);
+void lint_sh_parse(const char *text, struct sh_script *out);
+void lint_sh_script_release(struct sh_script *s);
 /* The command name after wrappers (sudo, env, nice, ...); *first_arg is
  * the index of its first argument. NULL for an empty command. */
-const char *sh_cmd_name(const struct sh_cmd *c, size_t *first_arg);
+const char *lint_sh_cmd_name(const struct sh_cmd *c, size_t *first_arg);
 /* Is `opt` among the command's arguments from `from` on (exact match, or
  * a short option letter inside a cluster such as -qy when opt is "-y")? */
-bool sh_has_option(const struct sh_cmd *c, size_t from, const char *opt);
+bool lint_sh_has_option(const struct sh_cmd *c, size_t from, const char *opt);
 
 /* ---- the context --------------------------------------------------------- */
 

@@ -40,7 +40,7 @@ static bool chmod_later(struct lint_ctx *c, size_t stage, size_t after, const ch
 		const struct sh_script *s = lint_run_script(c, i);
 		for (size_t k = 0; k < s->n; k++) {
 			size_t first;
-			const char *name = sh_cmd_name(&s->cmds[k], &first);
+			const char *name = lint_sh_cmd_name(&s->cmds[k], &first);
 			if (!name || strcmp(name, "chmod"))
 				continue;
 			for (size_t a = first; a < s->cmds[k].argc; a++) {
@@ -101,7 +101,7 @@ static void check_chown_run(struct lint_ctx *c, const struct dockerfile_instruct
 	const struct sh_script *sc = lint_run_script(c, index);
 	for (size_t k = 0; k < sc->n; k++) {
 		size_t first;
-		const char *name = sh_cmd_name(&sc->cmds[k], &first);
+		const char *name = lint_sh_cmd_name(&sc->cmds[k], &first);
 		if (!name || strcmp(name, "chown"))
 			continue;
 		for (size_t a = first; a < sc->cmds[k].argc; a++) {

@@ -133,7 +133,7 @@ static void run_writes(const struct sh_script *s, const char *workdir, unsigned 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sh_cmd *cmd = &s->cmds[i];
 		size_t first;
-		const char *name = sh_cmd_name(cmd, &first);
+		const char *name = lint_sh_cmd_name(cmd, &first);
 		for (size_t k = 0; k < cmd->n_outputs; k++) {
 			if (!lint_secret_path(cmd->outputs[k]))
 				continue;
@@ -164,7 +164,7 @@ static void run_deletes(struct lint_ctx *c, const struct dockerfile_instruction 
 {
 	for (size_t i = 0; i < s->n; i++) {
 		size_t first;
-		const char *name = sh_cmd_name(&s->cmds[i], &first);
+		const char *name = lint_sh_cmd_name(&s->cmds[i], &first);
 		if (!name || (strcmp(name, "rm") && strcmp(name, "shred")))
 			continue;
 		for (size_t a = first; a < s->cmds[i].argc; a++) {

@@ -247,13 +247,13 @@ static void split(const char *text, size_t len, bool substituted, struct sh_scri
 	strbuf_release(&s.word);
 }
 
-void sh_parse(const char *text, struct sh_script *out)
+void lint_sh_parse(const char *text, struct sh_script *out)
 {
 	memset(out, 0, sizeof(*out));
 	split(text, strlen(text), false, out);
 }
 
-void sh_script_release(struct sh_script *s)
+void lint_sh_script_release(struct sh_script *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		for (size_t k = 0; k < s->cmds[i].argc; k++)
@@ -267,7 +267,7 @@ void sh_script_release(struct sh_script *s)
 	memset(s, 0, sizeof(*s));
 }
 
-const char *sh_cmd_name(const struct sh_cmd *c, size_t *first_arg)
+const char *lint_sh_cmd_name(const struct sh_cmd *c, size_t *first_arg)
 {
 	static const char *const wrappers[] = {"sudo",    "env",   "nice",   "nohup", "exec",
 					       "command", "xargs", "stdbuf", NULL};
@@ -290,7 +290,7 @@ const char *sh_cmd_name(const struct sh_cmd *c, size_t *first_arg)
 	return NULL;
 }
 
-bool sh_has_option(const struct sh_cmd *c, size_t from, const char *opt)
+bool lint_sh_has_option(const struct sh_cmd *c, size_t from, const char *opt)
 {
 	bool short_opt = opt[0] == '-' && opt[1] && opt[1] != '-' && !opt[2];
 	for (size_t i = from; i < c->argc; i++) {

@@ -140,11 +140,11 @@ static void check_pipe_to_shell(struct lint_ctx *c, const struct dockerfile_inst
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sh_cmd *cmd = &s->cmds[i];
-		const char *name = sh_cmd_name(cmd, NULL);
+		const char *name = lint_sh_cmd_name(cmd, NULL);
 		if (!name)
 			continue;
 		if (downloader(name) && cmd->op == SH_PIPE && i + 1 < s->n) {
-			const char *next = sh_cmd_name(&s->cmds[i + 1], NULL);
+			const char *next = lint_sh_cmd_name(&s->cmds[i + 1], NULL);
 			if (next && shell_name(next)) {
 				lint_report(
 				    c, "PL402", in, NULL,
@@ -192,7 +192,7 @@ static void check_upgrades(struct lint_ctx *c, const struct dockerfile_instructi
 	for (size_t i = 0; i < s->n; i++) {
 		size_t first;
 		const struct sh_cmd *cmd = &s->cmds[i];
-		const char *name = sh_cmd_name(cmd, &first);
+		const char *name = lint_sh_cmd_name(cmd, &first);
 		if (!name)
 			continue;
 		bool more = false;
@@ -211,9 +211,9 @@ static void check_upgrades(struct lint_ctx *c, const struct dockerfile_instructi
 			upgrade = verb && (!strcmp(verb, "up") || !strcmp(verb, "update") ||
 					   !strcmp(verb, "dup") || !strcmp(verb, "dist-upgrade"));
 		else if (!strcmp(name, "pacman"))
-			upgrade =
-			    sh_has_option(cmd, first, "-u") &&
-			    (sh_has_option(cmd, first, "-S") || sh_has_option(cmd, first, "-Syu"));
+			upgrade = lint_sh_has_option(cmd, first, "-u") &&
+				  (lint_sh_has_option(cmd, first, "-S") ||
+				   lint_sh_has_option(cmd, first, "-Syu"));
 		if (upgrade) {
 			lint_report(c, "PL403", in, NULL,
 				    "%s %s upgrades whatever is newer on the day of the build: the "

@@ -198,12 +198,12 @@ int petra_store_put_blob_fd(struct petra_store *store, int fd, const char *expec
 struct petra_blob_writer;
 int petra_store_blob_begin(struct petra_store *store, struct petra_blob_writer **writer,
 			   struct petra_error **err);
-int petra_blob_writer_write(struct petra_blob_writer *writer, const void *data, size_t len,
-			    struct petra_error **err);
+int petra_store_blob_write(struct petra_blob_writer *writer, const void *data, size_t len,
+			   struct petra_error **err);
 /* Commit (frees writer, also on failure). expected may be NULL. */
-int petra_blob_writer_commit(struct petra_blob_writer *writer, const char *expected,
-			     char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err);
-void petra_blob_writer_abort(struct petra_blob_writer *writer);
+int petra_store_blob_commit(struct petra_blob_writer *writer, const char *expected,
+			    char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err);
+void petra_store_blob_abort(struct petra_blob_writer *writer);
 /* A download that may have been interrupted before: the writer continues
  * the partial file kept for `digest` (its bytes hashed again; *offset
  * receives their count, 0 for a new one). Commit as any writer (the
@@ -213,7 +213,7 @@ void petra_blob_writer_abort(struct petra_blob_writer *writer);
 int petra_store_blob_resume(struct petra_store *store, const char *digest,
 			    struct petra_blob_writer **writer, int64_t *offset,
 			    struct petra_error **err);
-void petra_blob_writer_suspend(struct petra_blob_writer *writer);
+void petra_store_blob_suspend(struct petra_blob_writer *writer);
 
 /* Names. */
 struct petra_store_entry {

@@ -314,7 +314,7 @@ int petra_store_blob_resume(struct petra_store *s, const char *digest,
 			continue;
 		if (n < 0) {
 			int e = errno;
-			petra_blob_writer_abort(w);
+			petra_store_blob_abort(w);
 			return petra_error_set_errno(err, e, "store %s: read partial blob",
 						     s->root);
 		}
@@ -328,7 +328,7 @@ int petra_store_blob_resume(struct petra_store *s, const char *digest,
 	return 0;
 }
 
-void petra_blob_writer_suspend(struct petra_blob_writer *w)
+void petra_store_blob_suspend(struct petra_blob_writer *w)
 {
 	if (!w)
 		return;
@@ -339,7 +339,7 @@ void petra_blob_writer_suspend(struct petra_blob_writer *w)
 		free(w->tmp_name);
 		w->tmp_name = NULL;
 	}
-	petra_blob_writer_abort(w);
+	petra_store_blob_abort(w);
 }
 
 static int writer_flush(struct petra_blob_writer *w, struct petra_error **err)
@@ -353,8 +353,8 @@ static int writer_flush(struct petra_blob_writer *w, struct petra_error **err)
 	return 0;
 }
 
-int petra_blob_writer_write(struct petra_blob_writer *w, const void *data, size_t len,
-			    struct petra_error **err)
+int petra_store_blob_write(struct petra_blob_writer *w, const void *data, size_t len,
+			   struct petra_error **err)
 {
 	oci_hasher_update(&w->hasher, data, len);
 	w->size += (int64_t)len;
@@ -375,7 +375,7 @@ int petra_blob_writer_write(struct petra_blob_writer *w, const void *data, size_
 	return 0;
 }
 
-void petra_blob_writer_abort(struct petra_blob_writer *w)
+void petra_store_blob_abort(struct petra_blob_writer *w)
 {
 	if (!w)
 		return;
@@ -389,8 +389,8 @@ void petra_blob_writer_abort(struct petra_blob_writer *w)
 	free(w);
 }
 
-int petra_blob_writer_commit(struct petra_blob_writer *w, const char *expected,
-			     char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err)
+int petra_store_blob_commit(struct petra_blob_writer *w, const char *expected,
+			    char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err)
 {
 	char actual[OCI_DIGEST_SIZE];
 	int r = writer_flush(w, err);
@@ -426,7 +426,7 @@ int petra_blob_writer_commit(struct petra_blob_writer *w, const char *expected,
 	if (size)
 		*size = w->size;
 out:
-	petra_blob_writer_abort(w);
+	petra_store_blob_abort(w);
 	return r;
 }
 
@@ -444,12 +444,12 @@ int petra_store_put_blob(struct petra_store *s, const void *data, size_t len,
 	int r = petra_store_blob_begin(s, &w, err);
 	if (r < 0)
 		return r;
-	r = petra_blob_writer_write(w, data, len, err);
+	r = petra_store_blob_write(w, data, len, err);
 	if (r < 0) {
-		petra_blob_writer_abort(w);
+		petra_store_blob_abort(w);
 		return r;
 	}
-	return petra_blob_writer_commit(w, actual, NULL, NULL, err);
+	return petra_store_blob_commit(w, actual, NULL, NULL, err);
 }
 
 int petra_store_put_json(struct petra_store *store, const json_t *doc, const char *media_type,
@@ -488,7 +488,7 @@ int petra_store_put_blob_fd(struct petra_store *s, int fd, const char *expected,
 		}
 		if (n == 0)
 			break;
-		r = petra_blob_writer_write(w, buf, (size_t)n, err);
+		r = petra_store_blob_write(w, buf, (size_t)n, err);
 		if (r < 0)
 			break;
 		if (expected_size >= 0 && w->size > expected_size) {
@@ -502,10 +502,10 @@ int petra_store_put_blob_fd(struct petra_store *s, int fd, const char *expected,
 		r = petra_error_set(err, EIO, "blob %s: %lld bytes, expected %lld", expected,
 				    (long long)w->size, (long long)expected_size);
 	if (r < 0) {
-		petra_blob_writer_abort(w);
+		petra_store_blob_abort(w);
 		return r;
 	}
-	return petra_blob_writer_commit(w, expected, NULL, NULL, err);
+	return petra_store_blob_commit(w, expected, NULL, NULL, err);
 }
 
 /* ---- index.json ---- */

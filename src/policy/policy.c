@@ -20,7 +20,7 @@ struct petra_policy {
 /* Top-level sections in pipeline order. Sections other than `bases` are
  * filled by later stages; docs/POLICY.md says what each will hold. */
 static const char *const top_level_keys[] = {
-    "version", "bases", "build", "harden", "audit", "test", "sign", "deploy", "run", NULL,
+    "version", "bases", "build", "harden", "audit", "test", "sign", "trust", "deploy", "run", NULL,
 };
 static const char *const bases_keys[] = {"require-digest", "allow", "ban", "rewrite", NULL};
 static const char *const ban_keys[] = {"image", "digest", "reason", NULL};

@@ -3,11 +3,8 @@
  * policy: the one policy file every stage of petra reads, and the base
  * image catalog in it (see docs/POLICY.md for the file).
  *
- *  - YAML documents (yaml.c): libfyaml's parser into a jansson tree that
- *    remembers the line and column of every key, item and node, so the
- *    module that validates a part of a file names the line. Aliases and
- *    duplicate keys are refused. The linter's .petra.yaml uses it too.
- *  - The policy (policy.c): petra_policy_load() validates the top-level
+ *  - The policy (policy.c): petra_policy_load() reads the file with
+ *    base's positioned YAML reader (petra_yaml_*), validates the top-level
  *    shape (an unknown key is an error naming the key and its line) and
  *    the `bases` section; each other section is handed as JSON to the
  *    module that owns it (petra_policy_section), which validates it and
@@ -31,53 +28,6 @@
 
 #include "base/base.h"
 #include "dockerfile/dockerfile.h"
-
-/* ---- YAML documents (yaml.c) ------------------------------------------- */
-
-struct petra_yaml;
-
-/* Parse one YAML document (at most 1 MiB) into a jansson tree: mappings
- * are objects (keys must be strings), plain scalars typed by YAML 1.2's
- * core schema (null, true/false, numbers), everything else a string.
- * Errors are "<name>:<line>:<col>: <reason>". */
-int petra_yaml_parse(const char *data, size_t len, const char *name, struct petra_yaml **out,
-		     struct petra_error **err);
-int petra_yaml_load(int dirfd, const char *path, struct petra_yaml **out, struct petra_error **err);
-void petra_yaml_free(struct petra_yaml *y);
-static inline void petra_yaml_freep(struct petra_yaml **y)
-{
-	petra_yaml_free(*y);
-}
-#define _cleanup_yaml_ _cleanup_(petra_yaml_freep)
-
-/* The tree (NULL for an empty document) and the name given to parse. */
-const json_t *petra_yaml_root(const struct petra_yaml *y);
-const char *petra_yaml_name(const struct petra_yaml *y);
-
-#define PETRA_YAML_NODE ((size_t)-1)
-/* Where something was written (1-based; 0 when unknown): the key `key` of
- * mapping `parent`; item `index` of sequence `parent` (key NULL); or the
- * node `parent` itself (key NULL, index PETRA_YAML_NODE; not for null
- * and booleans, which jansson shares: locate them by key or index). */
-void petra_yaml_position(const struct petra_yaml *y, const json_t *parent, const char *key,
-			 size_t index, unsigned *line, unsigned *col);
-/* Set *err to "<name>:<line>:<col>: <message>" located as above; returns
- * -EINVAL. */
-int petra_yaml_error(const struct petra_yaml *y, const json_t *parent, const char *key,
-		     size_t index, struct petra_error **err, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-/* An error naming the first key of `map` not in the NULL-terminated
- * `allowed` list ("<what>: unknown key "x" (known: a, b)"); 0 if none. */
-int petra_yaml_check_keys(const struct petra_yaml *y, const json_t *map, const char *what,
-			  const char *const *allowed, struct petra_error **err);
-/* map[key] when it is a sequence or mapping (type JSON_ARRAY or
- * JSON_OBJECT): *out NULL when absent or null; an error
- * "<what>.<key>: must be a sequence, not a string" otherwise. */
-int petra_yaml_member(const struct petra_yaml *y, const json_t *map, const char *key,
-		      json_type type, const char *what, const json_t **out,
-		      struct petra_error **err);
-/* "a mapping", "a string", ... for messages. */
-const char *petra_yaml_type_name(const json_t *node);
 
 /* ---- image references and patterns (ref.c) ----------------------------- */
 

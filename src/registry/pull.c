@@ -174,7 +174,7 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 		d->started = true;
 		if (status == 200 && d->got > 0) {
 			/* The server ignored our Range: start over. */
-			petra_blob_writer_abort(d->writer);
+			petra_store_blob_abort(d->writer);
 			d->writer = NULL;
 			d->got = 0;
 			if (petra_store_blob_begin(d->store, &d->writer, &d->error) < 0)
@@ -187,7 +187,7 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 				d->desc->digest, d->desc->size);
 		return false;
 	}
-	if (petra_blob_writer_write(d->writer, data, len, &d->error) < 0)
+	if (petra_store_blob_write(d->writer, data, len, &d->error) < 0)
 		return false;
 	d->got += (int64_t)len;
 	if (d->progress)
@@ -209,7 +209,7 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 		return ret;
 	*resumed = d.got > 0;
 	if (d.got > desc->size) {
-		petra_blob_writer_abort(d.writer);
+		petra_store_blob_abort(d.writer);
 		return petra_error_set(err, EIO, "blob %s: a partial download larger than the blob",
 				       desc->digest);
 	}
@@ -262,9 +262,9 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 			/* Keep what arrived of a transient failure for the next pull;
 			 * bytes that were refused are thrown away. */
 			if (transient)
-				petra_blob_writer_suspend(d.writer);
+				petra_store_blob_suspend(d.writer);
 			else
-				petra_blob_writer_abort(d.writer);
+				petra_store_blob_abort(d.writer);
 			*err = e;
 			return petra_error_prefix(err, "blob %s", desc->digest);
 		}
@@ -274,7 +274,7 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 		usleep(200000u << (attempt < 4 ? attempt : 4));
 	}
 	/* The store's message names the blob and what its bytes hash to. */
-	return petra_blob_writer_commit(d.writer, desc->digest, NULL, NULL, err);
+	return petra_store_blob_commit(d.writer, desc->digest, NULL, NULL, err);
 }
 
 /* Fetch one blob into the store unless it is there; nothing of it is

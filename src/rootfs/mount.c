@@ -255,6 +255,21 @@ int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
 	return 0;
 }
 
+int rootfs_copy_dir(int src_fd, int dest_fd, struct petra_error **err)
+{
+	int r = merge_dir(src_fd, dest_fd, err);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (fstat(src_fd, &st) < 0)
+		return petra_error_set_errno(err, errno, "stat the directory to copy");
+	if (fchown(dest_fd, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+		return petra_error_set_errno(err, errno, "chown the copy");
+	if (fchmod(dest_fd, st.st_mode & 07777) < 0)
+		return petra_error_set_errno(err, errno, "chmod the copy");
+	return 0;
+}
+
 /* ---- looking up paths through the layers ---- */
 
 /* The parent directory of `path` in a layer, resolved inside the layer: a

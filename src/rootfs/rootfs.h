@@ -64,6 +64,19 @@ int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const cha
 int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
 		 uint64_t *removed, struct petra_error **err);
 
+/* What a garbage collection removed (or, dry run, would remove). */
+struct rootfs_gc_result {
+	uint64_t blobs, bytes; /* blobs no named image references */
+	uint64_t layers;       /* extracted layers nothing uses */
+};
+/* Remove the blobs no named image references (petra_store_prune), then the
+ * extracted layers whose diff_id is neither a layer of an image of the
+ * store nor in `in_use` (the caller's other users; may be NULL). When an
+ * image cannot be read, no extracted layer is removed and that is the
+ * error. The store must be open with PETRA_STORE_EXCLUSIVE. */
+int rootfs_collect_garbage(struct petra_store *store, const struct strset *in_use, bool dry_run,
+			   struct rootfs_gc_result *result, struct petra_error **err);
+
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
  * that is not cached is not a problem. */
@@ -98,6 +111,11 @@ int rootfs_mount(const char *target, const struct rootfs_mount_options *options,
  * opaque directories hide what is below. The copy fallback of rootfs_mount. */
 int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
 		      struct petra_error **err);
+
+/* Copy what directory src_fd holds into directory dest_fd, owners, modes
+ * and times kept (a writable path with "copy": the image's content of it
+ * into its tmpfs); dest_fd takes src_fd's mode and owner. */
+int rootfs_copy_dir(int src_fd, int dest_fd, struct petra_error **err);
 
 /* What is at `path` in the filesystem the layers (bottom first) make,
  * following overlay rules (whiteouts, opaque directories) but not

@@ -205,15 +205,14 @@ static int expect_layer(struct describe *d, struct petra_store *store,
 
 /* ---- the actual side: the tree on disk ---- */
 
-static int describe_tree(struct describe *d, int dir_fd, const char *prefix,
-			 struct petra_error **err);
-
-static int describe_path(struct describe *d, int dir_fd, const char *name, const char *path,
-			 struct petra_error **err)
+/* One entry of the extracted layer, described as expect_layer describes
+ * the layer's entry (fs_walk enters the directories). */
+static int describe_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
 {
-	struct stat st;
-	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return petra_error_set_errno(err, errno, "stat %s", path);
+	struct describe *d = ctx;
+	int dir_fd = e->dirfd;
+	const char *name = e->name, *path = e->path;
+	struct stat st = e->st;
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	unsigned mode = st.st_mode & 07777;
 	if (S_ISREG(st.st_mode)) {
@@ -245,9 +244,6 @@ static int describe_path(struct describe *d, int dir_fd, const char *name, const
 		char v;
 		const char *key = d->owners ? "trusted.overlay.opaque" : "user.overlay.opaque";
 		bool opaque = fgetxattr(fd, key, &v, 1) == 1 && v == 'y';
-		int r = describe_tree(d, fd, path, err);
-		if (r < 0)
-			return r;
 		if (opaque)
 			strbuf_addstr(&sb, " opaque");
 	} else if (S_ISLNK(st.st_mode)) {
@@ -271,23 +267,10 @@ static int describe_path(struct describe *d, int dir_fd, const char *name, const
 	return 0;
 }
 
-static int describe_tree(struct describe *d, int dir_fd, const char *prefix,
-			 struct petra_error **err)
+static int describe_tree(struct describe *d, int dir_fd, struct petra_error **err)
 {
-	_cleanup_closedir_ DIR *dir = fs_opendir_at(dir_fd, ".");
-	if (!dir)
-		return petra_error_set_errno(err, errno, "read directory %s", prefix);
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *path =
-		    *prefix ? path_join(prefix, de->d_name) : xstrdup(de->d_name);
-		int r = describe_path(d, dir_fd, de->d_name, path, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	static const struct fs_walk_ops ops = {.pre = describe_entry};
+	return fs_walk(dir_fd, "", 0, &ops, d, err);
 }
 
 /* ---- comparing ---- */
@@ -355,7 +338,7 @@ int rootfs_verify(struct petra_store *store, const struct image *img, petra_stor
 		if (r < 0)
 			petra_error_prefix(err, "layer %zu", i + 1);
 		else
-			r = describe_tree(&have, fd, "", err);
+			r = describe_tree(&have, fd, err);
 		if (r == 0 && problems)
 			*problems += compare(want.records, have.records, diff_id, report, ctx);
 		json_decref(want.records);

@@ -11,83 +11,7 @@
  * --tmpfs of the same path, which replaces the label's. */
 #define MAX_IMAGE_TMPFS_SIZE (UINT64_C(64) << 20)
 
-/* ---- the writable-paths label ---- */
-
-void runtime_writable_paths_free(struct runtime_writable_path *paths, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(paths[i].path);
-	free(paths);
-}
-
-int runtime_writable_paths_parse(const char *label, struct runtime_writable_path **out,
-				 size_t *n_out, struct petra_error **err)
-{
-	*out = NULL;
-	*n_out = 0;
-	if (!label)
-		return 0;
-	_cleanup_json_ json_t *json =
-	    json_parse_buffer(label, strlen(label), "label " RUNTIME_WRITABLE_PATHS_LABEL, err);
-	if (!json)
-		return -EINVAL;
-	if (!json_is_array(json))
-		return petra_error_set(err, EINVAL, "label %s is not a JSON array",
-				       RUNTIME_WRITABLE_PATHS_LABEL);
-	size_t n = json_array_size(json);
-	struct runtime_writable_path *paths = xcalloc(n ? n : 1, sizeof(*paths));
-	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_array_get(json, i);
-		const char *path = json_get_string(e, "path");
-		if (!path || !sandbox_path_is_clean(path)) {
-			runtime_writable_paths_free(paths, n);
-			return petra_error_set(err, EINVAL,
-					       "label %s: entry %zu has no absolute \"path\"",
-					       RUNTIME_WRITABLE_PATHS_LABEL, i + 1);
-		}
-		paths[i].path = xstrdup(path);
-		json_int_t size = json_get_int(e, "size", 0);
-		paths[i].size = size > 0 ? (uint64_t)size : 0;
-		json_t *mode = json_object_get(e, "mode");
-		if (json_is_string(mode))
-			paths[i].mode = (mode_t)strtoul(json_string_value(mode), NULL, 8);
-		else if (json_is_integer(mode))
-			paths[i].mode = (mode_t)json_integer_value(mode);
-		paths[i].mode &= 07777;
-		json_int_t uid = json_get_int(e, "uid", 0);
-		if (uid < 0 || uid >= UINT32_MAX) {
-			runtime_writable_paths_free(paths, n);
-			return petra_error_set(err, EINVAL,
-					       "label %s: entry %zu has an invalid \"uid\"",
-					       RUNTIME_WRITABLE_PATHS_LABEL, i + 1);
-		}
-		paths[i].uid = (uid_t)uid;
-	}
-	*out = paths;
-	*n_out = n;
-	return 0;
-}
-
-char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n)
-{
-	_cleanup_json_ json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		char mode[8];
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)(paths[i].mode & 07777));
-		json_array_append_new(a, json_pack("{s:s,s:I,s:s,s:I}", "path", paths[i].path,
-						   "size", (json_int_t)paths[i].size, "mode", mode,
-						   "uid", (json_int_t)paths[i].uid));
-	}
-	return json_dump_compact(a, NULL);
-}
-
 /* ---- the spec ---- */
-
-json_t *runtime_image_config(const struct image *img)
-{
-	json_t *c = json_object_get(img->config.json, "config");
-	return json_is_object(c) ? c : NULL;
-}
 
 void runtime_spec_release(struct runtime_spec *spec)
 {
@@ -153,6 +77,18 @@ static bool operator_mounts(const struct runtime_run_options *o, const char *pat
 	return false;
 }
 
+/* A tmpfs that starts with the image's content of its target is moded
+ * and owned as the image's directory there (when the image has one). */
+static void image_dir_owner(const char *const *layers, size_t n, struct sandbox_mount *m)
+{
+	struct stat st;
+	if (rootfs_lookup(layers, n, m->target, &st, NULL) == 0 && S_ISDIR(st.st_mode)) {
+		m->mode = st.st_mode & 01777;
+		m->uid = st.st_uid;
+		m->gid = st.st_gid;
+	}
+}
+
 int runtime_spec_build(const struct image *img, struct strvec *lowers,
 		       const struct runtime_run_options *o, struct runtime_spec *spec,
 		       struct petra_error **err)
@@ -160,7 +96,7 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 	memset(spec, 0, sizeof(*spec));
 	spec->lowers = *lowers;
 	*lowers = (struct strvec)STRVEC_INIT;
-	json_t *cfg = runtime_image_config(img);
+	json_t *cfg = image_runtime_config(img);
 	const char *const *layer_dirs = (const char *const *)spec->lowers.v;
 
 	/* The command: Entrypoint, then the given command or Cmd. */
@@ -226,10 +162,10 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 	if (!o->learn && !o->read_write) {
 		json_t *labels = cfg ? json_object_get(cfg, "Labels") : NULL;
 		const char *label =
-		    labels ? json_get_string(labels, RUNTIME_WRITABLE_PATHS_LABEL) : NULL;
-		struct runtime_writable_path *paths = NULL;
+		    labels ? json_get_string(labels, IMAGE_WRITABLE_PATHS_LABEL) : NULL;
+		struct image_writable_path *paths = NULL;
 		size_t n = 0;
-		r = runtime_writable_paths_parse(label, &paths, &n, err);
+		r = image_writable_paths_parse(label, &paths, &n, err);
 		if (r < 0)
 			return r;
 		for (i = 0; i < n; i++) {
@@ -244,15 +180,29 @@ int runtime_spec_build(const struct image *img, struct strvec *lowers,
 								  : size,
 			    /* Permissions and the sticky bit; no setuid or setgid. */
 			    .mode = (paths[i].mode ? paths[i].mode : 0755) & 01777,
-			    .uid = paths[i].uid,
-			    .gid = paths[i].uid == p->uid ? p->gid : 0,
+			    /* No owner given: the container's user must be able
+			     * to write there, whoever it is. */
+			    .uid = paths[i].has_uid ? paths[i].uid : p->uid,
+			    .gid = !paths[i].has_uid || paths[i].uid == p->uid ? p->gid : 0,
+			    .copy_up = paths[i].copy,
 			};
+			if (m.copy_up)
+				image_dir_owner(layer_dirs, spec->lowers.n, &m);
 			add_mount(spec, &m);
 		}
-		runtime_writable_paths_free(paths, n);
+		image_writable_paths_free(paths, n);
 	}
-	for (i = 0; i < o->n_mounts; i++)
-		add_mount(spec, &o->mounts[i]);
+	for (i = 0; i < o->n_mounts; i++) {
+		struct sandbox_mount m = o->mounts[i];
+		/* --tmpfs without a mode is world-writable and sticky, as
+		 * Docker and podman make it; one filled with the image's
+		 * content is the image's directory. */
+		if (m.kind == SANDBOX_MOUNT_TMPFS && m.copy_up && !m.mode && !m.uid && !m.gid)
+			image_dir_owner(layer_dirs, spec->lowers.n, &m);
+		if (m.kind == SANDBOX_MOUNT_TMPFS && !m.mode)
+			m.mode = 01777;
+		add_mount(spec, &m);
+	}
 
 	p->argv = spec->argv.v; /* both non-empty, so NULL-terminated */
 	p->env = spec->env.v;

@@ -75,11 +75,56 @@ int runtime_container_pidfd(const struct runtime_container *c, int *pidfd,
 
 /* Learn: the minimal writable directories from the upper directory of a
  * container that ran with spec. */
-int runtime_learn_analyse(const struct runtime_spec *spec, struct runtime_writable_path **paths,
+int runtime_learn_analyse(const struct runtime_spec *spec, struct image_writable_path **paths,
 			  size_t *n, struct strvec *notes, struct petra_error **err);
+
+/* Learn proposes "copy": true for a directory holding image content when
+ * that content is at most this big (a tmpfs is memory; a copy is made at
+ * every start). */
+#define RUNTIME_LEARN_COPY_MAX (UINT64_C(1) << 20)
+/* The largest tmpfs learn proposes: what run grants a label at most. */
+#define RUNTIME_LEARN_MAX_SIZE (UINT64_C(64) << 20)
+/* The tmpfs size learn proposes for a path that held `held` bytes. */
+uint64_t runtime_learn_size(uint64_t held);
 
 /* Paths the sandbox itself creates in a writable root (mount targets):
  * not the container's writes. */
 bool runtime_spec_is_mount_target(const struct runtime_spec *spec, const char *path);
+
+/* --init: bind the petra-init program read-only at RUNTIME_INIT_TARGET
+ * and make it the command, the command its arguments (init.c). */
+#define RUNTIME_INIT_TARGET "/.petra-init"
+int runtime_spec_add_init(struct runtime_spec *spec, const char *init, struct petra_error **err);
+
+/* Ports (ports.c): bind the host's sockets (fds: one per port), and,
+ * once the container runs, start the forwarder process that relays them
+ * into its network namespace until it ends (*forwarder: its pid, a child
+ * of the caller). */
+int runtime_ports_bind(const struct runtime_port *ports, size_t n, int *fds,
+		       struct petra_error **err);
+void runtime_ports_close(int *fds, size_t n);
+int runtime_ports_start(pid_t container, const struct runtime_port *ports, const int *listen,
+			size_t n, pid_t *forwarder, struct petra_error **err);
+
+/* The options a container was made with, for state.json (restart.c):
+ * runtime_start makes them options again. */
+json_t *runtime_options_json(const struct runtime_run_options *o);
+
+/* A container's cgroups (cgroup.c): one directory on cgroup v2, one per
+ * controller hierarchy (memory, cpu, pids) on v1. */
+struct runtime_cgroup {
+	struct strvec dirs;
+	struct strvec controllers; /* each dir's v1 hierarchy; "" on v2 */
+};
+/* Create them under petra/<id> and write the limits. */
+int runtime_cgroup_create(const char *id, const struct runtime_limits *limits,
+			  struct runtime_cgroup *cg, struct petra_error **err);
+/* Move the calling process into them (so that what it spawns starts
+ * there), remembering where it was in *saved, and back. */
+int runtime_cgroup_enter(const struct runtime_cgroup *cg, struct strvec *saved,
+			 struct petra_error **err);
+void runtime_cgroup_leave(struct strvec *saved);
+/* Remove them (waiting a little for the last processes to go). */
+void runtime_cgroup_remove(struct runtime_cgroup *cg);
 
 #endif

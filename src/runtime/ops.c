@@ -43,6 +43,7 @@ static int state_id(const struct runtime_container *c, const char *key, uint32_t
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err)
 {
+	*exit_code = 125; /* until the command runs */
 	if (!c->running)
 		return petra_error_set(err, ESRCH, "container %.12s is not running", c->id);
 	uint32_t uid = 0, gid = 0;
@@ -95,8 +96,12 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 	pid_t pid;
 	_cleanup_close_ int pidfd = -1;
 	r = runtime_container_pidfd(c, &pidfd, err);
-	if (r == 0)
+	if (r == 0) {
 		r = sandbox_exec_pidfd(pidfd, &p, &pid, err);
+		/* The set-up reports only the command's own failures so. */
+		if (r == -ENOENT || r == -EACCES)
+			*exit_code = r == -ENOENT ? 127 : 126;
+	}
 	runtime_relay_started(&relay);
 	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == 0) {
@@ -201,20 +206,20 @@ int runtime_filter_match(struct petra_store *store, const struct runtime_contain
 
 /* ---- diff ---- */
 
-struct differ {
+/* A container's changes being gathered (petra diff): the image's layers to
+ * tell added from changed, the mounts to leave out, the lines so far.
+ * Not build/fs.c's differ, which compares a merged copy with layers. */
+struct container_diff {
 	const char *const *lowers;
 	size_t n_lowers;
 	json_t *mounts;
 	struct strvec lines; /* "/path\tK" */
 };
 
-static bool is_mount_target(struct differ *d, const char *path)
+static bool is_mount_target(struct container_diff *d, const char *path)
 {
-	static const char *const standard[] = {"/proc", "/dev", "/sys", "/etc/hosts",
-					       "/etc/resolv.conf"};
-	for (size_t i = 0; i < ARRAY_SIZE(standard); i++)
-		if (!strcmp(path, standard[i]))
-			return true;
+	if (sandbox_is_standard_mount(path))
+		return true;
 	size_t i;
 	json_t *m;
 	json_array_foreach(d->mounts, i, m)
@@ -226,47 +231,48 @@ static bool is_mount_target(struct differ *d, const char *path)
 	return false;
 }
 
-/* Everything below dir_fd, as `kind` (or, for an upper directory with
- * layers to compare with, as A/C/D). */
-static int diff_walk(struct differ *d, int dir_fd, const char *rel, bool upper,
+/* One entry of an upper directory (A, C or D against the image's layers),
+ * or of a tmpfs mount (A: it started empty). */
+static int diff_entry(struct container_diff *d, const struct fs_walk_entry *e, bool upper)
+{
+	if (upper && is_mount_target(d, e->path))
+		return FS_WALK_PRUNE;
+	char kind = 'A';
+	if (upper) {
+		struct stat img;
+		bool in_image = rootfs_lookup(d->lowers, d->n_lowers, e->path, &img, NULL) == 0;
+		if (S_ISCHR(e->st.st_mode) && e->st.st_rdev == 0)
+			kind = 'D';
+		else if (in_image)
+			kind = 'C';
+	}
+	/* "path\tK": sorted by path, as docker diff prints. */
+	strvec_pushf(&d->lines, "%s\t%c", e->path, kind);
+	return FS_WALK_CONTINUE;
+}
+
+static int diff_upper_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	return diff_entry(ctx, e, true);
+}
+
+static int diff_tmpfs_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	return diff_entry(ctx, e, false);
+}
+
+/* Everything below dir_fd, whose path in the container is rel ("" for
+ * the root). The container may be running: what vanishes meanwhile is
+ * skipped. */
+static int diff_walk(struct container_diff *d, int dir_fd, const char *rel, bool upper,
 		     struct petra_error **err)
 {
-	_cleanup_closedir_ DIR *dir = fs_opendir_at(dir_fd, ".");
-	if (!dir)
-		return petra_error_set_errno(err, errno, "read %s", *rel ? rel : "/");
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", rel, de->d_name);
-		if (upper && is_mount_target(d, path))
-			continue;
-		struct stat st, img;
-		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		char kind = 'A';
-		if (upper) {
-			bool in_image =
-			    rootfs_lookup(d->lowers, d->n_lowers, path, &img, NULL) == 0;
-			if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
-				kind = 'D';
-			else if (in_image)
-				kind = 'C';
-		}
-		/* "path\tK": sorted by path, as docker diff prints. */
-		strvec_pushf(&d->lines, "%s\t%c", path, kind);
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(dir), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				continue;
-			int r = diff_walk(d, sub, path, upper, err);
-			close(sub);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	static const struct fs_walk_ops upper_ops = {.pre = diff_upper_entry};
+	static const struct fs_walk_ops tmpfs_ops = {.pre = diff_tmpfs_entry};
+	return fs_walk(dir_fd, *rel ? rel : "/", FS_WALK_SKIP_VANISHED,
+		       upper ? &upper_ops : &tmpfs_ops, d, err);
 }
 
 int runtime_diff(struct petra_store *store, const struct runtime_container *c, runtime_diff_fn fn,
@@ -274,7 +280,7 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 {
 	_cleanup_strvec_ struct strvec lowers = STRVEC_INIT;
 	container_lowers(store, c, &lowers);
-	struct differ d = {
+	struct container_diff d = {
 	    .lowers = (const char *const *)lowers.v,
 	    .n_lowers = lowers.n,
 	    .mounts = json_object_get(c->state, "mounts"),
@@ -299,8 +305,7 @@ int runtime_diff(struct petra_store *store, const struct runtime_container *c, r
 			const char *target = json_get_string(m, "target");
 			/* As a mount target must be: "" or ".." would walk the
 			 * container's whole root instead. */
-			if (!kind || strcmp(kind, "tmpfs") || !target ||
-			    !sandbox_path_is_clean(target))
+			if (!kind || strcmp(kind, "tmpfs") || !target || !path_is_clean(target))
 				continue;
 			_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)c->pid);
 			_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -14,7 +14,7 @@
 
 void runtime_run_result_release(struct runtime_run_result *r)
 {
-	runtime_writable_paths_free(r->learned, r->n_learned);
+	image_writable_paths_free(r->learned, r->n_learned);
 	strvec_clear(&r->learn_notes);
 	memset(r, 0, sizeof(*r));
 }
@@ -52,7 +52,7 @@ static json_t *initial_state(const struct image *img, const struct runtime_run_o
 		json_array_append_new(layers, json_string(img->manifest.layers[i].digest));
 	json_object_set_new(s, "layers", layers);
 	json_object_set_new(s, "diff_ids", strings_json(img->config.diff_ids.v));
-	json_t *cfg = runtime_image_config(img);
+	json_t *cfg = image_runtime_config(img);
 	json_t *labels = cfg ? json_object_get(cfg, "Labels") : NULL;
 	json_object_set_new(s, "labels",
 			    json_is_object(labels) ? json_deep_copy(labels) : json_object());
@@ -82,6 +82,13 @@ static json_t *initial_state(const struct image *img, const struct runtime_run_o
 	json_object_set_new(s, "network",
 			    json_string(o->network == SANDBOX_NETWORK_NONE ? "none" : "host"));
 	json_object_set_new(s, "detached", json_boolean(o->detach));
+	/* A detached learner: its upper directory stays in the state
+	 * directory for `petra stop` (or `petra learn stop`) to read. */
+	if (o->learn && o->detach)
+		json_object_set_new(
+		    s, "learn",
+		    json_pack("{s:o}", "save",
+			      o->learn_save ? json_string(o->learn_save) : json_null()));
 	json_object_set_new(s, "created", json_integer((json_int_t)time(NULL)));
 	return s;
 }
@@ -111,10 +118,16 @@ struct container {
 	int dir_fd;
 	char *learn_dir; /* the host-side tmpfs of --learn, mounted */
 	json_t *state;
+	struct runtime_cgroup cgroup; /* --memory, --cpus, --pids-limit */
+	int *port_fds;                /* -p: the host's sockets, until the forwarder has them */
+	size_t n_ports;
 };
 
 static void container_cleanup(struct container *c, bool remove)
 {
+	runtime_cgroup_remove(&c->cgroup);
+	runtime_ports_close(c->port_fds, c->n_ports);
+	free(c->port_fds);
 	if (c->learn_dir) {
 		umount2(c->learn_dir, MNT_DETACH);
 		free(c->learn_dir);
@@ -165,20 +178,33 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 	int r = runtime_run_dir_check(run_dir, true, err);
 	if (r < 0)
 		return r;
-	if ((r = new_id(c->id, err)) < 0)
+	if (o->restart_id) {
+		snprintf(c->id, sizeof(c->id), "%s", o->restart_id);
+	} else if ((r = new_id(c->id, err)) < 0) {
 		return r;
+	}
 	c->dir = path_join(run_dir, c->id);
-	if (mkdir(c->dir, 0700) < 0)
+	if (!o->restart_id && mkdir(c->dir, 0700) < 0)
 		return petra_error_set_errno(err, errno, "create %s", c->dir);
-	c->dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c->dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c->dir_fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", c->dir);
-	if (mkdirat(c->dir_fd, "mnt", 0700) < 0)
+	if (mkdirat(c->dir_fd, "mnt", 0700) < 0 && !(o->restart_id && errno == EEXIST))
 		return petra_error_set_errno(err, errno, "create %s/mnt", c->dir);
+	/* Started again: the last run's status is history. */
+	if (o->restart_id && unlinkat(c->dir_fd, "exit", 0) < 0 && errno != ENOENT)
+		return petra_error_set_errno(err, errno, "remove %s/exit", c->dir);
 	strvec_pushf(&spec->strings, "%s/mnt", c->dir);
 	spec->sandbox.work_dir = spec->strings.v[spec->strings.n - 1];
 	const char *upper_base = NULL;
-	if (o->learn) {
+	if (o->learn && o->detach) {
+		/* The container outlives us: its writable layer is a directory
+		 * of its state, read once it stopped, removed with it. */
+		strvec_pushf(&spec->strings, "%s/learn", c->dir);
+		upper_base = spec->strings.v[spec->strings.n - 1];
+		if (mkdir(upper_base, 0700) < 0)
+			return petra_error_set_errno(err, errno, "create %s", upper_base);
+	} else if (o->learn) {
 		/* A throwaway writable layer in memory, visible to us after the
 		 * container ended, mounted in a private mount namespace of ours
 		 * (the container's is a copy of it): it never shows on the host
@@ -214,6 +240,50 @@ static int create_dirs(const char *run_dir, const struct runtime_run_options *o,
 			return petra_error_set_errno(err, errno, "create %s/upper", upper_base);
 	}
 	return 0;
+}
+
+/* Started again: it was created when it was first run; now is when it
+ * started. */
+static void keep_created(int dir_fd, json_t *state)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (fs_read_file_at(dir_fd, "state.json", 1u << 20, &data, &len, &ignored) < 0)
+		return;
+	json_t *old = json_loadb(data, len, 0, NULL);
+	json_t *created = old ? json_object_get(old, "created") : NULL;
+	json_object_set(state, "started", json_object_get(state, "created"));
+	if (json_is_integer(created))
+		json_object_set(state, "created", created);
+	json_decref(old);
+}
+
+/* sandbox_spawn from inside the container's cgroups, if it has any: its
+ * first process starts in them. */
+static int spawn_in_cgroup(struct runtime_spec *spec, struct container *c, pid_t *pid,
+			   struct petra_error **err)
+{
+	struct strvec saved;
+	int r = runtime_cgroup_enter(&c->cgroup, &saved, err);
+	if (r < 0)
+		return r;
+	r = sandbox_spawn(&spec->sandbox, pid, err);
+	runtime_cgroup_leave(&saved);
+	return r;
+}
+
+/* The forwarder of the published ports, once the container runs; the
+ * host's sockets are its alone from then on. */
+static int start_ports(const struct runtime_run_options *o, struct container *c, pid_t pid,
+		       pid_t *forwarder, struct petra_error **err)
+{
+	*forwarder = -1;
+	if (!c->n_ports)
+		return 0;
+	int r = runtime_ports_start(pid, o->ports, c->port_fds, c->n_ports, forwarder, err);
+	runtime_ports_close(c->port_fds, c->n_ports);
+	return r;
 }
 
 /* ---- foreground ---- */
@@ -294,7 +364,7 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
 	pid_t pid;
-	r = sandbox_spawn(&spec->sandbox, &pid, err);
+	r = spawn_in_cgroup(spec, c, &pid, err);
 	runtime_relay_started(&relay);
 	bool waited = r == 0; /* sandbox_wait closes the input pipe */
 	if (r == -ENOENT || r == -EACCES)
@@ -307,15 +377,25 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		_cleanup_error_ struct petra_error *state_err = NULL;
 		if (record_started(c->dir_fd, c->state, pid, &state_err) < 0)
 			log_warn("%s", state_err->message);
+		pid_t forwarder = -1;
+		r = start_ports(o, c, pid, &forwarder, err);
+		if (r < 0)
+			kill(pid, SIGKILL);
 		struct sandbox_wait_options wo = {
 		    .forward = &forward,
 		    .pty_master = master,
 		    .relays = relay.relays,
 		    .n_relays = relay.n,
+		    .kill_on_second_interrupt = true,
 		};
-		r = sandbox_wait(pid, &wo, &result->exit_code, err);
+		int wr = sandbox_wait(pid, &wo, &result->exit_code, r < 0 ? NULL : err);
+		if (r == 0)
+			r = wr;
 		if (r == 0)
 			record_exit(c->dir_fd, result->exit_code);
+		/* It ends with the container. */
+		if (forwarder > 0)
+			waitpid(forwarder, NULL, 0);
 	}
 	runtime_relay_release(&relay, waited);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -343,10 +423,14 @@ __attribute__((noreturn)) static void supervise(const struct runtime_run_options
 	struct sandbox_process *p = &spec->sandbox.process;
 	p->stdio[0] = devnull;
 	p->stdio[1] = p->stdio[2] = log;
-	pid_t pid;
-	if (sandbox_spawn(&spec->sandbox, &pid, &err) < 0 ||
+	pid_t pid, forwarder;
+	if (spawn_in_cgroup(spec, c, &pid, &err) < 0 ||
 	    record_started(c->dir_fd, c->state, pid, &err) < 0)
 		sandbox_child_fail(report_fd, 125, err);
+	if (start_ports(o, c, pid, &forwarder, &err) < 0) {
+		kill(pid, SIGKILL);
+		sandbox_child_fail(report_fd, 125, err);
+	}
 	/* From here on nothing of ours may hold the caller's terminal or
 	 * pipes open. */
 	dup2(devnull, 0);
@@ -357,13 +441,22 @@ __attribute__((noreturn)) static void supervise(const struct runtime_run_options
 	if (o->supervisor) {
 		char pid_text[16];
 		snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
-		execl(o->supervisor, "petra-supervisor", c->dir, pid_text,
-		      o->remove ? "--rm" : (char *)NULL, (char *)NULL);
+		struct strvec args = STRVEC_INIT;
+		strvec_push(&args, "petra-supervisor");
+		strvec_push(&args, c->dir);
+		strvec_push(&args, pid_text);
+		if (o->remove)
+			strvec_push(&args, "--rm");
+		for (size_t i = 0; i < c->cgroup.dirs.n; i++)
+			strvec_pushf(&args, "--cgroup=%s", c->cgroup.dirs.v[i]);
+		execv(o->supervisor, args.v);
+		strvec_clear(&args);
 		/* Not there: wait here instead. */
 	}
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	runtime_cgroup_remove(&c->cgroup);
 	record_exit(c->dir_fd, sandbox_exit_code(ws));
 	if (o->remove)
 		fs_remove_tree_at(AT_FDCWD, c->dir, NULL);
@@ -410,17 +503,31 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 {
 	memset(result, 0, sizeof(*result));
 	result->exit_code = 125; /* until the command runs */
-	if (o->learn && (o->detach || o->read_write))
-		return petra_error_set(err, EINVAL,
-				       "--learn runs in the foreground, on its own root");
+	if (o->learn && o->read_write)
+		return petra_error_set(err, EINVAL, "--learn runs on its own root");
+	if (o->learn && o->detach && o->remove)
+		return petra_error_set(
+		    err, EINVAL,
+		    "a detached --learn keeps its container until learning ends: "
+		    "no --rm");
+	if (o->n_ports && o->network != SANDBOX_NETWORK_NONE)
+		return petra_error_set(
+		    err, EINVAL,
+		    "-p publishes a port of a container's own network (--network "
+		    "none); with --network host its ports are the host's already");
 	struct image img;
 	struct runtime_spec spec;
 	int r = runtime_prepare(store, o, &img, &spec, err);
 	if (r < 0)
 		return r;
+	if (o->init && (r = runtime_spec_add_init(&spec, o->init, err)) < 0) {
+		runtime_spec_release(&spec);
+		image_release(&img);
+		return r;
+	}
 	struct container c = {.dir_fd = -1};
 	_cleanup_close_ int name_lock = -1;
-	if (o->name)
+	if (o->name && !o->restart_id)
 		r = claim_name(run_dir, o->name, &name_lock, err);
 	if (r == 0)
 		r = create_dirs(run_dir, o, &spec, &c, err);
@@ -430,7 +537,29 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		snprintf(short_id, sizeof(short_id), "%.12s", c.id);
 		spec.sandbox.hostname = short_id;
 		c.state = initial_state(&img, o, &spec, c.id, o->name ? o->name : short_id);
-		r = runtime_state_write(c.dir_fd, c.state, err);
+		if (o->restart_id)
+			keep_created(c.dir_fd, c.state);
+		if (runtime_limits_set(&o->limits))
+			r = runtime_cgroup_create(c.id, &o->limits, &c.cgroup, err);
+		if (r == 0 && o->n_ports) {
+			c.port_fds = xcalloc(o->n_ports, sizeof(*c.port_fds));
+			c.n_ports = o->n_ports;
+			r = runtime_ports_bind(o->ports, o->n_ports, c.port_fds, err);
+		}
+		if (r == 0 && o->n_ports) {
+			json_t *ports = json_array();
+			for (size_t i = 0; i < o->n_ports; i++) {
+				_cleanup_free_ char *text = runtime_port_text(&o->ports[i]);
+				json_array_append_new(ports, json_string(text));
+			}
+			json_object_set_new(c.state, "ports", ports);
+		}
+		if (r == 0) {
+			json_object_set_new(c.state, "cgroups", strings_json(c.cgroup.dirs.v));
+			json_object_set_new(c.state, "init", json_boolean(o->init != NULL));
+			json_object_set_new(c.state, "options", runtime_options_json(o));
+			r = runtime_state_write(c.dir_fd, c.state, err);
+		}
 		/* The state holds the name now. */
 		if (name_lock >= 0) {
 			close(name_lock);
@@ -444,13 +573,17 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 			r = o->detach ? run_detached(o, &spec, &c, result, err)
 				      : run_foreground(o, &spec, &c, result, err);
 	}
-	if (r == 0 && o->learn) {
+	if (r == 0 && o->learn && !o->detach) {
 		r = runtime_learn_analyse(&spec, &result->learned, &result->n_learned,
 					  &result->learn_notes, err);
 	}
-	/* A detached container's state belongs to its supervisor now; a
-	 * failed start leaves nothing behind. */
-	container_cleanup(&c, r < 0 || (!o->detach && o->remove));
+	/* A detached container's state (and cgroups) belong to its supervisor
+	 * now; a failed start leaves nothing behind. */
+	if (r == 0 && o->detach) {
+		strvec_clear(&c.cgroup.dirs);
+		strvec_clear(&c.cgroup.controllers);
+	}
+	container_cleanup(&c, (r < 0 && !o->restart_id) || (!o->detach && o->remove));
 	runtime_spec_release(&spec);
 	image_release(&img);
 	return r;

@@ -11,9 +11,8 @@
  *    status.
  *  - state: <run dir>/<id>/ holds state.json (written atomically), the
  *    log of a detached container and, once it ended, its exit status.
- *    The run dir is $PETRA_RUN_DIR, else /run/petra for root, else
- *    $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID; whichever it is,
- *    it must be the caller's own, mode 0700, not a symbolic link.
+ *    Each store has its own run dir (runtime_default_run_dir); whichever
+ *    it is, it must be the caller's own, mode 0700, not a symbolic link.
  *  - learn: the container runs on a throwaway writable layer in memory;
  *    what it wrote there gives the minimal set of directories it must be
  *    able to write, which can be saved into a new image's label.
@@ -29,31 +28,36 @@
 #include "rootfs/rootfs.h"
 #include "sandbox/sandbox.h"
 
-/* The image config label that lists the paths a container may write: a
- * JSON array of {"path": "/run/app", "size": bytes, "mode": "0755",
- * "uid": 65534}. petra run mounts each as a tmpfs. */
-#define RUNTIME_WRITABLE_PATHS_LABEL "org.petra.writable-paths"
+/* Where the state of the containers of the store at store_root lives:
+ * $PETRA_RUN_DIR, else <base>/<16 hex digits of the SHA-256 of the
+ * store's absolute path>, <base> being /run/petra for root, else
+ * $XDG_RUNTIME_DIR/petra, else /tmp/petra-run-UID. Caller frees. */
+char *runtime_default_run_dir(const char *store_root);
 
-struct runtime_writable_path {
-	char *path;    /* absolute, inside the container */
-	uint64_t size; /* the tmpfs size, bytes */
-	uint64_t used; /* learn: bytes written there */
-	mode_t mode;
-	uid_t uid;
+/* Resource limits through a cgroup of the container's own (cgroup v2
+ * under /sys/fs/cgroup/petra/ID, or the v1 memory, cpu and pids
+ * hierarchies' petra/ID), made when any limit is set and removed when the
+ * container ends. Zero: no limit. */
+struct runtime_limits {
+	uint64_t memory;    /* bytes (no swap beyond it) */
+	uint64_t cpu_quota; /* microseconds of CPU time per 100 ms period */
+	uint64_t pids;      /* processes and threads */
 };
-void runtime_writable_paths_free(struct runtime_writable_path *paths, size_t n);
-/* Parse the label's value; an absent label is an empty list. */
-int runtime_writable_paths_parse(const char *label, struct runtime_writable_path **paths, size_t *n,
-				 struct petra_error **err);
-/* The label's value. Caller frees. */
-char *runtime_writable_paths_format(const struct runtime_writable_path *paths, size_t n);
+static inline bool runtime_limits_set(const struct runtime_limits *l)
+{
+	return l->memory || l->cpu_quota || l->pids;
+}
 
-/* The image config's "config" object (Env, Cmd, User, Labels, ...), or
- * NULL; borrowed from img. */
-json_t *runtime_image_config(const struct image *img);
-
-/* Where container state lives. Caller frees. */
-char *runtime_default_run_dir(void);
+/* -p [IP:]HOST:CONTAINER[/tcp|udp]: a port of a container in its own
+ * network namespace, published on the host (ports.c). */
+struct runtime_port {
+	char host_ip[64]; /* default 0.0.0.0 */
+	uint16_t host_port, container_port;
+	bool ipv6, udp;
+};
+int runtime_port_parse(const char *spec, struct runtime_port *p, struct petra_error **err);
+/* "127.0.0.1:8080->80/tcp", as ps shows it. Caller frees. */
+char *runtime_port_text(const struct runtime_port *p);
 
 struct runtime_run_options {
 	const char *image;
@@ -67,8 +71,11 @@ struct runtime_run_options {
 	enum sandbox_network network;
 	uint64_t cap_add;
 	bool read_write;        /* a writable root (an upper directory on disk) */
-	bool learn;             /* a throwaway writable root in memory, observed; the
-				 * caller moves into a private mount namespace */
+	bool learn;             /* a throwaway writable root, observed; in the
+				 * foreground in memory (the caller moves into a
+				 * private mount namespace), detached in the
+				 * container's state directory until it is removed */
+	const char *learn_save; /* detached learn: the name `petra stop` saves as */
 	bool detach;            /* under a supervisor; returns once started */
 	bool remove;            /* remove the state when the container ends */
 	bool interactive;       /* keep stdin */
@@ -83,6 +90,17 @@ struct runtime_run_options {
 	/* A directory with upper/ and work/ to use as the writable layer
 	 * (several runs then see each other's changes); NULL: none. */
 	const char *upper_dir;
+	/* The petra-init program: bound read-only at /.petra-init and run as
+	 * PID 1, the command its child (reaped, signals forwarded); NULL:
+	 * the command is PID 1. */
+	const char *init;
+	struct runtime_limits limits;
+	/* runtime_start: the id of the stopped container of the run dir to
+	 * start again (its directory, name and root) instead of a new one. */
+	const char *restart_id;
+	/* Published ports (network none only): a forwarder relays them. */
+	const struct runtime_port *ports;
+	size_t n_ports;
 };
 
 struct runtime_run_result {
@@ -91,7 +109,7 @@ struct runtime_run_result {
 	 * the command was not found, 126 it could not be executed, else 125. */
 	int exit_code;
 	/* learn: what it wrote, minimal directories first */
-	struct runtime_writable_path *learned;
+	struct image_writable_path *learned;
 	size_t n_learned;
 	struct strvec learn_notes; /* learn: what a tmpfs cannot fix */
 };
@@ -101,11 +119,14 @@ int runtime_run(struct petra_store *store, const char *run_dir, const struct run
 		struct runtime_run_result *result, struct petra_error **err);
 
 /* A new image like `image` whose writable-paths label holds paths (same
- * layers, new config and manifest), named `name`. */
+ * layers, new config and manifest), named `name`. What the label of
+ * `image`, and of `name` when it names an image of the same layers,
+ * already holds is kept: learning runs add up (a path below another is
+ * folded into it; the same path keeps the larger size, and copy if either
+ * had it). */
 int runtime_save_writable_paths(struct petra_store *store, const char *image,
-				const struct runtime_writable_path *paths, size_t n,
-				const char *name, char digest[OCI_DIGEST_SIZE],
-				struct petra_error **err);
+				const struct image_writable_path *paths, size_t n, const char *name,
+				char digest[OCI_DIGEST_SIZE], struct petra_error **err);
 
 /* Mount the image's filesystem read-only for inspection and return a
  * descriptor of its root (resolve paths below it with RESOLVE_IN_ROOT).
@@ -136,10 +157,61 @@ int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n
 int runtime_find(const char *run_dir, const char *what, struct runtime_container *c,
 		 struct petra_error **err);
 
+/* Is c a detached --learn container? *save: the name given with --save
+ * (NULL when none was). */
+bool runtime_container_learning(const struct runtime_container *c, const char **save);
+/* What a detached --learn container wrote, as runtime_run returns it for a
+ * foreground one (learned, n_learned, learn_notes); the container must
+ * have ended (a running one is still writing). */
+int runtime_learn_result(struct petra_store *store, const struct runtime_container *c,
+			 struct runtime_run_result *result, struct petra_error **err);
+
 /* SIGTERM, then SIGKILL after grace seconds; waits for the end. */
 int runtime_stop(struct runtime_container *c, unsigned grace, struct petra_error **err);
 /* Remove a container's state; a running one only with force (killed). */
 int runtime_remove(struct runtime_container *c, bool force, struct petra_error **err);
+
+/* Send sig to the container's first process. */
+int runtime_kill(const struct runtime_container *c, int sig, struct petra_error **err);
+
+/* The processes of a running container (its pid namespace), by pid. */
+struct runtime_process {
+	pid_t pid;                    /* in the container */
+	pid_t host_pid;               /* on the host */
+	uid_t uid;                    /* real uid, as the host sees it */
+	unsigned long long cpu_ticks; /* user + system, in clock ticks */
+	char *name;                   /* the kernel's command name */
+	char *command;                /* the command line, arguments joined by spaces */
+};
+int runtime_top(const struct runtime_container *c, struct runtime_process **list, size_t *n,
+		struct petra_error **err);
+void runtime_processes_free(struct runtime_process *list, size_t n);
+
+/* Copy path (absolute, clean) out of a running container's filesystem
+ * (its root and mounts, as the container sees them) to dest on the host:
+ * into dest when it is a directory, else as dest. Files keep their
+ * permission bits (not setuid, setgid or owners), links stay links,
+ * directories are copied whole; *skipped counts the devices, fifos and
+ * sockets left out. */
+int runtime_copy_out(const struct runtime_container *c, const char *path, const char *dest,
+		     size_t *skipped, struct petra_error **err);
+
+/* Start a stopped container again, detached under supervisor, with the
+ * options it was created with (state.json keeps them): the same id, name,
+ * state directory and (--read-write) root. */
+int runtime_start(struct petra_store *store, const char *run_dir, struct runtime_container *c,
+		  const char *supervisor, struct petra_error **err);
+
+/* What petra uses of the kernel and whether this one has it: a JSON
+ * object of booleans and strings (overlay, cgroup, seccomp, user
+ * namespaces, idmapped mounts, pidfd). */
+json_t *runtime_host_features(void);
+
+/* rootfs_collect_garbage with the layers of every container of run_dir in
+ * use, running or not (a stopped one still has its layers mounted, or will
+ * again). The store must be open with PETRA_STORE_EXCLUSIVE. */
+int runtime_collect_garbage(struct petra_store *store, const char *run_dir, bool dry_run,
+			    struct rootfs_gc_result *result, struct petra_error **err);
 
 struct runtime_exec_options {
 	char *const *argv;
@@ -149,7 +221,8 @@ struct runtime_exec_options {
 	bool interactive, tty;
 	int stdio[3]; /* -1: the caller's */
 };
-/* Run a command in a running container and wait; *exit_code as run. */
+/* Run a command in a running container and wait; *exit_code as run: the
+ * command's, or on an error 127 (not found), 126 (not executable) or 125. */
 int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		 const struct runtime_exec_options *o, int *exit_code, struct petra_error **err);
 

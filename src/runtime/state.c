@@ -14,11 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-char *runtime_default_run_dir(void)
+/* Where the run directories of all stores go. */
+static char *run_dir_base(void)
 {
-	const char *env = getenv("PETRA_RUN_DIR");
-	if (env && *env)
-		return xstrdup(env);
 	if (geteuid() == 0)
 		return xstrdup("/run/petra");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -27,13 +25,33 @@ char *runtime_default_run_dir(void)
 	return xasprintf("/tmp/petra-run-%u", (unsigned)geteuid());
 }
 
-int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
+char *runtime_default_run_dir(const char *store_root)
 {
-	if (create) {
-		int r = fs_mkdir_p(run_dir, 0700, err);
-		if (r < 0)
-			return r;
+	const char *env = getenv("PETRA_RUN_DIR");
+	if (env && *env)
+		return xstrdup(env);
+	_cleanup_free_ char *base = run_dir_base();
+	/* One run directory per store, named by its absolute path: a
+	 * container's layers and image are in that store, so ps, stop, exec
+	 * and prune of another store must not see it. */
+	char *real = store_root ? realpath(store_root, NULL) : NULL;
+	if (!real && store_root) {
+		char cwd[4096];
+		real = store_root[0] == '/' || !getcwd(cwd, sizeof(cwd))
+			   ? xstrdup(store_root)
+			   : path_join(cwd, store_root);
 	}
+	if (!real)
+		return xstrdup(base);
+	char digest[OCI_DIGEST_SIZE];
+	oci_digest_buffer(real, strlen(real), digest);
+	free(real);
+	return xasprintf("%s/%.16s", base, oci_digest_hex(digest));
+}
+
+/* One directory of the run dir's path: ours, 0700, not a link. */
+static int check_private_dir(const char *run_dir, struct petra_error **err)
+{
 	/* petra signals the pids and joins the namespaces that states name:
 	 * only a directory of our own that no one else can write into is
 	 * trusted. /tmp/petra-run-UID is a name anyone can take first. */
@@ -57,6 +75,37 @@ int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error *
 		    "states in it (it must be 0700)",
 		    run_dir, (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+/* A default run dir is <base>/<store hash>: whoever owns the base could
+ * swap the store's directory, so it is checked too, first (before
+ * anything is made in it). */
+static int check_base(const char *run_dir, bool create, struct petra_error **err)
+{
+	const char *env = getenv("PETRA_RUN_DIR");
+	if (!(env && !strcmp(env, run_dir))) {
+		_cleanup_free_ char *base = xstrdup(run_dir);
+		char *slash = strrchr(base, '/');
+		if (slash && slash != base) {
+			*slash = '\0';
+			int r = create ? fs_mkdir_p(base, 0700, err) : 0;
+			if (r == 0)
+				r = check_private_dir(base, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int runtime_run_dir_check(const char *run_dir, bool create, struct petra_error **err)
+{
+	int r = check_base(run_dir, create, err);
+	if (r < 0)
+		return r;
+	if (create && mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+		return petra_error_set_errno(err, errno, "create %s", run_dir);
+	return check_private_dir(run_dir, err);
 }
 
 int runtime_state_write(int dir_fd, json_t *state, struct petra_error **err)
@@ -197,8 +246,15 @@ int runtime_list(const char *run_dir, struct runtime_container **list, size_t *n
 	*list = NULL;
 	*n = 0;
 	struct stat st;
-	if (lstat(run_dir, &st) < 0 && errno == ENOENT)
-		return 0;
+	if (lstat(run_dir, &st) < 0 && errno == ENOENT) {
+		/* No container yet; but a base someone else owns is said. */
+		struct stat base;
+		_cleanup_free_ char *parent = xstrdup(run_dir);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		return lstat(parent, &base) == 0 ? check_base(run_dir, false, err) : 0;
+	}
 	int r = runtime_run_dir_check(run_dir, false, err);
 	if (r < 0)
 		return r;
@@ -330,6 +386,17 @@ int runtime_remove(struct runtime_container *c, bool force, struct petra_error *
 		if (r < 0)
 			return r;
 		wait_exit_recorded(c);
+	}
+	/* Its supervisor removes its cgroups; one that was killed could not.
+	 * Only petra's own cgroups are ever removed, and only empty ones. */
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c->state, "cgroups"), i, v)
+	{
+		const char *dir = json_string_value(v);
+		if (dir && !strncmp(dir, "/sys/fs/cgroup/", 15) && strstr(dir, "/petra/") &&
+		    !strstr(dir, ".."))
+			rmdir(dir);
 	}
 	return fs_remove_tree_at(AT_FDCWD, c->dir, err);
 }

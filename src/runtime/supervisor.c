@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * petra-supervisor DIR PID [--rm]: the parent of a detached container for
- * its whole life.
+ * petra-supervisor DIR PID [--rm] [--cgroup=PATH...]: the parent of a
+ * detached container for its whole life.
  *
  * petra starts the container, then becomes this program by execve (so the
  * container stays its child): it waits for PID, writes the exit status to
- * DIR/exit (0..255, 128+N for signal N) the way petra does, removes DIR
- * when asked, and ends. It links nothing but libc and allocates nothing,
+ * DIR/exit (0..255, 128+N for signal N) the way petra does, removes the
+ * container's cgroups (--memory, --cpus, --pids-limit) and DIR when
+ * asked, and ends. It links nothing but libc and allocates nothing,
  * so the resident cost of a detached container is a few hundred KiB.
  */
 #include <dirent.h>
@@ -18,7 +19,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A cgroup is removable once its last process is gone: the rest of the
+ * container's pid namespace may still be on its way out. */
+static void remove_cgroup(const char *path)
+{
+	struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
+	for (int tries = 0; rmdir(path) < 0 && errno == EBUSY && tries < 200; tries++)
+		nanosleep(&tick, NULL);
+}
 
 static void remove_tree_at(int parent, const char *name)
 {
@@ -46,12 +57,17 @@ static void remove_tree_at(int parent, const char *name)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fputs("usage: petra-supervisor DIR PID [--rm] (started by petra run -d)\n", stderr);
+		fputs("usage: petra-supervisor DIR PID [--rm] [--cgroup=PATH...] (started by petra "
+		      "run -d)\n",
+		      stderr);
 		return 2;
 	}
 	const char *dir = argv[1];
 	pid_t pid = (pid_t)atoi(argv[2]);
-	int remove = argc > 3 && !strcmp(argv[3], "--rm");
+	int remove = 0;
+	for (int i = 3; i < argc; i++)
+		if (!strcmp(argv[i], "--rm"))
+			remove = 1;
 	/* A stray signal to the session must not end the container's parent. */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -60,6 +76,9 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return 1;
+	for (int i = 3; i < argc; i++)
+		if (!strncmp(argv[i], "--cgroup=", 9))
+			remove_cgroup(argv[i] + 9);
 	int code = WIFEXITED(status)     ? WEXITSTATUS(status)
 		   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					 : 125;

@@ -62,6 +62,9 @@ static json_t *mounts(const struct sandbox_config *c)
 			    o, json_sprintf("mode=%04o", (unsigned)(m->mode ? m->mode : 0755)));
 			json_array_append_new(o, json_sprintf("uid=%u", (unsigned)m->uid));
 			json_array_append_new(o, json_sprintf("gid=%u", (unsigned)m->gid));
+			/* runc's and crun's name for the same copy */
+			if (m->copy_up)
+				json_array_append_new(o, json_string("tmpcopyup"));
 		} else {
 			json_object_set_new(e, "type", json_string("bind"));
 			json_object_set_new(e, "source", json_string(m->source));

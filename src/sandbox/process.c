@@ -398,6 +398,7 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		cfmakeraw(&t);
 		tcsetattr(0, TCSANOW, &t);
 	}
+	bool interrupted = false;
 	for (;;) {
 		struct pollfd fds[2 + ARRAY_SIZE(copies)] = {
 		    {.fd = pidfd, .events = POLLIN},
@@ -412,8 +413,15 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		}
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				kill(pid, (int)si.ssi_signo);
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGINT && o->kill_on_second_interrupt && interrupted) {
+					log_warn("interrupted again: killing process %d", (int)pid);
+					sig = SIGKILL;
+				}
+				interrupted = interrupted || sig == SIGINT;
+				kill(pid, sig);
+			}
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct copy *c = &copies[i];

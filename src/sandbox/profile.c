@@ -9,7 +9,24 @@
 
 #include <linux/sched.h>
 #include <sys/ioctl.h>
+#include <string.h>
 #include <sys/socket.h>
+
+const struct sandbox_standard_mount sandbox_standard_mounts[SANDBOX_N_STANDARD_MOUNTS] = {
+    {"/proc", true},
+    {"/dev", true},
+    {"/sys", true},
+    {"/etc/hosts", false},
+    {"/etc/resolv.conf", false},
+};
+
+bool sandbox_is_standard_mount(const char *path)
+{
+	for (size_t i = 0; i < SANDBOX_N_STANDARD_MOUNTS; i++)
+		if (!strcmp(path, sandbox_standard_mounts[i].target))
+			return true;
+	return false;
+}
 
 /* Hidden (a read-only empty tmpfs, or /dev/null for files), as runc and
  * crun hide them: kernel memory, keys, timers and hardware details. */

@@ -49,6 +49,9 @@ struct sandbox_mount {
 	mode_t mode;   /* 0: 0755 */
 	uid_t uid;
 	gid_t gid;
+	/* Filled with what the root has at target before the tmpfs covers
+	 * it (podman's tmpcopyup): owners, modes and times kept. */
+	bool copy_up;
 };
 
 enum sandbox_network {
@@ -83,9 +86,18 @@ struct sandbox_config {
 	struct sandbox_process process;
 };
 
-/* An absolute path without "." or ".." components: what a mount target
- * must be (sandbox_spawn refuses others before it creates anything). */
-bool sandbox_path_is_clean(const char *path);
+/* The mount targets sandbox_spawn gives every container besides its
+ * configured mounts: /proc, /dev, /sys, /etc/hosts, /etc/resolv.conf.
+ * What a container writes there is not the image's (diff, learn and the
+ * builder skip them). Defined once, in profile.c. */
+struct sandbox_standard_mount {
+	const char *target;
+	bool dir; /* a directory mount point, else a file */
+};
+#define SANDBOX_N_STANDARD_MOUNTS 5
+extern const struct sandbox_standard_mount sandbox_standard_mounts[SANDBOX_N_STANDARD_MOUNTS];
+/* Is path (clean, absolute) one of them? */
+bool sandbox_is_standard_mount(const char *path);
 
 /* The default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
  * NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID (no MKNOD, NET_RAW,
@@ -134,6 +146,10 @@ struct sandbox_wait_options {
 	/* At most three more copies; NULL: none. */
 	const struct sandbox_relay *relays;
 	size_t n_relays;
+	/* A second SIGINT (among the forwarded signals) kills the process
+	 * (SIGKILL) instead: a second Ctrl-C ends even a process that
+	 * ignores or handles the first. */
+	bool kill_on_second_interrupt;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

@@ -206,21 +206,17 @@ static int mount_root(struct child *ch, struct petra_error **err)
 		return 0; /* writable: targets are created as they are needed */
 
 	/* Which mount targets does the image lack? */
-	static const char *const dirs[] = {"/proc", "/dev", "/sys"};
-	static const char *const files[] = {"/etc/hosts", "/etc/resolv.conf"};
 	_cleanup_free_ char *scaffold = path_join(c->work_dir, "scaffold");
 	_cleanup_close_ int sfd = -1;
 	bool missing = false;
-	for (size_t i = 0; i < ARRAY_SIZE(dirs) + ARRAY_SIZE(files) + c->n_mounts; i++) {
+	for (size_t i = 0; i < SANDBOX_N_STANDARD_MOUNTS + c->n_mounts; i++) {
 		const char *target;
 		bool dir;
-		if (i < ARRAY_SIZE(dirs)) {
-			target = dirs[i], dir = true;
-		} else if (i < ARRAY_SIZE(dirs) + ARRAY_SIZE(files)) {
-			target = files[i - ARRAY_SIZE(dirs)], dir = false;
+		if (i < SANDBOX_N_STANDARD_MOUNTS) {
+			target = sandbox_standard_mounts[i].target;
+			dir = sandbox_standard_mounts[i].dir;
 		} else {
-			const struct sandbox_mount *m =
-			    &c->mounts[i - ARRAY_SIZE(dirs) - ARRAY_SIZE(files)];
+			const struct sandbox_mount *m = &c->mounts[i - SANDBOX_N_STANDARD_MOUNTS];
 			target = m->target, dir = target_is_dir(m);
 		}
 		_cleanup_free_ char *real = missing_target(ch, target);
@@ -372,8 +368,25 @@ static int mount_user(struct child *ch, const struct sandbox_mount *m, struct pe
 	    xasprintf("size=%llu,mode=%04o,uid=%u,gid=%u",
 		      (unsigned long long)(m->size ? m->size : DEFAULT_TMPFS_SIZE),
 		      (unsigned)(m->mode ? m->mode : 0755), (unsigned)m->uid, (unsigned)m->gid);
-	return mount_in_root(ch, "tmpfs", m->target, "tmpfs",
-			     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), data, err);
+	if (!m->copy_up)
+		return mount_in_root(ch, "tmpfs", m->target, "tmpfs",
+				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), data,
+				     err);
+	/* What the root has there, opened before the tmpfs hides it. */
+	_cleanup_close_ int below = fs_open_in_root(ch->root_fd, m->target, O_RDONLY | O_DIRECTORY);
+	if (below < 0)
+		return petra_error_set_errno(err, -below, "copy the content of %s", m->target);
+	r = mount_in_root(ch, "tmpfs", m->target, "tmpfs", MS_NOSUID | MS_NODEV, data, err);
+	_cleanup_close_ int tmpfs =
+	    r < 0 ? -1 : fs_open_in_root(ch->root_fd, m->target, O_RDONLY | O_DIRECTORY);
+	if (r == 0 && tmpfs < 0)
+		r = petra_error_set_errno(err, -tmpfs, "open the tmpfs on %s", m->target);
+	if (r == 0 && rootfs_copy_dir(below, tmpfs, err) < 0)
+		r = petra_error_prefix(err, "copy the content of %s", m->target);
+	if (r == 0 && m->readonly)
+		r = mount_in_root(ch, NULL, m->target, NULL,
+				  MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_RDONLY, NULL, err);
+	return r;
 }
 
 static int mask_paths(struct child *ch, struct petra_error **err)
@@ -435,9 +448,9 @@ static int setup_container(struct child *ch, struct petra_error **err)
 	int r = mount_root(ch, err);
 	/* A writable root gets its mount points now; a read-only one has them
 	 * from the scaffold. */
-	static const char *const standard_dirs[] = {"/proc", "/dev", "/sys"};
-	for (size_t i = 0; i < ARRAY_SIZE(standard_dirs) && r == 0; i++)
-		r = ensure_target(ch, standard_dirs[i], true, err);
+	for (size_t i = 0; i < SANDBOX_N_STANDARD_MOUNTS && r == 0; i++)
+		if (sandbox_standard_mounts[i].dir)
+			r = ensure_target(ch, sandbox_standard_mounts[i].target, true, err);
 	if (r == 0)
 		r = mount_in_root(ch, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				  NULL, err);
@@ -499,25 +512,12 @@ static int write_id_maps(pid_t pid, const struct sandbox_process *p, struct petr
 	return 0;
 }
 
-bool sandbox_path_is_clean(const char *path)
-{
-	if (path[0] != '/')
-		return false;
-	for (const char *p = path; *p;) {
-		size_t len = strcspn(p, "/");
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		p += len + (p[len] == '/');
-	}
-	return true;
-}
-
 int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error **err)
 {
 	/* Before anything is created for them: the scaffold of a read-only
 	 * root is made from the targets, on the host's side. */
 	for (size_t i = 0; i < c->n_mounts; i++)
-		if (!sandbox_path_is_clean(c->mounts[i].target)) {
+		if (!path_is_clean(c->mounts[i].target)) {
 			_cleanup_free_ char *q = str_quote(c->mounts[i].target);
 			return petra_error_set(err, EINVAL,
 					       "mount target %s: not a clean absolute path", q);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loading and running container-structure-test files. */
 #include "structtest.h"
-#include "policy/policy.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fcntl.h>
@@ -529,7 +528,7 @@ static void metadata_test(const struct image *img, const json_t *t,
 			  struct structtest_report *report)
 {
 	struct structtest_result *res = new_result(report, "Metadata Test", "Metadata Test");
-	json_t *cfg = runtime_image_config(img);
+	json_t *cfg = image_runtime_config(img);
 	_cleanup_json_ json_t *env = json_object();
 	size_t i;
 	json_t *v;
@@ -612,18 +611,18 @@ static void immutability_test(const struct structtest_context *ctx, const struct
 		json_array_foreach(listed, i, v) if (json_is_string(v))
 		    strvec_push(&allowed, json_string_value(v));
 	} else {
-		json_t *cfg = runtime_image_config(img);
+		json_t *cfg = image_runtime_config(img);
 		json_t *labels = cfg ? json_object_get(cfg, "Labels") : NULL;
-		struct runtime_writable_path *paths = NULL;
+		struct image_writable_path *paths = NULL;
 		size_t n = 0;
 		_cleanup_error_ struct petra_error *e = NULL;
-		if (runtime_writable_paths_parse(
-			labels ? json_get_string(labels, RUNTIME_WRITABLE_PATHS_LABEL) : NULL,
-			&paths, &n, &e) < 0)
+		if (image_writable_paths_parse(
+			labels ? json_get_string(labels, IMAGE_WRITABLE_PATHS_LABEL) : NULL, &paths,
+			&n, &e) < 0)
 			fail(res, "%s", e->message);
 		for (i = 0; i < n; i++)
 			strvec_push(&allowed, paths[i].path);
-		runtime_writable_paths_free(paths, n);
+		image_writable_paths_free(paths, n);
 	}
 	_cleanup_strbuf_ struct strbuf dirs = STRBUF_INIT;
 	strbuf_addstr(&dirs, "/\n");

@@ -3,7 +3,7 @@
  * structtest: black-box structure tests of an image, in the
  * container-structure-test format (schemaVersion 2.0.0).
  *
- *  - structtest_load: a YAML (or JSON) test file, read with petra_yaml (policy) and
+ *  - structtest_load: a YAML (or JSON) test file, read with petra_yaml (base) and
  *    checked: known sections and fields only, the right types.
  *  - structtest_run: every test of a file against an image.
  *    commandTests run each command in a fresh read-only sandbox of the

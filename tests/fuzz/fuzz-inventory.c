@@ -14,10 +14,10 @@ static void check(struct inventory_pkg *p, size_t n)
 			__builtin_trap();
 		if (i && strcmp(p[i - 1].name, p[i].name) > 0)
 			__builtin_trap();
-		if (!inventory_find(p, n, p[i].name))
+		if (!audit_inventory_find(p, n, p[i].name))
 			__builtin_trap();
 	}
-	inventory_pkgs_free(p, n);
+	audit_inventory_pkgs_free(p, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,11 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct inventory_pkg *p;
 	size_t n;
-	inventory_parse_dpkg((const char *)data, size, true, &p, &n);
+	audit_inventory_parse_dpkg((const char *)data, size, true, &p, &n);
 	check(p, n);
-	inventory_parse_dpkg((const char *)data, size, false, &p, &n);
+	audit_inventory_parse_dpkg((const char *)data, size, false, &p, &n);
 	check(p, n);
-	inventory_parse_apk((const char *)data, size, &p, &n);
+	audit_inventory_parse_apk((const char *)data, size, &p, &n);
 	check(p, n);
 	return 0;
 }

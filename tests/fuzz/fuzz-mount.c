@@ -30,26 +30,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err = NULL;
 	}
 
-	struct runtime_writable_path *paths = NULL;
+	struct image_writable_path *paths = NULL;
 	size_t n = 0;
-	if (runtime_writable_paths_parse(text, &paths, &n, &err) == 0) {
+	if (image_writable_paths_parse(text, &paths, &n, &err) == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (paths[i].path[0] != '/')
 				__builtin_trap(); /* every writable path is absolute */
 		/* what is formatted parses again to the same paths */
-		char *again = runtime_writable_paths_format(paths, n);
-		struct runtime_writable_path *paths2 = NULL;
+		char *again = image_writable_paths_format(paths, n);
+		struct image_writable_path *paths2 = NULL;
 		size_t n2 = 0;
-		if (runtime_writable_paths_parse(again, &paths2, &n2, &err) < 0 || n2 != n)
+		if (image_writable_paths_parse(again, &paths2, &n2, &err) < 0 || n2 != n)
 			__builtin_trap();
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(paths[i].path, paths2[i].path) ||
 			    paths[i].size != paths2[i].size || paths[i].mode != paths2[i].mode ||
 			    paths[i].uid != paths2[i].uid)
 				__builtin_trap();
-		runtime_writable_paths_free(paths2, n2);
+		image_writable_paths_free(paths2, n2);
 		free(again);
-		runtime_writable_paths_free(paths, n);
+		image_writable_paths_free(paths, n);
 	} else {
 		if (!err || !err->message[0])
 			__builtin_trap();

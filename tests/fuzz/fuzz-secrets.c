@@ -14,19 +14,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct petra_error *err = NULL;
 	if (!rules) {
-		if (secret_rules_new(&rules, &err) < 0)
+		if (audit_secret_rules_new(&rules, &err) < 0)
 			__builtin_trap();
-		stream = secret_stream_new(rules);
+		stream = audit_secret_stream_new(rules);
 	}
 	struct secret_match m[32];
-	size_t n = secret_scan_buffer(rules, (const char *)data, size, m, 32);
+	size_t n = audit_secret_scan_buffer(rules, (const char *)data, size, m, 32);
 	/* A stream of the same bytes finds at least the rules the buffer
 	 * found (the buffer scan is one window). */
-	secret_stream_begin(stream);
+	audit_secret_stream_begin(stream);
 	for (size_t off = 0; off < size; off += 7)
-		secret_stream_feed(stream, data + off, size - off < 7 ? size - off : 7);
+		audit_secret_stream_feed(stream, data + off, size - off < 7 ? size - off : 7);
 	const struct secret_match *sm;
-	size_t sn = secret_stream_end(stream, &sm);
+	size_t sn = audit_secret_stream_end(stream, &sm);
 	for (size_t i = 0; i < n; i++) {
 		bool found = false;
 		for (size_t k = 0; k < sn; k++)
@@ -35,18 +35,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (!m[i].masked || strlen(m[i].fingerprint) != SECRET_FINGERPRINT_SIZE - 1)
 			__builtin_trap();
-		secret_match_release(&m[i]);
+		audit_secret_match_release(&m[i]);
 	}
 	char *text = xstrndup((const char *)data, size);
-	char *masked = secret_mask_text(rules, text);
+	char *masked = audit_secret_mask_text(rules, text);
 	size_t start = 0;
 	char *key = NULL;
 	struct secret_match am;
-	while (secret_scan_assignment(rules, text, &start, &key, &am)) {
+	while (audit_secret_scan_assignment(rules, text, &start, &key, &am)) {
 		if (!*key || start > size)
 			__builtin_trap();
 		free(key);
-		secret_match_release(&am);
+		audit_secret_match_release(&am);
 	}
 	free(masked);
 	free(text);

@@ -61,6 +61,35 @@ diff_id_hex() {
 	petra run --rm keep:1 /bin/true
 }
 
+@test "rmi says what went with the image and, apart, what it pruned" {
+	make_busybox_rootfs "$BATS_TEST_TMPDIR/a"
+	make_busybox_rootfs "$BATS_TEST_TMPDIR/b"
+	echo b >"$BATS_TEST_TMPDIR/b/marker"
+	petra import -q "$BATS_TEST_TMPDIR/a" --ref app:1
+	petra import -q "$BATS_TEST_TMPDIR/b" --ref leftover:1
+	petra tag app:1 alias:1
+	petra run --rm app:1 /bin/true
+	petra run --rm leftover:1 /bin/true
+	local digest
+	digest=$(petra inspect app:1 | jq -r '.[0].digest')
+	# Leftovers of an earlier rmi: the next one prunes them, and says so
+	# apart from what it removed for the name.
+	petra rmi --no-prune leftover:1
+	run petra rmi alias:1
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "Untagged: alias:1" ]
+	[[ "${lines[1]}" == "Pruned: 3 unreferenced blobs, "*"; 1 extracted layer" ]]
+	# The last name: the image's own blobs and extracted layer go.
+	run petra rmi app:1
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "Untagged: app:1" ]
+	[[ "${lines[1]}" == "Deleted: $digest (3 blobs, "*"; 1 extracted layer)" ]]
+	[ -z "$(layers_on_disk)" ]
+	[ -z "$(ls "$PETRA_ROOT/blobs/sha256")" ]
+}
+
 @test "a foreground container does not hold prune up" {
 	make_busybox_rootfs "$BATS_TEST_TMPDIR/a"
 	petra import -q "$BATS_TEST_TMPDIR/a" --ref sleeper:1

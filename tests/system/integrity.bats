@@ -17,11 +17,14 @@ corrupt_blob() {
 	import_busybox busybox:1
 	local layer
 	layer=$(petra inspect --manifest busybox:1 | jq -r '.layers[0].digest')
-	petra fsck
+	# Sound: a result line on stdout, nothing on stderr.
+	[ "$(petra fsck 2>/dev/null)" = "ok: $PETRA_ROOT is sound" ]
+	[ -z "$(petra fsck 2>&1 >/dev/null)" ]
 	corrupt_blob "$layer" 5000
 	run petra fsck
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$layer: corrupt: content hashes to sha256:"* ]]
+	[[ "$(petra fsck 2>&1 >/dev/null)" == "petra: fsck: "*" problem"*" in $PETRA_ROOT" ]]
 	run petra unpack busybox:1 "$BATS_TEST_TMPDIR/target"
 	[ "$status" -eq 1 ]
 	[[ "$output" == "petra: unpack busybox:1: layer 1 (sha256:${layer:7:12}): "* ]]

@@ -101,12 +101,12 @@ assert_results_as_named() {
 	[ "$(grep -c '<testcase ' "$BATS_TEST_TMPDIR/report.xml")" -eq 20 ]
 }
 
-@test "an invalid test file is a usage error that names the problem" {
+@test "an invalid test file is a failure (status 1) that names the problem" {
 	run petra test st:1 "$STRUCTURE/invalid.yaml"
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 1 ]
 	[[ "$output" == *'commandTests[0]: unknown field "exitcode"'* ]]
 	run petra test st:1 /no/such/file.yaml
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 1 ]
 	run petra test no-such-image:1 "$STRUCTURE/metadata-pass.yaml"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'image "no-such-image:1" not found'* ]]

@@ -24,12 +24,12 @@ static const char *first_rule(const struct secret_rules *s, const char *text, ch
 			      size_t masked_size)
 {
 	struct secret_match m[8];
-	size_t n = secret_scan_buffer(s, text, strlen(text), m, 8);
-	const char *id = n ? secret_rule_id(m[0].rule) : NULL;
+	size_t n = audit_secret_scan_buffer(s, text, strlen(text), m, 8);
+	const char *id = n ? audit_secret_rule_id(m[0].rule) : NULL;
 	if (n && masked)
 		snprintf(masked, masked_size, "%s", m[0].masked);
 	for (size_t i = 0; i < n; i++)
-		secret_match_release(&m[i]);
+		audit_secret_match_release(&m[i]);
 	return id;
 }
 
@@ -38,7 +38,7 @@ static void test_secret_rules(void **state)
 	(void)state;
 	struct secret_rules *s;
 	struct petra_error *err = NULL;
-	assert_int_equal(secret_rules_new(&s, &err), 0);
+	assert_int_equal(audit_secret_rules_new(&s, &err), 0);
 	char masked[64];
 	struct {
 		const char *text, *id;
@@ -91,7 +91,8 @@ static void test_secret_rules(void **state)
 			fail_msg("clean %zu matched %s", i, id);
 	}
 	/* Masking a whole text hides every value and keeps the rest. */
-	char *t = secret_mask_text(s, "RUN curl -H 'token " GH_TOKEN "' && PASSWORD=hunter2 make");
+	char *t =
+	    audit_secret_mask_text(s, "RUN curl -H 'token " GH_TOKEN "' && PASSWORD=hunter2 make");
 	assert_string_equal(t, "RUN curl -H 'token ghp_****************' && PASSWORD=******* make");
 	free(t);
 	/* Assignments of literals to password-like names. */
@@ -99,13 +100,13 @@ static void test_secret_rules(void **state)
 	char *key = NULL;
 	struct secret_match m;
 	const char *step = "|2 DB_PASSWORD=s3cr3t TOKEN=$T /bin/sh -c make";
-	assert_int_equal(secret_scan_assignment(s, step, &start, &key, &m), 1);
+	assert_int_equal(audit_secret_scan_assignment(s, step, &start, &key, &m), 1);
 	assert_string_equal(key, "DB_PASSWORD");
 	assert_string_equal(m.masked, "******");
 	free(key);
-	secret_match_release(&m);
-	assert_int_equal(secret_scan_assignment(s, step, &start, &key, &m), 0);
-	secret_rules_free(s);
+	audit_secret_match_release(&m);
+	assert_int_equal(audit_secret_scan_assignment(s, step, &start, &key, &m), 0);
+	audit_secret_rules_free(s);
 }
 
 static void test_secret_stream_across_windows(void **state)
@@ -113,8 +114,8 @@ static void test_secret_stream_across_windows(void **state)
 	(void)state;
 	struct secret_rules *s;
 	struct petra_error *err = NULL;
-	assert_int_equal(secret_rules_new(&s, &err), 0);
-	struct secret_stream *st = secret_stream_new(s);
+	assert_int_equal(audit_secret_rules_new(&s, &err), 0);
+	struct secret_stream *st = audit_secret_stream_new(s);
 	/* A token across the 1 MiB boundary, fed in odd pieces, and another
 	 * kind far later; the first kind again is not reported twice. */
 	size_t size = 3u << 20;
@@ -125,25 +126,25 @@ static void test_secret_stream_across_windows(void **state)
 	memcpy(data + (1u << 20) - 10, " " GH_TOKEN " ", strlen(GH_TOKEN) + 2);
 	memcpy(data + (2u << 20) + 77, " " AWS_KEY " ", strlen(AWS_KEY) + 2);
 	memcpy(data + (2u << 20) + 7777, " " GH_TOKEN " ", strlen(GH_TOKEN) + 2);
-	secret_stream_begin(st);
+	audit_secret_stream_begin(st);
 	for (size_t off = 0; off < size; off += 12345)
-		secret_stream_feed(st, data + off, size - off < 12345 ? size - off : 12345);
+		audit_secret_stream_feed(st, data + off, size - off < 12345 ? size - off : 12345);
 	const struct secret_match *m;
-	size_t n = secret_stream_end(st, &m);
+	size_t n = audit_secret_stream_end(st, &m);
 	assert_int_equal(n, 2);
-	assert_string_equal(secret_rule_id(m[0].rule), "secret-github-token");
+	assert_string_equal(audit_secret_rule_id(m[0].rule), "secret-github-token");
 	assert_int_equal(m[0].offset, (1u << 20) - 9);
-	assert_string_equal(secret_rule_id(m[1].rule), "secret-aws-access-key");
+	assert_string_equal(audit_secret_rule_id(m[1].rule), "secret-aws-access-key");
 	assert_int_equal(m[1].line, 0); /* beyond the first window: unknown */
 	/* A small file: the line is known. */
-	secret_stream_begin(st);
+	audit_secret_stream_begin(st);
 	const char *small = "a\nb\nkey: " AWS_KEY "\n";
-	secret_stream_feed(st, small, strlen(small));
-	n = secret_stream_end(st, &m);
+	audit_secret_stream_feed(st, small, strlen(small));
+	n = audit_secret_stream_end(st, &m);
 	assert_int_equal(n, 1);
 	assert_int_equal(m[0].line, 3);
-	secret_stream_free(st);
-	secret_rules_free(s);
+	audit_secret_stream_free(st);
+	audit_secret_rules_free(s);
 	free(data);
 }
 
@@ -155,7 +156,7 @@ static void test_secret_prefilter_scans_agree(void **state)
 	(void)state;
 	struct secret_rules *s;
 	struct petra_error *err = NULL;
-	assert_int_equal(secret_rules_new(&s, &err), 0);
+	assert_int_equal(audit_secret_rules_new(&s, &err), 0);
 	static const char *const planted[] = {
 	    "-----BEGIN",
 	    "AKIA",
@@ -211,10 +212,10 @@ static void test_secret_prefilter_scans_agree(void **state)
 						  ? (char)toupper((unsigned char)kw[j])
 						  : (char)tolower((unsigned char)kw[j]);
 		}
-		uint32_t pairs = secret_prefilter(s, buf, len, SECRET_PREFILTER_PAIRS);
+		uint32_t pairs = audit_secret_prefilter(s, buf, len, SECRET_PREFILTER_PAIRS);
 		uint32_t fingerprints =
-		    secret_prefilter(s, buf, len, SECRET_PREFILTER_FINGERPRINTS);
-		uint32_t best = secret_prefilter(s, buf, len, SECRET_PREFILTER_BEST);
+		    audit_secret_prefilter(s, buf, len, SECRET_PREFILTER_FINGERPRINTS);
+		uint32_t best = audit_secret_prefilter(s, buf, len, SECRET_PREFILTER_BEST);
 		if (pairs != fingerprints || pairs != best)
 			fail_msg("iteration %u (%zu bytes): pairs %x, fingerprints %x, best %x",
 				 iter, len, pairs, fingerprints, best);
@@ -225,14 +226,15 @@ static void test_secret_prefilter_scans_agree(void **state)
 		for (size_t at = 0; at + kl <= 100; at++) {
 			memset(buf, 0, 100);
 			memcpy(buf + at, planted[k], kl);
-			uint32_t pairs = secret_prefilter(s, buf, 100, SECRET_PREFILTER_PAIRS);
-			assert_int_equal(secret_prefilter(s, buf, 100, SECRET_PREFILTER_BEST),
+			uint32_t pairs =
+			    audit_secret_prefilter(s, buf, 100, SECRET_PREFILTER_PAIRS);
+			assert_int_equal(audit_secret_prefilter(s, buf, 100, SECRET_PREFILTER_BEST),
 					 pairs);
 			if (k < 18) /* the real keywords, not the near misses after them */
 				assert_int_not_equal(pairs, 0);
 		}
 	}
-	secret_rules_free(s);
+	audit_secret_rules_free(s);
 }
 
 /* A stream scans each piece as it comes: a keyword split across pieces at
@@ -243,27 +245,27 @@ static void test_secret_stream_split_keywords(void **state)
 	(void)state;
 	struct secret_rules *s;
 	struct petra_error *err = NULL;
-	assert_int_equal(secret_rules_new(&s, &err), 0);
-	struct secret_stream *st = secret_stream_new(s);
+	assert_int_equal(audit_secret_rules_new(&s, &err), 0);
+	struct secret_stream *st = audit_secret_stream_new(s);
 	const char *text = "junk junk key=" AWS_KEY " and " GH_TOKEN " end";
 	size_t len = strlen(text);
 	for (size_t cut1 = 0; cut1 <= len; cut1++)
 		for (size_t cut2 = cut1; cut2 <= len; cut2 += 3) {
-			secret_stream_begin(st);
-			secret_stream_feed(st, text, cut1);
-			secret_stream_feed(st, text + cut1, cut2 - cut1);
-			secret_stream_feed(st, text + cut2, len - cut2);
+			audit_secret_stream_begin(st);
+			audit_secret_stream_feed(st, text, cut1);
+			audit_secret_stream_feed(st, text + cut1, cut2 - cut1);
+			audit_secret_stream_feed(st, text + cut2, len - cut2);
 			const struct secret_match *m;
-			size_t n = secret_stream_end(st, &m);
+			size_t n = audit_secret_stream_end(st, &m);
 			if (n != 2)
 				fail_msg("cut at %zu and %zu: %zu matches", cut1, cut2, n);
 		}
 	/* One byte at a time. */
-	secret_stream_begin(st);
+	audit_secret_stream_begin(st);
 	for (size_t i = 0; i < len; i++)
-		secret_stream_feed(st, text + i, 1);
+		audit_secret_stream_feed(st, text + i, 1);
 	const struct secret_match *m;
-	assert_int_equal(secret_stream_end(st, &m), 2);
+	assert_int_equal(audit_secret_stream_end(st, &m), 2);
 	/* The GCP rule's keyword 600 KB before its value, in another piece. */
 	size_t size = 700u << 10;
 	char *data = xmalloc(size);
@@ -271,11 +273,11 @@ static void test_secret_stream_split_keywords(void **state)
 	memcpy(data + 1000, "\"type\": \"service_account\"", 26);
 	const char *id = "\"private_key_id\": \"0123456789abcdef0123\"";
 	memcpy(data + (600u << 10), id, strlen(id));
-	secret_stream_begin(st);
+	audit_secret_stream_begin(st);
 	for (size_t off = 0; off < size; off += 65536)
-		secret_stream_feed(st, data + off, size - off < 65536 ? size - off : 65536);
-	assert_int_equal(secret_stream_end(st, &m), 1);
-	assert_string_equal(secret_rule_id(m[0].rule), "secret-gcp-service-account");
+		audit_secret_stream_feed(st, data + off, size - off < 65536 ? size - off : 65536);
+	assert_int_equal(audit_secret_stream_end(st, &m), 1);
+	assert_string_equal(audit_secret_rule_id(m[0].rule), "secret-gcp-service-account");
 	/* Tokens across the window's slide: one whose keyword is whole in
 	 * the first window but its value is not (the overlap is scanned again
 	 * for the next window), one whose keyword is cut by the slide. */
@@ -289,15 +291,16 @@ static void test_secret_stream_split_keywords(void **state)
 		memset(data, ' ', size);
 		memcpy(data + (1u << 20) - across[i].before, across[i].token,
 		       strlen(across[i].token));
-		secret_stream_begin(st);
+		audit_secret_stream_begin(st);
 		for (size_t off = 0; off < size; off += 4093)
-			secret_stream_feed(st, data + off, size - off < 4093 ? size - off : 4093);
-		assert_int_equal(secret_stream_end(st, &m), 1);
+			audit_secret_stream_feed(st, data + off,
+						 size - off < 4093 ? size - off : 4093);
+		assert_int_equal(audit_secret_stream_end(st, &m), 1);
 		assert_int_equal(m[0].offset, (1u << 20) - across[i].before);
 	}
 	free(data);
-	secret_stream_free(st);
-	secret_rules_free(s);
+	audit_secret_stream_free(st);
+	audit_secret_rules_free(s);
 }
 
 /* ---- package databases ---- */
@@ -313,7 +316,7 @@ static void test_inventory_parsers(void **state)
 			     "\n\nPackage: noversion\nStatus: install ok installed\n";
 	struct inventory_pkg *p;
 	size_t n;
-	inventory_parse_dpkg(status, strlen(status), true, &p, &n);
+	audit_inventory_parse_dpkg(status, strlen(status), true, &p, &n);
 	assert_int_equal(n, 2);
 	assert_string_equal(p[0].name, "base-files");
 	assert_string_equal(p[0].source, "base-files");
@@ -321,29 +324,29 @@ static void test_inventory_parsers(void **state)
 	assert_string_equal(p[1].version, "2.36-9+deb12u4");
 	assert_string_equal(p[1].source, "glibc");
 	assert_string_equal(p[1].arch, "amd64");
-	assert_non_null(inventory_find(p, n, "libc6"));
-	assert_null(inventory_find(p, n, "gone"));
-	inventory_pkgs_free(p, n);
+	assert_non_null(audit_inventory_find(p, n, "libc6"));
+	assert_null(audit_inventory_find(p, n, "gone"));
+	audit_inventory_pkgs_free(p, n);
 	/* status.d: no Status field. */
 	const char *one = "Package: tzdata\nVersion: 2024a-0+deb12u1\n";
-	inventory_parse_dpkg(one, strlen(one), false, &p, &n);
+	audit_inventory_parse_dpkg(one, strlen(one), false, &p, &n);
 	assert_int_equal(n, 1);
-	inventory_pkgs_free(p, n);
-	inventory_parse_dpkg(one, strlen(one), true, &p, &n);
+	audit_inventory_pkgs_free(p, n);
+	audit_inventory_parse_dpkg(one, strlen(one), true, &p, &n);
 	assert_int_equal(n, 0);
-	inventory_pkgs_free(p, n);
+	audit_inventory_pkgs_free(p, n);
 	const char *apk = "C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n\n"
 			  "P:busybox\nV:1.36.1-r5\nA:x86_64\no:busybox\n\nP:broken\n";
-	inventory_parse_apk(apk, strlen(apk), &p, &n);
+	audit_inventory_parse_apk(apk, strlen(apk), &p, &n);
 	assert_int_equal(n, 2);
 	assert_string_equal(p[0].name, "busybox");
 	assert_string_equal(p[1].version, "1.2.4-r2");
-	inventory_pkgs_free(p, n);
+	audit_inventory_pkgs_free(p, n);
 	/* Garbage is not a crash, and not packages. */
 	const char *garbage = "\n:\n::::\nPackage:\n";
-	inventory_parse_dpkg(garbage, strlen(garbage), false, &p, &n);
+	audit_inventory_parse_dpkg(garbage, strlen(garbage), false, &p, &n);
 	assert_int_equal(n, 0);
-	inventory_pkgs_free(p, n);
+	audit_inventory_pkgs_free(p, n);
 }
 
 /* ---- findings on images ---- */

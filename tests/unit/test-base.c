@@ -436,6 +436,200 @@ static void test_graph_run(void **state)
 	pthread_cond_destroy(&g.met);
 }
 
+/* ---- fs_walk ---- */
+
+struct walk_log {
+	struct strvec lines;
+	const char *prune; /* a path whose contents are skipped */
+	const char *fail;  /* a path whose pre callback fails */
+	size_t max_fds;    /* the most descriptors open during a callback */
+	unsigned max_depth;
+};
+
+static size_t open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int walk_log_pre(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	struct walk_log *l = ctx;
+	if (l->fail && !strcmp(e->path, l->fail))
+		return petra_error_set(err, EPERM, "refused %s", e->path);
+	/* The parent descriptor and name reach the entry itself. */
+	struct stat st;
+	assert_int_equal(fstatat(e->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_ino, e->st.st_ino);
+	char kind = S_ISDIR(e->st.st_mode) ? 'd' : S_ISLNK(e->st.st_mode) ? 'l' : 'f';
+	if (e->depth > l->max_depth) {
+		l->max_depth = e->depth;
+		size_t n = open_fds();
+		if (n > l->max_fds)
+			l->max_fds = n;
+	}
+	if (e->depth <= 3)
+		strvec_pushf(&l->lines, "pre %s %c %u", e->path, kind, e->depth);
+	return l->prune && !strcmp(e->path, l->prune) ? FS_WALK_PRUNE : FS_WALK_CONTINUE;
+}
+
+static int walk_log_post(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	struct walk_log *l = ctx;
+	assert_true(S_ISDIR(e->st.st_mode));
+	struct stat st;
+	assert_int_equal(fstatat(e->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_ino, e->st.st_ino);
+	if (e->depth <= 3)
+		strvec_pushf(&l->lines, "post %s", e->path);
+	return 0;
+}
+
+static const struct fs_walk_ops walk_log_ops = {walk_log_pre, walk_log_post};
+
+static void assert_lines(const struct strvec *got, const char *const *want)
+{
+	size_t n = 0;
+	while (want[n])
+		n++;
+	for (size_t i = 0; i < got->n && i < n; i++)
+		assert_string_equal(got->v[i], want[i]);
+	assert_int_equal(got->n, n);
+}
+
+/* Sorted names, parents before children, post after contents, symlinks
+ * reported and never entered (even to a directory outside). */
+static void test_walk_order_and_symlinks(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char *outside = test_tmpdir();
+	test_write_file(outside, "secret/file", "x", 0644);
+	test_write_file(dir, "b", "b", 0644);
+	test_write_file(dir, "a/z", "z", 0644);
+	test_write_file(dir, "a/B/deep", "d", 0644);
+	test_write_file(dir, "c", "c", 0644);
+	char *link = path_join(dir, "a/link");
+	char *target = path_join(outside, "secret");
+	assert_int_equal(symlink(target, link), 0);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct walk_log l = {.lines = STRVEC_INIT};
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_walk(dfd, "", 0, &walk_log_ops, &l, &err), 0);
+	const char *want[] = {"pre a d 1",      "pre a/B d 2", "pre a/B/deep f 3", "post a/B",
+			      "pre a/link l 2", "pre a/z f 2", "post a",           "pre b f 1",
+			      "pre c f 1",      NULL};
+	assert_lines(&l.lines, want);
+	strvec_clear(&l.lines);
+	/* A prefix is put before every path, with one "/". */
+	assert_int_equal(fs_walk(dfd, "/", 0, &walk_log_ops, &l, &err), 0);
+	assert_string_equal(l.lines.v[0], "pre /a d 1");
+	strvec_clear(&l.lines);
+	assert_int_equal(fs_walk(dfd, "top", 0, &walk_log_ops, &l, &err), 0);
+	assert_string_equal(l.lines.v[1], "pre top/a/B d 2");
+	strvec_clear(&l.lines);
+	close(dfd);
+	free(link);
+	free(target);
+	test_rmtree(outside);
+	test_rmtree(dir);
+}
+
+/* A pruned directory is reported but not entered, and has no post. */
+static void test_walk_prune(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	test_write_file(dir, "a/x", "x", 0644);
+	test_write_file(dir, "a/y/z", "z", 0644);
+	test_write_file(dir, "b/x", "x", 0644);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct walk_log l = {.lines = STRVEC_INIT, .prune = "a"};
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_walk(dfd, "", 0, &walk_log_ops, &l, &err), 0);
+	const char *want[] = {"pre a d 1", "pre b d 1", "pre b/x f 2", "post b", NULL};
+	assert_lines(&l.lines, want);
+	strvec_clear(&l.lines);
+	close(dfd);
+	test_rmtree(dir);
+}
+
+/* Deeper than the walker keeps descriptors for: every level is reached,
+ * siblings after a deep branch too (the closed levels are opened again),
+ * and the descriptors in use stay bounded. */
+static void test_walk_deep_tree(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	enum { DEPTH = 500 };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < DEPTH; i++) {
+		assert_int_equal(mkdirat(fd, "d", 0755), 0);
+		/* "e" sorts after "d": walked after the deep branch returns. */
+		int f = openat(fd, "e", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(f >= 0);
+		close(f);
+		int next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(next >= 0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	size_t before = open_fds();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct walk_log l = {.lines = STRVEC_INIT};
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_walk(dfd, "", 0, &walk_log_ops, &l, &err), 0);
+	assert_int_equal(l.max_depth, DEPTH);
+	assert_true(l.max_fds < before + 40);
+	/* depth <= 3 logged: the last line is level 1's "e", after the return
+	 * from 500 levels. */
+	assert_string_equal(l.lines.v[l.lines.n - 1], "pre e f 1");
+	assert_string_equal(l.lines.v[l.lines.n - 2], "post d");
+	close(dfd);
+	assert_int_equal(open_fds(), before);
+	strvec_clear(&l.lines);
+	test_rmtree(dir);
+}
+
+/* A callback's error stops the walk and is returned; so is a directory
+ * that cannot be read; no descriptor is left open. */
+static void test_walk_errors(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	test_write_file(dir, "a/b/c", "x", 0644);
+	test_write_file(dir, "z", "x", 0644);
+	size_t before = open_fds();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct walk_log l = {.lines = STRVEC_INIT, .fail = "a/b/c"};
+	struct petra_error *err = NULL;
+	assert_int_equal(fs_walk(dfd, "", 0, &walk_log_ops, &l, &err), -EPERM);
+	assert_error_contains(err, "refused a/b/c");
+	petra_error_free(err);
+	err = NULL;
+	/* Nothing after the failure was visited. */
+	assert_string_equal(l.lines.v[l.lines.n - 1], "pre a/b d 2");
+	strvec_clear(&l.lines);
+	close(dfd);
+	assert_int_equal(open_fds(), before);
+	/* Not a directory. */
+	char *file = path_join(dir, "z");
+	int ffd = open(file, O_RDONLY);
+	assert_int_equal(fs_walk(ffd, "z", 0, &walk_log_ops, &l, &err), -ENOTDIR);
+	assert_error_contains(err, "z\": read directory");
+	petra_error_free(err);
+	close(ffd);
+	free(file);
+	test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +648,10 @@ int main(void)
 	    cmocka_unit_test(test_json_helpers),
 	    cmocka_unit_test(test_open_in_root_and_opendir_at),
 	    cmocka_unit_test(test_graph_run),
+	    cmocka_unit_test(test_walk_order_and_symlinks),
+	    cmocka_unit_test(test_walk_prune),
+	    cmocka_unit_test(test_walk_deep_tree),
+	    cmocka_unit_test(test_walk_errors),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

@@ -117,7 +117,7 @@ static void test_squash_app_shares_and_corrects_the_base(void **state)
 	assert_int_equal(image_load(f->store, "app:1", &before, &err), 0);
 
 	struct harden_options o = options("app:hard");
-	struct runtime_writable_path w = {.path = (char *)"/var/cache/app", .size = 1 << 20};
+	struct image_writable_path w = {.path = (char *)"/var/cache/app", .size = 1 << 20};
 	o.writable = &w;
 	o.n_writable = 1;
 	struct harden_result res;
@@ -180,7 +180,7 @@ static void test_squash_app_shares_and_corrects_the_base(void **state)
 	assert_string_equal(json_get_string(labels, "org.petra.base.layers"), "2");
 	assert_string_equal(json_get_string(labels, HARDEN_LABEL_FROM), before.desc.digest);
 	assert_non_null(json_get_string(labels, HARDEN_LABEL_BASE));
-	assert_non_null(strstr(json_get_string(labels, RUNTIME_WRITABLE_PATHS_LABEL),
+	assert_non_null(strstr(json_get_string(labels, IMAGE_WRITABLE_PATHS_LABEL),
 			       "\"path\":\"/var/cache/app\",\"size\":1048576,\"mode\":\"0755\","
 			       "\"uid\":1000"));
 	json_t *history = json_object_get(img.config.json, "history");
@@ -359,7 +359,7 @@ static void test_users(void **state)
 	assert_non_null(strstr(res.notes.v[0], "the image records no base"));
 	harden_result_release(&res);
 	/* A writable path that is a file is an error. */
-	struct runtime_writable_path w = {.path = (char *)"/etc/passwd"};
+	struct image_writable_path w = {.path = (char *)"/etc/passwd"};
 	o.writable = &w;
 	o.n_writable = 1;
 	assert_true(harden_image(f->store, "app:1", &o, &res, &err) < 0);
@@ -381,7 +381,7 @@ static void test_policy_section(void **state)
 	struct petra_error *err = NULL;
 	assert_int_equal(petra_policy_parse(text, strlen(text), "p.yaml", &policy, &err), 0);
 	struct harden_options o = options("x:1");
-	struct runtime_writable_path *w;
+	struct image_writable_path *w;
 	size_t n;
 	struct strvec strip = STRVEC_INIT;
 	assert_int_equal(harden_options_from_policy(policy, &o, &w, &n, &strip, &err), 0);
@@ -396,7 +396,7 @@ static void test_policy_section(void **state)
 	assert_string_equal(w[1].path, "/run/app");
 	assert_int_equal(w[1].size, 4096);
 	assert_int_equal(strip.n, 1);
-	runtime_writable_paths_free(w, n);
+	image_writable_paths_free(w, n);
 	strvec_clear(&strip);
 	petra_policy_free(policy);
 	const char *bad = "harden:\n  writable: [tmp]\n";

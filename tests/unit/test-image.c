@@ -161,7 +161,7 @@ static void test_load_errors_name_the_image(void **state)
 	petra_error_free(err);
 	err = NULL;
 	assert_true(image_export(f->store, "nothing:here", "tar:/tmp/x", &err) < 0);
-	assert_error_contains(err, "use oci:PATH[:TAG] or oci-archive:FILE[:TAG]");
+	assert_error_contains(err, "use oci:PATH[:TAG], oci-archive:FILE[:TAG] or dir:PATH");
 	petra_error_free(err);
 }
 

@@ -313,9 +313,10 @@ static void test_policy_shape(void **state)
 static void test_policy_errors(void **state)
 {
 	(void)state;
-	assert_policy_error("bases: {}\nbuidl: {}\n",
-			    "policy: policy.yaml:2:1: policy: unknown key \"buidl\" (known: "
-			    "version, bases, build, harden, audit, test, sign, deploy, run)");
+	assert_policy_error(
+	    "bases: {}\nbuidl: {}\n",
+	    "policy: policy.yaml:2:1: policy: unknown key \"buidl\" (known: "
+	    "version, bases, build, harden, audit, test, sign, trust, deploy, run)");
 	assert_policy_error("bases:\n  alow: [debian]\n",
 			    "policy: policy.yaml:2:3: bases: unknown key \"alow\" (known: "
 			    "require-digest, allow, ban, rewrite)");

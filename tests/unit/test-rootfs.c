@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/rootfs: the layer cache, lookups through layers, the
- * merged copy, and verification of extracted layers. */
+ * merged copy, verification of extracted layers, and garbage collection. */
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -226,6 +226,136 @@ static void test_adopted_layer_is_used_until_a_reboot(void **state)
 	test_rmtree(tmp);
 }
 
+/* Import a one-file image as `name` into an open store, extract its
+ * layer, and return its diff_id (caller frees). */
+static char *import_extracted(struct petra_store *store, const char *tmp, const char *name)
+{
+	char *src = path_join(tmp, name);
+	test_write_file(src, "id", name, 0644);
+	struct image_import_options o = {.name = name};
+	char *stored = NULL;
+	char digest[OCI_DIGEST_SIZE];
+	struct petra_error *err = NULL;
+	assert_int_equal(image_import(store, src, &o, &stored, digest, &err), 0);
+	struct image img;
+	assert_int_equal(image_load(store, name, &img, &err), 0);
+	struct strvec lowers = STRVEC_INIT;
+	assert_int_equal(rootfs_prepare(store, &img, &lowers, &err), 0);
+	char *diff_id = xstrdup(img.config.diff_ids.v[0]);
+	strvec_clear(&lowers);
+	image_release(&img);
+	free(stored);
+	free(src);
+	return diff_id;
+}
+
+static bool layer_extracted(struct petra_store *store, const char *diff_id)
+{
+	char *dir = rootfs_layer_dir(store, diff_id);
+	struct stat st;
+	bool there = stat(dir, &st) == 0;
+	free(dir);
+	return there;
+}
+
+static void test_collect_garbage_spares_images_and_users(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	char *root = path_join(tmp, "store");
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &store, &err), 0);
+	char *kept = import_extracted(store, tmp, "kept:1");
+	char *gone = import_extracted(store, tmp, "gone:1");
+	char *used = import_extracted(store, tmp, "used:1");
+	assert_int_equal(petra_store_remove_ref(store, "gone:1", &err), 0);
+	assert_int_equal(petra_store_remove_ref(store, "used:1", &err), 0);
+	petra_store_close(store);
+	/* Garbage collection needs the store to itself. */
+	assert_int_equal(petra_store_open(root, PETRA_STORE_WRITE, &store, &err), 0);
+	struct rootfs_gc_result res;
+	assert_true(rootfs_collect_garbage(store, NULL, true, &res, &err) < 0);
+	assert_error_contains(err, "not opened exclusively");
+	petra_error_free(err);
+	err = NULL;
+	petra_store_close(store);
+	assert_int_equal(petra_store_open(root, PETRA_STORE_EXCLUSIVE, &store, &err), 0);
+	struct strset in_use = STRSET_INIT;
+	strset_add(&in_use, used);
+	/* A dry run counts and removes nothing: two images of three blobs
+	 * each (manifest, config, layer), one extracted layer (the other is
+	 * in use). */
+	assert_int_equal(rootfs_collect_garbage(store, &in_use, true, &res, &err), 0);
+	assert_int_equal(res.blobs, 6);
+	assert_true(res.bytes > 0);
+	assert_int_equal(res.layers, 1);
+	assert_true(layer_extracted(store, gone));
+	assert_int_equal(rootfs_collect_garbage(store, &in_use, false, &res, &err), 0);
+	assert_int_equal(res.blobs, 6);
+	assert_int_equal(res.layers, 1);
+	assert_false(layer_extracted(store, gone));
+	assert_true(layer_extracted(store, used));
+	assert_true(layer_extracted(store, kept));
+	/* Nothing left to collect but the layer nobody uses any more. */
+	assert_int_equal(rootfs_collect_garbage(store, NULL, false, &res, &err), 0);
+	assert_int_equal(res.blobs, 0);
+	assert_int_equal(res.layers, 1);
+	assert_false(layer_extracted(store, used));
+	assert_true(layer_extracted(store, kept));
+	struct image img;
+	assert_int_equal(image_load(store, "kept:1", &img, &err), 0);
+	image_release(&img);
+	strset_clear(&in_use);
+	petra_store_close(store);
+	free(kept);
+	free(gone);
+	free(used);
+	free(root);
+	test_rmtree(tmp);
+}
+
+/* An image that cannot be read hides which layers it needs: nothing is
+ * removed. */
+static void test_collect_garbage_keeps_everything_when_unsure(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	char *root = path_join(tmp, "store");
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &store, &err), 0);
+	char *kept = import_extracted(store, tmp, "kept:1");
+	char *gone = import_extracted(store, tmp, "gone:1");
+	struct image img;
+	assert_int_equal(image_load(store, "kept:1", &img, &err), 0);
+	char *config =
+	    xasprintf("%s/blobs/sha256/%s", root, oci_digest_hex(img.manifest.config.digest));
+	image_release(&img);
+	assert_int_equal(petra_store_remove_ref(store, "gone:1", &err), 0);
+	petra_store_close(store);
+	assert_int_equal(chmod(config, 0644), 0);
+	FILE *fp = fopen(config, "a");
+	assert_non_null(fp);
+	fputs(" ", fp);
+	fclose(fp);
+	assert_int_equal(petra_store_open(root, PETRA_STORE_EXCLUSIVE, &store, &err), 0);
+	struct rootfs_gc_result res;
+	assert_true(rootfs_collect_garbage(store, NULL, false, &res, &err) < 0);
+	assert_non_null(err);
+	petra_error_free(err);
+	assert_true(layer_extracted(store, gone));
+	assert_true(layer_extracted(store, kept));
+	petra_store_close(store);
+	free(config);
+	free(kept);
+	free(gone);
+	free(root);
+	test_rmtree(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +363,8 @@ int main(void)
 	    cmocka_unit_test(test_merge_copy_is_what_overlayfs_shows),
 	    cmocka_unit_test(test_cache_extracts_once_and_verify_catches_tampering),
 	    cmocka_unit_test(test_adopted_layer_is_used_until_a_reboot),
+	    cmocka_unit_test(test_collect_garbage_spares_images_and_users),
+	    cmocka_unit_test(test_collect_garbage_keeps_everything_when_unsure),
 	};
 	return cmocka_run_group_tests_name("rootfs", tests, NULL, NULL);
 }

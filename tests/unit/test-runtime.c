@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for src/runtime (the writable-paths label, users, filters)
- * and src/structtest (loading test files). */
+/* Unit tests for src/runtime (the writable-paths label, users, filters,
+ * garbage collection) and src/structtest (loading test files). */
 #include "testutil.h"
 
 #include <signal.h>
@@ -15,38 +15,51 @@
 static void test_writable_paths_label(void **state)
 {
 	(void)state;
-	struct runtime_writable_path *paths = NULL;
+	struct image_writable_path *paths = NULL;
 	size_t n = 99;
 	struct petra_error *err = NULL;
-	assert_int_equal(runtime_writable_paths_parse(NULL, &paths, &n, &err), 0);
+	assert_int_equal(image_writable_paths_parse(NULL, &paths, &n, &err), 0);
 	assert_int_equal(n, 0);
 	free(paths);
 	const char *label =
 	    "[{\"path\":\"/run/app\",\"size\":1048576,\"mode\":\"0750\",\"uid\":65534},"
 	    "{\"path\":\"/tmp\",\"mode\":1023}]";
-	assert_int_equal(runtime_writable_paths_parse(label, &paths, &n, &err), 0);
+	assert_int_equal(image_writable_paths_parse(label, &paths, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(paths[0].path, "/run/app");
 	assert_int_equal(paths[0].size, 1048576);
 	assert_int_equal(paths[0].mode, 0750);
 	assert_int_equal(paths[0].uid, 65534);
 	assert_int_equal(paths[1].mode, 01777); /* an integer mode works too */
-	char *text = runtime_writable_paths_format(paths, 1);
+	char *text = image_writable_paths_format(paths, 1);
 	assert_string_equal(text, "[{\"path\":\"/run/app\",\"size\":1048576,\"mode\":\"0750\","
 				  "\"uid\":65534}]");
 	free(text);
-	runtime_writable_paths_free(paths, n);
+	image_writable_paths_free(paths, n);
 	/* Relative paths and ".." are refused: the label is untrusted input. */
-	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"run\"}]", &paths, &n, &err),
+	assert_int_equal(image_writable_paths_parse("[{\"path\":\"run\"}]", &paths, &n, &err),
 			 -EINVAL);
 	assert_error_contains(err, "has no absolute \"path\"");
 	assert_int_equal(
-	    runtime_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err),
-	    -EINVAL);
+	    image_writable_paths_parse("[{\"path\":\"/run/../etc\"}]", &paths, &n, &err), -EINVAL);
 	assert_int_equal(
-	    runtime_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
-	assert_int_equal(runtime_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
+	    image_writable_paths_parse("[{\"path\":\"/run/./app\"}]", &paths, &n, &err), -EINVAL);
+	assert_int_equal(image_writable_paths_parse("{}", &paths, &n, &err), -EINVAL);
 	assert_error_contains(err, "is not a JSON array");
+	/* No uid: the container's user (and none is written back); copy. */
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/run\",\"copy\":true}]", &paths, &n, &err), 0);
+	assert_false(paths[0].has_uid);
+	assert_true(paths[0].copy);
+	text = image_writable_paths_format(paths, n);
+	assert_string_equal(text,
+			    "[{\"path\":\"/run\",\"size\":0,\"mode\":\"0000\",\"copy\":true}]");
+	free(text);
+	image_writable_paths_free(paths, n);
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/run\",\"copy\":\"yes\"}]", &paths, &n, &err),
+	    -EINVAL);
+	assert_error_contains(err, "\"copy\" that is not true or false");
 	petra_error_free(err);
 }
 
@@ -154,11 +167,11 @@ static void test_resolve_user_ids(void **state)
 	assert_false(rootfs_parse_id(" 1", &id));
 	assert_false(rootfs_parse_id("00000000001", &id));
 	/* The writable-paths label cannot ask for that owner either. */
-	struct runtime_writable_path *paths = NULL;
+	struct image_writable_path *paths = NULL;
 	size_t n = 0;
-	assert_int_equal(runtime_writable_paths_parse("[{\"path\":\"/x\",\"uid\":4294967295}]",
-						      &paths, &n, &err),
-			 -EINVAL);
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/x\",\"uid\":4294967295}]", &paths, &n, &err),
+	    -EINVAL);
 	assert_error_contains(err, "entry 1 has an invalid \"uid\"");
 	petra_error_free(err);
 	test_rmtree(lower);
@@ -353,6 +366,130 @@ static void test_structtest_reports(void **state)
 	strvec_clear(&results[1].errors);
 }
 
+/* A container's layers stay extracted while its state is there, running or
+ * not; a run directory that cannot be trusted stops the collection before
+ * anything is removed. */
+static void test_collect_garbage_spares_containers(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	char *root = path_join(tmp, "store"), *src = path_join(tmp, "src");
+	test_write_file(src, "id", "gone", 0644);
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &store, &err), 0);
+	struct image_import_options o = {.name = "gone:1"};
+	char *name = NULL, digest[OCI_DIGEST_SIZE];
+	assert_int_equal(image_import(store, src, &o, &name, digest, &err), 0);
+	struct image img;
+	assert_int_equal(image_load(store, "gone:1", &img, &err), 0);
+	struct strvec lowers = STRVEC_INIT;
+	assert_int_equal(rootfs_prepare(store, &img, &lowers, &err), 0);
+	char *layer = rootfs_layer_dir(store, img.config.diff_ids.v[0]);
+	assert_int_equal(petra_store_remove_ref(store, "gone:1", &err), 0);
+	petra_store_close(store);
+	/* A stopped container of the image (its state lists its layers). */
+	char *run_dir = path_join(tmp, "run");
+	char *ct = path_join(run_dir, "0123456789abcdef0123456789abcdef"
+				      "0123456789abcdef0123456789abcdef");
+	char *state_json =
+	    xasprintf("{\"created\":1,\"diff_ids\":[\"%s\"]}", img.config.diff_ids.v[0]);
+	test_write_file(ct, "state.json", state_json, 0600);
+	test_write_file(ct, "exit", "0", 0600);
+	assert_int_equal(chmod(run_dir, 0755), 0);
+	assert_int_equal(petra_store_open(root, PETRA_STORE_EXCLUSIVE, &store, &err), 0);
+	struct rootfs_gc_result res;
+	assert_true(runtime_collect_garbage(store, run_dir, false, &res, &err) < 0);
+	assert_error_contains(err, "list containers");
+	petra_error_free(err);
+	err = NULL;
+	struct stat st;
+	assert_true(petra_store_has_blob(store, img.desc.digest));
+	assert_int_equal(chmod(run_dir, 0700), 0);
+	assert_int_equal(runtime_collect_garbage(store, run_dir, false, &res, &err), 0);
+	assert_int_equal(res.blobs, 3);
+	assert_int_equal(res.layers, 0);
+	assert_false(petra_store_has_blob(store, img.desc.digest));
+	assert_int_equal(stat(layer, &st), 0);
+	/* Once the container is removed, its layer goes too. */
+	test_rmtree(ct); /* frees ct */
+	ct = NULL;
+	assert_int_equal(runtime_collect_garbage(store, run_dir, false, &res, &err), 0);
+	assert_int_equal(res.blobs, 0);
+	assert_int_equal(res.layers, 1);
+	assert_int_not_equal(stat(layer, &st), 0);
+	petra_store_close(store);
+	strvec_clear(&lowers);
+	image_release(&img);
+	free(state_json);
+	free(ct);
+	free(run_dir);
+	free(layer);
+	free(name);
+	free(src);
+	free(root);
+	test_rmtree(tmp);
+}
+
+static void test_port_parse(void **state)
+{
+	(void)state;
+	struct runtime_port p;
+	struct petra_error *err = NULL;
+	assert_int_equal(runtime_port_parse("8080:80", &p, &err), 0);
+	assert_string_equal(p.host_ip, "0.0.0.0");
+	assert_int_equal(p.host_port, 8080);
+	assert_int_equal(p.container_port, 80);
+	assert_false(p.udp);
+	char *text = runtime_port_text(&p);
+	assert_string_equal(text, "0.0.0.0:8080->80/tcp");
+	free(text);
+	assert_int_equal(runtime_port_parse("127.0.0.1:53:5353/udp", &p, &err), 0);
+	assert_string_equal(p.host_ip, "127.0.0.1");
+	assert_true(p.udp);
+	assert_int_equal(runtime_port_parse("[::1]:8443:443/tcp", &p, &err), 0);
+	assert_true(p.ipv6);
+	text = runtime_port_text(&p);
+	assert_string_equal(text, "[::1]:8443->443/tcp");
+	free(text);
+	static const char *const bad[] = {"80",         "0:80",        "80:65536", "a:80",
+					  "80:80/sctp", "1.2.3:80:80", ":80:80",   "80:-1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(runtime_port_parse(bad[i], &p, &err), -EINVAL);
+		petra_error_free(err);
+		err = NULL;
+	}
+}
+
+static void test_run_dir_per_store(void **state)
+{
+	(void)state;
+	char *saved = getenv("PETRA_RUN_DIR") ? strdup(getenv("PETRA_RUN_DIR")) : NULL;
+	unsetenv("PETRA_RUN_DIR");
+	char *a = runtime_default_run_dir("/srv/store-a");
+	char *b = runtime_default_run_dir("/srv/store-b");
+	char *a2 = runtime_default_run_dir("/srv/store-a");
+	assert_string_not_equal(a, b);
+	assert_string_equal(a, a2);
+	/* <base>/<16 hex digits> */
+	const char *last = strrchr(a, '/');
+	assert_non_null(last);
+	assert_int_equal(strlen(last + 1), 16);
+	setenv("PETRA_RUN_DIR", "/tmp/given", 1);
+	char *given = runtime_default_run_dir("/srv/store-a");
+	assert_string_equal(given, "/tmp/given");
+	if (saved)
+		setenv("PETRA_RUN_DIR", saved, 1);
+	else
+		unsetenv("PETRA_RUN_DIR");
+	free(saved);
+	free(a);
+	free(b);
+	free(a2);
+	free(given);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,8 +499,11 @@ int main(void)
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_diff_crafted_state),
 	    cmocka_unit_test(test_lookup_stays_in_layer),
+	    cmocka_unit_test(test_collect_garbage_spares_containers),
 	    cmocka_unit_test(test_structtest_load),
 	    cmocka_unit_test(test_structtest_reports),
+	    cmocka_unit_test(test_port_parse),
+	    cmocka_unit_test(test_run_dir_per_store),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 }

@@ -191,16 +191,16 @@ static void test_seccomp_profiles_agree(void **state)
 static void test_mount_targets(void **state)
 {
 	(void)state;
-	assert_true(sandbox_path_is_clean("/"));
-	assert_true(sandbox_path_is_clean("/run/app"));
-	assert_true(sandbox_path_is_clean("/run//app/"));
-	assert_true(sandbox_path_is_clean("/..x/.y/x.."));
-	assert_false(sandbox_path_is_clean("run"));
-	assert_false(sandbox_path_is_clean(""));
-	assert_false(sandbox_path_is_clean("/a/../b"));
-	assert_false(sandbox_path_is_clean("/a/.."));
-	assert_false(sandbox_path_is_clean("/./a"));
-	assert_false(sandbox_path_is_clean("/a/."));
+	assert_true(path_is_clean("/"));
+	assert_true(path_is_clean("/run/app"));
+	assert_true(path_is_clean("/run//app/"));
+	assert_true(path_is_clean("/..x/.y/x.."));
+	assert_false(path_is_clean("run"));
+	assert_false(path_is_clean(""));
+	assert_false(path_is_clean("/a/../b"));
+	assert_false(path_is_clean("/a/.."));
+	assert_false(path_is_clean("/./a"));
+	assert_false(path_is_clean("/a/."));
 	char *dir = test_tmpdir();
 	char *work = path_join(dir, "work");
 	assert_int_equal(mkdir(work, 0700), 0);

@@ -27,37 +27,37 @@ static void compress_all(const char *data, size_t len, struct strbuf *out)
 	struct sink s = {STRBUF_INIT};
 	struct encoder *e;
 	struct petra_error *err = NULL;
-	assert_int_equal(encoder_new(LAYER_COMPRESSION_GZIP, 0, to_sink, &s, &e, &err), 0);
+	assert_int_equal(layer_encoder_new(LAYER_COMPRESSION_GZIP, 0, to_sink, &s, &e, &err), 0);
 	/* In uneven pieces, as the tar writer hands them over. */
 	for (size_t off = 0; off < len;) {
 		size_t n = len - off < 7777 ? len - off : 7777;
-		assert_int_equal(encoder_write(e, data + off, n, &err), 0);
+		assert_int_equal(layer_encoder_write(e, data + off, n, &err), 0);
 		off += n;
 	}
-	assert_int_equal(encoder_finish(e, &err), 0);
-	encoder_free(e);
+	assert_int_equal(layer_encoder_finish(e, &err), 0);
+	layer_encoder_free(e);
 	*out = s.out;
 }
 
 static int decompress_all(const struct strbuf *in, struct strbuf *out, struct petra_error **err)
 {
 	struct decoder *d;
-	assert_int_equal(decoder_new(LAYER_COMPRESSION_GZIP, &d, err), 0);
+	assert_int_equal(layer_decoder_new(LAYER_COMPRESSION_GZIP, &d, err), 0);
 	uint8_t buf[4096];
 	size_t pos = 0;
 	int r = 0;
 	while (r == 0) {
 		size_t used, made;
-		r = decoder_run(d, (const uint8_t *)in->buf + pos, in->len - pos, &used, buf,
-				sizeof(buf), &made, err);
+		r = layer_decoder_run(d, (const uint8_t *)in->buf + pos, in->len - pos, &used, buf,
+				      sizeof(buf), &made, err);
 		pos += used;
 		strbuf_add(out, buf, made);
 		if (pos == in->len && made == 0)
 			break;
 	}
-	if (r == 0 && !decoder_complete(d))
+	if (r == 0 && !layer_decoder_complete(d))
 		r = petra_error_set(err, EIO, "truncated");
-	decoder_free(d);
+	layer_decoder_free(d);
 	return r;
 }
 

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * petra-admission: the validating admission webhook `petra admission
+ * serve` runs. HTTPS by libmicrohttpd (its own TLS, GnuTLS); decisions by
+ * kube_admission_review. A program of its own, like petra-supervisor, so
+ * that petra itself does not load the TLS stack on every start.
+ *
+ * One polling thread serves every connection (a slow client holds only
+ * its own connection, and the linter, which is not thread-safe, is only
+ * ever used by that thread). A body larger than the limit is answered
+ * 400 without being kept.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <getopt.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kube/kube.h"
+
+static const char usage[] =
+    "Usage: petra admission serve --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
+    "                             [--failure-threshold LEVEL] [--max-body BYTES]\n"
+    "                             [--log-format text|json] [--no-images]\n";
+
+struct server {
+	struct kube_linter *linter;
+	struct kube_admission_options o;
+	bool json_log;
+};
+
+/* What one request has sent so far. */
+struct upload {
+	struct strbuf body;
+	bool too_large;
+};
+
+static void log_decision(const struct server *s, int status, const char *response)
+{
+	_cleanup_json_ json_t *j = json_loads(response, 0, NULL);
+	const json_t *resp = json_object_get(j, "response");
+	const char *uid = json_string_value(json_object_get(resp, "uid"));
+	bool allowed = json_is_true(json_object_get(resp, "allowed"));
+	const char *why =
+	    json_string_value(json_object_get(json_object_get(resp, "status"), "message"));
+	if (status != 200)
+		why = json_string_value(json_object_get(j, "error"));
+	if (s->json_log) {
+		_cleanup_json_ json_t *line = json_pack(
+		    "{s:I,s:i,s:s?,s:b,s:s?}", "time", (json_int_t)time(NULL), "status", status,
+		    "uid", uid, "allowed", status == 200 && allowed, "reason", why);
+		_cleanup_free_ char *text = json_dumps(line, JSON_COMPACT);
+		fprintf(stderr, "%s\n", text);
+	} else {
+		fprintf(stderr, "petra-admission: %d uid=%s %s%s%s\n", status, uid ? uid : "-",
+			status != 200 ? "bad request"
+			: allowed     ? "allowed"
+				      : "refused",
+			why ? ": " : "", why ? why : "");
+	}
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *text,
+			     const char *type)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *data,
+			      size_t *data_size, void **con_cls)
+{
+	(void)version;
+	struct server *s = cls;
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+		return reply(conn, 200, "ok\n", "text/plain");
+	if (strcmp(method, "POST") != 0)
+		return reply(conn, 405, "{\"error\":\"POST an AdmissionReview\"}\n",
+			     "application/json");
+	struct upload *u = *con_cls;
+	if (!u) {
+		*con_cls = u = xcalloc(1, sizeof(*u));
+		return MHD_YES;
+	}
+	if (*data_size > 0) {
+		if (!u->too_large && u->body.len + *data_size > s->o.max_body) {
+			u->too_large = true;
+			strbuf_release(&u->body);
+		}
+		if (!u->too_large)
+			strbuf_add(&u->body, data, *data_size);
+		*data_size = 0;
+		return MHD_YES;
+	}
+	int status;
+	_cleanup_free_ char *response = NULL;
+	if (u->too_large) {
+		status = 400;
+		response = xstrdup("{\"error\":\"the request is too large\"}");
+	} else {
+		kube_admission_review(s->linter, &s->o, strbuf_str(&u->body), u->body.len, &status,
+				      &response);
+	}
+	log_decision(s, status, response);
+	return reply(conn, (unsigned)status, response, "application/json");
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode code)
+{
+	(void)cls, (void)conn, (void)code;
+	struct upload *u = *con_cls;
+	if (u) {
+		strbuf_release(&u->body);
+		free(u);
+		*con_cls = NULL;
+	}
+}
+
+static int resolve_listen(const char *spec, struct sockaddr_storage *sa)
+{
+	const char *colon = strrchr(spec, ':');
+	if (!colon)
+		return -1;
+	_cleanup_free_ char *host = xstrndup(spec, (size_t)(colon - spec));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+	if (getaddrinfo(*host ? host : NULL, colon + 1, &hints, &res) != 0)
+		return -1;
+	memcpy(sa, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "petra admission serve: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+static int serve(struct server *s, const struct sockaddr_storage *sa, const char *cert,
+		 const char *key)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	/* Blocked before the daemon's thread starts, so it inherits the mask
+	 * and the signals come to sigwait here. */
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct MHD_Daemon *d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS, 0, NULL, NULL, handle, s,
+	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
+	    key, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+	if (!d)
+		return fail("%s", "cannot listen (address in use, or the certificate and key "
+				  "do not load)");
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	fprintf(stderr, "petra-admission: listening on port %u\n", info ? info->port : 0);
+	int sig = 0;
+	sigwait(&stop, &sig);
+	MHD_stop_daemon(d);
+	fprintf(stderr, "petra-admission: stopped by signal %d\n", sig);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_LISTEN = 256,
+		OPT_CERT,
+		OPT_KEY,
+		OPT_THRESHOLD,
+		OPT_MAX,
+		OPT_LOG,
+		OPT_NO_IMAGES
+	};
+	static const struct option options[] = {
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"tls-cert", required_argument, NULL, OPT_CERT},
+	    {"tls-key", required_argument, NULL, OPT_KEY},
+	    {"failure-threshold", required_argument, NULL, OPT_THRESHOLD},
+	    {"max-body", required_argument, NULL, OPT_MAX},
+	    {"log-format", required_argument, NULL, OPT_LOG},
+	    {"no-images", no_argument, NULL, OPT_NO_IMAGES},
+	    {NULL, 0, NULL, 0},
+	};
+	struct server s = {.o = {.deny_at = LINT_ERROR, .max_body = 3u << 20}};
+	const char *listen = NULL, *cert_path = NULL, *key_path = NULL;
+	bool no_images = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN:
+			listen = optarg;
+			break;
+		case OPT_CERT:
+			cert_path = optarg;
+			break;
+		case OPT_KEY:
+			key_path = optarg;
+			break;
+		case OPT_THRESHOLD:
+			if (lint_severity_parse(optarg, true, &s.o.deny_at) < 0)
+				return fail("unknown failure threshold \"%s\"", optarg) + 1;
+			break;
+		case OPT_MAX: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || v == 0)
+				return fail("--max-body wants a number of bytes, not \"%s\"",
+					    optarg) +
+				       1;
+			s.o.max_body = (size_t)v;
+			break;
+		}
+		case OPT_LOG:
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+				return fail("--log-format: text or json, not \"%s\"", optarg) + 1;
+			s.json_log = strcmp(optarg, "json") == 0;
+			break;
+		case OPT_NO_IMAGES:
+			no_images = true;
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	struct sockaddr_storage sa;
+	if (!listen || !cert_path || !key_path || optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (resolve_listen(listen, &sa) < 0)
+		return fail("--listen %s: not ADDR:PORT", listen) + 1;
+	struct petra_error *err = NULL;
+	_cleanup_free_ char *cert = NULL, *key = NULL;
+	size_t len;
+	if (fs_read_file_at(AT_FDCWD, cert_path, 1 << 20, &cert, &len, &err) < 0 ||
+	    fs_read_file_at(AT_FDCWD, key_path, 1 << 20, &key, &len, &err) < 0) {
+		fail("%s", err->message);
+		petra_error_free(err);
+		return 1;
+	}
+	/* Image facts come from the local store only: no network call on the
+	 * request path. */
+	struct petra_store *store = NULL;
+	_cleanup_free_ char *root = petra_store_default_root();
+	if (!no_images && petra_store_open(root, PETRA_STORE_WRITE, &store, &err) < 0) {
+		fprintf(stderr, "petra-admission: note: %s; the image-aware rules are left out\n",
+			err->message);
+		petra_error_free(err);
+		store = NULL;
+	}
+	struct kube_lint_options lo = {.store = store};
+	if (kube_linter_new(&lo, &s.linter, &err) < 0) {
+		fail("%s", err->message);
+		return 1;
+	}
+	int r = serve(&s, &sa, cert, key);
+	kube_linter_free(s.linter);
+	if (store)
+		petra_store_close(store);
+	return r;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kube: petra's guarantees carried to where services run at scale.
+ *
+ *  - kube_image_facts: what a manifest needs to know about an image of the
+ *    store: its reference by digest (name@sha256:..., never a tag), the
+ *    numeric user and group its USER resolves to through the image's own
+ *    /etc/passwd and /etc/group (as the runtime resolves it), the
+ *    writable paths of its label, HEALTHCHECK, STOPSIGNAL, exposed ports.
+ *  - kube_deploy_kubernetes: a Deployment and a Service (and a bare Pod on
+ *    request), restricted (Pod Security Standards) by construction:
+ *    non-root numeric user, no privilege escalation, every capability
+ *    dropped (NET_BIND_SERVICE only for a port below 1024), the runtime's
+ *    default seccomp profile, no service account token, a read-only root
+ *    with one emptyDir per writable path. With a canary image, a second
+ *    Deployment (track: canary) behind the same Service, replicas split
+ *    as closely to the requested weight as the count allows.
+ *  - kube_deploy_compose: the same guarantees as a Compose file (the
+ *    current specification, or the classic version 2 format).
+ *  - kube_yaml_emit: manifests (jansson trees) as YAML documents, emitted
+ *    by libfyaml.
+ *  - kube_lint_*: the manifest linter. Rules with stable IDs (KL1xx: the
+ *    pod and its containers, KL2xx: against the image in the store),
+ *    every workload kind, Lists and multi-document files, containers,
+ *    init and ephemeral containers, the pod's and the container's
+ *    securityContext resolved as the kubelet resolves them, exemptions by
+ *    annotation; severities and thresholds as lint/'s.
+ *
+ * The trust gate lives in trust/, above this module: callers pass it in
+ * as a function (kube_gate_fn) and every image is put to it before a line
+ * of a manifest is made for it.
+ */
+#ifndef PETRA_KUBE_H
+#define PETRA_KUBE_H
+
+#include "base/base.h"
+#include "image/image.h"
+#include "lint/lint.h"
+#include "oci/oci.h"
+
+/* The trust gate's decision for one image of the store: 0 to go on, < 0
+ * with err saying why the image may not become a workload. */
+typedef int (*kube_gate_fn)(void *ctx, struct petra_store *store, const struct image *img,
+			    struct petra_error **err);
+
+struct kube_image_facts {
+	char *by_digest; /* "name@sha256:..." */
+	char *app_name;  /* the last path component of the name, a DNS label */
+	char *user;      /* the USER as the image says it ("" for none) */
+	uid_t uid;
+	gid_t gid;
+	struct image_writable_path *writable;
+	size_t n_writable;
+	json_t *healthcheck;   /* the config's Healthcheck, or NULL (owned) */
+	char *stop_signal;     /* the config's StopSignal, or NULL */
+	int port;              /* the first exposed TCP port, or 0 */
+	bool has_kill, has_sh; /* a kill or sh in the image's usual bin dirs */
+};
+
+/* Read the facts of image `ref` of the store (its layers are extracted
+ * into the rootfs cache to read /etc/passwd). When gate is not NULL it is
+ * asked first and its refusal is the error. */
+int kube_image_facts_load(struct petra_store *store, const char *ref, kube_gate_fn gate,
+			  void *gate_ctx, struct kube_image_facts *facts, struct petra_error **err);
+void kube_image_facts_release(struct kube_image_facts *facts);
+
+struct kube_deploy_options {
+	const char *name;       /* NULL: the image's app name */
+	const char *namespace;  /* NULL: none written (the context's) */
+	long replicas;          /* 1 when 0 */
+	int port;               /* 0: the image's first exposed TCP port, or none */
+	const char *const *env; /* "K=V" */
+	size_t n_env;
+	uint64_t memory_bytes; /* limits and requests; 0: none */
+	long millicpus;        /* limits; 0: none */
+	bool pod;              /* also a bare Pod */
+	bool allow_root;       /* a root USER is written as such instead of refused */
+	const char *canary;    /* the canary track's image, or NULL */
+	int canary_weight;     /* percent of the replicas for the canary, 1..99 */
+	/* The trust gate. The CLI passes the trust gate here (trust/'s
+	 * trust_gate_check once it exists); every image, the canary's too,
+	 * goes through it before any manifest is made. NULL: no gate. */
+	kube_gate_fn gate;
+	void *gate_ctx;
+};
+
+struct kube_deploy_result {
+	json_t *objects;     /* array of Kubernetes objects, in apply order */
+	struct strvec notes; /* what the caller should tell the user */
+	/* With a canary: the replicas of each track and the real share. */
+	long stable_replicas, canary_replicas;
+	double canary_percent;
+};
+void kube_deploy_result_release(struct kube_deploy_result *res);
+
+int kube_deploy_kubernetes(struct petra_store *store, const char *ref,
+			   const struct kube_deploy_options *options,
+			   struct kube_deploy_result *res, struct petra_error **err);
+
+/* How a tmpfs's owner is spelled: Docker passes uid=/gid= to the mount;
+ * podman (4.3) refuses them and has "U" (owned by the container's user). */
+enum kube_compose_engine { KUBE_COMPOSE_DOCKER, KUBE_COMPOSE_PODMAN };
+
+struct kube_compose_options {
+	int version; /* 0: the current Compose specification; 2: the classic "2.4" */
+	enum kube_compose_engine engine;
+	kube_gate_fn gate; /* as in kube_deploy_options */
+	void *gate_ctx;
+};
+
+/* One service per image; res->objects holds the one Compose document. */
+int kube_deploy_compose(struct petra_store *store, const char *const *refs, size_t n_refs,
+			const struct kube_compose_options *options, struct kube_deploy_result *res,
+			struct petra_error **err);
+
+/* A Kubernetes resource quantity: bytes in the largest binary unit that
+ * divides them ("64Mi"), millicores as cores or "m" ("2", "500m"). Caller
+ * frees. */
+char *kube_quantity_bytes(uint64_t bytes);
+char *kube_quantity_millicpus(long millicpus);
+/* A name made a DNS-1123 label: lower case, [a-z0-9-], at most 63. */
+char *kube_dns_label(const char *s);
+
+/* Each object as a YAML document ("---" before each), appended to out. */
+int kube_yaml_emit(const json_t *object, struct strbuf *out, struct petra_error **err);
+
+/* ---- the manifest linter (lint.c, lintreport.c) ----------------------- */
+
+struct kube_rule {
+	const char *id;   /* "KL101" */
+	const char *name; /* a slug, SARIF's rule name */
+	enum lint_severity severity;
+	const char *summary;
+};
+/* Every rule, in ID order; docs/rules/<ID>.md explains each. */
+const struct kube_rule *kube_lint_rules(size_t *n);
+const struct kube_rule *kube_lint_rule_find(const char *id);
+
+struct kube_finding {
+	const struct kube_rule *rule;
+	char *object;    /* "Deployment/web" (namespace/ in front when given) */
+	char *container; /* NULL for the pod as a whole */
+	char *message;
+	unsigned line; /* 1-based, in the file; 0 when unknown */
+};
+
+struct kube_lint_result {
+	char *file;
+	struct kube_finding *findings;
+	size_t n_findings;
+	unsigned objects;    /* workloads looked at */
+	struct strvec notes; /* what was not checked and why */
+};
+void kube_lint_result_release(struct kube_lint_result *r);
+enum lint_severity kube_lint_result_worst(const struct kube_lint_result *r);
+
+struct kube_lint_options {
+	/* The image-aware rules (KL2xx) read images from this store; NULL
+	 * leaves them out. */
+	struct petra_store *store;
+};
+struct kube_linter;
+int kube_linter_new(const struct kube_lint_options *options, struct kube_linter **out,
+		    struct petra_error **err);
+void kube_linter_free(struct kube_linter *l);
+/* Lint the YAML documents of one file (a List's items one by one). A
+ * document that is not YAML is an error naming its line. */
+int kube_lint_buffer(struct kube_linter *l, const char *data, size_t len, const char *name,
+		     struct kube_lint_result *out, struct petra_error **err);
+
+/* Lint one object already parsed (a workload, a List): no line numbers. */
+int kube_lint_object(struct kube_linter *l, const json_t *object, const char *name,
+		     struct kube_lint_result *out);
+
+/* ---- the admission webhook's decisions (admission.c) ------------------- */
+
+struct kube_admission_options {
+	enum lint_severity deny_at; /* findings this severe or worse refuse */
+	size_t max_body;            /* larger requests are refused with 400 */
+};
+
+/* Answer one AdmissionReview (admission.k8s.io/v1) request body: *status
+ * the HTTP status (200 with a review, 400 for a body that is not one),
+ * *response the body to send (caller frees). CREATE and UPDATE of pods
+ * and workloads are linted; DELETE, CONNECT and an UPDATE that leaves the
+ * pod template as it was (scaling) are always allowed. The response
+ * echoes request.uid, puts every refusing finding in status.message and
+ * the others (warning or worse) in warnings. */
+void kube_admission_review(struct kube_linter *l, const struct kube_admission_options *options,
+			   const char *body, size_t len, int *status, char **response);
+
+/* Reports: text lines ("FILE:LINE: ID severity OBJECT[ container C]:
+ * message"), a JSON array of files, SARIF 2.1.0. */
+void kube_lint_report_text(const struct kube_lint_result *r, struct strbuf *out);
+json_t *kube_lint_report_json(const struct kube_lint_result *r);
+json_t *kube_lint_sarif_new(void);
+void kube_lint_sarif_add(json_t *sarif, const struct kube_lint_result *r);
+
+#endif

@@ -1,0 +1,233 @@
+#!/usr/bin/env bats
+# petra deploy kubernetes: restricted, read-only manifests by digest, from
+# the image's label, USER, HEALTHCHECK and STOPSIGNAL; checked against the
+# Kubernetes API schema (kubernetes-models) and for unknown fields
+# (python3-kubernetes), and run for real with podman kube play.
+
+load runtime-helpers
+load kube-helpers
+bats_require_minimum_version 1.5.0
+
+EXAMPLES="$BATS_TEST_DIRNAME/../../examples"
+
+setup_file() {
+	export PETRA_ROOT="$BATS_FILE_TMPDIR/store"
+	"$EXAMPLES/busybox/make-rootfs.sh" "$BATS_FILE_TMPDIR/busybox" >/dev/null
+	petra import -q "$BATS_FILE_TMPDIR/busybox" --ref busybox:1.35 >/dev/null
+	local ctx="$BATS_FILE_TMPDIR/web"
+	mkdir -p "$ctx/www"
+	echo '<h1>served read-only by petra</h1>' >"$ctx/www/index.html"
+	cat >"$ctx/Dockerfile" <<'EOF'
+FROM busybox:1.35
+COPY www/ /srv/www/
+USER app
+EXPOSE 8080
+HEALTHCHECK --interval=5s --timeout=2s --retries=2 CMD test -f /srv/www/index.html
+STOPSIGNAL SIGQUIT
+CMD ["sh", "-c", "exec httpd -f -p ${HTTP_PORT:-8080} -h /srv/www"]
+EOF
+	petra build -q -t localhost/web:1 "$ctx" >/dev/null
+	petra harden -q localhost/web:1 -t localhost/web:2 --writable /tmp:1m \
+		--writable /var/cache/web:2m >/dev/null
+	# The canary: the same service, one more file.
+	echo 'canary' >"$ctx/www/canary.txt"
+	petra build -q -t localhost/web:3 "$ctx" >/dev/null
+	petra harden -q localhost/web:3 -t localhost/web:4 --writable /tmp:1m >/dev/null
+}
+
+setup() {
+	export PETRA_ROOT="$BATS_FILE_TMPDIR/store"
+}
+
+# digest_of IMAGE: its manifest digest.
+digest_of() {
+	petra images --format json |
+		jq -r --arg n "$1" '.[] | select(.name + ":" + .tag == $n) | .digest'
+}
+
+# deploy_json ARGS...: petra deploy kubernetes ARGS as a JSON array.
+deploy_json() {
+	petra deploy kubernetes -o "$BATS_TEST_TMPDIR/out.yaml" "$@" 2>"$BATS_TEST_TMPDIR/notes" ||
+		return 1
+	yaml_to_json "$BATS_TEST_TMPDIR/out.yaml"
+}
+
+@test "deploy kubernetes: a Service and a Deployment, restricted by construction, image by digest" {
+	local d
+	d=$(digest_of localhost/web:2)
+	[[ "$d" == sha256:* ]]
+	run -0 deploy_json localhost/web:2 --memory 64m --cpus 0.5 -e GREETING=8080
+	local j=$output
+	[ "$(jq -r 'map(.kind) | join(",")' <<<"$j")" = "Service,Deployment" ]
+	[ "$(jq -r '.[0].spec.ports[0].port' <<<"$j")" = 8080 ]
+	[ "$(jq -r '.[0].spec.selector.app' <<<"$j")" = web ]
+	local pod='.[1].spec.template.spec'
+	[ "$(jq -r "$pod.containers[0].image" <<<"$j")" = "localhost/web@$d" ]
+	[ "$(jq -c "$pod.securityContext" <<<"$j")" = \
+		'{"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"seccompProfile":{"type":"RuntimeDefault"}}' ]
+	[ "$(jq -r "$pod.automountServiceAccountToken" <<<"$j")" = false ]
+	[ "$(jq -c "$pod.containers[0].securityContext" <<<"$j")" = \
+		'{"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}' ]
+	# One emptyDir per writable path of the label, its size the label's.
+	[ "$(jq -c "[$pod.volumes[] | .emptyDir.sizeLimit]" <<<"$j")" = '["1Mi","2Mi"]' ]
+	[ "$(jq -c "[$pod.containers[0].volumeMounts[] | .mountPath]" <<<"$j")" = '["/tmp","/var/cache/web"]' ]
+	[ "$(jq -c "[$pod.volumes[].name] == [$pod.containers[0].volumeMounts[].name]" <<<"$j")" = true ]
+	# HEALTHCHECK as an exec liveness probe, STOPSIGNAL as a preStop kill.
+	[ "$(jq -c "$pod.containers[0].livenessProbe" <<<"$j")" = \
+		'{"exec":{"command":["/bin/sh","-c","test -f /srv/www/index.html"]},"initialDelaySeconds":0,"periodSeconds":5,"timeoutSeconds":2,"failureThreshold":2}' ]
+	[ "$(jq -c "$pod.containers[0].lifecycle.preStop.exec.command" <<<"$j")" = '["kill","-s","QUIT","1"]' ]
+	[ "$(jq -c "$pod.containers[0].resources.limits" <<<"$j")" = '{"memory":"64Mi","cpu":"500m"}' ]
+	# A value that looks like a number stays a string in the YAML.
+	[ "$(jq -c "$pod.containers[0].env" <<<"$j")" = '[{"name":"GREETING","value":"8080"}]' ]
+	grep -q 'value: "8080"' "$BATS_TEST_TMPDIR/out.yaml"
+}
+
+@test "deploy kubernetes: NET_BIND_SERVICE only for a port below 1024; names and namespace" {
+	run -0 deploy_json localhost/web:2 --port 80 --name Front_End --namespace shop --replicas 3
+	[ "$(jq -c '.[1].spec.template.spec.containers[0].securityContext.capabilities' <<<"$output")" = \
+		'{"drop":["ALL"],"add":["NET_BIND_SERVICE"]}' ]
+	[ "$(jq -r '[.[].metadata.name] | join(",")' <<<"$output")" = "front-end,front-end" ]
+	[ "$(jq -r '[.[].metadata.namespace] | unique | join(",")' <<<"$output")" = shop ]
+	[ "$(jq -r '.[1].spec.replicas' <<<"$output")" = 3 ]
+	run -0 deploy_json localhost/web:2 --port 1024
+	[ "$(jq -c '.[1].spec.template.spec.containers[0].securityContext.capabilities' <<<"$output")" = \
+		'{"drop":["ALL"]}' ]
+}
+
+@test "deploy kubernetes: a root USER is refused with the reason, written as root with --allow-root" {
+	run -1 petra deploy kubernetes busybox:1.35 --port 8080
+	[[ "$output" == *"it has no USER (root)"*"--allow-root"* ]]
+	run -0 petra deploy kubernetes busybox:1.35 --port 8080 --allow-root -o "$BATS_TEST_TMPDIR/root.yaml"
+	[[ "$output" == *"not restricted"* ]]
+	run -0 yaml_to_json "$BATS_TEST_TMPDIR/root.yaml"
+	[ "$(jq -c '.[1].spec.template.spec.securityContext | [.runAsNonRoot, .runAsUser]' <<<"$output")" = '[false,0]' ]
+	# A name that is not in the store's images is an error, not a manifest.
+	run -1 petra deploy kubernetes localhost/nothing:1
+	[ ! -s "$BATS_TEST_TMPDIR/nothing.yaml" ]
+}
+
+@test "deploy kubernetes --pod: a bare Pod too; -o DIR: one file per object" {
+	mkdir "$BATS_TEST_TMPDIR/dir"
+	run -0 petra deploy kubernetes localhost/web:2 --pod -o "$BATS_TEST_TMPDIR/dir"
+	[ "$(cd "$BATS_TEST_TMPDIR/dir" && ls | tr '\n' ' ')" = "deployment-web.yaml pod-web-pod.yaml service-web.yaml " ]
+	run -0 yaml_to_json "$BATS_TEST_TMPDIR/dir/pod-web-pod.yaml"
+	[ "$(jq -r '.[0].spec.containers[0].securityContext.readOnlyRootFilesystem' <<<"$output")" = true ]
+	run -0 petra deploy kubernetes localhost/web:2 --pod
+	[ "$(grep -c '^kind: ' <<<"$output")" = 3 ]
+}
+
+@test "deploy kubernetes --canary: a second track behind the same Service, the real share stated" {
+	run -0 deploy_json localhost/web:2 --replicas 4 --canary localhost/web:4 --canary-weight 10
+	local j=$output
+	[ "$(jq -r 'map(.kind + "/" + .metadata.name) | join(",")' <<<"$j")" = \
+		"Service/web,Deployment/web,Deployment/web-canary" ]
+	[ "$(jq -r '[.[1].spec.replicas, .[2].spec.replicas] | join(",")' <<<"$j")" = "3,1" ]
+	[ "$(jq -r '.[2].spec.template.metadata.labels.track' <<<"$j")" = canary ]
+	[ "$(jq -r '.[0].spec.selector | keys | join(",")' <<<"$j")" = app ]
+	[ "$(jq -r '.[2].metadata.annotations["petra.dev/canary-weight"]' <<<"$j")" = \
+		"requested 10%, actual 25.0% (1 of 4 replicas)" ]
+	[ "$(jq -r '.[2].spec.template.spec.containers[0].image' <<<"$j")" = "localhost/web@$(digest_of localhost/web:4)" ]
+	run -0 petra deploy kubernetes localhost/web:2 --replicas 10 --canary localhost/web:4 \
+		--canary-weight 25 -o /dev/null
+	[[ "$output" == *"requested 25%, actual 30.0% (3 of 10 replicas)"* ]]
+	run -2 petra deploy kubernetes localhost/web:2 --canary localhost/web:4 --canary-weight 0
+	run -1 petra deploy kubernetes localhost/web:2 --canary localhost/web:4
+	[[ "$output" == *"at least 2 replicas"* ]]
+}
+
+@test "generated manifests validate against the Kubernetes API schema and have no unknown field" {
+	petra deploy kubernetes localhost/web:2 --pod --replicas 4 --canary localhost/web:4 \
+		--memory 1g --cpus 2 -e A=b -o "$BATS_TEST_TMPDIR/all.yaml" 2>/dev/null
+	run kube_schema_check "$BATS_TEST_TMPDIR/all.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ': valid$' <<<"$output")" = 4 ]
+	run kube_strict_check "$BATS_TEST_TMPDIR/all.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "the checkers themselves: a wrong type fails the schema, a misspelled field fails the strict check" {
+	petra deploy kubernetes localhost/web:2 -o "$BATS_TEST_TMPDIR/good.yaml"
+	sed 's/runAsUser: 1000/runAsUser: "root"/' "$BATS_TEST_TMPDIR/good.yaml" >"$BATS_TEST_TMPDIR/type.yaml"
+	run kube_schema_check "$BATS_TEST_TMPDIR/type.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"runAsUser must be integer"* ]]
+	# The schema lets an unknown field through; the strict check does not.
+	sed 's/readOnlyRootFilesystem/readOnlyRootFilesytem/' "$BATS_TEST_TMPDIR/good.yaml" \
+		>"$BATS_TEST_TMPDIR/typo.yaml"
+	run kube_schema_check "$BATS_TEST_TMPDIR/typo.yaml"
+	[ "$status" -eq 0 ]
+	run kube_strict_check "$BATS_TEST_TMPDIR/typo.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"containers[0].securityContext.readOnlyRootFilesytem: unknown field of V1SecurityContext"* ]]
+}
+
+@test "podman kube play runs the generated Deployment read-only, with its emptyDirs, and it serves" {
+	# No registry here: the image goes from petra's store to podman's with
+	# skopeo (which keeps the manifest, so its digest), and podman finds
+	# localhost/web@sha256:... in its own store by that digest.
+	local p="/tmp/petra-kube-$$-$RANDOM" port
+	port=$(free_port)
+	mkdir -p "$p"
+	petra export localhost/web:2 "oci:$p/layout:2"
+	cat >"$p/containers.conf" <<'EOF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+events_logger = "file"
+EOF
+	cat >"$p/podman" <<EOF
+#!/bin/sh
+exec podman --root $p/root --runroot $p/runroot --storage-driver vfs --events-backend file \
+	--runtime runc --cgroup-manager cgroupfs "\$@"
+EOF
+	chmod +x "$p/podman"
+	# The container listens where --env says, and podman publishes the
+	# containerPort on the host: a free port keeps parallel runs apart.
+	petra deploy kubernetes localhost/web:2 --port "$port" -e "HTTP_PORT=$port" -o "$p/web.yaml"
+	# Every podman step in one private /dev/shm (see kube/private-shm).
+	cat >"$p/steps.sh" <<EOF
+export CONTAINERS_CONF=$p/containers.conf
+P=$p/podman
+skopeo copy -q oci:$p/layout:2 "containers-storage:[vfs@$p/root+$p/runroot]localhost/web:2" || exit 1
+\$P kube play $p/web.yaml >$p/play.log 2>&1
+echo \$? >$p/play.status
+for i in \$(seq 1 250); do
+	curl -fsS http://127.0.0.1:$port/ >$p/page 2>/dev/null && break
+	sleep 0.02
+done
+\$P exec web-pod-0-web sh -c 'touch /srv/www/x 2>&1; id -u' >$p/ro 2>&1
+\$P exec web-pod-0-web sh -c 'echo ok >/var/cache/web/probe && cat /var/cache/web/probe' >$p/tmp 2>&1
+\$P kube down $p/web.yaml >/dev/null 2>&1
+\$P system reset -f >/dev/null 2>&1
+EOF
+	"$KUBE_TOOLS/private-shm" sh "$p/steps.sh" || true
+	local status_play page ro tmp
+	status_play=$(cat "$p/play.status" 2>/dev/null || echo none)
+	page=$(cat "$p/page" 2>/dev/null)
+	ro=$(cat "$p/ro" 2>/dev/null)
+	tmp=$(cat "$p/tmp" 2>/dev/null)
+	cat "$p/play.log" 2>/dev/null || true
+	rm -rf "$p"
+	echo "play: $status_play; page: $page; ro: $ro; tmp: $tmp"
+	[ "$status_play" = 0 ]
+	[ "$page" = "<h1>served read-only by petra</h1>" ]
+	[[ "$ro" == *"Read-only file system"* ]]
+	[[ "$ro" == *1000 ]]
+	[ "$tmp" = ok ]
+}
+
+@test "deploy: usage errors are bad usage (2)" {
+	run -2 petra deploy
+	run -2 petra deploy swarm localhost/web:2
+	run -2 petra deploy kubernetes
+	run -2 petra deploy kubernetes localhost/web:2 --port 70000
+	run -2 petra deploy kubernetes localhost/web:2 -e NOEQUALS
+	run -2 petra deploy kubernetes localhost/web:2 --memory lots
+	run -2 petra deploy compose localhost/web:2 --compose-version 3
+	run -0 petra deploy --help
+	[[ "${lines[0]}" == "Usage: petra deploy kubernetes"* ]]
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for src/kube: quantities and names as Kubernetes spells
+ * them, the YAML emitter's quoting, and the admission webhook's decisions
+ * (no HTTP, no store). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kube/kube.h"
+
+static void test_quantities(void **state)
+{
+	(void)state;
+	char *q;
+	q = kube_quantity_bytes(64u << 20);
+	assert_string_equal(q, "64Mi");
+	free(q);
+	q = kube_quantity_bytes(3072);
+	assert_string_equal(q, "3Ki");
+	free(q);
+	q = kube_quantity_bytes(1536); /* 1.5Ki: a quantity's unit divides it */
+	assert_string_equal(q, "1536");
+	free(q);
+	q = kube_quantity_bytes(1000);
+	assert_string_equal(q, "1000");
+	free(q);
+	q = kube_quantity_millicpus(500);
+	assert_string_equal(q, "500m");
+	free(q);
+	q = kube_quantity_millicpus(2000);
+	assert_string_equal(q, "2");
+	free(q);
+}
+
+static void test_dns_label(void **state)
+{
+	(void)state;
+	char *s = kube_dns_label("Front_End..App-");
+	assert_string_equal(s, "front-end-app");
+	free(s);
+	s = kube_dns_label("___");
+	assert_string_equal(s, "app");
+	free(s);
+}
+
+static void test_yaml_keeps_strings_strings(void **state)
+{
+	(void)state;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:b,s:s}", "a", "8080", "b", "true", "c", "x: y",
+			      "d", 7, "e", 1, "f", "plain/text@sha256:ab");
+	struct strbuf sb = STRBUF_INIT;
+	assert_int_equal(kube_yaml_emit(j, &sb, NULL), 0);
+	assert_non_null(strstr(sb.buf, "a: \"8080\"\n"));
+	assert_non_null(strstr(sb.buf, "b: \"true\"\n"));
+	assert_non_null(strstr(sb.buf, "c: \"x: y\"\n"));
+	assert_non_null(strstr(sb.buf, "d: 7\n"));
+	assert_non_null(strstr(sb.buf, "e: true\n"));
+	assert_non_null(strstr(sb.buf, "f: plain/text@sha256:ab\n"));
+	strbuf_release(&sb);
+	json_decref(j);
+}
+
+static const char privileged_pod[] =
+    "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+    "\"uid\":\"u-1\",\"operation\":\"%s\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+    "\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x:1\","
+    "\"securityContext\":{\"privileged\":true}}]}}}}";
+
+static json_t *review(struct kube_linter *l, const char *body, int *status)
+{
+	struct kube_admission_options o = {.deny_at = LINT_ERROR, .max_body = 4096};
+	char *response = NULL;
+	kube_admission_review(l, &o, body, strlen(body), status, &response);
+	json_t *j = json_loads(response, 0, NULL);
+	free(response);
+	return j;
+}
+
+static void test_admission(void **state)
+{
+	(void)state;
+	struct kube_linter *l = NULL;
+	assert_int_equal(kube_linter_new(NULL, &l, NULL), 0);
+	char body[2048];
+	int status;
+
+	snprintf(body, sizeof(body), privileged_pod, "CREATE");
+	json_t *j = review(l, body, &status);
+	assert_int_equal(status, 200);
+	json_t *resp = json_object_get(j, "response");
+	assert_string_equal(json_string_value(json_object_get(resp, "uid")), "u-1");
+	assert_true(json_is_false(json_object_get(resp, "allowed")));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(resp, "status"), "message"));
+	assert_non_null(strstr(msg, "KL103 Pod/p: container c is privileged"));
+	assert_non_null(strstr(msg, "KL101"));
+	json_decref(j);
+
+	snprintf(body, sizeof(body), privileged_pod, "DELETE");
+	j = review(l, body, &status);
+	assert_int_equal(status, 200);
+	assert_true(json_is_true(json_object_get(json_object_get(j, "response"), "allowed")));
+	json_decref(j);
+
+	j = review(l, "{\"apiVersion\":", &status);
+	assert_int_equal(status, 400);
+	json_decref(j);
+	j = review(l, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}",
+		   &status);
+	assert_int_equal(status, 400);
+	json_decref(j);
+	char *big = malloc(8192);
+	memset(big, ' ', 8191);
+	big[8191] = '\0';
+	j = review(l, big, &status);
+	assert_int_equal(status, 400);
+	json_decref(j);
+	free(big);
+	kube_linter_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_quantities),
+	    cmocka_unit_test(test_dns_label),
+	    cmocka_unit_test(test_yaml_keeps_strings_strings),
+	    cmocka_unit_test(test_admission),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
