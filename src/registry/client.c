@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-void http_response_release(struct http_response *r)
+void registry_http_response_release(struct http_response *r)
 {
 	strbuf_release(&r->body);
 	free(r->www_authenticate);
@@ -356,7 +356,7 @@ static int fetch_token(struct registry_client *c, const struct registry_challeng
 	token_store(c, scope ? scope : "", tok, time(NULL) + (time_t)expires_in - 10);
 	json_decref(doc);
 out:
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	curl_easy_cleanup(curl);
 	return ret;
 }
@@ -673,7 +673,7 @@ static int ping(struct registry_client *c, bool insecure, struct petra_error **e
 		if (ret == 0 && (r.status == 200 || r.status == 401)) {
 			if (r.status == 401 && r.www_authenticate)
 				registry_challenge_parse(r.www_authenticate, &c->challenge, NULL);
-			http_response_release(&r);
+			registry_http_response_release(&r);
 			petra_error_free(first);
 			petra_error_free(e);
 			return 0;
@@ -682,7 +682,7 @@ static int ping(struct registry_client *c, bool insecure, struct petra_error **e
 			registry_http_error(&r, &e);
 			petra_error_prefix(&e, "GET %s/v2/", c->base);
 		}
-		http_response_release(&r);
+		registry_http_response_release(&r);
 		if (!first)
 			first = e;
 		else

@@ -269,7 +269,7 @@ int registry_login(const char *registry, const char *user, const char *password,
 			ret =
 			    petra_error_set(err, EACCES, "invalid username or password (HTTP 401)");
 	}
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	if (ret == 0) {
 		_cleanup_free_ char *path = registry_auth_file_path(o);
 		_cleanup_free_ char *b64 = registry_base64_encode(pair, strlen(pair));

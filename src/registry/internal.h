@@ -145,7 +145,7 @@ struct http_response {
 	int64_t content_length;
 	bool oci_subject; /* OCI-Subject: the registry keeps referrers itself */
 };
-void http_response_release(struct http_response *r);
+void registry_http_response_release(struct http_response *r);
 
 /* Perform a request with auth (a 401 fetches a token for the scope, or
  * sends Basic credentials, and retries once) and retries of transient

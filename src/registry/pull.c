@@ -63,7 +63,7 @@ int registry_fetch_manifest(struct registry_client *c, const char *repo, const c
 	out->len = r.body.len;
 	out->data = strbuf_detach(&r.body);
 out:
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	if (ret < 0)
 		registry_fetched_release(out);
 	return ret;
@@ -248,7 +248,7 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 		bool transient = ret < 0 && !refused &&
 				 (r.status == 0 || r.status >= 500 || r.status == 429 ||
 				  r.status == 200 || r.status == 206);
-		http_response_release(&r);
+		registry_http_response_release(&r);
 		if (ret == 0 && d.got < desc->size) {
 			/* The connection ended early without an error. */
 			ret = petra_error_set(&e, EIO,
@@ -529,7 +529,7 @@ static int inspect_target(struct registry_client *c, const struct registry_targe
 		ctx->manifest = json_incref(manifest.json);
 		memcpy(ctx->digest, m.digest, sizeof(ctx->digest));
 	}
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	oci_manifest_release(&manifest);
 	registry_fetched_release(&m);
 	return ret;

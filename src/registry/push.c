@@ -57,7 +57,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		ret = registry_request(j->client, &req, &r, err);
 		if (ret == 0 && r.status != 201)
 			ret = registry_http_error(&r, err);
-		http_response_release(&r);
+		registry_http_response_release(&r);
 		registry_progress_add(j->progress, (uint64_t)d->size);
 		char actual[OCI_DIGEST_SIZE];
 		oci_hasher_final(&hasher, actual);
@@ -101,7 +101,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			free(*location);
 			*location = steal_pointer(&r.location);
 		}
-		http_response_release(&r);
+		registry_http_response_release(&r);
 		if (ret < 0) {
 			oci_hasher_release(&hasher);
 			return ret;
@@ -121,7 +121,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 	ret = registry_request(j->client, &req, &r, err);
 	if (ret == 0 && r.status != 201)
 		ret = registry_http_error(&r, err);
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	return ret;
 }
 
@@ -135,7 +135,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 	if (ret < 0)
 		return ret;
 	long status = r.status;
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	if (status == 200) {
 		registry_progress_add(j->progress, (uint64_t)d->size);
 		registry_progress_line(j->progress, "exists", d->digest, d->size);
@@ -157,7 +157,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 		if (ret < 0)
 			return ret;
 		if (mr.status == 201) {
-			http_response_release(&mr);
+			registry_http_response_release(&mr);
 			registry_progress_add(j->progress, (uint64_t)d->size);
 			registry_progress_line(j->progress, "mounted", d->digest, d->size);
 			return 0;
@@ -165,7 +165,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 		/* 202: the registry started an upload instead; use it. */
 		if (mr.status == 202 && mr.location)
 			location = steal_pointer(&mr.location);
-		http_response_release(&mr);
+		registry_http_response_release(&mr);
 	}
 	if (!location) {
 		_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/uploads/", j->repo);
@@ -180,7 +180,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 				: registry_http_error(&pr, err);
 		if (ret == 0)
 			location = steal_pointer(&pr.location);
-		http_response_release(&pr);
+		registry_http_response_release(&pr);
 		if (ret < 0)
 			return ret;
 	}
@@ -259,7 +259,7 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 	ret = registry_request(c, &head, &hr, err);
 	bool same =
 	    ret == 0 && hr.status == 200 && hr.digest && !strcmp(hr.digest, img.desc.digest);
-	http_response_release(&hr);
+	registry_http_response_release(&hr);
 	if (ret < 0)
 		goto out;
 	size_t n_blobs = img.manifest.n_layers + 1;
@@ -300,7 +300,7 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 			ret = petra_error_set(err, EIO,
 					      "the registry stored the manifest as %s, not %s",
 					      pr.digest, img.desc.digest);
-		http_response_release(&pr);
+		registry_http_response_release(&pr);
 		if (ret < 0) {
 			petra_error_prefix(err, "manifest %s", img.desc.digest);
 			goto out;

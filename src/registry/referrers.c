@@ -25,7 +25,7 @@ static int list_referrers(struct registry_client *c, const char *repo, const cha
 	} else if (ret == 0 && r.status != 404) {
 		ret = registry_http_error(&r, err);
 	}
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	if (ret < 0 || *index)
 		return ret;
 	/* No referrers API: the tag schema. */
@@ -69,7 +69,7 @@ static int put_manifest(struct registry_client *c, const char *repo, const char 
 		ret = registry_http_error(&r, err);
 	if (oci_subject)
 		*oci_subject = r.oci_subject;
-	http_response_release(&r);
+	registry_http_response_release(&r);
 	return ret;
 }
 
