@@ -17,6 +17,12 @@
 
 #define YAML_MAX_SIZE  (1u << 20) /* policy and config files are small */
 #define YAML_MAX_DEPTH 64
+/* The flow nesting ("[[[[") the text may have before libfyaml reads it:
+ * libfyaml keeps state for every open flow level before it emits a
+ * single event (200 KB of "[" cost 62 MB), so the tree builder's
+ * YAML_MAX_DEPTH check comes too late. A coarse bound, well above the
+ * exact one, as the scan below is not a full YAML lexer. */
+#define YAML_MAX_FLOW_SCAN_DEPTH (16 * YAML_MAX_DEPTH)
 
 /* A position: of a mapping's key (parent, key), of a sequence's item
  * (parent, NULL, index), or of a node itself (node, NULL, NODE). */
@@ -460,6 +466,60 @@ static int parse_error(struct petra_yaml *y, struct fy_diag *diag, struct petra_
 	return petra_error_set(err, EINVAL, "%s: invalid YAML", y->name);
 }
 
+/* Does the text open more than YAML_MAX_FLOW_SCAN_DEPTH flow collections
+ * at once? Quoted strings and comments are skipped; "[" and "{" count in
+ * flow context, and in block context where a node starts (after
+ * indentation, "- ", ": " or "? "), as a plain scalar cannot start with
+ * them. On a yes, *line and *col (1-based) locate the opener. */
+static bool flow_too_deep(const char *s, size_t len, unsigned *line, unsigned *col)
+{
+	size_t depth = 0;
+	unsigned ln = 1;
+	size_t line_start = 0;
+	char prev = '\n'; /* the last character that is not a blank */
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '\n') {
+			ln++;
+			line_start = i + 1;
+			prev = '\n';
+			continue;
+		}
+		if (c == ' ' || c == '\t')
+			continue;
+		bool after_blank =
+		    i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n';
+		if (c == '#' && after_blank) {
+			while (i + 1 < len && s[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if ((c == '"' || c == '\'') && (depth || prev == '\n' || strchr("-:?,[{", prev))) {
+			for (i++; i < len && s[i] != c; i++) {
+				if (c == '"' && s[i] == '\\' && i + 1 < len)
+					i++;
+				else if (s[i] == '\n') {
+					ln++;
+					line_start = i + 1;
+				}
+			}
+			prev = c;
+			continue;
+		}
+		if ((c == '[' || c == '{') && (depth || prev == '\n' || strchr("-:?", prev))) {
+			if (++depth > YAML_MAX_FLOW_SCAN_DEPTH) {
+				*line = ln;
+				*col = (unsigned)(i - line_start + 1);
+				return true;
+			}
+		} else if ((c == ']' || c == '}') && depth) {
+			depth--;
+		}
+		prev = c;
+	}
+	return false;
+}
+
 int petra_yaml_parse(const char *data, size_t len, const char *name, struct petra_yaml **out,
 		     struct petra_error **err)
 {
@@ -468,6 +528,10 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 		return petra_error_set(err, EFBIG, "%s: larger than %u bytes", name, YAML_MAX_SIZE);
 	if (check_utf8(data, len, name, err) < 0)
 		return -EINVAL;
+	unsigned line, col;
+	if (flow_too_deep(data, len, &line, &col))
+		return petra_error_set(err, EINVAL, "%s:%u:%u: nested deeper than %d levels", name,
+				       line, col, YAML_MAX_DEPTH);
 	struct petra_yaml *y = xcalloc(1, sizeof(*y));
 	y->name = xstrdup(name);
 
@@ -535,9 +599,19 @@ int petra_yaml_parse(const char *data, size_t len, const char *name, struct petr
 	if (r < 0) {
 		/* Read on: when the YAML itself is broken further on, libfyaml's
 		 * message says more than what the tree builder tripped on (a
-		 * scalar cut short by the error reads as invalid UTF-8). */
-		while ((fye = fy_parser_parse(fyp)))
+		 * scalar cut short by the error reads as invalid UTF-8). But
+		 * not into a nesting deeper than the limit: libfyaml keeps
+		 * state for every open level ("- - - ..." 100k times: 30 MB). */
+		size_t depth = b.depth;
+		while (depth <= YAML_MAX_DEPTH && (fye = fy_parser_parse(fyp))) {
+			if (fye->type == FYET_MAPPING_START || fye->type == FYET_SEQUENCE_START)
+				depth++;
+			else if ((fye->type == FYET_MAPPING_END ||
+				  fye->type == FYET_SEQUENCE_END) &&
+				 depth)
+				depth--;
 			fy_parser_event_free(fyp, fye);
+		}
 	}
 	if (fy_parser_get_stream_error(fyp))
 		r = parse_error(y, diag, err);

@@ -179,51 +179,61 @@ int builder_view_open_readonly(struct builder_session *b, struct builder_state *
 
 /* ---- mount stubs ---- */
 
-/* The names in base_fd/dir ("" is base_fd itself); -1 with errno. */
-static int list_dir(int base_fd, const char *dir, struct strvec *names)
+static bool is_mount_target(const struct strvec *targets, const char *path)
 {
-	_cleanup_close_ int fd =
-	    *dir ? openat(base_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-		 : openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *dp = fd < 0 ? NULL : fs_opendir_at(fd, ".");
-	if (!dp)
-		return -1;
-	struct dirent *de;
-	while ((de = readdir(dp)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strvec_push(names, de->d_name);
-	return 0;
-}
-
-/* Whether dir/name holds nothing but empty mount targets (removed). */
-static bool prune_stub(int dirfd, const char *name, const char *path, const struct strvec *targets)
-{
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return true;
-	bool is_target = false;
 	for (size_t i = 0; i < targets->n; i++)
 		if (!strcmp(targets->v[i], path))
-			is_target = true;
-	if (S_ISREG(st.st_mode)) {
-		if (is_target && st.st_size == 0)
-			return unlinkat(dirfd, name, 0) == 0;
-		return false;
+			return true;
+	return false;
+}
+
+/* An empty file that is a mount target goes; anything else stays. */
+static void prune_stub_file(int dirfd, const char *name, const char *path, const struct stat *st,
+			    const struct strvec *targets)
+{
+	if (S_ISREG(st->st_mode) && st->st_size == 0 && is_mount_target(targets, path))
+		unlinkat(dirfd, name, 0);
+}
+
+static int prune_stub_pre(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	prune_stub_file(e->dirfd, e->name, e->path, &e->st, ctx);
+	return FS_WALK_CONTINUE;
+}
+
+/* A directory goes once its contents have: removing it fails, harmlessly,
+ * while anything is left in it. */
+static int prune_stub_post(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)ctx;
+	(void)err;
+	unlinkat(e->dirfd, e->name, AT_REMOVEDIR);
+	return FS_WALK_CONTINUE;
+}
+
+/* Remove base_fd/stub (stub is absolute) where it holds nothing but empty
+ * mount targets. */
+static void prune_stub(int base_fd, const char *stub, const struct strvec *targets)
+{
+	struct stat st;
+	if (fstatat(base_fd, stub + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		prune_stub_file(base_fd, stub + 1, stub, &st, targets);
+		return;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return false;
 	_cleanup_close_ int fd =
-	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	if (fd < 0 || list_dir(fd, "", &names) < 0)
-		return false;
-	bool all = true;
-	for (size_t i = 0; i < names.n; i++) {
-		_cleanup_free_ char *child = xasprintf("%s/%s", path, names.v[i]);
-		if (!prune_stub(fd, names.v[i], child, targets))
-			all = false;
+	    openat(base_fd, stub + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	static const struct fs_walk_ops ops = {.pre = prune_stub_pre, .post = prune_stub_post};
+	_cleanup_error_ struct petra_error *e = NULL;
+	if (fs_walk(fd, stub, FS_WALK_SKIP_VANISHED, &ops, (void *)targets, &e) < 0) {
+		log_debug("%s: %s", stub, e->message);
+		return;
 	}
-	return all && unlinkat(dirfd, name, AT_REMOVEDIR) == 0;
+	unlinkat(base_fd, stub + 1, AT_REMOVEDIR);
 }
 
 /* An upper directory that is only there because something was created in
@@ -277,7 +287,7 @@ void builder_view_prune_stubs(struct builder_view *v, const struct strvec *targe
 		}
 		if (!stub)
 			continue;
-		prune_stub(fd, stub + 1, stub, targets);
+		prune_stub(fd, stub, targets);
 		/* Its parents were copied up to make it: drop them again if
 		 * nothing else changed there. */
 		if (v->overlay) {
@@ -304,6 +314,7 @@ static bool same_entry(const struct stat *a, const struct stat *b)
 
 struct differ {
 	struct builder_view *v;
+	int root_fd; /* the copy */
 	int diff_fd; /* the overlay-format result */
 	struct petra_error **err;
 };
@@ -376,9 +387,11 @@ static int diff_whiteout(struct differ *d, int root_fd, const char *path)
 	return 0;
 }
 
-static bool same_content(int root_fd, const char *path, const char *lower)
+/* Whether the copy's regular file dirfd/name has the content of `path` in
+ * the layer directory `lower`. */
+static bool same_content(int dirfd, const char *name, const char *path, const char *lower)
 {
-	_cleanup_close_ int a = openat(root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int a = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int lfd = open(lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int bfd =
 	    lfd < 0 ? -1 : openat(lfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -397,76 +410,54 @@ static bool same_content(int root_fd, const char *path, const char *lower)
 	}
 }
 
-/* The copy (root_fd) against the layers: additions and changes. */
-static int diff_walk(struct differ *d, int root_fd, const char *dir)
+/* The copy against the layers: additions and changes. A file in the
+ * result hides a directory below it whole; a directory's removed children
+ * become whiteouts later (diff_removed_entry). */
+static int diff_changed_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
 {
-	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	if (list_dir(root_fd, dir, &names) < 0)
-		return petra_error_set_errno(d->err, errno, "diff: read %s", *dir ? dir : "/");
-	for (size_t i = 0; i < names.n; i++) {
-		_cleanup_free_ char *path =
-		    *dir ? xasprintf("%s/%s", dir, names.v[i]) : xstrdup(names.v[i]);
-		struct stat st, low;
-		if (fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		size_t layer;
-		bool had = rootfs_lookup((const char *const *)d->v->lowers.v, d->v->lowers.n, path,
-					 &low, &layer) == 0;
-		bool changed = !had || !same_entry(&st, &low);
-		if (!changed && S_ISREG(st.st_mode) && st.st_ctim.tv_sec >= d->v->copied_at)
-			changed = !same_content(root_fd, path, d->v->lowers.v[layer]);
-		if (!changed && S_ISLNK(st.st_mode)) {
-			char a[4096], b[4096];
-			ssize_t n = readlinkat(root_fd, path, a, sizeof(a));
-			_cleanup_close_ int lfd =
-			    open(d->v->lowers.v[layer], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			ssize_t m = lfd < 0 ? -1 : readlinkat(lfd, path, b, sizeof(b));
-			changed = n != m || n < 0 || memcmp(a, b, (size_t)n);
-		}
-		/* A file in the result hides a directory below it whole;
-		 * a directory's removed children become whiteouts later. */
-		if (changed) {
-			int r = diff_take(d, root_fd, path, &st);
-			if (r < 0)
-				return r;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			int r = diff_walk(d, root_fd, path);
-			if (r < 0)
-				return r;
-		}
+	(void)err; /* d->err, the same */
+	struct differ *d = ctx;
+	const char *path = e->path;
+	struct stat low;
+	size_t layer;
+	bool had = rootfs_lookup((const char *const *)d->v->lowers.v, d->v->lowers.n, path, &low,
+				 &layer) == 0;
+	bool changed = !had || !same_entry(&e->st, &low);
+	if (!changed && S_ISREG(e->st.st_mode) && e->st.st_ctim.tv_sec >= d->v->copied_at)
+		changed = !same_content(e->dirfd, e->name, path, d->v->lowers.v[layer]);
+	if (!changed && S_ISLNK(e->st.st_mode)) {
+		char a[4096], b[4096];
+		ssize_t n = readlinkat(e->dirfd, e->name, a, sizeof(a));
+		_cleanup_close_ int lfd =
+		    open(d->v->lowers.v[layer], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ssize_t m = lfd < 0 ? -1 : readlinkat(lfd, path, b, sizeof(b));
+		changed = n != m || n < 0 || memcmp(a, b, (size_t)n);
 	}
-	return 0;
+	if (changed) {
+		int r = diff_take(d, d->root_fd, path, &e->st);
+		if (r < 0)
+			return r;
+	}
+	return FS_WALK_CONTINUE;
 }
 
-/* What the layers had and the copy has no more: whiteouts. */
-static int diff_removed(struct differ *d, int root_fd, int lower_fd, const char *dir)
+/* What a layer had, is still visible through the layers, and the copy has
+ * no more: whiteouts. Only directories both still have are entered. */
+static int diff_removed_entry(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
 {
-	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	if (list_dir(lower_fd, dir, &names) < 0)
-		return 0;
-	for (size_t i = 0; i < names.n; i++) {
-		_cleanup_free_ char *path =
-		    *dir ? xasprintf("%s/%s", dir, names.v[i]) : xstrdup(names.v[i]);
-		struct stat st, low;
-		bool in_copy = fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
-		bool visible = rootfs_lookup((const char *const *)d->v->lowers.v, d->v->lowers.n,
-					     path, &low, NULL) == 0;
-		if (!visible)
-			continue;
-		if (!in_copy) {
-			int r = diff_whiteout(d, root_fd, path);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (S_ISDIR(low.st_mode) && S_ISDIR(st.st_mode)) {
-			int r = diff_removed(d, root_fd, lower_fd, path);
-			if (r < 0)
-				return r;
-		}
+	(void)err; /* d->err, the same */
+	struct differ *d = ctx;
+	struct stat st, low;
+	bool in_copy = fstatat(d->root_fd, e->path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool visible = rootfs_lookup((const char *const *)d->v->lowers.v, d->v->lowers.n, e->path,
+				     &low, NULL) == 0;
+	if (!visible)
+		return FS_WALK_PRUNE;
+	if (!in_copy) {
+		int r = diff_whiteout(d, d->root_fd, e->path);
+		return r < 0 ? r : FS_WALK_PRUNE;
 	}
-	return 0;
+	return S_ISDIR(low.st_mode) && S_ISDIR(st.st_mode) ? FS_WALK_CONTINUE : FS_WALK_PRUNE;
 }
 
 static int copy_diff(struct builder_view *v, struct petra_error **err)
@@ -478,12 +469,16 @@ static int copy_diff(struct builder_view *v, struct petra_error **err)
 	_cleanup_close_ int diff_fd = open(v->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0 || diff_fd < 0)
 		return petra_error_set_errno(err, errno, "open %s", v->dir);
-	struct differ d = {v, diff_fd, err};
-	int r = diff_walk(&d, root_fd, "");
+	struct differ d = {v, root_fd, diff_fd, err};
+	static const struct fs_walk_ops changed_ops = {.pre = diff_changed_entry};
+	static const struct fs_walk_ops removed_ops = {.pre = diff_removed_entry};
+	/* Nothing runs in the copy any more; an entry gone is skipped as
+	 * before. */
+	int r = fs_walk(root_fd, "", FS_WALK_SKIP_VANISHED, &changed_ops, &d, err);
 	for (size_t i = 0; i < v->lowers.n && r == 0; i++) {
 		_cleanup_close_ int lfd = open(v->lowers.v[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (lfd >= 0)
-			r = diff_removed(&d, root_fd, lfd, "");
+			r = fs_walk(lfd, "", 0, &removed_ops, &d, err);
 	}
 	return r;
 }

@@ -22,6 +22,7 @@
 #include "oci/oci.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
+#include "trust/trust.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -138,6 +139,43 @@ int cli_build_option(const char *verb, int opt, const char *arg, struct cli_buil
  * (--policy, else .petra/policy.yaml when it exists). */
 int cli_build_args_finish(struct cli_build_args *a, struct petra_error **err);
 void cli_build_args_release(struct cli_build_args *a);
+
+/* ---- the gate: every verb that makes a process of an image (gate.c) ---- */
+
+/* run, run -d, exec, test and bundle ask cli_gate() before anything of the
+ * image runs; a new such path (start, deploy, admission) takes
+ * CLI_GATE_LONG_OPTIONS and calls cli_gate() the same way. Stopping and
+ * removing containers is never gated. */
+enum {
+	CLI_OPT_GATE_POLICY = 1200,
+	CLI_OPT_SIGNATURE_POLICY,
+};
+#define CLI_GATE_LONG_OPTIONS                                                                      \
+	{"policy", required_argument, NULL, CLI_OPT_GATE_POLICY},                                  \
+	{                                                                                          \
+		"signature-policy", required_argument, NULL, CLI_OPT_SIGNATURE_POLICY              \
+	}
+#define CLI_GATE_OPTIONS_HELP                                                                      \
+	"      --policy FILE        the policy the gate applies: bans, base catalog,\n"            \
+	"                           trust (default: .petra/policy.yaml if there)\n"                \
+	"      --signature-policy FILE  a containers policy.json the image must also\n"            \
+	"                           satisfy (instead of the policy's signature-policy)\n"
+
+struct cli_gate_args {
+	const char *policy_path;      /* --policy; NULL: .petra/policy.yaml when present */
+	const char *signature_policy; /* --signature-policy; NULL: the policy's own */
+};
+/* 0 when opt was a gate option and is recorded, -1 when it is not one. */
+int cli_gate_option(int opt, const char *arg, struct cli_gate_args *a);
+/* May the store image `image` become a process for `purpose`? Loads the
+ * policy and asks trust_gate_check_with(). 0: allowed (also when there is
+ * no policy and no signature policy: nothing is asked). 1: refused, every
+ * reason printed on stderr. -1: no answer (policy unreadable, image not
+ * found), the error printed; callers refuse on both (run, exec: 125;
+ * others: 1). With warn_only (exec without --strict, into a container that
+ * already runs), a refusal or no answer is a warning on stderr and 0. */
+int cli_gate(struct petra_store *store, const char *image, enum trust_purpose purpose,
+	     const struct cli_gate_args *a, bool warn_only);
 
 /* ---- container options shared by run, bundle and test (runopts.c) ---- */
 

@@ -28,7 +28,15 @@ static const char usage[] =
     "  -u, --user USER        another user of the image\n"
     "  -e, --env K=V          set an environment variable\n"
     "  -w, --workdir DIR      the working directory\n"
+    "      --strict           refuse (125; with --all: that container fails) when\n"
+    "                         the policy now refuses the container's image\n" CLI_GATE_OPTIONS_HELP
     "  -h, --help             this help\n"
+    "\n"
+    "The gate checks each container's image against the policy before the\n"
+    "command starts: an image banned (or its base, or whose signatures no longer\n"
+    "satisfy the policy) since the container started gets a warning on stderr,\n"
+    "and the command still runs (an emergency fix must reach a container while\n"
+    "its image is rebuilt), unless --strict.\n"
     "\n"
     "Exit status: the command's (125 petra failed, 126 not executable, 127 not\n"
     "found). With --all: 0 when it succeeded everywhere (or matched nothing),\n"
@@ -48,8 +56,42 @@ static void print_prefixed(const char *prefix, const char *data, size_t len)
 	}
 }
 
+/* The image a container runs, as the gate should judge it: its name while
+ * the name still gives the container's manifest, else the digest (judged
+ * under every name it has now). */
+static const char *gate_image(struct petra_store *store, const struct runtime_container *ct)
+{
+	if (!ct->image_digest)
+		return ct->image;
+	struct oci_descriptor desc;
+	struct petra_error *err = NULL;
+	if (ct->image && petra_store_resolve(store, ct->image, &desc, NULL, &err) == 0) {
+		bool same = !strcmp(desc.digest, ct->image_digest);
+		oci_descriptor_release(&desc);
+		if (same)
+			return ct->image;
+	}
+	petra_error_free(err);
+	return ct->image_digest;
+}
+
+/* 0: the command may run in ct (perhaps after a warning); else refused
+ * with --strict, the reasons printed. */
+static int exec_gate(struct petra_store *store, const struct runtime_container *ct,
+		     const struct cli_gate_args *gate, bool strict)
+{
+	const char *image = gate_image(store, ct);
+	if (!image) {
+		if (!strict)
+			return 0;
+		fprintf(stderr, "petra: container %s records no image to check\n", ct->id);
+		return -1;
+	}
+	return cli_gate(store, image, TRUST_PURPOSE_EXEC, gate, !strict);
+}
+
 static int exec_all(struct cli *cli, const struct strvec *filters, struct runtime_exec_options *o,
-		    enum cli_format format)
+		    enum cli_format format, const struct cli_gate_args *gate, bool strict)
 {
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
@@ -72,6 +114,20 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 			r = runtime_filter_match(store, ct, filters->v[k], &match, &err);
 		if (r < 0 || !match)
 			continue;
+		const char *name = ct->name ? ct->name : ct->id;
+		if (exec_gate(store, ct, gate, strict) != 0) {
+			failed++;
+			if (format == CLI_FORMAT_JSON)
+				json_array_append_new(
+				    results,
+				    json_pack("{s:s,s:s,s:s?,s:s,s:s,s:n}", "id", ct->id, "name",
+					      name, "image", ct->image, "output", "", "error",
+					      "refused by the policy", "exit_code"));
+			else
+				printf("%.12s %s %s failed (refused by the policy)\n", ct->id, name,
+				       ct->image ? ct->image : "-");
+			continue;
+		}
 		/* Output goes to a memory file, printed once the command ended,
 		 * so containers' lines do not interleave. */
 		_cleanup_close_ int out = memfd_create("petra-exec", MFD_CLOEXEC);
@@ -90,7 +146,6 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 		size_t len = output.len;
 		if (code != 0)
 			failed++;
-		const char *name = ct->name ? ct->name : ct->id;
 		if (format == CLI_FORMAT_JSON) {
 			json_t *res = json_pack("{s:s,s:s,s:s?,s:s#}", "id", ct->id, "name", name,
 						"image", ct->image, "output", data, (int)len);
@@ -124,6 +179,8 @@ struct exec_args {
 	struct runtime_exec_options o;
 	struct strvec env, filters;
 	bool all;
+	bool strict;
+	struct cli_gate_args gate;
 	enum cli_format format;
 	const char *container; /* without --all */
 };
@@ -138,7 +195,7 @@ static void exec_args_release(struct exec_args *a)
  * a usage error (2 could be the command's). */
 static int parse_args(int argc, char **argv, struct exec_args *a)
 {
-	enum { OPT_ALL = 256, OPT_FORMAT };
+	enum { OPT_ALL = 256, OPT_FORMAT, OPT_STRICT };
 	static const struct option options[] = {
 	    {"all", no_argument, NULL, OPT_ALL},
 	    {"filter", required_argument, NULL, 'f'},
@@ -148,6 +205,8 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 	    {"user", required_argument, NULL, 'u'},
 	    {"env", required_argument, NULL, 'e'},
 	    {"workdir", required_argument, NULL, 'w'},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    CLI_GATE_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -155,7 +214,12 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "+f:itu:e:w:h", options, NULL)) != -1) {
+		if (cli_gate_option(c, optarg, &a->gate) == 0)
+			continue;
 		switch (c) {
+		case OPT_STRICT:
+			a->strict = true;
+			break;
 		case OPT_ALL:
 			a->all = true;
 			break;
@@ -219,7 +283,8 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 }
 
 /* The command's status, or 125, 126, 127 as run. */
-static int exec_one(struct cli *cli, const char *container, const struct runtime_exec_options *o)
+static int exec_one(struct cli *cli, const char *container, const struct runtime_exec_options *o,
+		    const struct cli_gate_args *gate, bool strict)
 {
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
@@ -229,6 +294,10 @@ static int exec_one(struct cli *cli, const char *container, const struct runtime
 	struct petra_error *err = NULL;
 	if (runtime_find(run_dir, container, &ct, &err) < 0) {
 		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
+	if (exec_gate(store, &ct, gate, strict) != 0) {
+		runtime_container_release(&ct);
 		return EXEC_EXIT_FAIL;
 	}
 	int code = EXEC_EXIT_FAIL;
@@ -253,6 +322,6 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	if (status >= 0)
 		return status;
 	if (a.all)
-		return exec_all(cli, &a.filters, &a.o, a.format);
-	return exec_one(cli, a.container, &a.o);
+		return exec_all(cli, &a.filters, &a.o, a.format, &a.gate, a.strict);
+	return exec_one(cli, a.container, &a.o, &a.gate, a.strict);
 }

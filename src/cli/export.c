@@ -13,6 +13,7 @@ static const char usage[] =
     "  oci:PATH[:TAG]          an OCI image layout (created if missing; other\n"
     "                          images in it are kept)\n"
     "  oci-archive:FILE[:TAG]  an OCI layout in a tar archive (written atomically)\n"
+    "  dir:PATH                containers/image's directory layout (skopeo's dir:)\n"
     "TAG defaults to IMAGE's tag.\n"
     "\n"
     "Options:\n"
@@ -28,9 +29,11 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	if (cli_check_image_ref("export", argv[optind]) != 0)
 		return EXIT_USAGE;
 	const char *dest = argv[optind + 1];
-	if (strncmp(dest, "oci:", 4) != 0 && strncmp(dest, "oci-archive:", 12) != 0)
+	if (strncmp(dest, "oci:", 4) != 0 && strncmp(dest, "oci-archive:", 12) != 0 &&
+	    strncmp(dest, "dir:", 4) != 0)
 		return cli_usage(
-		    "export", "DEST is oci:PATH[:TAG] or oci-archive:FILE[:TAG], not \"%s\"", dest);
+		    "export",
+		    "DEST is oci:PATH[:TAG], oci-archive:FILE[:TAG] or dir:PATH, not \"%s\"", dest);
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
 		return EXIT_FAIL;

@@ -25,8 +25,11 @@ static const char usage[] =
     "      --network none|host  the network of RUN and commands (default none)\n"
     "      --compress ALGO      layer compression: gzip (default), zstd or none\n"
     "      --source-date-epoch N  reproducible builds (default: $SOURCE_DATE_EPOCH)\n"
-    "      --policy FILE        the policy every step's build follows (default:\n"
-    "                           .petra/policy.yaml if there)\n"
+    "      --policy FILE        the policy every step's build follows, and the gate\n"
+    "                           before a step's command runs in its image\n"
+    "                           (default: .petra/policy.yaml if there)\n"
+    "      --signature-policy FILE  a containers policy.json a step's image must\n"
+    "                           also satisfy before its command runs\n"
     "      --check              read and check FILE only\n"
     "  -q, --quiet              print only the images and digests\n"
     "  -h, --help               this help\n";
@@ -37,12 +40,14 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"signature-policy", required_argument, NULL, CLI_OPT_SIGNATURE_POLICY},
 	    CLI_BUILD_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct cli_build_args ba;
 	cli_build_args_init(&ba, cli);
 	bool check = false;
+	const char *signature_policy = NULL;
 	struct petra_error *err = NULL;
 	cli_getopt_reset();
 	int c;
@@ -55,6 +60,9 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case OPT_CHECK:
 			check = true;
+			break;
+		case CLI_OPT_SIGNATURE_POLICY:
+			signature_policy = optarg;
 			break;
 		case 'h':
 			return cli_help(usage);
@@ -85,6 +93,7 @@ int cmd_flow(struct cli *cli, int argc, char **argv)
 	    .reproducible = ba.reproducible,
 	    .source_date_epoch = ba.source_date_epoch,
 	    .policy = ba.policy,
+	    .signature_policy = signature_policy,
 	};
 	int status = EXIT_OK;
 	_cleanup_store_ struct petra_store *store =

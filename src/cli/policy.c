@@ -13,10 +13,12 @@ static const char usage[] =
     "for a refusal: the image banned (by name or digest), its base banned or not\n"
     "in the catalog (from the base the builder recorded), or the trust section's\n"
     "requirement for its scope not met (reject, or no signature by the keys).\n"
-    "This is the decision run, exec, test and bundle get.\n"
+    "This is the decision run, exec, test, bundle and flow get.\n"
     "\n"
     "Options:\n"
     "      --policy FILE     the policy file (default: .petra/policy.yaml when present)\n"
+    "      --signature-policy FILE  a containers policy.json the images must also\n"
+    "                        satisfy (instead of the policy's signature-policy)\n"
     "      --format FORMAT   text (default) or json\n"
     "  -h, --help            this help\n"
     "\n"
@@ -24,10 +26,11 @@ static const char usage[] =
 
 int cmd_policy(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_POLICY = 256, OPT_FORMAT };
+	enum { OPT_POLICY = 256, OPT_FORMAT, OPT_SIGNATURE_POLICY };
 	static const struct option options[] = {
 	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"signature-policy", required_argument, NULL, OPT_SIGNATURE_POLICY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -38,13 +41,15 @@ int cmd_policy(struct cli *cli, int argc, char **argv)
 		return cli_usage("policy", "unknown subcommand \"%s\" (known: check)", argv[1]);
 	argc--;
 	argv++;
-	const char *policy_path = NULL;
+	const char *policy_path = NULL, *signature_policy = NULL;
 	enum cli_format format = CLI_FORMAT_TEXT;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		if (c == OPT_POLICY)
 			policy_path = optarg;
+		else if (c == OPT_SIGNATURE_POLICY)
+			signature_policy = optarg;
 		else if (c == OPT_FORMAT) {
 			if (cli_parse_format("policy check", optarg, &format))
 				return EXIT_USAGE;
@@ -66,7 +71,8 @@ int cmd_policy(struct cli *cli, int argc, char **argv)
 	_cleanup_json_ json_t *out = json_array();
 	for (int i = optind; i < argc; i++) {
 		struct trust_gate_result r;
-		if (trust_gate_check(store, argv[i], TRUST_PURPOSE_CHECK, policy, &r, &err) < 0) {
+		if (trust_gate_check_with(store, argv[i], TRUST_PURPOSE_CHECK, policy,
+					  signature_policy, &r, &err) < 0) {
 			status = cli_fail(err);
 			err = NULL;
 			continue;

@@ -31,7 +31,11 @@ static const char usage[] =
     "                           to what the label already holds)\n"
     "      --copy-root          merge the layers into a tmpfs instead of mounting\n"
     "                           overlayfs (what happens when overlayfs is "
-    "missing)\n" CLI_RUN_OPTIONS_HELP CLI_RUN_LIMITS_HELP "  -h, --help               this help\n"
+    "missing)\n" CLI_RUN_OPTIONS_HELP CLI_RUN_LIMITS_HELP CLI_GATE_OPTIONS_HELP "  -h, --help               this help\n"
+    "\n"
+    "Before anything runs, the gate checks IMAGE against the policy: an image\n"
+    "(or its base) banned or not in the catalog, or a signature requirement not\n"
+    "met, is refused with every reason (exit 125).\n"
     "\n"
     "Exit status: the command's; 128+N when a signal N ended it; 125 when petra\n"
     "could not run the container (or was used wrongly); 126 when COMMAND could\n"
@@ -48,7 +52,8 @@ static int run_fail(struct petra_error *err, int code)
 /* -1 to go on (optind at IMAGE), else the exit status: 0 after --help,
  * RUN_EXIT_FAIL after a usage error (as podman, not 2: 2 could be the
  * command's). */
-static int parse_args(int argc, char **argv, struct cli_run_args *a, const char **save)
+static int parse_args(int argc, char **argv, struct cli_run_args *a, struct cli_gate_args *gate,
+		      const char **save)
 {
 	enum { OPT_RM = 256, OPT_NAME, OPT_LEARN, OPT_SAVE, OPT_COPY_ROOT };
 	static const struct option options[] = {
@@ -62,6 +67,7 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 	    {"copy-root", no_argument, NULL, OPT_COPY_ROOT},
 	    CLI_RUN_LONG_OPTIONS,
 	    CLI_RUN_LIMITS_LONG_OPTIONS,
+	    CLI_GATE_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -103,6 +109,8 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 			cli_bad_option("run", argv);
 			return RUN_EXIT_FAIL;
 		default: {
+			if (cli_gate_option(c, optarg, gate) == 0)
+				break;
 			int r = cli_run_limits_option("run", c, optarg, &a->o);
 			if (r > 0 || (r < 0 && cli_run_option("run", c, optarg, a) != 0))
 				return RUN_EXIT_FAIL;
@@ -135,8 +143,9 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, const char 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(cli_run_args_release) struct cli_run_args a = {0};
+	struct cli_gate_args gate = {0};
 	const char *save;
-	int status = parse_args(argc, argv, &a, &save);
+	int status = parse_args(argc, argv, &a, &gate, &save);
 	if (status >= 0)
 		return status;
 	if (a.o.read_write)
@@ -152,6 +161,9 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	a.o.supervisor = supervisor;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
 	if (!store)
+		return RUN_EXIT_FAIL;
+	/* Before anything of the image is mounted or run. */
+	if (cli_gate(store, a.o.image, TRUST_PURPOSE_RUN, &gate, false) != 0)
 		return RUN_EXIT_FAIL;
 	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_run_result result;

@@ -18,25 +18,41 @@ static const char usage[] =
     "Options:\n"
     "      --format FORMAT   text (default), json or junit\n"
     "  -o, --output FILE     write the report to FILE instead of standard output\n"
-    "  -h, --help            this help\n"
+    "      --timeout SECONDS a command test (setup, command and teardown) that\n"
+    "                        takes longer is killed and fails (default 60; 0: "
+    "none)\n" CLI_GATE_OPTIONS_HELP "  -h, --help            this help\n"
+    "\n"
+    "The gate checks IMAGE against the policy first: a refused image (banned,\n"
+    "its base banned or not in the catalog, a signature requirement not met)\n"
+    "is not tested (exit 1, every reason printed).\n"
     "\n"
     "Exit status: 0 every test passed, 1 a test failed or could not run (or a\n"
-    "test file cannot be read or is not valid), 2 bad usage.\n";
+    "test file cannot be read or is not valid), 2 bad usage.\n"
+    "\n"
+    "Of each command's stdout and stderr the first 8 MiB are kept and matched;\n"
+    "when a command writes more, a pattern the rest could decide fails the\n"
+    "test and says so.\n";
 
 int cmd_test(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256 };
+	enum { OPT_FORMAT = 256, OPT_TIMEOUT };
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"output", required_argument, NULL, 'o'},
+	    CLI_GATE_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	enum structtest_format format = STRUCTTEST_TEXT;
 	const char *output = NULL;
+	struct cli_gate_args gate = {0};
+	long timeout_s = STRUCTTEST_DEFAULT_TIMEOUT_S;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+		if (cli_gate_option(c, optarg, &gate) == 0)
+			continue;
 		switch (c) {
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
@@ -52,6 +68,15 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case OPT_TIMEOUT: {
+			int r = cli_parse_count("test", "--timeout", optarg, &timeout_s);
+			if (r)
+				return r;
+			if (timeout_s > 86400 * 7)
+				return cli_usage("test", "--timeout: at most a week, not %s",
+						 optarg);
+			break;
+		}
 		case 'h':
 			return cli_help(usage);
 		default:
@@ -75,9 +100,18 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		}
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
 	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
-	struct structtest_context ctx = {.store = store, .image = argv[optind], .run_dir = run_dir};
+	struct structtest_context ctx = {.store = store,
+					 .image = argv[optind],
+					 .run_dir = run_dir,
+					 .timeout_ms = (unsigned)timeout_s * 1000u};
 	struct structtest_report report = {0};
 	int r = store ? 0 : -EIO;
+	if (store && cli_gate(store, argv[optind], TRUST_PURPOSE_TEST, &gate, false) != 0) {
+		for (size_t i = 0; i < n_docs; i++)
+			json_decref(docs[i]);
+		free(docs);
+		return EXIT_FAIL;
+	}
 	for (size_t i = 0; i < n_docs && r == 0; i++)
 		r = structtest_run(&ctx, docs[i], &report, &err);
 	for (size_t i = 0; i < n_docs; i++)

@@ -12,6 +12,7 @@
 
 #include "image/image.h"
 #include "rootfs/rootfs.h"
+#include "trust/trust.h"
 #include "runtime/runtime.h"
 
 #define FLOW_VERSION "2016-03-14"
@@ -148,6 +149,27 @@ static int string_list(struct flow *f, const json_t *parent, const char *key, st
 	return 0;
 }
 
+/* parent[key] as a string (a number or boolean as its text, _env()
+ * expanded) into *out; def (may be NULL) when absent or null. Any other
+ * type is an error naming the field: a mapping where a path is meant
+ * must not silently become the default. */
+static int scalar_field(struct flow *f, const json_t *parent, const char *key, const char *what,
+			const char *def, char **out, struct petra_error **err)
+{
+	const json_t *v = json_object_get(parent, key);
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		*out = def ? xstrdup(def) : NULL;
+		return 0;
+	}
+	*out = scalar(v);
+	if (!*out)
+		return petra_yaml_error(f->y, parent, key, 0, err,
+					"%s.%s: a string is expected, not %s", what, key,
+					petra_yaml_type_name(v));
+	return 0;
+}
+
 static char *resolve_path(const char *base, const char *p)
 {
 	return p[0] == '/' ? xstrdup(p) : path_join(base, p);
@@ -168,7 +190,8 @@ static int read_step(struct flow *f, const json_t *steps, const char *key, struc
 	if (petra_yaml_check_keys(f->y, v, where, known, err) < 0)
 		return -EINVAL;
 	json_t *name = json_object_get(v, "name");
-	s->name = name ? scalar(name) : xstrdup(key);
+	if (scalar_field(f, v, "name", where, key, &s->name, err) < 0)
+		return -EINVAL;
 	struct oci_ref ref;
 	_cleanup_free_ char *with_tag = !s->name               ? NULL
 					: strchr(s->name, ':') ? xstrdup(s->name)
@@ -179,14 +202,14 @@ static int read_step(struct flow *f, const json_t *steps, const char *key, struc
 					s->name ? s->name : "");
 	s->image = oci_ref_format(&ref);
 	oci_ref_release(&ref);
-	json_t *context = json_object_get(v, "context");
-	_cleanup_free_ char *ctx = context ? scalar(context) : xstrdup(".");
-	s->context = resolve_path(f->dir, ctx ? ctx : ".");
-	json_t *dockerfile = json_object_get(v, "dockerfile");
-	_cleanup_free_ char *df = dockerfile ? scalar(dockerfile) : xstrdup("Dockerfile");
-	s->dockerfile = resolve_path(s->context, df ? df : "Dockerfile");
-	json_t *target = json_object_get(v, "target");
-	s->target = target ? scalar(target) : NULL;
+	_cleanup_free_ char *ctx = NULL, *df = NULL;
+	if (scalar_field(f, v, "context", where, ".", &ctx, err) < 0 ||
+	    scalar_field(f, v, "dockerfile", where, "Dockerfile", &df, err) < 0 ||
+	    scalar_field(f, v, "target", where, NULL, &s->target, err) < 0 ||
+	    scalar_field(f, v, "command", where, NULL, &s->command, err) < 0)
+		return -EINVAL;
+	s->context = resolve_path(f->dir, ctx);
+	s->dockerfile = resolve_path(s->context, df);
 	json_t *args = json_object_get(v, "args");
 	int r = 0;
 	if (json_is_object(args)) {
@@ -216,8 +239,6 @@ static int read_step(struct flow *f, const json_t *steps, const char *key, struc
 	json_t *no_cache = json_object_get(v, "no_cache");
 	s->no_cache = json_is_true(no_cache) ||
 		      (json_is_string(no_cache) && !strcmp(json_string_value(no_cache), "true"));
-	json_t *command = json_object_get(v, "command");
-	s->command = command ? scalar(command) : NULL;
 	json_t *secrets = json_object_get(v, "secrets");
 	if (secrets && !json_is_object(secrets))
 		return petra_yaml_error(f->y, v, "secrets", 0, err,
@@ -466,8 +487,33 @@ static int command_in_helper(void *ctx, int report_fd)
 	return res.exit_code;
 }
 
+/* A step's command makes a process of its image: the gate decides first,
+ * as for petra run (the step's name: the scope its signatures are for). */
+static int gate_command(struct flow *f, struct step *s, struct petra_error **err)
+{
+	if (!f->o->policy && !f->o->signature_policy)
+		return 0;
+	struct trust_gate_result g;
+	if (trust_gate_check_with(f->store, s->image, TRUST_PURPOSE_RUN, f->o->policy,
+				  f->o->signature_policy, &g, err) < 0)
+		return -1;
+	int r = 0;
+	if (!g.allowed) {
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = 0; i < g.reasons.n; i++)
+			strbuf_addf(&sb, "%s%s", i ? "; " : "", g.reasons.v[i]);
+		r = petra_error_set(err, EACCES, "%s refused by the policy (run): %s", s->image,
+				    strbuf_str(&sb));
+		strbuf_release(&sb);
+	}
+	trust_gate_result_release(&g);
+	return r;
+}
+
 static int run_command(struct flow *f, struct step *s, struct petra_error **err)
 {
+	if (gate_command(f, s, err) < 0)
+		return petra_error_prefix(err, "command");
 	struct command c = {f, s};
 	pid_t helper;
 	int r = sandbox_fork_helper(command_in_helper, &c, &helper, err);

@@ -35,7 +35,10 @@ struct flow_options {
 	enum layer_compression compression;
 	bool reproducible;
 	time_t source_date_epoch;
-	const struct petra_policy *policy; /* every step's builds; may be NULL */
+	const struct petra_policy *policy; /* every step's builds and the gate; may be NULL */
+	/* A containers policy.json the gate applies to a step's image before
+	 * its command runs (trust_gate_check_with); NULL: the policy's own. */
+	const char *signature_policy;
 	/* Each progress line (the steps' builds' and the flow's own, such as
 	 * "[step] artifact SRC -> DEST"); NULL writes them on stderr. Steps
 	 * run in threads: it may be called from several at once. */

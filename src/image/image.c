@@ -77,8 +77,10 @@ static int load_descriptor(struct petra_store *store, struct image *img, struct 
 	for (int depth = 0; oci_media_type_kind(img->desc.media_type) == OCI_KIND_INDEX; depth++) {
 		_cleanup_free_ char *data = NULL;
 		size_t len;
-		if (depth > 4)
-			return petra_error_set(err, EINVAL, "image indexes nested too deeply");
+		if (depth >= OCI_INDEX_MAX_DEPTH)
+			return petra_error_set(err, EINVAL,
+					       "image indexes nested more than %d deep",
+					       OCI_INDEX_MAX_DEPTH);
 		int r = petra_store_read_blob(store, img->desc.digest, DOCUMENT_MAX_SIZE, &data,
 					      &len, err);
 		if (r < 0)

@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -274,20 +275,32 @@ static int select_entry(const json_t *index, const char *tag, const char *what,
 	return 0;
 }
 
+/* A descriptor names its blob by digest and size: both must hold, or the
+ * store would keep a manifest whose sizes fsck and export refuse. */
+static int check_size(const struct oci_descriptor *d, uint64_t size, struct petra_error **err)
+{
+	if (d->size >= 0 && (uint64_t)d->size == size)
+		return 0;
+	return petra_error_set(err, EINVAL,
+			       "blob %s is %" PRIu64 " bytes, its descriptor says %lld", d->digest,
+			       size, (long long)d->size);
+}
+
 static int copy_blob(struct petra_store *from, struct petra_store *to,
 		     const struct oci_descriptor *d, struct progress *progress,
 		     struct petra_error **err)
 {
-	if (from != to && petra_store_has_blob(to, d->digest))
-		return 0;
-	if (from == to) {
-		if (!petra_store_has_blob(to, d->digest))
-			return petra_error_set(err, ENOENT, "blob %s is missing", d->digest);
-		return 0;
-	}
+	if (from == to && !petra_store_has_blob(to, d->digest))
+		return petra_error_set(err, ENOENT, "blob %s is missing", d->digest);
 	_cleanup_close_ int fd = petra_store_open_blob(from, d->digest, err);
 	if (fd < 0)
 		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return petra_error_set_errno(err, errno, "blob %s", d->digest);
+	int r0 = check_size(d, (uint64_t)st.st_size, err);
+	if (r0 < 0 || from == to || petra_store_has_blob(to, d->digest))
+		return r0;
 	int r = petra_store_put_blob_fd(to, fd, d->digest, d->size, err);
 	if (r == 0 && progress)
 		progress_add(progress, (uint64_t)d->size);
@@ -309,10 +322,14 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 	     depth++) {
 		_cleanup_free_ char *data = NULL;
 		size_t len;
-		r = depth > 4 ? petra_error_set(err, EINVAL, "image indexes nested too deeply")
-			      : petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE,
-						      &data, &len, err);
+		r = depth >= OCI_INDEX_MAX_DEPTH
+			? petra_error_set(err, EINVAL, "image indexes nested more than %d deep",
+					  OCI_INDEX_MAX_DEPTH)
+			: petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data,
+						&len, err);
 		struct oci_index idx = {0};
+		if (r == 0)
+			r = check_size(&img.desc, len, err);
 		if (r == 0)
 			r = oci_index_parse(data, len, &idx, err);
 		int pick = r == 0 ? oci_index_select_platform(&idx, err) : -1;
@@ -333,10 +350,14 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 		r = petra_store_read_blob(from, img.desc.digest, DOCUMENT_MAX_SIZE, &data, &len,
 					  err);
 	if (r == 0)
+		r = check_size(&img.desc, len, err);
+	if (r == 0)
 		r = oci_manifest_parse(data, len, &img.manifest, err);
 	if (r == 0)
 		r = petra_store_read_blob(from, img.manifest.config.digest, DOCUMENT_MAX_SIZE,
 					  &img.config_raw, &img.config_len, err);
+	if (r == 0)
+		r = check_size(&img.manifest.config, img.config_len, err);
 	if (r == 0)
 		r = oci_config_parse(img.config_raw, img.config_len, &img.config, err);
 	if (r == 0 && img.config.diff_ids.n != img.manifest.n_layers)
@@ -617,10 +638,302 @@ static int import_dir(struct petra_store *store, const char *path,
 	return r;
 }
 
+/* ---- docker save archives ---- */
+
+/* A file of a docker-archive (`docker save`, `podman save`, skopeo's
+ * docker-archive:): its path in the archive and the blob it was stored
+ * as. Symlinks (docker links a layer shared by two images) are kept as
+ * their target, resolved at the end. */
+struct docker_file {
+	char *path;
+	char *link; /* a symlink: the path it resolves to; NULL for a file */
+	char digest[OCI_DIGEST_SIZE];
+	int64_t size;
+};
+
+struct docker_archive {
+	struct docker_file *files;
+	size_t n;
+	json_t *manifest; /* manifest.json */
+};
+
+static void docker_archive_release(struct docker_archive *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->files[i].path);
+		free(d->files[i].link);
+	}
+	free(d->files);
+	json_decref(d->manifest);
+}
+
+static const struct docker_file *docker_file_find(const struct docker_archive *d, const char *path,
+						  int hops)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->files[i].path, path))
+			continue;
+		if (!d->files[i].link)
+			return &d->files[i];
+		return hops < 8 ? docker_file_find(d, d->files[i].link, hops + 1) : NULL;
+	}
+	return NULL;
+}
+
+/* Does the first entry of a tarball look like a docker-archive's (a
+ * 64-hex directory or file, manifest.json, repositories, or the OCI parts
+ * newer docker writes too) rather than a root filesystem's? */
+static bool looks_like_docker_archive(const char *path)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	bool yes = false;
+	struct archive_entry *e;
+	if (archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		if (p && !strncmp(p, "./", 2))
+			p += 2;
+		size_t hex = p ? strspn(p, "0123456789abcdef") : 0;
+		yes = p &&
+		      ((hex == 64 && strchr("/.", p[64]) && p[64]) || !strcmp(p, "manifest.json") ||
+		       !strcmp(p, "repositories") || !strcmp(p, "oci-layout") ||
+		       !strcmp(p, "index.json") || !strncmp(p, "blobs/", 6) || !strcmp(p, "blobs"));
+	}
+	archive_read_free(a);
+	return yes;
+}
+
+/* Read the whole archive once: manifest.json kept, every other regular
+ * file stored as a blob (configs and layer tarballs; a layer already in
+ * the store costs a read, no copy). */
+static int docker_archive_read(struct petra_store *store, const char *file, const char *what,
+			       struct docker_archive *d, struct petra_error **err)
+{
+	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return petra_error_set_errno(err, errno, "open %s", file);
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	int r = 0;
+	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK)
+		r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
+	char *buf = xmalloc(1 << 20);
+	while (r == 0) {
+		struct archive_entry *e;
+		int ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
+			break;
+		}
+		_cleanup_free_ char *path = NULL;
+		r = layer_clean_path(archive_entry_pathname(e), &path, err);
+		if (r < 0)
+			break;
+		mode_t type = archive_entry_filetype(e);
+		if (type == AE_IFLNK) {
+			const char *target = archive_entry_symlink(e);
+			const char *slash = strrchr(path, '/');
+			_cleanup_free_ char *joined =
+			    target && target[0] != '/' && slash
+				? xasprintf("%.*s/%s", (int)(slash - path), path, target)
+				: xstrdup(target ? target : "");
+			char *resolved = NULL;
+			if (layer_clean_path(joined, &resolved, NULL) < 0)
+				continue;
+			d->files = xrealloc(d->files, (d->n + 1) * sizeof(*d->files));
+			d->files[d->n++] =
+			    (struct docker_file){.path = steal_pointer(&path), .link = resolved};
+			continue;
+		}
+		if (type != AE_IFREG)
+			continue;
+		if (!strcmp(path, "manifest.json")) {
+			if (archive_entry_size(e) > (int64_t)DOCUMENT_MAX_SIZE) {
+				r = petra_error_set(err, EFBIG, "%s: manifest.json too large",
+						    what);
+				break;
+			}
+			struct strbuf sb = STRBUF_INIT;
+			la_ssize_t got;
+			while ((got = archive_read_data(a, buf, 1 << 20)) > 0)
+				strbuf_add(&sb, buf, (size_t)got);
+			if (got < 0)
+				r = petra_error_set(err, EIO, "%s: %s", what,
+						    archive_error_string(a));
+			else if (!(d->manifest = json_parse_buffer(strbuf_str(&sb), sb.len,
+								   "manifest.json", err)))
+				r = petra_error_prefix(err, "%s", what);
+			strbuf_release(&sb);
+			continue;
+		}
+		struct petra_blob_writer *w;
+		r = petra_store_blob_begin(store, &w, err);
+		if (r < 0)
+			break;
+		la_ssize_t got;
+		while (r == 0 && (got = archive_read_data(a, buf, 1 << 20)) > 0)
+			r = petra_store_blob_write(w, buf, (size_t)got, err);
+		if (r == 0 && got < 0)
+			r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
+		if (r < 0) {
+			petra_store_blob_abort(w);
+			break;
+		}
+		struct docker_file f = {.path = steal_pointer(&path)};
+		r = petra_store_blob_commit(w, NULL, f.digest, &f.size, err);
+		if (r < 0) {
+			free(f.path);
+			break;
+		}
+		d->files = xrealloc(d->files, (d->n + 1) * sizeof(*d->files));
+		d->files[d->n++] = f;
+	}
+	free(buf);
+	archive_read_free(a);
+	if (r == 0 && !d->manifest)
+		r = petra_error_set(err, EINVAL, "%s: not a docker archive (no manifest.json)",
+				    what);
+	return r;
+}
+
+/* One image of manifest.json into the store: its config as it is, its
+ * layer tarballs as uncompressed OCI layers (each must hash to its
+ * diff_id), an OCI manifest around them. */
+static int docker_archive_image(struct petra_store *store, const struct docker_archive *d,
+				const json_t *entry, const char *what,
+				struct oci_descriptor *manifest_desc, struct petra_error **err)
+{
+	const char *config_path = json_get_string(entry, "Config");
+	const json_t *layers = json_object_get(entry, "Layers");
+	if (!config_path || !json_is_array(layers))
+		return petra_error_set(
+		    err, EINVAL, "%s: manifest.json: an entry without Config or Layers", what);
+	const struct docker_file *cf = docker_file_find(d, config_path, 0);
+	if (!cf)
+		return petra_error_set(err, EINVAL, "%s: %s is not in the archive", what,
+				       config_path);
+	_cleanup_free_ char *config_raw = NULL;
+	size_t config_len;
+	int r = petra_store_read_blob(store, cf->digest, DOCUMENT_MAX_SIZE, &config_raw,
+				      &config_len, err);
+	struct oci_config config = {0};
+	if (r == 0)
+		r = oci_config_parse(config_raw, config_len, &config, err);
+	if (r < 0)
+		return petra_error_prefix(err, "%s: %s", what, config_path);
+	size_t n = json_array_size(layers);
+	if (config.diff_ids.n != n) {
+		oci_config_release(&config);
+		return petra_error_set(err, EINVAL, "%s: %zu layers but %zu diff_ids in %s", what,
+				       n, config.diff_ids.n, config_path);
+	}
+	struct oci_descriptor *descs = xcalloc(n + 1, sizeof(*descs));
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *lp = json_string_value(json_array_get(layers, i));
+		const struct docker_file *lf = lp ? docker_file_find(d, lp, 0) : NULL;
+		if (!lf) {
+			r = petra_error_set(err, EINVAL, "%s: layer %zu (%s) is not in the archive",
+					    what, i + 1, lp ? lp : "?");
+			break;
+		}
+		/* Uncompressed: the tarball's digest is its diff_id. */
+		if (strcmp(lf->digest, config.diff_ids.v[i])) {
+			r = petra_error_set(err, EINVAL,
+					    "%s: layer %zu (%s) hashes to %s, its diff_id is %s",
+					    what, i + 1, lp, lf->digest, config.diff_ids.v[i]);
+			break;
+		}
+		descs[i].media_type = (char *)OCI_MEDIA_TYPE_LAYER;
+		memcpy(descs[i].digest, lf->digest, OCI_DIGEST_SIZE);
+		descs[i].size = lf->size;
+	}
+	oci_config_release(&config);
+	if (r == 0) {
+		struct oci_descriptor config_desc = {.media_type = (char *)OCI_MEDIA_TYPE_CONFIG,
+						     .size = cf->size};
+		memcpy(config_desc.digest, cf->digest, OCI_DIGEST_SIZE);
+		json_t *manifest = oci_manifest_build(&config_desc, descs, n, NULL);
+		r = petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, manifest_desc,
+					 err);
+		json_decref(manifest);
+	}
+	free(descs);
+	return r;
+}
+
+/* Every image of a docker-archive, named by its RepoTags (or, for one
+ * image, the name asked for; an untagged one by the file's name). *name_out
+ * and digest: the first image's. */
+static int import_docker_archive(struct petra_store *store, const char *file,
+				 const struct image_import_options *o, char **name_out,
+				 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
+{
+	_cleanup_free_ char *what = xasprintf("docker-archive:%s", file);
+	struct docker_archive d = {0};
+	int r = docker_archive_read(store, file, what, &d, err);
+	size_t n = json_array_size(d.manifest);
+	if (r == 0 && (!json_is_array(d.manifest) || n == 0))
+		r = petra_error_set(err, EINVAL, "%s: manifest.json lists no image", what);
+	if (r == 0 && o->name && n > 1)
+		r = petra_error_set(err, EINVAL,
+				    "%s holds %zu images: each is named by its RepoTags, "
+				    "a single name cannot be given",
+				    what, n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const json_t *entry = json_array_get(d.manifest, i);
+		struct oci_descriptor manifest;
+		r = docker_archive_image(store, &d, entry, what, &manifest, err);
+		if (r < 0)
+			break;
+		struct strvec names = STRVEC_INIT;
+		const json_t *tags = json_object_get(entry, "RepoTags");
+		for (size_t k = 0; r == 0 && k < (o->name ? 1 : json_array_size(tags)); k++) {
+			const char *t =
+			    o->name ? o->name : json_string_value(json_array_get(tags, k));
+			char *nm = t ? normalise_name(t, err) : NULL;
+			if (t && !nm)
+				r = petra_error_prefix(err, "%s", what);
+			else if (nm)
+				strvec_push(&names, nm);
+			free(nm);
+		}
+		if (r == 0 && !names.n) {
+			char *nm = name_from_path(file, NULL, err);
+			if (nm)
+				strvec_push(&names, nm);
+			else
+				r = -EINVAL;
+			free(nm);
+		}
+		for (size_t k = 0; r == 0 && k < names.n; k++)
+			r = petra_store_set_ref(store, names.v[k], &manifest, err);
+		if (r == 0 && i == 0) {
+			memcpy(digest, manifest.digest, OCI_DIGEST_SIZE);
+			*name_out = xstrdup(names.v[0]);
+		}
+		strvec_clear(&names);
+		oci_descriptor_release(&manifest);
+	}
+	docker_archive_release(&d);
+	return r;
+}
+
 int image_import(struct petra_store *store, const char *source,
 		 const struct image_import_options *o, char **name_out,
 		 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
+	/* A store whose index.json cannot take a name fails before anything
+	 * is written into it. */
+	struct petra_store_entry *entries = NULL;
+	size_t n_entries = 0;
+	if (petra_store_list(store, &entries, &n_entries, err) < 0)
+		return petra_error_prefix(err, "import %s", source);
+	petra_store_entries_free(entries, n_entries);
 	if (!strncmp(source, "dir:", 4)) {
 		int r = import_dir(store, source + 4, o, name_out, digest, err);
 		return r < 0 ? petra_error_prefix(err, "import %s", source) : r;
@@ -634,14 +947,19 @@ int image_import(struct petra_store *store, const char *source,
 		location_release(&loc);
 		return r;
 	}
+	if (!strncmp(source, "docker-archive:", 15))
+		return import_docker_archive(store, source + 15, o, name_out, digest, err);
 	struct stat st;
 	if (stat(source, &st) < 0)
 		return petra_error_set_errno(err, errno, "import %s", source);
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return petra_error_set(err, EINVAL,
-				       "import %s: not a directory, a tarball, oci:PATH or "
-				       "oci-archive:FILE",
+				       "import %s: not a directory, a tarball, oci:PATH, "
+				       "oci-archive:FILE or docker-archive:FILE",
 				       source);
+	/* A `docker save` archive is an image, not a root filesystem. */
+	if (S_ISREG(st.st_mode) && looks_like_docker_archive(source))
+		return import_docker_archive(store, source, o, name_out, digest, err);
 	_cleanup_free_ char *name =
 	    o->name ? normalise_name(o->name, err) : name_from_path(source, NULL, err);
 	if (!name)
@@ -786,8 +1104,8 @@ static int export_archive(struct petra_store *store, const struct image *img, co
 	return r;
 }
 
-static int export_layout(struct petra_store *store, const struct image *img, const char *path,
-			 const char *tag, struct petra_error **err)
+static int export_to_store(struct petra_store *store, const struct image *img, const char *path,
+			   const char *tag, struct petra_error **err)
 {
 	_cleanup_store_ struct petra_store *dest = NULL;
 	int r = petra_store_open(path, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &dest, err);
@@ -878,6 +1196,20 @@ static int export_dir(struct petra_store *store, const struct image *img, const 
 		if (fs_remove_tree_at(AT_FDCWD, tmp, &ignored) < 0)
 			petra_error_free(ignored);
 	}
+	return r;
+}
+
+/* A layout this export creates is removed again when the export fails: a
+ * failed export must not leave an empty layout that looks like a result.
+ * An existing layout (another tag added to it) stays as it was, valid. */
+static int export_layout(struct petra_store *store, const struct image *img, const char *path,
+			 const char *tag, struct petra_error **err)
+{
+	struct stat st;
+	bool created = lstat(path, &st) < 0 && errno == ENOENT;
+	int r = export_to_store(store, img, path, tag, err);
+	if (r < 0 && created)
+		fs_remove_tree_at(AT_FDCWD, path, NULL);
 	return r;
 }
 

@@ -9,6 +9,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "internal.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <pcre2.h>
 #include <string.h>
@@ -295,16 +296,88 @@ void lint_report_at(struct lint_ctx *c, const char *id, enum lint_severity sev,
 
 /* ---- the context ------------------------------------------------------------- */
 
-bool lint_names_stage(const struct dockerfile *df, const char *name, size_t before, size_t *index)
+struct lint_stage_name {
+	char *name; /* case-folded */
+	size_t *stages, n;
+};
+
+static uint64_t fold_hash(const char *s)
 {
-	for (size_t i = 0; i < before && i < df->n_stages; i++) {
-		if (df->stages[i].name && !strcasecmp(df->stages[i].name, name)) {
-			if (index)
-				*index = i;
-			return true;
-		}
+	uint64_t h = 1469598103934665603u; /* FNV-1a, over the folded bytes */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211u;
+	return h;
+}
+
+static struct lint_stage_name *stage_name_slot(const struct lint_ctx *c, const char *name)
+{
+	if (!c->stage_names_cap)
+		return NULL;
+	size_t mask = c->stage_names_cap - 1;
+	for (size_t i = fold_hash(name) & mask;; i = (i + 1) & mask) {
+		struct lint_stage_name *e = &c->stage_names[i];
+		if (!e->name || !strcasecmp(e->name, name))
+			return e;
 	}
-	return false;
+}
+
+/* Every stage's name into the index (stages in order: each list sorted). */
+static void index_stage_names(struct lint_ctx *c)
+{
+	const struct dockerfile *df = c->df;
+	size_t cap = 16;
+	while (cap < 2 * df->n_stages + 1)
+		cap *= 2;
+	c->stage_names = xcalloc(cap, sizeof(*c->stage_names));
+	c->stage_names_cap = cap;
+	for (size_t s = 0; s < df->n_stages; s++) {
+		if (!df->stages[s].name)
+			continue;
+		struct lint_stage_name *e = stage_name_slot(c, df->stages[s].name);
+		if (!e->name)
+			e->name = xstrdup(df->stages[s].name);
+		e->stages = xrealloc(e->stages, (e->n + 1) * sizeof(*e->stages));
+		e->stages[e->n++] = s;
+	}
+}
+
+static void release_stage_names(struct lint_ctx *c)
+{
+	for (size_t i = 0; i < c->stage_names_cap; i++) {
+		free(c->stage_names[i].name);
+		free(c->stage_names[i].stages);
+	}
+	free(c->stage_names);
+	c->stage_names = NULL;
+	c->stage_names_cap = 0;
+}
+
+bool lint_names_stage(const struct lint_ctx *c, const char *name, size_t before, size_t *index)
+{
+	const struct lint_stage_name *e = stage_name_slot(c, name);
+	if (!e || !e->name || e->stages[0] >= before)
+		return false;
+	if (index)
+		*index = e->stages[0];
+	return true;
+}
+
+bool lint_names_later_stage(const struct lint_ctx *c, const char *name, size_t after, size_t *index)
+{
+	const struct lint_stage_name *e = stage_name_slot(c, name);
+	if (!e || !e->name || e->stages[e->n - 1] <= after)
+		return false;
+	/* The first one after `after`: the list is sorted. */
+	size_t lo = 0, hi = e->n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->stages[mid] > after)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*index = e->stages[lo];
+	return true;
 }
 
 char *lint_expand_global(struct lint_ctx *c, const char *word)
@@ -358,17 +431,9 @@ const struct sh_script *lint_run_script(struct lint_ctx *c, size_t index)
 struct lint_shell lint_shell_at(struct lint_ctx *c, size_t stage, size_t index)
 {
 	struct lint_shell si = {.pipefail = false, .posix = true, .name = "sh"};
-	const struct dockerfile *df = c->df;
-	const struct dockerfile_instruction *shell = NULL;
-	/* SHELL is part of the image config: it carries into FROM <stage>. */
-	for (size_t s = stage, upto = index; s != (size_t)-1; s = c->stages[s].parent) {
-		for (size_t i = df->stages[s].from; i < upto && i < df->stages[s].end; i++)
-			if (df->instructions[i].kind == DOCKERFILE_SHELL)
-				shell = &df->instructions[i];
-		if (shell)
-			break;
-		upto = (size_t)-1;
-	}
+	(void)stage;
+	const struct dockerfile_instruction *shell =
+	    index < c->df->n_instructions ? c->shell_before[index] : NULL;
 	if (!shell || !shell->n_args)
 		return si;
 	const char *prog = strrchr(shell->args[0].text, '/');
@@ -474,11 +539,10 @@ static int find_runtime(struct lint_ctx *c, struct petra_error **err)
 	c->runtime = df->n_stages ? df->n_stages - 1 : 0;
 	if (!target)
 		return 0;
-	for (size_t i = 0; i < df->n_stages; i++) {
-		if (df->stages[i].name && !strcasecmp(df->stages[i].name, target)) {
-			c->runtime = i;
-			return 0;
-		}
+	size_t named;
+	if (lint_names_stage(c, target, df->n_stages, &named)) {
+		c->runtime = named;
+		return 0;
 	}
 	char *end;
 	unsigned long idx = strtoul(target, &end, 10);
@@ -499,10 +563,18 @@ static void describe_stages(struct lint_ctx *c)
 		si->parent = (size_t)-1;
 		const struct dockerfile_stage *st = &df->stages[s];
 		size_t parent;
-		if (st->base && lint_names_stage(df, st->base->text, s, &parent)) {
+		if (st->base && lint_names_stage(c, st->base->text, s, &parent)) {
 			si->parent = parent;
 			si->user = c->stages[parent].user;
 			si->user_in = c->stages[parent].user_in;
+			si->shell_at_end = c->stages[parent].shell_at_end;
+		}
+		/* SHELL is part of the image config: it carries into FROM <stage>
+		 * (a parent is always an earlier stage, described already). */
+		for (size_t i = st->from; i < st->end; i++) {
+			c->shell_before[i] = si->shell_at_end;
+			if (df->instructions[i].kind == DOCKERFILE_SHELL)
+				si->shell_at_end = &df->instructions[i];
 		}
 		for (size_t i = st->from + 1; i < st->end; i++) {
 			const struct dockerfile_instruction *in = &df->instructions[i];
@@ -528,6 +600,8 @@ static void ctx_release(struct lint_ctx *c)
 	free(c->scripts);
 	free(c->parsed);
 	free(c->stages);
+	free(c->shell_before);
+	release_stage_names(c);
 	strset_clear(&c->global_ignore);
 	dockerfile_scope_release(&c->scope);
 }
@@ -557,6 +631,8 @@ int lint_dockerfile(struct lint_linter *l, const struct dockerfile *df, struct l
 	c.pragma = xcalloc(df->n_instructions + 1, sizeof(char *));
 	c.scripts = xcalloc(df->n_instructions + 1, sizeof(*c.scripts));
 	c.parsed = xcalloc(df->n_instructions + 1, sizeof(bool));
+	index_stage_names(&c);
+	c.shell_before = xcalloc(df->n_instructions + 1, sizeof(*c.shell_before));
 	if (find_runtime(&c, err) < 0) {
 		ctx_release(&c);
 		lint_result_release(out);

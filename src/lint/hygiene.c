@@ -333,14 +333,12 @@ static void check_copy_from(struct lint_ctx *c, const struct dockerfile_instruct
 			    from);
 		return;
 	}
-	for (size_t s = stage + 1; s < df->n_stages; s++)
-		if (df->stages[s].name && !strcasecmp(df->stages[s].name, from)) {
-			lint_report(c, "PL111", in, NULL,
-				    "COPY --from=%s names a later stage (line %u): it would be "
-				    "pulled as an image, not built",
-				    from, df->instructions[df->stages[s].from].start_line);
-			return;
-		}
+	size_t s;
+	if (lint_names_later_stage(c, from, stage, &s))
+		lint_report(c, "PL111", in, NULL,
+			    "COPY --from=%s names a later stage (line %u): it would be "
+			    "pulled as an image, not built",
+			    from, df->instructions[df->stages[s].from].start_line);
 }
 
 static bool port_number(const char *s, size_t n, unsigned long *out)
@@ -448,15 +446,13 @@ void lint_check_hygiene(struct lint_ctx *c)
 	const struct dockerfile *df = c->df;
 	for (size_t s = 0; s < df->n_stages; s++) {
 		const struct dockerfile_stage *st = &df->stages[s];
-		for (size_t t = 0; t < s && st->name; t++) {
-			if (!df->stages[t].name || strcasecmp(df->stages[t].name, st->name))
-				continue;
+		size_t t;
+		if (st->name && lint_names_stage(c, st->name, s, &t)) {
 			const struct dockerfile_instruction *from = &df->instructions[st->from];
 			lint_report(c, "PL112", from,
 				    from->n_args >= 3 ? &from->args[from->n_args - 1] : NULL,
 				    "stage name \"%s\" is already used on line %u", st->name,
 				    df->instructions[df->stages[t].from].start_line);
-			break;
 		}
 		check_stage_once(c, s);
 		for (size_t i = st->from + 1; i < st->end; i++) {

@@ -69,6 +69,9 @@ struct stage_info {
 	const struct dockerfile_instruction *user_in;
 	bool runtime;  /* the runtime stage or one it is built FROM */
 	size_t parent; /* the stage this one is FROM, or (size_t)-1 */
+	/* The SHELL in effect at the stage's end (inherited through FROM
+	 * <stage>), NULL for the default. */
+	const struct dockerfile_instruction *shell_at_end;
 };
 
 struct lint_ctx {
@@ -84,6 +87,14 @@ struct lint_ctx {
 	struct dockerfile_scope scope; /* global ARGs for FROM lines */
 	struct sh_script *scripts;     /* per instruction: parsed RUN commands (lazy) */
 	bool *parsed;
+	/* Stage names (case-folded) to the stages that carry them, in order:
+	 * looking a name up costs the same with 16 stages or 300,000 (a scan
+	 * of every stage per stage made lint quadratic). */
+	struct lint_stage_name *stage_names; /* open addressing; name NULL = free */
+	size_t stage_names_cap;
+	/* per instruction: the SHELL in effect before it (NULL: the default),
+	 * computed once rather than searched for at every RUN */
+	const struct dockerfile_instruction **shell_before;
 };
 
 /* Report a finding of rule `id` at an instruction (word may be NULL: the
@@ -116,8 +127,12 @@ void lint_walk(struct lint_ctx *c, bool runtime_only, lint_walk_fn fn, void *arg
 /* Expand a FROM-line word with the global ARGs; NULL when it cannot be
  * resolved (an ARG with no default). Caller frees. */
 char *lint_expand_global(struct lint_ctx *c, const char *word);
-/* Is stage `name` (a FROM or --from value) an earlier stage than `before`? */
-bool lint_names_stage(const struct dockerfile *df, const char *name, size_t before, size_t *index);
+/* Is stage `name` (a FROM or --from value) an earlier stage than `before`?
+ * *index (may be NULL): the first stage of that name. */
+bool lint_names_stage(const struct lint_ctx *c, const char *name, size_t before, size_t *index);
+/* The first stage after `after` named `name`; false when none. */
+bool lint_names_later_stage(const struct lint_ctx *c, const char *name, size_t after,
+			    size_t *index);
 /* A COPY destination or a path in RUN resolved against the WORKDIR (as
  * written; workdir may be NULL). Caller frees. */
 char *lint_path_resolve(const char *workdir, const char *path);

@@ -122,6 +122,8 @@ struct script_file {
 	const struct dockerfile_instruction *in;
 };
 
+#define SHELLCHECK_BATCH 1000
+
 /* Run shellcheck on the files; its JSON output into *out. */
 static int run_shellcheck(const char *program, const char *shell, struct script_file *files,
 			  size_t n, struct strbuf *out, struct petra_error **err)
@@ -202,6 +204,30 @@ static void declared_names(const struct dockerfile *df, struct strset *names)
 	}
 }
 
+/* The RUN a script file was written for: files are in the order of their
+ * instructions, named run-<line>.sh, so a binary search on the line (a
+ * scan per comment was quadratic in the number of RUNs). */
+static const struct dockerfile_instruction *file_instruction(const struct script_file *files,
+							     size_t n, const char *file)
+{
+	const char *base = file ? strrchr(file, '/') : NULL;
+	if (!base || strncmp(base, "/run-", 5))
+		return NULL;
+	char *end;
+	unsigned long line = strtoul(base + 5, &end, 10);
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (files[mid].in->start_line < line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && files[lo].in->start_line == line && !strcmp(files[lo].path, file)
+		   ? files[lo].in
+		   : NULL;
+}
+
 static void report_comments(struct lint_ctx *c, const json_t *doc, struct script_file *files,
 			    size_t n)
 {
@@ -212,10 +238,7 @@ static void report_comments(struct lint_ctx *c, const json_t *doc, struct script
 	json_array_foreach(json_object_get(doc, "comments"), i, cm)
 	{
 		const char *file = json_get_string(cm, "file");
-		const struct dockerfile_instruction *in = NULL;
-		for (size_t k = 0; file && k < n; k++)
-			if (!strcmp(files[k].path, file))
-				in = files[k].in;
+		const struct dockerfile_instruction *in = file_instruction(files, n, file);
 		json_int_t code = json_get_int(cm, "code", 0);
 		const char *message = json_get_string(cm, "message");
 		if (!in || code <= 0 || code > 9999 || !message)
@@ -292,11 +315,13 @@ void lint_check_shellcheck(struct lint_ctx *c)
 				strbuf_release(&script);
 			}
 		}
-		if (n) {
+		/* In batches: one command line cannot name 300,000 files. */
+		for (size_t first = 0; first < n; first += SHELLCHECK_BATCH) {
+			size_t count = n - first < SHELLCHECK_BATCH ? n - first : SHELLCHECK_BATCH;
 			struct strbuf out = STRBUF_INIT;
 			struct petra_error *err = NULL;
-			if (run_shellcheck(c->l->shellcheck, shells[sh], files, n, &out, &err) <
-			    0) {
+			if (run_shellcheck(c->l->shellcheck, shells[sh], files + first, count, &out,
+					   &err) < 0) {
 				strvec_pushf(&c->res->notes, "ShellCheck skipped: %s",
 					     err->message);
 				petra_error_free(err);
@@ -308,7 +333,7 @@ void lint_check_shellcheck(struct lint_ctx *c)
 						     err->message);
 					petra_error_free(err);
 				} else {
-					report_comments(c, doc, files, n);
+					report_comments(c, doc, files + first, count);
 					json_decref(doc);
 				}
 			}

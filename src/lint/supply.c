@@ -87,7 +87,7 @@ static void check_images(struct lint_ctx *c)
 		const struct dockerfile_stage *st = &df->stages[s];
 		const struct dockerfile_instruction *from = &df->instructions[st->from];
 		if (st->base && strcasecmp(st->base->text, "scratch") &&
-		    !lint_names_stage(df, st->base->text, s, NULL))
+		    !lint_names_stage(c, st->base->text, s, NULL))
 			check_image(c, from, st->base, st->base->text, true);
 		for (size_t i = st->from + 1; i < st->end; i++) {
 			const struct dockerfile_instruction *in = &df->instructions[i];
@@ -111,7 +111,7 @@ static void check_images(struct lint_ctx *c)
 				}
 			}
 			/* any stage's name (an earlier one, or PL111's mistakes) is no image */
-			if (image && *image && !lint_names_stage(df, image, df->n_stages, NULL) &&
+			if (image && *image && !lint_names_stage(c, image, df->n_stages, NULL) &&
 			    strspn(image, "0123456789") != strlen(image))
 				check_image(c, in, word, image, false);
 			dockerfile_mount_release(&m);

@@ -237,15 +237,20 @@ const char *oci_host_architecture(void)
 int oci_index_select_platform(const struct oci_index *index, struct petra_error **err)
 {
 	const char *arch = oci_host_architecture();
-	for (size_t i = 0; i < index->n_manifests; i++) {
-		const struct oci_descriptor *d = &index->manifests[i];
-		if (oci_media_type_kind(d->media_type) != OCI_KIND_MANIFEST)
-			continue;
-		const char *os = d->platform ? json_get_string(d->platform, "os") : NULL;
-		const char *a = d->platform ? json_get_string(d->platform, "architecture") : NULL;
-		if ((!os || !strcmp(os, "linux")) && (!a || !strcmp(a, arch)))
-			return (int)i;
-	}
+	/* Manifests first: an index that has the image itself is not made to
+	 * go through a nested one. */
+	static const enum oci_kind kinds[] = {OCI_KIND_MANIFEST, OCI_KIND_INDEX};
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
+		for (size_t i = 0; i < index->n_manifests; i++) {
+			const struct oci_descriptor *d = &index->manifests[i];
+			if (oci_media_type_kind(d->media_type) != kinds[k])
+				continue;
+			const char *os = d->platform ? json_get_string(d->platform, "os") : NULL;
+			const char *a =
+			    d->platform ? json_get_string(d->platform, "architecture") : NULL;
+			if ((!os || !strcmp(os, "linux")) && (!a || !strcmp(a, arch)))
+				return (int)i;
+		}
 	return petra_error_set(err, ENOENT, "image index has no manifest for linux/%s", arch);
 }
 

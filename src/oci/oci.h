@@ -114,8 +114,12 @@ int oci_index_parse(const char *data, size_t len, struct oci_index *index,
 		    struct petra_error **err);
 void oci_index_release(struct oci_index *index);
 /* The entry of an image index that matches this machine's platform
- * (linux/<arch>), or -1 with an error. */
+ * (linux/<arch>), or -1 with an error: a manifest for it, else a nested
+ * index for it (or for no platform: skopeo and others write indexes of
+ * indexes), which the caller then reads in turn, at most
+ * OCI_INDEX_MAX_DEPTH indexes deep. */
 int oci_index_select_platform(const struct oci_index *index, struct petra_error **err);
+#define OCI_INDEX_MAX_DEPTH 4
 /* This machine's architecture in GOARCH spelling ("amd64", "arm64", ...). */
 const char *oci_host_architecture(void);
 

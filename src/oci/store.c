@@ -525,6 +525,18 @@ static int read_index_json(struct petra_store *s, json_t **out, struct petra_err
 		return petra_error_set(err, EINVAL, "%s/index.json: no \"manifests\" array",
 				       s->root);
 	}
+	/* Every entry a descriptor: a wrong-typed one must stop a writer
+	 * before it writes (set_ref would otherwise keep it, and every later
+	 * reader fail on it). */
+	json_t *manifests = json_object_get(j, "manifests");
+	for (size_t i = 0; i < json_array_size(manifests); i++) {
+		struct oci_descriptor d;
+		if (oci_descriptor_from_json(json_array_get(manifests, i), &d, err) < 0) {
+			json_decref(j);
+			return petra_error_prefix(err, "%s/index.json: entry %zu", s->root, i + 1);
+		}
+		oci_descriptor_release(&d);
+	}
 	*out = j;
 	return 0;
 }

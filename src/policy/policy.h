@@ -18,8 +18,10 @@
  *
  * The builder calls petra_policy_check_base() (with the digest it
  * resolved) before pulling a base, and may apply
- * petra_policy_rewrite_base(); the runtime calls petra_policy_check_base()
- * with the image's recorded base before starting a container.
+ * petra_policy_rewrite_base(). The gate (trust_gate_check) calls it for an
+ * image and for the base the builder recorded in it, and run, run -d,
+ * exec, test, bundle and a flow step's command ask the gate before they
+ * make a process of the image (the runtime module itself does not).
  *
  * A loaded policy is read-only: it can be shared between threads.
  */

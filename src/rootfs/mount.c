@@ -131,145 +131,6 @@ int rootfs_mount(const char *target, const struct rootfs_mount_options *o, struc
 	return mount_copy(target, o, err);
 }
 
-/* ---- the merged copy ---- */
-
-static bool is_whiteout(const struct stat *st)
-{
-	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
-}
-
-static int copy_metadata(int fd, int parent, const char *name, const struct stat *st,
-			 struct petra_error **err)
-{
-	if (fd >= 0) {
-		if (fchown(fd, st->st_uid, st->st_gid) < 0 && geteuid() == 0)
-			return petra_error_set_errno(err, errno, "chown %s", name);
-		if (fchmod(fd, st->st_mode & 07777) < 0)
-			return petra_error_set_errno(err, errno, "chmod %s", name);
-	} else {
-		fchownat(parent, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
-	}
-	struct timespec times[2] = {st->st_atim, st->st_mtim};
-	utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW);
-	return 0;
-}
-
-static int merge_dir(int src, int dst, struct petra_error **err);
-
-static int merge_entry(int src, int dst, const char *name, struct petra_error **err)
-{
-	struct stat st, old;
-	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return petra_error_set_errno(err, errno, "stat %s", name);
-	bool exists = fstatat(dst, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
-	if (is_whiteout(&st))
-		return exists ? fs_remove_tree_at(dst, name, err) : 0;
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int sfd =
-		    openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0)
-			return petra_error_set_errno(err, errno, "open %s", name);
-		char v;
-		bool opaque = fgetxattr(sfd, OPAQUE_XATTR, &v, 1) == 1 && v == 'y';
-		if (exists && (!S_ISDIR(old.st_mode) || opaque)) {
-			int r = fs_remove_tree_at(dst, name, err);
-			if (r < 0)
-				return r;
-			exists = false;
-		}
-		if (!exists && mkdirat(dst, name, 0700) < 0)
-			return petra_error_set_errno(err, errno, "create directory %s", name);
-		_cleanup_close_ int dfd =
-		    openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd < 0)
-			return petra_error_set_errno(err, errno, "open %s", name);
-		int r = merge_dir(sfd, dfd, err);
-		if (r < 0)
-			return petra_error_prefix(err, "%s", name);
-		return copy_metadata(dfd, dst, name, &st, err);
-	}
-	if (exists) {
-		int r = fs_remove_tree_at(dst, name, err);
-		if (r < 0)
-			return r;
-	}
-	if (S_ISREG(st.st_mode)) {
-		_cleanup_close_ int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_close_ int out =
-		    openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (in < 0 || out < 0)
-			return petra_error_set_errno(err, errno, "copy %s", name);
-		int r = fs_copy_fd(in, out, NULL, err);
-		if (r < 0)
-			return petra_error_prefix(err, "copy %s", name);
-		return copy_metadata(out, dst, name, &st, err);
-	}
-	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
-		if (n < 0)
-			return petra_error_set_errno(err, errno, "read symlink %s", name);
-		target[n] = '\0';
-		if (symlinkat(target, dst, name) < 0)
-			return petra_error_set_errno(err, errno, "create symlink %s", name);
-		return copy_metadata(-1, dst, name, &st, err);
-	}
-	if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0)
-		return petra_error_set_errno(err, errno, "create %s", name);
-	fchmodat(dst, name, st.st_mode & 07777, 0);
-	return copy_metadata(-1, dst, name, &st, err);
-}
-
-static int merge_dir(int src, int dst, struct petra_error **err)
-{
-	_cleanup_closedir_ DIR *d = fs_opendir_at(src, ".");
-	if (!d)
-		return petra_error_set_errno(err, errno, "read directory");
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int r = merge_entry(src, dst, de->d_name, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int rootfs_merge_copy(const char *const *lowers, size_t n_lowers, int dest_fd,
-		      struct petra_error **err)
-{
-	for (size_t i = 0; i < n_lowers; i++) {
-		_cleanup_close_ int src = open(lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (src < 0)
-			return petra_error_set_errno(err, errno, "open %s", lowers[i]);
-		int r = merge_dir(src, dest_fd, err);
-		if (r < 0)
-			return petra_error_prefix(err, "merge %s", lowers[i]);
-		struct stat st;
-		if (fstat(src, &st) == 0) {
-			fchmod(dest_fd, st.st_mode & 07777);
-			fchown(dest_fd, st.st_uid, st.st_gid);
-		}
-	}
-	return 0;
-}
-
-int rootfs_copy_dir(int src_fd, int dest_fd, struct petra_error **err)
-{
-	int r = merge_dir(src_fd, dest_fd, err);
-	if (r < 0)
-		return r;
-	struct stat st;
-	if (fstat(src_fd, &st) < 0)
-		return petra_error_set_errno(err, errno, "stat the directory to copy");
-	if (fchown(dest_fd, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
-		return petra_error_set_errno(err, errno, "chown the copy");
-	if (fchmod(dest_fd, st.st_mode & 07777) < 0)
-		return petra_error_set_errno(err, errno, "chmod the copy");
-	return 0;
-}
-
 /* ---- looking up paths through the layers ---- */
 
 /* The parent directory of `path` in a layer, resolved inside the layer: a
@@ -293,6 +154,11 @@ static int stat_in_layer(int layer, const char *path, struct stat *st)
 	if (parent < 0)
 		return parent;
 	return fstatat(parent, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static bool is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
 int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, struct stat *st,

@@ -79,7 +79,8 @@ int rootfs_collect_garbage(struct petra_store *store, const struct strset *in_us
 
 /* Compare every cached layer of img with its blob; each difference is
  * reported (object: the layer's diff_id) and counted in *problems. A layer
- * that is not cached is not a problem. */
+ * that is not cached has its blob checked instead (present, digest and
+ * diff_id). */
 int rootfs_verify(struct petra_store *store, const struct image *img, petra_store_report_fn report,
 		  void *ctx, unsigned *problems, struct petra_error **err);
 
@@ -105,6 +106,16 @@ struct rootfs_mount_options {
  * layer). */
 int rootfs_mount(const char *target, const struct rootfs_mount_options *options,
 		 struct petra_error **err);
+
+/* Merge one overlay-format layer (src_fd) onto directory dest_fd, walked
+ * with fs_walk, the destination in lockstep: a 0/0 character device
+ * removes what dest_fd has there, an opaque directory replaces it. With
+ * ROOTFS_MERGE_OVERLAY the result stays a layer itself (the builder's
+ * squash): whiteouts are kept as whiteouts, a directory over one becomes
+ * opaque, directory xattrs are kept, and files are hard-linked to the
+ * source (never written afterwards) when they can be. */
+enum { ROOTFS_MERGE_OVERLAY = 1 << 0 };
+int rootfs_merge_layer(int src_fd, int dest_fd, unsigned flags, struct petra_error **err);
 
 /* Merge overlay lower directories (bottom first) onto dest_fd the way
  * overlayfs would show them: 0/0 character devices remove what is below,

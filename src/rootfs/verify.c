@@ -319,6 +319,34 @@ static unsigned compare(json_t *expected, json_t *actual, const char *diff_id,
 	return problems;
 }
 
+/* A layer not extracted: its blob must still be there and hash to its
+ * digest and diff_id (verify must not say "ok" over a corrupt or missing
+ * blob that a later run would extract). */
+static void verify_blob(struct petra_store *store, const struct oci_descriptor *layer,
+			const char *diff_id, size_t index, petra_store_report_fn report, void *ctx,
+			unsigned *problems)
+{
+	struct layer_reader_options ro = {
+	    .expected_digest = layer->digest,
+	    .expected_diff_id = diff_id,
+	    .max_ratio = -1, /* verification writes nothing */
+	};
+	_cleanup_error_ struct petra_error *e = NULL;
+	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, &e);
+	_cleanup_close_ int fd = r < 0 ? -1 : petra_store_open_blob(store, layer->digest, &e);
+	if (fd >= 0)
+		r = layer_verify_fd(fd, &ro, &e);
+	if (r >= 0 && fd >= 0)
+		return;
+	if (problems)
+		(*problems)++;
+	if (report) {
+		_cleanup_free_ char *msg = xasprintf("layer %zu (not extracted): %s", index + 1,
+						     e ? e->message : "unreadable");
+		report(ctx, diff_id, msg);
+	}
+}
+
 int rootfs_verify(struct petra_store *store, const struct image *img, petra_store_report_fn report,
 		  void *ctx, unsigned *problems, struct petra_error **err)
 {
@@ -327,8 +355,11 @@ int rootfs_verify(struct petra_store *store, const struct image *img, petra_stor
 		_cleanup_free_ char *dir = rootfs_layer_dir(store, diff_id);
 		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			if (errno == ENOENT)
+			if (errno == ENOENT) {
+				verify_blob(store, &img->manifest.layers[i], diff_id, i, report,
+					    ctx, problems);
 				continue;
+			}
 			return petra_error_set_errno(err, errno, "open %s", dir);
 		}
 		bool owners = geteuid() == 0;

@@ -363,6 +363,8 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 	sigset_t forward, saved;
 	sandbox_forward_signals(&forward);
 	sigprocmask(SIG_BLOCK, &forward, &saved);
+	/* A foreground container ends with this process, even killed. */
+	spec->sandbox.die_with_parent = true;
 	pid_t pid;
 	r = spawn_in_cgroup(spec, c, &pid, err);
 	runtime_relay_started(&relay);
@@ -387,6 +389,7 @@ static int run_foreground(const struct runtime_run_options *o, struct runtime_sp
 		    .relays = relay.relays,
 		    .n_relays = relay.n,
 		    .kill_on_second_interrupt = true,
+		    .timeout_ms = o->timeout_ms,
 		};
 		int wr = sandbox_wait(pid, &wo, &result->exit_code, r < 0 ? NULL : err);
 		if (r == 0)

@@ -101,6 +101,9 @@ struct runtime_run_options {
 	/* Published ports (network none only): a forwarder relays them. */
 	const struct runtime_port *ports;
 	size_t n_ports;
+	/* Foreground only: > 0 kills the container after this many
+	 * milliseconds (runtime_run then fails with -ETIMEDOUT). */
+	unsigned timeout_ms;
 };
 
 struct runtime_run_result {

@@ -117,7 +117,7 @@ int sandbox_exec_pidfd(int pidfd, const struct sandbox_process *p, pid_t *pid,
 			for (int i = 0; i < 3; i++)
 				joined.stdio[i] = -1; /* installed already */
 			int exit_code = 125;
-			sandbox_process_exec(&joined, &exit_code, &cerr);
+			sandbox_process_exec(&joined, -1, &exit_code, &cerr);
 			sandbox_child_fail(errpipe[1], exit_code, cerr);
 		}
 		if (leaf < 0) {

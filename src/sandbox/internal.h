@@ -8,8 +8,12 @@
 /* Apply the process part of a configuration to the calling process (which
  * is already in the container's namespaces and root) and exec it. Returns
  * only on failure, with *err set; *exit_code is what the child should
- * exit with (127 not found, 126 not executable, 125 set-up failure). */
-int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct petra_error **err);
+ * exit with (127 not found, 126 not executable, 125 set-up failure).
+ * parent_pipe >= 0: the write end of a pipe whose only reader is the
+ * parent, kept open by it until this exec: the process is then made to
+ * die with its parent (sandbox_config.die_with_parent). */
+int sandbox_process_exec(const struct sandbox_process *p, int parent_pipe, int *exit_code,
+			 struct petra_error **err);
 
 /* Put stdio[i] (when >= 0) on descriptor i, inheritable. */
 int sandbox_stdio_install(const int stdio[3], struct petra_error **err);

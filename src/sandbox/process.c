@@ -274,7 +274,22 @@ static int set_stdio(const struct sandbox_process *p, struct petra_error **err)
 	return 0;
 }
 
-int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct petra_error **err)
+/* SIGKILL when the parent ends. Set after the last change of user (which
+ * clears it); then the parent is checked to be still there, as it may have
+ * ended before: it holds the only reading end of parent_pipe, so a pipe
+ * without reader (POLLERR) means it is gone. */
+static int die_with_parent(int parent_pipe, struct petra_error **err)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return petra_error_set_errno(err, errno, "set the parent-death signal");
+	struct pollfd pfd = {.fd = parent_pipe, .events = POLLOUT};
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
+		return petra_error_set(err, ESRCH, "the process that started the container ended");
+	return 0;
+}
+
+int sandbox_process_exec(const struct sandbox_process *p, int parent_pipe, int *exit_code,
+			 struct petra_error **err)
 {
 	*exit_code = 125;
 	/* The caller may have blocked signals to forward them: the command
@@ -307,6 +322,8 @@ int sandbox_process_exec(const struct sandbox_process *p, int *exit_code, struct
 		r = set_user(&bounded, err);
 	if (r == 0)
 		r = set_capabilities(&bounded, err);
+	if (r == 0 && parent_pipe >= 0)
+		r = die_with_parent(parent_pipe, err);
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = petra_error_set_errno(err, errno, "set no_new_privs");
 	if (r == 0 && !p->no_seccomp)
@@ -399,14 +416,30 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		tcsetattr(0, TCSANOW, &t);
 	}
 	bool interrupted = false;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	bool timed_out = false;
 	for (;;) {
+		int wait_ms = -1;
+		if (o && o->timeout_ms && !timed_out) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			int64_t spent = (now.tv_sec - start.tv_sec) * 1000 +
+					(now.tv_nsec - start.tv_nsec) / 1000000;
+			if (spent >= o->timeout_ms) {
+				kill(pid, SIGKILL);
+				timed_out = true;
+			} else {
+				wait_ms = (int)(o->timeout_ms - spent);
+			}
+		}
 		struct pollfd fds[2 + ARRAY_SIZE(copies)] = {
 		    {.fd = pidfd, .events = POLLIN},
 		    {.fd = sigfd, .events = POLLIN},
 		};
 		for (size_t i = 0; i < n; i++)
 			fds[2 + i] = (struct pollfd){.fd = copies[i].from, .events = POLLIN};
-		if (poll(fds, 2 + n, -1) < 0) {
+		if (poll(fds, 2 + n, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -454,5 +487,11 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 	if (waitpid(pid, &ws, 0) < 0)
 		return petra_error_set_errno(err, errno, "wait for process %d", (int)pid);
 	*status = sandbox_exit_code(ws);
+	if (timed_out)
+		return o->timeout_ms % 1000
+			   ? petra_error_set(err, ETIMEDOUT, "timed out after %u ms, killed",
+					     o->timeout_ms)
+			   : petra_error_set(err, ETIMEDOUT, "timed out after %u s, killed",
+					     o->timeout_ms / 1000);
 	return 0;
 }

@@ -84,6 +84,10 @@ struct sandbox_config {
 	enum sandbox_network network;
 	const char *hostname; /* NULL: "petra" */
 	struct sandbox_process process;
+	/* The container is killed (SIGKILL to its PID 1, which takes the whole
+	 * PID namespace with it) when the thread that spawned it ends, however
+	 * it ends: a foreground container must not outlive its petra. */
+	bool die_with_parent;
 };
 
 /* The mount targets sandbox_spawn gives every container besides its
@@ -150,6 +154,9 @@ struct sandbox_wait_options {
 	 * (SIGKILL) instead: a second Ctrl-C ends even a process that
 	 * ignores or handles the first. */
 	bool kill_on_second_interrupt;
+	/* > 0: SIGKILL the process after this many milliseconds; sandbox_wait
+	 * then still reaps it and fills *status, but fails with -ETIMEDOUT. */
+	unsigned timeout_ms;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

@@ -563,7 +563,8 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *pid, struct petra_error
 		struct child ch = {.c = c, .root_fd = -1};
 		int exit_code = 125;
 		if (setup_container(&ch, &cerr) == 0)
-			sandbox_process_exec(&proc, &exit_code, &cerr);
+			sandbox_process_exec(&proc, c->die_with_parent ? errpipe[1] : -1,
+					     &exit_code, &cerr);
 		sandbox_child_fail(errpipe[1], exit_code, cerr);
 	}
 	int saved = errno;

@@ -7,7 +7,9 @@
  *    checked: known sections and fields only, the right types.
  *  - structtest_run: every test of a file against an image.
  *    commandTests run each command in a fresh read-only sandbox of the
- *    image (runtime_run; setup, command and teardown share one in-memory
+ *    image (runtime_run, killed at the test's timeout; its output read
+ *    through pipes as it is written, at most STRUCTTEST_OUTPUT_KEPT of it
+ *    kept); setup, command and teardown share one in-memory
  *    writable layer when there is a setup or teardown, as the original
  *    commits between them); fileExistenceTests and fileContentTests look
  *    at the image's filesystem mounted read-only; metadataTest at its
@@ -48,7 +50,17 @@ struct structtest_context {
 	struct petra_store *store;
 	const char *image;
 	const char *run_dir;
+	/* A command test's setup, command and teardown together (and the
+	 * immutability probe) are killed after this; 0: no limit. */
+	unsigned timeout_ms;
 };
+
+/* What is kept of each command's stdout and stderr, and of a file a
+ * content test reads; the rest is read and counted, not kept. Patterns
+ * match against what is kept; when there was more, a pattern that could
+ * only be decided by the rest fails the test and says so. */
+#define STRUCTTEST_OUTPUT_KEPT       ((size_t)8 << 20)
+#define STRUCTTEST_DEFAULT_TIMEOUT_S 60
 
 /* Run every test of doc against the image; results are appended to
  * report. Fails only when the tests cannot be run at all. */

@@ -214,6 +214,10 @@ static int policy_digest(const struct petra_policy *policy, struct trust_rules *
 		 * only with a changed policy file. */
 		rc = fs_read_file_at(AT_FDCWD, r->signature_policy, 1 << 20,
 				     &r->signature_policy_text, &r->signature_policy_len, err);
+		/* Its path too: relative key paths in it are read from
+		 * its directory, so the same bytes elsewhere are another
+		 * policy. */
+		oci_hasher_update(&h, r->signature_policy, strlen(r->signature_policy) + 1);
 		if (rc == 0)
 			oci_hasher_update(&h, r->signature_policy_text,
 					  r->signature_policy_len + 1);
@@ -462,6 +466,13 @@ int trust_gate_check(struct petra_store *store, const char *image, enum trust_pu
 		     const struct petra_policy *policy, struct trust_gate_result *result,
 		     struct petra_error **err)
 {
+	return trust_gate_check_with(store, image, purpose, policy, NULL, result, err);
+}
+
+int trust_gate_check_with(struct petra_store *store, const char *image, enum trust_purpose purpose,
+			  const struct petra_policy *policy, const char *signature_policy,
+			  struct trust_gate_result *result, struct petra_error **err)
+{
 	(void)purpose; /* every purpose asks the same question today */
 	memset(result, 0, sizeof(*result));
 	struct oci_descriptor desc;
@@ -480,6 +491,10 @@ int trust_gate_check(struct petra_store *store, const char *image, enum trust_pu
 	if (rules_load(policy, &rules, err) < 0) {
 		rules_release(&rules);
 		return -1;
+	}
+	if (signature_policy) {
+		free(rules.signature_policy);
+		rules.signature_policy = xstrdup(signature_policy);
 	}
 	char pdigest[OCI_DIGEST_SIZE];
 	if (policy_digest(policy, &rules, pdigest, err) < 0) {

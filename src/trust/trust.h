@@ -366,6 +366,13 @@ void trust_gate_result_release(struct trust_gate_result *result);
 int trust_gate_check(struct petra_store *store, const char *image, enum trust_purpose purpose,
 		     const struct petra_policy *policy, struct trust_gate_result *result,
 		     struct petra_error **err);
+/* The same with a containers-policy.json given on the command line
+ * (--signature-policy FILE): it replaces the trust section's
+ * signature-policy, and applies without a policy file too (policy NULL).
+ * NULL: trust_gate_check. The CLI's verbs ask through cli_gate(). */
+int trust_gate_check_with(struct petra_store *store, const char *image, enum trust_purpose purpose,
+			  const struct petra_policy *policy, const char *signature_policy,
+			  struct trust_gate_result *result, struct petra_error **err);
 
 /* Check attestations (from trust_store_attestations) against check's
  * keys: an envelope signed (over DSSE's PAE) by one of them, an in-toto

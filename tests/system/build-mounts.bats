@@ -43,7 +43,8 @@ RUN test ! -e /run/secrets/token && echo gone > /after'
 	[ "$(cat "$fs/env-size")" = "${#BUILD_TOKEN_ENV}" ]
 	[ "$(cat "$fs/after")" = gone ]
 	# Not even the mount points are left in a layer.
-	[ ! -e "$fs/run/secrets" ] && [ ! -e "$fs/etc/app" ]
+	[ ! -e "$fs/run/secrets" ]
+	[ ! -e "$fs/etc/app" ]
 	assert_not_in_store "$secret"
 	# A changed secret does not rerun the step (as in BuildKit).
 	printf 'other-%s' "$secret" >"$BATS_TEST_TMPDIR/token"
@@ -104,8 +105,11 @@ RUN --mount=type=bind,source=src,target=/w,rw touch /w/scratch && ls /w > /rw-li
 	[ "$(cat "$fs/ro")" = read-only ]
 	[ "$(cat "$fs/tool")" = tool ]
 	grep -qx scratch "$fs/rw-list"
-	[ ! -e "$CTX/src/scratch" ] && [ ! -e "$CTX/src/new" ]
-	[ ! -e "$fs/mnt" ] && [ ! -e "$fs/w" ] && [ ! -e "$fs/t" ]
+	[ ! -e "$CTX/src/scratch" ]
+	[ ! -e "$CTX/src/new" ]
+	[ ! -e "$fs/mnt" ]
+	[ ! -e "$fs/w" ]
+	[ ! -e "$fs/t" ]
 	# The bound content is part of the key.
 	run petra build -t bind:1 "$CTX"
 	[ "$(echo "$output" | grep -c '(cached)')" = 4 ]

@@ -94,7 +94,8 @@ COPY app.txt /'
 	[ "$(revision 5)" = "$head" ]
 	# Packed refs and objects are read too.
 	git -C "$CTX" gc -q
-	[ ! -e "$CTX/.git/refs/heads/master" ] && [ ! -e "$CTX/.git/refs/heads/main" ]
+	[ ! -e "$CTX/.git/refs/heads/master" ]
+	[ ! -e "$CTX/.git/refs/heads/main" ]
 	[ "$(revision 6)" = "$head" ]
 	echo v3 >"$CTX/app.txt"
 	[ "$(revision 7)" = "$head-dirty" ]
@@ -159,6 +160,9 @@ COPY d /srv/d
 RUN rm -f /etc/hostname && rm -rf /home/app && mkdir /home/app2 && echo x > /srv/d/a \
  && chmod 700 /srv && ln -s /srv/d /d-link && rm /bin/seq
 RUN mkdir -p /var/tmp && rm -rf /var/tmp && echo file > /var/tmp
+RUN --mount=type=tmpfs,target=/mnt/deep/scratch mkdir -p /x/y/z && echo h > /x/y/z/f \
+ && ln /x/y/z/f /x/y/z/hl && mkdir /srv/d/sub && echo s > /srv/d/sub/s
+RUN rm -rf /x/y && mkdir /x/y && echo g > /x/y/g && rm -rf /srv/d/sub
 WORKDIR /made/by/workdir'
 	petra build -q --snapshot overlay -t snap:overlay "$CTX" >/dev/null
 	run petra build --no-cache --snapshot copy -t snap:copy "$CTX"
@@ -167,8 +171,21 @@ WORKDIR /made/by/workdir'
 	unpack_image snap:overlay "$BATS_TEST_TMPDIR/a"
 	unpack_image snap:copy "$BATS_TEST_TMPDIR/b"
 	assert_same_tree "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
-	[ ! -e "$BATS_TEST_TMPDIR/b/etc/hostname" ] && [ ! -e "$BATS_TEST_TMPDIR/b/bin/seq" ]
+	[ ! -e "$BATS_TEST_TMPDIR/b/etc/hostname" ]
+	[ ! -e "$BATS_TEST_TMPDIR/b/bin/seq" ]
 	[ "$(cat "$BATS_TEST_TMPDIR/b/var/tmp")" = file ]
+	# The mount target's stub directories are in no layer; what a later
+	# step removed is gone.
+	[ ! -e "$BATS_TEST_TMPDIR/b/mnt" ]
+	[ ! -e "$BATS_TEST_TMPDIR/b/x/y/z" ]
+	[ ! -e "$BATS_TEST_TMPDIR/b/srv/d/sub" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/b/x/y/g")" = g ]
+	# Squashing over the copy fallback gives that filesystem too.
+	run petra build --no-cache --snapshot copy --squash -t snap:squashed "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(petra inspect --manifest snap:squashed | jq '.layers | length')" = 2 ]
+	unpack_image snap:squashed "$BATS_TEST_TMPDIR/c"
+	assert_same_tree "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
 }
 
 @test "where overlayfs cannot be mounted the build says so once and copies" {

@@ -132,8 +132,12 @@ RUN echo made > /made'
 	[ "$status" -eq 0 ]
 	unpack_image bare:2 "$BATS_TEST_TMPDIR/fs"
 	local fs="$BATS_TEST_TMPDIR/fs"
-	[ ! -e "$fs/proc" ] && [ ! -e "$fs/dev" ] && [ ! -e "$fs/sys" ]
-	[ ! -e "$fs/etc/hosts" ] && [ ! -e "$fs/etc/resolv.conf" ] && [ ! -e "$fs/scratch" ]
+	[ ! -e "$fs/proc" ]
+	[ ! -e "$fs/dev" ]
+	[ ! -e "$fs/sys" ]
+	[ ! -e "$fs/etc/hosts" ]
+	[ ! -e "$fs/etc/resolv.conf" ]
+	[ ! -e "$fs/scratch" ]
 	[ -f "$fs/made" ]
 	# The first RUN changed nothing: no layer for it.
 	[ "$(petra inspect --manifest bare:2 | jq '.layers | length')" = 2 ]

@@ -194,6 +194,18 @@ EOF
 	run petra flow "$FLOW/build.yml"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'step "a": unknown key "dockerfiel"'* ]]
+	# A value of the wrong type is an error naming the field, line and
+	# column, not the default Dockerfile used in silence.
+	flow_file 2016-03-14 '    a:
+      dockerfile: {x: y}'
+	run petra flow --check "$FLOW/build.yml"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'build.yml:5:7: step "a".dockerfile: a string is expected, not a mapping'* ]]
+	flow_file 2016-03-14 '    a:
+      context: [a, b]'
+	run petra flow --check "$FLOW/build.yml"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'build.yml:5:7: step "a".context: a string is expected, not a sequence'* ]]
 	# The default file is ./build.yml.
 	flow_file 2016-03-14 '    a:
       name: x'

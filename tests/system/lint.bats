@@ -267,3 +267,31 @@ EOF
 	run petra lint --failure-threshold none quotes.Dockerfile
 	[ "$status" -eq 0 ]
 }
+
+@test "50,000 chained stages lint as a few do: names, SHELL and USER carry through every FROM" {
+	# Stage names were looked up by scanning every stage, and the SHELL in
+	# effect by walking the chain of FROM <stage> at every RUN: quadratic
+	# (16k stages 2 s, 300k 14 min; bench figures in docs/BENCHMARKS.md).
+	python3 - "$DIGEST" >big.Dockerfile <<'PY'
+import sys
+n = 50000
+out = [f"FROM debian:12@{sys.argv[1]} AS s0", 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]', "COPY a /a0"]
+for i in range(1, n):
+    out += [f"FROM s{i-1} AS s{i}", f"COPY --from=s{i-1} /a0 /a{i}"]
+out += [f"FROM s{n-1} AS last", "RUN echo a | cat", "COPY --from=later /a0 /b",
+        "USER 10001:10001", 'CMD ["/bin/true"]', "FROM scratch AS later", "FROM scratch AS last"]
+print("\n".join(out))
+PY
+	# timeout(1) only turns a hang into a failure; nothing here is timed.
+	run timeout 600 "$PETRA" lint --no-shellcheck --target last --format json big.Dockerfile
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -c '.[] | [.line, .rule, .message]' >findings
+	cat findings >&2
+	[ "$(wc -l <findings)" -eq 3 ]
+	grep -qx '\[3,"PL204",.*\]' findings
+	# a later stage, found among 50,000 by name
+	grep -qxF '[100004,"PL111","COPY --from=later names a later stage (line 100007): it would be pulled as an image, not built"]' findings
+	grep -qxF '[100008,"PL112","stage name \"last\" is already used on line 100002"]' findings
+	# no PL116: the pipefail SHELL of stage 0 is in effect 50,000 FROMs later
+	! grep -q PL116 findings
+}

@@ -313,7 +313,8 @@ static void test_structtest_load(void **state)
 	assert_int_equal(structtest_load(p, &doc, &err), 0);
 	json_t *t = json_array_get(json_object_get(doc, "commandTests"), 0);
 	assert_string_equal(json_get_string(t, "command"), "echo");
-	assert_int_equal(json_integer_value(json_array_get(json_object_get(t, "args"), 1)), 1);
+	/* A number for a string is read as its text, as the original reads it. */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(t, "args"), 1)), "1");
 	json_decref(doc);
 	free(p);
 	static const struct {
