@@ -279,7 +279,7 @@ int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char 
 /* ---- registry options shared by pull, push, login, inspect (registryopts.c) ---- */
 
 enum {
-	CLI_OPT_CREDS = 1200,
+	CLI_OPT_CREDS = 1400, /* apart from the gate (1200) and run (1200) ranges */
 	CLI_OPT_AUTHFILE,
 	CLI_OPT_CERT_DIR,
 	CLI_OPT_TLS_VERIFY,

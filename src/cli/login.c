@@ -21,7 +21,7 @@ static const char login_usage[] =
     "      --tls-verify=false   do not check the registry's TLS certificate\n"
     "  -h, --help               this help\n";
 
-enum { OPT_PASSWORD_STDIN = 1300, OPT_ALL };
+enum { OPT_PASSWORD_STDIN = 1500, OPT_ALL };
 
 static char *read_line(FILE *in, bool echo)
 {
