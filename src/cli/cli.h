@@ -20,6 +20,7 @@
 #include "image/image.h"
 #include "layer/layer.h"
 #include "oci/oci.h"
+#include "registry/registry.h"
 #include "runtime/runtime.h"
 #include "trust/trust.h"
 
@@ -278,6 +279,36 @@ int cli_run_limits_option(const char *verb, int opt, const char *arg,
  * frees); 0, or EXIT_FAIL after saying it is missing. */
 int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char **init_path);
 
+/* ---- registry options shared by pull, push, login, inspect (registryopts.c) ---- */
+
+enum {
+	CLI_OPT_CREDS = 1400, /* apart from the gate (1200) and run (1200) ranges */
+	CLI_OPT_AUTHFILE,
+	CLI_OPT_CERT_DIR,
+	CLI_OPT_TLS_VERIFY,
+	CLI_OPT_PLATFORM,
+	CLI_OPT_CHUNK_SIZE,
+};
+#define CLI_REGISTRY_LONG_OPTIONS                                                                  \
+	{"creds", required_argument, NULL, CLI_OPT_CREDS},                                         \
+	    {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                               \
+	    {"cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR},                               \
+	    {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY},                           \
+	{                                                                                          \
+		"platform", required_argument, NULL, CLI_OPT_PLATFORM                              \
+	}
+#define CLI_REGISTRY_OPTIONS_HELP                                                                  \
+	"      --creds USER[:PASS]  credentials (default: the auth files)\n"                       \
+	"      --authfile FILE      the auth file (default: $REGISTRY_AUTH_FILE, else\n"           \
+	"                           $XDG_RUNTIME_DIR/containers/auth.json, then\n"                 \
+	"                           ~/.docker/config.json)\n"                                      \
+	"      --cert-dir DIR       CAs (*.crt) and client certificates (*.cert, *.key)\n"         \
+	"                           (default: /etc/containers/certs.d/HOST:PORT)\n"                \
+	"      --tls-verify=false   do not check TLS certificates; plain HTTP allowed\n"
+/* 0 when opt was a registry option and is recorded, -1 when it is not
+ * one, EXIT_USAGE (message printed) when its value is wrong. */
+int cli_registry_option(const char *verb, int opt, const char *arg, struct registry_options *o);
+
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \
 	X(export, "Export an image to an OCI layout or OCI archive")                               \
@@ -323,7 +354,14 @@ int cli_run_limits_finish(const char *verb, struct runtime_run_options *o, char 
 	X(deploy, "Write Kubernetes or Compose manifests: read-only, restricted, by digest")       \
 	X(kube_lint, "Check Kubernetes manifests against the restricted profile and the images")   \
 	X(admission, "Serve a validating admission webhook (HTTPS) with kube-lint's rules")        \
-	X(info, "Show the store, the run directory and the kernel features petra uses")
+	X(info, "Show the store, the run directory and the kernel features petra uses")            \
+	X(pull, "Pull an image from a registry into the store")                                    \
+	X(push, "Push an image to a registry")                                                     \
+	X(login, "Keep credentials for a registry")                                                \
+	X(logout, "Forget credentials for a registry")                                             \
+	X(copy, "Copy an image between registries, layouts, archives and the store")               \
+	X(save, "Write images to a docker save archive")                                           \
+	X(load, "Load the images of a docker save archive")
 
 /* The private key's password: $PETRA_PASSWORD, else asked on the terminal
  * (twice when confirm). NULL with err when there is none. Caller frees. */

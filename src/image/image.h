@@ -80,6 +80,16 @@ struct image_unpack_options {
 int image_unpack(struct petra_store *store, const char *ref, const char *target,
 		 const struct image_unpack_options *options, struct petra_error **err);
 
+/* `docker save` archives (dockerarchive.c). Save: the images of refs in
+ * one archive (layers uncompressed and verified against their diff_ids,
+ * shared layers once), written atomically. Load: every image of the
+ * archive into the store under its RepoTags; *names gets "NAME DIGEST"
+ * lines. */
+int image_save(struct petra_store *store, const char *const *refs, size_t n_refs, const char *file,
+	       struct petra_error **err);
+int image_load_docker_archive(struct petra_store *store, const char *file, struct strvec *names,
+			      struct petra_error **err);
+
 /* Decompress every layer of every image named in the store and compare it
  * with its config's diff_id; report each mismatch. */
 int image_verify_layers(struct petra_store *store, petra_store_report_fn report, void *ctx,

@@ -208,6 +208,16 @@ int petra_store_blob_write(struct petra_blob_writer *writer, const void *data, s
 int petra_store_blob_commit(struct petra_blob_writer *writer, const char *expected,
 			    char digest[OCI_DIGEST_SIZE], int64_t *size, struct petra_error **err);
 void petra_store_blob_abort(struct petra_blob_writer *writer);
+/* A download that may have been interrupted before: the writer continues
+ * the partial file kept for `digest` (its bytes hashed again; *offset
+ * receives their count, 0 for a new one). Commit as any writer (the
+ * digest is still checked); abort removes the partial file, suspend
+ * keeps it for the next attempt. When another process holds that file, a
+ * private writer is returned (offset 0). */
+int petra_store_blob_resume(struct petra_store *store, const char *digest,
+			    struct petra_blob_writer **writer, int64_t *offset,
+			    struct petra_error **err);
+void petra_store_blob_suspend(struct petra_blob_writer *writer);
 
 /* Names. */
 struct petra_store_entry {

@@ -254,6 +254,7 @@ struct petra_blob_writer {
 	int64_t size;
 	char *buf;
 	size_t buf_len;
+	bool keep_partial; /* a named partial download (petra_store_blob_resume) */
 };
 
 int petra_store_blob_begin(struct petra_store *s, struct petra_blob_writer **out,
@@ -273,6 +274,72 @@ int petra_store_blob_begin(struct petra_store *s, struct petra_blob_writer **out
 	oci_hasher_init(&w->hasher);
 	*out = w;
 	return 0;
+}
+
+int petra_store_blob_resume(struct petra_store *s, const char *digest,
+			    struct petra_blob_writer **out, int64_t *offset,
+			    struct petra_error **err)
+{
+	*offset = 0;
+	if (s->blobs_fd < 0 || !(s->flags & (PETRA_STORE_WRITE | PETRA_STORE_EXCLUSIVE)))
+		return petra_error_set(err, EBADF, "store %s is not open for writing", s->root);
+	if (!oci_digest_valid(digest))
+		return petra_error_set(err, EINVAL, "resume: invalid digest \"%s\"", digest);
+	/* ".tmp-" so prune removes one left behind for good; prune never
+	 * runs while a writer holds the store (the gc lock). */
+	char *name = xasprintf(".tmp-partial-%s", oci_digest_hex(digest));
+	int fd = openat(s->blobs_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = errno;
+		free(name);
+		return petra_error_set_errno(err, e, "store %s: partial blob", s->root);
+	}
+	/* Another process downloading the same blob: a private file instead. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		free(name);
+		return petra_store_blob_begin(s, out, err);
+	}
+	struct petra_blob_writer *w = xcalloc(1, sizeof(*w));
+	w->store = s;
+	w->fd = fd;
+	w->tmp_name = name;
+	w->keep_partial = true;
+	w->buf = xmalloc(BLOB_WRITE_BUFFER);
+	oci_hasher_init(&w->hasher);
+	/* The bytes already there count: hash them again. */
+	for (;;) {
+		ssize_t n = read(fd, w->buf, BLOB_WRITE_BUFFER);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			petra_store_blob_abort(w);
+			return petra_error_set_errno(err, e, "store %s: read partial blob",
+						     s->root);
+		}
+		if (n == 0)
+			break;
+		oci_hasher_update(&w->hasher, w->buf, (size_t)n);
+		w->size += n;
+	}
+	*offset = w->size;
+	*out = w;
+	return 0;
+}
+
+void petra_store_blob_suspend(struct petra_blob_writer *w)
+{
+	if (!w)
+		return;
+	if (w->keep_partial) {
+		/* Keep what arrived for the next attempt; a crash keeps it too. */
+		if (w->buf_len)
+			(void)fs_write_all(w->fd, w->buf, w->buf_len);
+		free(w->tmp_name);
+		w->tmp_name = NULL;
+	}
+	petra_store_blob_abort(w);
 }
 
 static int writer_flush(struct petra_blob_writer *w, struct petra_error **err)
@@ -331,6 +398,10 @@ int petra_store_blob_commit(struct petra_blob_writer *w, const char *expected,
 		goto out;
 	if (fsync(w->fd) < 0) {
 		r = petra_error_set_errno(err, errno, "sync blob in %s", w->store->root);
+		goto out;
+	}
+	if (w->keep_partial && fchmod(w->fd, 0444) < 0) {
+		r = petra_error_set_errno(err, errno, "chmod blob in %s", w->store->root);
 		goto out;
 	}
 	oci_hasher_final(&w->hasher, actual);

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* petra copy: an image between registries, layouts, archives and the
+ * store, through the store (blobs verified once, shared blobs kept once). */
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: petra copy [OPTIONS] SRC DEST\n"
+    "\n"
+    "Copy an image. SRC and DEST are each one of:\n"
+    "  docker://REF             a registry\n"
+    "  oci:PATH[:TAG]           an OCI image layout\n"
+    "  oci-archive:FILE[:TAG]   an OCI layout in a tar archive\n"
+    "  docker-archive:FILE      a `docker save` archive (SRC: its first image)\n"
+    "  NAME[:TAG]               an image of the store\n"
+    "The image goes through the store (and stays there under SRC's name, or\n"
+    "DEST's when DEST is the store); the printed digest is the manifest's.\n"
+    "Between two registries, the image's referrers (signatures, SBOMs: the\n"
+    "referrers API, else the sha256-<hex> tag) are copied too.\n"
+    "\n"
+    "Options:\n"
+    "      --platform OS/ARCH[/VARIANT]  docker:// SRC: the image of an "
+    "index\n" CLI_REGISTRY_OPTIONS_HELP "  -j, --jobs N             blobs at once (default 4)\n"
+    "  -q, --quiet              no progress\n"
+    "  -h, --help               this help\n";
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+int cmd_copy(struct cli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+	    CLI_REGISTRY_LONG_OPTIONS,
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct registry_options o = {.tls_verify = -1, .quiet = cli->quiet};
+	cli_getopt_reset();
+	int c;
+	while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
+		int r = cli_registry_option("copy", c, optarg, &o);
+		if (r >= 0) {
+			if (r)
+				return r;
+			continue;
+		}
+		switch (c) {
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			return cli_help(usage);
+		default:
+			return cli_bad_option("copy", argv);
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage("copy", "expects SRC and DEST");
+	const char *src = argv[optind], *dest = argv[optind + 1];
+	_cleanup_store_ struct petra_store *store =
+	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
+	if (!store)
+		return EXIT_FAIL;
+	struct petra_error *err = NULL;
+	char digest[OCI_DIGEST_SIZE];
+	_cleanup_free_ char *name = NULL;
+	/* SRC into the store. */
+	if (has_prefix(src, "docker://")) {
+		if (registry_pull(store, src + 9, &o, digest, &err) < 0)
+			return cli_fail(err);
+		name = xstrdup(src + 9);
+	} else if (has_prefix(src, "oci:") || has_prefix(src, "oci-archive:")) {
+		struct image_import_options io = {.compression = LAYER_COMPRESSION_GZIP};
+		if (image_import(store, src, &io, &name, digest, &err) < 0)
+			return cli_fail(err);
+	} else if (has_prefix(src, "docker-archive:")) {
+		_cleanup_strvec_ struct strvec names = STRVEC_INIT;
+		if (image_load_docker_archive(store, src + 15, &names, &err) < 0)
+			return cli_fail(err);
+		if (!names.n)
+			return cli_fail(
+			    (petra_error_set(&err, ENOENT, "copy: %s holds no image", src), err));
+		char *space = strchr(names.v[0], ' ');
+		name = xstrndup(names.v[0], (size_t)(space - names.v[0]));
+		if (!strcmp(name, "<none>")) {
+			free(name);
+			name = xstrdup(space + 1);
+		}
+	} else {
+		name = xstrdup(src);
+	}
+	/* The store's image to DEST. */
+	if (has_prefix(dest, "docker://")) {
+		if (registry_push(store, name, dest + 9, &o, digest, &err) < 0)
+			return cli_fail(err);
+		/* Registry to registry: signatures, SBOMs and attestations too. */
+		size_t copied = 0;
+		if (has_prefix(src, "docker://") &&
+		    registry_copy_referrers(store, src + 9, dest + 9, digest, &o, &copied, &err) <
+			0)
+			return cli_fail(err);
+		if (copied && !o.quiet)
+			log_info("copied %zu referrer%s", copied, copied == 1 ? "" : "s");
+	} else if (has_prefix(dest, "oci:") || has_prefix(dest, "oci-archive:")) {
+		if (image_export(store, name, dest, &err) < 0)
+			return cli_fail(err);
+	} else if (has_prefix(dest, "docker-archive:")) {
+		const char *refs[] = {name};
+		if (image_save(store, refs, 1, dest + 15, &err) < 0)
+			return cli_fail(err);
+	} else {
+		struct oci_descriptor desc;
+		struct oci_ref ref;
+		if (petra_store_resolve(store, name, &desc, NULL, &err) < 0 ||
+		    oci_ref_parse(dest, &ref, &err) < 0)
+			return cli_fail(err);
+		_cleanup_free_ char *dest_name = oci_ref_format(&ref);
+		oci_ref_release(&ref);
+		int r = petra_store_set_ref(store, dest_name, &desc, &err);
+		oci_descriptor_release(&desc);
+		if (r < 0)
+			return cli_fail(err);
+	}
+	struct oci_descriptor final;
+	if (petra_store_resolve(store, name, &final, NULL, &err) < 0)
+		return cli_fail(err);
+	printf("%s\n", final.digest);
+	oci_descriptor_release(&final);
+	return EXIT_OK;
+}

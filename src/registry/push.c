@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Push: blobs first (skipped when the registry has them, mounted from
+ * another repository of the same registry when one is known to hold them,
+ * else uploaded: monolithic when small, PATCH chunks with the server's
+ * Range checked when large), then the manifest under its tag. */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "image/image.h"
+
+struct push_job {
+	struct registry_client *client;
+	const char *host;
+	const char *repo;
+	struct petra_store *store;
+	const struct registry_options *o;
+	struct registry_progress *progress;
+	const struct oci_descriptor **blobs;
+};
+
+static char *with_digest(const char *location, const char *digest)
+{
+	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
+}
+
+/* Upload a blob into the session at *location (updated as the server
+ * moves it). Bytes are hashed as they leave the store. */
+static int upload(struct push_job *j, const struct oci_descriptor *d, char **location,
+		  struct petra_error **err)
+{
+	_cleanup_close_ int fd = petra_store_open_blob(j->store, d->digest, err);
+	if (fd < 0)
+		return fd;
+	_cleanup_free_ char *scope = registry_scope(j->repo, true);
+	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 16u << 20;
+	struct oci_hasher hasher;
+	oci_hasher_init(&hasher);
+	int64_t hashed = 0;
+	int ret = 0;
+	const char *octet[] = {"Content-Type: application/octet-stream", NULL, NULL};
+	if ((uint64_t)d->size <= chunk) {
+		_cleanup_free_ char *url = with_digest(*location, d->digest);
+		struct http_source src = {.fd = fd,
+					  .start = 0,
+					  .end = d->size,
+					  .hasher = &hasher,
+					  .hashed_upto = &hashed};
+		struct http_request req = {.method = "PUT",
+					   .url = url,
+					   .scope = scope,
+					   .headers = octet,
+					   .source = &src,
+					   .no_retry = true};
+		struct http_response r = {.content_length = -1};
+		ret = registry_request(j->client, &req, &r, err);
+		if (ret == 0 && r.status != 201)
+			ret = registry_http_error(&r, err);
+		registry_http_response_release(&r);
+		registry_progress_add(j->progress, (uint64_t)d->size);
+		char actual[OCI_DIGEST_SIZE];
+		oci_hasher_final(&hasher, actual);
+		if (ret == 0 && strcmp(actual, d->digest))
+			ret = petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
+		return ret;
+	}
+	int64_t offset = 0;
+	while (offset < d->size) {
+		int64_t end = offset + (int64_t)chunk;
+		if (end > d->size)
+			end = d->size;
+		_cleanup_free_ char *range =
+		    xasprintf("Content-Range: %" PRId64 "-%" PRId64, offset, end - 1);
+		octet[1] = range;
+		struct http_source src = {.fd = fd,
+					  .start = offset,
+					  .end = end,
+					  .hasher = &hasher,
+					  .hashed_upto = &hashed};
+		struct http_request req = {.method = "PATCH",
+					   .url = *location,
+					   .scope = scope,
+					   .headers = octet,
+					   .source = &src,
+					   .no_retry = true};
+		struct http_response r = {.content_length = -1};
+		ret = registry_request(j->client, &req, &r, err);
+		if (ret == 0 && r.status != 202)
+			ret = registry_http_error(&r, err);
+		/* The server says what it holds: "0-LAST". */
+		int64_t first = -1, last = -1;
+		if (ret == 0 &&
+		    (!r.range || sscanf(r.range, "%" SCNd64 "-%" SCNd64, &first, &last) != 2 ||
+		     first != 0 || last != end - 1))
+			ret = petra_error_set(
+			    err, EPROTO,
+			    "after bytes %" PRId64 "-%" PRId64 " the registry holds %s", offset,
+			    end - 1, r.range ? r.range : "nothing it says");
+		if (ret == 0 && r.location) {
+			free(*location);
+			*location = steal_pointer(&r.location);
+		}
+		registry_http_response_release(&r);
+		if (ret < 0) {
+			oci_hasher_release(&hasher);
+			return ret;
+		}
+		registry_progress_add(j->progress, (uint64_t)(end - offset));
+		offset = end;
+	}
+	char actual[OCI_DIGEST_SIZE];
+	oci_hasher_final(&hasher, actual);
+	if (strcmp(actual, d->digest))
+		return petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
+	_cleanup_free_ char *url = with_digest(*location, d->digest);
+	struct http_request req = {.method = "PUT", .url = url, .scope = scope, .no_retry = true};
+	struct http_source empty = {.mem = "", .start = 0, .end = 0};
+	req.source = &empty;
+	struct http_response r = {.content_length = -1};
+	ret = registry_request(j->client, &req, &r, err);
+	if (ret == 0 && r.status != 201)
+		ret = registry_http_error(&r, err);
+	registry_http_response_release(&r);
+	return ret;
+}
+
+static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct petra_error **err)
+{
+	_cleanup_free_ char *scope = registry_scope(j->repo, true);
+	_cleanup_free_ char *head_url = xasprintf("/v2/%s/blobs/%s", j->repo, d->digest);
+	struct http_request head = {.method = "HEAD", .url = head_url, .scope = scope};
+	struct http_response r = {.content_length = -1};
+	int ret = registry_request(j->client, &head, &r, err);
+	if (ret < 0)
+		return ret;
+	long status = r.status;
+	registry_http_response_release(&r);
+	if (status == 200) {
+		registry_progress_add(j->progress, (uint64_t)d->size);
+		registry_progress_line(j->progress, "exists", d->digest, d->size);
+		return 0;
+	}
+	_cleanup_free_ char *location = NULL;
+	_cleanup_strvec_ struct strvec from = STRVEC_INIT;
+	registry_locations_find(j->store, j->host, j->repo, d->digest, &from);
+	for (size_t i = 0; i < from.n && !location; i++) {
+		_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s",
+						     j->repo, d->digest, from.v[i]);
+		/* One token covering both repositories. */
+		_cleanup_free_ char *mount_scope =
+		    xasprintf("repository:%s:pull,push repository:%s:pull", j->repo, from.v[i]);
+		struct http_request req = {
+		    .method = "POST", .url = url, .scope = mount_scope, .no_retry = true};
+		struct http_response mr = {.content_length = -1};
+		ret = registry_request(j->client, &req, &mr, err);
+		if (ret < 0)
+			return ret;
+		if (mr.status == 201) {
+			registry_http_response_release(&mr);
+			registry_progress_add(j->progress, (uint64_t)d->size);
+			registry_progress_line(j->progress, "mounted", d->digest, d->size);
+			return 0;
+		}
+		/* 202: the registry started an upload instead; use it. */
+		if (mr.status == 202 && mr.location)
+			location = steal_pointer(&mr.location);
+		registry_http_response_release(&mr);
+	}
+	if (!location) {
+		_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/uploads/", j->repo);
+		struct http_request req = {
+		    .method = "POST", .url = url, .scope = scope, .no_retry = true};
+		struct http_response pr = {.content_length = -1};
+		ret = registry_request(j->client, &req, &pr, err);
+		if (ret == 0 && (pr.status != 202 || !pr.location))
+			ret =
+			    pr.status == 202
+				? petra_error_set(err, EPROTO, "upload started without a Location")
+				: registry_http_error(&pr, err);
+		if (ret == 0)
+			location = steal_pointer(&pr.location);
+		registry_http_response_release(&pr);
+		if (ret < 0)
+			return ret;
+	}
+	ret = upload(j, d, &location, err);
+	if (ret == 0)
+		registry_progress_line(j->progress, "pushed", d->digest, d->size);
+	return ret;
+}
+
+static size_t no_deps(void *ctx, size_t task)
+{
+	(void)ctx;
+	(void)task;
+	return 0;
+}
+
+int registry_push_blob(struct registry_client *c, const char *host, const char *repo,
+		       struct petra_store *store, const struct registry_options *o,
+		       const struct oci_descriptor *desc, struct petra_error **err)
+{
+	struct push_job job = {c, host, repo, store, o, NULL, NULL};
+	return push_blob(&job, desc, err);
+}
+
+static int push_blob_task(void *ctx, size_t task, struct petra_error **err)
+{
+	struct push_job *j = ctx;
+	int ret = push_blob(j, j->blobs[task], err);
+	if (ret < 0)
+		return petra_error_prefix(err, "blob %s", j->blobs[task]->digest);
+	return 0;
+}
+
+int registry_push(struct petra_store *store, const char *image, const char *dest,
+		  const struct registry_options *o, char digest[OCI_DIGEST_SIZE],
+		  struct petra_error **err)
+{
+	struct image img;
+	int ret = image_load(store, image, &img, err);
+	if (ret < 0)
+		return petra_error_prefix(err, "push %s", image);
+	const char *text = dest ? dest : img.name;
+	_cleanup_free_ char *manifest = NULL;
+	size_t manifest_len = 0;
+	struct policy_ref ref = {0};
+	struct registry_target *targets = NULL;
+	size_t n_targets = 0;
+	_cleanup_client_ struct registry_client *c = NULL;
+	const struct oci_descriptor **blobs = NULL;
+	_cleanup_free_ char *manifest_url = NULL;
+	_cleanup_free_ char *scope = NULL;
+	if (!text) {
+		ret = petra_error_set(err, EINVAL, "the image has no name: give a DEST");
+		goto out;
+	}
+	ret = petra_store_read_blob(store, img.desc.digest, REGISTRY_MANIFEST_MAX, &manifest,
+				    &manifest_len, err);
+	if (ret == 0)
+		ret = policy_ref_parse(text, &ref, err);
+	if (ret == 0)
+		ret = registry_resolve(&ref, false, &targets, &n_targets, err);
+	if (ret < 0)
+		goto out;
+	const struct registry_target *t = &targets[0];
+	ret = registry_client_new(t->host, t->repo, t->insecure, o, &c, err);
+	if (ret < 0)
+		goto out;
+	const char *reference = ref.tag ? ref.tag : ref.digest ? ref.digest : "latest";
+	manifest_url = xasprintf("/v2/%s/manifests/%s", t->repo, reference);
+	scope = registry_scope(t->repo, true);
+	/* The tag already names this manifest: nothing to send. */
+	const char *accept[] = {REGISTRY_ACCEPT, NULL};
+	struct http_request head = {
+	    .method = "HEAD", .url = manifest_url, .scope = scope, .headers = accept};
+	struct http_response hr = {.content_length = -1};
+	ret = registry_request(c, &head, &hr, err);
+	bool same =
+	    ret == 0 && hr.status == 200 && hr.digest && !strcmp(hr.digest, img.desc.digest);
+	registry_http_response_release(&hr);
+	if (ret < 0)
+		goto out;
+	size_t n_blobs = img.manifest.n_layers + 1;
+	blobs = xcalloc(n_blobs, sizeof(*blobs));
+	blobs[0] = &img.manifest.config;
+	uint64_t total = (uint64_t)img.manifest.config.size;
+	for (size_t i = 0; i < img.manifest.n_layers; i++) {
+		blobs[i + 1] = &img.manifest.layers[i];
+		total += (uint64_t)img.manifest.layers[i].size;
+	}
+	if (!same) {
+		struct registry_progress progress;
+		registry_progress_begin(&progress, text, total, o && o->quiet);
+		struct push_job job = {c, t->host, t->repo, store, o, &progress, blobs};
+		struct graph_ops ops = {.n_deps = no_deps, .run = push_blob_task};
+		ret = graph_run(n_blobs, o && o->jobs ? o->jobs : 4, &ops, &job, err);
+		registry_progress_end(&progress, ret == 0);
+		if (ret < 0)
+			goto out;
+		/* The manifest last, so the tag never names missing blobs. */
+		_cleanup_free_ char *content_type =
+		    xasprintf("Content-Type: %s",
+			      img.desc.media_type ? img.desc.media_type : OCI_MEDIA_TYPE_MANIFEST);
+		const char *headers[] = {content_type, NULL};
+		struct http_source src = {
+		    .mem = manifest, .start = 0, .end = (int64_t)manifest_len};
+		struct http_request put = {.method = "PUT",
+					   .url = manifest_url,
+					   .scope = scope,
+					   .headers = headers,
+					   .source = &src,
+					   .no_retry = true};
+		struct http_response pr = {.content_length = -1};
+		ret = registry_request(c, &put, &pr, err);
+		if (ret == 0 && pr.status != 201)
+			ret = registry_http_error(&pr, err);
+		if (ret == 0 && pr.digest && strcmp(pr.digest, img.desc.digest))
+			ret = petra_error_set(err, EIO,
+					      "the registry stored the manifest as %s, not %s",
+					      pr.digest, img.desc.digest);
+		registry_http_response_release(&pr);
+		if (ret < 0) {
+			petra_error_prefix(err, "manifest %s", img.desc.digest);
+			goto out;
+		}
+	} else if (!(o && o->quiet)) {
+		log_info("%s/%s:%s already has %s", t->host, t->repo, reference, img.desc.digest);
+	}
+	const char **digests = xcalloc(n_blobs, sizeof(*digests));
+	for (size_t i = 0; i < n_blobs; i++)
+		digests[i] = blobs[i]->digest;
+	registry_locations_add(store, t->host, t->repo, digests, n_blobs);
+	free(digests);
+	if (digest)
+		memcpy(digest, img.desc.digest, OCI_DIGEST_SIZE);
+out:
+	free(blobs);
+	registry_targets_free(targets, n_targets);
+	policy_ref_release(&ref);
+	image_release(&img);
+	if (ret < 0)
+		return petra_error_prefix(err, "push %s", text ? text : image);
+	return 0;
+}

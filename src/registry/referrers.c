@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Referrers (signatures, SBOMs, provenance: manifests whose `subject` is an
+ * image) copied along with the image: listed with the referrers API, or
+ * the "sha256-<hex>" tag's index when the registry answers 404; each
+ * referrer's blobs and manifest copied; on a destination that does not
+ * answer OCI-Subject, the fallback tag's index is maintained. */
+#include "internal.h"
+
+#include <string.h>
+
+/* The index of referrers of subject in repo (an empty one when none). */
+static int list_referrers(struct registry_client *c, const char *repo, const char *subject,
+			  json_t **index, struct petra_error **err)
+{
+	*index = NULL;
+	_cleanup_free_ char *url = xasprintf("/v2/%s/referrers/%s", repo, subject);
+	_cleanup_free_ char *scope = registry_scope(repo, false);
+	const char *headers[] = {"Accept: " OCI_MEDIA_TYPE_INDEX, NULL};
+	struct http_request req = {.method = "GET", .url = url, .scope = scope, .headers = headers};
+	struct http_response r = {.content_length = -1, .body_max = REGISTRY_MANIFEST_MAX};
+	int ret = registry_request(c, &req, &r, err);
+	if (ret == 0 && r.status == 200) {
+		*index = json_parse_buffer(r.body.buf, r.body.len, "referrers index", err);
+		ret = *index ? 0 : -EPROTO;
+	} else if (ret == 0 && r.status != 404) {
+		ret = registry_http_error(&r, err);
+	}
+	registry_http_response_release(&r);
+	if (ret < 0 || *index)
+		return ret;
+	/* No referrers API: the tag schema. */
+	_cleanup_free_ char *tag = xasprintf("sha256-%s", oci_digest_hex(subject));
+	struct registry_fetched f;
+	struct petra_error *e = NULL;
+	ret = registry_fetch_manifest(c, repo, tag, &f, &e);
+	if (ret == -ENOENT) {
+		petra_error_free(e);
+		*index = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+				   OCI_MEDIA_TYPE_INDEX, "manifests");
+		return 0;
+	}
+	if (ret < 0) {
+		*err = e;
+		return ret;
+	}
+	*index = json_parse_buffer(f.data, f.len, "referrers tag index", err);
+	registry_fetched_release(&f);
+	return *index ? 0 : -EPROTO;
+}
+
+static int put_manifest(struct registry_client *c, const char *repo, const char *reference,
+			const char *media_type, const char *data, size_t len, bool *oci_subject,
+			struct petra_error **err)
+{
+	_cleanup_free_ char *url = xasprintf("/v2/%s/manifests/%s", repo, reference);
+	_cleanup_free_ char *scope = registry_scope(repo, true);
+	_cleanup_free_ char *content_type = xasprintf("Content-Type: %s", media_type);
+	const char *headers[] = {content_type, NULL};
+	struct http_source src = {.mem = data, .start = 0, .end = (int64_t)len};
+	struct http_request req = {.method = "PUT",
+				   .url = url,
+				   .scope = scope,
+				   .headers = headers,
+				   .source = &src,
+				   .no_retry = true};
+	struct http_response r = {.content_length = -1};
+	int ret = registry_request(c, &req, &r, err);
+	if (ret == 0 && r.status != 201)
+		ret = registry_http_error(&r, err);
+	if (oci_subject)
+		*oci_subject = r.oci_subject;
+	registry_http_response_release(&r);
+	return ret;
+}
+
+/* Copy one referrer manifest (and its blobs) from src to dest. */
+static int copy_referrer(struct registry_client *src, const struct registry_target *st,
+			 struct registry_client *dst, const struct registry_target *dt,
+			 struct petra_store *store, const struct registry_options *o,
+			 const char *digest, bool *oci_subject, struct petra_error **err)
+{
+	struct registry_fetched m;
+	int ret = registry_fetch_manifest(src, st->repo, digest, &m, err);
+	if (ret < 0)
+		return ret;
+	json_t *doc = json_parse_buffer(m.data, m.len, digest, err);
+	if (!doc) {
+		registry_fetched_release(&m);
+		return -EPROTO;
+	}
+	/* The blobs it names: its config and layers (an artifact's blobs). */
+	struct oci_descriptor *blobs = NULL;
+	size_t n = 0;
+	json_t *config = json_object_get(doc, "config");
+	json_t *layers = json_object_get(doc, "layers");
+	size_t total = (config ? 1 : 0) + json_array_size(layers);
+	blobs = xcalloc(total ? total : 1, sizeof(*blobs));
+	if (config && (ret = oci_descriptor_from_json(config, &blobs[n], err)) == 0)
+		n++;
+	for (size_t i = 0; ret == 0 && i < json_array_size(layers); i++)
+		if ((ret = oci_descriptor_from_json(json_array_get(layers, i), &blobs[n], err)) ==
+		    0)
+			n++;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		ret = registry_fetch_blob(src, st->repo, store, &blobs[i], NULL, err);
+		if (ret == 0)
+			ret = registry_push_blob(dst, dt->host, dt->repo, store, o, &blobs[i], err);
+	}
+	if (ret == 0)
+		ret = put_manifest(dst, dt->repo, digest, m.media_type, m.data, m.len, oci_subject,
+				   err);
+	for (size_t i = 0; i < n; i++)
+		oci_descriptor_release(&blobs[i]);
+	free(blobs);
+	json_decref(doc);
+	registry_fetched_release(&m);
+	if (ret < 0)
+		return petra_error_prefix(err, "referrer %s", digest);
+	return 0;
+}
+
+static bool index_has(const json_t *index, const char *digest)
+{
+	json_t *manifests = json_object_get(index, "manifests");
+	for (size_t i = 0; i < json_array_size(manifests); i++)
+		if (!strcmp(json_get_string(json_array_get(manifests, i), "digest") ?: "", digest))
+			return true;
+	return false;
+}
+
+int registry_copy_referrers(struct petra_store *store, const char *src_text, const char *dest_text,
+			    const char *subject, const struct registry_options *o, size_t *copied,
+			    struct petra_error **err)
+{
+	*copied = 0;
+	struct policy_ref sref = {0}, dref = {0};
+	struct registry_target *st = NULL, *dt = NULL;
+	size_t nst = 0, ndt = 0;
+	_cleanup_client_ struct registry_client *src = NULL;
+	_cleanup_client_ struct registry_client *dst = NULL;
+	json_t *found = NULL, *existing = NULL;
+	int ret = policy_ref_parse(src_text, &sref, err);
+	if (ret == 0)
+		ret = policy_ref_parse(dest_text, &dref, err);
+	if (ret == 0)
+		ret = registry_resolve(&sref, false, &st, &nst, err);
+	if (ret == 0)
+		ret = registry_resolve(&dref, false, &dt, &ndt, err);
+	if (ret == 0)
+		ret = registry_client_new(st[0].host, st[0].repo, st[0].insecure, o, &src, err);
+	if (ret == 0)
+		ret = registry_client_new(dt[0].host, dt[0].repo, dt[0].insecure, o, &dst, err);
+	if (ret == 0)
+		ret = list_referrers(src, st[0].repo, subject, &found, err);
+	bool dest_keeps = false;
+	json_t *manifests = json_object_get(found, "manifests");
+	for (size_t i = 0; ret == 0 && i < json_array_size(manifests); i++) {
+		const char *digest = json_get_string(json_array_get(manifests, i), "digest");
+		if (!digest || !oci_digest_valid(digest))
+			continue;
+		bool keeps = false;
+		ret = copy_referrer(src, &st[0], dst, &dt[0], store, o, digest, &keeps, err);
+		dest_keeps = dest_keeps || keeps;
+		if (ret == 0)
+			(*copied)++;
+	}
+	/* A destination without the referrers API: the tag schema's index,
+	 * merged with what is already there. */
+	if (ret == 0 && *copied && !dest_keeps) {
+		_cleanup_free_ char *tag = xasprintf("sha256-%s", oci_digest_hex(subject));
+		struct registry_fetched f;
+		struct petra_error *e = NULL;
+		int r = registry_fetch_manifest(dst, dt[0].repo, tag, &f, &e);
+		if (r == 0) {
+			existing = json_loadb(f.data, f.len, 0, NULL);
+			registry_fetched_release(&f);
+		}
+		petra_error_free(e);
+		if (!json_is_object(existing) ||
+		    !json_is_array(json_object_get(existing, "manifests"))) {
+			json_decref(existing);
+			existing = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+					     OCI_MEDIA_TYPE_INDEX, "manifests");
+		}
+		json_t *list = json_object_get(existing, "manifests");
+		for (size_t i = 0; i < json_array_size(manifests); i++) {
+			json_t *d = json_array_get(manifests, i);
+			const char *digest = json_get_string(d, "digest");
+			if (digest && !index_has(existing, digest))
+				json_array_append(list, d);
+		}
+		size_t len;
+		_cleanup_free_ char *text = json_dump_compact(existing, &len);
+		ret =
+		    put_manifest(dst, dt[0].repo, tag, OCI_MEDIA_TYPE_INDEX, text, len, NULL, err);
+		if (ret < 0)
+			petra_error_prefix(err, "referrers tag %s", tag);
+	}
+	json_decref(found);
+	json_decref(existing);
+	registry_targets_free(st, nst);
+	registry_targets_free(dt, ndt);
+	policy_ref_release(&sref);
+	policy_ref_release(&dref);
+	if (ret < 0)
+		return petra_error_prefix(err, "referrers of %s", subject);
+	return 0;
+}

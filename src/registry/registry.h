@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * registry: the OCI distribution client (libcurl for HTTP, OpenSSL for TLS).
+ *
+ *  - references are normalised as Docker does ("debian:12" is
+ *    docker.io/library/debian:12, see policy_ref_parse).
+ *  - where a registry is reached: registries.conf ([[registry]] prefix,
+ *    location, insecure, blocked, [[registry.mirror]]), TLS settings from
+ *    --tls-verify, --cert-dir and the certs.d directories (CA .crt files, client
+ *    pairs in .cert/.key files).
+ *  - auth: anonymous, Basic, and Bearer tokens fetched from the realm a 401
+ *    names, cached per scope until they expire. Credentials come from
+ *    --creds or the auth files (containers auth.json, Docker's
+ *    config.json); they never appear in messages.
+ *  - pull: manifest (index resolved to a platform), config and layers,
+ *    every blob verified while it streams into the store's atomic blob
+ *    writer, layers in parallel; push: HEAD skip, cross-repository mount,
+ *    monolithic or chunked uploads, the manifest last.
+ */
+#ifndef PETRA_REGISTRY_H
+#define PETRA_REGISTRY_H
+
+#include "base/base.h"
+#include "oci/oci.h"
+
+struct registry_options {
+	const char *creds;     /* "USER[:PASS]" (--creds) or NULL: the auth files */
+	const char *auth_file; /* NULL: $REGISTRY_AUTH_FILE, else the default files */
+	const char *cert_dir;  /* NULL: certs.d directories */
+	int tls_verify;        /* -1: registries.conf decides (default on), 0 off, 1 on */
+	const char *platform;  /* "os/arch[/variant]"; NULL: linux/<host> */
+	unsigned jobs;         /* blobs at once; 0: 4 */
+	uint64_t chunk_size;   /* push: blobs above this go in PATCH chunks of it; 0: 16 MiB */
+	bool quiet;            /* no progress lines */
+};
+
+/* Pull `ref` (a registry reference, Docker's normalisation) into the store
+ * and name it `ref` as written (tag, or "name@digest" when pulled by
+ * digest only). An index is resolved to options->platform; the stored
+ * name points at the platform's image manifest. Blobs the store holds are
+ * not fetched; every other blob is verified (size and digest) as it
+ * streams and enters the store only when it matched. *digest (may be NULL)
+ * receives the stored manifest digest. Errors read "pull REF: ...". */
+int registry_pull(struct petra_store *store, const char *ref,
+		  const struct registry_options *options, char digest[OCI_DIGEST_SIZE],
+		  struct petra_error **err);
+
+/* Push the store's `image` to `dest` (a registry reference; NULL: image's
+ * own name). *digest receives the pushed manifest digest (may be NULL). */
+int registry_push(struct petra_store *store, const char *image, const char *dest,
+		  const struct registry_options *options, char digest[OCI_DIGEST_SIZE],
+		  struct petra_error **err);
+
+/* Copy the referrers of `subject` (a manifest digest) from the registry
+ * reference src to dest: listed by the referrers API, else the
+ * "sha256-<hex>" tag; blobs and manifests copied (verified on the way
+ * through the store); on a destination that does not keep referrers
+ * itself (no OCI-Subject answer), the tag's index is updated. *copied
+ * receives how many. */
+int registry_copy_referrers(struct petra_store *store, const char *src, const char *dest,
+			    const char *subject, const struct registry_options *options,
+			    size_t *copied, struct petra_error **err);
+
+/* The manifest (after platform resolution) and config of a remote image,
+ * both verified, without touching a store. *digest gets the manifest's. */
+int registry_inspect(const char *ref, const struct registry_options *options, json_t **manifest,
+		     json_t **config, char digest[OCI_DIGEST_SIZE], struct petra_error **err);
+
+/* Check credentials against `registry` ("host[:port]", docker.io when
+ * NULL) and store them in the auth file (written atomically, mode 0600). */
+int registry_login(const char *registry, const char *user, const char *password,
+		   const struct registry_options *options, struct petra_error **err);
+/* Remove the registry's entry (ENOENT when there was none); all = every entry. */
+int registry_logout(const char *registry, bool all, const struct registry_options *options,
+		    struct petra_error **err);
+/* The auth file login writes: options->auth_file, $REGISTRY_AUTH_FILE,
+ * $XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json. */
+char *registry_auth_file_path(const struct registry_options *options);
+
+/* ---- parsers (exported for tests and fuzzing) --------------------------- */
+
+/* One WWW-Authenticate challenge: scheme and its auth-params. */
+struct registry_challenge {
+	char *scheme; /* "Bearer", "Basic" */
+	char *realm;
+	char *service;
+	char *scope;
+	char *error;
+};
+int registry_challenge_parse(const char *header, struct registry_challenge *challenge,
+			     struct petra_error **err);
+void registry_challenge_release(struct registry_challenge *challenge);
+
+/* registries.conf (v2): the [[registry]] tables petra uses. */
+struct registry_conf_entry {
+	char *prefix;   /* "example.com/ns", or "*.example.com" */
+	char *location; /* where it is really served */
+	bool insecure;
+	bool blocked;
+	struct strvec mirrors;     /* locations, in order */
+	uint64_t insecure_mirrors; /* bit i: mirror i is insecure */
+};
+struct registry_conf {
+	struct registry_conf_entry *entries;
+	size_t n_entries;
+};
+/* Parse the TOML subset registries.conf uses (tables, arrays of tables,
+ * strings, booleans, arrays of strings; unknown keys ignored). */
+int registry_conf_parse(const char *data, size_t len, struct registry_conf *conf,
+			struct petra_error **err);
+void registry_conf_release(struct registry_conf *conf);
+
+#endif
