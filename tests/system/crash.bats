@@ -9,6 +9,7 @@ load helpers
 
 KILLS=${PETRA_CRASH_KILLS:-20}
 FILES=300
+BIG=3000
 
 setup() {
 	petra_setup_store
@@ -16,12 +17,13 @@ setup() {
 	echo "# seed ${PETRA_CRASH_SEED:-13}" >&3
 }
 
-# busybox plus $FILES files under /data and a marker naming the image.
+# busybox plus N (default $FILES) files under /data and a marker naming
+# the image.
 make_rootfs() {
-	local dir=$1 marker=$2
+	local dir=$1 marker=$2 n=${3:-$FILES}
 	make_busybox_rootfs "$dir"
 	mkdir -p "$dir/data"
-	(cd "$dir/data" && seq 1 "$FILES" | xargs touch)
+	(cd "$dir/data" && seq 1 "$n" | xargs touch)
 	echo "$marker" >"$dir/marker"
 }
 
@@ -68,20 +70,23 @@ stored_bytes() {
 		printf 'FROM base:1\nCOPY more /more\nLABEL n=%s\n' "$i" >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
 		kill_at_random 600 build -q -t "bld:$i" "$BATS_TEST_TMPDIR/ctx"
 	done
+	# rmi and prune delete an extracted layer that the next round extracts
+	# or reuses again (one rootfs, one diff_id): a removal killed half-way
+	# must not leave a truncated layer that round's container would see.
+	make_rootfs "$BATS_TEST_TMPDIR/rmi" rmi "$BIG"
+	make_rootfs "$BATS_TEST_TMPDIR/prn" prn "$BIG"
 	for i in $(seq 1 "$KILLS"); do
-		# An image of its own, extracted, so rmi has blobs and a layer to delete.
-		make_rootfs "$BATS_TEST_TMPDIR/rmi$i" "rmi$i"
-		petra import -q "$BATS_TEST_TMPDIR/rmi$i" --ref "rmi:$i" >/dev/null
-		petra run --rm "rmi:$i" true
-		kill_at_random 100 rmi "rmi:$i"
+		petra import -q "$BATS_TEST_TMPDIR/rmi" --ref "rmi:$i" >/dev/null
+		[ "$(petra run --rm "rmi:$i" sh -c 'ls /data | wc -l')" -eq "$BIG" ]
+		kill_at_random 150 rmi "rmi:$i"
 	done
 	for i in $(seq 1 "$KILLS"); do
-		make_rootfs "$BATS_TEST_TMPDIR/prn$i" "prn$i"
-		petra import -q "$BATS_TEST_TMPDIR/prn$i" --ref "prn:$i" >/dev/null
-		petra run --rm "prn:$i" true
-		petra rmi --no-prune "prn:$i" >/dev/null
-		kill_at_random 50 prune
+		petra import -q "$BATS_TEST_TMPDIR/prn" --ref prn:1 >/dev/null
+		[ "$(petra run --rm prn:1 sh -c 'ls /data | wc -l')" -eq "$BIG" ]
+		petra rmi --no-prune prn:1 >/dev/null
+		kill_at_random 150 prune
 	done
+	petra import -q "$BATS_TEST_TMPDIR/prn" --ref prn:1 >/dev/null
 	run petra fsck
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -90,12 +95,13 @@ stored_bytes() {
 		petra inspect "$name" >/dev/null
 		run petra run --rm "$name" sh -c 'ls /data | wc -l; cat /marker; ls /more 2>/dev/null | wc -l'
 		[ "$status" -eq 0 ]
-		local marker=${name%%:*}${name#*:} more=0
+		local files=$FILES marker=${name%%:*}${name#*:} more=0
 		case $name in
 		base:*) marker=base ;;
 		bld:*) marker=base more=$FILES ;;
+		rmi:* | prn:*) files=$BIG marker=${name%%:*} ;;
 		esac
-		[ "$output" = "$FILES"$'\n'"$marker"$'\n'"$more" ]
+		[ "$output" = "$files"$'\n'"$marker"$'\n'"$more" ]
 		n=$((n + 1))
 	done
 	echo "# $n names survived ($(petra images -q | grep -c '^bld:' || true) builds), each resolved and complete" >&3
