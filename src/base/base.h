@@ -250,6 +250,23 @@ int fs_mkdir_p(const char *path, mode_t mode, struct petra_error **err);
  * filesystem): that is an EXDEV error. Missing is not an error. */
 int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err);
 
+/* ---- temporaries of live processes ----
+ * A temporary file or directory that a process is writing is held with
+ * flock(LOCK_EX) on a descriptor of it until it is renamed into place or
+ * removed; the kernel drops the lock when the process dies, so a temporary
+ * nobody holds belongs to a dead process and can go. */
+
+/* Hold fd (a temporary just created) as one in use. -ESTALE when a sweep
+ * removed it between its creation and now: create another. */
+int fs_hold_temporary(int fd);
+
+/* The stale temporaries in dirfd whose names begin with `prefix` (and that
+ * the caller owns): removed when `remove`, and counted in *count and their
+ * bytes in *bytes (both added to; either may be NULL). A temporary that
+ * cannot be removed is left for the next sweep. */
+void fs_sweep_temporaries(int dirfd, const char *prefix, bool remove, uint64_t *count,
+			  uint64_t *bytes);
+
 /* The mount ID of dirfd/name (dirfd itself when name is ""), without
  * following a final symlink; -ENOTSUP on kernels before 5.8. */
 int fs_mount_id_at(int dirfd, const char *name, uint64_t *id);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -343,6 +344,69 @@ int fs_remove_tree_at(int dirfd, const char *name, struct petra_error **err)
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return petra_error_set_errno(err, errno, "remove directory %s", name);
 	return 0;
+}
+
+int fs_hold_temporary(int fd)
+{
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	/* A sweep that locked it first has unlinked it before letting go. */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return st.st_nlink == 0 ? -ESTALE : 0;
+}
+
+static int add_file_size(void *ctx, const struct fs_walk_entry *e, struct petra_error **err)
+{
+	(void)err;
+	if (!S_ISDIR(e->st.st_mode))
+		*(uint64_t *)ctx += (uint64_t)e->st.st_size;
+	return FS_WALK_CONTINUE;
+}
+
+void fs_sweep_temporaries(int dirfd, const char *prefix, bool remove, uint64_t *count,
+			  uint64_t *bytes)
+{
+	DIR *d = fs_opendir_at(dirfd, ".");
+	if (!d)
+		return;
+	struct strvec names = STRVEC_INIT;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			strvec_push(&names, de->d_name);
+	closedir(d);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *name = names.v[i];
+		_cleanup_close_ int fd =
+		    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+		    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) ||
+		    flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* held: its writer is alive */
+		uint64_t size = 0;
+		if (S_ISDIR(st.st_mode)) {
+			static const struct fs_walk_ops ops = {.pre = add_file_size};
+			fs_walk(fd, "", FS_WALK_SKIP_VANISHED, &ops, &size, NULL);
+		} else {
+			size = (uint64_t)st.st_size;
+		}
+		/* Removed while locked, so a writer that locks it after us sees
+		 * it unlinked (fs_hold_temporary). */
+		_cleanup_error_ struct petra_error *e = NULL;
+		if (remove && fs_remove_tree_at(dirfd, name, &e) < 0) {
+			log_warn("could not remove the stale temporary %s: %s", name, e->message);
+			continue;
+		}
+		if (count)
+			(*count)++;
+		if (bytes)
+			*bytes += size;
+	}
+	strvec_clear(&names);
 }
 
 int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err)

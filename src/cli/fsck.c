@@ -7,14 +7,15 @@ static const char usage[] =
     "\n"
     "Verify the store: every blob's content against its digest, every\n"
     "reference (index.json, manifests, configs, layers) and size, and every\n"
-    "layer's uncompressed content against its config's diff_id. Prints one\n"
-    "line per problem, naming the object, then a count of them on standard\n"
-    "error; or \"ok: STORE is sound\".\n"
+    "layer's uncompressed content against its config's diff_id, and every\n"
+    "extracted layer (the rootfs cache run and build mount) against its\n"
+    "blob. Prints one line per problem, naming the object, then a count of\n"
+    "them on standard error; or \"ok: STORE is sound\".\n"
     "\n"
     "Exit status: 0 when the store is sound, 1 when problems were found.\n"
     "\n"
     "Options:\n"
-    "      --quick          skip the diff_id check (no decompression)\n"
+    "      --quick          skip the diff_id and extracted-layer checks\n"
     "      --format FORMAT  text (default) or json\n"
     "  -h, --help           this help\n";
 
@@ -34,6 +35,37 @@ static void report(void *vctx, const char *object, const char *problem)
 	} else {
 		printf("%s: %s\n", object, problem);
 	}
+}
+
+/* The extracted copies of the named images' layers against their blobs
+ * (what run and build mount), each layer once. An image the store check
+ * found unreadable is its problem already. */
+static int verify_extracted_layers(struct petra_store *store, struct report_ctx *ctx,
+				   unsigned *problems, struct petra_error **err)
+{
+	struct petra_store_entry *entries = NULL;
+	size_t n = 0;
+	int r = petra_store_list(store, &entries, &n, err);
+	if (r < 0)
+		return r;
+	_cleanup_strset_ struct strset done = STRSET_INIT;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (oci_media_type_kind(entries[i].desc.media_type) != OCI_KIND_MANIFEST ||
+		    !strset_add(&done, entries[i].desc.digest))
+			continue;
+		struct image img;
+		_cleanup_error_ struct petra_error *e = NULL;
+		if (image_load(store, entries[i].desc.digest, &img, &e) < 0)
+			continue;
+		_cleanup_error_ struct petra_error *verr = NULL;
+		if (rootfs_verify(store, &img, report, ctx, problems, &verr) < 0) {
+			(*problems)++;
+			report(ctx, entries[i].desc.digest, verr->message);
+		}
+		image_release(&img);
+	}
+	petra_store_entries_free(entries, n);
+	return r;
 }
 
 int cmd_fsck(struct cli *cli, int argc, char **argv)
@@ -75,6 +107,8 @@ int cmd_fsck(struct cli *cli, int argc, char **argv)
 	int r = petra_store_check(store, report, &ctx, &problems, &err);
 	if (r == 0 && !quick)
 		r = image_verify_layers(store, report, &ctx, &problems, &err);
+	if (r == 0 && !quick)
+		r = verify_extracted_layers(store, &ctx, &problems, &err);
 	if (r < 0) {
 		json_decref(ctx.problems);
 		return cli_fail(err);

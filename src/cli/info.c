@@ -12,7 +12,9 @@ static const char usage[] =
     "kernel features it uses: overlayfs, tmpfs, cgroups (v2, or v1's\n"
     "memory, cpu and pids hierarchies, for --memory, --cpus, --pids-limit),\n"
     "seccomp, user namespaces (petra run as a non-root user), mount_setattr\n"
-    "and idmapped mounts, pidfds.\n"
+    "and idmapped mounts, pidfds; and the stale temporaries that killed petra\n"
+    "processes left in the store (count and bytes; the next writing command\n"
+    "removes them).\n"
     "\n"
     "Options:\n"
     "      --format text|json  the output format (default text)\n"
@@ -29,6 +31,8 @@ static void print_value(const char *key, json_t *v, int indent)
 		printf("%*s%-18s %s\n", indent, "", key, json_is_true(v) ? "yes" : "no");
 	} else if (json_is_string(v)) {
 		printf("%*s%-18s %s\n", indent, "", key, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		printf("%*s%-18s %lld\n", indent, "", key, (long long)json_integer_value(v));
 	} else if (json_is_null(v)) {
 		printf("%*s%-18s (none)\n", indent, "", key);
 	}
@@ -69,6 +73,18 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	json_object_set_new(helpers, "init", init ? json_string(init) : json_null());
 	json_object_set_new(j, "helpers", helpers);
 	json_object_set_new(j, "kernel", runtime_host_features());
+	/* Read-only: a writing open would sweep them before they are counted. */
+	_cleanup_store_ struct petra_store *store = NULL;
+	_cleanup_error_ struct petra_error *serr = NULL;
+	if (petra_store_open(cli->root, 0, &store, &serr) == 0) {
+		uint64_t count = 0, bytes = 0;
+		petra_store_stale_temporaries(store, &count, &bytes);
+		rootfs_stale_temporaries(store, &count, &bytes);
+		json_t *stale = json_object();
+		json_object_set_new(stale, "count", json_integer((json_int_t)count));
+		json_object_set_new(stale, "bytes", json_integer((json_int_t)bytes));
+		json_object_set_new(j, "stale_temporaries", stale);
+	}
 	if (format == CLI_FORMAT_JSON) {
 		cli_print_json(j);
 	} else {

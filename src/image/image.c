@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #define DOCUMENT_MAX_SIZE (16u << 20)
+/* The temporary directory an unpack writes beside its target. */
+#define UNPACK_PREFIX ".petra-unpack-"
 
 void image_release(struct image *img)
 {
@@ -229,6 +231,9 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 	 * made any predictable one in a shared parent), mode 0700 until done,
 	 * and checked to be ours through the descriptor everything is written
 	 * through. */
+	/* What unpacks that were killed left here (their lock is gone; a live
+	 * one holds its directory, see below). */
+	fs_sweep_temporaries(parent_fd, UNPACK_PREFIX, true, NULL, NULL);
 	_cleanup_free_ char *tmp = NULL;
 	int root_fd = -1;
 	for (int attempt = 0; attempt < 16 && root_fd < 0 && r == 0; attempt++) {
@@ -236,7 +241,7 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 			rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)attempt;
 		free(tmp);
-		tmp = xasprintf(".petra-unpack-%016llx", (unsigned long long)rnd);
+		tmp = xasprintf(UNPACK_PREFIX "%016llx", (unsigned long long)rnd);
 		if (mkdirat(parent_fd, tmp, 0700) < 0) {
 			if (errno != EEXIST)
 				r = petra_error_set_errno(err, errno, "create %s/%s", parent, tmp);
@@ -253,6 +258,18 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 			root_fd = -1;
 			free(tmp);
 			tmp = NULL; /* not ours: never remove it */
+		} else {
+			/* Held until renamed, so another unpack's sweep spares it. */
+			int h = fs_hold_temporary(root_fd);
+			if (h < 0) {
+				close(root_fd);
+				root_fd = -1;
+				if (h != -ESTALE)
+					r = petra_error_set_errno(err, -h, "lock %s/%s", parent,
+								  tmp);
+				free(tmp);
+				tmp = NULL;
+			}
 		}
 	}
 	if (r == 0 && root_fd < 0)
@@ -265,7 +282,6 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 		if (r == 0 && fstat(root_fd, &rst) == 0 && (rst.st_mode & 0777) == 0700 &&
 		    fchmod(root_fd, 0755) < 0)
 			r = petra_error_set_errno(err, errno, "chmod %s", target);
-		close(root_fd);
 	}
 	if (r == 0 && replace_empty && unlinkat(parent_fd, base, AT_REMOVEDIR) < 0)
 		r = petra_error_set_errno(err, errno, "replace empty directory %s", target);
@@ -276,6 +292,8 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 		if (fs_remove_tree_at(parent_fd, tmp, &cleanup) < 0)
 			log_warn("could not remove the partial tree: %s", cleanup->message);
 	}
+	if (root_fd >= 0)
+		close(root_fd); /* the lock goes after the rename or removal */
 	image_release(&img);
 	return r;
 }

@@ -233,9 +233,15 @@ int petra_store_list(struct petra_store *store, struct petra_store_entry **entri
  * name when there is one (caller frees; may be NULL). */
 int petra_store_resolve(struct petra_store *store, const char *ref, struct oci_descriptor *desc,
 			char **name, struct petra_error **err);
-/* Point `name` at desc (replacing what it named before). The blob must be
- * in the store already. name is stored as given (a full "name:tag" in
- * petra's store, a bare tag in an exported layout). */
+/* Whether the blob desc names is in the store with desc's size (its
+ * content is not hashed): 0, or an error that says which. */
+int petra_store_check_blob(struct petra_store *store, const struct oci_descriptor *desc,
+			   struct petra_error **err);
+/* Point `name` at desc (replacing what it named before). Every blob desc
+ * references, through indexes and manifests, must be in the store already
+ * with the size its descriptor gives, or nothing is written (EIO). name is
+ * stored as given (a full "name:tag" in petra's store, a bare tag in an
+ * exported layout). */
 int petra_store_set_ref(struct petra_store *store, const char *name,
 			const struct oci_descriptor *desc, struct petra_error **err);
 /* Remove a name; ENOENT when it is not there. */
@@ -252,6 +258,9 @@ int petra_store_reachable(struct petra_store *store, struct strset *reachable,
  * what was reported. */
 int petra_store_check(struct petra_store *store, petra_store_report_fn report, void *ctx,
 		      unsigned *problems, struct petra_error **err);
+/* The temporary blobs of writers that died (a writing open of the store
+ * removes them): how many, and their bytes, added to *count and *bytes. */
+void petra_store_stale_temporaries(struct petra_store *store, uint64_t *count, uint64_t *bytes);
 /* Remove unreferenced blobs and stale temporary files (needs
  * PETRA_STORE_EXCLUSIVE). */
 int petra_store_prune(struct petra_store *store, bool dry_run, uint64_t *blobs, uint64_t *bytes,

@@ -142,6 +142,11 @@ int petra_store_open(const char *root, unsigned flags, struct petra_store **out,
 		if (r < 0)
 			return r;
 	}
+	/* Temporary blobs of writers that died (killed imports, pulls and
+	 * builds) go at the start of every writing command; prune (the
+	 * exclusive opener) removes them itself, or only counts them. */
+	if (gc_lock_fd >= 0 && !(flags & PETRA_STORE_EXCLUSIVE))
+		fs_sweep_temporaries(blobs_fd, ".tmp-", true, NULL, NULL);
 	struct petra_store *s = xcalloc(1, sizeof(*s));
 	s->root = xstrdup(root);
 	s->root_fd = steal_fd(&root_fd);
@@ -263,9 +268,22 @@ int petra_store_blob_begin(struct petra_store *s, struct petra_blob_writer **out
 	if (s->blobs_fd < 0 || !(s->flags & (PETRA_STORE_WRITE | PETRA_STORE_EXCLUSIVE)))
 		return petra_error_set(err, EBADF, "store %s is not open for writing", s->root);
 	char *tmp = NULL;
-	int fd = fs_tmpfile_at(s->blobs_fd, "blob", 0444, &tmp, err);
-	if (fd < 0)
-		return petra_error_prefix(err, "store %s", s->root);
+	int fd;
+	for (;;) {
+		fd = fs_tmpfile_at(s->blobs_fd, "blob", 0444, &tmp, err);
+		if (fd < 0)
+			return petra_error_prefix(err, "store %s", s->root);
+		/* Held until committed, so a sweep by another process (the
+		 * store's open) knows it is in use. */
+		int h = fs_hold_temporary(fd);
+		if (h == 0)
+			break;
+		close(fd);
+		free(tmp);
+		if (h != -ESTALE)
+			return petra_error_set_errno(err, -h, "lock a temporary blob in %s",
+						     s->root);
+	}
 	struct petra_blob_writer *w = xcalloc(1, sizeof(*w));
 	w->store = s;
 	w->fd = fd;
@@ -642,12 +660,19 @@ static int set_ref_fn(json_t *manifests, void *vctx, struct petra_error **err)
 	return 0;
 }
 
+static int check_tree(struct petra_store *s, const struct oci_descriptor *desc, const char *name,
+		      struct petra_error **err);
+
 int petra_store_set_ref(struct petra_store *s, const char *name, const struct oci_descriptor *desc,
 			struct petra_error **err)
 {
 	if (!petra_store_has_blob(s, desc->digest))
 		return petra_error_set(err, ENOENT, "name %s: blob %s is not in %s", name,
 				       desc->digest, s->root);
+	/* Every writer of a name (import, pull, build, tag, commit) comes
+	 * here: a name is never written over a missing or truncated blob. */
+	if (check_tree(s, desc, name, err) < 0)
+		return -EIO;
 	struct set_ref_ctx ctx = {name, desc};
 	return index_update(s, set_ref_fn, &ctx, err);
 }
@@ -875,6 +900,43 @@ static void walk_descriptor(struct walker *w, const struct oci_descriptor *d, co
 	oci_manifest_release(&m);
 }
 
+static void keep_first_problem(void *ctx, const char *object, const char *problem)
+{
+	char **first = ctx;
+	if (!*first)
+		*first = xasprintf("blob %s is %s", object, problem);
+}
+
+/* Presence and size of every blob desc references, as fsck checks them. */
+static int check_tree(struct petra_store *s, const struct oci_descriptor *desc, const char *name,
+		      struct petra_error **err)
+{
+	_cleanup_strset_ struct strset seen = STRSET_INIT;
+	_cleanup_free_ char *first = NULL;
+	struct walker w = {s, &seen, keep_first_problem, &first, 0};
+	walk_descriptor(&w, desc, "the image", 0);
+	if (!w.problems)
+		return 0;
+	return petra_error_set(err, EIO, "name %s not written: %s in %s (run 'petra fsck')", name,
+			       first, s->root);
+}
+
+int petra_store_check_blob(struct petra_store *s, const struct oci_descriptor *desc,
+			   struct petra_error **err)
+{
+	struct stat st;
+	if (s->blobs_fd < 0 ||
+	    fstatat(s->blobs_fd, oci_digest_hex(desc->digest), &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return petra_error_set(err, ENOENT, "blob %s is missing from %s", desc->digest,
+				       s->root);
+	if (st.st_size != desc->size)
+		return petra_error_set(err, EIO,
+				       "blob %s is %lld bytes on disk, %lld in its descriptor "
+				       "(run 'petra fsck')",
+				       desc->digest, (long long)st.st_size, (long long)desc->size);
+	return 0;
+}
+
 int petra_store_reachable(struct petra_store *s, struct strset *reachable,
 			  petra_store_report_fn report, void *ctx, unsigned *problems,
 			  struct petra_error **err)
@@ -1002,6 +1064,12 @@ int petra_store_check(struct petra_store *s, petra_store_report_fn report, void 
 	if (problems)
 		*problems += count;
 	return 0;
+}
+
+void petra_store_stale_temporaries(struct petra_store *s, uint64_t *count, uint64_t *bytes)
+{
+	if (s->blobs_fd >= 0)
+		fs_sweep_temporaries(s->blobs_fd, ".tmp-", false, count, bytes);
 }
 
 static bool is_temp_name(const char *name)

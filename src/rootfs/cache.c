@@ -4,9 +4,15 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define LAYERS_DIR "rootfs/layers"
+/* Names in LAYERS_DIR that are no layer: extractions under way (renamed to
+ * the layer's name when complete) and layers being removed. */
+#define TMP_PREFIX      ".tmp-"
+#define DELETING_PREFIX ".deleting-"
 
 char *rootfs_layer_dir(struct petra_store *store, const char *diff_id)
 {
@@ -26,7 +32,37 @@ static int open_layers_dir(struct petra_store *store, struct petra_error **err)
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s/%s", petra_store_root(store),
 					     LAYERS_DIR);
+	/* What killed extractions and removals left (see remove_layer). */
+	fs_sweep_temporaries(fd, TMP_PREFIX, true, NULL, NULL);
+	fs_sweep_temporaries(fd, DELETING_PREFIX, true, NULL, NULL);
 	return fd;
+}
+
+/* Remove the cache directory `name` so that no process ever sees part of
+ * it under its name: it is renamed out of the way (".deleting-...", held
+ * while it goes, so a sweep leaves it alone) and only then deleted. A
+ * removal killed half-way leaves a ".deleting-" directory nobody holds,
+ * which the next open_layers_dir sweeps, never a truncated layer. */
+static int remove_layer(int layers_fd, const char *name, struct petra_error **err)
+{
+	_cleanup_close_ int fd = openat(layers_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : petra_error_set_errno(err, errno, "open %s", name);
+	int h = fs_hold_temporary(fd);
+	if (h < 0)
+		return h == -ESTALE ? 0 : petra_error_set_errno(err, -h, "lock %s", name);
+	uint32_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)time(NULL);
+	_cleanup_free_ char *doomed =
+	    xasprintf("%s%.16s-%d-%08x", DELETING_PREFIX, name, (int)getpid(), rnd);
+	if (renameat(layers_fd, name, layers_fd, doomed) < 0)
+		return errno == ENOENT
+			   ? 0
+			   : petra_error_set_errno(err, errno, "rename %s to %s", name, doomed);
+	/* The rename is what matters: durable before the slow part. */
+	fs_fsync_dir_at(layers_fd, ".", NULL);
+	return fs_remove_tree_at(layers_fd, doomed, err);
 }
 
 static int extract_into(struct petra_store *store, const struct oci_descriptor *layer,
@@ -103,7 +139,7 @@ static void drop_if_unsynced(int layers_fd, const char *hex)
 	if (r == 0 && now[0] && !strncmp(written, now, strlen(now)))
 		return;
 	_cleanup_error_ struct petra_error *e = NULL;
-	if (fs_remove_tree_at(layers_fd, hex, &e) < 0)
+	if (remove_layer(layers_fd, hex, &e) < 0)
 		log_warn("could not remove %s: %s", hex, e->message);
 	unlinkat(layers_fd, marker, 0);
 }
@@ -113,31 +149,50 @@ static int ensure_layer(struct petra_store *store, int layers_fd,
 			const struct oci_descriptor *layer, const char *diff_id,
 			struct petra_error **err)
 {
+	/* A cached layer is no excuse for a missing or truncated blob: what
+	 * runs and what a build bases on must be what the store can export
+	 * and verify. */
+	int c = petra_store_check_blob(store, layer, err);
+	if (c < 0)
+		return c;
 	const char *hex = oci_digest_hex(diff_id);
 	drop_if_unsynced(layers_fd, hex);
 	struct stat st;
 	if (fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	_cleanup_free_ char *tmp = NULL;
-	for (int attempt = 0;; attempt++) {
-		free(tmp);
-		tmp = xasprintf(".tmp-%.16s-%d-%d", hex, (int)getpid(), attempt);
-		if (mkdirat(layers_fd, tmp, 0755) == 0)
-			break;
-		if (errno != EEXIST || attempt > 100)
-			return petra_error_set_errno(err, errno, "create %s", tmp);
-	}
-	int r;
+	int r = 0;
 	{
-		_cleanup_close_ int fd =
-		    openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			r = petra_error_set_errno(err, errno, "open %s", tmp);
-		else
+		/* Held while it is written: a sweep by another process leaves
+		 * it alone, and one that got to it first makes us start over. */
+		_cleanup_close_ int fd = -1;
+		for (int attempt = 0; fd < 0; attempt++) {
+			free(tmp);
+			tmp = xasprintf(TMP_PREFIX "%.16s-%d-%d", hex, (int)getpid(), attempt);
+			if (mkdirat(layers_fd, tmp, 0755) < 0) {
+				if (errno != EEXIST || attempt > 100)
+					return petra_error_set_errno(err, errno, "create %s", tmp);
+				continue;
+			}
+			fd =
+			    openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				return petra_error_set_errno(err, errno, "open %s", tmp);
+			int h = fs_hold_temporary(fd);
+			if (h == -ESTALE && attempt < 100) {
+				close(fd);
+				fd = -1;
+			} else if (h < 0) {
+				r = petra_error_set_errno(err, -h, "lock %s", tmp);
+				break;
+			}
+		}
+		if (r == 0)
 			r = extract_into(store, layer, diff_id, fd, err);
+		/* Renamed while still held. */
+		if (r == 0)
+			return place_layer(layers_fd, tmp, hex, err);
 	}
-	if (r == 0)
-		return place_layer(layers_fd, tmp, hex, err);
 	_cleanup_error_ struct petra_error *cleanup = NULL;
 	if (fs_remove_tree_at(layers_fd, tmp, &cleanup) < 0)
 		log_warn("could not remove %s: %s", tmp, cleanup->message);
@@ -243,17 +298,35 @@ int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_
 		/* "<hex>.unsynced" (see rootfs_adopt_layer) goes with its layer. */
 		size_t len = strcspn(de->d_name, ".");
 		_cleanup_free_ char *diff_id = xasprintf("sha256:%.*s", (int)len, de->d_name);
-		if (!strncmp(de->d_name, ".tmp-", 5) || !strset_contains(keep, diff_id))
+		if (de->d_name[0] == '.')
+			continue; /* temporaries: swept below */
+		if (!strset_contains(keep, diff_id))
 			strvec_push(&victims, de->d_name);
 	}
 	closedir(d);
 	int r = 0;
 	for (size_t i = 0; i < victims.n && r == 0; i++) {
 		if (!dry_run)
-			r = fs_remove_tree_at(layers_fd, victims.v[i], err);
+			r = strchr(victims.v[i], '.')
+				? fs_remove_tree_at(layers_fd, victims.v[i], err)
+				: remove_layer(layers_fd, victims.v[i], err);
 		if (r == 0 && !strchr(victims.v[i], '.'))
 			(*removed)++;
 	}
+	if (!dry_run) {
+		fs_sweep_temporaries(layers_fd, TMP_PREFIX, true, NULL, NULL);
+		fs_sweep_temporaries(layers_fd, DELETING_PREFIX, true, NULL, NULL);
+	}
 	strvec_clear(&victims);
 	return r;
+}
+
+void rootfs_stale_temporaries(struct petra_store *store, uint64_t *count, uint64_t *bytes)
+{
+	_cleanup_close_ int layers_fd = openat(petra_store_root_fd(store), LAYERS_DIR,
+					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (layers_fd < 0)
+		return;
+	fs_sweep_temporaries(layers_fd, TMP_PREFIX, false, count, bytes);
+	fs_sweep_temporaries(layers_fd, DELETING_PREFIX, false, count, bytes);
 }

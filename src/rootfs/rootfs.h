@@ -8,7 +8,11 @@
  *    sibling that is renamed into place when complete and synced, so a
  *    directory that has its final name is whole; concurrent petra
  *    processes may both extract a layer, one rename wins and the other
- *    copy is removed.
+ *    copy is removed. Removal is the mirror image: renamed to a
+ *    ".deleting-" name first, then deleted, so a killed prune or rmi never
+ *    leaves a truncated layer under its name. Temporaries are held with a
+ *    lock while in use; those of dead processes are swept when the cache is
+ *    next opened.
  *  - verification: an extracted layer is compared, entry by entry (type,
  *    mode, owner, size, content hash, link target, opaque marker), with
  *    the entries of its blob, which is itself checked against its digest
@@ -63,6 +67,11 @@ int rootfs_adopt_layer(struct petra_store *store, const char *diff_id, const cha
  * lock exclusively (PETRA_STORE_EXCLUSIVE), so no extraction is under way. */
 int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
 		 uint64_t *removed, struct petra_error **err);
+
+/* The temporaries of extractions and layer removals that were killed (the
+ * next extraction or prune removes them): how many and their bytes, added
+ * to *count and *bytes. */
+void rootfs_stale_temporaries(struct petra_store *store, uint64_t *count, uint64_t *bytes);
 
 /* What a garbage collection removed (or, dry run, would remove). */
 struct rootfs_gc_result {

@@ -121,25 +121,25 @@ static int create_v1_all(const char *id, const struct runtime_limits *l, struct 
 	if (l->memory && (r = create_v1("memory", id, cg, &dir, err)) == 0) {
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)l->memory);
 		_cleanup_free_ char *own = dir;
-		r = write_file(dir, "memory.limit_in_bytes", value, false, err);
+		r = write_file(own, "memory.limit_in_bytes", value, false, err);
 		/* Memory and swap together no more than memory: the container
 		 * is killed, not swapped, at its limit (when swap accounting
 		 * is on at all). */
 		if (r == 0)
-			r = write_file(dir, "memory.memsw.limit_in_bytes", value, true, err);
+			r = write_file(own, "memory.memsw.limit_in_bytes", value, true, err);
 	}
 	if (r == 0 && l->cpu_quota && (r = create_v1("cpu", id, cg, &dir, err)) == 0) {
 		_cleanup_free_ char *own = dir;
 		snprintf(value, sizeof(value), "%d", CPU_PERIOD_US);
-		r = write_file(dir, "cpu.cfs_period_us", value, false, err);
+		r = write_file(own, "cpu.cfs_period_us", value, false, err);
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)l->cpu_quota);
 		if (r == 0)
-			r = write_file(dir, "cpu.cfs_quota_us", value, false, err);
+			r = write_file(own, "cpu.cfs_quota_us", value, false, err);
 	}
 	if (r == 0 && l->pids && (r = create_v1("pids", id, cg, &dir, err)) == 0) {
 		_cleanup_free_ char *own = dir;
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)l->pids);
-		r = write_file(dir, "pids.max", value, false, err);
+		r = write_file(own, "pids.max", value, false, err);
 	}
 	return r;
 }

@@ -338,7 +338,23 @@ static void test_check_and_prune(void **state)
 	struct oci_descriptor broken = {.media_type = (char *)OCI_MEDIA_TYPE_MANIFEST,
 					.size = (int64_t)strlen(text)};
 	memcpy(broken.digest, md, sizeof(md));
-	assert_int_equal(petra_store_set_ref(f->store, "broken:1", &broken, &err), 0);
+	/* A name is never written over a missing blob... */
+	assert_true(petra_store_set_ref(f->store, "broken:1", &broken, &err) < 0);
+	assert_error_contains(err, "name broken:1 not written: blob " EMPTY_SHA256 " is missing");
+	petra_error_free(err);
+	err = NULL;
+	/* ...so the name goes into index.json by hand (as an older petra or
+	 * another tool could have written it). */
+	char *index_path = xasprintf("%s/index.json", root);
+	json_t *index = json_load_file(index_path, 0, NULL);
+	assert_non_null(index);
+	json_t *entry = oci_descriptor_to_json(&broken);
+	json_object_set_new(entry, "annotations",
+			    json_pack("{s:s}", OCI_ANNOTATION_REF_NAME, "broken:1"));
+	json_array_append_new(json_object_get(index, "manifests"), entry);
+	assert_int_equal(json_dump_file(index, index_path, 0), 0);
+	json_decref(index);
+	free(index_path);
 	char *path = xasprintf("%s/blobs/sha256/%s", root, oci_digest_hex(a.digest));
 	chmod(path, 0644);
 	FILE *fp = fopen(path, "a");

@@ -226,6 +226,8 @@ static void put_image(struct petra_store *store, const char *name, const char *m
 	    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size", 2,
 	    "layers", "annotations", "marker", marker);
 	struct oci_descriptor desc = {0};
+	char config[OCI_DIGEST_SIZE];
+	assert_int_equal(petra_store_put_blob(store, "{}", 2, config, &err), 0);
 	assert_int_equal(petra_store_put_json(store, m, OCI_MEDIA_TYPE_MANIFEST, &desc, &err), 0);
 	assert_int_equal(petra_store_set_ref(store, name, &desc, &err), 0);
 	memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
