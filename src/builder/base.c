@@ -99,6 +99,63 @@ static int check_base(struct builder_session *b, const char *ref, const char *re
 
 /* ---- bases ---- */
 
+/* Whether ref says which registry it is in ("host.domain/...",
+ * "host:port/...", "localhost/..."): only such a name is pulled when the
+ * store lacks it, so a mistyped short name never goes to Docker Hub. */
+static bool names_registry(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+	if (!slash)
+		return false;
+	size_t n = (size_t)(slash - ref);
+	return memchr(ref, '.', n) || memchr(ref, ':', n) ||
+	       (n == 9 && !strncmp(ref, "localhost", 9));
+}
+
+/* Bring ref from its registry as b->o->pull says: the manifest first, the
+ * policy's verdict on its digest, then the blobs. */
+static int pull_base(struct builder_session *b, const char *stage, const char *ref,
+		     struct petra_error **err)
+{
+	enum builder_pull when = b->o->pull;
+	if (when == BUILDER_PULL_NEVER)
+		return 0;
+	if (when == BUILDER_PULL_MISSING) {
+		struct image have;
+		if (load_base(b, ref, &have, NULL) == 0) {
+			image_release(&have);
+			return 0;
+		}
+		if (!names_registry(ref))
+			return 0;
+	}
+	struct registry_options o = {.tls_verify = -1};
+	if (b->o->registry)
+		o = *b->o->registry;
+	o.quiet = o.quiet || b->o->quiet;
+	json_t *manifest = NULL, *config = NULL;
+	char digest[OCI_DIGEST_SIZE], pulled[OCI_DIGEST_SIZE];
+	int r = registry_inspect(ref, &o, &manifest, &config, digest, err);
+	json_decref(manifest);
+	json_decref(config);
+	if (r == 0 && b->o->policy)
+		r = check_base(b, ref, digest, err);
+	if (r == 0) {
+		builder_say(b, stage, "pulling %s (%s)", ref, digest);
+		r = registry_pull(b->store, ref, &o, pulled, err);
+	}
+	/* The tag moved between the two requests: what the policy judged is
+	 * not what arrived (the store's name is checked again on load). */
+	if (r == 0 && strcmp(digest, pulled))
+		builder_say(b, stage, "%s moved to %s while it was pulled", ref, pulled);
+	if (r < 0 && r != -EPERM && when == BUILDER_PULL_MISSING)
+		return petra_error_prefix(err,
+					  "image \"%s\" is not in the store, and pulling it "
+					  "failed",
+					  ref);
+	return r;
+}
+
 /* The one place a base image is chosen: the policy's rewrites, its
  * verdict (before the image is looked at, and again with the digest it
  * resolves to, for bans by digest), then the store. */
@@ -138,7 +195,9 @@ int builder_resolve_base(struct builder_session *b, const char *stage, const cha
 		if (r == 0 && b->o->policy)
 			r = check_base(b, name, img->desc.digest, err);
 	} else {
-		r = load_base(b, ref, img, err);
+		r = pull_base(b, stage, ref, err);
+		if (r == 0)
+			r = load_base(b, ref, img, err);
 		if (r == 0 && b->o->policy)
 			r = check_base(b, ref, img->desc.digest, err);
 	}

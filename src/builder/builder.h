@@ -47,6 +47,7 @@
 #include "layer/layer.h"
 #include "oci/oci.h"
 #include "policy/policy.h"
+#include "registry/registry.h"
 #include "sandbox/sandbox.h"
 
 /* The index annotation holding the build record (a JSON object). */
@@ -68,6 +69,13 @@ enum builder_snapshot {
 
 /* Called with each line of progress; NULL writes them on stderr. */
 typedef void (*builder_output_fn)(void *ctx, const char *line);
+
+/* When a base (FROM, --from) comes from its registry. */
+enum builder_pull {
+	BUILDER_PULL_MISSING, /* when the store lacks it and the name says its registry */
+	BUILDER_PULL_ALWAYS,  /* every time, so a moved tag is seen */
+	BUILDER_PULL_NEVER,   /* only the store */
+};
 
 struct builder_options {
 	const char *context;     /* the context directory */
@@ -94,6 +102,11 @@ struct builder_options {
 	size_t n_extra_run;
 	/* The policy file (bases; the build section), or NULL. */
 	const struct petra_policy *policy;
+	/* Pulling bases: when, and how the registry is reached (NULL: the
+	 * defaults). The policy judges a base by the digest the registry
+	 * names before any of its blobs is fetched. */
+	enum builder_pull pull;
+	const struct registry_options *registry;
 	/* Put before every progress line ("[builder] "), or NULL. */
 	const char *label;
 	builder_output_fn output;

@@ -32,7 +32,7 @@ static const char usage[] =
     "                           same context gives the same digest\n"
     "  -j, --jobs N             stages built at once (default: the cores)\n"
     "      --snapshot MODE      auto (default: overlayfs, else copies), overlay\n"
-    "                           or copy\n"
+    "                           or copy\n" CLI_PULL_OPTIONS_HELP
     "  -q, --quiet              print only the image digest\n"
     "  -h, --help               this help\n"
     "\n"
@@ -68,8 +68,10 @@ static int parse_secret(char *spec, struct builder_secret *s)
 }
 
 static int run_build(struct cli *cli, struct builder_options *o, const struct cli_build_args *ba,
-		     const struct strvec *tags)
+		     const struct cli_pull_args *pull, const struct strvec *tags)
 {
+	o->pull = pull->when;
+	o->registry = &pull->registry;
 	struct petra_error *err = NULL;
 	o->no_cache = ba->no_cache;
 	o->network = ba->network;
@@ -106,16 +108,24 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	    {"squash", no_argument, NULL, OPT_SQUASH},
 	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	    CLI_BUILD_LONG_OPTIONS,
+	    CLI_PULL_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct builder_options o = {0};
 	struct cli_build_args ba;
 	cli_build_args_init(&ba, cli);
+	struct cli_pull_args pull;
+	cli_pull_args_init(&pull, cli);
 	_cleanup_strvec_ struct strvec tags = STRVEC_INIT, args = STRVEC_INIT, specs = STRVEC_INIT;
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "f:t:j:qh", options, NULL)) != -1) {
 		int r = cli_build_option("build", c, optarg, &ba);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			continue;
+		r = cli_pull_option("build", c, optarg, &pull);
 		if (r > 0)
 			return r;
 		if (r == 0)
@@ -175,8 +185,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	o.build_args = (const char *const *)args.v;
 	o.n_build_args = args.n;
 	struct petra_error *err = NULL;
-	int status =
-	    cli_build_args_finish(&ba, &err) < 0 ? cli_fail(err) : run_build(cli, &o, &ba, &tags);
+	int status = cli_build_args_finish(&ba, &err) < 0 ? cli_fail(err)
+							  : run_build(cli, &o, &ba, &pull, &tags);
 	cli_build_args_release(&ba);
 	free(secrets);
 	return status;

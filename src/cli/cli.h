@@ -17,6 +17,7 @@
 #include <getopt.h>
 
 #include "base/base.h"
+#include "builder/builder.h"
 #include "image/image.h"
 #include "layer/layer.h"
 #include "oci/oci.h"
@@ -288,6 +289,7 @@ enum {
 	CLI_OPT_TLS_VERIFY,
 	CLI_OPT_PLATFORM,
 	CLI_OPT_CHUNK_SIZE,
+	CLI_OPT_PULL,
 };
 #define CLI_REGISTRY_LONG_OPTIONS                                                                  \
 	{"creds", required_argument, NULL, CLI_OPT_CREDS},                                         \
@@ -308,6 +310,33 @@ enum {
 /* 0 when opt was a registry option and is recorded, -1 when it is not
  * one, EXIT_USAGE (message printed) when its value is wrong. */
 int cli_registry_option(const char *verb, int opt, const char *arg, struct registry_options *o);
+
+/* build and run pull an image the store lacks: --pull and the options
+ * above but --platform (the host's image is the one that runs). */
+#define CLI_PULL_LONG_OPTIONS                                                                      \
+	{"creds", required_argument, NULL, CLI_OPT_CREDS},                                         \
+	    {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                               \
+	    {"cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR},                               \
+	    {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY},                           \
+	{                                                                                          \
+		"pull", required_argument, NULL, CLI_OPT_PULL                                      \
+	}
+#define CLI_PULL_OPTIONS_HELP                                                                      \
+	"      --pull missing|always|never  pull IMAGE from its registry: when the\n"              \
+	"                           store lacks it and the name says its registry\n"               \
+	"                           (host.domain/, host:port/ or localhost/; default),\n"          \
+	"                           every time, or never\n" CLI_REGISTRY_OPTIONS_HELP
+struct cli_pull_args {
+	enum builder_pull when;
+	struct registry_options registry;
+};
+void cli_pull_args_init(struct cli_pull_args *a, const struct cli *cli);
+/* As cli_registry_option, for CLI_PULL_LONG_OPTIONS. */
+int cli_pull_option(const char *verb, int opt, const char *arg, struct cli_pull_args *a);
+/* Pull ref into the store as a->when says (run's image); 0 when there was
+ * nothing to do or it was pulled. */
+int cli_pull_image(struct petra_store *store, const char *ref, const struct cli_pull_args *a,
+		   struct petra_error **err);
 
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \

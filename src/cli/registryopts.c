@@ -49,3 +49,63 @@ int cli_registry_option(const char *verb, int opt, const char *arg, struct regis
 		return -1;
 	}
 }
+
+void cli_pull_args_init(struct cli_pull_args *a, const struct cli *cli)
+{
+	*a = (struct cli_pull_args){.when = BUILDER_PULL_MISSING,
+				    .registry = {.tls_verify = -1, .quiet = cli->quiet}};
+}
+
+int cli_pull_option(const char *verb, int opt, const char *arg, struct cli_pull_args *a)
+{
+	switch (opt) {
+	case CLI_OPT_PULL:
+		if (!strcmp(arg, "missing"))
+			a->when = BUILDER_PULL_MISSING;
+		else if (!strcmp(arg, "always"))
+			a->when = BUILDER_PULL_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			a->when = BUILDER_PULL_NEVER;
+		else
+			return cli_usage(verb, "--pull wants missing, always or never, not \"%s\"",
+					 arg);
+		return 0;
+	case CLI_OPT_CREDS:
+	case CLI_OPT_AUTHFILE:
+	case CLI_OPT_CERT_DIR:
+	case CLI_OPT_TLS_VERIFY:
+		return cli_registry_option(verb, opt, arg, &a->registry);
+	default:
+		return -1;
+	}
+}
+
+/* The same test the builder makes for a base (a name that says where it
+ * lives), so a mistyped short name is "not found", never a Docker Hub
+ * request. */
+static bool names_registry(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+	if (!slash)
+		return false;
+	size_t n = (size_t)(slash - ref);
+	return memchr(ref, '.', n) || memchr(ref, ':', n) ||
+	       (n == 9 && !strncmp(ref, "localhost", 9));
+}
+
+int cli_pull_image(struct petra_store *store, const char *ref, const struct cli_pull_args *a,
+		   struct petra_error **err)
+{
+	if (a->when == BUILDER_PULL_NEVER)
+		return 0;
+	if (a->when == BUILDER_PULL_MISSING) {
+		struct image img;
+		if (image_load(store, ref, &img, NULL) == 0) {
+			image_release(&img);
+			return 0;
+		}
+		if (!names_registry(ref))
+			return 0;
+	}
+	return registry_pull(store, ref, &a->registry, NULL, err);
+}

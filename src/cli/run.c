@@ -31,7 +31,8 @@ static const char usage[] =
     "                           to what the label already holds)\n"
     "      --copy-root          merge the layers into a tmpfs instead of mounting\n"
     "                           overlayfs (what happens when overlayfs is "
-    "missing)\n" CLI_RUN_OPTIONS_HELP CLI_RUN_LIMITS_HELP CLI_GATE_OPTIONS_HELP "  -h, --help               this help\n"
+    "missing)\n" CLI_RUN_OPTIONS_HELP CLI_RUN_LIMITS_HELP CLI_GATE_OPTIONS_HELP
+	CLI_PULL_OPTIONS_HELP "  -h, --help               this help\n"
     "\n"
     "Before anything runs, the gate checks IMAGE against the policy: an image\n"
     "(or its base) banned or not in the catalog, or a signature requirement not\n"
@@ -53,7 +54,7 @@ static int run_fail(struct petra_error *err, int code)
  * RUN_EXIT_FAIL after a usage error (as podman, not 2: 2 could be the
  * command's). */
 static int parse_args(int argc, char **argv, struct cli_run_args *a, struct cli_gate_args *gate,
-		      const char **save)
+		      struct cli_pull_args *pull, const char **save)
 {
 	enum { OPT_RM = 256, OPT_NAME, OPT_LEARN, OPT_SAVE, OPT_COPY_ROOT };
 	static const struct option options[] = {
@@ -68,6 +69,7 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, struct cli_
 	    CLI_RUN_LONG_OPTIONS,
 	    CLI_RUN_LIMITS_LONG_OPTIONS,
 	    CLI_GATE_LONG_OPTIONS,
+	    CLI_PULL_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -111,6 +113,11 @@ static int parse_args(int argc, char **argv, struct cli_run_args *a, struct cli_
 		default: {
 			if (cli_gate_option(c, optarg, gate) == 0)
 				break;
+			int pr = cli_pull_option("run", c, optarg, pull);
+			if (pr > 0)
+				return RUN_EXIT_FAIL;
+			if (pr == 0)
+				break;
 			int r = cli_run_limits_option("run", c, optarg, &a->o);
 			if (r > 0 || (r < 0 && cli_run_option("run", c, optarg, a) != 0))
 				return RUN_EXIT_FAIL;
@@ -144,8 +151,10 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(cli_run_args_release) struct cli_run_args a = {0};
 	struct cli_gate_args gate = {0};
+	struct cli_pull_args pull;
+	cli_pull_args_init(&pull, cli);
 	const char *save;
-	int status = parse_args(argc, argv, &a, &gate, &save);
+	int status = parse_args(argc, argv, &a, &gate, &pull, &save);
 	if (status >= 0)
 		return status;
 	if (a.o.read_write)
@@ -159,15 +168,19 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		return RUN_EXIT_FAIL;
 	_cleanup_free_ char *supervisor = a.o.detach ? cli_supervisor_path() : NULL;
 	a.o.supervisor = supervisor;
-	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
+	_cleanup_store_ struct petra_store *store =
+	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
 	if (!store)
 		return RUN_EXIT_FAIL;
+	struct petra_error *err = NULL;
+	/* Before the gate, which judges what was pulled. */
+	if (cli_pull_image(store, a.o.image, &pull, &err) < 0)
+		return run_fail(err, RUN_EXIT_FAIL);
 	/* Before anything of the image is mounted or run. */
 	if (cli_gate(store, a.o.image, TRUST_PURPOSE_RUN, &gate, false) != 0)
 		return RUN_EXIT_FAIL;
 	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	struct runtime_run_result result;
-	struct petra_error *err = NULL;
 	if (runtime_run(store, run_dir, &a.o, &result, &err) < 0) {
 		int code = result.exit_code;
 		runtime_run_result_release(&result);
