@@ -27,8 +27,9 @@
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* What a step shows and records: its source line, blanks collapsed, for
- * people; the first line of a heredoc only. */
+/* What a step shows and records: its source line, blanks collapsed and
+ * control bytes written as \xNN, for people; the first line of a heredoc
+ * only. */
 static char *step_text(const struct dockerfile_instruction *in, size_t max)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -41,7 +42,12 @@ static char *step_text(const struct dockerfile_instruction *in, size_t max)
 		if (blank)
 			strbuf_addch(&sb, ' ');
 		blank = false;
-		strbuf_addch(&sb, *p);
+		/* A control byte in a Dockerfile (ESC, BEL) is shown, never sent
+		 * to the terminal as it is. */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			strbuf_addf(&sb, "\\x%02x", (unsigned char)*p);
+		else
+			strbuf_addch(&sb, *p);
 	}
 	if (max && sb.len > max) {
 		strbuf_setlen(&sb, max - 3);

@@ -426,3 +426,18 @@ A
 	[ "$(cat "$fs/fed")" = "first"$'\n'"second" ]
 	[ ! -e "$fs/run/petra-heredoc" ]
 }
+
+@test "control bytes of a Dockerfile are shown escaped, never sent to the terminal" {
+	dockerfile "FROM bb:1
+LABEL title=\"bell$(printf '\a')and$(printf '\033')[31mred\"
+RUN true 'ok$(printf '\033')]0;owned$(printf '\a')'"
+	run petra build -t ctl:1 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# No raw ESC or BEL reaches the output...
+	! printf '%s' "$output" | grep -q "$(printf '\033')"
+	! printf '%s' "$output" | grep -q "$(printf '\a')"
+	# ...they are shown as \xNN in the step's line.
+	[[ "$output" == *'bell\x07and\x1b[31mred'* ]]
+	[[ "$output" == *'ok\x1b]0;owned\x07'* ]]
+}
