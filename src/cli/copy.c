@@ -80,7 +80,7 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 			return cli_fail(err);
 	} else if (has_prefix(src, "docker-archive:")) {
 		_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-		if (image_load_docker_archive(store, src + 15, &names, &err) < 0)
+		if (image_load_docker_archive(store, src + 15, NULL, &names, &err) < 0)
 			return cli_fail(err);
 		if (!names.n)
 			return cli_fail(

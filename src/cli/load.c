@@ -50,7 +50,7 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	struct petra_error *err = NULL;
 	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
-	if (image_load_docker_archive(store, input, &names, &err) < 0)
+	if (image_load_docker_archive(store, input, NULL, &names, &err) < 0)
 		return cli_fail(err);
 	for (size_t i = 0; !quiet && i < names.n; i++)
 		printf("%s\n", names.v[i]);

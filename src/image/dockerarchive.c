@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define BUF_SIZE (1u << 20)
+#define BUF_SIZE          (1u << 20)
+#define DOCUMENT_MAX_SIZE (16u << 20)
 
 static int add_file(struct archive *a, const char *path, const void *data, size_t len,
 		    struct petra_error **err)
@@ -209,245 +210,307 @@ int image_save(struct petra_store *store, const char *const *refs, size_t n_refs
 
 /* ---- load ---- */
 
-struct archive_blob {
+/* A file of the archive: its path and the blob it was stored as.
+ * Symlinks (docker links a layer shared by two images to its first copy)
+ * are kept as their resolved target and followed at lookup. */
+struct docker_file {
 	char *path;
+	char *link; /* a symlink: the path it resolves to; NULL for a file */
 	char digest[OCI_DIGEST_SIZE];
 	int64_t size;
 	enum layer_compression compression;
-	char *link; /* a symlink's target path, resolved at the end */
 };
 
-struct loaded {
-	struct archive_blob *blobs;
+struct docker_archive {
+	struct docker_file *files;
 	size_t n, alloc;
-	char *manifest;
-	size_t manifest_len;
+	json_t *manifest; /* manifest.json */
 };
 
-static const struct archive_blob *find_blob(const struct loaded *l, const char *path,
-					    unsigned depth)
+static void docker_archive_release(struct docker_archive *d)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->blobs[i].path, path))
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->files[i].path);
+		free(d->files[i].link);
+	}
+	free(d->files);
+	json_decref(d->manifest);
+}
+
+static const struct docker_file *docker_file_find(const struct docker_archive *d, const char *path,
+						  int hops)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->files[i].path, path))
 			continue;
-		if (!l->blobs[i].link)
-			return &l->blobs[i];
-		if (depth > 8)
-			return NULL;
-		/* Docker's old layout links a shared layer to its first copy,
-		 * relative to the link's directory. */
-		_cleanup_free_ char *dir = xstrdup(path);
-		char *slash = strrchr(dir, '/');
-		_cleanup_free_ char *target =
-		    l->blobs[i].link[0] == '/' || !slash
-			? xstrdup(l->blobs[i].link + (l->blobs[i].link[0] == '/'))
-			: (*slash = '\0', path_join(dir, l->blobs[i].link));
-		_cleanup_free_ char *clean = NULL;
-		if (layer_clean_path(target, &clean, NULL) < 0)
-			return NULL;
-		return find_blob(l, clean, depth + 1);
+		if (!d->files[i].link)
+			return &d->files[i];
+		return hops < 8 ? docker_file_find(d, d->files[i].link, hops + 1) : NULL;
 	}
 	return NULL;
 }
 
-static int read_entry_to_store(struct archive *a, struct petra_store *store, struct archive_blob *b,
-			       struct petra_error **err)
+/* One regular file of the archive into the store as it streams by (a
+ * layer is read once, whatever the archive's order; files no image uses
+ * are left for prune), noting a gzip or zstd layer from its magic. */
+static int docker_file_store(struct archive *a, struct petra_store *store, char *buf,
+			     struct docker_file *f, const char *what, struct petra_error **err)
 {
 	struct petra_blob_writer *w;
-	int ret = petra_store_blob_begin(store, &w, err);
-	if (ret < 0)
-		return ret;
-	_cleanup_free_ char *buf = xmalloc(BUF_SIZE);
+	int r = petra_store_blob_begin(store, &w, err);
+	if (r < 0)
+		return r;
+	la_ssize_t got;
 	bool first = true;
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, buf, BUF_SIZE);
-		if (n < 0) {
-			petra_store_blob_abort(w);
-			return petra_error_set(err, EIO, "%s: %s", b->path,
-					       archive_error_string(a));
-		}
-		if (n == 0)
-			break;
-		if (first && n >= 4) {
-			const unsigned char *u = (const unsigned char *)buf;
-			if (u[0] == 0x1f && u[1] == 0x8b)
-				b->compression = LAYER_COMPRESSION_GZIP;
-			else if (u[0] == 0x28 && u[1] == 0xb5 && u[2] == 0x2f && u[3] == 0xfd)
-				b->compression = LAYER_COMPRESSION_ZSTD;
-		}
+	while (r == 0 && (got = archive_read_data(a, buf, BUF_SIZE)) > 0) {
+		const unsigned char *u = (const unsigned char *)buf;
+		if (first && got >= 4 && u[0] == 0x1f && u[1] == 0x8b)
+			f->compression = LAYER_COMPRESSION_GZIP;
+		else if (first && got >= 4 && u[0] == 0x28 && u[1] == 0xb5 && u[2] == 0x2f &&
+			 u[3] == 0xfd)
+			f->compression = LAYER_COMPRESSION_ZSTD;
 		first = false;
-		if ((ret = petra_store_blob_write(w, buf, (size_t)n, err)) < 0) {
-			petra_store_blob_abort(w);
-			return ret;
-		}
+		r = petra_store_blob_write(w, buf, (size_t)got, err);
 	}
-	return petra_store_blob_commit(w, NULL, b->digest, &b->size, err);
+	if (r == 0 && got < 0)
+		r = petra_error_set(err, EIO, "%s: %s: %s", what, f->path, archive_error_string(a));
+	if (r < 0) {
+		petra_store_blob_abort(w);
+		return r;
+	}
+	return petra_store_blob_commit(w, NULL, f->digest, &f->size, err);
 }
 
-static int load_image(struct petra_store *store, const struct loaded *l, const json_t *entry,
-		      struct strvec *names, struct petra_error **err)
-{
-	const char *config_path = json_get_string(entry, "Config");
-	json_t *layers = json_object_get(entry, "Layers");
-	if (!config_path || !json_is_array(layers))
-		return petra_error_set(err, EINVAL,
-				       "manifest.json: an entry without Config or Layers");
-	const struct archive_blob *cb = find_blob(l, config_path, 0);
-	if (!cb)
-		return petra_error_set(err, ENOENT, "manifest.json names %s, not in the archive",
-				       config_path);
-	_cleanup_free_ char *config_raw = NULL;
-	size_t config_len;
-	int ret =
-	    petra_store_read_blob(store, cb->digest, 16u << 20, &config_raw, &config_len, err);
-	if (ret < 0)
-		return ret;
-	struct oci_config config;
-	if ((ret = oci_config_parse(config_raw, config_len, &config, err)) < 0)
-		return petra_error_prefix(err, "%s", config_path);
-	size_t n = json_array_size(layers);
-	if (n != config.diff_ids.n) {
-		oci_config_release(&config);
-		return petra_error_set(err, EINVAL, "%s: %zu layers for %zu diff_ids", config_path,
-				       n, config.diff_ids.n);
-	}
-	struct oci_descriptor *descs = xcalloc(n ? n : 1, sizeof(*descs));
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		const char *path = json_string_value(json_array_get(layers, i));
-		const struct archive_blob *lb = path ? find_blob(l, path, 0) : NULL;
-		if (!lb) {
-			ret = petra_error_set(err, ENOENT,
-					      "manifest.json names layer %s, not in the archive",
-					      path ? path : "(not a string)");
-			break;
-		}
-		if (lb->compression == LAYER_COMPRESSION_NONE &&
-		    strcmp(lb->digest, config.diff_ids.v[i])) {
-			ret = petra_error_set(err, EIO, "layer %s hashes to %s, its diff_id is %s",
-					      path, lb->digest, config.diff_ids.v[i]);
-			break;
-		}
-		descs[i].media_type = xstrdup(layer_media_type(lb->compression));
-		memcpy(descs[i].digest, lb->digest, OCI_DIGEST_SIZE);
-		descs[i].size = lb->size;
-	}
-	oci_config_release(&config);
-	struct oci_descriptor config_desc = {.media_type = (char *)OCI_MEDIA_TYPE_CONFIG,
-					     .size = cb->size};
-	memcpy(config_desc.digest, cb->digest, OCI_DIGEST_SIZE);
-	if (ret == 0) {
-		json_t *m = oci_manifest_build(&config_desc, descs, n, NULL);
-		struct oci_descriptor md = {0};
-		ret = petra_store_put_json(store, m, OCI_MEDIA_TYPE_MANIFEST, &md, err);
-		json_decref(m);
-		json_t *tags = json_object_get(entry, "RepoTags");
-		for (size_t t = 0; ret == 0 && t < json_array_size(tags); t++) {
-			const char *tag = json_string_value(json_array_get(tags, t));
-			struct oci_ref ref;
-			if (!tag || oci_ref_parse(tag, &ref, err) < 0) {
-				ret = tag ? -EINVAL
-					  : petra_error_set(
-						err, EINVAL,
-						"manifest.json: a RepoTag is not a string");
-				break;
-			}
-			_cleanup_free_ char *name = oci_ref_format(&ref);
-			oci_ref_release(&ref);
-			ret = petra_store_set_ref(store, name, &md, err);
-			if (ret == 0)
-				strvec_pushf(names, "%s %s", name, md.digest);
-		}
-		if (ret == 0 && !json_array_size(tags))
-			strvec_pushf(names, "<none> %s", md.digest);
-		oci_descriptor_release(&md);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(descs[i].media_type);
-	free(descs);
-	return ret;
-}
-
-int image_load_docker_archive(struct petra_store *store, const char *file, struct strvec *names,
-			      struct petra_error **err)
+/* Read the whole archive once: manifest.json kept, every other regular
+ * file stored as a blob, symlinks resolved against their directory. */
+static int docker_archive_read(struct petra_store *store, const char *file, const char *what,
+			       struct docker_archive *d, struct petra_error **err)
 {
 	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return petra_error_set_errno(err, errno, "load %s", file);
+		return petra_error_set_errno(err, errno, "open %s", file);
 	struct archive *a = archive_read_new();
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
-	struct loaded l = {0};
-	int ret = 0;
+	int r = 0;
 	if (archive_read_open_fd(a, fd, BUF_SIZE) != ARCHIVE_OK)
-		ret = petra_error_set(err, EIO, "load %s: %s", file, archive_error_string(a));
-	struct archive_entry *e;
-	while (ret == 0) {
+		r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
+	_cleanup_free_ char *buf = xmalloc(BUF_SIZE);
+	while (r == 0) {
+		struct archive_entry *e;
 		int ar = archive_read_next_header(a, &e);
 		if (ar == ARCHIVE_EOF)
 			break;
-		if (ar != ARCHIVE_OK) {
-			ret =
-			    petra_error_set(err, EIO, "load %s: %s", file, archive_error_string(a));
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
 			break;
 		}
 		_cleanup_free_ char *path = NULL;
-		if (layer_clean_path(archive_entry_pathname(e), &path, err) < 0) {
-			ret = -EINVAL;
+		r = layer_clean_path(archive_entry_pathname(e), &path, err);
+		if (r < 0)
 			break;
-		}
 		mode_t type = archive_entry_filetype(e);
-		if (!strcmp(path, "manifest.json") && type == AE_IFREG) {
-			if (archive_entry_size(e) > (16 << 20)) {
-				ret = petra_error_set(err, EFBIG,
-						      "load %s: manifest.json is too large", file);
+		if (type == AE_IFLNK) {
+			const char *target = archive_entry_symlink(e);
+			const char *slash = strrchr(path, '/');
+			_cleanup_free_ char *joined =
+			    target && target[0] != '/' && slash
+				? xasprintf("%.*s/%s", (int)(slash - path), path, target)
+				: xstrdup(target ? target : "");
+			char *resolved = NULL;
+			if (layer_clean_path(joined, &resolved, NULL) < 0)
+				continue;
+			xgrow((void **)&d->files, &d->alloc, d->n + 1, sizeof(*d->files));
+			d->files[d->n++] =
+			    (struct docker_file){.path = steal_pointer(&path), .link = resolved};
+			continue;
+		}
+		if (type != AE_IFREG)
+			continue;
+		if (!strcmp(path, "manifest.json")) {
+			if (archive_entry_size(e) > (int64_t)DOCUMENT_MAX_SIZE) {
+				r = petra_error_set(err, EFBIG, "%s: manifest.json too large",
+						    what);
 				break;
 			}
 			struct strbuf sb = STRBUF_INIT;
-			char buf[65536];
-			la_ssize_t n;
-			while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
-				strbuf_add(&sb, buf, (size_t)n);
-			free(l.manifest);
-			l.manifest_len = sb.len;
-			l.manifest = strbuf_detach(&sb);
+			la_ssize_t got;
+			while ((got = archive_read_data(a, buf, BUF_SIZE)) > 0)
+				strbuf_add(&sb, buf, (size_t)got);
+			json_decref(d->manifest);
+			d->manifest = NULL;
+			if (got < 0)
+				r = petra_error_set(err, EIO, "%s: %s", what,
+						    archive_error_string(a));
+			else if (!(d->manifest = json_parse_buffer(strbuf_str(&sb), sb.len,
+								   "manifest.json", err)))
+				r = petra_error_prefix(err, "%s", what);
+			strbuf_release(&sb);
 			continue;
 		}
-		if (type != AE_IFREG && type != AE_IFLNK)
-			continue;
-		xgrow((void **)&l.blobs, &l.alloc, l.n + 1, sizeof(*l.blobs));
-		struct archive_blob *b = &l.blobs[l.n];
-		memset(b, 0, sizeof(*b));
-		b->path = steal_pointer(&path);
-		l.n++;
-		if (type == AE_IFLNK) {
-			b->link = xstrdup(archive_entry_symlink(e) ? archive_entry_symlink(e) : "");
-			continue;
+		struct docker_file f = {.path = steal_pointer(&path)};
+		r = docker_file_store(a, store, buf, &f, what, err);
+		if (r < 0) {
+			free(f.path);
+			break;
 		}
-		/* Every file goes into the store as it streams by: a layer is
-		 * read once, whatever the order of the archive. Files no image
-		 * uses are left for prune. */
-		if ((ret = read_entry_to_store(a, store, b, err)) < 0)
-			petra_error_prefix(err, "load %s", file);
+		xgrow((void **)&d->files, &d->alloc, d->n + 1, sizeof(*d->files));
+		d->files[d->n++] = f;
 	}
 	archive_read_free(a);
-	if (ret == 0 && !l.manifest)
-		ret = petra_error_set(err, EINVAL,
-				      "load %s: no manifest.json (not a docker archive)", file);
-	json_t *doc = NULL;
-	if (ret == 0 &&
-	    !(doc = json_parse_buffer(l.manifest, l.manifest_len, "manifest.json", err)))
-		ret = -EINVAL;
-	if (ret == 0 && !json_is_array(doc))
-		ret = petra_error_set(err, EINVAL, "load %s: manifest.json is not an array", file);
-	for (size_t i = 0; ret == 0 && i < json_array_size(doc); i++)
-		if ((ret = load_image(store, &l, json_array_get(doc, i), names, err)) < 0)
-			petra_error_prefix(err, "load %s", file);
-	json_decref(doc);
-	for (size_t i = 0; i < l.n; i++) {
-		free(l.blobs[i].path);
-		free(l.blobs[i].link);
+	if (r == 0 && !d->manifest)
+		r = petra_error_set(err, EINVAL, "%s: not a docker archive (no manifest.json)",
+				    what);
+	return r;
+}
+
+/* Does layer file lf (layer i, path lp, of the image) hold the tar whose
+ * digest is diff_id? An uncompressed one is its own diff_id; a compressed
+ * one (docker load takes those too) is read through. */
+static int docker_layer_check(struct petra_store *store, const struct docker_file *lf,
+			      const char *diff_id, const char *what, size_t i, const char *lp,
+			      struct petra_error **err)
+{
+	if (lf->compression == LAYER_COMPRESSION_NONE) {
+		if (!strcmp(lf->digest, diff_id))
+			return 0;
+		return petra_error_set(err, EINVAL,
+				       "%s: layer %zu (%s) hashes to %s, its diff_id is %s", what,
+				       i + 1, lp, lf->digest, diff_id);
 	}
-	free(l.blobs);
-	free(l.manifest);
-	return ret;
+	_cleanup_close_ int fd = petra_store_open_blob(store, lf->digest, err);
+	if (fd < 0)
+		return fd;
+	struct layer_reader_options o = {.compression = lf->compression,
+					 .expected_digest = lf->digest,
+					 .expected_diff_id = diff_id};
+	int r = layer_verify_fd(fd, &o, err);
+	return r < 0 ? petra_error_prefix(err, "%s: layer %zu (%s)", what, i + 1, lp) : 0;
+}
+
+/* One image of manifest.json into the store: its config as it is, its
+ * layer tarballs as OCI layers (each must hash to its diff_id), an OCI
+ * manifest around them. */
+static int docker_archive_image(struct petra_store *store, const struct docker_archive *d,
+				const json_t *entry, const char *what,
+				struct oci_descriptor *manifest_desc, struct petra_error **err)
+{
+	const char *config_path = json_get_string(entry, "Config");
+	const json_t *layers = json_object_get(entry, "Layers");
+	if (!config_path || !json_is_array(layers))
+		return petra_error_set(
+		    err, EINVAL, "%s: manifest.json: an entry without Config or Layers", what);
+	const struct docker_file *cf = docker_file_find(d, config_path, 0);
+	if (!cf)
+		return petra_error_set(err, EINVAL, "%s: %s is not in the archive", what,
+				       config_path);
+	_cleanup_free_ char *config_raw = NULL;
+	size_t config_len;
+	int r = petra_store_read_blob(store, cf->digest, DOCUMENT_MAX_SIZE, &config_raw,
+				      &config_len, err);
+	struct oci_config config = {0};
+	if (r == 0)
+		r = oci_config_parse(config_raw, config_len, &config, err);
+	if (r < 0)
+		return petra_error_prefix(err, "%s: %s", what, config_path);
+	size_t n = json_array_size(layers);
+	if (config.diff_ids.n != n) {
+		oci_config_release(&config);
+		return petra_error_set(err, EINVAL, "%s: %zu layers but %zu diff_ids in %s", what,
+				       n, config.diff_ids.n, config_path);
+	}
+	struct oci_descriptor *descs = xcalloc(n + 1, sizeof(*descs));
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *lp = json_string_value(json_array_get(layers, i));
+		const struct docker_file *lf = lp ? docker_file_find(d, lp, 0) : NULL;
+		if (!lf) {
+			r = petra_error_set(err, EINVAL, "%s: layer %zu (%s) is not in the archive",
+					    what, i + 1, lp ? lp : "?");
+			break;
+		}
+		r = docker_layer_check(store, lf, config.diff_ids.v[i], what, i, lp, err);
+		if (r < 0)
+			break;
+		descs[i].media_type = (char *)layer_media_type(lf->compression);
+		memcpy(descs[i].digest, lf->digest, OCI_DIGEST_SIZE);
+		descs[i].size = lf->size;
+	}
+	oci_config_release(&config);
+	if (r == 0) {
+		struct oci_descriptor config_desc = {.media_type = (char *)OCI_MEDIA_TYPE_CONFIG,
+						     .size = cf->size};
+		memcpy(config_desc.digest, cf->digest, OCI_DIGEST_SIZE);
+		json_t *manifest = oci_manifest_build(&config_desc, descs, n, NULL);
+		r = petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, manifest_desc,
+					 err);
+		json_decref(manifest);
+	}
+	free(descs);
+	return r;
+}
+
+/* NAME[:TAG] as the store spells it; a tag is needed. */
+static char *docker_archive_name(const char *name, struct petra_error **err)
+{
+	struct oci_ref ref;
+	if (oci_ref_parse(name, &ref, err) < 0)
+		return NULL;
+	char *s = ref.tag ? oci_ref_format(&ref) : NULL;
+	oci_ref_release(&ref);
+	if (!s)
+		petra_error_set(err, EINVAL, "name \"%s\": a tag is needed, not only a digest",
+				name);
+	return s;
+}
+
+int image_load_docker_archive(struct petra_store *store, const char *file,
+			      const struct image_load_options *o, struct strvec *names,
+			      struct petra_error **err)
+{
+	static const struct image_load_options no_options;
+	if (!o)
+		o = &no_options;
+	_cleanup_free_ char *what = xasprintf("docker-archive:%s", file);
+	struct docker_archive d = {0};
+	int r = docker_archive_read(store, file, what, &d, err);
+	size_t n = json_array_size(d.manifest);
+	if (r == 0 && (!json_is_array(d.manifest) || n == 0))
+		r = petra_error_set(err, EINVAL, "%s: manifest.json lists no image", what);
+	if (r == 0 && o->name && n > 1)
+		r = petra_error_set(err, EINVAL,
+				    "%s holds %zu images: each is named by its RepoTags, "
+				    "a single name cannot be given",
+				    what, n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const json_t *entry = json_array_get(d.manifest, i);
+		struct oci_descriptor manifest;
+		r = docker_archive_image(store, &d, entry, what, &manifest, err);
+		if (r < 0)
+			break;
+		struct strvec tags = STRVEC_INIT;
+		const json_t *repo_tags = json_object_get(entry, "RepoTags");
+		for (size_t k = 0; r == 0 && k < (o->name ? 1 : json_array_size(repo_tags)); k++) {
+			const char *t =
+			    o->name ? o->name : json_string_value(json_array_get(repo_tags, k));
+			char *nm = t ? docker_archive_name(t, err) : NULL;
+			if (t && !nm)
+				r = petra_error_prefix(err, "%s", what);
+			else if (nm)
+				strvec_push(&tags, nm);
+			free(nm);
+		}
+		if (r == 0 && !tags.n && o->untagged)
+			strvec_push(&tags, o->untagged);
+		for (size_t k = 0; r == 0 && k < tags.n; k++) {
+			r = petra_store_set_ref(store, tags.v[k], &manifest, err);
+			if (r == 0)
+				strvec_pushf(names, "%s %s", tags.v[k], manifest.digest);
+		}
+		if (r == 0 && !tags.n)
+			strvec_pushf(names, "<none> %s", manifest.digest);
+		strvec_clear(&tags);
+		oci_descriptor_release(&manifest);
+	}
+	docker_archive_release(&d);
+	return r;
 }

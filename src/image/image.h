@@ -82,12 +82,20 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target,
 
 /* `docker save` archives (dockerarchive.c). Save: the images of refs in
  * one archive (layers uncompressed and verified against their diff_ids,
- * shared layers once), written atomically. Load: every image of the
- * archive into the store under its RepoTags; *names gets "NAME DIGEST"
- * lines. */
+ * shared layers once), written atomically. Load (petra load, copy
+ * docker-archive:, import): every image of the archive into the store
+ * under its RepoTags, each layer checked against its diff_id (symlinked
+ * layers followed, gzip/zstd ones read through); *names gets a "NAME
+ * DIGEST" line per name set, "<none> DIGEST" for an image left unnamed.
+ * options may be NULL. */
+struct image_load_options {
+	const char *name;     /* the name of the archive's only image (refused for several) */
+	const char *untagged; /* the name of an image without RepoTags; NULL: none */
+};
 int image_save(struct petra_store *store, const char *const *refs, size_t n_refs, const char *file,
 	       struct petra_error **err);
-int image_load_docker_archive(struct petra_store *store, const char *file, struct strvec *names,
+int image_load_docker_archive(struct petra_store *store, const char *file,
+			      const struct image_load_options *options, struct strvec *names,
 			      struct petra_error **err);
 
 /* Decompress every layer of every image named in the store and compare it

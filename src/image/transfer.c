@@ -640,46 +640,6 @@ static int import_dir(struct petra_store *store, const char *path,
 
 /* ---- docker save archives ---- */
 
-/* A file of a docker-archive (`docker save`, `podman save`, skopeo's
- * docker-archive:): its path in the archive and the blob it was stored
- * as. Symlinks (docker links a layer shared by two images) are kept as
- * their target, resolved at the end. */
-struct docker_file {
-	char *path;
-	char *link; /* a symlink: the path it resolves to; NULL for a file */
-	char digest[OCI_DIGEST_SIZE];
-	int64_t size;
-};
-
-struct docker_archive {
-	struct docker_file *files;
-	size_t n;
-	json_t *manifest; /* manifest.json */
-};
-
-static void docker_archive_release(struct docker_archive *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->files[i].path);
-		free(d->files[i].link);
-	}
-	free(d->files);
-	json_decref(d->manifest);
-}
-
-static const struct docker_file *docker_file_find(const struct docker_archive *d, const char *path,
-						  int hops)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		if (strcmp(d->files[i].path, path))
-			continue;
-		if (!d->files[i].link)
-			return &d->files[i];
-		return hops < 8 ? docker_file_find(d, d->files[i].link, hops + 1) : NULL;
-	}
-	return NULL;
-}
-
 /* Does the first entry of a tarball look like a docker-archive's (a
  * 64-hex directory or file, manifest.json, repositories, or the OCI parts
  * newer docker writes too) rather than a root filesystem's? */
@@ -705,222 +665,29 @@ static bool looks_like_docker_archive(const char *path)
 	return yes;
 }
 
-/* Read the whole archive once: manifest.json kept, every other regular
- * file stored as a blob (configs and layer tarballs; a layer already in
- * the store costs a read, no copy). */
-static int docker_archive_read(struct petra_store *store, const char *file, const char *what,
-			       struct docker_archive *d, struct petra_error **err)
-{
-	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return petra_error_set_errno(err, errno, "open %s", file);
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	int r = 0;
-	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK)
-		r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
-	char *buf = xmalloc(1 << 20);
-	while (r == 0) {
-		struct archive_entry *e;
-		int ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			r = petra_error_set(err, EINVAL, "%s: %s", what, archive_error_string(a));
-			break;
-		}
-		_cleanup_free_ char *path = NULL;
-		r = layer_clean_path(archive_entry_pathname(e), &path, err);
-		if (r < 0)
-			break;
-		mode_t type = archive_entry_filetype(e);
-		if (type == AE_IFLNK) {
-			const char *target = archive_entry_symlink(e);
-			const char *slash = strrchr(path, '/');
-			_cleanup_free_ char *joined =
-			    target && target[0] != '/' && slash
-				? xasprintf("%.*s/%s", (int)(slash - path), path, target)
-				: xstrdup(target ? target : "");
-			char *resolved = NULL;
-			if (layer_clean_path(joined, &resolved, NULL) < 0)
-				continue;
-			d->files = xrealloc(d->files, (d->n + 1) * sizeof(*d->files));
-			d->files[d->n++] =
-			    (struct docker_file){.path = steal_pointer(&path), .link = resolved};
-			continue;
-		}
-		if (type != AE_IFREG)
-			continue;
-		if (!strcmp(path, "manifest.json")) {
-			if (archive_entry_size(e) > (int64_t)DOCUMENT_MAX_SIZE) {
-				r = petra_error_set(err, EFBIG, "%s: manifest.json too large",
-						    what);
-				break;
-			}
-			struct strbuf sb = STRBUF_INIT;
-			la_ssize_t got;
-			while ((got = archive_read_data(a, buf, 1 << 20)) > 0)
-				strbuf_add(&sb, buf, (size_t)got);
-			if (got < 0)
-				r = petra_error_set(err, EIO, "%s: %s", what,
-						    archive_error_string(a));
-			else if (!(d->manifest = json_parse_buffer(strbuf_str(&sb), sb.len,
-								   "manifest.json", err)))
-				r = petra_error_prefix(err, "%s", what);
-			strbuf_release(&sb);
-			continue;
-		}
-		struct petra_blob_writer *w;
-		r = petra_store_blob_begin(store, &w, err);
-		if (r < 0)
-			break;
-		la_ssize_t got;
-		while (r == 0 && (got = archive_read_data(a, buf, 1 << 20)) > 0)
-			r = petra_store_blob_write(w, buf, (size_t)got, err);
-		if (r == 0 && got < 0)
-			r = petra_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
-		if (r < 0) {
-			petra_store_blob_abort(w);
-			break;
-		}
-		struct docker_file f = {.path = steal_pointer(&path)};
-		r = petra_store_blob_commit(w, NULL, f.digest, &f.size, err);
-		if (r < 0) {
-			free(f.path);
-			break;
-		}
-		d->files = xrealloc(d->files, (d->n + 1) * sizeof(*d->files));
-		d->files[d->n++] = f;
-	}
-	free(buf);
-	archive_read_free(a);
-	if (r == 0 && !d->manifest)
-		r = petra_error_set(err, EINVAL, "%s: not a docker archive (no manifest.json)",
-				    what);
-	return r;
-}
-
-/* One image of manifest.json into the store: its config as it is, its
- * layer tarballs as uncompressed OCI layers (each must hash to its
- * diff_id), an OCI manifest around them. */
-static int docker_archive_image(struct petra_store *store, const struct docker_archive *d,
-				const json_t *entry, const char *what,
-				struct oci_descriptor *manifest_desc, struct petra_error **err)
-{
-	const char *config_path = json_get_string(entry, "Config");
-	const json_t *layers = json_object_get(entry, "Layers");
-	if (!config_path || !json_is_array(layers))
-		return petra_error_set(
-		    err, EINVAL, "%s: manifest.json: an entry without Config or Layers", what);
-	const struct docker_file *cf = docker_file_find(d, config_path, 0);
-	if (!cf)
-		return petra_error_set(err, EINVAL, "%s: %s is not in the archive", what,
-				       config_path);
-	_cleanup_free_ char *config_raw = NULL;
-	size_t config_len;
-	int r = petra_store_read_blob(store, cf->digest, DOCUMENT_MAX_SIZE, &config_raw,
-				      &config_len, err);
-	struct oci_config config = {0};
-	if (r == 0)
-		r = oci_config_parse(config_raw, config_len, &config, err);
-	if (r < 0)
-		return petra_error_prefix(err, "%s: %s", what, config_path);
-	size_t n = json_array_size(layers);
-	if (config.diff_ids.n != n) {
-		oci_config_release(&config);
-		return petra_error_set(err, EINVAL, "%s: %zu layers but %zu diff_ids in %s", what,
-				       n, config.diff_ids.n, config_path);
-	}
-	struct oci_descriptor *descs = xcalloc(n + 1, sizeof(*descs));
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		const char *lp = json_string_value(json_array_get(layers, i));
-		const struct docker_file *lf = lp ? docker_file_find(d, lp, 0) : NULL;
-		if (!lf) {
-			r = petra_error_set(err, EINVAL, "%s: layer %zu (%s) is not in the archive",
-					    what, i + 1, lp ? lp : "?");
-			break;
-		}
-		/* Uncompressed: the tarball's digest is its diff_id. */
-		if (strcmp(lf->digest, config.diff_ids.v[i])) {
-			r = petra_error_set(err, EINVAL,
-					    "%s: layer %zu (%s) hashes to %s, its diff_id is %s",
-					    what, i + 1, lp, lf->digest, config.diff_ids.v[i]);
-			break;
-		}
-		descs[i].media_type = (char *)OCI_MEDIA_TYPE_LAYER;
-		memcpy(descs[i].digest, lf->digest, OCI_DIGEST_SIZE);
-		descs[i].size = lf->size;
-	}
-	oci_config_release(&config);
-	if (r == 0) {
-		struct oci_descriptor config_desc = {.media_type = (char *)OCI_MEDIA_TYPE_CONFIG,
-						     .size = cf->size};
-		memcpy(config_desc.digest, cf->digest, OCI_DIGEST_SIZE);
-		json_t *manifest = oci_manifest_build(&config_desc, descs, n, NULL);
-		r = petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, manifest_desc,
-					 err);
-		json_decref(manifest);
-	}
-	free(descs);
-	return r;
-}
-
-/* Every image of a docker-archive, named by its RepoTags (or, for one
- * image, the name asked for; an untagged one by the file's name). *name_out
- * and digest: the first image's. */
+/* Every image of a docker-archive (dockerarchive.c), named by its
+ * RepoTags (or, for one image, the name asked for; an untagged one by the
+ * file's name). *name_out and digest: the first image's. */
 static int import_docker_archive(struct petra_store *store, const char *file,
 				 const struct image_import_options *o, char **name_out,
 				 char digest[OCI_DIGEST_SIZE], struct petra_error **err)
 {
-	_cleanup_free_ char *what = xasprintf("docker-archive:%s", file);
-	struct docker_archive d = {0};
-	int r = docker_archive_read(store, file, what, &d, err);
-	size_t n = json_array_size(d.manifest);
-	if (r == 0 && (!json_is_array(d.manifest) || n == 0))
-		r = petra_error_set(err, EINVAL, "%s: manifest.json lists no image", what);
-	if (r == 0 && o->name && n > 1)
-		r = petra_error_set(err, EINVAL,
-				    "%s holds %zu images: each is named by its RepoTags, "
-				    "a single name cannot be given",
-				    what, n);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		const json_t *entry = json_array_get(d.manifest, i);
-		struct oci_descriptor manifest;
-		r = docker_archive_image(store, &d, entry, what, &manifest, err);
-		if (r < 0)
-			break;
-		struct strvec names = STRVEC_INIT;
-		const json_t *tags = json_object_get(entry, "RepoTags");
-		for (size_t k = 0; r == 0 && k < (o->name ? 1 : json_array_size(tags)); k++) {
-			const char *t =
-			    o->name ? o->name : json_string_value(json_array_get(tags, k));
-			char *nm = t ? normalise_name(t, err) : NULL;
-			if (t && !nm)
-				r = petra_error_prefix(err, "%s", what);
-			else if (nm)
-				strvec_push(&names, nm);
-			free(nm);
-		}
-		if (r == 0 && !names.n) {
-			char *nm = name_from_path(file, NULL, err);
-			if (nm)
-				strvec_push(&names, nm);
-			else
-				r = -EINVAL;
-			free(nm);
-		}
-		for (size_t k = 0; r == 0 && k < names.n; k++)
-			r = petra_store_set_ref(store, names.v[k], &manifest, err);
-		if (r == 0 && i == 0) {
-			memcpy(digest, manifest.digest, OCI_DIGEST_SIZE);
-			*name_out = xstrdup(names.v[0]);
-		}
-		strvec_clear(&names);
-		oci_descriptor_release(&manifest);
-	}
-	docker_archive_release(&d);
-	return r;
+	/* Only needed, and so only an error, for an image without RepoTags. */
+	_cleanup_free_ char *untagged = name_from_path(file, NULL, NULL);
+	struct image_load_options lo = {.name = o->name, .untagged = untagged};
+	_cleanup_strvec_ struct strvec names = STRVEC_INIT;
+	int r = image_load_docker_archive(store, file, &lo, &names, err);
+	if (r < 0)
+		return r;
+	const char *space = strchr(names.v[0], ' ');
+	if (!strncmp(names.v[0], "<none> ", 7))
+		return petra_error_set(err, EINVAL,
+				       "docker-archive:%s: an image without RepoTags, and no name "
+				       "can be made from the file's name: give one",
+				       file);
+	*name_out = xstrndup(names.v[0], (size_t)(space - names.v[0]));
+	snprintf(digest, OCI_DIGEST_SIZE, "%s", space + 1);
+	return 0;
 }
 
 int image_import(struct petra_store *store, const char *source,

@@ -90,3 +90,33 @@ teardown() {
 	run petra images -q
 	[ -z "$output" ] || ! echo "$output" | grep -q bad
 }
+
+@test "a docker-archive with a gzip layer loads and imports; one not matching its diff_id is refused" {
+	skopeo copy -q "oci:$BATS_TEST_TMPDIR/layout:1" docker-archive:sk.tar:example.com/gz:1
+	mkdir x && tar -C x -xf sk.tar
+	local layer
+	layer=$(jq -r '.[0].Layers[0]' x/manifest.json)
+	layer=$(readlink -f "x/$layer")
+	cp "$layer" plain.tar
+	gzip -n -c plain.tar >"$layer"
+	(cd x && tar -cf ../gz.tar *)
+	run petra load -i gz.tar
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "example.com/gz:1 sha256:"* ]]
+	petra inspect --manifest example.com/gz:1 | jq -r '.layers[0].mediaType' | grep -q 'tar+gzip$'
+	run petra run --rm example.com/gz:1 true
+	[ "$status" -eq 0 ]
+	run petra import docker-archive:gz.tar --ref gz:2
+	[ "$status" -eq 0 ]
+	run petra fsck
+	[ "$status" -eq 0 ]
+	# The same layer with a file added, gzipped: its diff_id no longer holds.
+	echo extra >y && tar -rf plain.tar y
+	gzip -n -c plain.tar >"$layer"
+	(cd x && tar -cf ../bad.tar *)
+	run petra load -i bad.tar
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"layer 1 ("*"not to the config's diff_id"* ]]
+}
