@@ -43,6 +43,26 @@
 typedef int (*kube_gate_fn)(void *ctx, struct petra_store *store, const struct image *img,
 			    struct petra_error **err);
 
+/* The trust gate (gate.c): trust_gate_check under `policy` (NULL: every
+ * image allowed), then `signature_policy` (a containers-policy.json; NULL:
+ * none) over the image's signatures in the store. kube_trust_gate is a
+ * kube_gate_fn whose ctx is a struct kube_trust_gate; a refusal is EPERM
+ * with every reason in the message. */
+struct petra_policy;
+struct trust_containers_policy;
+struct kube_trust_gate {
+	struct petra_policy *policy;
+	struct trust_containers_policy *signature_policy;
+	char *signature_policy_path;
+};
+/* Load the policy (`policy_path`, else .petra/policy.yaml when there, as
+ * build does) and the signature policy (NULL: none). */
+int kube_trust_gate_load(struct kube_trust_gate *gate, const char *policy_path,
+			 const char *signature_policy_path, struct petra_error **err);
+void kube_trust_gate_release(struct kube_trust_gate *gate);
+int kube_trust_gate(void *ctx, struct petra_store *store, const struct image *img,
+		    struct petra_error **err);
+
 struct kube_image_facts {
 	char *by_digest; /* "name@sha256:..." */
 	char *app_name;  /* the last path component of the name, a DNS label */
@@ -158,6 +178,13 @@ struct kube_lint_options {
 	/* The image-aware rules (KL2xx) read images from this store; NULL
 	 * leaves them out. */
 	struct petra_store *store;
+	/* KL203: the trust gate asked for every image found in the store;
+	 * NULL leaves KL203 out. */
+	kube_gate_fn gate;
+	void *gate_ctx;
+	/* An image not in the store is a KL203 finding (the webhook's
+	 * --on-unknown-image deny) instead of a note. */
+	bool unknown_image_refused;
 };
 struct kube_linter;
 int kube_linter_new(const struct kube_lint_options *options, struct kube_linter **out,

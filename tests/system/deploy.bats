@@ -231,3 +231,46 @@ EOF
 	run -0 petra deploy --help
 	[[ "${lines[0]}" == "Usage: petra deploy kubernetes"* ]]
 }
+
+@test "deploy: the trust gate first: a banned base or a missing required signature gets no manifest" {
+	cd "$BATS_TEST_TMPDIR"
+	# No policy: allowed.
+	deploy_json localhost/web:2 >/dev/null
+	# The base busybox:1.35 banned: web:2 (built FROM it) is refused, with the reason.
+	petra ban --policy ban.yaml --reason 'CVE-2099-0001 in busybox' busybox:1.35 >/dev/null
+	run petra deploy kubernetes --policy ban.yaml -o k.yaml localhost/web:2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"localhost/web:2: refused by the trust gate"*"busybox:1.35"*"CVE-2099-0001"* ]]
+	[ ! -e k.yaml ]
+	# The canary is asked too; compose too; the default policy file is read.
+	petra ban --policy ban2.yaml --reason 'pulled' localhost/web:4 >/dev/null
+	run petra deploy kubernetes --policy ban2.yaml --replicas 4 --canary localhost/web:4 -o k.yaml localhost/web:2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"localhost/web:4"*"pulled"* ]]
+	[ ! -e k.yaml ]
+	mkdir -p .petra && cp ban.yaml .petra/policy.yaml
+	run petra deploy compose -o c.yaml localhost/web:2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"CVE-2099-0001"* ]]
+	[ ! -e c.yaml ]
+	rm -r .petra
+	# A signature the policy requires: refused unsigned, allowed signed.
+	export PETRA_PASSWORD=pw
+	petra keygen -o prod >/dev/null
+	printf 'trust:\n  scopes:\n    localhost/**:\n      require: signed-by\n      keys: [prod.pub]\n' >signed.yaml
+	run petra deploy kubernetes --policy signed.yaml -o k.yaml localhost/web:4
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no signature"* ]]
+	[ ! -e k.yaml ]
+	petra sign --key prod.key localhost/web:4 >/dev/null
+	petra deploy kubernetes --policy signed.yaml -o k.yaml localhost/web:4
+	[ -s k.yaml ]
+	# The same through a containers-policy.json (--signature-policy).
+	jq -n --arg k "$PWD/prod.pub" '{default: [{type: "reject"}], transports: {docker: {
+	  "localhost/web": [{type: "sigstoreSigned", keyPath: $k, signedIdentity: {type: "matchRepository"}}]}}}' >containers.json
+	petra deploy kubernetes --signature-policy containers.json -o k2.yaml localhost/web:4
+	[ -s k2.yaml ]
+	run petra deploy kubernetes --signature-policy containers.json -o k3.yaml localhost/web:2
+	[ "$status" -eq 1 ]
+	[ ! -e k3.yaml ]
+}
