@@ -75,6 +75,7 @@ struct kube_image_facts {
 	char *stop_signal;     /* the config's StopSignal, or NULL */
 	int port;              /* the first exposed TCP port, or 0 */
 	bool has_kill, has_sh; /* a kill or sh in the image's usual bin dirs */
+	bool has_cp;           /* a cp there: copy paths are filled with it */
 };
 
 /* Read the facts of image `ref` of the store (its layers are extracted
@@ -198,6 +199,30 @@ int kube_lint_buffer(struct kube_linter *l, const char *data, size_t len, const 
 /* Lint one object already parsed (a workload, a List): no line numbers. */
 int kube_lint_object(struct kube_linter *l, const json_t *object, const char *name,
 		     struct kube_lint_result *out);
+
+/* ---- what installs the webhook (webhook.c) ------------------------------ */
+
+struct kube_webhook_options {
+	const char *image;          /* petra's image in the store (non-root USER) */
+	const char *name;           /* objects' name, "petra-admission" */
+	const char *namespace;      /* its namespace, never judged by itself */
+	const char *ca_bundle;      /* PEM: the CA the API server trusts it by */
+	const char *tls_secret;     /* the Secret with tls.crt/tls.key; NULL: NAME-tls */
+	const char *failure_policy; /* "Fail" or "Ignore", always written */
+	long timeout_seconds;       /* 1..30 */
+	int port;                   /* the container's port */
+	long replicas;
+	bool on_unknown_deny; /* --on-unknown-image deny */
+	kube_gate_fn gate;    /* as in kube_deploy_options */
+	void *gate_ctx;
+};
+/* A Service, petra's Deployment (read-only, non-root, by digest, the
+ * label's emptyDirs, TLS from the Secret) and the
+ * ValidatingWebhookConfiguration (caBundle, sideEffects None, the
+ * timeout and failurePolicy given, every workload kind on CREATE and
+ * UPDATE, its own namespace left out). */
+int kube_webhook_manifests(struct petra_store *store, const struct kube_webhook_options *options,
+			   struct kube_deploy_result *res, struct petra_error **err);
 
 /* ---- the admission webhook's decisions (admission.c) ------------------- */
 

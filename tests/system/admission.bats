@@ -255,3 +255,56 @@ post2() {
 	kill -0 "$SERVER2_PID"
 	stop_server
 }
+
+@test "admission manifests: Service, petra's Deployment (read-only, non-root, by digest), a ValidatingWebhookConfiguration; schema and strict checks pass" {
+	cd "$BATS_TEST_TMPDIR"
+	"$EXAMPLES/busybox/make-rootfs.sh" bb >/dev/null
+	petra import -q bb --ref busybox:1.35 >/dev/null
+	mkdir ctx
+	printf '%s\n' 'FROM busybox:1.35' 'USER 1000' \
+		"LABEL org.petra.writable-paths='[{\"path\":\"/tmp\",\"size\":1048576}]'" >ctx/Dockerfile
+	petra build -q -t localhost/petra:1 ctx >/dev/null
+	local digest
+	digest=$(petra images --format json | jq -r '.[] | select(.name == "localhost/petra") | .digest')
+	run -0 petra admission manifests --image localhost/petra:1 --ca-bundle "$TLS/ca.crt" \
+		--namespace guard --failure-policy Ignore --timeout 3 --on-unknown-image deny -o m.yaml
+	[[ "$output" == *"Secret guard/petra-admission-tls"* ]]
+	local j
+	j=$(yaml_to_json m.yaml)
+	[ "$(jq -r 'map(.kind) | join(",")' <<<"$j")" = "Service,Deployment,ValidatingWebhookConfiguration" ]
+	local pod='.[1].spec.template.spec'
+	[ "$(jq -r "$pod.containers[0].image" <<<"$j")" = "localhost/petra@$digest" ]
+	[ "$(jq -c "$pod.securityContext" <<<"$j")" = \
+		'{"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"seccompProfile":{"type":"RuntimeDefault"}}' ]
+	[ "$(jq -c "$pod.containers[0].securityContext" <<<"$j")" = \
+		'{"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}' ]
+	jq -e "$pod.containers[0].command | index(\"--on-unknown-image\") as \$i | .[\$i + 1] == \"deny\"" <<<"$j"
+	[ "$(jq -c "[$pod.volumes[] | .name]" <<<"$j")" = '["tls","w0-tmp"]' ]
+	local w='.[2].webhooks[0]'
+	[ "$(jq -r "$w.sideEffects, $w.failurePolicy, $w.timeoutSeconds" <<<"$j" | paste -sd,)" = "None,Ignore,3" ]
+	[ "$(jq -r "$w.clientConfig.caBundle" <<<"$j" | base64 -d)" = "$(cat "$TLS/ca.crt")" ]
+	[ "$(jq -c "$w.clientConfig.service" <<<"$j")" = \
+		'{"name":"petra-admission","namespace":"guard","path":"/validate","port":443}' ]
+	[ "$(jq -c "$w.namespaceSelector.matchExpressions[0].values" <<<"$j")" = '["guard"]' ]
+	[ "$(jq -c "[$w.rules[].resources[]] | sort" <<<"$j")" = \
+		'["cronjobs","daemonsets","deployments","jobs","pods","replicasets","replicationcontrollers","statefulsets"]' ]
+	# The default failure policy is written too (Fail, closed).
+	petra admission manifests --image localhost/petra:1 --ca-bundle "$TLS/ca.crt" -o d.yaml 2>/dev/null
+	[ "$(yaml_to_json d.yaml | jq -r '.[2].webhooks[0].failurePolicy')" = Fail ]
+	run kube_schema_check m.yaml
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ': valid$' <<<"$output")" -eq 3 ]
+	run -0 kube_strict_check m.yaml
+	# petra's own Deployment passes kube-lint.
+	run -0 petra kube-lint --failure-threshold warning m.yaml
+	# A root USER is refused; usage errors.
+	printf 'FROM busybox:1.35\n' >ctx/Dockerfile
+	petra build -q -t localhost/rootpetra:1 ctx >/dev/null
+	run -1 petra admission manifests --image localhost/rootpetra:1 --ca-bundle "$TLS/ca.crt"
+	[[ "$output" == *"root"* ]]
+	run -2 petra admission manifests --image localhost/petra:1
+	run -2 petra admission manifests --image localhost/petra:1 --ca-bundle "$TLS/ca.crt" --failure-policy Maybe
+	run -2 petra admission manifests --image localhost/petra:1 --ca-bundle "$TLS/ca.crt" --timeout 31
+	run -1 petra admission manifests --image localhost/petra:1 --ca-bundle "$TLS/server.key"
+}
