@@ -42,6 +42,12 @@ static const char usage[] =
     "                          (docker, the default) or U (podman)\n"
     "\n"
     "Both:\n"
+    "      --policy FILE       the policy the trust gate judges every image by\n"
+    "                          first (default: .petra/policy.yaml if there): a\n"
+    "                          banned base or a missing required signature\n"
+    "                          gets no manifest\n"
+    "      --signature-policy FILE  also a containers-policy.json over the\n"
+    "                          image's signatures in the store\n"
     "  -o, --output FILE|DIR|-  where to write (default -, standard output); a\n"
     "                          directory gets one file per object\n"
     "  -h, --help              this help\n";
@@ -59,6 +65,8 @@ enum {
 	OPT_CANARY_WEIGHT,
 	OPT_COMPOSE_VERSION,
 	OPT_ENGINE,
+	OPT_POLICY,
+	OPT_SIGNATURE_POLICY,
 };
 
 struct deploy_args {
@@ -67,6 +75,8 @@ struct deploy_args {
 	struct kube_compose_options c;
 	struct strvec env;
 	const char *output;
+	const char *policy;
+	const char *signature_policy;
 };
 
 static int parse_number(const char *what, const char *arg, long lo, long hi, long *out)
@@ -149,6 +159,12 @@ static int parse_option(int c, struct deploy_args *a, char **argv)
 	case 'o':
 		a->output = optarg;
 		return 0;
+	case OPT_POLICY:
+		a->policy = optarg;
+		return 0;
+	case OPT_SIGNATURE_POLICY:
+		a->signature_policy = optarg;
+		return 0;
 	default:
 		return cli_bad_option("deploy", argv);
 	}
@@ -172,6 +188,8 @@ static int parse_args(int argc, char **argv, struct deploy_args *a)
 	    {"compose-version", required_argument, NULL, OPT_COMPOSE_VERSION},
 	    {"engine", required_argument, NULL, OPT_ENGINE},
 	    {"output", required_argument, NULL, 'o'},
+	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"signature-policy", required_argument, NULL, OPT_SIGNATURE_POLICY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -258,19 +276,24 @@ static int write_output(const char *output, const json_t *objects, bool compose,
 
 static int deploy(struct cli *cli, struct deploy_args *a, int n, char **images)
 {
-	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
-	if (!store)
-		return EXIT_FAIL;
-	/* The CLI passes the trust gate here: a.k.gate / a.c.gate are where
-	 * trust/'s trust_gate_check goes once trust/ exists. Until then no
-	 * gate is asked (and none is pretended). */
-	a->k.gate = NULL;
-	a->c.gate = NULL;
-	struct kube_deploy_result res;
 	struct petra_error *err = NULL;
+	struct kube_trust_gate gate;
+	if (kube_trust_gate_load(&gate, a->policy, a->signature_policy, &err) < 0)
+		return cli_fail(err);
+	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
+	if (!store) {
+		kube_trust_gate_release(&gate);
+		return EXIT_FAIL;
+	}
+	/* The gate is asked for every image, the canary's too, before any
+	 * manifest is made (with no policy it allows every image). */
+	a->k.gate = a->c.gate = kube_trust_gate;
+	a->k.gate_ctx = a->c.gate_ctx = &gate;
+	struct kube_deploy_result res;
 	int r = a->compose ? kube_deploy_compose(store, (const char *const *)images, (size_t)n,
 						 &a->c, &res, &err)
 			   : kube_deploy_kubernetes(store, images[0], &a->k, &res, &err);
+	kube_trust_gate_release(&gate);
 	if (r < 0) {
 		petra_error_prefix(&err, "deploy");
 		return cli_fail(err);

@@ -16,7 +16,8 @@ static const char usage[] =
     "YAML and Lists) for what the restricted Pod Security Standard and an\n"
     "immutable deployment ask (KL1xx), and against the images in the store\n"
     "(KL2xx: a writable path of the image's label with no writable volume, an\n"
-    "emptyDir hiding image content). Every workload kind; containers, init\n"
+    "emptyDir hiding image content, KL203: an image the trust gate refuses).\n"
+    "Every workload kind; containers, init\n"
     "and ephemeral containers; the pod's and the container's securityContext\n"
     "resolved as the kubelet does. docs/rules/<ID>.md explains each rule.\n"
     "\n"
@@ -26,6 +27,10 @@ static const char usage[] =
     "                          fail on findings of this severity or worse: error,\n"
     "                          warning (default), info, or none\n"
     "      --no-images         leave out the image-aware rules (no store)\n"
+    "      --policy FILE       the policy the trust gate judges images by for\n"
+    "                          KL203 (default: .petra/policy.yaml if there)\n"
+    "      --signature-policy FILE  also a containers-policy.json over the\n"
+    "                          images' signatures in the store (KL203)\n"
     "      --list-rules        list the rules: ID, severity, summary\n"
     "  -h, --help              this help\n"
     "\n"
@@ -44,6 +49,8 @@ struct kube_lint_args {
 	enum kube_lint_format format;
 	enum lint_severity threshold;
 	bool no_images;
+	const char *policy;
+	const char *signature_policy;
 };
 
 static int list_rules(void)
@@ -66,12 +73,21 @@ static int read_input(const char *path, char **data, size_t *len, struct petra_e
 /* -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct kube_lint_args *a)
 {
-	enum { OPT_FORMAT = 256, OPT_THRESHOLD, OPT_NO_IMAGES, OPT_LIST };
+	enum {
+		OPT_FORMAT = 256,
+		OPT_THRESHOLD,
+		OPT_NO_IMAGES,
+		OPT_LIST,
+		OPT_POLICY,
+		OPT_SIGNATURE_POLICY
+	};
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"failure-threshold", required_argument, NULL, OPT_THRESHOLD},
 	    {"no-images", no_argument, NULL, OPT_NO_IMAGES},
 	    {"list-rules", no_argument, NULL, OPT_LIST},
+	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"signature-policy", required_argument, NULL, OPT_SIGNATURE_POLICY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -104,6 +120,12 @@ static int parse_args(int argc, char **argv, struct kube_lint_args *a)
 			break;
 		case OPT_LIST:
 			return list_rules();
+		case OPT_POLICY:
+			a->policy = optarg;
+			break;
+		case OPT_SIGNATURE_POLICY:
+			a->signature_policy = optarg;
+			break;
 		case 'h':
 			return cli_help(usage);
 		default:
@@ -139,12 +161,20 @@ int cmd_kube_lint(struct cli *cli, int argc, char **argv)
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
-	_cleanup_store_ struct petra_store *store = open_store(cli, a.no_images);
-	struct kube_lint_options o = {.store = store};
-	struct kube_linter *linter = NULL;
 	struct petra_error *err = NULL;
-	if (kube_linter_new(&o, &linter, &err) < 0)
+	struct kube_trust_gate gate;
+	if (kube_trust_gate_load(&gate, a.policy, a.signature_policy, &err) < 0)
 		return cli_fail(err);
+	_cleanup_store_ struct petra_store *store = open_store(cli, a.no_images);
+	/* No policy: the gate allows everything, so it is not asked. */
+	bool gated = gate.policy || gate.signature_policy;
+	struct kube_lint_options o = {
+	    .store = store, .gate = gated ? kube_trust_gate : NULL, .gate_ctx = &gate};
+	struct kube_linter *linter = NULL;
+	if (kube_linter_new(&o, &linter, &err) < 0) {
+		kube_trust_gate_release(&gate);
+		return cli_fail(err);
+	}
 	_cleanup_json_ json_t *json = a.format == FORMAT_JSON ? json_array() : NULL;
 	_cleanup_json_ json_t *sarif = a.format == FORMAT_SARIF ? kube_lint_sarif_new() : NULL;
 	_cleanup_strset_ struct strset notes = STRSET_INIT;
@@ -178,6 +208,7 @@ int cmd_kube_lint(struct cli *cli, int argc, char **argv)
 		kube_lint_result_release(&res);
 	}
 	kube_linter_free(linter);
+	kube_trust_gate_release(&gate);
 	if (json)
 		cli_print_json(json);
 	if (sarif)

@@ -9,6 +9,13 @@
  * its own connection, and the linter, which is not thread-safe, is only
  * ever used by that thread). A body larger than the limit is answered
  * 400 without being kept.
+ *
+ * SIGHUP reloads the certificate, its key and the policies: a new daemon
+ * (with a new linter, so no decision of the old policy is kept) takes
+ * over the same listening socket, the old one stops accepting
+ * (MHD_quiesce_daemon) and is stopped once its connections are done (or
+ * after a few seconds). If anything fails to load, the old daemon goes
+ * on serving and the reason is logged.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,12 +35,27 @@
 static const char usage[] =
     "Usage: petra admission serve --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
     "                             [--failure-threshold LEVEL] [--max-body BYTES]\n"
-    "                             [--log-format text|json] [--no-images]\n";
+    "                             [--log-format text|json] [--no-images]\n"
+    "                             [--policy FILE] [--signature-policy FILE]\n"
+    "                             [--on-unknown-image allow|deny]\n";
 
+/* What one daemon serves with; a reload makes a new one. */
 struct server {
 	struct kube_linter *linter;
+	struct kube_trust_gate gate;
 	struct kube_admission_options o;
 	bool json_log;
+	struct MHD_Daemon *daemon;
+};
+
+/* What the command line said, read again on each reload. */
+struct config {
+	const char *cert_path, *key_path;
+	const char *policy_path, *signature_policy_path;
+	bool json_log;
+	bool unknown_image_refused;
+	struct kube_admission_options o;
+	struct petra_store *store;
 };
 
 /* What one request has sent so far. */
@@ -157,30 +179,142 @@ static int fail(const char *fmt, const char *arg)
 	return 1;
 }
 
-static int serve(struct server *s, const struct sockaddr_storage *sa, const char *cert,
-		 const char *key)
+static void log_note(bool json_log, const char *event, const char *message)
 {
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
+	if (json_log) {
+		_cleanup_json_ json_t *line =
+		    json_pack("{s:I,s:s,s:s?}", "time", (json_int_t)time(NULL), "event", event,
+			      "message", message);
+		_cleanup_free_ char *text = json_dumps(line, JSON_COMPACT);
+		fprintf(stderr, "%s\n", text);
+	} else {
+		fprintf(stderr, "petra-admission: %s%s%s\n", event, message ? ": " : "",
+			message ? message : "");
+	}
+}
+
+static void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	kube_linter_free(s->linter);
+	kube_trust_gate_release(&s->gate);
+	free(s);
+}
+
+/* A daemon with the certificate and policies as the files say now, on
+ * listen_fd (or, when it is -1, on sa). */
+static struct server *server_start(const struct config *cfg, const struct sockaddr_storage *sa,
+				   int listen_fd, struct petra_error **err)
+{
+	_cleanup_free_ char *cert = NULL, *key = NULL;
+	size_t len;
+	if (fs_read_file_at(AT_FDCWD, cfg->cert_path, 1 << 20, &cert, &len, err) < 0 ||
+	    fs_read_file_at(AT_FDCWD, cfg->key_path, 1 << 20, &key, &len, err) < 0)
+		return NULL;
+	struct server *s = xcalloc(1, sizeof(*s));
+	s->o = cfg->o;
+	s->json_log = cfg->json_log;
+	if (kube_trust_gate_load(&s->gate, cfg->policy_path, cfg->signature_policy_path, err) < 0) {
+		free(s);
+		return NULL;
+	}
+	/* No policy: the gate allows everything, so it is not asked. */
+	bool gated = s->gate.policy || s->gate.signature_policy;
+	struct kube_lint_options lo = {.store = cfg->store,
+				       .gate = gated ? kube_trust_gate : NULL,
+				       .gate_ctx = &s->gate,
+				       .unknown_image_refused = cfg->unknown_image_refused};
+	if (kube_linter_new(&lo, &s->linter, err) < 0) {
+		server_free(s);
+		return NULL;
+	}
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ITC;
+	if (listen_fd >= 0)
+		s->daemon = MHD_start_daemon(
+		    flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+		    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+	else
+		s->daemon = MHD_start_daemon(
+		    flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, sa,
+		    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+	if (!s->daemon) {
+		server_free(s);
+		petra_error_set(err, EINVAL,
+				"cannot listen (address in use, or the certificate and key do "
+				"not load)");
+		return NULL;
+	}
+	return s;
+}
+
+/* Let the old daemon finish what it has started (up to 5 s), then stop
+ * it. It accepts nothing new: it was quiesced. */
+static void server_retire(struct server *old)
+{
+	for (int i = 0; i < 50; i++) {
+		const union MHD_DaemonInfo *info =
+		    MHD_get_daemon_info(old->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			break;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	server_free(old);
+}
+
+static int serve(const struct config *cfg, const struct sockaddr_storage *sa)
+{
+	sigset_t wanted;
+	sigemptyset(&wanted);
+	sigaddset(&wanted, SIGINT);
+	sigaddset(&wanted, SIGTERM);
+	sigaddset(&wanted, SIGHUP);
 	/* Blocked before the daemon's thread starts, so it inherits the mask
 	 * and the signals come to sigwait here. */
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	pthread_sigmask(SIG_BLOCK, &wanted, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS, 0, NULL, NULL, handle, s,
-	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
-	    key, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
-	if (!d)
-		return fail("%s", "cannot listen (address in use, or the certificate and key "
-				  "do not load)");
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	struct petra_error *err = NULL;
+	struct server *s = server_start(cfg, sa, -1, &err);
+	if (!s) {
+		fail("%s", err->message);
+		petra_error_free(err);
+		return 1;
+	}
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	fprintf(stderr, "petra-admission: listening on port %u\n", info ? info->port : 0);
 	int sig = 0;
-	sigwait(&stop, &sig);
-	MHD_stop_daemon(d);
+	for (;;) {
+		sigwait(&wanted, &sig);
+		if (sig != SIGHUP)
+			break;
+		const union MHD_DaemonInfo *li =
+		    MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+		struct server *next = li ? server_start(cfg, sa, li->listen_fd, &err) : NULL;
+		if (!next) {
+			_cleanup_free_ char *why = xasprintf(
+			    "reload failed, serving on with the old certificate and policy: %s",
+			    err ? err->message : "no listening socket");
+			log_note(cfg->json_log, "reload", why);
+			petra_error_free(err);
+			err = NULL;
+			continue;
+		}
+		/* Both daemons poll the socket until the old one lets go. */
+		MHD_quiesce_daemon(s->daemon);
+		struct server *old = s;
+		s = next;
+		server_retire(old);
+		log_note(cfg->json_log, "reloaded", "certificate, key and policy read again");
+	}
+	server_free(s);
 	fprintf(stderr, "petra-admission: stopped by signal %d\n", sig);
 	return 0;
 }
@@ -194,7 +328,10 @@ int main(int argc, char **argv)
 		OPT_THRESHOLD,
 		OPT_MAX,
 		OPT_LOG,
-		OPT_NO_IMAGES
+		OPT_NO_IMAGES,
+		OPT_POLICY,
+		OPT_SIGNATURE_POLICY,
+		OPT_ON_UNKNOWN,
 	};
 	static const struct option options[] = {
 	    {"listen", required_argument, NULL, OPT_LISTEN},
@@ -204,10 +341,13 @@ int main(int argc, char **argv)
 	    {"max-body", required_argument, NULL, OPT_MAX},
 	    {"log-format", required_argument, NULL, OPT_LOG},
 	    {"no-images", no_argument, NULL, OPT_NO_IMAGES},
+	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"signature-policy", required_argument, NULL, OPT_SIGNATURE_POLICY},
+	    {"on-unknown-image", required_argument, NULL, OPT_ON_UNKNOWN},
 	    {NULL, 0, NULL, 0},
 	};
-	struct server s = {.o = {.deny_at = LINT_ERROR, .max_body = 3u << 20}};
-	const char *listen = NULL, *cert_path = NULL, *key_path = NULL;
+	struct config cfg = {.o = {.deny_at = LINT_ERROR, .max_body = 3u << 20}};
+	const char *listen = NULL;
 	bool no_images = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -216,13 +356,13 @@ int main(int argc, char **argv)
 			listen = optarg;
 			break;
 		case OPT_CERT:
-			cert_path = optarg;
+			cfg.cert_path = optarg;
 			break;
 		case OPT_KEY:
-			key_path = optarg;
+			cfg.key_path = optarg;
 			break;
 		case OPT_THRESHOLD:
-			if (lint_severity_parse(optarg, true, &s.o.deny_at) < 0)
+			if (lint_severity_parse(optarg, true, &cfg.o.deny_at) < 0)
 				return fail("unknown failure threshold \"%s\"", optarg) + 1;
 			break;
 		case OPT_MAX: {
@@ -232,16 +372,29 @@ int main(int argc, char **argv)
 				return fail("--max-body wants a number of bytes, not \"%s\"",
 					    optarg) +
 				       1;
-			s.o.max_body = (size_t)v;
+			cfg.o.max_body = (size_t)v;
 			break;
 		}
 		case OPT_LOG:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
 				return fail("--log-format: text or json, not \"%s\"", optarg) + 1;
-			s.json_log = strcmp(optarg, "json") == 0;
+			cfg.json_log = strcmp(optarg, "json") == 0;
 			break;
 		case OPT_NO_IMAGES:
 			no_images = true;
+			break;
+		case OPT_POLICY:
+			cfg.policy_path = optarg;
+			break;
+		case OPT_SIGNATURE_POLICY:
+			cfg.signature_policy_path = optarg;
+			break;
+		case OPT_ON_UNKNOWN:
+			if (strcmp(optarg, "allow") != 0 && strcmp(optarg, "deny") != 0)
+				return fail("--on-unknown-image: allow or deny, not \"%s\"",
+					    optarg) +
+				       1;
+			cfg.unknown_image_refused = strcmp(optarg, "deny") == 0;
 			break;
 		default:
 			fputs(usage, stderr);
@@ -249,39 +402,24 @@ int main(int argc, char **argv)
 		}
 	}
 	struct sockaddr_storage sa;
-	if (!listen || !cert_path || !key_path || optind != argc) {
+	if (!listen || !cfg.cert_path || !cfg.key_path || optind != argc) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	if (resolve_listen(listen, &sa) < 0)
 		return fail("--listen %s: not ADDR:PORT", listen) + 1;
-	struct petra_error *err = NULL;
-	_cleanup_free_ char *cert = NULL, *key = NULL;
-	size_t len;
-	if (fs_read_file_at(AT_FDCWD, cert_path, 1 << 20, &cert, &len, &err) < 0 ||
-	    fs_read_file_at(AT_FDCWD, key_path, 1 << 20, &key, &len, &err) < 0) {
-		fail("%s", err->message);
-		petra_error_free(err);
-		return 1;
-	}
 	/* Image facts come from the local store only: no network call on the
 	 * request path. */
-	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
 	_cleanup_free_ char *root = petra_store_default_root();
-	if (!no_images && petra_store_open(root, PETRA_STORE_WRITE, &store, &err) < 0) {
+	if (!no_images && petra_store_open(root, PETRA_STORE_WRITE, &cfg.store, &err) < 0) {
 		fprintf(stderr, "petra-admission: note: %s; the image-aware rules are left out\n",
 			err->message);
 		petra_error_free(err);
-		store = NULL;
+		cfg.store = NULL;
 	}
-	struct kube_lint_options lo = {.store = store};
-	if (kube_linter_new(&lo, &s.linter, &err) < 0) {
-		fail("%s", err->message);
-		return 1;
-	}
-	int r = serve(&s, &sa, cert, key);
-	kube_linter_free(s.linter);
-	if (store)
-		petra_store_close(store);
+	int r = serve(&cfg, &sa);
+	if (cfg.store)
+		petra_store_close(cfg.store);
 	return r;
 }

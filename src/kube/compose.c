@@ -47,6 +47,14 @@ static json_t *compose_service(const struct kube_image_facts *f, enum kube_compo
 					      tmpfs_entry(&f->writable[i], f, engine, notes));
 		json_object_set_new(svc, "tmpfs", tmpfs);
 	}
+	/* podman fills a tmpfs with the image's content there (tmpcopyup, its
+	 * default); Docker and Compose have no way to. */
+	for (size_t i = 0; engine == KUBE_COMPOSE_DOCKER && i < f->n_writable; i++)
+		if (f->writable[i].copy)
+			strvec_pushf(notes,
+				     "%s is marked copy, but Docker's tmpfs starts empty (podman "
+				     "copies the image's content up; --engine podman)",
+				     f->writable[i].path);
 	/* The container port alone: the engine picks a free host port, so two
 	 * services of one file never fight over one (the user maps fixed
 	 * ports where the host needs them). */

@@ -171,6 +171,55 @@ static json_t *container_spec(const struct kube_image_facts *f, const char *name
 	return c;
 }
 
+/* Where an init container mounts the emptyDir it fills. */
+#define COPY_MOUNT "/mnt/petra-copy"
+
+/* Kubernetes never copies image content into an emptyDir: for a path
+ * the label marks "copy", an init container (the image itself, as the
+ * same user, just as restricted) copies the image's files there into
+ * the emptyDir first. The image's own cp does it; an image without one
+ * gets a note and an empty directory. */
+static json_t *copy_init_containers(const struct kube_image_facts *f, const json_t *main,
+				    struct strvec *notes)
+{
+	json_t *inits = json_array();
+	for (size_t i = 0; i < f->n_writable; i++) {
+		const struct image_writable_path *w = &f->writable[i];
+		if (!w->copy)
+			continue;
+		if (!f->has_cp) {
+			strvec_pushf(notes,
+				     "%s is marked copy, but %s has no cp to fill its emptyDir "
+				     "with: it starts empty",
+				     w->path, f->by_digest);
+			continue;
+		}
+		_cleanup_free_ char *vol = volume_name(w->path, i);
+		_cleanup_free_ char *name = xasprintf("copy-%s", vol);
+		if (strlen(name) > 63)
+			name[63] = '\0';
+		_cleanup_free_ char *from = xasprintf("%s/.", w->path);
+		json_t *c = json_pack("{s:s,s:s,s:s,s:[s,s,s,s],s:O,s:[{s:s,s:s}]}", "name", name,
+				      "image", f->by_digest, "imagePullPolicy", "IfNotPresent",
+				      "command", "cp", "-a", from, COPY_MOUNT "/",
+				      "securityContext", json_object_get(main, "securityContext"),
+				      "volumeMounts", "name", vol, "mountPath", COPY_MOUNT);
+		const json_t *resources = json_object_get(main, "resources");
+		if (resources)
+			json_object_set(c, "resources", (json_t *)resources);
+		/* The copy needs no capability, whatever the main one binds. */
+		json_t *sc = json_deep_copy(json_object_get(c, "securityContext"));
+		json_object_del(json_object_get(sc, "capabilities"), "add");
+		json_object_set_new(c, "securityContext", sc);
+		json_array_append_new(inits, c);
+	}
+	if (json_array_size(inits) == 0) {
+		json_decref(inits);
+		return NULL;
+	}
+	return inits;
+}
+
 static json_t *pod_spec(const struct kube_image_facts *f, const char *name, int port,
 			const struct kube_deploy_options *o, struct strvec *notes)
 {
@@ -193,8 +242,45 @@ static json_t *pod_spec(const struct kube_image_facts *f, const char *name, int 
 			    volumes, json_pack("{s:s,s:o}", "name", vol, "emptyDir", empty));
 		}
 		json_object_set_new(spec, "volumes", volumes);
+		json_t *inits = copy_init_containers(
+		    f, json_array_get(json_object_get(spec, "containers"), 0), notes);
+		if (inits)
+			json_object_set_new(spec, "initContainers", inits);
 	}
 	return spec;
+}
+
+/* The copy steps run cp, not the service: the label's paths are the
+ * service's to write, so KL201 is waived for them, by name, where
+ * kube-lint and the reader both see it. NULL when there is none. */
+static json_t *copy_exemptions(const json_t *spec)
+{
+	const json_t *inits = json_object_get(spec, "initContainers");
+	if (json_array_size(inits) == 0)
+		return NULL;
+	json_t *a = json_object();
+	size_t i;
+	const json_t *c;
+	json_array_foreach(inits, i, c)
+	{
+		_cleanup_free_ char *key =
+		    xasprintf("petra.dev/ignore.%s", json_string_value(json_object_get(c, "name")));
+		json_object_set_new(a, key, json_string("KL201"));
+	}
+	return a;
+}
+
+/* A pod template or Pod's metadata: labels, and the copy steps' waivers. */
+static void add_copy_exemptions(json_t *meta, const json_t *spec)
+{
+	json_t *a = copy_exemptions(spec);
+	if (!a)
+		return;
+	json_t *have = json_object_get(meta, "annotations");
+	if (have)
+		json_object_update(have, a), json_decref(a);
+	else
+		json_object_set_new(meta, "annotations", a);
 }
 
 static json_t *metadata(const char *name, const struct kube_deploy_options *o, json_t *labels)
@@ -216,10 +302,13 @@ static json_t *deployment(const struct kube_image_facts *f, const char *app, con
 	json_t *meta = metadata(name, o, json_deep_copy(labels));
 	if (annotations)
 		json_object_set_new(meta, "annotations", annotations);
-	return json_pack("{s:s,s:s,s:o,s:{s:I,s:{s:O},s:{s:{s:O},s:o}}}", "apiVersion", "apps/v1",
+	json_t *spec = pod_spec(f, app, port, o, notes);
+	json_t *template_meta = json_pack("{s:O}", "labels", labels);
+	add_copy_exemptions(template_meta, spec);
+	return json_pack("{s:s,s:s,s:o,s:{s:I,s:{s:O},s:{s:o,s:o}}}", "apiVersion", "apps/v1",
 			 "kind", "Deployment", "metadata", meta, "spec", "replicas",
 			 (json_int_t)replicas, "selector", "matchLabels", labels, "template",
-			 "metadata", "labels", labels, "spec", pod_spec(f, app, port, o, notes));
+			 "metadata", template_meta, "spec", spec);
 }
 
 /* Split `total` replicas so the canary's share is as close to `weight`
@@ -336,12 +425,13 @@ int kube_deploy_kubernetes(struct petra_store *store, const char *ref,
 		r = add_canary(store, app, port, o, res, err);
 	if (r == 0 && o->pod) {
 		_cleanup_free_ char *pod_name = xasprintf("%s-pod", app);
-		json_array_append_new(
-		    res->objects,
-		    json_pack(
-			"{s:s,s:s,s:o,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata",
-			metadata(pod_name, o, json_pack("{s:s,s:s}", "app", app, "track", "pod")),
-			"spec", pod_spec(&f, app, port, o, &res->notes)));
+		json_t *spec = pod_spec(&f, app, port, o, &res->notes);
+		json_t *meta =
+		    metadata(pod_name, o, json_pack("{s:s,s:s}", "app", app, "track", "pod"));
+		add_copy_exemptions(meta, spec);
+		json_array_append_new(res->objects,
+				      json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "v1", "kind",
+						"Pod", "metadata", meta, "spec", spec));
 	}
 	kube_image_facts_release(&f);
 	if (r < 0)

@@ -109,6 +109,7 @@ static int read_config_facts(struct petra_store *store, const struct image *img,
 		return petra_error_prefix(err, "USER");
 	facts->has_kill = image_has_program(&lowers, "kill");
 	facts->has_sh = image_has_program(&lowers, "sh");
+	facts->has_cp = image_has_program(&lowers, "cp");
 	return 0;
 }
 

@@ -43,6 +43,26 @@
 typedef int (*kube_gate_fn)(void *ctx, struct petra_store *store, const struct image *img,
 			    struct petra_error **err);
 
+/* The trust gate (gate.c): trust_gate_check under `policy` (NULL: every
+ * image allowed), then `signature_policy` (a containers-policy.json; NULL:
+ * none) over the image's signatures in the store. kube_trust_gate is a
+ * kube_gate_fn whose ctx is a struct kube_trust_gate; a refusal is EPERM
+ * with every reason in the message. */
+struct petra_policy;
+struct trust_containers_policy;
+struct kube_trust_gate {
+	struct petra_policy *policy;
+	struct trust_containers_policy *signature_policy;
+	char *signature_policy_path;
+};
+/* Load the policy (`policy_path`, else .petra/policy.yaml when there, as
+ * build does) and the signature policy (NULL: none). */
+int kube_trust_gate_load(struct kube_trust_gate *gate, const char *policy_path,
+			 const char *signature_policy_path, struct petra_error **err);
+void kube_trust_gate_release(struct kube_trust_gate *gate);
+int kube_trust_gate(void *ctx, struct petra_store *store, const struct image *img,
+		    struct petra_error **err);
+
 struct kube_image_facts {
 	char *by_digest; /* "name@sha256:..." */
 	char *app_name;  /* the last path component of the name, a DNS label */
@@ -55,6 +75,7 @@ struct kube_image_facts {
 	char *stop_signal;     /* the config's StopSignal, or NULL */
 	int port;              /* the first exposed TCP port, or 0 */
 	bool has_kill, has_sh; /* a kill or sh in the image's usual bin dirs */
+	bool has_cp;           /* a cp there: copy paths are filled with it */
 };
 
 /* Read the facts of image `ref` of the store (its layers are extracted
@@ -158,6 +179,13 @@ struct kube_lint_options {
 	/* The image-aware rules (KL2xx) read images from this store; NULL
 	 * leaves them out. */
 	struct petra_store *store;
+	/* KL203: the trust gate asked for every image found in the store;
+	 * NULL leaves KL203 out. */
+	kube_gate_fn gate;
+	void *gate_ctx;
+	/* An image not in the store is a KL203 finding (the webhook's
+	 * --on-unknown-image deny) instead of a note. */
+	bool unknown_image_refused;
 };
 struct kube_linter;
 int kube_linter_new(const struct kube_lint_options *options, struct kube_linter **out,
@@ -171,6 +199,30 @@ int kube_lint_buffer(struct kube_linter *l, const char *data, size_t len, const 
 /* Lint one object already parsed (a workload, a List): no line numbers. */
 int kube_lint_object(struct kube_linter *l, const json_t *object, const char *name,
 		     struct kube_lint_result *out);
+
+/* ---- what installs the webhook (webhook.c) ------------------------------ */
+
+struct kube_webhook_options {
+	const char *image;          /* petra's image in the store (non-root USER) */
+	const char *name;           /* objects' name, "petra-admission" */
+	const char *namespace;      /* its namespace, never judged by itself */
+	const char *ca_bundle;      /* PEM: the CA the API server trusts it by */
+	const char *tls_secret;     /* the Secret with tls.crt/tls.key; NULL: NAME-tls */
+	const char *failure_policy; /* "Fail" or "Ignore", always written */
+	long timeout_seconds;       /* 1..30 */
+	int port;                   /* the container's port */
+	long replicas;
+	bool on_unknown_deny; /* --on-unknown-image deny */
+	kube_gate_fn gate;    /* as in kube_deploy_options */
+	void *gate_ctx;
+};
+/* A Service, petra's Deployment (read-only, non-root, by digest, the
+ * label's emptyDirs, TLS from the Secret) and the
+ * ValidatingWebhookConfiguration (caBundle, sideEffects None, the
+ * timeout and failurePolicy given, every workload kind on CREATE and
+ * UPDATE, its own namespace left out). */
+int kube_webhook_manifests(struct petra_store *store, const struct kube_webhook_options *options,
+			   struct kube_deploy_result *res, struct petra_error **err);
 
 /* ---- the admission webhook's decisions (admission.c) ------------------- */
 

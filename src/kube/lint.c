@@ -39,6 +39,9 @@ static const struct kube_rule rules[] = {
      "every writable path of the image's label has a writable volume on a read-only root"},
     {"KL202", "emptydir-over-image-content", LINT_WARNING,
      "an emptyDir does not hide the image's content without an init container to copy it"},
+    {"KL203", "image-refused-by-trust-gate", LINT_ERROR,
+     "the trust gate allows the image (its base not banned, the signatures the policy "
+     "requires present)"},
 };
 
 const struct kube_rule *kube_lint_rules(size_t *n)
@@ -63,10 +66,14 @@ struct image_entry {
 	struct image_writable_path *writable;
 	size_t n_writable;
 	struct strvec lowers;
+	char *refused; /* KL203: the trust gate's reasons, or NULL */
 };
 
 struct kube_linter {
 	struct petra_store *store;
+	kube_gate_fn gate;
+	void *gate_ctx;
+	bool unknown_image_refused;
 	struct image_entry *images;
 	size_t n_images, alloc_images;
 };
@@ -77,6 +84,9 @@ int kube_linter_new(const struct kube_lint_options *o, struct kube_linter **out,
 	(void)err;
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->store = o ? o->store : NULL;
+	(*out)->gate = o ? o->gate : NULL;
+	(*out)->gate_ctx = o ? o->gate_ctx : NULL;
+	(*out)->unknown_image_refused = o && o->unknown_image_refused;
 	return 0;
 }
 
@@ -86,6 +96,7 @@ void kube_linter_free(struct kube_linter *l)
 		return;
 	for (size_t i = 0; i < l->n_images; i++) {
 		free(l->images[i].ref);
+		free(l->images[i].refused);
 		image_writable_paths_free(l->images[i].writable, l->images[i].n_writable);
 		strvec_clear(&l->images[i].lowers);
 	}
@@ -132,7 +143,10 @@ static const struct image_entry *image_entry(struct kube_linter *l, const char *
 	struct image img;
 	struct petra_error *err = NULL;
 	if (image_load(l->store, ref, &img, &err) < 0) {
-		if (err->code == ENOENT)
+		if (err->code == ENOENT && l->unknown_image_refused)
+			e->refused = xasprintf(
+			    "%s is not in the store, and unknown images are refused", ref);
+		else if (err->code == ENOENT)
 			strvec_pushf(notes,
 				     "%s is not in the store: the image-aware rules (KL2xx) are "
 				     "left out for it",
@@ -144,6 +158,11 @@ static const struct image_entry *image_entry(struct kube_linter *l, const char *
 				     ref, err->message);
 		petra_error_free(err);
 		return e;
+	}
+	if (l->gate && l->gate(l->gate_ctx, l->store, &img, &err) < 0) {
+		e->refused = xstrdup(err->message);
+		petra_error_free(err);
+		err = NULL;
 	}
 	json_t *cfg = image_runtime_config(&img);
 	const char *label = json_string_value(
@@ -351,6 +370,8 @@ static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, c
 	if (!image)
 		return;
 	const struct image_entry *e = image_entry(p->l, image, &p->out->notes);
+	if (e->refused)
+		report(p, "KL203", cname, line, "%s: %s", label, e->refused);
 	if (!e->found)
 		return;
 	const json_t *mounts = json_object_get(c, "volumeMounts");

@@ -51,7 +51,7 @@ const char *trust_purpose_name(enum trust_purpose purpose)
 	static const char *const names[] = {
 	    [TRUST_PURPOSE_RUN] = "run",     [TRUST_PURPOSE_EXEC] = "exec",
 	    [TRUST_PURPOSE_TEST] = "test",   [TRUST_PURPOSE_BUNDLE] = "bundle",
-	    [TRUST_PURPOSE_CHECK] = "check",
+	    [TRUST_PURPOSE_CHECK] = "check", [TRUST_PURPOSE_DEPLOY] = "deploy",
 	};
 	return names[purpose];
 }

@@ -330,7 +330,8 @@ enum trust_purpose {
 	TRUST_PURPOSE_EXEC,
 	TRUST_PURPOSE_TEST,
 	TRUST_PURPOSE_BUNDLE,
-	TRUST_PURPOSE_CHECK, /* petra policy check */
+	TRUST_PURPOSE_CHECK,  /* petra policy check */
+	TRUST_PURPOSE_DEPLOY, /* deploy's manifests, kube-lint's KL203, the webhook */
 };
 const char *trust_purpose_name(enum trust_purpose purpose);
 

@@ -27,10 +27,13 @@ setup() {
 	export PETRA_ROOT="$BATS_FILE_TMPDIR/store"
 }
 
-# findings FILE [ARGS]: "LINE RULE OBJECT CONTAINER" per finding.
+# findings FILE [ARGS]: "LINE RULE OBJECT CONTAINER" per finding; a
+# manifest with a FILE.policy next to it is linted under that policy.
 findings() {
 	local file=$1
 	shift
+	local policy="${file%.yaml}.policy"
+	[ -f "$policy" ] && set -- --policy "$policy" "$@"
 	petra kube-lint --format json --failure-threshold none "$@" "$file" 2>/dev/null |
 		jq -r '.[0].findings[] | "\(.line) \(.rule) \(.object) \(.container // "-")"'
 }
@@ -143,4 +146,34 @@ findings() {
 	for rule in $(awk '{ print $1 }' <<<"$output"); do
 		[ -f "$BATS_TEST_DIRNAME/../../docs/rules/$rule.md" ] || { echo "no page for $rule"; return 1; }
 	done
+}
+
+@test "KL203: the trust gate's refusal (banned base, missing signature) is a finding with its reasons" {
+	cd "$BATS_TEST_TMPDIR"
+	local m="$CORPUS/43-image-base-banned.yaml"
+	# Without a policy no KL203 (only the tags' KL111).
+	run -0 petra kube-lint --failure-threshold error "$m"
+	[[ "$output" != *KL203* ]]
+	run -1 petra kube-lint --policy "$CORPUS/43-image-base-banned.policy" "$m"
+	[[ "$output" == *"KL203 error Pod/web: container app: refused by the trust gate: base busybox:1.35@sha256:"*"banned"*"CVE-2099-0001"* ]]
+	# The default policy file is read.
+	mkdir .petra
+	cp "$CORPUS/43-image-base-banned.policy" .petra/policy.yaml
+	run -1 petra kube-lint "$m"
+	[[ "$output" == *KL203* ]]
+	rm -r .petra
+	# A signature the policy requires and the image lacks; then signed.
+	export PETRA_PASSWORD=pw
+	petra keygen -o prod >/dev/null
+	printf 'trust:\n  scopes:\n    localhost/**:\n      require: signed-by\n      keys: [prod.pub]\n' >signed.yaml
+	run -1 petra kube-lint --policy signed.yaml "$m"
+	[[ "$output" == *"KL203"*"container app"*"no signature"* ]]
+	[[ "$output" != *"KL203 error Pod/web: init container prepare"* ]]
+	petra sign --key prod.key localhost/web:2 >/dev/null
+	run -0 petra kube-lint --failure-threshold error --policy signed.yaml "$m"
+	[[ "$output" != *KL203* ]]
+	# And through a containers-policy.json.
+	printf '{"default": [{"type": "reject"}]}' >reject.json
+	run -1 petra kube-lint --signature-policy reject.json "$m"
+	[ "$(grep -c KL203 <<<"$output")" -eq 2 ]
 }
