@@ -303,9 +303,10 @@ int petra_store_blob_resume(struct petra_store *s, const char *digest,
 		return petra_error_set(err, EBADF, "store %s is not open for writing", s->root);
 	if (!oci_digest_valid(digest))
 		return petra_error_set(err, EINVAL, "resume: invalid digest \"%s\"", digest);
-	/* ".tmp-" so prune removes one left behind for good; prune never
-	 * runs while a writer holds the store (the gc lock). */
-	char *name = xasprintf(".tmp-partial-%s", oci_digest_hex(digest));
+	/* ".partial-": kept by the sweep of dead writers' temporaries (a
+	 * later pull resumes it), removed by prune for good; prune never runs
+	 * while a writer holds the store (the gc lock). */
+	char *name = xasprintf(".partial-%s", oci_digest_hex(digest));
 	int fd = openat(s->blobs_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int e = errno;
@@ -1072,9 +1073,12 @@ void petra_store_stale_temporaries(struct petra_store *s, uint64_t *count, uint6
 		fs_sweep_temporaries(s->blobs_fd, ".tmp-", false, count, bytes);
 }
 
+/* A temporary blob, or a partial download kept for a later pull to resume
+ * (named .partial-, so the sweep of dead writers' .tmp- files at every
+ * writing open leaves it; only prune removes it). */
 static bool is_temp_name(const char *name)
 {
-	return !strncmp(name, ".tmp-", 5);
+	return !strncmp(name, ".tmp-", 5) || !strncmp(name, ".partial-", 9);
 }
 
 int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint64_t *bytes,

@@ -109,7 +109,7 @@ EOF2
 	kill -9 "$pid"
 	wait "$pid" || true
 	local partial size
-	partial=$(find "$PETRA_ROOT/blobs/sha256" -name '.tmp-partial-*' | head -1)
+	partial=$(find "$PETRA_ROOT/blobs/sha256" -name '.partial-*' | head -1)
 	[ -n "$partial" ]
 	size=$(stat -c %s "$partial")
 	[ "$size" -gt 0 ]
@@ -119,7 +119,7 @@ EOF2
 	start_fault_proxy none
 	run petra pull -q --tls-verify=false "$PROXY/big:1"
 	[ "$status" -eq 0 ]
-	grep -q "^GET /v2/big/blobs/sha256:${partial##*.tmp-partial-} bytes=$size- 206" "$PROXY_LOG"
+	grep -q "^GET /v2/big/blobs/sha256:${partial##*.partial-} bytes=$size- 206" "$PROXY_LOG"
 	petra fsck
 	no_temp_files
 	[ "$output" = "$(PETRA_ROOT="$BATS_TEST_TMPDIR/store" petra images --format json | jq -r '.[] | select(.name == "big") | .digest')" ]
