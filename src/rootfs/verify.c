@@ -351,6 +351,11 @@ int rootfs_verify(struct petra_store *store, const struct image *img, petra_stor
 		  void *ctx, unsigned *problems, struct petra_error **err)
 {
 	for (size_t i = 0; i < img->manifest.n_layers; i++) {
+		/* Signatures and attestations (cosign's .sig and .att manifests)
+		 * carry JSON, not filesystems: nothing is extracted from them, and
+		 * the store check hashes their blobs. */
+		if (oci_media_type_kind(img->manifest.layers[i].media_type) != OCI_KIND_LAYER)
+			continue;
 		const char *diff_id = img->config.diff_ids.v[i];
 		_cleanup_free_ char *dir = rootfs_layer_dir(store, diff_id);
 		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
