@@ -162,6 +162,8 @@ static int pull_base(struct builder_session *b, const char *stage, const char *r
 int builder_resolve_base(struct builder_session *b, const char *stage, const char *ref,
 			 struct image *img, struct petra_error **err)
 {
+	/* Released below on any failure, including one before it is loaded. */
+	memset(img, 0, sizeof(*img));
 	bool layout = !strncmp(ref, "oci:", 4) || !strncmp(ref, "oci-archive:", 12);
 	_cleanup_free_ char *rewritten = NULL;
 	if (b->o->policy && !layout) {
