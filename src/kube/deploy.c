@@ -305,7 +305,8 @@ static json_t *deployment(const struct kube_image_facts *f, const char *app, con
 	json_t *spec = pod_spec(f, app, port, o, notes);
 	json_t *template_meta = json_pack("{s:O}", "labels", labels);
 	add_copy_exemptions(template_meta, spec);
-	return json_pack("{s:s,s:s,s:o,s:{s:I,s:{s:O},s:{s:o,s:o}}}", "apiVersion", "apps/v1",
+	/* labels: the template holds a reference (O), the selector takes ours (o). */
+	return json_pack("{s:s,s:s,s:o,s:{s:I,s:{s:o},s:{s:o,s:o}}}", "apiVersion", "apps/v1",
 			 "kind", "Deployment", "metadata", meta, "spec", "replicas",
 			 (json_int_t)replicas, "selector", "matchLabels", labels, "template",
 			 "metadata", template_meta, "spec", spec);
