@@ -180,6 +180,10 @@ int cli_gate_option(int opt, const char *arg, struct cli_gate_args *a);
  * already runs), a refusal or no answer is a warning on stderr and 0. */
 int cli_gate(struct petra_store *store, const char *image, enum trust_purpose purpose,
 	     const struct cli_gate_args *a, bool warn_only);
+/* The image a container runs, as the gate should judge it: its name while
+ * the name still gives the container's manifest, else the digest (judged
+ * under every name it has now). NULL when the container records none. */
+const char *cli_gate_container_image(struct petra_store *store, const struct runtime_container *ct);
 
 /* ---- container options shared by run, bundle and test (runopts.c) ---- */
 

@@ -56,31 +56,12 @@ static void print_prefixed(const char *prefix, const char *data, size_t len)
 	}
 }
 
-/* The image a container runs, as the gate should judge it: its name while
- * the name still gives the container's manifest, else the digest (judged
- * under every name it has now). */
-static const char *gate_image(struct petra_store *store, const struct runtime_container *ct)
-{
-	if (!ct->image_digest)
-		return ct->image;
-	struct oci_descriptor desc;
-	struct petra_error *err = NULL;
-	if (ct->image && petra_store_resolve(store, ct->image, &desc, NULL, &err) == 0) {
-		bool same = !strcmp(desc.digest, ct->image_digest);
-		oci_descriptor_release(&desc);
-		if (same)
-			return ct->image;
-	}
-	petra_error_free(err);
-	return ct->image_digest;
-}
-
 /* 0: the command may run in ct (perhaps after a warning); else refused
  * with --strict, the reasons printed. */
 static int exec_gate(struct petra_store *store, const struct runtime_container *ct,
 		     const struct cli_gate_args *gate, bool strict)
 {
-	const char *image = gate_image(store, ct);
+	const char *image = cli_gate_container_image(store, ct);
 	if (!image) {
 		if (!strict)
 			return 0;

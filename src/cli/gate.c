@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The one place a verb asks the gate whether an image may become a process:
- * run (and run -d), exec, test and bundle call cli_gate(); a new verb that
- * creates processes from an image (start, deploy, admission) calls it too. */
+ * run (and run -d), start, restart, exec, test and bundle call cli_gate();
+ * deploy and the admission webhook ask the same trust gate through
+ * kube_trust_gate(). */
 #include "cli.h"
+
+#include <string.h>
+
 #include "policy/policy.h"
 
 int cli_gate_option(int opt, const char *arg, struct cli_gate_args *a)
@@ -67,4 +71,20 @@ int cli_gate(struct petra_store *store, const char *image, enum trust_purpose pu
 	}
 	trust_gate_result_release(&r);
 	return status;
+}
+
+const char *cli_gate_container_image(struct petra_store *store, const struct runtime_container *ct)
+{
+	if (!ct->image_digest)
+		return ct->image;
+	struct oci_descriptor desc;
+	struct petra_error *err = NULL;
+	if (ct->image && petra_store_resolve(store, ct->image, &desc, NULL, &err) == 0) {
+		bool same = !strcmp(desc.digest, ct->image_digest);
+		oci_descriptor_release(&desc);
+		if (same)
+			return ct->image;
+	}
+	petra_error_free(err);
+	return ct->image_digest;
 }

@@ -11,8 +11,10 @@ static const char start_usage[] =
     "options they were created with: the same id, name, image (by digest),\n"
     "command, mounts and limits. A --read-write container keeps its root.\n"
     "\n"
-    "Options:\n"
-    "  -h, --help   this help\n";
+    "Options:\n" CLI_GATE_OPTIONS_HELP "  -h, --help   this help\n"
+    "\n"
+    "The gate checks each container's image against the policy first, as\n"
+    "petra run does: a refused image does not start.\n";
 
 static const char restart_usage[] =
     "Usage: petra restart [OPTIONS] CONTAINER...\n"
@@ -21,7 +23,7 @@ static const char restart_usage[] =
     "petra start).\n"
     "\n"
     "Options:\n"
-    "  -t, --time SECONDS   the grace period of the stop (default 10)\n"
+    "  -t, --time SECONDS   the grace period of the stop (default 10)\n" CLI_GATE_OPTIONS_HELP
     "  -h, --help           this help\n";
 
 struct start_ctx {
@@ -30,11 +32,16 @@ struct start_ctx {
 	const char *supervisor;
 	bool restart;
 	unsigned grace;
+	struct cli_gate_args gate;
 };
 
 static int start_one(struct runtime_container *c, void *ctx, struct petra_error **err)
 {
 	struct start_ctx *s = ctx;
+	/* Before the container is stopped: a refused restart leaves it as it is. */
+	const char *image = cli_gate_container_image(s->store, c);
+	if (!image || cli_gate(s->store, image, TRUST_PURPOSE_RUN, &s->gate, false) != 0)
+		return petra_error_set(err, EPERM, "%s: refused by the policy", c->id);
 	if (s->restart) {
 		int r = runtime_stop(c, s->grace, err);
 		if (r < 0)
@@ -48,6 +55,7 @@ static int start_or_restart(struct cli *cli, int argc, char **argv, bool restart
 	const char *verb = restart ? "restart" : "start";
 	static const struct option options[] = {
 	    {"time", required_argument, NULL, 't'},
+	    CLI_GATE_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -55,6 +63,8 @@ static int start_or_restart(struct cli *cli, int argc, char **argv, bool restart
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, restart ? "t:h" : "h", options, NULL)) != -1) {
+		if (cli_gate_option(c, optarg, &s.gate) == 0)
+			continue;
 		if (c == 't' && restart) {
 			char *end;
 			long v = strtol(optarg, &end, 10);

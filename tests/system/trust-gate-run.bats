@@ -113,7 +113,15 @@ JSON
 	printf 'bases: {}\n' >open.yaml
 	run -0 petra run --policy open.yaml web:1 echo open
 	[ "$output" = open ]
-	# never gated
+	# never gated: stop; but start and restart make a process again, and ask
+	run -0 petra stop -t 1 svc
+	run -1 petra start svc
+	[[ "$output" == *"refused by the policy (run)"*"CVE-2099-0003"* ]]
+	run -0 petra ps -a --format json
+	jq -e 'map(select(.name == "svc"))[0].running == false' <<<"$output"
+	run -1 petra restart svc
+	[[ "$output" == *"CVE-2099-0003"* ]]
+	run -0 petra start --policy open.yaml svc
 	run -0 petra stop -t 1 svc
 	run -0 petra rm svc
 	run -0 petra ps -a --format json
