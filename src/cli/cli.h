@@ -314,6 +314,12 @@ enum {
 /* 0 when opt was a registry option and is recorded, -1 when it is not
  * one, EXIT_USAGE (message printed) when its value is wrong. */
 int cli_registry_option(const char *verb, int opt, const char *arg, struct registry_options *o);
+/* The options of pull, push and copy (options: CLI_REGISTRY_LONG_OPTIONS,
+ * --jobs, --quiet, --help and any the verb adds that cli_registry_option
+ * knows) into *o, which starts from the defaults. -1 to go on (operands at
+ * optind), else the exit status. */
+int cli_registry_parse(struct cli *cli, const char *verb, const char *usage, int argc, char **argv,
+		       const struct option *options, struct registry_options *o);
 
 /* build and run pull an image the store lacks: --pull and the options
  * above but --platform (the host's image is the one that runs). */

@@ -39,26 +39,10 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct registry_options o = {.tls_verify = -1, .quiet = cli->quiet};
-	cli_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
-		int r = cli_registry_option("copy", c, optarg, &o);
-		if (r >= 0) {
-			if (r)
-				return r;
-			continue;
-		}
-		switch (c) {
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'h':
-			return cli_help(usage);
-		default:
-			return cli_bad_option("copy", argv);
-		}
-	}
+	struct registry_options o;
+	int status = cli_registry_parse(cli, "copy", usage, argc, argv, options, &o);
+	if (status >= 0)
+		return status;
 	if (argc - optind != 2)
 		return cli_usage("copy", "expects SRC and DEST");
 	const char *src = argv[optind], *dest = argv[optind + 1];

@@ -27,26 +27,10 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct registry_options o = {.tls_verify = -1, .quiet = cli->quiet};
-	cli_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
-		int r = cli_registry_option("push", c, optarg, &o);
-		if (r >= 0) {
-			if (r)
-				return r;
-			continue;
-		}
-		switch (c) {
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'h':
-			return cli_help(usage);
-		default:
-			return cli_bad_option("push", argv);
-		}
-	}
+	struct registry_options o;
+	int status = cli_registry_parse(cli, "push", usage, argc, argv, options, &o);
+	if (status >= 0)
+		return status;
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_usage("push", "expects IMAGE and an optional DEST");
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);

@@ -109,3 +109,29 @@ int cli_pull_image(struct petra_store *store, const char *ref, const struct cli_
 	}
 	return registry_pull(store, ref, &a->registry, NULL, err);
 }
+
+int cli_registry_parse(struct cli *cli, const char *verb, const char *usage, int argc, char **argv,
+		       const struct option *options, struct registry_options *o)
+{
+	*o = (struct registry_options){.tls_verify = -1, .quiet = cli->quiet};
+	cli_getopt_reset();
+	int c;
+	while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
+		int r = cli_registry_option(verb, c, optarg, o);
+		if (r >= 0) {
+			if (r)
+				return r;
+			continue;
+		}
+		switch (c) {
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			return cli_help(usage);
+		default:
+			return cli_bad_option(verb, argv);
+		}
+	}
+	return -1;
+}
