@@ -135,8 +135,10 @@ static int resolve_manifest(struct registry_client *c, const char *repo, const c
 		return 0;
 	struct oci_index index;
 	ret = oci_index_parse(out->data, out->len, &index, err);
-	if (ret < 0)
+	if (ret < 0) {
+		registry_fetched_release(out);
 		return ret;
+	}
 	struct platform want;
 	ret = platform_parse(platform_text, &want, err);
 	if (ret == 0)
@@ -152,6 +154,9 @@ static int resolve_manifest(struct registry_client *c, const char *repo, const c
 	}
 	platform_release(&want);
 	oci_index_release(&index);
+	/* On failure nothing fetched is handed back. */
+	if (ret < 0)
+		registry_fetched_release(out);
 	return ret < 0 ? ret : 0;
 }
 
