@@ -176,6 +176,10 @@ static int ensure_layer(struct petra_store *store, int layers_fd,
 			}
 			fd =
 			    openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			/* Gone already: another process's sweep took it, empty and
+			 * not yet held, between the mkdir and the open. */
+			if (fd < 0 && errno == ENOENT && attempt < 100)
+				continue;
 			if (fd < 0)
 				return petra_error_set_errno(err, errno, "open %s", tmp);
 			int h = fs_hold_temporary(fd);
