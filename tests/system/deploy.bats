@@ -322,12 +322,14 @@ EOF
 	petra deploy kubernetes localhost/webcopy:1 --name web --port "$port" -e "HTTP_PORT=$port" -o "$p/web.yaml"
 	# podman 4.3 removes a finished "once" init container racily ("cannot
 	# remove container ... as it is running", podman#18477, fixed later):
-	# its "always" type keeps the container, the copy runs the same.
+	# its "always" type keeps the container, the copy runs the same. For a
+	# Deployment, podman 4.3 reads this annotation from the Deployment's
+	# own metadata (not the pod template's), so it goes there.
 	/usr/bin/python3 -c 'import sys, yaml
 docs = list(yaml.safe_load_all(open(sys.argv[1])))
 for d in docs:
     if d and d["kind"] == "Deployment":
-        d["spec"]["template"]["metadata"]["annotations"]["io.podman.annotations.init.container.type"] = "always"
+        d["metadata"].setdefault("annotations", {})["io.podman.annotations.init.container.type"] = "always"
 yaml.safe_dump_all(docs, open(sys.argv[1], "w"))' "$p/web.yaml"
 	cat >"$p/steps.sh" <<EOF
 export CONTAINERS_CONF=$p/containers.conf
@@ -339,7 +341,12 @@ for try in 1 2 3; do
 	\$P kube play $p/web.yaml >$p/play.log 2>&1
 	echo \$? >$p/play.status
 	grep -q 'failed to remove once init container' $p/play.log || break
-	# The pod is there and its init container has run: start the rest.
+	# The pod is there and its init container is finishing: once it has
+	# stopped, start the rest.
+	for i in \$(seq 1 100); do
+		\$P ps -a --filter pod=web-pod-0 --format '{{.IsInfra}} {{.State}}' | grep -q -i '^false running' || break
+		sleep 0.1
+	done
 	\$P pod start web-pod-0 >>$p/play.log 2>&1 && { echo 0 >$p/play.status; break; }
 	\$P kube down $p/web.yaml >/dev/null 2>&1
 done
