@@ -1084,7 +1084,8 @@ static bool is_temp_name(const char *name)
 int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint64_t *bytes,
 		      struct petra_error **err)
 {
-	if (!(s->flags & PETRA_STORE_EXCLUSIVE))
+	/* A dry run only counts: a read-only open may ask (petra info). */
+	if (!dry_run && !(s->flags & PETRA_STORE_EXCLUSIVE))
 		return petra_error_set(err, EBADF, "prune %s: store not opened exclusively",
 				       s->root);
 	struct strset reachable = STRSET_INIT;
@@ -1132,7 +1133,11 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (is_temp_name(de->d_name)) {
-			strvec_push(&victims, de->d_name);
+			/* A dry run may run beside live writers: their
+			 * temporaries are not garbage (info counts the dead
+			 * ones as stale temporaries). */
+			if (!dry_run)
+				strvec_push(&victims, de->d_name);
 		} else if (is_blob_name(de->d_name)) {
 			char digest[OCI_DIGEST_SIZE];
 			/* is_blob_name: exactly 64 hex digits; the precision says so to
