@@ -248,6 +248,13 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 			continue;
 		}
 		root_fd = openat(parent_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (root_fd < 0 && errno == ENOENT) {
+			/* Another unpack's sweep took it before we could
+			 * hold it (nobody held it yet): make another. */
+			free(tmp);
+			tmp = NULL;
+			continue;
+		}
 		struct stat rst;
 		if (root_fd < 0 || fstat(root_fd, &rst) < 0 || rst.st_uid != geteuid() ||
 		    (rst.st_mode & 0077) != 0) {

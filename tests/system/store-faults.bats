@@ -213,4 +213,21 @@ break_extracted_base() {
 	petra unpack app:1 "$out/t2"
 	[ -z "$(ls -A "$out" | grep '^\.petra-unpack-' || true)" ]
 	[ -x "$out/t2/bin/busybox" ]
+	# Unpacks at once into one directory: each one's sweep may meet the
+	# others' fresh temporaries, and none fails for it.
+	local pids=() round failed=0
+	for round in 1 2 3; do
+		pids=()
+		for i in 1 2 3 4 5 6 7 8; do
+			"$PETRA" unpack app:1 "$out/c$round-$i" 2>>"$BATS_TEST_TMPDIR/concurrent.err" &
+			pids+=($!)
+		done
+		for pid in "${pids[@]}"; do
+			wait "$pid" || failed=$((failed + 1))
+		done
+	done
+	cat "$BATS_TEST_TMPDIR/concurrent.err"
+	[ "$failed" -eq 0 ]
+	[ -z "$(ls -A "$out" | grep '^\.petra-unpack-' || true)" ]
+	[ -x "$out/c3-8/bin/busybox" ]
 }
