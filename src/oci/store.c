@@ -1133,10 +1133,10 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (is_temp_name(de->d_name)) {
-			/* A dry run may run beside live writers: their
-			 * temporaries are not garbage (info counts the dead
-			 * ones as stale temporaries). */
-			if (!dry_run)
+			/* A dry run on a store not held exclusively may run
+			 * beside live writers: their temporaries are not
+			 * garbage (info counts the dead ones as stale). */
+			if (s->flags & PETRA_STORE_EXCLUSIVE)
 				strvec_push(&victims, de->d_name);
 		} else if (is_blob_name(de->d_name)) {
 			char digest[OCI_DIGEST_SIZE];
