@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "Usage: petra sign --key FILE [OPTIONS] IMAGE|dir:PATH\n"
+    "Usage: petra sign --key FILE [OPTIONS] IMAGE|docker://REF|dir:PATH\n"
     "       petra sign --sign-by-gpg FINGERPRINT --identity REF [OPTIONS] dir:PATH\n"
     "\n"
     "Sign IMAGE (a name in the store) as cosign does: the simple-signing payload\n"
@@ -16,6 +16,11 @@ static const char usage[] =
     "stored as a layer of the manifest named <repository>:sha256-<hex>.sig,\n"
     "next to the signatures already there. The key's password comes from\n"
     "$PETRA_PASSWORD, else the terminal.\n"
+    "\n"
+    "docker://REF is an image in a registry: the digest its tag names now is\n"
+    "signed (identity: REF) and the signature added to the registry's\n"
+    "sha256-<hex>.sig manifest of that repository (payload blob, then manifest),\n"
+    "as `cosign sign --key` does.\n"
     "\n"
     "dir:PATH is containers/image's layout (manifest.json, signature-N): the\n"
     "signature is added as the next signature-N file, a cosign one with --key or\n"
@@ -27,6 +32,7 @@ static const char usage[] =
     "  -a, --annotation K=V    an optional annotation in the payload (repeatable)\n"
     "      --sign-by-gpg FPR   sign dir:PATH with this GPG key instead\n"
     "      --identity REF      the reference to sign (default: the image's name)\n"
+    "registry options (docker://):\n" CLI_REGISTRY_OPTIONS_HELP
     "  -h, --help              this help\n";
 
 int cmd_sign(struct cli *cli, int argc, char **argv)
@@ -37,14 +43,21 @@ int cmd_sign(struct cli *cli, int argc, char **argv)
 	    {"annotation", required_argument, NULL, 'a'},
 	    {"identity", required_argument, NULL, OPT_IDENTITY},
 	    {"sign-by-gpg", required_argument, NULL, OPT_SIGN_BY_GPG},
+	    CLI_REGISTRY_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *key_path = NULL, *identity = NULL, *gpg_fingerprint = NULL;
 	_cleanup_json_ json_t *annotations = json_object();
+	struct registry_options ro = {.tls_verify = -1, .quiet = cli->quiet};
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "k:a:h", options, NULL)) != -1) {
+		int r = cli_registry_option("sign", c, optarg, &ro);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			continue;
 		if (c == 'k') {
 			key_path = optarg;
 		} else if (c == 'a') {
@@ -106,12 +119,18 @@ int cmd_sign(struct cli *cli, int argc, char **argv)
 			printf("Signed %s: %s\n", identity, written);
 		return EXIT_OK;
 	}
-	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
-	if (!store)
-		return EXIT_FAIL;
 	struct trust_signed signed_;
-	if (trust_store_sign(store, key, image, identity, annotations, &signed_, &err) < 0)
-		return cli_fail(err);
+	if (!strncmp(image, "docker://", 9)) {
+		if (trust_registry_sign(image + 9, NULL, key, identity, annotations, &ro, &signed_,
+					&err) < 0)
+			return cli_fail(err);
+	} else {
+		_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_WRITE);
+		if (!store)
+			return EXIT_FAIL;
+		if (trust_store_sign(store, key, image, identity, annotations, &signed_, &err) < 0)
+			return cli_fail(err);
+	}
 	if (!cli->quiet)
 		printf("Signed %s as %s: %s (%zu signature%s)\n", signed_.manifest_digest,
 		       signed_.identity, signed_.signature_ref, signed_.n_signatures,

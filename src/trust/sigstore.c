@@ -27,7 +27,7 @@ void trust_signatures_release(struct trust_signatures *sigs)
 	memset(sigs, 0, sizeof(*sigs));
 }
 
-static struct trust_signature *signatures_add(struct trust_signatures *sigs)
+struct trust_signature *trust_signatures_add(struct trust_signatures *sigs)
 {
 	xgrow((void **)&sigs->v, &sigs->alloc, sigs->n + 1, sizeof(*sigs->v));
 	struct trust_signature *s = &sigs->v[sigs->n++];
@@ -56,10 +56,24 @@ int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGE
 	return 0;
 }
 
-/* The layers of a `.sig` manifest as signatures. */
+static int store_blob_reader(void *store, const char *digest, char **data, size_t *len,
+			     struct petra_error **err)
+{
+	return petra_store_read_blob(store, digest, MAX_SIGNATURE, data, len, err);
+}
+
+/* The layers of a `.sig` manifest in the store as signatures. */
 static int signatures_from_manifest(struct petra_store *store, const char *sig_ref,
 				    const char *data, size_t len, struct trust_signatures *sigs,
 				    struct petra_error **err)
+{
+	return trust_signatures_from_manifest(store_blob_reader, store, sig_ref, data, len, sigs,
+					      err);
+}
+
+int trust_signatures_from_manifest(trust_blob_reader *read_blob, void *ctx, const char *sig_ref,
+				   const char *data, size_t len, struct trust_signatures *sigs,
+				   struct petra_error **err)
 {
 	_cleanup_json_ json_t *doc = json_parse_buffer(data, len, sig_ref, err);
 	if (!doc)
@@ -76,13 +90,12 @@ static int signatures_from_manifest(struct petra_store *store, const char *sig_r
 			return petra_error_prefix(err, "%s: layer %zu", sig_ref, i + 1);
 		char *payload = NULL;
 		size_t payload_len = 0;
-		int rc = petra_store_read_blob(store, desc.digest, MAX_SIGNATURE, &payload,
-					       &payload_len, err);
+		int rc = read_blob(ctx, desc.digest, &payload, &payload_len, err);
 		if (rc < 0) {
 			oci_descriptor_release(&desc);
 			return petra_error_prefix(err, "%s: layer %zu", sig_ref, i + 1);
 		}
-		struct trust_signature *s = signatures_add(sigs);
+		struct trust_signature *s = trust_signatures_add(sigs);
 		s->kind = TRUST_SIGNATURE_SIGSTORE;
 		s->media_type = xstrdup(desc.media_type ? desc.media_type : "");
 		s->payload = payload;
@@ -134,8 +147,7 @@ void trust_signed_release(struct trust_signed *signed_)
 	memset(signed_, 0, sizeof(*signed_));
 }
 
-/* The name without its tag or digest ("reg:5000/app:1" -> "reg:5000/app"). */
-static char *repository_of(const char *name)
+char *trust_repository_of(const char *name)
 {
 	const char *at = strchr(name, '@');
 	size_t len = at ? (size_t)(at - name) : strlen(name);
@@ -147,8 +159,7 @@ static char *repository_of(const char *name)
 	return xstrndup(name, len);
 }
 
-/* The normalised form of a reference, for the payload. */
-static int normalise(const char *text, char **out, struct petra_error **err)
+int trust_normalise_ref(const char *text, char **out, struct petra_error **err)
 {
 	struct policy_ref ref;
 	if (policy_ref_parse(text, &ref, err) < 0)
@@ -158,25 +169,33 @@ static int normalise(const char *text, char **out, struct petra_error **err)
 	return 0;
 }
 
-/* Write the signature manifest `sig_ref` holding `layers` (descriptor
- * objects whose blobs are in the store). */
-static int sig_manifest_write(struct petra_store *store, const char *sig_ref, json_t *layers,
-			      struct petra_error **err)
+json_t *trust_sig_config(const json_t *layers)
 {
 	/* A config as cosign writes one: the layers as diff_ids, no platform. */
-	_cleanup_json_ json_t *diff_ids = json_array();
+	json_t *diff_ids = json_array();
 	size_t i;
 	json_t *l;
 	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
-	_cleanup_json_ json_t *config = json_pack(
-	    "{s:s,s:s,s:s,s:{s:s,s:O},s:{}}", "architecture", "", "created", "0001-01-01T00:00:00Z",
-	    "os", "", "rootfs", "type", "layers", "diff_ids", diff_ids, "config");
+	return json_pack("{s:s,s:s,s:s,s:{s:s,s:o},s:{}}", "architecture", "", "created",
+			 "0001-01-01T00:00:00Z", "os", "", "rootfs", "type", "layers", "diff_ids",
+			 diff_ids, "config");
+}
+
+json_t *trust_sig_manifest(const struct oci_descriptor *config, const json_t *layers)
+{
+	return json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
+			 OCI_MEDIA_TYPE_MANIFEST, "config", oci_descriptor_to_json(config),
+			 "layers", layers);
+}
+
+int trust_sig_manifest_write(struct petra_store *store, const char *sig_ref, json_t *layers,
+			     struct petra_error **err)
+{
+	_cleanup_json_ json_t *config = trust_sig_config(layers);
 	struct oci_descriptor config_desc = {0};
 	if (petra_store_put_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err) < 0)
 		return -1;
-	_cleanup_json_ json_t *manifest =
-	    json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType", OCI_MEDIA_TYPE_MANIFEST,
-		      "config", oci_descriptor_to_json(&config_desc), "layers", layers);
+	_cleanup_json_ json_t *manifest = trust_sig_manifest(&config_desc, layers);
 	oci_descriptor_release(&config_desc);
 	struct oci_descriptor manifest_desc = {0};
 	if (petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err) < 0)
@@ -232,7 +251,7 @@ int trust_sig_manifest_append(struct petra_store *store, const char *tag, const 
 	}
 	json_array_append_new(layers, oci_descriptor_to_json(&layer));
 	*n_layers = json_array_size(layers);
-	return sig_manifest_write(store, tag, layers, err);
+	return trust_sig_manifest_write(store, tag, layers, err);
 }
 
 static int store_sign(struct petra_store *store, const struct trust_key *key, const char *image,
@@ -248,8 +267,8 @@ static int store_sign(struct petra_store *store, const struct trust_key *key, co
 	if (!name && !identity)
 		return petra_error_set(err, EINVAL,
 				       "image %s has no name: give the identity to sign", image);
-	_cleanup_free_ char *repository = repository_of(name ? name : identity);
-	if (normalise(identity ? identity : name, &out->identity, err) < 0)
+	_cleanup_free_ char *repository = trust_repository_of(name ? name : identity);
+	if (trust_normalise_ref(identity ? identity : name, &out->identity, err) < 0)
 		return -1;
 	out->signature_ref = trust_signature_tag(repository, out->manifest_digest);
 
@@ -310,7 +329,7 @@ static int store_sign(struct petra_store *store, const struct trust_key *key, co
 	json_array_append_new(layers, oci_descriptor_to_json(&layer));
 	json_decref(layer.annotations);
 
-	if (sig_manifest_write(store, out->signature_ref, layers, err) < 0)
+	if (trust_sig_manifest_write(store, out->signature_ref, layers, err) < 0)
 		return -1;
 	out->n_signatures = json_array_size(layers);
 	return 0;
@@ -334,7 +353,7 @@ int trust_store_sign(struct petra_store *store, const struct trust_key *key, con
 static int dir_signature(const char *data, size_t len, const char *source,
 			 struct trust_signatures *sigs, struct petra_error **err)
 {
-	struct trust_signature *s = signatures_add(sigs);
+	struct trust_signature *s = trust_signatures_add(sigs);
 	s->source = xstrdup(source);
 	if (len >= TRUST_SIGSTORE_FILE_PREFIX_LEN &&
 	    !memcmp(data, TRUST_SIGSTORE_FILE_PREFIX, TRUST_SIGSTORE_FILE_PREFIX_LEN)) {
@@ -433,7 +452,7 @@ int trust_dir_sign(const char *path, const struct trust_key *key, const char *gp
 	if (trust_manifest_digest(manifest, len, digest, err) < 0)
 		return petra_error_prefix(err, "dir:%s", path);
 	_cleanup_free_ char *ref = NULL;
-	if (normalise(identity, &ref, err) < 0)
+	if (trust_normalise_ref(identity, &ref, err) < 0)
 		return -1;
 	struct strbuf file = STRBUF_INIT;
 	int rc = 0;
@@ -493,7 +512,7 @@ static int resolve_signed(struct petra_store *store, const char *image, char **n
 	if (!*name)
 		return petra_error_set(err, EINVAL, "image %s has no name to keep signatures under",
 				       image);
-	_cleanup_free_ char *repository = repository_of(*name);
+	_cleanup_free_ char *repository = trust_repository_of(*name);
 	*sig_ref = trust_signature_tag(repository, digest);
 	return 0;
 }
@@ -506,7 +525,7 @@ int trust_dir_export_signatures(struct petra_store *store, const char *image, co
 	char digest[OCI_DIGEST_SIZE];
 	if (resolve_signed(store, image, &name, digest, &sig_ref, err) < 0)
 		return -1;
-	_cleanup_free_ char *repository = repository_of(name);
+	_cleanup_free_ char *repository = trust_repository_of(name);
 	struct trust_signatures sigs = {0};
 	if (trust_store_signatures(store, repository, digest, &sigs, err) < 0)
 		return -1;
@@ -545,7 +564,7 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 	size_t len;
 	struct trust_signatures incoming = {0}, present = {0};
 	char dir_digest[OCI_DIGEST_SIZE];
-	_cleanup_free_ char *repository = repository_of(name);
+	_cleanup_free_ char *repository = trust_repository_of(name);
 	int rc = trust_dir_load(path, &manifest, &len, &incoming, err);
 	if (rc == 0)
 		rc = trust_manifest_digest(manifest, len, dir_digest, err);
@@ -595,7 +614,7 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 		}
 	}
 	if (rc == 0 && *added)
-		rc = sig_manifest_write(store, sig_ref, layers, err);
+		rc = trust_sig_manifest_write(store, sig_ref, layers, err);
 	trust_signatures_release(&incoming);
 	trust_signatures_release(&present);
 	return rc;

@@ -218,6 +218,39 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGEST_SIZE],
 			  struct petra_error **err);
 
+/* ---- signatures in a registry (registry.c) ----------------------------- */
+
+/* Registry references are written as the registry verbs write them
+ * ("host:5000/repo:tag", "host/repo@sha256:..."; docker:// stripped). */
+struct registry_options;
+/* The digest of the manifest ref names (a tag: what it names now; an index
+ * is not resolved, as cosign signs what the tag names) and the layers of
+ * the repository's sha256-<hex>.sig manifest as signatures (none:
+ * sigs->n == 0). Only the manifest and the signature blobs are fetched. */
+int trust_registry_signatures(const char *ref, const struct registry_options *options,
+			      char digest[OCI_DIGEST_SIZE], struct trust_signatures *sigs,
+			      struct petra_error **err);
+/* Sign the registry image ref (digest: this manifest digest; NULL: what
+ * ref names now) as trust_store_sign does, in the registry: the payload
+ * blob, then the .sig manifest's config and the manifest with the layers
+ * already there plus the new one. out->signature_ref is
+ * "host/repo:sha256-<hex>.sig". */
+int trust_registry_sign(const char *ref, const char *digest, const struct trust_key *key,
+			const char *identity, const json_t *annotations,
+			const struct registry_options *options, struct trust_signed *out,
+			struct petra_error **err);
+/* Carry the store image's cosign signatures and attestations (its .sig
+ * and .att manifests) to the registry reference ref's repository, or the
+ * registry's into the store image's: the layers the other side lacks are
+ * appended to what it has (blobs first). *carried counts them. The image
+ * is the same on both sides (pushed or pulled just before). */
+int trust_push_signatures(struct petra_store *store, const char *image, const char *ref,
+			  const struct registry_options *options, size_t *carried,
+			  struct petra_error **err);
+int trust_pull_signatures(struct petra_store *store, const char *ref, const char *image,
+			  const struct registry_options *options, size_t *carried,
+			  struct petra_error **err);
+
 /* ---- attestations (attest.c) ------------------------------------------ */
 
 #define TRUST_DSSE_MEDIA_TYPE     "application/vnd.dsse.envelope.v1+json"

@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# Signatures in a registry (src/trust/registry.c): petra sign and
+# verify-signature on docker:// references against Debian's docker-registry,
+# cosign's .sig layout in the registry, each way a signature must be
+# refused, and signatures carried by push, pull and copy.
+
+load helpers
+load registry-helpers
+
+setup() {
+	petra_setup_store
+	export PETRA_PASSWORD=correct-horse
+	cd "$BATS_TEST_TMPDIR"
+	start_registry_with
+	T=--tls-verify=false
+}
+
+teardown() {
+	registry_teardown
+}
+
+# The manifest digest a tag of the registry names.
+reg_digest() {
+	curl -sf -o /dev/null -D - -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG/v2/$1/manifests/$2" | tr -d '\r' |
+		awk 'tolower($1) == "docker-content-digest:" {print $2}'
+}
+
+# The manifest a tag or digest names, as served.
+reg_manifest() {
+	curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG/v2/$1/manifests/$2"
+}
+
+# Put FILE as the manifest REPO:REF.
+reg_put_manifest() {
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary "@$3" "http://$REG/v2/$1/manifests/$2"
+}
+
+@test "a key made by petra signs an image in the registry; verify-signature accepts it and refuses a second key, a changed tag, a tampered manifest, a moved signature and a removed signature" {
+	import_busybox app:1
+	petra keygen -o k >/dev/null
+	petra keygen -o other >/dev/null
+	petra push -q $T app:1 "$REG/app:1" >/dev/null
+	local digest
+	digest=$(reg_digest app 1)
+	[[ "$digest" == sha256:* ]]
+	run petra sign $T --key k.key "docker://$REG/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Signed $digest as $REG/app:1: $REG/app:sha256-${digest#sha256:}.sig (1 signature)"* ]]
+
+	# cosign's layout in the registry: the .sig tag, one simple-signing
+	# layer whose annotation holds the signature, its payload naming the
+	# image.
+	local sigtag=sha256-${digest#sha256:}.sig layer
+	reg_manifest app "$sigtag" >sig.json
+	jq -e '.layers | length == 1' sig.json
+	jq -e '.layers[0].mediaType == "application/vnd.dev.cosign.simplesigning.v1+json"' sig.json
+	jq -e '.layers[0].annotations["dev.cosignproject.cosign/signature"] | length > 0' sig.json
+	layer=$(jq -r '.layers[0].digest' sig.json)
+	curl -sf "http://$REG/v2/app/blobs/$layer" | jq -e --arg d "$digest" --arg r "$REG/app:1" \
+		'.critical.image["docker-manifest-digest"] == $d and .critical.identity["docker-reference"] == $r
+		 and .critical.type == "cosign container image signature"'
+
+	run petra verify-signature $T --key k.pub "docker://$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Verified $digest: $REG/app:1 signed by k.pub" ]
+	# Without pulling a layer: only manifests and the signature's blob.
+	: >"$REG_LOG.mark"
+	local before
+	before=$(wc -l <"$REG_LOG")
+	petra verify-signature $T --key k.pub "docker://$REG/app:1" >/dev/null
+	tail -n +"$((before + 1))" "$REG_LOG" | grep '"GET /v2/app/blobs/' >gets || true
+	[ "$(wc -l <gets)" -eq 1 ]
+	grep -q "$layer" gets
+	run petra verify-signature $T --key k.pub --format json "docker://$REG/app:1"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e --arg d "$digest" '.verified and .["manifest-digest"] == $d and (.payloads | length) == 1'
+
+	# A second key: wrong key.
+	run petra verify-signature $T --key other.pub "docker://$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"docker://$REG/app:1: wrong key"* ]]
+
+	# The same image under another tag: the signature names app:1.
+	petra push -q $T app:1 "$REG/app:2" >/dev/null
+	[ "$(reg_digest app 2)" = "$digest" ]
+	run petra verify-signature $T --key k.pub "docker://$REG/app:2"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"docker://$REG/app:2: identity mismatch"* ]]
+	# ... which the repository rule accepts.
+	petra verify-signature $T --key k.pub --match match-repository "docker://$REG/app:2" >/dev/null
+
+	# A tampered manifest (one byte more) put under the tag: no signature
+	# names what the tag names now.
+	reg_manifest app 1 >m.json
+	printf '\n' >>m.json
+	reg_put_manifest app 1 m.json
+	local tampered
+	tampered=$(reg_digest app 1)
+	[ "$tampered" != "$digest" ]
+	[ "$(sha256sum <m.json | cut -d' ' -f1)" = "${tampered#sha256:}" ]
+	run petra verify-signature $T --key k.pub "docker://$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"docker://$REG/app:1: no signature"* ]]
+
+	# The signature moved to the tampered image: it names another digest.
+	reg_put_manifest app "sha256-${tampered#sha256:}.sig" sig.json
+	run petra verify-signature $T --key k.pub "docker://$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"docker://$REG/app:1: digest mismatch"* ]]
+	[[ "$output" == *"$digest"* ]]
+
+	# By digest, the original is still signed ...
+	petra verify-signature $T --key k.pub --reference "$REG/app:1" "docker://$REG/app@$digest" >/dev/null
+	# ... until its signature is removed.
+	local sigdigest
+	sigdigest=$(reg_digest app "$sigtag")
+	curl -sf -X DELETE "http://$REG/v2/app/manifests/$sigdigest"
+	run petra verify-signature $T --key k.pub --reference "$REG/app:1" "docker://$REG/app@$digest"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no signature"* ]]
+}
+
+@test "signatures on a registry image accumulate; the same key and payload again adds nothing; --signature-policy decides on registry images" {
+	import_busybox app:1
+	petra keygen -o a >/dev/null
+	petra keygen -o b >/dev/null
+	petra push -q $T app:1 "$REG/team/app:1" >/dev/null
+	local digest
+	digest=$(reg_digest team/app 1)
+	petra sign $T --key a.key "docker://$REG/team/app:1" >/dev/null
+	run petra sign $T --key b.key -a build=42 "docker://$REG/team/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"(2 signatures)"* ]]
+	run petra sign $T --key a.key "docker://$REG/team/app:1"
+	[[ "$output" == *"(2 signatures)"* ]]
+	[ "$(reg_manifest team/app "sha256-${digest#sha256:}.sig" | jq '.layers | length')" -eq 2 ]
+	run petra verify-signature $T --key a.pub --key b.pub --format json "docker://$REG/team/app:1"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '(.payloads | length) == 2'
+	echo "$output" | jq -e '[.payloads[].optional.build] | index("42") != null'
+
+	# A containers policy.json: sigstoreSigned with b's key for the
+	# repository, reject by default.
+	cat >policy.json <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"$REG/team": [{"type": "sigstoreSigned", "keyPath": "$PWD/b.pub"}]}}}
+EOF
+	run petra verify-signature $T --signature-policy policy.json "docker://$REG/team/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Accepted $digest"* ]]
+	petra push -q $T app:1 "$REG/other/app:1" >/dev/null
+	run petra verify-signature $T --signature-policy policy.json "docker://$REG/other/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refused by policy.json (default)"* ]]
+	# A registry it cannot reach is an error, not a verdict.
+	run petra verify-signature $T --key a.pub "docker://127.0.0.1:1/app:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"127.0.0.1:1"* ]]
+}
