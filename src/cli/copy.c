@@ -13,11 +13,14 @@ static const char usage[] =
     "  oci:PATH[:TAG]           an OCI image layout\n"
     "  oci-archive:FILE[:TAG]   an OCI layout in a tar archive\n"
     "  docker-archive:FILE      a `docker save` archive (SRC: its first image)\n"
+    "  dir:PATH                 containers/image's directory layout (skopeo's dir:)\n"
     "  NAME[:TAG]               an image of the store\n"
     "The image goes through the store (and stays there under SRC's name, or\n"
     "DEST's when DEST is the store); the printed digest is the manifest's.\n"
     "Between two registries, the image's referrers (signatures, SBOMs: the\n"
-    "referrers API, else the sha256-<hex> tag) are copied too.\n"
+    "referrers API, else the sha256-<hex> tag) are copied too. Cosign\n"
+    "signatures and attestations (sha256-<hex>.sig and .att) go along between\n"
+    "registries, the store and dir: (signature-N files; GPG ones stay in dir:).\n"
     "\n"
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  docker:// SRC: the image of an "
@@ -58,7 +61,8 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 		if (registry_pull(store, src + 9, &o, digest, &err) < 0)
 			return cli_fail(err);
 		name = xstrdup(src + 9);
-	} else if (has_prefix(src, "oci:") || has_prefix(src, "oci-archive:")) {
+	} else if (has_prefix(src, "oci:") || has_prefix(src, "oci-archive:") ||
+		   has_prefix(src, "dir:")) {
 		struct image_import_options io = {.compression = LAYER_COMPRESSION_GZIP};
 		if (image_import(store, src, &io, &name, digest, &err) < 0)
 			return cli_fail(err);
@@ -78,6 +82,14 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	} else {
 		name = xstrdup(src);
 	}
+	/* Its signatures into the store with it. */
+	size_t carried = 0;
+	if (has_prefix(src, "docker://") &&
+	    trust_pull_signatures(store, src + 9, name, &o, &carried, &err) < 0)
+		return cli_fail((petra_error_prefix(&err, "copy %s: signatures", src), err));
+	if (has_prefix(src, "dir:") &&
+	    trust_dir_import_signatures(store, src + 4, name, &carried, &err) < 0)
+		return cli_fail((petra_error_prefix(&err, "copy %s: signatures", src), err));
 	/* The store's image to DEST. */
 	if (has_prefix(dest, "docker://")) {
 		if (registry_push(store, name, dest + 9, &o, digest, &err) < 0)
@@ -90,9 +102,17 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 			return cli_fail(err);
 		if (copied && !o.quiet)
 			log_info("copied %zu referrer%s", copied, copied == 1 ? "" : "s");
-	} else if (has_prefix(dest, "oci:") || has_prefix(dest, "oci-archive:")) {
+		if (trust_push_signatures(store, name, dest + 9, &o, &carried, &err) < 0)
+			return cli_fail(
+			    (petra_error_prefix(&err, "copy to %s: signatures", dest), err));
+	} else if (has_prefix(dest, "oci:") || has_prefix(dest, "oci-archive:") ||
+		   has_prefix(dest, "dir:")) {
 		if (image_export(store, name, dest, &err) < 0)
 			return cli_fail(err);
+		if (has_prefix(dest, "dir:") &&
+		    trust_dir_export_signatures(store, name, dest + 4, &carried, &err) < 0)
+			return cli_fail(
+			    (petra_error_prefix(&err, "copy to %s: signatures", dest), err));
 	} else if (has_prefix(dest, "docker-archive:")) {
 		const char *refs[] = {name};
 		if (image_save(store, refs, 1, dest + 15, &err) < 0)
@@ -107,7 +127,8 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 		oci_ref_release(&ref);
 		int r = petra_store_set_ref(store, dest_name, &desc, &err);
 		oci_descriptor_release(&desc);
-		if (r < 0)
+		if (r < 0 ||
+		    trust_store_copy_signatures(store, name, dest_name, &carried, &err) < 0)
 			return cli_fail(err);
 	}
 	struct oci_descriptor final;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* petra pull: an image from a registry into the store. */
+/* petra pull: an image from a registry into the store, with its signatures. */
 #include "cli.h"
 
 static const char usage[] =
@@ -8,7 +8,10 @@ static const char usage[] =
     "Pull REF ([REGISTRY/]REPO[:TAG|@DIGEST]; \"debian:12\" is\n"
     "docker.io/library/debian:12) into the store under the name REF, and print\n"
     "the name and the manifest digest. Every blob is verified (size and digest)\n"
-    "as it arrives; blobs the store holds are not fetched.\n"
+    "as it arrives; blobs the store holds are not fetched. The image's cosign\n"
+    "signatures and attestations (the repository's sha256-<hex>.sig and .att)\n"
+    "come along into the store, so the gate and verify-signature need no\n"
+    "network afterwards.\n"
     "\n"
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  the image of an index to pull\n"
@@ -32,17 +35,24 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		return status;
 	if (argc - optind != 1)
 		return cli_usage("pull", "expects one REF");
+	const char *ref = argv[optind];
 	_cleanup_store_ struct petra_store *store =
 	    cli_open_store(cli, PETRA_STORE_CREATE | PETRA_STORE_WRITE);
 	if (!store)
 		return EXIT_FAIL;
 	struct petra_error *err = NULL;
 	char digest[OCI_DIGEST_SIZE];
-	if (registry_pull(store, argv[optind], &o, digest, &err) < 0)
+	if (registry_pull(store, ref, &o, digest, &err) < 0)
 		return cli_fail(err);
+	size_t carried = 0;
+	if (trust_pull_signatures(store, ref, ref, &o, &carried, &err) < 0)
+		return cli_fail((petra_error_prefix(&err, "pull %s: signatures", ref), err));
+	if (carried && !o.quiet)
+		log_info("pulled %zu signature and attestation layer%s", carried,
+			 carried == 1 ? "" : "s");
 	if (o.quiet)
 		printf("%s\n", digest);
 	else
-		printf("%s %s\n", argv[optind], digest);
+		printf("%s %s\n", ref, digest);
 	return EXIT_OK;
 }

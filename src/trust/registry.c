@@ -359,3 +359,38 @@ int trust_pull_signatures(struct petra_store *store, const char *ref, const char
 	}
 	return 0;
 }
+
+int trust_store_copy_signatures(struct petra_store *store, const char *image, const char *dest,
+				size_t *carried, struct petra_error **err)
+{
+	*carried = 0;
+	char digest[OCI_DIGEST_SIZE], dest_digest[OCI_DIGEST_SIZE];
+	_cleanup_free_ char *repository = NULL, *dest_repository = NULL;
+	if (store_image(store, image, digest, &repository, err) < 0 ||
+	    store_image(store, dest, dest_digest, &dest_repository, err) < 0)
+		return -1;
+	if (strcmp(digest, dest_digest))
+		return petra_error_set(err, EINVAL, "%s is %s, not %s", dest, dest_digest, digest);
+	if (!strcmp(repository, dest_repository))
+		return 0;
+	for (size_t k = 0; k < ARRAY_SIZE(artifact_suffixes); k++) {
+		_cleanup_free_ char *tag = artifact_tag(digest, artifact_suffixes[k]);
+		_cleanup_free_ char *from = xasprintf("%s:%s", repository, tag);
+		_cleanup_free_ char *to = xasprintf("%s:%s", dest_repository, tag);
+		_cleanup_json_ json_t *theirs = NULL, *mine = NULL;
+		if (store_layers(store, from, &theirs, err) < 0 ||
+		    store_layers(store, to, &mine, err) < 0)
+			return -1;
+		size_t added = 0, i;
+		json_t *l;
+		json_array_foreach(theirs, i, l) if (!layers_have(mine, l))
+		{
+			json_array_append(mine, l);
+			added++;
+		}
+		if (added && trust_sig_manifest_write(store, to, mine, err) < 0)
+			return -1;
+		*carried += added;
+	}
+	return 0;
+}

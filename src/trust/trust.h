@@ -250,6 +250,10 @@ int trust_push_signatures(struct petra_store *store, const char *image, const ch
 int trust_pull_signatures(struct petra_store *store, const char *ref, const char *image,
 			  const struct registry_options *options, size_t *carried,
 			  struct petra_error **err);
+/* The same between two names of one store image in different
+ * repositories (copy to another name). */
+int trust_store_copy_signatures(struct petra_store *store, const char *image, const char *dest,
+				size_t *carried, struct petra_error **err);
 
 /* ---- attestations (attest.c) ------------------------------------------ */
 
