@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* petra copy: an image between registries, layouts, archives and the
  * store, through the store (blobs verified once, shared blobs kept once). */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -20,11 +21,15 @@ static const char usage[] =
     "Between two registries, the image's referrers (signatures, SBOMs: the\n"
     "referrers API, else the sha256-<hex> tag) are copied too. Cosign\n"
     "signatures and attestations (sha256-<hex>.sig and .att) go along between\n"
-    "registries, the store and dir: (signature-N files; GPG ones stay in dir:).\n"
+    "registries, the store and dir: (signature-N files); GPG signatures between\n"
+    "the store, dir: and the registries.d lookaside of a registry.\n"
     "\n"
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  docker:// SRC: the image of an "
-    "index\n" CLI_REGISTRY_OPTIONS_HELP "  -j, --jobs N             blobs at once (default 4)\n"
+    "index\n"
+    "      --registries.d DIR   lookaside configuration (default:\n"
+    "                           /etc/containers/registries.d)\n" CLI_REGISTRY_OPTIONS_HELP
+    "  -j, --jobs N             blobs at once (default 4)\n"
     "  -q, --quiet              no progress\n"
     "  -h, --help               this help\n";
 
@@ -35,17 +40,34 @@ static bool has_prefix(const char *s, const char *p)
 
 int cmd_copy(struct cli *cli, int argc, char **argv)
 {
+	enum { OPT_REGISTRIES_D = 256 };
 	static const struct option options[] = {
 	    CLI_REGISTRY_LONG_OPTIONS,
+	    {"registries.d", required_argument, NULL, OPT_REGISTRIES_D},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct registry_options o;
-	int status = cli_registry_parse(cli, "copy", usage, argc, argv, options, &o);
-	if (status >= 0)
-		return status;
+	struct registry_options o = {.tls_verify = -1, .quiet = cli->quiet};
+	const char *registries_d = NULL;
+	cli_getopt_reset();
+	int c;
+	while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
+		int r = cli_registry_option("copy", c, optarg, &o);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (c == OPT_REGISTRIES_D)
+			registries_d = optarg;
+		else if (c == 'q')
+			o.quiet = true;
+		else if (c == 'h')
+			return cli_help(usage);
+		else
+			return cli_bad_option("copy", argv);
+	}
 	if (argc - optind != 2)
 		return cli_usage("copy", "expects SRC and DEST");
 	const char *src = argv[optind], *dest = argv[optind + 1];
@@ -54,6 +76,9 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	if (!store)
 		return EXIT_FAIL;
 	struct petra_error *err = NULL;
+	_cleanup_registries_d_ struct trust_registries_d *rd = NULL;
+	if (trust_registries_d_load(registries_d, &rd, &err) < 0)
+		return cli_fail(err);
 	char digest[OCI_DIGEST_SIZE];
 	_cleanup_free_ char *name = NULL;
 	/* SRC into the store. */
@@ -85,7 +110,8 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	/* Its signatures into the store with it. */
 	size_t carried = 0;
 	if (has_prefix(src, "docker://") &&
-	    trust_pull_signatures(store, src + 9, name, &o, &carried, &err) < 0)
+	    (trust_pull_signatures(store, src + 9, name, &o, &carried, &err) < 0 ||
+	     trust_lookaside_pull(store, rd, src + 9, name, &o, &carried, &err) < 0))
 		return cli_fail((petra_error_prefix(&err, "copy %s: signatures", src), err));
 	if (has_prefix(src, "dir:") &&
 	    trust_dir_import_signatures(store, src + 4, name, &carried, &err) < 0)
@@ -105,6 +131,16 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 		if (trust_push_signatures(store, name, dest + 9, &o, &carried, &err) < 0)
 			return cli_fail(
 			    (petra_error_prefix(&err, "copy to %s: signatures", dest), err));
+		if (trust_lookaside_push(store, rd, name, dest + 9, &carried, &err) < 0) {
+			if (err->code != ENOENT)
+				return cli_fail(
+				    (petra_error_prefix(&err, "copy to %s: GPG signatures", dest),
+				     err));
+			log_warn("copy to %s: the image's GPG signatures are not copied: %s", dest,
+				 err->message);
+			petra_error_free(err);
+			err = NULL;
+		}
 	} else if (has_prefix(dest, "oci:") || has_prefix(dest, "oci-archive:") ||
 		   has_prefix(dest, "dir:")) {
 		if (image_export(store, name, dest, &err) < 0)

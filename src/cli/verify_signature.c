@@ -22,7 +22,8 @@ static const char usage[] =
     "(manifest.json and signature-N files; layer blobs are not needed), or\n"
     "docker://REF, an image in a registry: the manifest REF names and the\n"
     "repository's sha256-<hex>.sig manifest and blobs are read, never the\n"
-    "image's layers.\n"
+    "image's layers, and the signature-N files of its registries.d lookaside\n"
+    "(GPG simple signing, as skopeo writes them; file://, http://, https://).\n"
     "\n"
     "Options:\n"
     "  -k, --key FILE        a cosign public key (repeatable: any of them may sign)\n"
@@ -37,6 +38,8 @@ static const char usage[] =
     "                        of keys: the requirements of the image's scope (docker\n"
     "                        transport for store images, dir for dir:) must all hold\n"
     "      --format FORMAT   text (default) or json\n"
+    "      --registries.d DIR  lookaside configuration for docker:// (default:\n"
+    "                        /etc/containers/registries.d)\n"
     "registry options (docker://):\n" CLI_REGISTRY_OPTIONS_HELP
     "  -h, --help            this help\n"
     "\n"
@@ -157,6 +160,7 @@ struct verify_args {
 	enum cli_format format;
 	const char *image;
 	struct registry_options registry;
+	const char *registries_d;
 };
 
 static void verify_args_release(struct verify_args *a)
@@ -169,7 +173,14 @@ static void verify_args_release(struct verify_args *a)
 /* -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
-	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT, OPT_GPG_KEYRING, OPT_SIGNATURE_POLICY };
+	enum {
+		OPT_REFERENCE = 256,
+		OPT_MATCH,
+		OPT_FORMAT,
+		OPT_GPG_KEYRING,
+		OPT_SIGNATURE_POLICY,
+		OPT_REGISTRIES_D
+	};
 	static const struct option options[] = {
 	    {"key", required_argument, NULL, 'k'},
 	    {"gpg-keyring", required_argument, NULL, OPT_GPG_KEYRING},
@@ -177,6 +188,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	    {"reference", required_argument, NULL, OPT_REFERENCE},
 	    {"match", required_argument, NULL, OPT_MATCH},
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"registries.d", required_argument, NULL, OPT_REGISTRIES_D},
 	    CLI_REGISTRY_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -195,6 +207,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			strvec_push(&a->key_paths, optarg);
 		} else if (c == OPT_SIGNATURE_POLICY) {
 			a->signature_policy = optarg;
+		} else if (c == OPT_REGISTRIES_D) {
+			a->registries_d = optarg;
 		} else if (c == OPT_GPG_KEYRING) {
 			strvec_push(&a->keyrings, optarg);
 		} else if (c == OPT_REFERENCE) {
@@ -265,6 +279,15 @@ static int load_target(struct cli *cli, const struct verify_args *a, struct targ
 		if (!t->intended)
 			t->intended = xstrdup(image + 9);
 		rc = trust_registry_signatures(image + 9, &a->registry, t->digest, &t->sigs, &err);
+		/* GPG signatures from the lookaside, next to cosign's. */
+		struct trust_registries_d *rd = NULL;
+		size_t n_read = 0;
+		if (rc == 0)
+			rc = trust_registries_d_load(a->registries_d, &rd, &err);
+		if (rc == 0)
+			rc = trust_lookaside_read(rd, image + 9, t->digest, &a->registry, &t->sigs,
+						  &n_read, &err);
+		trust_registries_d_free(rd);
 	} else {
 		_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 		rc = store ? load_store(store, image, t, &err) : 1;

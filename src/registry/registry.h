@@ -111,6 +111,13 @@ int registry_repository_get_blob(struct registry_repository *repo, const char *d
 int registry_repository_put_blob(struct registry_repository *repo, const void *data, size_t len,
 				 char digest[OCI_DIGEST_SIZE], struct petra_error **err);
 
+/* A small document from a plain web server (http:// or https://; no
+ * registry API, no credentials), at most max bytes: the signature-N files
+ * of a registries.d lookaside. ENOENT on 404; options->tls_verify 0 skips
+ * certificate checks. (fetchurl.c) */
+int registry_fetch_url(const char *url, size_t max, const struct registry_options *options,
+		       char **data, size_t *len, struct petra_error **err);
+
 /* ---- parsers (exported for tests and fuzzing) --------------------------- */
 
 /* One WWW-Authenticate challenge: scheme and its auth-params. */

@@ -38,6 +38,10 @@ char *trust_repository_of(const char *name);
 /* The normalised form of a reference, for payloads and identities. */
 int trust_normalise_ref(const char *text, char **out, struct petra_error **err);
 
+/* One signature-N file (dir: or a lookaside): sigstore JSON after its
+ * prefix, else a GPG message; appended to sigs. */
+int trust_signature_file_parse(const char *data, size_t len, const char *source,
+			       struct trust_signatures *sigs, struct petra_error **err);
 /* Reads a signature blob (at most a few MiB) from wherever it lives. */
 typedef int trust_blob_reader(void *ctx, const char *digest, char **data, size_t *len,
 			      struct petra_error **err);

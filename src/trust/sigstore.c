@@ -132,12 +132,94 @@ int trust_sig_manifest_read(struct petra_store *store, const char *tag,
 	return signatures_from_manifest(store, tag, data, len, sigs, err);
 }
 
+char *trust_gpg_signature_tag(const char *repository, const char *manifest_digest)
+{
+	const char *colon = strchr(manifest_digest, ':');
+	return xasprintf("%s:%.*s-%s.gpgsig", repository,
+			 (int)(colon ? colon - manifest_digest : 0), manifest_digest,
+			 colon ? colon + 1 : manifest_digest);
+}
+
 int trust_store_signatures(struct petra_store *store, const char *repository,
 			   const char *manifest_digest, struct trust_signatures *sigs,
 			   struct petra_error **err)
 {
 	_cleanup_free_ char *sig_ref = trust_signature_tag(repository, manifest_digest);
-	return trust_sig_manifest_read(store, sig_ref, sigs, err);
+	if (trust_sig_manifest_read(store, sig_ref, sigs, err) < 0)
+		return -1;
+	/* GPG signatures: whole OpenPGP messages as the layers' blobs. */
+	size_t first = sigs->n;
+	_cleanup_free_ char *gpg_ref = trust_gpg_signature_tag(repository, manifest_digest);
+	if (trust_sig_manifest_read(store, gpg_ref, sigs, err) < 0)
+		return -1;
+	for (size_t i = first; i < sigs->n; i++) {
+		struct trust_signature *s = &sigs->v[i];
+		s->kind = TRUST_SIGNATURE_GPG;
+		free(s->signature_b64);
+		s->signature_b64 = NULL;
+	}
+	return 0;
+}
+
+int trust_gpg_sign_image(const char *fingerprint, const char *reference, const char *digest,
+			 const json_t *annotations, char **message, size_t *message_len,
+			 struct petra_error **err)
+{
+	/* As containers/image writes them: creator and timestamp. */
+	_cleanup_json_ json_t *optional = annotations ? json_deep_copy(annotations) : json_object();
+	json_object_set_new(optional, "creator", json_string("petra " PETRA_VERSION));
+	json_object_set_new(optional, "timestamp", json_integer((json_int_t)time(NULL)));
+	size_t payload_len;
+	_cleanup_free_ char *payload = trust_payload_build_type(TRUST_GPG_PAYLOAD_TYPE, reference,
+								digest, optional, &payload_len);
+	return trust_gpg_sign(fingerprint, payload, payload_len, message, message_len, err);
+}
+
+int trust_store_add_gpg_signature(struct petra_store *store, const char *image, const void *message,
+				  size_t len, size_t *n_signatures, struct petra_error **err)
+{
+	struct oci_descriptor desc;
+	_cleanup_free_ char *name = NULL;
+	if (petra_store_resolve(store, image, &desc, &name, err) < 0)
+		return -1;
+	_cleanup_free_ char *repository = trust_repository_of(name ? name : image);
+	_cleanup_free_ char *tag = trust_gpg_signature_tag(repository, desc.digest);
+	oci_descriptor_release(&desc);
+	return trust_sig_manifest_append(store, tag, TRUST_GPG_SIGNATURE_MEDIA_TYPE, message, len,
+					 NULL, n_signatures, err);
+}
+
+int trust_store_sign_gpg(struct petra_store *store, const char *fingerprint, const char *image,
+			 const char *identity, const json_t *annotations, struct trust_signed *out,
+			 struct petra_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct oci_descriptor desc;
+	_cleanup_free_ char *name = NULL;
+	if (petra_store_resolve(store, image, &desc, &name, err) < 0)
+		return -1;
+	memcpy(out->manifest_digest, desc.digest, OCI_DIGEST_SIZE);
+	oci_descriptor_release(&desc);
+	if (!name && !identity)
+		return petra_error_set(err, EINVAL,
+				       "image %s has no name: give the identity to sign", image);
+	_cleanup_free_ char *repository = trust_repository_of(name ? name : identity);
+	int rc = trust_normalise_ref(identity ? identity : name, &out->identity, err);
+	char *message = NULL;
+	size_t len = 0;
+	if (rc == 0)
+		rc = trust_gpg_sign_image(fingerprint, out->identity, out->manifest_digest,
+					  annotations, &message, &len, err);
+	if (rc == 0) {
+		out->signature_ref = trust_gpg_signature_tag(repository, out->manifest_digest);
+		rc = trust_sig_manifest_append(store, out->signature_ref,
+					       TRUST_GPG_SIGNATURE_MEDIA_TYPE, message, len, NULL,
+					       &out->n_signatures, err);
+	}
+	free(message);
+	if (rc < 0)
+		trust_signed_release(out);
+	return rc;
 }
 
 void trust_signed_release(struct trust_signed *signed_)
@@ -350,8 +432,8 @@ int trust_store_sign(struct petra_store *store, const struct trust_key *key, con
 /* ---- dir: ---------------------------------------------------------------- */
 
 /* One signature-N file: sigstore JSON after its prefix, else GPG. */
-static int dir_signature(const char *data, size_t len, const char *source,
-			 struct trust_signatures *sigs, struct petra_error **err)
+int trust_signature_file_parse(const char *data, size_t len, const char *source,
+			       struct trust_signatures *sigs, struct petra_error **err)
 {
 	struct trust_signature *s = trust_signatures_add(sigs);
 	s->source = xstrdup(source);
@@ -406,7 +488,7 @@ int trust_dir_load(const char *path, char **manifest, size_t *manifest_len,
 			return petra_error_prefix(err, "dir:%s", path);
 		}
 		_cleanup_free_ char *source = xasprintf("dir:%s/%s", path, name);
-		if (dir_signature(data, len, source, sigs, err) < 0)
+		if (trust_signature_file_parse(data, len, source, sigs, err) < 0)
 			return -1;
 	}
 	if (fs_read_file_at(dirfd, "manifest.json", MAX_MANIFEST, manifest, manifest_len, err) < 0)
@@ -457,18 +539,10 @@ int trust_dir_sign(const char *path, const struct trust_key *key, const char *gp
 	struct strbuf file = STRBUF_INIT;
 	int rc = 0;
 	if (gpg_fingerprint) {
-		/* As containers/image writes them: creator and timestamp. */
-		_cleanup_json_ json_t *optional =
-		    annotations ? json_deep_copy(annotations) : json_object();
-		json_object_set_new(optional, "creator", json_string("petra " PETRA_VERSION));
-		json_object_set_new(optional, "timestamp", json_integer((json_int_t)time(NULL)));
-		size_t payload_len;
-		_cleanup_free_ char *payload = trust_payload_build_type(
-		    TRUST_GPG_PAYLOAD_TYPE, ref, digest, optional, &payload_len);
 		char *message = NULL;
 		size_t message_len;
-		rc = trust_gpg_sign(gpg_fingerprint, payload, payload_len, &message, &message_len,
-				    err);
+		rc = trust_gpg_sign_image(gpg_fingerprint, ref, digest, annotations, &message,
+					  &message_len, err);
 		if (rc == 0)
 			strbuf_add(&file, message, message_len);
 		free(message);
@@ -532,6 +606,15 @@ int trust_dir_export_signatures(struct petra_store *store, const char *image, co
 	_cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = dirfd < 0 ? petra_error_set_errno(err, errno, "dir:%s", path) : 0;
 	for (size_t i = 0; i < sigs.n && rc == 0; i++) {
+		if (sigs.v[i].kind == TRUST_SIGNATURE_GPG) {
+			/* An OpenPGP message is the whole file. */
+			_cleanup_free_ char *where = NULL;
+			rc = dir_write_signature(dirfd, path, sigs.v[i].payload,
+						 sigs.v[i].payload_len, &where, err);
+			if (rc == 0)
+				(*written)++;
+			continue;
+		}
 		_cleanup_free_ char *payload_b64 =
 		    trust_base64_encode(sigs.v[i].payload, sigs.v[i].payload_len);
 		_cleanup_json_ json_t *doc = json_pack(
@@ -574,7 +657,10 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 	if (rc == 0)
 		rc = trust_store_signatures(store, repository, digest, &present, err);
 	_cleanup_json_ json_t *layers = json_array();
-	if (rc == 0 && present.n) {
+	size_t present_sigstore = 0;
+	for (size_t k = 0; k < present.n; k++)
+		present_sigstore += present.v[k].kind == TRUST_SIGNATURE_SIGSTORE;
+	if (rc == 0 && present_sigstore) {
 		/* The manifest's layers as they are, new ones after them. */
 		struct oci_descriptor d;
 		_cleanup_free_ char *data = NULL;
@@ -594,8 +680,23 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 	}
 	for (size_t i = 0; i < incoming.n && rc == 0; i++) {
 		const struct trust_signature *s = &incoming.v[i];
-		if (s->kind != TRUST_SIGNATURE_SIGSTORE)
-			continue; /* GPG signatures have no place in the store */
+		if (s->kind == TRUST_SIGNATURE_GPG) {
+			/* Into the image's .gpgsig manifest (the same message
+			 * is not added twice). */
+			size_t before = 0, after = 0;
+			_cleanup_free_ char *gpg_ref = trust_gpg_signature_tag(repository, digest);
+			struct trust_signatures now = {0};
+			rc = trust_sig_manifest_read(store, gpg_ref, &now, err);
+			before = now.n;
+			trust_signatures_release(&now);
+			if (rc == 0)
+				rc = trust_sig_manifest_append(
+				    store, gpg_ref, TRUST_GPG_SIGNATURE_MEDIA_TYPE, s->payload,
+				    s->payload_len, NULL, &after, err);
+			if (rc == 0 && after > before)
+				(*added)++;
+			continue;
+		}
 		bool known = false;
 		for (size_t k = 0; k < present.n && !known; k++)
 			known = present.v[k].payload_len == s->payload_len &&
