@@ -474,7 +474,8 @@ void trust_gate_result_release(struct trust_gate_result *result);
  * unreadable, store damaged): callers must refuse then too.
  * Decisions are cached in <store>/trust-cache, keyed by the manifest
  * digest, the policy file's and its keys' bytes, the image name and the
- * image's signature manifest: any change to those asks again. */
+ * image's signature manifests (.sig and .gpgsig): any change to those
+ * asks again. */
 int trust_gate_check(struct petra_store *store, const char *image, enum trust_purpose purpose,
 		     const struct petra_policy *policy, struct trust_gate_result *result,
 		     struct petra_error **err);

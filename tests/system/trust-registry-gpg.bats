@@ -130,10 +130,14 @@ start_http() {
 
 	# A GPG signature made in the store, carried by push.
 	petra tag app:1 "$REG/ns/web:2"
+	run petra policy check --signature-policy policy-alice.json "$REG/ns/web:2"
+	[ "$status" -eq 1 ]
 	run petra sign --sign-by-gpg "$FPR" "$REG/ns/web:2"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"$REG/ns/web:2 with GPG key $FPR"*".gpgsig (1 signature)"* ]]
 	petra verify-signature --gpg-keyring alice.gpg "$REG/ns/web:2" >/dev/null
+	# The gate's cached refusal does not outlive the new signature.
+	petra policy check --signature-policy policy-alice.json "$REG/ns/web:2" >/dev/null
 	run petra verify-signature --gpg-keyring bob.gpg "$REG/ns/web:2"
 	[ "$status" -eq 1 ]
 	run petra push $T --registries.d regd "$REG/ns/web:2"
