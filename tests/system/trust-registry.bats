@@ -7,6 +7,8 @@
 load helpers
 load registry-helpers
 
+ORACLE="$BATS_TEST_DIRNAME/../data/trust/cosign-oracle.py"
+
 setup() {
 	petra_setup_store
 	export PETRA_PASSWORD=correct-horse
@@ -59,9 +61,16 @@ reg_put_manifest() {
 	jq -e '.layers[0].mediaType == "application/vnd.dev.cosign.simplesigning.v1+json"' sig.json
 	jq -e '.layers[0].annotations["dev.cosignproject.cosign/signature"] | length > 0' sig.json
 	layer=$(jq -r '.layers[0].digest' sig.json)
-	curl -sf "http://$REG/v2/app/blobs/$layer" | jq -e --arg d "$digest" --arg r "$REG/app:1" \
+	curl -sf "http://$REG/v2/app/blobs/$layer" >payload
+	jq -e --arg d "$digest" --arg r "$REG/app:1" \
 		'.critical.image["docker-manifest-digest"] == $d and .critical.identity["docker-reference"] == $r
-		 and .critical.type == "cosign container image signature"'
+		 and .critical.type == "cosign container image signature"' payload
+	# An independent implementation verifies the payload and the
+	# annotation as stored (Debian's skopeo 1.9.3 refuses sigstoreSigned
+	# policies: "Debian-local change: sigstore disabled").
+	"$ORACLE" verify k.pub payload "$(jq -r '.layers[0].annotations["dev.cosignproject.cosign/signature"]' sig.json)"
+	run "$ORACLE" verify other.pub payload "$(jq -r '.layers[0].annotations["dev.cosignproject.cosign/signature"]' sig.json)"
+	[ "$status" -ne 0 ]
 
 	run petra verify-signature $T --key k.pub "docker://$REG/app:1"
 	[ "$status" -eq 0 ]
