@@ -131,7 +131,10 @@ static int push(struct cli *cli, const struct push_args *a, const char *image, c
 			return cli_fail(err);
 		oci_descriptor_release(&desc);
 		if (!dest)
-			return cli_usage("push", "image %s has no name: give a DEST", image);
+			return cli_fail(
+			    (petra_error_set(&err, EINVAL,
+					     "push %s: the image has no name: give a DEST", image),
+			     err));
 	}
 	char digest[OCI_DIGEST_SIZE];
 	if (registry_push(store, image, dest, &a->o, digest, &err) < 0)
