@@ -210,6 +210,8 @@ int trust_registry_sign(const char *ref, const char *digest, const struct trust_
 /* ---- carrying .sig and .att between the store and a registry ------------- */
 
 static const char *const artifact_suffixes[] = {".sig", ".att"};
+/* Between store names, the GPG signatures (petra's .gpgsig) go too. */
+static const char *const store_artifact_suffixes[] = {".sig", ".att", ".gpgsig"};
 
 /* The store image's digest and repository (its name without tag). */
 static int store_image(struct petra_store *store, const char *image, char digest[OCI_DIGEST_SIZE],
@@ -373,8 +375,8 @@ int trust_store_copy_signatures(struct petra_store *store, const char *image, co
 		return petra_error_set(err, EINVAL, "%s is %s, not %s", dest, dest_digest, digest);
 	if (!strcmp(repository, dest_repository))
 		return 0;
-	for (size_t k = 0; k < ARRAY_SIZE(artifact_suffixes); k++) {
-		_cleanup_free_ char *tag = artifact_tag(digest, artifact_suffixes[k]);
+	for (size_t k = 0; k < ARRAY_SIZE(store_artifact_suffixes); k++) {
+		_cleanup_free_ char *tag = artifact_tag(digest, store_artifact_suffixes[k]);
 		_cleanup_free_ char *from = xasprintf("%s:%s", repository, tag);
 		_cleanup_free_ char *to = xasprintf("%s:%s", dest_repository, tag);
 		_cleanup_json_ json_t *theirs = NULL, *mine = NULL;

@@ -274,7 +274,7 @@ int trust_pull_signatures(struct petra_store *store, const char *ref, const char
 			  const struct registry_options *options, size_t *carried,
 			  struct petra_error **err);
 /* The same between two names of one store image in different
- * repositories (copy to another name). */
+ * repositories (copy to another name), its .gpgsig included. */
 int trust_store_copy_signatures(struct petra_store *store, const char *image, const char *dest,
 				size_t *carried, struct petra_error **err);
 

@@ -108,6 +108,10 @@ start_http() {
 	petra policy check --signature-policy policy-alice.json "$REG/ns/app:1" >/dev/null
 	run petra policy check --signature-policy policy-bob.json "$REG/ns/app:1"
 	[ "$status" -eq 1 ]
+	# Copied to another name in the store, they go along.
+	petra copy -q "$REG/ns/app:1" local/app:1 >/dev/null
+	run petra verify-signature --gpg-keyring alice.gpg --reference "$REG/ns/app:1" local/app:1
+	[ "$status" -eq 0 ]
 }
 
 @test "petra's GPG signatures in the lookaside (push --sign-by-gpg, and sign --sign-by-gpg in the store then push) are accepted by skopeo under signedBy and refused with another key" {
