@@ -111,8 +111,12 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	size_t carried = 0;
 	if (has_prefix(src, "docker://") &&
 	    (trust_pull_signatures(store, src + 9, name, &o, &carried, &err) < 0 ||
-	     trust_lookaside_pull(store, rd, src + 9, name, &o, &carried, &err) < 0))
-		return cli_fail((petra_error_prefix(&err, "copy %s: signatures", src), err));
+	     trust_lookaside_pull(store, rd, src + 9, name, &o, &carried, &err) < 0)) {
+		/* As pull: the image is there; what is missing is said. */
+		log_warn("copy %s: signatures not copied: %s", src, err->message);
+		petra_error_free(err);
+		err = NULL;
+	}
 	if (has_prefix(src, "dir:") &&
 	    trust_dir_import_signatures(store, src + 4, name, &carried, &err) < 0)
 		return cli_fail((petra_error_prefix(&err, "copy %s: signatures", src), err));

@@ -11,7 +11,8 @@ static const char usage[] =
     "as it arrives; blobs the store holds are not fetched. The image's cosign\n"
     "signatures and attestations (the repository's sha256-<hex>.sig and .att)\n"
     "come along into the store, and its GPG signatures from the registries.d\n"
-    "lookaside, so the gate and verify-signature need no network afterwards.\n"
+    "lookaside, so the gate and verify-signature need no network afterwards\n"
+    "(signatures that cannot be read are a warning, not a failed pull).\n"
     "\n"
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  the image of an index to pull\n"
@@ -78,17 +79,25 @@ static int pull(struct petra_store *store, const char *ref, const struct registr
 	char digest[OCI_DIGEST_SIZE];
 	if (registry_pull(store, ref, o, digest, &err) < 0)
 		return cli_fail(err);
+	/* Signatures that cannot be read do not fail the pull (the image is
+	 * there and verified); the warning says what the gate will miss. */
 	size_t carried = 0;
-	if (trust_pull_signatures(store, ref, ref, o, &carried, &err) < 0)
-		return cli_fail((petra_error_prefix(&err, "pull %s: signatures", ref), err));
-	if (carried && !o->quiet)
+	if (trust_pull_signatures(store, ref, ref, o, &carried, &err) < 0) {
+		log_warn("pull %s: signatures not pulled: %s", ref, err->message);
+		petra_error_free(err);
+		err = NULL;
+	} else if (carried && !o->quiet) {
 		log_info("pulled %zu signature and attestation layer%s", carried,
 			 carried == 1 ? "" : "s");
-	if (trust_lookaside_pull(store, rd, ref, ref, o, &carried, &err) < 0)
-		return cli_fail((petra_error_prefix(&err, "pull %s: GPG signatures", ref), err));
-	if (carried && !o->quiet)
+	}
+	if (trust_lookaside_pull(store, rd, ref, ref, o, &carried, &err) < 0) {
+		log_warn("pull %s: GPG signatures not pulled: %s", ref, err->message);
+		petra_error_free(err);
+		err = NULL;
+	} else if (carried && !o->quiet) {
 		log_info("pulled %zu GPG signature%s from the lookaside", carried,
 			 carried == 1 ? "" : "s");
+	}
 	if (o->quiet)
 		printf("%s\n", digest);
 	else

@@ -95,6 +95,12 @@ start_http() {
 	grep -q "GET /ns/app@sha256=${digest#sha256:}/signature-1 " "$HTTP_LOG"
 	grep -q "GET /ns/app@sha256=${digest#sha256:}/signature-2 .* 404" "$HTTP_LOG"
 
+	# A lookaside that cannot be reached does not fail the pull: a warning.
+	mkdir regd-dead
+	printf 'default-docker:\n  lookaside: http://127.0.0.1:1\n' >regd-dead/default.yaml
+	run env PETRA_ROOT="$BATS_TEST_TMPDIR/store-dead" "$PETRA" pull $T --registries.d regd-dead "$REG/ns/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"GPG signatures not pulled: lookaside: http://127.0.0.1:1/ns/app@sha256="* ]]
 	# pull keeps them in the store: verified with the registry and the
 	# lookaside gone.
 	petra pull -q $T --registries.d regd-http "$REG/ns/app:1" >/dev/null
