@@ -103,16 +103,14 @@ static int parse_scope(const struct petra_yaml *y, const json_t *map, const char
 	return 0;
 }
 
-static int parse_file(const char *path, struct trust_registries_d *d, struct petra_error **err)
+static int parse_yaml(const struct petra_yaml *y, struct trust_registries_d *d,
+		      struct petra_error **err)
 {
-	_cleanup_yaml_ struct petra_yaml *y = NULL;
-	if (petra_yaml_load(AT_FDCWD, path, &y, err) < 0)
-		return -1;
 	const json_t *root = petra_yaml_root(y);
 	if (!root)
 		return 0;
 	if (!json_is_object(root))
-		return petra_error_set(err, EINVAL, "%s: must be a mapping", path);
+		return petra_error_set(err, EINVAL, "%s: must be a mapping", petra_yaml_name(y));
 	const json_t *def = json_object_get(root, "default-docker");
 	if (def && !json_is_null(def) && parse_scope(y, def, NULL, "default-docker", d, err) < 0)
 		return -1;
@@ -128,6 +126,30 @@ static int parse_file(const char *path, struct trust_registries_d *d, struct pet
 			return -1;
 	}
 	return 0;
+}
+
+static int parse_file(const char *path, struct trust_registries_d *d, struct petra_error **err)
+{
+	_cleanup_yaml_ struct petra_yaml *y = NULL;
+	if (petra_yaml_load(AT_FDCWD, path, &y, err) < 0)
+		return -1;
+	return parse_yaml(y, d, err);
+}
+
+struct trust_registries_d *trust_registries_d_new(void)
+{
+	struct trust_registries_d *d = xcalloc(1, sizeof(*d));
+	d->dir = xstrdup("(none)");
+	return d;
+}
+
+int trust_registries_d_parse(struct trust_registries_d *d, const char *data, size_t len,
+			     const char *name, struct petra_error **err)
+{
+	_cleanup_yaml_ struct petra_yaml *y = NULL;
+	if (petra_yaml_parse(data, len, name, &y, err) < 0)
+		return -1;
+	return parse_yaml(y, d, err);
 }
 
 static int compare_names(const void *a, const void *b)

@@ -296,6 +296,11 @@ static inline void trust_registries_d_freep(struct trust_registries_d **d)
 }
 #define _cleanup_registries_d_ _cleanup_(trust_registries_d_freep)
 const char *trust_registries_d_dir(const struct trust_registries_d *d);
+/* An empty configuration, and one file's text added to it (what load does
+ * per file; for tests and fuzzing). */
+struct trust_registries_d *trust_registries_d_new(void);
+int trust_registries_d_parse(struct trust_registries_d *d, const char *data, size_t len,
+			     const char *name, struct petra_error **err);
 /* The lookaside base of a registry reference ("<url>/<repository path>";
  * write: lookaside-staging first), as containers/image chooses: the
  * reference's own entry, its repository's, each parent namespace's up to
