@@ -264,3 +264,34 @@ YAML
 	# skopeo sees the same layout cosign writes: the .sig tag is listed.
 	skopeo list-tags --tls-verify=false "docker://$REG/c/app" | jq -e --arg t "sha256-$hex.sig" '.Tags | index($t) != null'
 }
+
+@test "sign and verify-signature take the registry options: TLS with --cert-dir, Basic auth with --creds" {
+	registry_teardown || true
+	make_certs "$BATS_TEST_TMPDIR/certs"
+	htpasswd -Bbn alice pw-4lice >htpasswd
+	start_registry_with tls htpasswd "$PWD/htpasswd"
+	mkdir certs.d
+	cp certs/ca.crt certs.d/
+	export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+	local R=(--cert-dir "$PWD/certs.d")
+	import_busybox app:1
+	petra keygen -o k >/dev/null
+	run petra push -q "${R[@]}" --creds alice:pw-4lice --sign-by k.key app:1 "$REG/app:1"
+	[ "$status" -eq 0 ]
+	local digest=$output
+	# Without credentials the registry says no; with them it verifies.
+	run petra verify-signature "${R[@]}" --key k.pub "docker://$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"401"* ]]
+	run petra verify-signature "${R[@]}" --creds alice:pw-4lice --key k.pub "docker://$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Verified $digest: $REG/app:1 signed by k.pub" ]
+	# Without the CA, TLS refuses before anything is read.
+	run petra verify-signature --creds alice:pw-4lice --key k.pub "docker://$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"certificate"* ]]
+	petra sign "${R[@]}" --creds alice:pw-4lice --key k.key -a env=prod "docker://$REG/app:1" >/dev/null
+	run petra verify-signature "${R[@]}" --creds alice:pw-4lice --key k.pub --format json "docker://$REG/app:1"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '(.payloads | length) == 2'
+}
