@@ -2,8 +2,9 @@
 /* petra exec: a command in one running container, or in all that match. */
 #include "cli.h"
 
+#include <limits.h>
+#include <math.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static const char usage[] =
     "Usage: petra exec [OPTIONS] CONTAINER COMMAND [ARG...]\n"
@@ -14,14 +15,23 @@ static const char usage[] =
     "no_new_privs and seccomp profile as the container itself.\n"
     "\n"
     "With --all, run it in every running container that matches all filters,\n"
-    "one after another; each container's output is printed with its name in\n"
-    "front, then one result line per container:\n"
-    "  <id> <name> <image> ok|failed (exit N)\n"
+    "--jobs at once, each with its own --timeout. The report groups the\n"
+    "containers by identical output (one block per distinct output, headed by\n"
+    "the containers that printed it, as pdsh's dshbak -c), then one line per\n"
+    "container and a summary:\n"
+    "  <id> <name> <image> ok|failed|timed out (exit N) <duration>s\n"
+    "  N ok, N failed, N timed out\n"
+    "Each container's output (stdout and stderr) is kept up to 64 KiB; the\n"
+    "report says where it was cut.\n"
     "\n"
     "Options:\n"
     "      --all              every running container (that matches the filters)\n"
     "  -f, --filter FILTER    image=REF, base=DIGEST, label=K[=V], name=NAME,\n"
     "                         id=PREFIX (repeatable; all must match)\n"
+    "      --dry-run          with --all: list the containers, run nothing\n"
+    "  -j, --jobs N           with --all: containers at once (default 8)\n"
+    "      --timeout S        with --all: kill the command, and every process it\n"
+    "                         started in the container, after S seconds\n"
     "      --format FORMAT    with --all: text (default) or json\n"
     "  -i, --interactive      keep standard input open\n"
     "  -t, --tty              a terminal\n"
@@ -40,21 +50,10 @@ static const char usage[] =
     "\n"
     "Exit status: the command's (125 petra failed, 126 not executable, 127 not\n"
     "found). With --all: 0 when it succeeded everywhere (or matched nothing),\n"
-    "1 when it failed in any container, 125 when petra failed.\n";
+    "1 when it failed or timed out in any container (a timed-out container's\n"
+    "exit is reported as 124), 125 when petra failed.\n";
 
 enum { EXEC_EXIT_FAIL = 125 };
-
-/* Print captured output with a prefix on every line. */
-static void print_prefixed(const char *prefix, const char *data, size_t len)
-{
-	const char *p = data, *end = data + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		printf("%s| %.*s\n", prefix, (int)n, p);
-		p += n + (nl ? 1 : 0);
-	}
-}
 
 /* 0: the command may run in ct (perhaps after a warning); else refused
  * with --strict, the reasons printed. */
@@ -71,8 +70,72 @@ static int exec_gate(struct petra_store *store, const struct runtime_container *
 	return cli_gate(store, image, TRUST_PURPOSE_EXEC, gate, !strict);
 }
 
-static int exec_all(struct cli *cli, const struct strvec *filters, struct runtime_exec_options *o,
-		    enum cli_format format, const struct cli_gate_args *gate, bool strict)
+/* What the fleet needs to know about the whole run. */
+struct fleet_args {
+	bool dry_run;
+	unsigned jobs;
+	unsigned timeout_ms;
+	enum cli_format format;
+};
+
+/* One container of exec --all, run by a fleet worker. */
+struct container_target {
+	struct petra_store *store;
+	const struct runtime_container *ct;
+	const struct runtime_exec_options *o;
+};
+
+static int exec_in_container(void *ctx, int out_fd, unsigned timeout_ms, int *exit_code,
+			     struct petra_error **err)
+{
+	const struct container_target *x = ctx;
+	struct runtime_exec_options o = *x->o;
+	o.stdio[0] = -1;
+	o.stdio[1] = o.stdio[2] = out_fd;
+	o.timeout_ms = timeout_ms;
+	return runtime_exec(x->store, x->ct, &o, exit_code, err);
+}
+
+/* --dry-run: the targets, nothing run. */
+static void print_targets(const struct cli_fleet_target *t, size_t n, enum cli_format format)
+{
+	if (format == CLI_FORMAT_JSON) {
+		json_t *all = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = t[i].info ? json_deep_copy(t[i].info) : json_object();
+			if (t[i].done && t[i].error)
+				json_object_set_new(o, "error", json_string(t[i].error));
+			json_array_append_new(all, o);
+		}
+		cli_print_json(all);
+		json_decref(all);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s%s\n", t[i].line ? t[i].line : t[i].name, t[i].done ? " " : "",
+		       t[i].done && t[i].error ? t[i].error : "");
+	printf("%zu target%s (dry run: nothing was run)\n", n, n == 1 ? "" : "s");
+}
+
+/* Run the targets (or list them) and report: the exit status. */
+static int fleet(struct cli_fleet_target *t, size_t n, const struct fleet_args *f)
+{
+	cli_fleet_sort(t, n);
+	if (f->dry_run) {
+		print_targets(t, n, f->format);
+		return EXIT_OK;
+	}
+	struct petra_error *err = NULL;
+	if (cli_fleet_run(t, n, f->jobs, f->timeout_ms, CLI_FLEET_OUTPUT_CAP, &err) < 0) {
+		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
+	return cli_fleet_report(t, n, f->format);
+}
+
+static int exec_all(struct cli *cli, const struct strvec *filters,
+		    const struct runtime_exec_options *o, const struct fleet_args *f,
+		    const struct cli_gate_args *gate, bool strict)
 {
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
@@ -85,8 +148,9 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 		cli_fail(err);
 		return EXEC_EXIT_FAIL;
 	}
-	json_t *results = json_array();
-	unsigned failed = 0;
+	struct cli_fleet_target *targets = NULL;
+	size_t n_targets = 0, alloc = 0;
+	_cleanup_free_ struct container_target *ctxs = xcalloc(n ? n : 1, sizeof(*ctxs));
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct runtime_container *ct = &list[i];
@@ -96,64 +160,28 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 		if (r < 0 || !match)
 			continue;
 		const char *name = ct->name ? ct->name : ct->id;
+		struct cli_fleet_target *t = cli_fleet_target_add(&targets, &n_targets, &alloc);
+		t->name = xstrdup(name);
+		t->line = xasprintf("%.12s %s %s", ct->id, name, ct->image ? ct->image : "-");
+		t->info =
+		    json_pack("{s:s,s:s,s:s?}", "id", ct->id, "name", name, "image", ct->image);
+		ctxs[i] = (struct container_target){store, ct, o};
+		t->run = exec_in_container;
+		t->ctx = &ctxs[i];
 		if (exec_gate(store, ct, gate, strict) != 0) {
-			failed++;
-			if (format == CLI_FORMAT_JSON)
-				json_array_append_new(
-				    results,
-				    json_pack("{s:s,s:s,s:s?,s:s,s:s,s:n}", "id", ct->id, "name",
-					      name, "image", ct->image, "output", "", "error",
-					      "refused by the policy", "exit_code"));
-			else
-				printf("%.12s %s %s failed (refused by the policy)\n", ct->id, name,
-				       ct->image ? ct->image : "-");
-			continue;
+			t->done = true;
+			t->status = CLI_FLEET_FAILED;
+			t->error = xstrdup("refused by the policy");
 		}
-		/* Output goes to a memory file, printed once the command ended,
-		 * so containers' lines do not interleave. */
-		_cleanup_close_ int out = memfd_create("petra-exec", MFD_CLOEXEC);
-		o->stdio[1] = o->stdio[2] = out;
-		int code = -1;
-		_cleanup_error_ struct petra_error *e = NULL;
-		if (out < 0 || runtime_exec(store, ct, o, &code, &e) < 0)
-			code = -1;
-		_cleanup_strbuf_ struct strbuf output = STRBUF_INIT;
-		char buf[4096];
-		ssize_t got;
-		if (out >= 0 && lseek(out, 0, SEEK_SET) == 0)
-			while ((got = read(out, buf, sizeof(buf))) > 0)
-				strbuf_add(&output, buf, (size_t)got);
-		const char *data = strbuf_str(&output);
-		size_t len = output.len;
-		if (code != 0)
-			failed++;
-		if (format == CLI_FORMAT_JSON) {
-			json_t *res = json_pack("{s:s,s:s,s:s?,s:s#}", "id", ct->id, "name", name,
-						"image", ct->image, "output", data, (int)len);
-			json_object_set_new(res, "exit_code",
-					    code >= 0 ? json_integer(code) : json_null());
-			if (e)
-				json_object_set_new(res, "error", json_string(e->message));
-			json_array_append_new(results, res);
-			continue;
-		}
-		print_prefixed(name, data, len);
-		if (e)
-			printf("%.12s %s %s failed (%s)\n", ct->id, name,
-			       ct->image ? ct->image : "-", e->message);
-		else
-			printf("%.12s %s %s %s (exit %d)\n", ct->id, name,
-			       ct->image ? ct->image : "-", code == 0 ? "ok" : "failed", code);
 	}
-	if (r == 0 && format == CLI_FORMAT_JSON)
-		cli_print_json(results);
-	json_decref(results);
-	runtime_containers_free(list, n);
-	if (r < 0) {
+	int status = EXEC_EXIT_FAIL;
+	if (r < 0)
 		cli_fail(err);
-		return EXEC_EXIT_FAIL;
-	}
-	return failed ? EXIT_FAIL : EXIT_OK;
+	else
+		status = fleet(targets, n_targets, f);
+	cli_fleet_targets_free(targets, n_targets);
+	runtime_containers_free(list, n);
+	return status;
 }
 
 struct exec_args {
@@ -162,9 +190,24 @@ struct exec_args {
 	bool all;
 	bool strict;
 	struct cli_gate_args gate;
-	enum cli_format format;
+	struct fleet_args fleet;
 	const char *container; /* without --all */
 };
+
+/* --timeout: seconds (a fraction allowed), at least a millisecond. */
+static int parse_timeout(const char *arg, unsigned *ms)
+{
+	char *end;
+	errno = 0;
+	double s = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(s) || s * 1000 < 1 ||
+	    s * 1000 > (double)UINT_MAX) {
+		cli_usage("exec", "--timeout expects seconds (e.g. 30 or 0.5), not \"%s\"", arg);
+		return -1;
+	}
+	*ms = (unsigned)(s * 1000 + 0.5);
+	return 0;
+}
 
 static void exec_args_release(struct exec_args *a)
 {
@@ -176,9 +219,12 @@ static void exec_args_release(struct exec_args *a)
  * a usage error (2 could be the command's). */
 static int parse_args(int argc, char **argv, struct exec_args *a)
 {
-	enum { OPT_ALL = 256, OPT_FORMAT, OPT_STRICT };
+	enum { OPT_ALL = 256, OPT_FORMAT, OPT_STRICT, OPT_DRY_RUN, OPT_TIMEOUT };
 	static const struct option options[] = {
 	    {"all", no_argument, NULL, OPT_ALL},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"filter", required_argument, NULL, 'f'},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"interactive", no_argument, NULL, 'i'},
@@ -192,9 +238,10 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 	    {NULL, 0, NULL, 0},
 	};
 	struct petra_error *err = NULL;
+	const char *fleet_only = NULL; /* an option that needs --all */
 	cli_getopt_reset();
 	int c;
-	while ((c = getopt_long(argc, argv, "+f:itu:e:w:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+f:itu:e:w:j:h", options, NULL)) != -1) {
 		if (cli_gate_option(c, optarg, &a->gate) == 0)
 			continue;
 		switch (c) {
@@ -204,6 +251,24 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		case OPT_ALL:
 			a->all = true;
 			break;
+		case OPT_DRY_RUN:
+			a->fleet.dry_run = true;
+			fleet_only = "--dry-run";
+			break;
+		case 'j': {
+			long jobs;
+			if (cli_parse_count("exec", "--jobs", optarg, &jobs) ||
+			    (jobs < 1 && cli_usage("exec", "--jobs expects 1 or more")))
+				return EXEC_EXIT_FAIL;
+			a->fleet.jobs = jobs > 1024 ? 1024 : (unsigned)jobs;
+			fleet_only = "--jobs";
+			break;
+		}
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &a->fleet.timeout_ms) < 0)
+				return EXEC_EXIT_FAIL;
+			fleet_only = "--timeout";
+			break;
 		case 'f':
 			if (runtime_filter_check(optarg, &err) < 0) {
 				cli_usage_error("exec", "", err);
@@ -212,7 +277,7 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 			strvec_push(&a->filters, optarg);
 			break;
 		case OPT_FORMAT:
-			if (cli_parse_format("exec", optarg, &a->format))
+			if (cli_parse_format("exec", optarg, &a->fleet.format))
 				return EXEC_EXIT_FAIL;
 			break;
 		case 'i':
@@ -240,6 +305,10 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 	a->o.env = a->env.v;
 	if (a->filters.n && !a->all) {
 		cli_usage("exec", "--filter goes with --all");
+		return EXEC_EXIT_FAIL;
+	}
+	if (fleet_only && !a->all) {
+		cli_usage("exec", "%s goes with --all", fleet_only);
 		return EXEC_EXIT_FAIL;
 	}
 	if (a->all) {
@@ -297,12 +366,12 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	    .o = {.stdio = {-1, -1, -1}},
 	    .env = STRVEC_INIT,
 	    .filters = STRVEC_INIT,
-	    .format = CLI_FORMAT_TEXT,
+	    .fleet = {.jobs = CLI_FLEET_DEFAULT_JOBS, .format = CLI_FORMAT_TEXT},
 	};
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
 	if (a.all)
-		return exec_all(cli, &a.filters, &a.o, a.format, &a.gate, a.strict);
+		return exec_all(cli, &a.filters, &a.o, &a.fleet, &a.gate, a.strict);
 	return exec_one(cli, a.container, &a.o, &a.gate, a.strict);
 }

@@ -1,0 +1,144 @@
+#!/usr/bin/env bats
+# exec --all as a fleet tool: the containers derived from a base, in
+# parallel, each with its own timeout, output grouped as dshbak -c does;
+# and exec --kubernetes over `kubectl get pods -A -o json` output.
+
+load runtime-helpers
+bats_require_minimum_version 1.5.0
+
+# A small hierarchy (the shape of issue 15's): base:1 -> app-a:1 (FROM
+# base, RUN), app-c:1 (FROM base, COPY only); other:1 unrelated.
+setup_file() {
+	export PETRA_ROOT="$BATS_FILE_TMPDIR/store"
+	local rootfs="$BATS_FILE_TMPDIR/rootfs"
+	make_runtime_rootfs "$rootfs"
+	ln -sf busybox "$rootfs/bin/yes"
+	ln -sf busybox "$rootfs/bin/setsid"
+	import_with_config base:1 "$rootfs" --config.cmd /bin/sh
+	local ctx="$BATS_FILE_TMPDIR/ctx"
+	mkdir -p "$ctx"
+	echo c >"$ctx/c.txt"
+	printf 'FROM base:1\nRUN echo a >/a\n' >"$ctx/Dockerfile.a"
+	printf 'FROM base:1\nCOPY c.txt /c\n' >"$ctx/Dockerfile.c"
+	petra build -q -t app-a:1 -f "$ctx/Dockerfile.a" "$ctx" >/dev/null
+	petra build -q -t app-c:1 -f "$ctx/Dockerfile.c" "$ctx" >/dev/null
+	cp -a "$rootfs" "$BATS_FILE_TMPDIR/other-rootfs"
+	echo other >"$BATS_FILE_TMPDIR/other-rootfs/etc/other"
+	import_with_config other:1 "$BATS_FILE_TMPDIR/other-rootfs" --config.cmd /bin/sh
+	BASE_DIGEST=$(petra images --format json |
+		jq -r '.[] | select(.name == "base" and .tag == "1") | .digest')
+	export BASE_DIGEST
+}
+
+setup() {
+	runtime_setup
+	DERIVED="base=$BASE_DIGEST"
+}
+
+teardown() {
+	runtime_teardown
+}
+
+# A detached container that waits, with a tmpfs at /data to leave marks in.
+start() {
+	petra run -d --tmpfs /data --name "$2" "$1" sh -c 'while :; do sleep 0.05; done' >/dev/null
+}
+
+start_fleet() {
+	start app-a:1 a1
+	start app-a:1 a2
+	start app-c:1 c1
+	start other:1 o1
+}
+
+@test "exec --all reaches exactly the derived containers, in parallel, grouped by output" {
+	start_fleet
+	# --dry-run lists the targets and runs nothing.
+	run -0 petra exec --all --filter "$DERIVED" --dry-run -- sh -c 'echo ran >/data/mark'
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "${lines[0]}" =~ ^[0-9a-f]{12}\ a1\ app-a:1$ ]]
+	[[ "${lines[1]}" =~ ^[0-9a-f]{12}\ a2\ app-a:1$ ]]
+	[[ "${lines[2]}" =~ ^[0-9a-f]{12}\ c1\ app-c:1$ ]]
+	[ "${lines[3]}" = "3 targets (dry run: nothing was run)" ]
+	run -1 petra exec a1 cat /data/mark
+	run -0 petra exec --all --filter "$DERIVED" --dry-run --format json -- true
+	[ "$(echo "$output" | jq -r '[.[].name] | join(",")')" = "a1,a2,c1" ]
+	# The same output from every target: one block headed by all of them.
+	# The root is read-only; the command still runs (and writes where the
+	# container can).
+	run -0 petra exec --all --filter "$DERIVED" -- \
+		sh -c 'touch /x 2>/dev/null && echo writable; echo patched >/data/mark; echo patched'
+	[ "${lines[0]}" = "----------------" ]
+	[ "${lines[1]}" = "a1, a2, c1" ]
+	[ "${lines[2]}" = "----------------" ]
+	[ "${lines[3]}" = "patched" ]
+	[[ "${lines[4]}" =~ ^[0-9a-f]{12}\ a1\ app-a:1\ ok\ \(exit\ 0\)\ [0-9]+\.[0-9]{3}s$ ]]
+	[[ "${lines[5]}" =~ ^[0-9a-f]{12}\ a2\ app-a:1\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
+	[[ "${lines[6]}" =~ ^[0-9a-f]{12}\ c1\ app-c:1\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
+	[ "${lines[7]}" = "3 ok, 0 failed, 0 timed out" ]
+	[ "${#lines[@]}" -eq 8 ]
+	run -0 petra exec c1 cat /data/mark
+	[ "$output" = patched ]
+	run -1 petra exec o1 cat /data/mark
+	# Different outputs: one block each, in the order of the targets; a
+	# failure is reported and makes the status 1, the others still run.
+	run -1 petra exec --all --filter "$DERIVED" -- \
+		sh -c 'if [ -e /a ]; then echo built by RUN; else echo copied; exit 3; fi'
+	[ "${lines[1]}" = "a1, a2" ]
+	[ "${lines[3]}" = "built by RUN" ]
+	[ "${lines[4]}" = "----------------" ]
+	[ "${lines[5]}" = "c1" ]
+	[ "${lines[7]}" = "copied" ]
+	[[ "${lines[10]}" == *" c1 app-c:1 failed (exit 3) "*s ]]
+	[ "${lines[11]}" = "2 ok, 1 failed, 0 timed out" ]
+	# Targets that print nothing have no block.
+	run -0 petra exec --all --filter "$DERIVED" -- true
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "${lines[0]}" == *" a1 app-a:1 ok (exit 0) "* ]]
+	# Other filters choose as before.
+	run -0 petra exec --all --filter name=o1 -- cat /etc/other
+	[ "${lines[1]}" = o1 ]
+	[ "${lines[3]}" = other ]
+}
+
+@test "exec --all --timeout kills a hanging command and its children there, the others finish" {
+	start_fleet
+	# In c1 the command hangs, with a child in its group and one in a
+	# session of its own; elsewhere it ends at once.
+	run -1 petra exec --all --filter "$DERIVED" --timeout 8 --format json -- \
+		sh -c '[ -e /c ] || { echo quick; exit 0; }; sleep 1001 & setsid sleep 1002 & echo hanging; sleep 1003'
+	echo "$output" | jq -e 'length == 3'
+	echo "$output" | jq -e '[.[] | select(.name == "c1")][0] |
+		.status == "timed out" and .exit_code == 124 and .output == "hanging\n" and .duration_ms >= 8000'
+	# The others' durations are well under the timeout: not held up by c1.
+	echo "$output" | jq -e '[.[] | select(.name != "c1")] | length == 2 and
+		all(.status == "ok" and .exit_code == 0 and .output == "quick\n" and .duration_ms < 4000)'
+	# Nothing of the command is left in the container.
+	run -0 petra exec c1 ps -o args
+	[[ "$output" != *"sleep 100"* ]]
+	# The text report says it, and the summary counts it.
+	run -1 petra exec --all --filter name=c1 --timeout 0.5 -- sleep 1004
+	[[ "${lines[0]}" =~ ^[0-9a-f]{12}\ c1\ app-c:1\ timed\ out\ \(killed,\ exit\ 124\)\ [0-9.]+s$ ]]
+	[ "${lines[1]}" = "0 ok, 0 failed, 1 timed out" ]
+}
+
+@test "exec --all keeps output bounded and says where it was cut" {
+	start app-a:1 a1
+	run -0 petra exec --all --filter name=a1 -- sh -c 'yes | head -c 200000'
+	[ "${lines[1]}" = a1 ]
+	[[ "$output" == *$'\n'"[output cut: the first 65536 of 200000 bytes]"$'\n'* ]]
+	run -0 petra exec --all --filter name=a1 --format json -- sh -c 'yes | head -c 200000; echo err >&2'
+	echo "$output" | jq -e '.[0] | .output_bytes == 200004 and .output_cut and (.output | length) == 65536'
+}
+
+@test "exec --all --jobs and --timeout: bad values are usage errors" {
+	run -125 petra exec --all --jobs 0 -- true
+	[[ "$output" == *"--jobs expects 1 or more"* ]]
+	run -125 petra exec --all --timeout soon -- true
+	[[ "$output" == *'--timeout expects seconds'* ]]
+	run -125 petra exec --all --timeout 0 -- true
+	run -125 petra exec --dry-run c1 true
+	[[ "$output" == *"--dry-run goes with --all"* ]]
+	run -125 petra exec --timeout 3 c1 true
+	[[ "$output" == *"--timeout goes with --all"* ]]
+}
