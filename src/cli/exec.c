@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* petra exec: a command in one running container, or in all that match. */
 #include "cli.h"
+#include "kube/kube.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 static const char usage[] =
     "Usage: petra exec [OPTIONS] CONTAINER COMMAND [ARG...]\n"
     "       petra exec --all [--filter FILTER]... [OPTIONS] -- COMMAND [ARG...]\n"
+    "       petra exec --kubernetes PODS.json [--filter FILTER]... [--run] -- COMMAND...\n"
     "\n"
     "Run COMMAND inside a running container: its namespaces, its root, its user,\n"
     "environment and working directory, with the same capabilities,\n"
@@ -24,15 +27,24 @@ static const char usage[] =
     "Each container's output (stdout and stderr) is kept up to 64 KiB; the\n"
     "report says where it was cut.\n"
     "\n"
+    "With --kubernetes, read PODS.json (kubectl get pods -A -o json; - for stdin),\n"
+    "look up each running container's image digest (status.*containerStatuses[]\n"
+    ".imageID) in the store, and print a `kubectl exec -n NS POD -c CONTAINER --\n"
+    "COMMAND...` line for each that matches the filters (image=REF); a digest\n"
+    "the store does not hold is reported as unknown. --run runs them through\n"
+    "the kubectl on PATH (configured for the cluster), as --all runs its own.\n"
+    "\n"
     "Options:\n"
     "      --all              every running container (that matches the filters)\n"
     "  -f, --filter FILTER    image=REF, base=DIGEST, label=K[=V], name=NAME,\n"
     "                         id=PREFIX (repeatable; all must match)\n"
-    "      --dry-run          with --all: list the containers, run nothing\n"
-    "  -j, --jobs N           with --all: containers at once (default 8)\n"
-    "      --timeout S        with --all: kill the command, and every process it\n"
-    "                         started in the container, after S seconds\n"
-    "      --format FORMAT    with --all: text (default) or json\n"
+    "      --dry-run          list the containers, run nothing\n"
+    "  -j, --jobs N           with --all or --run: containers at once (default 8)\n"
+    "      --timeout S        with --all or --run: kill the command, and all it\n"
+    "                         started there, after S seconds\n"
+    "      --kubernetes FILE  the containers of kubectl get pods -A -o json output\n"
+    "      --run              with --kubernetes: run the kubectl commands\n"
+    "      --format FORMAT    with --all or --kubernetes: text (default) or json\n"
     "  -i, --interactive      keep standard input open\n"
     "  -t, --tty              a terminal\n"
     "  -u, --user USER        another user of the image\n"
@@ -184,6 +196,251 @@ static int exec_all(struct cli *cli, const struct strvec *filters,
 	return status;
 }
 
+/* ---- exec --kubernetes: the same selection over a cluster's pods ---- */
+
+/* kubectl get pods -A -o json of a large cluster is tens of megabytes. */
+#define PODS_MAX_SIZE ((size_t)512 << 20)
+
+/* What exec --kubernetes does with a container. */
+enum pod_decision { POD_TARGET, POD_UNKNOWN, POD_NO_MATCH, POD_NOT_RUNNING };
+static const char *const pod_decision_names[] = {"target", "unknown", "no match", "not running"};
+
+/* The filters of --kubernetes, resolved once against the store. */
+struct pod_filters {
+	struct strvec images; /* image=REF: the manifest digests */
+};
+
+static void pod_filters_release(struct pod_filters *f)
+{
+	strvec_clear(&f->images);
+}
+
+static bool kube_filter_valid(const char *filter)
+{
+	return !strncmp(filter, "image=", 6) && filter[6];
+}
+
+static int pod_filters_load(struct petra_store *store, const struct strvec *filters,
+			    struct pod_filters *f, struct petra_error **err)
+{
+	for (size_t i = 0; i < filters->n; i++) {
+		const char *value = strchr(filters->v[i], '=') + 1;
+		struct oci_descriptor desc;
+		if (petra_store_resolve(store, value, &desc, NULL, err) < 0)
+			return petra_error_prefix(err, "filter \"%s\": ", filters->v[i]);
+		strvec_push(&f->images, desc.digest);
+		oci_descriptor_release(&desc);
+	}
+	return 0;
+}
+
+static enum pod_decision pod_decide(struct petra_store *store, const struct pod_filters *f,
+				    const struct kube_pod_container *c)
+{
+	if (!c->running)
+		return POD_NOT_RUNNING;
+	struct oci_descriptor desc;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	/* A digest the store does not hold as an image: nothing is known of
+	 * its lineage, which is not the same as "not derived". */
+	if (!c->digest[0] || petra_store_resolve(store, c->digest, &desc, NULL, &ignored) < 0)
+		return POD_UNKNOWN;
+	oci_descriptor_release(&desc);
+	for (size_t i = 0; i < f->images.n; i++)
+		if (strcmp(f->images.v[i], c->digest) != 0)
+			return POD_NO_MATCH;
+	return POD_TARGET;
+}
+
+/* A word as the shell reads it back: bare when it is only safe
+ * characters, else in single quotes (a quote inside as '\''). */
+static void shell_word(struct strbuf *sb, const char *w)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_@%+=:,./-";
+	if (*w && strspn(w, safe) == strlen(w)) {
+		strbuf_addstr(sb, w);
+		return;
+	}
+	strbuf_addch(sb, '\'');
+	for (; *w; w++)
+		if (*w == '\'')
+			strbuf_addstr(sb, "'\\''");
+		else
+			strbuf_addch(sb, *w);
+	strbuf_addch(sb, '\'');
+}
+
+static void kubectl_argv(const struct kube_pod_container *c, char *const *command,
+			 struct strvec *argv)
+{
+	strvec_push(argv, "kubectl");
+	strvec_push(argv, "exec");
+	strvec_push(argv, "-n");
+	strvec_push(argv, c->namespace);
+	strvec_push(argv, c->pod);
+	strvec_push(argv, "-c");
+	strvec_push(argv, c->container);
+	strvec_push(argv, "--");
+	for (size_t i = 0; command[i]; i++)
+		strvec_push(argv, command[i]);
+}
+
+static char *shell_line(const struct strvec *argv)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < argv->n; i++) {
+		if (i)
+			strbuf_addch(&sb, ' ');
+		shell_word(&sb, argv->v[i]);
+	}
+	return strbuf_detach(&sb);
+}
+
+static json_t *strvec_json(const struct strvec *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
+}
+
+/* kubectl, run by a fleet worker: in a session of its own, so that the
+ * timeout kills it and whatever it started. */
+static int run_kubectl(void *ctx, int out_fd, unsigned timeout_ms, int *exit_code,
+		       struct petra_error **err)
+{
+	char *const *argv = ctx;
+	pid_t pid = fork();
+	if (pid < 0)
+		return petra_error_set_errno(err, errno, "fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 ||
+		    dup2(out_fd, 2) < 0)
+			_exit(125);
+		execvp(argv[0], argv);
+		dprintf(2, "petra: %s: %s\n", argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	struct sandbox_wait_options wo = {
+	    .timeout_ms = timeout_ms,
+	    .timeout_kills_descendants = true,
+	};
+	return sandbox_wait(pid, &wo, exit_code, err);
+}
+
+static int exec_kubernetes(struct cli *cli, const char *pods_path, const struct strvec *filters,
+			   char *const *command, const struct fleet_args *f, bool run)
+{
+	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
+	if (!store)
+		return EXEC_EXIT_FAIL;
+	struct petra_error *err = NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = strcmp(pods_path, "-") == 0
+		    ? cli_read_stdin(PODS_MAX_SIZE, &data, &len, &err)
+		    : fs_read_file_at(AT_FDCWD, pods_path, PODS_MAX_SIZE, &data, &len, &err);
+	if (r < 0) {
+		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
+	struct kube_pods pods;
+	if (kube_pods_parse(data, len, strcmp(pods_path, "-") ? pods_path : "standard input", &pods,
+			    &err) < 0) {
+		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
+	_cleanup_(pod_filters_release) struct pod_filters pf = {.images = STRVEC_INIT};
+	if (pod_filters_load(store, filters, &pf, &err) < 0) {
+		kube_pods_release(&pods);
+		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
+	struct cli_fleet_target *targets = NULL;
+	size_t n_targets = 0, alloc = 0;
+	json_t *listing = json_array();
+	_cleanup_strbuf_ struct strbuf notes = STRBUF_INIT;
+	for (size_t i = 0; i < pods.n; i++) {
+		const struct kube_pod_container *c = &pods.v[i];
+		enum pod_decision d = pod_decide(store, &pf, c);
+		_cleanup_strvec_ struct strvec argv = STRVEC_INIT;
+		kubectl_argv(c, command, &argv);
+		_cleanup_free_ char *where =
+		    xasprintf("%s/%s/%s", c->namespace, c->pod, c->container);
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s,s:s,s:b,s:s?,s:s,s:s?,s:s}", "namespace", c->namespace, "pod",
+		    c->pod, "container", c->container, "kind", kube_container_kind_name(c->kind),
+		    "running", c->running, "image", c->image, "image_id", c->image_id, "digest",
+		    c->digest[0] ? c->digest : NULL, "decision", pod_decision_names[d]);
+		if (d == POD_UNKNOWN)
+			strbuf_addf(&notes, "%s%s runs %s: %s\n",
+				    run ? "petra: warning: " : "# unknown: ", where,
+				    *c->image_id ? c->image_id : "an image of no ID yet",
+				    c->digest[0]
+					? "not in the store, its lineage is unknown"
+					: "no digest in the image ID, its lineage is unknown");
+		if (d != POD_TARGET) {
+			json_array_append_new(listing, o);
+			continue;
+		}
+		json_object_set_new(o, "command", strvec_json(&argv));
+		if (!run || f->dry_run) {
+			json_array_append_new(listing, o);
+			continue;
+		}
+		json_decref(o);
+		struct cli_fleet_target *t = cli_fleet_target_add(&targets, &n_targets, &alloc);
+		t->name = xstrdup(where);
+		t->info = json_pack("{s:s,s:s,s:s,s:o}", "namespace", c->namespace, "pod", c->pod,
+				    "container", c->container, "command", strvec_json(&argv));
+		t->run = run_kubectl;
+		/* The argv lives as long as the target (ctx holds it). */
+		struct strvec *keep = xmalloc(sizeof(*keep));
+		*keep = argv;
+		argv = (struct strvec)STRVEC_INIT;
+		t->ctx = keep->v;
+		free(keep);
+	}
+	kube_pods_release(&pods);
+	int status = EXIT_OK;
+	if (!run || f->dry_run) {
+		if (f->format == CLI_FORMAT_JSON) {
+			cli_print_json(listing);
+		} else {
+			size_t i;
+			json_t *o;
+			json_array_foreach(listing, i, o)
+			{
+				json_t *cmd = json_object_get(o, "command");
+				if (!cmd)
+					continue;
+				_cleanup_strvec_ struct strvec argv = STRVEC_INIT;
+				size_t k;
+				json_t *w;
+				json_array_foreach(cmd, k, w)
+				    strvec_push(&argv, json_string_value(w));
+				_cleanup_free_ char *line = shell_line(&argv);
+				printf("%s\n", line);
+			}
+			fputs(strbuf_str(&notes), stdout);
+		}
+	} else {
+		fputs(strbuf_str(&notes), stderr);
+		status = fleet(targets, n_targets, f);
+	}
+	json_decref(listing);
+	for (size_t i = 0; i < n_targets; i++) {
+		char **argv = targets[i].ctx;
+		for (size_t k = 0; argv && argv[k]; k++)
+			free(argv[k]);
+		free(argv);
+	}
+	cli_fleet_targets_free(targets, n_targets);
+	return status;
+}
+
 struct exec_args {
 	struct runtime_exec_options o;
 	struct strvec env, filters;
@@ -191,7 +448,9 @@ struct exec_args {
 	bool strict;
 	struct cli_gate_args gate;
 	struct fleet_args fleet;
-	const char *container; /* without --all */
+	const char *kubernetes; /* --kubernetes PODS.json */
+	bool run;               /* --run: the kubectl commands, not only printed */
+	const char *container;  /* without --all */
 };
 
 /* --timeout: seconds (a fraction allowed), at least a millisecond. */
@@ -215,13 +474,53 @@ static void exec_args_release(struct exec_args *a)
 	strvec_clear(&a->filters);
 }
 
+/* The rest of exec --kubernetes's arguments: -1 to go on, else the exit
+ * status. */
+static int parse_kubernetes(int argc, char **argv, struct exec_args *a, const char *fleet_only)
+{
+	for (size_t i = 0; i < a->filters.n; i++)
+		if (!kube_filter_valid(a->filters.v[i])) {
+			cli_usage("exec", "filter \"%s\": --kubernetes takes image=REF",
+				  a->filters.v[i]);
+			return EXEC_EXIT_FAIL;
+		}
+	if (a->all) {
+		cli_usage("exec", "--kubernetes and --all exclude each other");
+		return EXEC_EXIT_FAIL;
+	}
+	if (a->o.tty || a->o.interactive || a->o.user || a->o.workdir || a->env.n || a->strict) {
+		cli_usage("exec", "--kubernetes takes none of -i, -t, -u, -w, -e, --strict");
+		return EXEC_EXIT_FAIL;
+	}
+	if (fleet_only && !a->run && strcmp(fleet_only, "--dry-run") != 0) {
+		cli_usage("exec", "%s goes with --run", fleet_only);
+		return EXEC_EXIT_FAIL;
+	}
+	if (optind >= argc) {
+		cli_usage("exec", "--kubernetes expects -- COMMAND");
+		return EXEC_EXIT_FAIL;
+	}
+	a->o.argv = argv + optind;
+	return -1;
+}
+
 /* -1 to go on, else the exit status: 0 after --help, EXEC_EXIT_FAIL after
  * a usage error (2 could be the command's). */
 static int parse_args(int argc, char **argv, struct exec_args *a)
 {
-	enum { OPT_ALL = 256, OPT_FORMAT, OPT_STRICT, OPT_DRY_RUN, OPT_TIMEOUT };
+	enum {
+		OPT_ALL = 256,
+		OPT_FORMAT,
+		OPT_STRICT,
+		OPT_DRY_RUN,
+		OPT_TIMEOUT,
+		OPT_KUBERNETES,
+		OPT_RUN
+	};
 	static const struct option options[] = {
 	    {"all", no_argument, NULL, OPT_ALL},
+	    {"kubernetes", required_argument, NULL, OPT_KUBERNETES},
+	    {"run", no_argument, NULL, OPT_RUN},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -251,6 +550,12 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		case OPT_ALL:
 			a->all = true;
 			break;
+		case OPT_KUBERNETES:
+			a->kubernetes = optarg;
+			break;
+		case OPT_RUN:
+			a->run = true;
+			break;
 		case OPT_DRY_RUN:
 			a->fleet.dry_run = true;
 			fleet_only = "--dry-run";
@@ -270,10 +575,6 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 			fleet_only = "--timeout";
 			break;
 		case 'f':
-			if (runtime_filter_check(optarg, &err) < 0) {
-				cli_usage_error("exec", "", err);
-				return EXEC_EXIT_FAIL;
-			}
 			strvec_push(&a->filters, optarg);
 			break;
 		case OPT_FORMAT:
@@ -303,6 +604,17 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		}
 	}
 	a->o.env = a->env.v;
+	if (a->kubernetes)
+		return parse_kubernetes(argc, argv, a, fleet_only);
+	for (size_t i = 0; i < a->filters.n; i++)
+		if (runtime_filter_check(a->filters.v[i], &err) < 0) {
+			cli_usage_error("exec", "", err);
+			return EXEC_EXIT_FAIL;
+		}
+	if (a->run) {
+		cli_usage("exec", "--run goes with --kubernetes");
+		return EXEC_EXIT_FAIL;
+	}
 	if (a->filters.n && !a->all) {
 		cli_usage("exec", "--filter goes with --all");
 		return EXEC_EXIT_FAIL;
@@ -371,6 +683,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
+	if (a.kubernetes)
+		return exec_kubernetes(cli, a.kubernetes, &a.filters, a.o.argv, &a.fleet, a.run);
 	if (a.all)
 		return exec_all(cli, &a.filters, &a.o, &a.fleet, &a.gate, a.strict);
 	return exec_one(cli, a.container, &a.o, &a.gate, a.strict);

@@ -142,3 +142,134 @@ start_fleet() {
 	run -125 petra exec --timeout 3 c1 true
 	[[ "$output" == *"--timeout goes with --all"* ]]
 }
+
+# pods.json: `kubectl get pods -A -o json` as a cluster running the
+# hierarchy's images would print it, every form of image ID kubelets
+# report, init and ephemeral containers, a container not running, a
+# digest the store does not hold, a pod not scheduled yet.
+write_pods() {
+	local a c o unknown
+	a=$(digest_of app-a 1) c=$(digest_of app-c 1) o=$(digest_of other 1)
+	unknown=sha256:$(printf unknown | sha256sum | cut -d' ' -f1)
+	jq -n --arg a "$a" --arg c "$c" --arg o "$o" --arg u "$unknown" '
+	def st(name; id; state): {name: name, image: "img", imageID: id, ready: true,
+		restartCount: 0, started: (state == "running"), state: {(state): {}}};
+	{apiVersion: "v1", kind: "List", metadata: {resourceVersion: ""}, items: [
+	  {apiVersion: "v1", kind: "Pod", metadata: {name: "web-1", namespace: "prod"},
+	   spec: {containers: []},
+	   status: {phase: "Running",
+	     initContainerStatuses: [st("setup"; "docker-pullable://reg.example/app-c@" + $c; "terminated")],
+	     containerStatuses: [st("app"; "docker-pullable://reg.example/app-a@" + $a; "running"),
+	                         st("sidecar"; "reg.example/other@" + $o; "running")]}},
+	  {apiVersion: "v1", kind: "Pod", metadata: {name: "web-2", namespace: "prod"},
+	   status: {phase: "Running",
+	     containerStatuses: [st("app"; $c; "running")],
+	     ephemeralContainerStatuses: [st("debugger"; "reg.example/app-a@" + $a; "running")]}},
+	  {apiVersion: "v1", kind: "Pod", metadata: {name: "job-x", namespace: "staging"},
+	   status: {phase: "Running",
+	     containerStatuses: [st("main"; "docker-pullable://reg.example/gone@" + $u; "running"),
+	                         st("next"; ""; "waiting")]}},
+	  {apiVersion: "v1", kind: "Pod", metadata: {name: "pending"}, status: {phase: "Pending"}},
+	  {apiVersion: "v1", kind: "Pod", metadata: {name: "new"}}
+	]}' >pods.json
+}
+
+digest_of() {
+	petra images --format json | jq -r --arg n "$1" --arg t "$2" \
+		'.[] | select(.name == $n and .tag == $t) | .digest'
+}
+
+@test "exec --kubernetes prints the kubectl exec commands of the matching running containers" {
+	cd "$BATS_TEST_TMPDIR"
+	write_pods
+	local a c u
+	a=$(digest_of app-a 1) c=$(digest_of app-c 1)
+	run -0 petra exec --kubernetes pods.json --filter image=app-a:1 -- sh -c "echo it's patched"
+	[ "${lines[0]}" = "kubectl exec -n prod web-1 -c app -- sh -c 'echo it'\\''s patched'" ]
+	[ "${lines[1]}" = "kubectl exec -n prod web-2 -c debugger -- sh -c 'echo it'\\''s patched'" ]
+	[[ "${lines[2]}" == "# unknown: staging/job-x/main runs docker-pullable://reg.example/gone@sha256:"*": not in the store, its lineage is unknown" ]]
+	[ "${#lines[@]}" -eq 3 ]
+	# What the shell reads back is the command as given.
+	run -0 sh -c "$(petra exec --kubernetes pods.json --filter image=app-a:1 -- printf '%s|' "a b" "it's" '$HOME' | head -n 1 | sed 's/^kubectl exec -n prod web-1 -c app -- //')"
+	[ "$output" = "a b|it's|\$HOME|" ]
+	# No filter: every running container the store knows.
+	run -0 petra exec --kubernetes pods.json -- true
+	[ "${lines[0]}" = "kubectl exec -n prod web-1 -c app -- true" ]
+	[ "${lines[1]}" = "kubectl exec -n prod web-1 -c sidecar -- true" ]
+	[ "${lines[2]}" = "kubectl exec -n prod web-2 -c app -- true" ]
+	[ "${lines[3]}" = "kubectl exec -n prod web-2 -c debugger -- true" ]
+	[ "${#lines[@]}" -eq 5 ]
+	# json: every container, and what was decided for it.
+	run -0 petra exec --kubernetes pods.json --filter image=app-c:1 --format json -- true
+	echo "$output" | jq -e 'length == 7'
+	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")] ==
+		[{namespace: "prod", pod: "web-2", container: "app", kind: "container", running: true,
+		  image: "img", image_id: $c, digest: $c, decision: "target",
+		  command: ["kubectl", "exec", "-n", "prod", "web-2", "-c", "app", "--", "true"]}]'
+	echo "$output" | jq -e '[.[] | select(.decision == "not running") | .container] == ["setup", "next"]'
+	echo "$output" | jq -e '[.[] | select(.decision == "unknown") | .pod] == ["job-x"]'
+	echo "$output" | jq -e '[.[] | select(.kind == "init" or .kind == "ephemeral") | .container] == ["setup", "debugger"]'
+}
+
+@test "exec --kubernetes reads strictly: the error names the field" {
+	cd "$BATS_TEST_TMPDIR"
+	write_pods
+	jq '.items[1].status.containerStatuses[0].imageID = 7' pods.json >bad.json
+	run -125 petra exec --kubernetes bad.json -- true
+	[ "$output" = "petra: bad.json: items[1].status.containerStatuses[0].imageID: expected a string" ]
+	jq '.items[0].metadata = []' pods.json >bad.json
+	run -125 petra exec --kubernetes bad.json -- true
+	[ "$output" = "petra: bad.json: items[0].metadata: expected an object" ]
+	jq '.items[2].status.ephemeralContainerStatuses = {}' pods.json >bad.json
+	run -125 petra exec --kubernetes bad.json -- true
+	[ "$output" = "petra: bad.json: items[2].status.ephemeralContainerStatuses: expected an array" ]
+	jq '.kind = "Deployment"' pods.json >bad.json
+	run -125 petra exec --kubernetes bad.json -- true
+	[[ "$output" == *'kind: expected "List", "PodList" or "Pod", not "Deployment"' ]]
+	head -c 100 pods.json >bad.json
+	run -125 petra exec --kubernetes bad.json -- true
+	[[ "$output" == "petra: bad.json: invalid JSON at line "* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	run -125 petra exec --kubernetes pods.json --filter label=x -- true
+	[[ "$output" == *'--kubernetes takes'* ]]
+	run -125 petra exec --kubernetes pods.json --all -- true
+	run -125 petra exec --run --all -- true
+	[[ "$output" == *"--run goes with --kubernetes"* ]]
+}
+
+@test "exec --kubernetes --run runs kubectl for each target, in parallel, with a timeout" {
+	cd "$BATS_TEST_TMPDIR"
+	write_pods
+	# A kubectl stand-in that records its arguments (kubectl itself needs a
+	# cluster): what is tested is how petra invokes it.
+	mkdir bin
+	cat >bin/kubectl <<'SH'
+#!/bin/sh
+printf '%s\n' "$@" >"$KUBECTL_LOG/$(echo "$*" | md5sum | cut -c1-8)"
+case "$*" in *"-c debugger"*) sleep 30 ;; esac
+echo "patched in $4"
+SH
+	chmod +x bin/kubectl
+	export KUBECTL_LOG="$BATS_TEST_TMPDIR/log"
+	mkdir "$KUBECTL_LOG"
+	PATH="$PWD/bin:$PATH" run -1 petra exec --kubernetes pods.json --filter image=app-a:1 \
+		--run --timeout 5 -- sh -c 'echo patched'
+	[ "${lines[0]}" = "petra: warning: staging/job-x/main runs docker-pullable://reg.example/gone@$(printf unknown | sha256sum | cut -d' ' -f1 | sed 's/^/sha256:/'): not in the store, its lineage is unknown" ]
+	[ "${lines[1]}" = "----------------" ]
+	[ "${lines[2]}" = "prod/web-1/app" ]
+	[ "${lines[4]}" = "patched in web-1" ]
+	[[ "${lines[5]}" =~ ^prod/web-1/app\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
+	[[ "${lines[6]}" =~ ^prod/web-2/debugger\ timed\ out\ \(killed,\ exit\ 124\)\ [0-9.]+s$ ]]
+	[ "${lines[7]}" = "1 ok, 0 failed, 1 timed out" ]
+	# The argv petra gave kubectl, word by word.
+	[ "$(ls "$KUBECTL_LOG" | wc -l)" -eq 2 ]
+	run cat "$KUBECTL_LOG"/*
+	[[ "$output" == *"$(printf '%s\n' exec -n prod web-1 -c app -- sh -c 'echo patched')"* ]]
+	[[ "$output" == *"$(printf '%s\n' exec -n prod web-2 -c debugger -- sh -c 'echo patched')"* ]]
+	# json; and a kubectl that is not there fails every target (127).
+	PATH="$PWD/bin:$PATH" run -0 --separate-stderr petra exec --kubernetes pods.json --filter image=app-c:1 \
+		--run --format json -- true
+	echo "$output" | jq -e '.[0] | .pod == "web-2" and .container == "app" and .status == "ok" and .output == "patched in web-2\n"'
+	PATH=/nonexistent run -1 "$PETRA" exec --kubernetes pods.json --filter image=app-c:1 --run -- true
+	[[ "$output" == *"prod/web-2/app failed (exit 127)"* ]]
+}
