@@ -234,20 +234,73 @@ static int pod_filters_load(struct petra_store *store, const struct strvec *filt
 	return 0;
 }
 
-static enum pod_decision pod_decide(struct petra_store *store, const struct pod_filters *f,
-				    const struct kube_pod_container *c)
+/* The store's manifests by their config digest, made on first need:
+ * containerd reports an image pulled by no digest (or imported) by its
+ * config's digest, "sha256:…" alone. */
+struct config_index {
+	bool loaded;
+	struct strvec configs, manifests;
+};
+
+static void config_index_release(struct config_index *x)
 {
+	strvec_clear(&x->configs);
+	strvec_clear(&x->manifests);
+}
+
+static const char *config_index_find(struct petra_store *store, struct config_index *x,
+				     const char *config)
+{
+	if (!x->loaded) {
+		x->loaded = true;
+		struct petra_store_entry *entries;
+		size_t n;
+		_cleanup_error_ struct petra_error *ignored = NULL;
+		if (petra_store_list(store, &entries, &n, &ignored) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				struct image img;
+				_cleanup_error_ struct petra_error *e = NULL;
+				if (image_load(store, entries[i].desc.digest, &img, &e) < 0)
+					continue; /* not an image (a referrer, say) */
+				strvec_push(&x->configs, img.manifest.config.digest);
+				strvec_push(&x->manifests, img.desc.digest);
+				image_release(&img);
+			}
+			petra_store_entries_free(entries, n);
+		}
+	}
+	for (size_t i = 0; i < x->configs.n; i++)
+		if (!strcmp(x->configs.v[i], config))
+			return x->manifests.v[i];
+	return NULL;
+}
+
+/* What to do with c; *manifest the store manifest it runs, when known. */
+static enum pod_decision pod_decide(struct petra_store *store, const struct pod_filters *f,
+				    struct config_index *configs,
+				    const struct kube_pod_container *c,
+				    char manifest[OCI_DIGEST_SIZE])
+{
+	manifest[0] = '\0';
 	if (!c->running)
 		return POD_NOT_RUNNING;
+	if (!c->digest[0])
+		return POD_UNKNOWN;
 	struct oci_descriptor desc;
 	_cleanup_error_ struct petra_error *ignored = NULL;
-	/* A digest the store does not hold as an image: nothing is known of
-	 * its lineage, which is not the same as "not derived". */
-	if (!c->digest[0] || petra_store_resolve(store, c->digest, &desc, NULL, &ignored) < 0)
+	const char *found = NULL;
+	if (petra_store_resolve(store, c->digest, &desc, NULL, &ignored) == 0) {
+		snprintf(manifest, OCI_DIGEST_SIZE, "%s", desc.digest);
+		oci_descriptor_release(&desc);
+	} else if ((found = config_index_find(store, configs, c->digest))) {
+		snprintf(manifest, OCI_DIGEST_SIZE, "%s", found);
+	} else {
+		/* A digest the store does not hold: nothing is known of its
+		 * lineage, which is not the same as "not derived". */
 		return POD_UNKNOWN;
-	oci_descriptor_release(&desc);
+	}
 	for (size_t i = 0; i < f->images.n; i++)
-		if (strcmp(f->images.v[i], c->digest) != 0)
+		if (strcmp(f->images.v[i], manifest) != 0)
 			return POD_NO_MATCH;
 	return POD_TARGET;
 }
@@ -361,19 +414,23 @@ static int exec_kubernetes(struct cli *cli, const char *pods_path, const struct 
 	struct cli_fleet_target *targets = NULL;
 	size_t n_targets = 0, alloc = 0;
 	json_t *listing = json_array();
+	_cleanup_(config_index_release) struct config_index configs = {.configs = STRVEC_INIT,
+								       .manifests = STRVEC_INIT};
 	_cleanup_strbuf_ struct strbuf notes = STRBUF_INIT;
 	for (size_t i = 0; i < pods.n; i++) {
 		const struct kube_pod_container *c = &pods.v[i];
-		enum pod_decision d = pod_decide(store, &pf, c);
+		char manifest[OCI_DIGEST_SIZE];
+		enum pod_decision d = pod_decide(store, &pf, &configs, c, manifest);
 		_cleanup_strvec_ struct strvec argv = STRVEC_INIT;
 		kubectl_argv(c, command, &argv);
 		_cleanup_free_ char *where =
 		    xasprintf("%s/%s/%s", c->namespace, c->pod, c->container);
 		json_t *o = json_pack(
-		    "{s:s,s:s,s:s,s:s,s:b,s:s?,s:s,s:s?,s:s}", "namespace", c->namespace, "pod",
-		    c->pod, "container", c->container, "kind", kube_container_kind_name(c->kind),
-		    "running", c->running, "image", c->image, "image_id", c->image_id, "digest",
-		    c->digest[0] ? c->digest : NULL, "decision", pod_decision_names[d]);
+		    "{s:s,s:s,s:s,s:s,s:b,s:s?,s:s,s:s?,s:s?,s:s}", "namespace", c->namespace,
+		    "pod", c->pod, "container", c->container, "kind",
+		    kube_container_kind_name(c->kind), "running", c->running, "image", c->image,
+		    "image_id", c->image_id, "digest", c->digest[0] ? c->digest : NULL, "manifest",
+		    manifest[0] ? manifest : NULL, "decision", pod_decision_names[d]);
 		if (d == POD_UNKNOWN)
 			strbuf_addf(&notes, "%s%s runs %s: %s\n",
 				    run ? "petra: warning: " : "# unknown: ", where,

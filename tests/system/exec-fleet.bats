@@ -148,10 +148,12 @@ start_fleet() {
 # report, init and ephemeral containers, a container not running, a
 # digest the store does not hold, a pod not scheduled yet.
 write_pods() {
-	local a c o unknown
+	local a c o unknown cfg
 	a=$(digest_of app-a 1) c=$(digest_of app-c 1) o=$(digest_of other 1)
+	# containerd names an image pulled by no digest by its config's.
+	cfg=$(petra inspect app-c:1 | jq -r '.[0].manifest.config.digest')
 	unknown=sha256:$(printf unknown | sha256sum | cut -d' ' -f1)
-	jq -n --arg a "$a" --arg c "$c" --arg o "$o" --arg u "$unknown" '
+	jq -n --arg a "$a" --arg c "$c" --arg o "$o" --arg u "$unknown" --arg cfg "$cfg" '
 	def st(name; id; state): {name: name, image: "img", imageID: id, ready: true,
 		restartCount: 0, started: (state == "running"), state: {(state): {}}};
 	{apiVersion: "v1", kind: "List", metadata: {resourceVersion: ""}, items: [
@@ -168,7 +170,8 @@ write_pods() {
 	  {apiVersion: "v1", kind: "Pod", metadata: {name: "job-x", namespace: "staging"},
 	   status: {phase: "Running",
 	     containerStatuses: [st("main"; "docker-pullable://reg.example/gone@" + $u; "running"),
-	                         st("next"; ""; "waiting")]}},
+	                         st("next"; ""; "waiting"),
+	                         st("local"; $cfg; "running")]}},
 	  {apiVersion: "v1", kind: "Pod", metadata: {name: "pending"}, status: {phase: "Pending"}},
 	  {apiVersion: "v1", kind: "Pod", metadata: {name: "new"}}
 	]}' >pods.json
@@ -198,14 +201,17 @@ digest_of() {
 	[ "${lines[1]}" = "kubectl exec -n prod web-1 -c sidecar -- true" ]
 	[ "${lines[2]}" = "kubectl exec -n prod web-2 -c app -- true" ]
 	[ "${lines[3]}" = "kubectl exec -n prod web-2 -c debugger -- true" ]
-	[ "${#lines[@]}" -eq 5 ]
+	[ "${lines[4]}" = "kubectl exec -n staging job-x -c local -- true" ]
+	[ "${#lines[@]}" -eq 6 ]
 	# json: every container, and what was decided for it.
 	run -0 petra exec --kubernetes pods.json --filter image=app-c:1 --format json -- true
-	echo "$output" | jq -e 'length == 7'
-	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")] ==
-		[{namespace: "prod", pod: "web-2", container: "app", kind: "container", running: true,
-		  image: "img", image_id: $c, digest: $c, decision: "target",
-		  command: ["kubectl", "exec", "-n", "prod", "web-2", "-c", "app", "--", "true"]}]'
+	echo "$output" | jq -e 'length == 8'
+	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")][0] ==
+		{namespace: "prod", pod: "web-2", container: "app", kind: "container", running: true,
+		 image: "img", image_id: $c, digest: $c, manifest: $c, decision: "target",
+		 command: ["kubectl", "exec", "-n", "prod", "web-2", "-c", "app", "--", "true"]}'
+	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")][1] |
+		.container == "local" and .manifest == $c and .digest != $c'
 	echo "$output" | jq -e '[.[] | select(.decision == "not running") | .container] == ["setup", "next"]'
 	echo "$output" | jq -e '[.[] | select(.decision == "unknown") | .pod] == ["job-x"]'
 	echo "$output" | jq -e '[.[] | select(.kind == "init" or .kind == "ephemeral") | .container] == ["setup", "debugger"]'
