@@ -182,7 +182,7 @@ int kube_pods_parse(const char *data, size_t len, const char *what, struct kube_
 	int r = 0;
 	const char *kind = NULL;
 	if (!json_is_object(doc)) {
-		r = petra_error_set(err, EINVAL, "%s: expected an object (a List of Pods)", what);
+		r = petra_error_set(err, EINVAL, "expected an object (a List of Pods)");
 	} else if (get_string(doc, "kind", true, "", &kind, err) < 0) {
 		r = -EINVAL;
 	} else if (!strcmp(kind, "Pod")) {
