@@ -57,6 +57,13 @@ int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
 	return 0;
 }
 
+void oci_descriptors_release(struct oci_descriptor *descs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		oci_descriptor_release(&descs[i]);
+	free(descs);
+}
+
 json_t *oci_descriptor_to_json(const struct oci_descriptor *desc)
 {
 	json_t *j = json_object();

@@ -88,6 +88,8 @@ int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
 json_t *oci_descriptor_to_json(const struct oci_descriptor *desc);
 void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor *src);
 void oci_descriptor_release(struct oci_descriptor *desc);
+/* Release n descriptors and the array. */
+void oci_descriptors_release(struct oci_descriptor *descs, size_t n);
 /* The annotation value, or NULL. */
 const char *oci_descriptor_annotation(const struct oci_descriptor *desc, const char *key);
 
@@ -246,6 +248,16 @@ int petra_store_set_ref(struct petra_store *store, const char *name,
 			const struct oci_descriptor *desc, struct petra_error **err);
 /* Remove a name; ENOENT when it is not there. */
 int petra_store_remove_ref(struct petra_store *store, const char *name, struct petra_error **err);
+
+/* Referrers: manifests of the store whose `subject` is another store manifest
+ * (build records, SBOMs). Kept by gc while their subject is kept; fsck checks them. */
+int petra_store_add_referrer(struct petra_store *store, const char *subject_digest,
+			     const struct oci_descriptor *referrer, struct petra_error **err);
+/* The referrers of subject_digest (artifact_type NULL: all). Caller frees with
+ * oci_descriptors_release. */
+int petra_store_list_referrers(struct petra_store *store, const char *subject_digest,
+			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
+			       struct petra_error **err);
 
 /* Integrity. */
 typedef void (*petra_store_report_fn)(void *ctx, const char *object, const char *problem);

@@ -1181,3 +1181,24 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 		*bytes = removed_bytes;
 	return 0;
 }
+
+/* ---- referrers ---- */
+
+int petra_store_add_referrer(struct petra_store *s, const char *subject_digest,
+			     const struct oci_descriptor *referrer, struct petra_error **err)
+{
+	(void)referrer;
+	return petra_error_set(err, ENOSYS, "store %s: referrers of %s: not implemented yet",
+			       s->root, subject_digest);
+}
+
+int petra_store_list_referrers(struct petra_store *s, const char *subject_digest,
+			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
+			       struct petra_error **err)
+{
+	(void)artifact_type;
+	*out = NULL;
+	*n = 0;
+	return petra_error_set(err, ENOSYS, "store %s: referrers of %s: not implemented yet",
+			       s->root, subject_digest);
+}

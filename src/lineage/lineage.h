@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lineage: what an image was made from, and what was made from an image.
+ *
+ *  - records: every producer (build, flow, harden, run --learn --save,
+ *    rebuild) writes, for the image it writes, an in-toto Statement v1 with
+ *    a SLSA provenance v1 predicate naming every image it was made from
+ *    (by resolved name and manifest digest) and how (Dockerfile, context,
+ *    build args, policy). The statement is stored as a referrer of the image
+ *    (oci/: a manifest whose subject is the image), so it travels with push,
+ *    copy, pull and export/import oci:, and can be signed.
+ *  - queries (derived-from) over records and layer prefixes.
+ */
+#ifndef PETRA_LINEAGE_H
+#define PETRA_LINEAGE_H
+
+#include "base/base.h"
+#include "oci/oci.h"
+
+/* ---- records ----------------------------------------------------------- */
+
+#define LINEAGE_ARTIFACT_TYPE  "application/vnd.in-toto+json"
+#define LINEAGE_PREDICATE_TYPE "https://slsa.dev/provenance/v1"
+#define LINEAGE_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
+/* buildDefinition.buildType of petra's records. */
+#define LINEAGE_BUILD_TYPE "https://petra.dev/build/v1"
+/* The referrer manifest's annotation naming the predicate's type. */
+#define LINEAGE_ANNOTATION_PREDICATE "in-toto.io/predicate-type"
+
+struct lineage_material {             /* one image this image was made from */
+	char *role;                   /* "base" (the final stage's FROM), "stage NAME" (another
+				       * stage's FROM), "copy-from", "mount-from", "harden",
+				       * "learn", "rebase" */
+	char *name;                   /* the reference as resolved (after policy rewrites) */
+	char digest[OCI_DIGEST_SIZE]; /* its manifest digest */
+};
+
+struct lineage_record {
+	char *producer; /* "build", "flow", "harden", "learn", "rebuild", "rebase" */
+	struct lineage_material *materials;
+	size_t n_materials;
+	char *dockerfile_path;                   /* as given (absolute), or NULL */
+	char dockerfile_digest[OCI_DIGEST_SIZE]; /* "" when none */
+	char *context_dir;                       /* absolute, or NULL */
+	char *git_remote, *git_revision;         /* of the context, or NULL */
+	char **build_args;                       /* "K=V" */
+	size_t n_build_args;
+	char *target;                        /* or NULL */
+	char policy_digest[OCI_DIGEST_SIZE]; /* "" when no policy */
+	json_t *parameters;                  /* producer-specific (harden/flow options), or NULL */
+};
+
+/* Store `record` as the build record of the store image subject_digest
+ * (a referrer of it, replacing no earlier record: the newest is loaded). */
+int lineage_record_save(struct petra_store *store, const char *subject_digest,
+			const struct lineage_record *record, struct petra_error **err);
+/* -ENOENT (err NULL) when the image has no record. */
+int lineage_record_load(struct petra_store *store, const char *subject_digest,
+			struct lineage_record *record, struct petra_error **err);
+void lineage_record_release(struct lineage_record *record);
+
+#endif
