@@ -189,11 +189,19 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 	struct petra_store_entry *entries = NULL;
 	size_t n = 0;
 	struct petra_error *err = NULL;
-	if (petra_store_list(store, &entries, &n, &err) < 0)
-		return cli_fail(err);
 	struct lineage_derivations derived = {0};
-	if (a.derived_from && lineage_derived_from(store, a.derived_from, &derived, &err) < 0) {
-		petra_store_entries_free(entries, n);
+	if (a.derived_from && lineage_derived_from(store, a.derived_from, &derived, &err) < 0)
+		return cli_fail(err);
+	/* Names only: the query has them (from its cache), no listing to read. */
+	if (a.derived_from && a.quiet && a.format != CLI_FORMAT_JSON) {
+		for (size_t i = 0; i < derived.n; i++)
+			for (size_t k = 0; k < derived.v[i].n_names; k++)
+				printf("%s\n", derived.v[i].names[k]);
+		lineage_derivations_release(&derived);
+		return EXIT_OK;
+	}
+	if (petra_store_list(store, &entries, &n, &err) < 0) {
+		lineage_derivations_release(&derived);
 		return cli_fail(err);
 	}
 	struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));

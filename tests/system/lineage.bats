@@ -110,3 +110,32 @@ derived_names() {
 	# ps --format json lists the same.
 	[ "$(petra ps --format json --filter derived-from=base:1 | jq length)" -eq 2 ]
 }
+
+@test "the query cache follows every change of the store, and a broken one is rebuilt" {
+	local before
+	before=$(derived_names base:1)
+	[ -f "$PETRA_ROOT/lineage-cache" ]
+	petra tag app-c:1 app-c:copy
+	[ "$(derived_names base:1)" != "$before" ]
+	[[ "$(derived_names base:1)" == *"app-c:copy "* ]]
+	petra rmi app-c:copy >/dev/null
+	[ "$(derived_names base:1)" = "$before" ]
+	# A new image derived by layers appears at once.
+	petra tag other:1 other:copy
+	[ "$(derived_names base:1)" = "$before" ]
+	petra rmi other:copy >/dev/null
+	# Garbage, a file cut (mid-line, at a line end), an empty one: the
+	# answer is the store's.
+	echo garbage >"$PETRA_ROOT/lineage-cache"
+	[ "$(derived_names base:1)" = "$before" ]
+	head -c 300 "$PETRA_ROOT/lineage-cache" >"$BATS_TEST_TMPDIR/cut"
+	cp "$BATS_TEST_TMPDIR/cut" "$PETRA_ROOT/lineage-cache"
+	[ "$(derived_names base:1)" = "$before" ]
+	head -n 3 "$PETRA_ROOT/lineage-cache" >"$BATS_TEST_TMPDIR/cut"
+	cp "$BATS_TEST_TMPDIR/cut" "$PETRA_ROOT/lineage-cache"
+	[ "$(derived_names base:1)" = "$before" ]
+	: >"$PETRA_ROOT/lineage-cache"
+	[ "$(derived_names base:1)" = "$before" ]
+	# The store stays sound with it.
+	run -0 petra fsck
+}
