@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# Build records (in-toto statements with a SLSA provenance v1 predicate)
+# stored as referrers of the images they describe: what a build, harden and
+# run --learn --save record; the record kept by gc with its image and
+# checked by fsck; carried by export/import oci:, push and pull; the base
+# annotations as buildah writes them.
+
+load build-helpers
+bats_require_minimum_version 1.5.0
+
+SLSA=https://slsa.dev/provenance/v1
+
+# record IMAGE: the build record's statement.
+record() {
+	petra inspect --record "$1"
+}
+
+# material RECORD ROLE FIELD: a field of the material with that role.
+material() {
+	echo "$1" | jq -r --arg role "$2" --arg f "$3" \
+		'.predicate.buildDefinition.resolvedDependencies[] | select(.annotations.role == $role) | .[$f] | if type == "object" then .sha256 else . end'
+}
+
+digest_of() {
+	petra inspect "$1" | jq -r '.[0].digest'
+}
+
+@test "a multi-stage build's record lists every image it was made from, with digests" {
+	petra tag bb:1 tools:1
+	echo hello >"$CTX/hello"
+	dockerfile 'ARG FLAVOUR
+FROM bb:1 AS builder
+RUN echo built >/built
+FROM bb:1
+COPY --from=builder /built /built
+COPY --from=tools:1 /bin/busybox /opt/busybox
+COPY hello /hello'
+	git -C "$CTX" init -q
+	git -C "$CTX" remote add origin https://example.com/app.git
+	git -C "$CTX" add -A
+	git -C "$CTX" -c user.name=t -c user.email=t@e commit -qm one
+	petra build -q -t app:1 --build-arg FLAVOUR=mint "$CTX" >/dev/null
+	local rec bb
+	rec=$(record app:1)
+	bb=$(digest_of bb:1)
+	[ "$(echo "$rec" | jq -r ._type)" = https://in-toto.io/Statement/v1 ]
+	[ "$(echo "$rec" | jq -r .predicateType)" = $SLSA ]
+	[ "$(echo "$rec" | jq -r '.subject[0].name')" = app:1 ]
+	[ "sha256:$(echo "$rec" | jq -r '.subject[0].digest.sha256')" = "$(digest_of app:1)" ]
+	[ "sha256:$(material "$rec" base digest)" = "$bb" ]
+	[ "$(material "$rec" base uri)" = "docker://bb:1" ]
+	[ "sha256:$(material "$rec" 'stage builder' digest)" = "$bb" ]
+	[ "$(material "$rec" copy-from name)" = tools:1 ]
+	[ "sha256:$(material "$rec" copy-from digest)" = "$bb" ]
+	[ "$(echo "$rec" | jq '.predicate.buildDefinition.resolvedDependencies | length')" = 3 ]
+	local ext='.predicate.buildDefinition.externalParameters'
+	[ "$(echo "$rec" | jq -r "$ext.dockerfile.path")" = "$(realpath "$CTX")/Dockerfile" ]
+	[ "$(echo "$rec" | jq -r "$ext.dockerfile.digest.sha256")" = "$(sha256sum "$CTX/Dockerfile" | cut -d' ' -f1)" ]
+	[ "$(echo "$rec" | jq -c "$ext.buildArgs")" = '{"FLAVOUR":"mint"}' ]
+	[ "$(echo "$rec" | jq -r "$ext.context.directory")" = "$(realpath "$CTX")" ]
+	[ "$(echo "$rec" | jq -r "$ext.context.git.remote")" = https://example.com/app.git ]
+	[ "$(echo "$rec" | jq -r "$ext.context.git.revision")" = "$(git -C "$CTX" rev-parse HEAD)" ]
+	[ "$(echo "$rec" | jq -r .predicate.buildDefinition.buildType)" = https://petra.dev/build/v1 ]
+	echo "$rec" | jq -e '.predicate.runDetails.builder.id | startswith("https://petra.dev/petra@")'
+	echo "$rec" | jq -e '.predicate.runDetails.metadata.startedOn and .predicate.runDetails.metadata.finishedOn'
+	# The record is not in the image: the manifest has no subject, the
+	# index no build record annotation any more.
+	petra inspect --manifest app:1 | jq -e '.subject == null'
+	! grep -q org.petra.build.record "$PETRA_ROOT/index.json"
+}
+
+@test "a build with a policy records the policy's digest and the rewritten base" {
+	petra tag bb:1 bb:2
+	cat >"$BATS_TEST_TMPDIR/policy.yaml" <<'YAML'
+version: 1
+bases:
+  rewrite:
+    - id: bump
+      match: bb:1
+      to: bb:2
+      reason: patched
+YAML
+	dockerfile 'FROM bb:1
+RUN echo x >/x'
+	petra build -q --policy "$BATS_TEST_TMPDIR/policy.yaml" -t pol:1 "$CTX" >/dev/null
+	local rec
+	rec=$(record pol:1)
+	[ "$(echo "$rec" | jq -r .predicate.buildDefinition.internalParameters.policy.digest.sha256)" = "$(sha256sum "$BATS_TEST_TMPDIR/policy.yaml" | cut -d' ' -f1)" ]
+	[ "$(material "$rec" base name)" = bb:2 ]
+}
+
+@test "an image without a record says so" {
+	run -1 petra inspect --record bb:1
+	[[ "$output" == *"has no build record"* ]]
+}
