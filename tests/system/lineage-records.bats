@@ -93,3 +93,73 @@ RUN echo x >/x'
 	run -1 petra inspect --record bb:1
 	[[ "$output" == *"has no build record"* ]]
 }
+
+# referrer_entries IMAGE_DIGEST [INDEX]: the digests of the referrers
+# index.json lists for that subject.
+referrer_entries() {
+	jq -r --arg s "$1" '.manifests[] | select(.annotations["org.petra.referrer.subject"] == $s) | .digest' "${2:-$PETRA_ROOT/index.json}"
+}
+
+@test "the record survives export and import through an OCI layout" {
+	dockerfile 'FROM bb:1
+RUN echo x >/x'
+	petra build -q -t exp:1 "$CTX" >/dev/null
+	local rec digest layout="$BATS_TEST_TMPDIR/layout"
+	rec=$(record exp:1)
+	digest=$(digest_of exp:1)
+	petra export exp:1 "oci:$layout:v1"
+	# The layout lists the referrer manifest in its index.json, with its
+	# subject and artifact type; other tools still read the image.
+	local ref
+	ref=$(jq -r '.manifests[] | select(.artifactType == "application/vnd.in-toto+json") | .digest' "$layout/index.json")
+	[ -n "$ref" ]
+	jq -e --arg d "$digest" '.subject.digest == $d and .config.mediaType == "application/vnd.oci.empty.v1+json" and .layers[0].mediaType == "application/vnd.in-toto+json" and .annotations["in-toto.io/predicate-type"] == "https://slsa.dev/provenance/v1"' \
+		"$layout/blobs/sha256/${ref#sha256:}"
+	skopeo inspect "oci:$layout:v1" | jq -e --arg d "$digest" '.Digest == $d'
+	# Into a fresh store: the same record comes back.
+	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra import -q "oci:$layout:v1" --ref back:1 >/dev/null
+	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra inspect --record back:1)" = "$rec" ]
+	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra fsck
+}
+
+@test "gc keeps a record while its image is kept and drops it with the image" {
+	dockerfile 'FROM bb:1
+RUN echo gc >/gc'
+	petra build -q -t gc:1 "$CTX" >/dev/null
+	local digest ref
+	digest=$(digest_of gc:1)
+	ref=$(referrer_entries "$digest")
+	[ -n "$ref" ]
+	# The record's blobs: manifest, statement (the empty config is shared).
+	local statement
+	statement=$(jq -r '.layers[0].digest' "$PETRA_ROOT/blobs/sha256/${ref#sha256:}")
+	petra prune
+	[ -f "$PETRA_ROOT/blobs/sha256/${ref#sha256:}" ]
+	[ -f "$PETRA_ROOT/blobs/sha256/${statement#sha256:}" ]
+	record gc:1 >/dev/null
+	# Images do not list it.
+	[ -z "$(petra images --format json | jq -r --arg r "$ref" '.[] | select(.digest == $r)')" ]
+	petra rmi gc:1
+	petra prune
+	[ ! -e "$PETRA_ROOT/blobs/sha256/${ref#sha256:}" ]
+	[ ! -e "$PETRA_ROOT/blobs/sha256/${statement#sha256:}" ]
+	[ -z "$(referrer_entries "$digest")" ]
+	petra fsck
+}
+
+@test "fsck catches a corrupted record blob" {
+	dockerfile 'FROM bb:1
+RUN echo fsck >/fsck'
+	petra build -q -t fsck:1 "$CTX" >/dev/null
+	petra fsck
+	local ref statement path
+	ref=$(referrer_entries "$(digest_of fsck:1)")
+	statement=$(jq -r '.layers[0].digest' "$PETRA_ROOT/blobs/sha256/${ref#sha256:}")
+	path="$PETRA_ROOT/blobs/sha256/${statement#sha256:}"
+	chmod u+w "$path"
+	sed -i 's/"build"/"BUILD"/' "$path"
+	run -1 petra fsck
+	[[ "$output" == *"$statement"*corrupt* ]]
+	run -1 petra inspect --record fsck:1
+	[[ "$output" == *corrupt* ]]
+}
