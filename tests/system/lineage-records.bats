@@ -163,3 +163,47 @@ RUN echo fsck >/fsck'
 	run -1 petra inspect --record fsck:1
 	[[ "$output" == *corrupt* ]]
 }
+
+@test "harden records the image it hardened and its options" {
+	dockerfile 'FROM bb:1
+RUN mkdir -p /app/data && echo app >/app/run'
+	petra build -q -t hd:1 "$CTX" >/dev/null
+	petra harden hd:1 -t hd:hard --writable /app/data:1m --strip-shells >/dev/null
+	local rec
+	rec=$(record hd:hard)
+	[ "$(echo "$rec" | jq -r .predicate.buildDefinition.externalParameters.producer)" = harden ]
+	[ "$(material "$rec" harden name)" = hd:1 ]
+	[ "sha256:$(material "$rec" harden digest)" = "$(digest_of hd:1)" ]
+	[ "sha256:$(echo "$rec" | jq -r '.subject[0].digest.sha256')" = "$(digest_of hd:hard)" ]
+	local p='.predicate.buildDefinition.externalParameters.parameters'
+	[ "$(echo "$rec" | jq -r "$p.stripShells")" = true ]
+	[ "$(echo "$rec" | jq -r "$p.writable[0].path")" = /app/data ]
+	[ "$(echo "$rec" | jq -r "$p.squash")" = app ]
+	# The input's own record is untouched.
+	[ "$(material "$(record hd:1)" base name)" = bb:1 ]
+}
+
+@test "run --learn --save records the image it learned from" {
+	run petra run --rm --learn --save bb:learned bb:1 sh -c 'mkdir -p /var/cache/x && echo a >/var/cache/x/f'
+	[ "$status" -eq 0 ]
+	local rec
+	rec=$(record bb:learned)
+	[ "$(echo "$rec" | jq -r .predicate.buildDefinition.externalParameters.producer)" = learn ]
+	[ "$(material "$rec" learn name)" = bb:1 ]
+	[ "sha256:$(material "$rec" learn digest)" = "$(digest_of bb:1)" ]
+	echo "$rec" | jq -e '.predicate.buildDefinition.externalParameters.parameters.writablePaths | contains("/var/cache")'
+}
+
+@test "flow records each step's image as made by the flow" {
+	mkdir -p "$BATS_TEST_TMPDIR/flow"
+	printf 'FROM bb:1\nRUN echo flow >/flow\n' >"$BATS_TEST_TMPDIR/flow/Dockerfile"
+	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n' \
+		>"$BATS_TEST_TMPDIR/flow/build.yml"
+	petra flow "$BATS_TEST_TMPDIR/flow/build.yml" >/dev/null 2>&1
+	local rec ext='.predicate.buildDefinition.externalParameters'
+	rec=$(record flow-one:1)
+	[ "$(echo "$rec" | jq -r "$ext.producer")" = flow ]
+	[ "$(echo "$rec" | jq -r "$ext.parameters.flowStep")" = one ]
+	[ "$(echo "$rec" | jq -r "$ext.parameters.flowFile")" = "$BATS_TEST_TMPDIR/flow/build.yml" ]
+	[ "$(material "$rec" base name)" = bb:1 ]
+}
