@@ -6,7 +6,13 @@
 # annotations as buildah writes them.
 
 load build-helpers
+load registry-helpers
 bats_require_minimum_version 1.5.0
+
+teardown() {
+	registry_teardown
+	assert_build_clean
+}
 
 SLSA=https://slsa.dev/provenance/v1
 
@@ -206,4 +212,44 @@ RUN mkdir -p /app/data && echo app >/app/run'
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowStep")" = one ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowFile")" = "$BATS_TEST_TMPDIR/flow/build.yml" ]
 	[ "$(material "$rec" base name)" = bb:1 ]
+}
+
+@test "push carries the record to a registry, pull and copy bring it back" {
+	start_registry_with
+	dockerfile 'FROM bb:1
+RUN echo pushed >/pushed'
+	petra build -q -t pushme:1 "$CTX" >/dev/null
+	local rec digest
+	rec=$(record pushme:1)
+	digest=$(digest_of pushme:1)
+	run petra push --tls-verify=false pushme:1 "$REG/pushme:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pushed 1 referrer"* ]]
+	# docker-registry 2.8 has no referrers API: the sha256-<hex> tag's index.
+	local tagged ref
+	tagged=$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/pushme/manifests/sha256-${digest#sha256:}")
+	[ "$(echo "$tagged" | jq -r '.manifests | length')" = 1 ]
+	[ "$(echo "$tagged" | jq -r '.manifests[0].artifactType')" = application/vnd.in-toto+json ]
+	ref=$(echo "$tagged" | jq -r '.manifests[0].digest')
+	curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG/v2/pushme/manifests/$ref" | jq -e --arg d "$digest" '.subject.digest == $d'
+	# Pushed again: the index is updated, not duplicated or replaced.
+	petra push -q --tls-verify=false pushme:1 "$REG/pushme:1" >/dev/null
+	[ "$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/pushme/manifests/sha256-${digest#sha256:}" | jq -r '.manifests | length')" = 1 ]
+	# Pulled into a fresh store: the same record.
+	local fresh="$BATS_TEST_TMPDIR/fresh"
+	PETRA_ROOT=$fresh petra pull -q --tls-verify=false "$REG/pushme:1" >/dev/null
+	[ "$(PETRA_ROOT=$fresh petra inspect --record "$REG/pushme:1")" = "$rec" ]
+	PETRA_ROOT=$fresh petra fsck
+	# copy: store -> registry, registry -> store, registry -> registry.
+	petra copy -q --tls-verify=false pushme:1 "docker://$REG/copied:1" >/dev/null
+	curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/copied/manifests/sha256-${digest#sha256:}" | jq -e --arg r "$ref" '.manifests[0].digest == $r'
+	PETRA_ROOT="$BATS_TEST_TMPDIR/c2" petra copy -q --tls-verify=false "docker://$REG/copied:1" back:1 >/dev/null
+	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/c2" petra inspect --record back:1)" = "$rec" ]
+	PETRA_ROOT="$BATS_TEST_TMPDIR/c3" petra copy -q --tls-verify=false "docker://$REG/copied:1" "docker://$REG/again:1" >/dev/null
+	curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/again/manifests/sha256-${digest#sha256:}" | jq -e --arg r "$ref" '.manifests[0].digest == $r'
 }
