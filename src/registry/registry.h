@@ -61,6 +61,21 @@ int registry_copy_referrers(struct petra_store *store, const char *src, const ch
 			    const char *subject, const struct registry_options *options,
 			    size_t *copied, struct petra_error **err);
 
+/* The store's referrers of `subject` (its build record; and theirs, a
+ * signature of the record) to the registry reference dest: blobs, then
+ * each referrer manifest by digest; a registry that does not answer
+ * OCI-Subject (no referrers API) gets the "sha256-<hex>" tag's index
+ * updated (what it listed is kept). *pushed receives how many. */
+int registry_push_referrers(struct petra_store *store, const char *dest, const char *subject,
+			    const struct registry_options *options, size_t *pushed,
+			    struct petra_error **err);
+/* The referrers of `subject` in the registry reference src (the referrers
+ * API, else the tag schema) into the store, verified, each added as a
+ * referrer of subject. *pulled receives how many. */
+int registry_pull_referrers(struct petra_store *store, const char *src, const char *subject,
+			    const struct registry_options *options, size_t *pulled,
+			    struct petra_error **err);
+
 /* The manifest (after platform resolution) and config of a remote image,
  * both verified, without touching a store. *digest gets the manifest's. */
 int registry_inspect(const char *ref, const struct registry_options *options, json_t **manifest,
