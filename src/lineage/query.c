@@ -55,7 +55,8 @@ static void image_fill(struct lineage_image *im, const json_t *manifest, const j
 	json_t *annotations = json_object_get(manifest, "annotations");
 	copy_digest(im->base_digest, json_get_string(annotations, LINEAGE_ANNOTATION_BASE_DIGEST));
 	const char *base_name = json_get_string(annotations, LINEAGE_ANNOTATION_BASE_NAME);
-	im->base_name = base_name ? xstrdup(base_name) : NULL;
+	/* buildah writes an empty one for a final stage FROM scratch. */
+	im->base_name = base_name && *base_name ? xstrdup(base_name) : NULL;
 	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	size_t i;
 	json_t *v;
@@ -452,6 +453,91 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 						text, strlen(text), 0644, &ignored);
 	}
 	return 0;
+}
+
+/* ---- a registry's repositories ----------------------------------------- */
+
+/* The referrers tag schema's tags ("sha256-<hex>") list referrers, not
+ * images. */
+static bool is_referrers_tag(const char *tag)
+{
+	if (strncmp(tag, "sha256-", 7) || strlen(tag) != 7 + 64)
+		return false;
+	return strspn(tag + 7, "0123456789abcdef") == 64;
+}
+
+/* The newest build record of the image `ref` (digest) in its registry. */
+static int registry_record(const char *ref, const char *digest,
+			   const struct registry_options *options, struct lineage_image *im,
+			   struct petra_error **err)
+{
+	struct registry_referrer *refs = NULL;
+	size_t n = 0;
+	if (registry_read_referrers(ref, digest, LINEAGE_ARTIFACT_TYPE, LINEAGE_ARTIFACT_TYPE,
+				    options, &refs, &n, err) < 0)
+		return -1;
+	int r = 0;
+	/* The last listed is taken for the newest, as in the store. */
+	for (size_t i = n; i-- > 0;) {
+		if (!refs[i].layer)
+			continue;
+		struct lineage_record record;
+		r = lineage_record_parse(refs[i].layer, refs[i].layer_len, &record, err);
+		if (r < 0) {
+			r = petra_error_prefix(err, "build record %s of %s", refs[i].digest, ref);
+			break;
+		}
+		im->record = (struct lineage_record){.producer = steal_pointer(&record.producer),
+						     .materials = steal_pointer(&record.materials),
+						     .n_materials = record.n_materials};
+		record.n_materials = 0;
+		lineage_record_release(&record);
+		im->has_record = true;
+		break;
+	}
+	registry_referrers_free(refs, n);
+	return r;
+}
+
+int lineage_images_from_registry(const char *const *repos, size_t n_repos,
+				 const struct registry_options *options, struct lineage_images *out,
+				 struct petra_error **err)
+{
+	*out = (struct lineage_images){0};
+	size_t alloc = 0;
+	int r = 0;
+	for (size_t k = 0; k < n_repos && r == 0; k++) {
+		_cleanup_strvec_ struct strvec tags = STRVEC_INIT;
+		r = registry_list_tags(repos[k], options, &tags, err);
+		for (size_t t = 0; r == 0 && t < tags.n; t++) {
+			if (is_referrers_tag(tags.v[t]))
+				continue;
+			_cleanup_free_ char *ref = xasprintf("%s:%s", repos[k], tags.v[t]);
+			_cleanup_json_ json_t *manifest = NULL, *config = NULL;
+			char digest[OCI_DIGEST_SIZE];
+			r = registry_inspect(ref, options, &manifest, &config, digest, err);
+			if (r < 0)
+				break;
+			struct lineage_image *im = NULL;
+			for (size_t i = 0; i < out->n && !im; i++)
+				if (!strcmp(out->v[i].digest, digest))
+					im = &out->v[i];
+			if (im) {
+				strvec_push(&im->names, ref);
+				continue;
+			}
+			xgrow((void **)&out->v, &alloc, out->n + 1, sizeof(*out->v));
+			im = &out->v[out->n++];
+			memset(im, 0, sizeof(*im));
+			snprintf(im->digest, sizeof(im->digest), "%s", digest);
+			strvec_push(&im->names, ref);
+			image_fill(im, manifest, config);
+			r = registry_record(ref, digest, options, im, err);
+		}
+	}
+	if (r < 0)
+		lineage_images_release(out);
+	return r;
 }
 
 /* ---- layer prefixes ----------------------------------------------------- */
@@ -941,6 +1027,24 @@ int lineage_derived_from(struct petra_store *store, const char *base,
 	*out = (struct lineage_derivations){0};
 	struct lineage_images images;
 	if (lineage_images_from_store(store, &images, err) < 0)
+		return -1;
+	char digest[OCI_DIGEST_SIZE];
+	_cleanup_strvec_ struct strvec diff_ids = STRVEC_INIT;
+	int r = resolve_base(store, &images, base, digest, &diff_ids, err);
+	if (r == 0)
+		r = lineage_derive(&images, digest, diff_ids.n ? &diff_ids : NULL, out, err);
+	lineage_images_release(&images);
+	return r;
+}
+
+int lineage_derived_from_registry(struct petra_store *store, const char *const *repos,
+				  size_t n_repos, const struct registry_options *options,
+				  const char *base, struct lineage_derivations *out,
+				  struct petra_error **err)
+{
+	*out = (struct lineage_derivations){0};
+	struct lineage_images images;
+	if (lineage_images_from_registry(repos, n_repos, options, &images, err) < 0)
 		return -1;
 	char digest[OCI_DIGEST_SIZE];
 	_cleanup_strvec_ struct strvec diff_ids = STRVEC_INIT;

@@ -81,6 +81,29 @@ int registry_pull_referrers(struct petra_store *store, const char *src, const ch
 int registry_inspect(const char *ref, const struct registry_options *options, json_t **manifest,
 		     json_t **config, char digest[OCI_DIGEST_SIZE], struct petra_error **err);
 
+/* ---- reading a repository without a store (lineage queries) ---- */
+
+/* The tags of `repository` ("HOST/REPO", no tag), every page of
+ * /v2/<name>/tags/list, in the registry's order. */
+int registry_list_tags(const char *repository, const struct registry_options *options,
+		       struct strvec *tags, struct petra_error **err);
+/* One referrer read into memory: its manifest, and the content of its
+ * first layer of the media type asked for (NULL when it has none). */
+struct registry_referrer {
+	char digest[OCI_DIGEST_SIZE];
+	json_t *manifest;
+	char *layer;
+	size_t layer_len;
+};
+/* The referrers of `subject` in the repository of `ref` whose artifactType
+ * is artifact_type (NULL: all), manifest and layer (of layer_type, NULL:
+ * none) each verified against its digest, in the order the registry lists
+ * them. Nothing is stored. */
+int registry_read_referrers(const char *ref, const char *subject, const char *artifact_type,
+			    const char *layer_type, const struct registry_options *options,
+			    struct registry_referrer **out, size_t *n, struct petra_error **err);
+void registry_referrers_free(struct registry_referrer *v, size_t n);
+
 /* Check credentials against `registry` ("host[:port]", docker.io when
  * NULL) and store them in the auth file (written atomically, mode 0600). */
 int registry_login(const char *registry, const char *user, const char *password,
