@@ -36,8 +36,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "      --all              every running container (that matches the filters)\n"
-    "  -f, --filter FILTER    image=REF, base=DIGEST, label=K[=V], name=NAME,\n"
-    "                         id=PREFIX (repeatable; all must match)\n"
+    "  -f, --filter FILTER    image=REF, base=DIGEST, derived-from=REF, label=K[=V],\n"
+    "                         name=NAME, id=PREFIX (repeatable; all must match)\n"
     "      --dry-run          list the containers, run nothing\n"
     "  -j, --jobs N           with --all or --run: containers at once (default 8)\n"
     "      --timeout S        with --all or --run: kill the command, and all it\n"
@@ -160,15 +160,23 @@ static int exec_all(struct cli *cli, const struct strvec *filters,
 		cli_fail(err);
 		return EXEC_EXIT_FAIL;
 	}
+	/* derived-from is worked out once here, not per container. */
+	struct runtime_filters *matcher = NULL;
+	if (runtime_filters_new(store, (const char *const *)filters->v, filters->n, &matcher,
+				&err) < 0) {
+		runtime_containers_free(list, n);
+		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
 	struct cli_fleet_target *targets = NULL;
 	size_t n_targets = 0, alloc = 0;
 	_cleanup_free_ struct container_target *ctxs = xcalloc(n ? n : 1, sizeof(*ctxs));
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct runtime_container *ct = &list[i];
-		bool match = ct->running;
-		for (size_t k = 0; match && k < filters->n; k++)
-			r = runtime_filter_match(store, ct, filters->v[k], &match, &err);
+		bool match = false;
+		if (ct->running)
+			r = runtime_filters_match(matcher, ct, &match, &err);
 		if (r < 0 || !match)
 			continue;
 		const char *name = ct->name ? ct->name : ct->id;
@@ -192,6 +200,7 @@ static int exec_all(struct cli *cli, const struct strvec *filters,
 	else
 		status = fleet(targets, n_targets, f);
 	cli_fleet_targets_free(targets, n_targets);
+	runtime_filters_free(matcher);
 	runtime_containers_free(list, n);
 	return status;
 }
