@@ -2,6 +2,7 @@
 /* petra exec: a command in one running container, or in all that match. */
 #include "cli.h"
 #include "kube/kube.h"
+#include "lineage/lineage.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -30,9 +31,10 @@ static const char usage[] =
     "With --kubernetes, read PODS.json (kubectl get pods -A -o json; - for stdin),\n"
     "look up each running container's image digest (status.*containerStatuses[]\n"
     ".imageID) in the store, and print a `kubectl exec -n NS POD -c CONTAINER --\n"
-    "COMMAND...` line for each that matches the filters (image=REF); a digest\n"
-    "the store does not hold is reported as unknown. --run runs them through\n"
-    "the kubectl on PATH (configured for the cluster), as --all runs its own.\n"
+    "COMMAND...` line for each that matches the filters (derived-from=REF,\n"
+    "image=REF); a digest the store does not hold is reported as unknown.\n"
+    "--run runs them through the kubectl on PATH (configured for the cluster),\n"
+    "as --all runs its own.\n"
     "\n"
     "Options:\n"
     "      --all              every running container (that matches the filters)\n"
@@ -217,16 +219,23 @@ static const char *const pod_decision_names[] = {"target", "unknown", "no match"
 /* The filters of --kubernetes, resolved once against the store. */
 struct pod_filters {
 	struct strvec images; /* image=REF: the manifest digests */
+	/* derived-from=REF: the store images derived from each REF */
+	struct lineage_derivations *derived;
+	size_t n_derived;
 };
 
 static void pod_filters_release(struct pod_filters *f)
 {
 	strvec_clear(&f->images);
+	for (size_t i = 0; i < f->n_derived; i++)
+		lineage_derivations_release(&f->derived[i]);
+	free(f->derived);
 }
 
 static bool kube_filter_valid(const char *filter)
 {
-	return !strncmp(filter, "image=", 6) && filter[6];
+	return (!strncmp(filter, "image=", 6) && filter[6]) ||
+	       (!strncmp(filter, "derived-from=", 13) && filter[13]);
 }
 
 static int pod_filters_load(struct petra_store *store, const struct strvec *filters,
@@ -234,9 +243,16 @@ static int pod_filters_load(struct petra_store *store, const struct strvec *filt
 {
 	for (size_t i = 0; i < filters->n; i++) {
 		const char *value = strchr(filters->v[i], '=') + 1;
+		if (!strncmp(filters->v[i], "derived-from=", 13)) {
+			f->derived = xrealloc(f->derived, (f->n_derived + 1) * sizeof(*f->derived));
+			if (lineage_derived_from(store, value, &f->derived[f->n_derived], err) < 0)
+				return petra_error_prefix(err, "filter \"%s\"", filters->v[i]);
+			f->n_derived++;
+			continue;
+		}
 		struct oci_descriptor desc;
 		if (petra_store_resolve(store, value, &desc, NULL, err) < 0)
-			return petra_error_prefix(err, "filter \"%s\": ", filters->v[i]);
+			return petra_error_prefix(err, "filter \"%s\"", filters->v[i]);
 		strvec_push(&f->images, desc.digest);
 		oci_descriptor_release(&desc);
 	}
@@ -310,6 +326,9 @@ static enum pod_decision pod_decide(struct petra_store *store, const struct pod_
 	}
 	for (size_t i = 0; i < f->images.n; i++)
 		if (strcmp(f->images.v[i], manifest) != 0)
+			return POD_NO_MATCH;
+	for (size_t i = 0; i < f->n_derived; i++)
+		if (!lineage_derivations_find(&f->derived[i], manifest))
 			return POD_NO_MATCH;
 	return POD_TARGET;
 }
@@ -452,6 +471,15 @@ static int exec_kubernetes(struct cli *cli, const char *pods_path, const struct 
 			continue;
 		}
 		json_object_set_new(o, "command", strvec_json(&argv));
+		/* How it derives from the (first) derived-from base. */
+		const struct lineage_derivation *how =
+		    pf.n_derived ? lineage_derivations_find(&pf.derived[0], manifest) : NULL;
+		if (how) {
+			json_t *path = json_array();
+			for (size_t k = 0; k < how->n_path; k++)
+				json_array_append_new(path, json_string(how->path[k]));
+			json_object_set_new(o, "path", path);
+		}
 		if (!run || f->dry_run) {
 			json_array_append_new(listing, o);
 			continue;
@@ -546,7 +574,8 @@ static int parse_kubernetes(int argc, char **argv, struct exec_args *a, const ch
 {
 	for (size_t i = 0; i < a->filters.n; i++)
 		if (!kube_filter_valid(a->filters.v[i])) {
-			cli_usage("exec", "filter \"%s\": --kubernetes takes image=REF",
+			cli_usage("exec",
+				  "filter \"%s\": --kubernetes takes derived-from=REF or image=REF",
 				  a->filters.v[i]);
 			return EXEC_EXIT_FAIL;
 		}

@@ -4,35 +4,26 @@
 # and exec --kubernetes over `kubectl get pods -A -o json` output.
 
 load runtime-helpers
+load lineage-fixture
 bats_require_minimum_version 1.5.0
 
-# A small hierarchy (the shape of issue 15's): base:1 -> app-a:1 (FROM
-# base, RUN), app-c:1 (FROM base, COPY only); other:1 unrelated.
+# Issue 15's hierarchy (lineage-fixture.bash): base:1 -> runtime:1 ->
+# app-a:1, app-c:1 (FROM base:1, COPY only), other:1 unrelated. Then base:1
+# is superseded: app-a:1 is built again FROM base:2, the old one kept as
+# app-a:old, as the containers already running still run it.
 setup_file() {
 	export PETRA_ROOT="$BATS_FILE_TMPDIR/store"
-	local rootfs="$BATS_FILE_TMPDIR/rootfs"
-	make_runtime_rootfs "$rootfs"
-	ln -sf busybox "$rootfs/bin/yes"
-	ln -sf busybox "$rootfs/bin/setsid"
-	import_with_config base:1 "$rootfs" --config.cmd /bin/sh
-	local ctx="$BATS_FILE_TMPDIR/ctx"
+	LINEAGE_FIXTURE_NO_BUILDAH=1 lineage_fixture "$BATS_FILE_TMPDIR/fixture"
+	petra tag app-a:1 app-a:old
+	local ctx="$BATS_FILE_TMPDIR/app-a-new"
 	mkdir -p "$ctx"
-	echo c >"$ctx/c.txt"
-	printf 'FROM base:1\nRUN echo a >/a\n' >"$ctx/Dockerfile.a"
-	printf 'FROM base:1\nCOPY c.txt /c\n' >"$ctx/Dockerfile.c"
-	petra build -q -t app-a:1 -f "$ctx/Dockerfile.a" "$ctx" >/dev/null
-	petra build -q -t app-c:1 -f "$ctx/Dockerfile.c" "$ctx" >/dev/null
-	cp -a "$rootfs" "$BATS_FILE_TMPDIR/other-rootfs"
-	echo other >"$BATS_FILE_TMPDIR/other-rootfs/etc/other"
-	import_with_config other:1 "$BATS_FILE_TMPDIR/other-rootfs" --config.cmd /bin/sh
-	BASE_DIGEST=$(petra images --format json |
-		jq -r '.[] | select(.name == "base" and .tag == "1") | .digest')
-	export BASE_DIGEST
+	printf 'FROM base:2\nRUN echo app-a >/app-a-new\n' >"$ctx/Dockerfile"
+	petra build -q -t app-a:1 "$ctx" >/dev/null
 }
 
 setup() {
 	runtime_setup
-	DERIVED="base=$BASE_DIGEST"
+	DERIVED="derived-from=base:1"
 }
 
 teardown() {
@@ -41,14 +32,18 @@ teardown() {
 
 # A detached container that waits, with a tmpfs at /data to leave marks in.
 start() {
-	petra run -d --tmpfs /data --name "$2" "$1" sh -c 'while :; do sleep 0.05; done' >/dev/null
+	petra run -d --tmpfs /data:mode=1777 --name "$2" "$1" \
+		sh -c 'while :; do sleep 0.05; done' >/dev/null
 }
 
+# Containers of the old app-a (a1, a2), of app-c (c1), of other (o1) and
+# of the new app-a (n1).
 start_fleet() {
-	start app-a:1 a1
-	start app-a:1 a2
+	start app-a:old a1
+	start app-a:old a2
 	start app-c:1 c1
 	start other:1 o1
+	start app-a:1 n1
 }
 
 @test "exec --all reaches exactly the derived containers, in parallel, grouped by output" {
@@ -56,8 +51,8 @@ start_fleet() {
 	# --dry-run lists the targets and runs nothing.
 	run -0 petra exec --all --filter "$DERIVED" --dry-run -- sh -c 'echo ran >/data/mark'
 	[ "${#lines[@]}" -eq 4 ]
-	[[ "${lines[0]}" =~ ^[0-9a-f]{12}\ a1\ app-a:1$ ]]
-	[[ "${lines[1]}" =~ ^[0-9a-f]{12}\ a2\ app-a:1$ ]]
+	[[ "${lines[0]}" =~ ^[0-9a-f]{12}\ a1\ app-a:old$ ]]
+	[[ "${lines[1]}" =~ ^[0-9a-f]{12}\ a2\ app-a:old$ ]]
 	[[ "${lines[2]}" =~ ^[0-9a-f]{12}\ c1\ app-c:1$ ]]
 	[ "${lines[3]}" = "3 targets (dry run: nothing was run)" ]
 	run -1 petra exec a1 cat /data/mark
@@ -72,18 +67,19 @@ start_fleet() {
 	[ "${lines[1]}" = "a1, a2, c1" ]
 	[ "${lines[2]}" = "----------------" ]
 	[ "${lines[3]}" = "patched" ]
-	[[ "${lines[4]}" =~ ^[0-9a-f]{12}\ a1\ app-a:1\ ok\ \(exit\ 0\)\ [0-9]+\.[0-9]{3}s$ ]]
-	[[ "${lines[5]}" =~ ^[0-9a-f]{12}\ a2\ app-a:1\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
+	[[ "${lines[4]}" =~ ^[0-9a-f]{12}\ a1\ app-a:old\ ok\ \(exit\ 0\)\ [0-9]+\.[0-9]{3}s$ ]]
+	[[ "${lines[5]}" =~ ^[0-9a-f]{12}\ a2\ app-a:old\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
 	[[ "${lines[6]}" =~ ^[0-9a-f]{12}\ c1\ app-c:1\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
 	[ "${lines[7]}" = "3 ok, 0 failed, 0 timed out" ]
 	[ "${#lines[@]}" -eq 8 ]
 	run -0 petra exec c1 cat /data/mark
 	[ "$output" = patched ]
 	run -1 petra exec o1 cat /data/mark
+	run -1 petra exec n1 cat /data/mark
 	# Different outputs: one block each, in the order of the targets; a
 	# failure is reported and makes the status 1, the others still run.
 	run -1 petra exec --all --filter "$DERIVED" -- \
-		sh -c 'if [ -e /a ]; then echo built by RUN; else echo copied; exit 3; fi'
+		sh -c 'if [ -e /opt/runtime/app-a ]; then echo built by RUN; else echo copied; exit 3; fi'
 	[ "${lines[1]}" = "a1, a2" ]
 	[ "${lines[3]}" = "built by RUN" ]
 	[ "${lines[4]}" = "----------------" ]
@@ -94,9 +90,9 @@ start_fleet() {
 	# Targets that print nothing have no block.
 	run -0 petra exec --all --filter "$DERIVED" -- true
 	[ "${#lines[@]}" -eq 4 ]
-	[[ "${lines[0]}" == *" a1 app-a:1 ok (exit 0) "* ]]
+	[[ "${lines[0]}" == *" a1 app-a:old ok (exit 0) "* ]]
 	# Other filters choose as before.
-	run -0 petra exec --all --filter name=o1 -- cat /etc/other
+	run -0 petra exec --all --filter name=o1 -- cat /etc/other-release
 	[ "${lines[1]}" = o1 ]
 	[ "${lines[3]}" = other ]
 }
@@ -106,7 +102,7 @@ start_fleet() {
 	# In c1 the command hangs, with a child in its group and one in a
 	# session of its own; elsewhere it ends at once.
 	run -1 petra exec --all --filter "$DERIVED" --timeout 8 --format json -- \
-		sh -c '[ -e /c ] || { echo quick; exit 0; }; sleep 1001 & setsid sleep 1002 & echo hanging; sleep 1003'
+		sh -c '[ -e /srv/app-c ] || { echo quick; exit 0; }; sleep 1001 & busybox setsid sleep 1002 & echo hanging; sleep 1003'
 	echo "$output" | jq -e 'length == 3'
 	echo "$output" | jq -e '[.[] | select(.name == "c1")][0] |
 		.status == "timed out" and .exit_code == 124 and .output == "hanging\n" and .duration_ms >= 8000'
@@ -114,7 +110,7 @@ start_fleet() {
 	echo "$output" | jq -e '[.[] | select(.name != "c1")] | length == 2 and
 		all(.status == "ok" and .exit_code == 0 and .output == "quick\n" and .duration_ms < 4000)'
 	# Nothing of the command is left in the container.
-	run -0 petra exec c1 ps -o args
+	run -0 petra exec c1 busybox ps -o args
 	[[ "$output" != *"sleep 100"* ]]
 	# The text report says it, and the summary counts it.
 	run -1 petra exec --all --filter name=c1 --timeout 0.5 -- sleep 1004
@@ -123,11 +119,11 @@ start_fleet() {
 }
 
 @test "exec --all keeps output bounded and says where it was cut" {
-	start app-a:1 a1
-	run -0 petra exec --all --filter name=a1 -- sh -c 'yes | head -c 200000'
+	start app-a:old a1
+	run -0 petra exec --all --filter name=a1 -- sh -c 'busybox yes | head -c 200000'
 	[ "${lines[1]}" = a1 ]
 	[[ "$output" == *$'\n'"[output cut: the first 65536 of 200000 bytes]"$'\n'* ]]
-	run -0 petra exec --all --filter name=a1 --format json -- sh -c 'yes | head -c 200000; echo err >&2'
+	run -0 petra exec --all --filter name=a1 --format json -- sh -c 'busybox yes | head -c 200000; echo err >&2'
 	echo "$output" | jq -e '.[0] | .output_bytes == 200004 and .output_cut and (.output | length) == 65536'
 }
 
@@ -144,16 +140,17 @@ start_fleet() {
 }
 
 # pods.json: `kubectl get pods -A -o json` as a cluster running the
-# hierarchy's images would print it, every form of image ID kubelets
-# report, init and ephemeral containers, a container not running, a
-# digest the store does not hold, a pod not scheduled yet.
+# hierarchy's images would print it: old digests (app-a:old, app-c:1,
+# derived from base:1) and a new one (app-a:1, FROM base:2), every form of
+# image ID kubelets report, init and ephemeral containers, containers not
+# running, a digest the store does not hold, pods not scheduled yet.
 write_pods() {
-	local a c o unknown cfg
-	a=$(digest_of app-a 1) c=$(digest_of app-c 1) o=$(digest_of other 1)
+	local a c o n unknown cfg
+	a=$(digest_of app-a old) c=$(digest_of app-c 1) o=$(digest_of other 1) n=$(digest_of app-a 1)
+	unknown=sha256:$(printf unknown | sha256sum | cut -d' ' -f1)
 	# containerd names an image pulled by no digest by its config's.
 	cfg=$(petra inspect app-c:1 | jq -r '.[0].manifest.config.digest')
-	unknown=sha256:$(printf unknown | sha256sum | cut -d' ' -f1)
-	jq -n --arg a "$a" --arg c "$c" --arg o "$o" --arg u "$unknown" --arg cfg "$cfg" '
+	jq -n --arg a "$a" --arg c "$c" --arg o "$o" --arg n "$n" --arg u "$unknown" --arg cfg "$cfg" '
 	def st(name; id; state): {name: name, image: "img", imageID: id, ready: true,
 		restartCount: 0, started: (state == "running"), state: {(state): {}}};
 	{apiVersion: "v1", kind: "List", metadata: {resourceVersion: ""}, items: [
@@ -167,6 +164,9 @@ write_pods() {
 	   status: {phase: "Running",
 	     containerStatuses: [st("app"; $c; "running")],
 	     ephemeralContainerStatuses: [st("debugger"; "reg.example/app-a@" + $a; "running")]}},
+	  {apiVersion: "v1", kind: "Pod", metadata: {name: "web-3", namespace: "prod"},
+	   status: {phase: "Running",
+	     containerStatuses: [st("app"; "docker-pullable://reg.example/app-a@" + $n; "running")]}},
 	  {apiVersion: "v1", kind: "Pod", metadata: {name: "job-x", namespace: "staging"},
 	   status: {phase: "Running",
 	     containerStatuses: [st("main"; "docker-pullable://reg.example/gone@" + $u; "running"),
@@ -185,33 +185,44 @@ digest_of() {
 @test "exec --kubernetes prints the kubectl exec commands of the matching running containers" {
 	cd "$BATS_TEST_TMPDIR"
 	write_pods
-	local a c u
-	a=$(digest_of app-a 1) c=$(digest_of app-c 1)
-	run -0 petra exec --kubernetes pods.json --filter image=app-a:1 -- sh -c "echo it's patched"
+	local c
+	c=$(digest_of app-c 1)
+	# derived-from=base:1: the old app-a and app-c (by repo digest, bare
+	# digest, config digest), not other, not the new app-a, not what has
+	# stopped; the unknown digest said.
+	run -0 petra exec --kubernetes pods.json --filter derived-from=base:1 -- sh -c "echo it's patched"
 	[ "${lines[0]}" = "kubectl exec -n prod web-1 -c app -- sh -c 'echo it'\\''s patched'" ]
-	[ "${lines[1]}" = "kubectl exec -n prod web-2 -c debugger -- sh -c 'echo it'\\''s patched'" ]
-	[[ "${lines[2]}" == "# unknown: staging/job-x/main runs docker-pullable://reg.example/gone@sha256:"*": not in the store, its lineage is unknown" ]]
-	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[1]}" = "kubectl exec -n prod web-2 -c app -- sh -c 'echo it'\\''s patched'" ]
+	[ "${lines[2]}" = "kubectl exec -n prod web-2 -c debugger -- sh -c 'echo it'\\''s patched'" ]
+	[ "${lines[3]}" = "kubectl exec -n staging job-x -c local -- sh -c 'echo it'\\''s patched'" ]
+	[[ "${lines[4]}" == "# unknown: staging/job-x/main runs docker-pullable://reg.example/gone@sha256:"*": not in the store, its lineage is unknown" ]]
+	[ "${#lines[@]}" -eq 5 ]
 	# What the shell reads back is the command as given.
-	run -0 sh -c "$(petra exec --kubernetes pods.json --filter image=app-a:1 -- printf '%s|' "a b" "it's" '$HOME' | head -n 1 | sed 's/^kubectl exec -n prod web-1 -c app -- //')"
+	run -0 sh -c "$(petra exec --kubernetes pods.json --filter image=app-a:old -- printf '%s|' "a b" "it's" '$HOME' | head -n 1 | sed 's/^kubectl exec -n prod web-1 -c app -- //')"
 	[ "$output" = "a b|it's|\$HOME|" ]
+	# derived-from=base:2: only the new app-a.
+	run -0 petra exec --kubernetes pods.json --filter derived-from=base:2 -- true
+	[ "${lines[0]}" = "kubectl exec -n prod web-3 -c app -- true" ]
+	[ "${#lines[@]}" -eq 2 ]
 	# No filter: every running container the store knows.
 	run -0 petra exec --kubernetes pods.json -- true
-	[ "${lines[0]}" = "kubectl exec -n prod web-1 -c app -- true" ]
 	[ "${lines[1]}" = "kubectl exec -n prod web-1 -c sidecar -- true" ]
-	[ "${lines[2]}" = "kubectl exec -n prod web-2 -c app -- true" ]
-	[ "${lines[3]}" = "kubectl exec -n prod web-2 -c debugger -- true" ]
-	[ "${lines[4]}" = "kubectl exec -n staging job-x -c local -- true" ]
-	[ "${#lines[@]}" -eq 6 ]
-	# json: every container, and what was decided for it.
-	run -0 petra exec --kubernetes pods.json --filter image=app-c:1 --format json -- true
-	echo "$output" | jq -e 'length == 8'
-	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")][0] ==
+	[ "${lines[4]}" = "kubectl exec -n prod web-3 -c app -- true" ]
+	[ "${#lines[@]}" -eq 7 ]
+	# json: every container, what was decided for it, and the lineage.
+	run -0 petra exec --kubernetes pods.json --filter derived-from=base:1 --format json -- true
+	echo "$output" | jq -e 'length == 9'
+	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")][1] | del(.path) ==
 		{namespace: "prod", pod: "web-2", container: "app", kind: "container", running: true,
 		 image: "img", image_id: $c, digest: $c, manifest: $c, decision: "target",
 		 command: ["kubectl", "exec", "-n", "prod", "web-2", "-c", "app", "--", "true"]}'
-	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")][1] |
+	echo "$output" | jq -e '[.[] | select(.decision == "target")][1].path |
+		length == 2 and (.[0] | startswith("app-c:1@")) and (.[1] | startswith("base:1@"))'
+	echo "$output" | jq -e '[.[] | select(.decision == "target")][0].path |
+		length == 3 and (.[1] | startswith("runtime:1@"))'
+	echo "$output" | jq -e --arg c "$c" '[.[] | select(.decision == "target")][3] |
 		.container == "local" and .manifest == $c and .digest != $c'
+	echo "$output" | jq -e '[.[] | select(.decision == "no match") | .pod + "/" + .container] == ["web-1/sidecar", "web-3/app"]'
 	echo "$output" | jq -e '[.[] | select(.decision == "not running") | .container] == ["setup", "next"]'
 	echo "$output" | jq -e '[.[] | select(.decision == "unknown") | .pod] == ["job-x"]'
 	echo "$output" | jq -e '[.[] | select(.kind == "init" or .kind == "ephemeral") | .container] == ["setup", "debugger"]'
@@ -258,7 +269,7 @@ SH
 	chmod +x bin/kubectl
 	export KUBECTL_LOG="$BATS_TEST_TMPDIR/log"
 	mkdir "$KUBECTL_LOG"
-	PATH="$PWD/bin:$PATH" run -1 petra exec --kubernetes pods.json --filter image=app-a:1 \
+	PATH="$PWD/bin:$PATH" run -1 petra exec --kubernetes pods.json --filter image=app-a:old \
 		--run --timeout 5 -- sh -c 'echo patched'
 	[ "${lines[0]}" = "petra: warning: staging/job-x/main runs docker-pullable://reg.example/gone@$(printf unknown | sha256sum | cut -d' ' -f1 | sed 's/^/sha256:/'): not in the store, its lineage is unknown" ]
 	[ "${lines[1]}" = "----------------" ]
