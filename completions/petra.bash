@@ -98,7 +98,7 @@ _petra() {
 		compopt -o nospace 2>/dev/null
 		return
 		;;
-	--policy | -o | --output | --file | -f | --secret | -v | --volume)
+	--policy | -o | --output | --file | -f | --secret | -v | --volume | --kubernetes)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;

@@ -405,6 +405,7 @@ static int run_kubectl(void *ctx, int out_fd, unsigned timeout_ms, int *exit_cod
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	struct sandbox_wait_options wo = {
+	    .pty_master = -1,
 	    .timeout_ms = timeout_ms,
 	    .timeout_kills_descendants = true,
 	};

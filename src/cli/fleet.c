@@ -106,21 +106,23 @@ static int fleet_start(struct cli_fleet_target *t, unsigned timeout_ms, struct p
 	return 0;
 }
 
-/* Keep what fits under the cap, count all of it; false at the end (or
- * nothing more to read now, with nonblocking). */
-static bool fleet_read_output(struct cli_fleet_target *t, size_t cap)
+/* Keep what fits under the cap, count all of it: 1 after reading some,
+ * 0 at the end, -1 when there is nothing more now (or an error). */
+static int fleet_read_output(struct cli_fleet_target *t, size_t cap)
 {
 	char buf[8192];
 	ssize_t n = read(t->out_fd, buf, sizeof(buf));
 	if (n < 0 && errno == EINTR)
-		return true;
-	if (n <= 0)
-		return false;
+		return 1;
+	if (n < 0)
+		return errno == EAGAIN ? -1 : 0;
+	if (n == 0)
+		return 0;
 	if (t->output.len < cap)
 		strbuf_add(&t->output, buf,
 			   (size_t)n < cap - t->output.len ? (size_t)n : cap - t->output.len);
 	t->output_total += (uint64_t)n;
-	return true;
+	return 1;
 }
 
 /* The worker ended (result pipe at its end, or killed): take what the
@@ -129,7 +131,7 @@ static bool fleet_read_output(struct cli_fleet_target *t, size_t cap)
 static void fleet_finish(struct cli_fleet_target *t, size_t cap, bool killed, unsigned timeout_ms)
 {
 	t->duration_ms = now_ms() - t->start_ms;
-	while (fleet_read_output(t, cap))
+	while (fleet_read_output(t, cap) > 0)
 		;
 	close(t->out_fd);
 	t->out_fd = -1;
@@ -235,7 +237,7 @@ int cli_fleet_run(struct cli_fleet_target *t, size_t n, unsigned jobs, unsigned 
 				continue;
 			if (fds[k].fd == s->out_fd) {
 				/* Its end here is not the worker's: keep waiting for the result. */
-				if (!fleet_read_output(s, cap) && errno != EAGAIN) {
+				if (fleet_read_output(s, cap) == 0) {
 					close(s->out_fd);
 					s->out_fd = -1;
 				}

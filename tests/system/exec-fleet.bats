@@ -200,6 +200,10 @@ digest_of() {
 	# What the shell reads back is the command as given.
 	run -0 sh -c "$(petra exec --kubernetes pods.json --filter image=app-a:old -- printf '%s|' "a b" "it's" '$HOME' | head -n 1 | sed 's/^kubectl exec -n prod web-1 -c app -- //')"
 	[ "$output" = "a b|it's|\$HOME|" ]
+	# The same from standard input.
+	run -0 petra exec --kubernetes - --filter derived-from=base:1 -- true <pods.json
+	[ "${lines[3]}" = "kubectl exec -n staging job-x -c local -- true" ]
+	[ "${#lines[@]}" -eq 5 ]
 	# derived-from=base:2: only the new app-a.
 	run -0 petra exec --kubernetes pods.json --filter derived-from=base:2 -- true
 	[ "${lines[0]}" = "kubectl exec -n prod web-3 -c app -- true" ]
@@ -264,17 +268,17 @@ digest_of() {
 #!/bin/sh
 printf '%s\n' "$@" >"$KUBECTL_LOG/$(echo "$*" | md5sum | cut -c1-8)"
 case "$*" in *"-c debugger"*) sleep 30 ;; esac
-echo "patched in $4"
+echo "patched in $4, stdin [$(cat)]"
 SH
 	chmod +x bin/kubectl
 	export KUBECTL_LOG="$BATS_TEST_TMPDIR/log"
 	mkdir "$KUBECTL_LOG"
 	PATH="$PWD/bin:$PATH" run -1 petra exec --kubernetes pods.json --filter image=app-a:old \
-		--run --timeout 5 -- sh -c 'echo patched'
+		--run --timeout 5 -- sh -c 'echo patched' <<<"petra's own input"
 	[ "${lines[0]}" = "petra: warning: staging/job-x/main runs docker-pullable://reg.example/gone@$(printf unknown | sha256sum | cut -d' ' -f1 | sed 's/^/sha256:/'): not in the store, its lineage is unknown" ]
 	[ "${lines[1]}" = "----------------" ]
 	[ "${lines[2]}" = "prod/web-1/app" ]
-	[ "${lines[4]}" = "patched in web-1" ]
+	[ "${lines[4]}" = "patched in web-1, stdin []" ]
 	[[ "${lines[5]}" =~ ^prod/web-1/app\ ok\ \(exit\ 0\)\ [0-9.]+s$ ]]
 	[[ "${lines[6]}" =~ ^prod/web-2/debugger\ timed\ out\ \(killed,\ exit\ 124\)\ [0-9.]+s$ ]]
 	[ "${lines[7]}" = "1 ok, 0 failed, 1 timed out" ]
@@ -286,7 +290,7 @@ SH
 	# json; and a kubectl that is not there fails every target (127).
 	PATH="$PWD/bin:$PATH" run -0 --separate-stderr petra exec --kubernetes pods.json --filter image=app-c:1 \
 		--run --format json -- true
-	echo "$output" | jq -e '.[0] | .pod == "web-2" and .container == "app" and .status == "ok" and .output == "patched in web-2\n"'
+	echo "$output" | jq -e '.[0] | .pod == "web-2" and .container == "app" and .status == "ok" and .output == "patched in web-2, stdin []\n"'
 	PATH=/nonexistent run -1 "$PETRA" exec --kubernetes pods.json --filter image=app-c:1 --run -- true
 	[[ "$output" == *"prod/web-2/app failed (exit 127)"* ]]
 }
