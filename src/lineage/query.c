@@ -10,10 +10,12 @@
 
 #include "image/image.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define LINEAGE_ANNOTATION_BASE_DIGEST "org.opencontainers.image.base.digest"
 #define LINEAGE_ANNOTATION_BASE_NAME   "org.opencontainers.image.base.name"
@@ -429,6 +431,23 @@ done:
 	return ok;
 }
 
+/* Replace the cache: a temporary file renamed into place, not synced (the
+ * sync would cost more than the query; a file a crash leaves cut or empty
+ * has no end line and is rebuilt). Best effort: a store petra may not
+ * write keeps no cache. */
+static void cache_write(struct petra_store *store, const char *text)
+{
+	int dirfd = petra_store_root_fd(store);
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	_cleanup_close_ int fd = fs_tmpfile_at(dirfd, LINEAGE_CACHE_FILE, 0644, &tmp, &ignored);
+	if (fd < 0)
+		return;
+	if (fs_write_all(fd, text, strlen(text)) < 0 ||
+	    renameat(dirfd, tmp, dirfd, LINEAGE_CACHE_FILE) < 0)
+		unlinkat(dirfd, tmp, 0);
+}
+
 int lineage_images_from_store(struct petra_store *store, struct lineage_images *out,
 			      struct petra_error **err)
 {
@@ -440,17 +459,16 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 		_cleanup_error_ struct petra_error *ignored = NULL;
 		if (fs_read_file_at(petra_store_root_fd(store), LINEAGE_CACHE_FILE, 256u << 20,
 				    &data, &len, &ignored) == 0 &&
-		    strlen(data) == len && cache_parse(data, key, out))
+		    /* (an empty file's buffer is not terminated) */
+		    len > 0 && strlen(data) == len && cache_parse(data, key, out))
 			return 0;
 	}
 	if (images_read_store(store, out, err) < 0)
 		return -1;
 	if (keyed && index_key(store, after) && !strcmp(key, after)) {
 		_cleanup_free_ char *text = cache_format(out, key);
-		_cleanup_error_ struct petra_error *ignored = NULL;
 		if (text)
-			fs_write_file_atomic_at(petra_store_root_fd(store), LINEAGE_CACHE_FILE,
-						text, strlen(text), 0644, &ignored);
+			cache_write(store, text);
 	}
 	return 0;
 }
