@@ -46,6 +46,8 @@ static const char usage[] =
     "                         started there, after S seconds\n"
     "      --kubernetes FILE  the containers of kubectl get pods -A -o json output\n"
     "      --run              with --kubernetes: run the kubectl commands\n"
+    "      --registry HOST/REPO  with --kubernetes: the images of this repository\n"
+    "                         are known too (repeatable; no layer is pulled)\n"
     "      --format FORMAT    with --all or --kubernetes: text (default) or json\n"
     "  -i, --interactive      keep standard input open\n"
     "  -t, --tty              a terminal\n"
@@ -54,7 +56,7 @@ static const char usage[] =
     "  -w, --workdir DIR      the working directory\n"
     "      --strict           refuse (125; with --all: that container fails) when\n"
     "                         the policy now refuses the container's image\n" CLI_GATE_OPTIONS_HELP
-    "  -h, --help             this help\n"
+	CLI_REGISTRY_OPTIONS_HELP "  -h, --help             this help\n"
     "\n"
     "The gate checks each container's image against the policy before the\n"
     "command starts: an image banned (or its base, or whose signatures no longer\n"
@@ -216,20 +218,29 @@ static int exec_all(struct cli *cli, const struct strvec *filters,
 enum pod_decision { POD_TARGET, POD_UNKNOWN, POD_NO_MATCH, POD_NOT_RUNNING };
 static const char *const pod_decision_names[] = {"target", "unknown", "no match", "not running"};
 
-/* The filters of --kubernetes, resolved once against the store. */
+/* The filters of --kubernetes, resolved once against the store (and the
+ * registry repositories of --registry). */
 struct pod_filters {
 	struct strvec images; /* image=REF: the manifest digests */
-	/* derived-from=REF: the store images derived from each REF */
-	struct lineage_derivations *derived;
+	/* derived-from=REF: the images derived from each REF, among the
+	 * store's and (when --registry) among the repositories' */
+	struct lineage_derivations *derived, *derived_registry;
 	size_t n_derived;
+	struct lineage_images registry; /* --registry: the repositories' images */
+	bool has_registry;
 };
 
 static void pod_filters_release(struct pod_filters *f)
 {
 	strvec_clear(&f->images);
-	for (size_t i = 0; i < f->n_derived; i++)
+	for (size_t i = 0; i < f->n_derived; i++) {
 		lineage_derivations_release(&f->derived[i]);
+		lineage_derivations_release(&f->derived_registry[i]);
+	}
 	free(f->derived);
+	free(f->derived_registry);
+	if (f->has_registry)
+		lineage_images_release(&f->registry);
 }
 
 static bool kube_filter_valid(const char *filter)
@@ -238,16 +249,60 @@ static bool kube_filter_valid(const char *filter)
 	       (!strncmp(filter, "derived-from=", 13) && filter[13]);
 }
 
+static const struct lineage_image *registry_image(const struct pod_filters *f, const char *digest)
+{
+	for (size_t i = 0; f->has_registry && i < f->registry.n; i++)
+		if (!strcmp(f->registry.v[i].digest, digest))
+			return &f->registry.v[i];
+	return NULL;
+}
+
+/* derived-from=base over the registry's images: the base is a store image
+ * (its layers then come from the store) or a digest among them. */
+static int derive_in_registry(struct petra_store *store, struct pod_filters *f, const char *base,
+			      struct lineage_derivations *out, struct petra_error **err)
+{
+	*out = (struct lineage_derivations){0};
+	if (!f->has_registry)
+		return 0;
+	struct image img;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (image_load(store, base, &img, &ignored) == 0) {
+		int r =
+		    lineage_derive(&f->registry, img.desc.digest, &img.config.diff_ids, out, err);
+		image_release(&img);
+		return r;
+	}
+	const struct lineage_image *in = registry_image(f, base);
+	if (!in)
+		return petra_error_set(
+		    err, ENOENT, "no image %s in the store or the registry repositories", base);
+	return lineage_derive(&f->registry, in->digest, &in->diff_ids, out, err);
+}
+
 static int pod_filters_load(struct petra_store *store, const struct strvec *filters,
 			    struct pod_filters *f, struct petra_error **err)
 {
 	for (size_t i = 0; i < filters->n; i++) {
 		const char *value = strchr(filters->v[i], '=') + 1;
 		if (!strncmp(filters->v[i], "derived-from=", 13)) {
-			f->derived = xrealloc(f->derived, (f->n_derived + 1) * sizeof(*f->derived));
-			if (lineage_derived_from(store, value, &f->derived[f->n_derived], err) < 0)
-				return petra_error_prefix(err, "filter \"%s\"", filters->v[i]);
+			size_t k = f->n_derived;
+			f->derived = xrealloc(f->derived, (k + 1) * sizeof(*f->derived));
+			f->derived_registry =
+			    xrealloc(f->derived_registry, (k + 1) * sizeof(*f->derived_registry));
+			f->derived[k] = (struct lineage_derivations){0};
+			f->derived_registry[k] = (struct lineage_derivations){0};
 			f->n_derived++;
+			/* With --registry the base may be there only. */
+			_cleanup_error_ struct petra_error *store_err = NULL;
+			int r = lineage_derived_from(store, value, &f->derived[k], &store_err);
+			if (r < 0 && !f->has_registry) {
+				*err = store_err;
+				store_err = NULL;
+			}
+			if ((r < 0 && !f->has_registry) ||
+			    derive_in_registry(store, f, value, &f->derived_registry[k], err) < 0)
+				return petra_error_prefix(err, "filter \"%s\"", filters->v[i]);
 			continue;
 		}
 		struct oci_descriptor desc;
@@ -257,6 +312,14 @@ static int pod_filters_load(struct petra_store *store, const struct strvec *filt
 		oci_descriptor_release(&desc);
 	}
 	return 0;
+}
+
+/* How manifest derives from the base of derived-from filter i, or NULL. */
+static const struct lineage_derivation *pod_derivation(const struct pod_filters *f, size_t i,
+						       const char *manifest)
+{
+	const struct lineage_derivation *d = lineage_derivations_find(&f->derived[i], manifest);
+	return d ? d : lineage_derivations_find(&f->derived_registry[i], manifest);
 }
 
 /* The store's manifests by their config digest, made on first need:
@@ -319,16 +382,18 @@ static enum pod_decision pod_decide(struct petra_store *store, const struct pod_
 		oci_descriptor_release(&desc);
 	} else if ((found = config_index_find(store, configs, c->digest))) {
 		snprintf(manifest, OCI_DIGEST_SIZE, "%s", found);
+	} else if (registry_image(f, c->digest)) {
+		snprintf(manifest, OCI_DIGEST_SIZE, "%s", c->digest);
 	} else {
-		/* A digest the store does not hold: nothing is known of its
-		 * lineage, which is not the same as "not derived". */
+		/* A digest neither the store nor the registry holds: nothing
+		 * is known of its lineage, which is not "not derived". */
 		return POD_UNKNOWN;
 	}
 	for (size_t i = 0; i < f->images.n; i++)
 		if (strcmp(f->images.v[i], manifest) != 0)
 			return POD_NO_MATCH;
 	for (size_t i = 0; i < f->n_derived; i++)
-		if (!lineage_derivations_find(&f->derived[i], manifest))
+		if (!pod_derivation(f, i, manifest))
 			return POD_NO_MATCH;
 	return POD_TARGET;
 }
@@ -412,8 +477,16 @@ static int run_kubectl(void *ctx, int out_fd, unsigned timeout_ms, int *exit_cod
 	return sandbox_wait(pid, &wo, exit_code, err);
 }
 
+/* --registry: the repositories whose images (manifests, configs, records;
+ * no layer) count as known, and derive, besides the store's. */
+struct kube_registries {
+	const struct strvec *repos;
+	const struct registry_options *options;
+};
+
 static int exec_kubernetes(struct cli *cli, const char *pods_path, const struct strvec *filters,
-			   char *const *command, const struct fleet_args *f, bool run)
+			   const struct kube_registries *reg, char *const *command,
+			   const struct fleet_args *f, bool run)
 {
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 	if (!store)
@@ -435,6 +508,15 @@ static int exec_kubernetes(struct cli *cli, const char *pods_path, const struct 
 		return EXEC_EXIT_FAIL;
 	}
 	_cleanup_(pod_filters_release) struct pod_filters pf = {.images = STRVEC_INIT};
+	if (reg->repos->n) {
+		if (lineage_images_from_registry((const char *const *)reg->repos->v, reg->repos->n,
+						 reg->options, &pf.registry, &err) < 0) {
+			kube_pods_release(&pods);
+			cli_fail(err);
+			return EXEC_EXIT_FAIL;
+		}
+		pf.has_registry = true;
+	}
 	if (pod_filters_load(store, filters, &pf, &err) < 0) {
 		kube_pods_release(&pods);
 		cli_fail(err);
@@ -474,7 +556,7 @@ static int exec_kubernetes(struct cli *cli, const char *pods_path, const struct 
 		json_object_set_new(o, "command", strvec_json(&argv));
 		/* How it derives from the (first) derived-from base. */
 		const struct lineage_derivation *how =
-		    pf.n_derived ? lineage_derivations_find(&pf.derived[0], manifest) : NULL;
+		    pf.n_derived ? pod_derivation(&pf, 0, manifest) : NULL;
 		if (how) {
 			json_t *path = json_array();
 			for (size_t k = 0; k < how->n_path; k++)
@@ -543,9 +625,12 @@ struct exec_args {
 	bool strict;
 	struct cli_gate_args gate;
 	struct fleet_args fleet;
-	const char *kubernetes; /* --kubernetes PODS.json */
-	bool run;               /* --run: the kubectl commands, not only printed */
-	const char *container;  /* without --all */
+	const char *kubernetes;   /* --kubernetes PODS.json */
+	struct strvec registries; /* --registry HOST/REPO */
+	struct registry_options registry;
+	bool registry_options; /* any of the registry's own options given */
+	bool run;              /* --run: the kubectl commands, not only printed */
+	const char *container; /* without --all */
 };
 
 /* --timeout: seconds (a fraction allowed), at least a millisecond. */
@@ -567,6 +652,7 @@ static void exec_args_release(struct exec_args *a)
 {
 	strvec_clear(&a->env);
 	strvec_clear(&a->filters);
+	strvec_clear(&a->registries);
 }
 
 /* The rest of exec --kubernetes's arguments: -1 to go on, else the exit
@@ -611,12 +697,15 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		OPT_DRY_RUN,
 		OPT_TIMEOUT,
 		OPT_KUBERNETES,
-		OPT_RUN
+		OPT_RUN,
+		OPT_REGISTRY
 	};
 	static const struct option options[] = {
 	    {"all", no_argument, NULL, OPT_ALL},
 	    {"kubernetes", required_argument, NULL, OPT_KUBERNETES},
 	    {"run", no_argument, NULL, OPT_RUN},
+	    {"registry", required_argument, NULL, OPT_REGISTRY},
+	    CLI_REGISTRY_LONG_OPTIONS,
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -651,6 +740,9 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 			break;
 		case OPT_RUN:
 			a->run = true;
+			break;
+		case OPT_REGISTRY:
+			strvec_push(&a->registries, optarg);
 			break;
 		case OPT_DRY_RUN:
 			a->fleet.dry_run = true;
@@ -694,14 +786,24 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 			break;
 		case 'h':
 			return cli_help(usage);
-		default:
-			cli_bad_option("exec", argv);
-			return EXEC_EXIT_FAIL;
+		default: {
+			int r = cli_registry_option("exec", c, optarg, &a->registry);
+			if (r < 0)
+				cli_bad_option("exec", argv);
+			if (r != 0)
+				return EXEC_EXIT_FAIL;
+			a->registry_options = true;
+			break;
+		}
 		}
 	}
 	a->o.env = a->env.v;
 	if (a->kubernetes)
 		return parse_kubernetes(argc, argv, a, fleet_only);
+	if (a->registries.n || a->registry_options) {
+		cli_usage("exec", "--registry and its options go with --kubernetes");
+		return EXEC_EXIT_FAIL;
+	}
 	for (size_t i = 0; i < a->filters.n; i++)
 		if (runtime_filter_check(a->filters.v[i], &err) < 0) {
 			cli_usage_error("exec", "", err);
@@ -775,12 +877,18 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	    .env = STRVEC_INIT,
 	    .filters = STRVEC_INIT,
 	    .fleet = {.jobs = CLI_FLEET_DEFAULT_JOBS, .format = CLI_FORMAT_TEXT},
+	    .registries = STRVEC_INIT,
+	    .registry = {.tls_verify = -1},
 	};
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
-	if (a.kubernetes)
-		return exec_kubernetes(cli, a.kubernetes, &a.filters, a.o.argv, &a.fleet, a.run);
+	if (a.kubernetes) {
+		a.registry.quiet = true;
+		struct kube_registries reg = {&a.registries, &a.registry};
+		return exec_kubernetes(cli, a.kubernetes, &a.filters, &reg, a.o.argv, &a.fleet,
+				       a.run);
+	}
 	if (a.all)
 		return exec_all(cli, &a.filters, &a.o, &a.fleet, &a.gate, a.strict);
 	return exec_one(cli, a.container, &a.o, &a.gate, a.strict);

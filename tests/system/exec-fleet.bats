@@ -4,6 +4,7 @@
 # and exec --kubernetes over `kubectl get pods -A -o json` output.
 
 load runtime-helpers
+load registry-helpers
 load lineage-fixture
 bats_require_minimum_version 1.5.0
 
@@ -28,6 +29,7 @@ setup() {
 
 teardown() {
 	runtime_teardown
+	registry_teardown
 }
 
 # A detached container that waits, with a tmpfs at /data to leave marks in.
@@ -230,6 +232,34 @@ digest_of() {
 	echo "$output" | jq -e '[.[] | select(.decision == "not running") | .container] == ["setup", "next"]'
 	echo "$output" | jq -e '[.[] | select(.decision == "unknown") | .pod] == ["job-x"]'
 	echo "$output" | jq -e '[.[] | select(.kind == "init" or .kind == "ephemeral") | .container] == ["setup", "debugger"]'
+}
+
+@test "exec --kubernetes --registry: an image the store lacks is known from a registry's repositories" {
+	cd "$BATS_TEST_TMPDIR"
+	write_pods
+	local a
+	a=$(digest_of app-a old)
+	start_registry_with
+	petra push -q --tls-verify=false app-a:old "$REG/app-a:old" >/dev/null
+	# A store that lacks the old app-a (built elsewhere, say).
+	cp -a "$PETRA_ROOT" store2
+	export PETRA_ROOT="$PWD/store2"
+	petra rmi app-a:old >/dev/null
+	run -0 petra exec --kubernetes pods.json --filter derived-from=base:1 -- true
+	[ "${lines[0]}" = "kubectl exec -n prod web-2 -c app -- true" ]
+	[ "${lines[1]}" = "kubectl exec -n staging job-x -c local -- true" ]
+	[ "${lines[2]}" = "# unknown: prod/web-1/app runs docker-pullable://reg.example/app-a@$a: not in the store, its lineage is unknown" ]
+	[ "${lines[3]}" = "# unknown: prod/web-2/debugger runs reg.example/app-a@$a: not in the store, its lineage is unknown" ]
+	[ "${#lines[@]}" -eq 5 ]
+	# With the registry's repository, it is known again, and derived.
+	run -0 petra exec --kubernetes pods.json --filter derived-from=base:1 \
+		--registry "$REG/app-a" --tls-verify=false --format json -- true
+	echo "$output" | jq -e '[.[] | select(.decision == "target") | .pod + "/" + .container] ==
+		["web-1/app", "web-2/app", "web-2/debugger", "job-x/local"]'
+	echo "$output" | jq -e --arg a "$a" --arg r "$REG/app-a:old@" '[.[] | select(.container == "debugger")][0] |
+		.manifest == $a and (.path[0] | startswith($r))'
+	run -125 petra exec --all --registry "$REG/app-a" -- true
+	[[ "$output" == *"--registry and its options go with --kubernetes"* ]]
 }
 
 @test "exec --kubernetes reads strictly: the error names the field" {
