@@ -8,9 +8,10 @@ static const char usage[] =
     "Pull REF ([REGISTRY/]REPO[:TAG|@DIGEST]; \"debian:12\" is\n"
     "docker.io/library/debian:12) into the store under the name REF, and print\n"
     "the name and the manifest digest. Every blob is verified (size and digest)\n"
-    "as it arrives; blobs the store holds are not fetched. The image's cosign\n"
+    "as it arrives; blobs the store holds are not fetched. The image's\n"
+    "referrers (build records, SBOMs) come along, and so do its cosign\n"
     "signatures and attestations (the repository's sha256-<hex>.sig and .att)\n"
-    "come along into the store, and its GPG signatures from the registries.d\n"
+    "into the store, and its GPG signatures from the registries.d\n"
     "lookaside, so the gate and verify-signature need no network afterwards\n"
     "(signatures that cannot be read are a warning, not a failed pull).\n"
     "\n"
@@ -79,6 +80,7 @@ static int pull(struct petra_store *store, const char *ref, const struct registr
 	char digest[OCI_DIGEST_SIZE];
 	if (registry_pull(store, ref, o, digest, &err) < 0)
 		return cli_fail(err);
+	cli_pull_referrers(store, ref, digest, o);
 	/* Signatures that cannot be read do not fail the pull (the image is
 	 * there and verified); the warning says what the gate will miss. */
 	size_t carried = 0;

@@ -11,7 +11,9 @@ static const char usage[] =
     "Push IMAGE of the store to the registry reference DEST (default: IMAGE's\n"
     "name) and print the manifest digest. Blobs the registry has are skipped,\n"
     "blobs another repository of the registry holds are mounted, large blobs\n"
-    "go in chunks; the manifest goes last. The image's cosign signatures and\n"
+    "go in chunks; the manifest goes last. The image's referrers (its build\n"
+    "record) follow it: the referrers API, else the sha256-<hex> tag's index.\n"
+    "The image's cosign signatures and\n"
     "attestations in the store (<repository>:sha256-<hex>.sig and .att) go\n"
     "along, added to what the registry's sha256-<hex>.sig and .att hold; its GPG\n"
     "signatures (petra sign --sign-by-gpg) are written to the registries.d\n"
@@ -139,6 +141,12 @@ static int push(struct cli *cli, const struct push_args *a, const char *image, c
 	char digest[OCI_DIGEST_SIZE];
 	if (registry_push(store, image, dest, &a->o, digest, &err) < 0)
 		return cli_fail(err);
+	/* The image's referrers (its build record) go where it went. */
+	size_t pushed = 0;
+	if (registry_push_referrers(store, dest, digest, &a->o, &pushed, &err) < 0)
+		return cli_fail(err);
+	if (pushed && !a->o.quiet)
+		log_info("pushed %zu referrer%s", pushed, pushed == 1 ? "" : "s");
 	size_t carried = 0;
 	if (trust_push_signatures(store, image, dest, &a->o, &carried, &err) < 0)
 		return cli_fail((petra_error_prefix(&err, "push %s: signatures", dest), err));

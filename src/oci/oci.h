@@ -62,6 +62,13 @@ void oci_digest_short(const char *digest, char out[13]);
 #define DOCKER_MEDIA_TYPE_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 #define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+/* The config of an artifact manifest (referrers): the empty JSON object. */
+#define OCI_MEDIA_TYPE_EMPTY "application/vnd.oci.empty.v1+json"
+#define OCI_EMPTY_DIGEST     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define OCI_EMPTY_DATA       "{}"
+/* On a referrer's entry in index.json: the digest of its subject, so the
+ * referrers of an image are found without reading every manifest. */
+#define OCI_ANNOTATION_REFERRER_SUBJECT "org.petra.referrer.subject"
 
 enum oci_kind {
 	OCI_KIND_OTHER,
@@ -80,6 +87,7 @@ struct oci_descriptor {
 	int64_t size;
 	json_t *annotations; /* object or NULL */
 	json_t *platform;    /* object or NULL */
+	char *artifact_type; /* "artifactType" (OCI 1.1: referrers), or NULL */
 };
 
 int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
@@ -88,6 +96,8 @@ int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
 json_t *oci_descriptor_to_json(const struct oci_descriptor *desc);
 void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor *src);
 void oci_descriptor_release(struct oci_descriptor *desc);
+/* Release n descriptors and the array. */
+void oci_descriptors_release(struct oci_descriptor *descs, size_t n);
 /* The annotation value, or NULL. */
 const char *oci_descriptor_annotation(const struct oci_descriptor *desc, const char *key);
 
@@ -246,6 +256,25 @@ int petra_store_set_ref(struct petra_store *store, const char *name,
 			const struct oci_descriptor *desc, struct petra_error **err);
 /* Remove a name; ENOENT when it is not there. */
 int petra_store_remove_ref(struct petra_store *store, const char *name, struct petra_error **err);
+
+/* Referrers: manifests of the store whose `subject` is another store manifest
+ * (build records, SBOMs). Kept by gc while their subject is kept; fsck checks them. */
+int petra_store_add_referrer(struct petra_store *store, const char *subject_digest,
+			     const struct oci_descriptor *referrer, struct petra_error **err);
+/* The referrers of subject_digest (artifact_type NULL: all), in the order
+ * they were added; subject_digest NULL: of every subject (one read of the
+ * index for a whole query). Caller frees with oci_descriptors_release. */
+int petra_store_list_referrers(struct petra_store *store, const char *subject_digest,
+			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
+			       struct petra_error **err);
+/* Add referrer and drop, in the same index.json update, the subject's other
+ * referrers of its artifact type (their blobs stay until prune): one of a
+ * kind per image, as a build record is. */
+int petra_store_replace_referrers(struct petra_store *store, const char *subject_digest,
+				  const struct oci_descriptor *referrer, struct petra_error **err);
+/* Forget a referrer (its blobs stay until prune); ENOENT when not listed. */
+int petra_store_remove_referrer(struct petra_store *store, const char *referrer_digest,
+				struct petra_error **err);
 
 /* Integrity. */
 typedef void (*petra_store_report_fn)(void *ctx, const char *object, const char *problem);

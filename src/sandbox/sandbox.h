@@ -157,6 +157,11 @@ struct sandbox_wait_options {
 	/* > 0: SIGKILL the process after this many milliseconds; sandbox_wait
 	 * then still reaps it and fills *status, but fails with -ETIMEDOUT. */
 	unsigned timeout_ms;
+	/* On that timeout, also kill what the process started: its session
+	 * and process group (it must lead both, as sandbox processes do) and
+	 * its descendants that left them. For a process joined to a running
+	 * container, whose pid namespace does not end with it. */
+	bool timeout_kills_descendants;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */

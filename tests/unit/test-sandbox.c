@@ -256,6 +256,77 @@ static int helper_fails(void *ctx, int report_fd)
 	sandbox_child_fail(report_fd, 125, e);
 }
 
+/* Is pid gone (or a zombie: killed, not yet reaped by its new parent)? */
+static bool process_ended(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	char *end = strrchr(buf, ')');
+	return end && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* sandbox_wait's timeout with timeout_kills_descendants: the process, a
+ * child in its session, and a child that made a session of its own all
+ * end. */
+static void test_timeout_kills_descendants(void **state)
+{
+	(void)state;
+	/* The orphans come to us, to be reaped (no zombie left behind). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t leader = fork();
+	assert_true(leader >= 0);
+	if (leader == 0) {
+		close(p[0]);
+		setsid();
+		pid_t kids[2];
+		for (int i = 0; i < 2; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				if (i == 1)
+					setsid();
+				for (;;)
+					pause();
+			}
+		}
+		(void)!write(p[1], kids, sizeof(kids));
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	pid_t kids[2];
+	assert_int_equal(fs_read_full(p[0], kids, sizeof(kids)), (ssize_t)sizeof(kids));
+	close(p[0]);
+	struct sandbox_wait_options o = {
+	    .pty_master = -1, .timeout_ms = 100, .timeout_kills_descendants = true};
+	int status = -1;
+	struct petra_error *err = NULL;
+	assert_int_equal(sandbox_wait(leader, &o, &status, &err), -ETIMEDOUT);
+	assert_error_contains(err, "timed out after 100 ms");
+	petra_error_free(err);
+	assert_int_equal(status, 128 + SIGKILL);
+	for (int i = 0; i < 2; i++) {
+		int tries = 200;
+		while (!process_ended(kids[i]) && --tries)
+			usleep(10000);
+		if (!tries)
+			kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+		assert_true(tries > 0);
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
 /* sandbox_fork_helper: the child's status, or its report. */
 static void test_fork_helper(void **state)
 {
@@ -278,7 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_capabilities),  cmocka_unit_test(test_exit_codes),
 	    cmocka_unit_test(test_oci_config),    cmocka_unit_test(test_seccomp_profiles_agree),
 	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports),
-	    cmocka_unit_test(test_fork_helper),
+	    cmocka_unit_test(test_fork_helper),   cmocka_unit_test(test_timeout_kills_descendants),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }
