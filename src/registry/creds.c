@@ -47,7 +47,7 @@ char *registry_auth_file_path(const struct registry_options *o)
 	const char *runtime = getenv("XDG_RUNTIME_DIR");
 	if (runtime && *runtime)
 		return xasprintf("%s/containers/auth.json", runtime);
-	return xasprintf("/run/containers/%u/auth.json", (unsigned)getuid());
+	return xasprintf("/run/containers/%u/auth.json", (unsigned)fs_host_euid());
 }
 
 /* "https://index.docker.io/v1/" and "docker.io" name the same registry. */

@@ -108,6 +108,12 @@ struct rootfs_mount_options {
 	unsigned flags;    /* enum rootfs_mount_flags */
 };
 
+/* The extended attribute that marks an opaque directory in the layer
+ * directories: "trusted.overlay.opaque" for root of the initial user
+ * namespace, else "user.overlay.opaque" (a rootless build or run, whose
+ * overlay mounts use userxattr: trusted.* is out of their reach). */
+const char *rootfs_opaque_xattr(void);
+
 /* Mount the layers on `target` (a directory), nodev; read-only unless an
  * upper directory is given (or ROOTFS_MOUNT_WRITABLE_DIR). With an upper
  * directory, overlayfs is asked for no redirects and no metadata-only
