@@ -49,8 +49,10 @@ int sandbox_subid_ranges(const char *text, const char *user, unsigned long id,
 		if (errno || *e1 || *e2 || !*start || !*count || *start == '-' || *count == '-' ||
 		    c == 0 || s + c > UINT32_MAX || s + c < s)
 			continue;
-		/* A range holding the caller's own id would map it twice. */
-		if (id >= s && id < s + c)
+		/* A range holding the caller's own id would map it twice; one
+		 * holding the host's root (a mistake in the file) would give
+		 * the build root's files: neither is the user's to map. */
+		if ((id >= s && id < s + c) || s == 0)
 			continue;
 		if (*n == max || (uint64_t)next_inside + c >= UINT32_MAX)
 			break;

@@ -273,7 +273,7 @@ static void test_fork_helper(void **state)
 }
 
 /* Only the user's own lines, by name or uid, in order and numbered on from
- * 1; nothing malformed, overflowing, or holding the user's own id. */
+ * 1; nothing malformed, overflowing, holding the user's own id or root. */
 static void test_subid_ranges(void **state)
 {
 	(void)state;
@@ -287,6 +287,7 @@ static void test_subid_ranges(void **state)
 			   "alice:500000\n"
 			   "alice:600000:1:extra\n"
 			   "alicex:700000:9\n"
+			   "alice:0:65536\n"
 			   "alice:800000:2";
 	struct sandbox_id_range r[4];
 	size_t n;
