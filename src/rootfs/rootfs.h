@@ -4,7 +4,10 @@
  *
  *  - the layer cache: every layer is extracted once, by diff_id, into
  *    <store>/rootfs/layers/<hex>/ as an overlayfs lower directory
- *    (layer_apply with LAYER_APPLY_OVERLAY). Extraction goes to a temporary
+ *    (layer_apply with LAYER_APPLY_OVERLAY); a user other than root (out
+ *    of a rootless build's namespace) extracts without owners, into
+ *    rootfs/layers-unowned/ instead, never mixed with those that keep
+ *    them. Extraction goes to a temporary
  *    sibling that is renamed into place when complete and synced, so a
  *    directory that has its final name is whole; concurrent petra
  *    processes may both extract a layer, one rename wins and the other

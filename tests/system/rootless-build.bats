@@ -107,6 +107,10 @@ CMD ["cat", "/tmp/app-id"]'
 @test "rootless build: RUN as root with chown, COPY --chown, USER, multi-stage, cached rebuild, run" {
 	import_base
 	dockerfile_multistage
+	# A rootless run first extracts the base without owners (it maps one
+	# id): the build must not take its layers from there.
+	run upetra run --rm bb:1 stat -c %u /home/app
+	[ "$status" -eq 0 ]
 	run upetra build -t app:1 "$CTX"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -121,6 +125,7 @@ CMD ["cat", "/tmp/app-id"]'
 	grep -qx 'data/f.txt 1000/1000 -rw-r--r--' <<<"$listing"
 	grep -qx 'srv/owned 123/456 -rw-r--r--' <<<"$listing"
 	grep -qx 'home/app/mine 1000/1000 -rw-r--r--' <<<"$listing"
+	grep -qx 'home/app/ 1000/1000 drwxr-xr-x' <<<"$listing"
 	grep -qx 'root-id 0/0 -rw-r--r--' <<<"$listing"
 	grep -q '^etc/.wh.motd ' <<<"$listing"
 	! grep -E " ($(id -u "$RL_USER")|$RL_SUB_START|$((RL_SUB_START + 999)))/" <<<"$listing" || false
@@ -227,6 +232,26 @@ RUN false'
 	[ "$status" -eq 0 ]
 	run upetra run --rm scen:2 cat /cache-count
 	[ "$output" = 2 ]
+}
+
+@test "rootless flow: the example, its parallel steps in one namespace, artifact out as the user's" {
+	local flow=$RL_DIR/home/flow-$BATS_TEST_NUMBER base=$RL_DIR/busybox-$BATS_TEST_NUMBER
+	mkdir -p "$flow"
+	cp -a "$BATS_TEST_DIRNAME/../../examples/flow/." "$flow/"
+	rm -rf "$flow/artifacts"
+	chown -R "$RL_USER:" "$flow"
+	sh "$BATS_TEST_DIRNAME/../../examples/busybox/make-rootfs.sh" "$base"
+	upetra import -q "$base" --ref busybox:1.35 >/dev/null
+	run upetra flow --jobs 2 "$flow/build.yml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"runtime hello:latest sha256:"* ]]
+	[ "$(cat "$flow/artifacts/rootfs/app/VERSION")" = 1.0 ]
+	# Taken out as the user's own files: it can remove them.
+	[ -z "$(find "$flow/artifacts" ! -user "$RL_USER")" ]
+	run upetra run --rm hello
+	[ "$output" = "hello from 1.0 on Linux" ]
+	as "$RL_USER" rm -r "$flow/artifacts"
 }
 
 @test "rootless: rmi and prune remove what the build cached, subordinate ids included" {
