@@ -57,6 +57,7 @@ setup() {
 }
 
 teardown() {
+	stop_registry
 	assert_build_clean "$RL_STORE"
 }
 
@@ -254,6 +255,26 @@ RUN false'
 	as "$RL_USER" rm -r "$flow/artifacts"
 }
 
+@test "rootless: the base pulled from a registry, the result pushed (what a rebuild Job does)" {
+	start_registry
+	local root_store=$RL_DIR/push-store-$BATS_TEST_NUMBER
+	PETRA_ROOT=$root_store petra import -q "$RL_DIR/bb-rootfs" --ref bb:1 >/dev/null
+	PETRA_ROOT=$root_store petra push -q --tls-verify=false bb:1 "$REGISTRY/rl/base:1" >/dev/null
+	dockerfile "FROM $REGISTRY/rl/base:1
+RUN mkdir /data && chown 1000:1000 /data"
+	chown "$RL_USER:" "$CTX/Dockerfile"
+	run upetra build -q --tls-verify=false -t app:1 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local digest=${lines[-1]}
+	run upetra push -q --tls-verify=false app:1 "$REGISTRY/rl/app:1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/rl/app:1" | sha256sum | cut -d' ' -f1)" = \
+		"${digest#sha256:}" ]
+	grep -qx 'data/ 1000/1000 drwxr-xr-x' <<<"$(layer_listing app:1)"
+}
+
 @test "rootless: rmi and prune remove what the build cached, subordinate ids included" {
 	import_base
 	dockerfile_multistage
@@ -343,7 +364,8 @@ RUN --mount=type=bind,source=.,target=/ctx,rw \
     (cat /ctx/secret-link /ctx/host-link/secret 2>&1 || true) >/read-attempt; \
     (echo pwned >/ctx/victim-link; echo pwned >/ctx/host-link/victim) 2>/dev/null; \
     ls /proc/1/root/ >/proc-root; touch /proc/sysrq-trigger 2>/dev/null && echo sysrq >>/read-attempt; \
-    mount -t tmpfs none /mnt 2>/dev/null && echo mounted >>/read-attempt; true'
+    mount -t tmpfs none /mnt 2>/dev/null && echo mounted >>/read-attempt; \
+    cat /proc/self/uid_map /proc/self/gid_map >/id-maps; true'
 	run upetra build -t attack:1 "$CTX"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -352,6 +374,11 @@ RUN --mount=type=bind,source=.,target=/ctx,rw \
 	[[ "$output" != *"host secret"* ]]
 	[[ "$output" != *sysrq* ]]
 	[[ "$output" != *mounted* ]]
+	# Mapped: the user's own id as 0 and its one range above, nothing more.
+	run upetra run --rm attack:1 cat /id-maps
+	echo "$output"
+	[ "$(echo "$output" | awk '{ print $1, $2, $3 }' | tr '\n' ' ')" = \
+		"0 $(id -u "$RL_USER") 1 1 $RL_SUB_START 65536 0 $(id -g "$RL_USER") 1 1 $RL_SUB_START 65536 " ]
 	[ "$(cat "$host/victim")" = original ]
 	[ "$(stat -c '%U %a' "$host/victim")" = "root 644" ]
 	[ "$(cat "$host/secret")" = "host secret" ]
