@@ -321,10 +321,10 @@ static void rootless_hint(const struct sandbox_rootless *rootless, struct petra_
 		return;
 	_cleanup_free_ char *message = xstrdup((*err)->message);
 	petra_error_set(err, EINVAL,
-			"%s (a rootless build of a user without subordinate %s maps only id 0, "
-			"your own %s %u: a user, group or owner other than root needs a range in "
-			"%s, e.g. usermod --add-sub%ss, and newuidmap/newgidmap from uidmap)",
-			message, uids ? "uids" : "gids", uids ? "uid" : "gid",
+			"%s (this rootless build maps only %s 0, your own %s %u: another needs "
+			"subordinate ids, a range in %s (usermod --add-sub%ss), newuidmap and "
+			"newgidmap (uidmap), and no no_new_privs)",
+			message, uids ? "uid" : "gid", uids ? "uid" : "gid",
 			uids ? (unsigned)rootless->uid : (unsigned)rootless->gid,
 			uids ? "/etc/subuid" : "/etc/subgid", uids ? "uid" : "gid");
 }

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -127,6 +128,14 @@ int sandbox_enter_rootless(struct sandbox_rootless *info, struct petra_error **e
 	size_t n_uids, n_gids;
 	read_ranges("/etc/subuid", found ? found->pw_name : NULL, info->uid, uids, &n_uids);
 	read_ranges("/etc/subgid", found ? found->pw_name : NULL, info->gid, gids, &n_gids);
+	/* With no_new_privs (a container that forbids privilege escalation)
+	 * the setuid helpers run without their privilege and can only fail:
+	 * only the caller's own ids can be mapped. */
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 && (n_uids || n_gids)) {
+		log_warn("no_new_privs is set, so newuidmap and newgidmap cannot work: this "
+			 "rootless build has only your own uid and gid, as 0");
+		n_uids = n_gids = 0;
+	}
 	info->n_uids = 1;
 	for (size_t i = 0; i < n_uids; i++)
 		info->n_uids += uids[i].count;
@@ -171,14 +180,25 @@ int sandbox_enter_rootless(struct sandbox_rootless *info, struct petra_error **e
 		;
 	if (r < 0)
 		return r;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return petra_error_set(err, EPERM,
-				       "%s refused the subordinate %s ranges of %s in %s (its "
-				       "message is above)",
-				       WEXITSTATUS(status) == 2 ? "newgidmap" : "newuidmap",
-				       WEXITSTATUS(status) == 2 ? "gid" : "uid",
-				       found ? found->pw_name : "this user",
-				       WEXITSTATUS(status) == 2 ? "/etc/subgid" : "/etc/subuid");
+	/* A helper that failed wrote nothing (each writes its whole map at
+	 * once): that map falls back to the caller's own id. */
+	int failed = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	if (failed == 1 && n_uids) {
+		log_warn("newuidmap could not map the subordinate ids of %s (its message is "
+			 "above): this rootless build has only your own uid, as 0",
+			 found ? found->pw_name : "this user");
+		n_uids = 0;
+		info->n_uids = 1;
+	}
+	if ((failed == 1 || failed == 2) && n_gids) {
+		if (failed == 2)
+			log_warn("newgidmap could not map the subordinate gids of %s (its "
+				 "message is above): this rootless build has only your own "
+				 "gid, as 0",
+				 found ? found->pw_name : "this user");
+		n_gids = 0;
+		info->n_gids = 1;
+	}
 	/* No range: the single map the kernel lets a process write for its
 	 * own id (for gids only once setgroups is denied). */
 	if (!n_uids && (r = write_own_map("uid_map", info->uid, err)) < 0)

@@ -311,7 +311,7 @@ COPY --chown=1000:1000 f.txt /f.txt'
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"COPY --chown=1000:1000 f.txt /f.txt"* ]]
-	[[ "$output" == *"without subordinate uids maps only id 0, your own uid $(id -u "$RL_NOSUB")"* ]]
+	[[ "$output" == *"this rootless build maps only uid 0, your own uid $(id -u "$RL_NOSUB")"* ]]
 	[[ "$output" == *"/etc/subuid"* ]]
 	# In a RUN, the command itself meets the limit.
 	dockerfile 'FROM bbs:1
@@ -319,6 +319,44 @@ RUN chown 1000 /tmp'
 	run as "$RL_NOSUB" "$PETRA" build -t three:1 "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Invalid argument"* ]]
+}
+
+@test "rootless with ranges but no way to map them (no_new_privs, a failing newgidmap): only the own ids, said" {
+	import_base
+	# A base of root's files only, which the own ids alone can hold.
+	make_busybox_rootfs "$RL_DIR/plain-$BATS_TEST_NUMBER"
+	upetra import -q "$RL_DIR/plain-$BATS_TEST_NUMBER" --ref plain:1 >/dev/null
+	dockerfile 'FROM plain:1
+RUN cat /proc/self/uid_map /proc/self/gid_map | tr -s " " >/maps'
+	chown "$RL_USER:" "$CTX/Dockerfile"
+	# A pod that forbids privilege escalation: the setuid helpers cannot
+	# work, the own ids still can.
+	run as "$RL_USER" setpriv --no-new-privs "$PETRA" build -t nnp:1 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no_new_privs is set"* ]]
+	run upetra run --rm nnp:1 cat /maps
+	[ "$output" = "$(printf ' 0 %s 1\n 0 %s 1' "$(id -u "$RL_USER")" "$(id -g "$RL_USER")")" ]
+	# bb:1 has a directory of uid 1000: with only 0, the clear error.
+	dockerfile 'FROM bb:1
+RUN true'
+	run as "$RL_USER" setpriv --no-new-privs "$PETRA" build "$CTX"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"chown 1000:1000: Invalid argument (this rootless build maps only uid 0"* ]]
+	# newgidmap failing (a stand-in that refuses): uids mapped, gids not.
+	dockerfile 'FROM plain:1
+RUN cat /proc/self/uid_map /proc/self/gid_map | tr -s " " >/maps'
+	mkdir -p "$RL_DIR/fake-bin"
+	printf '#!/bin/sh\necho "newgidmap: refused" >&2\nexit 1\n' >"$RL_DIR/fake-bin/newgidmap"
+	chmod 755 "$RL_DIR/fake-bin" "$RL_DIR/fake-bin/newgidmap"
+	run as "$RL_USER" env PATH="$RL_DIR/fake-bin:/usr/bin:/bin" "$PETRA" build --no-cache -t gid:1 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"newgidmap: refused"* ]]
+	[[ "$output" == *"newgidmap could not map the subordinate gids of $RL_USER"* ]]
+	run upetra run --rm gid:1 cat /maps
+	[ "$output" = "$(printf ' 0 %s 1\n 1 %s 65536\n 0 %s 1' "$(id -u "$RL_USER")" "$RL_SUB_START" "$(id -g "$RL_USER")")" ]
 }
 
 @test "rootless: the build reaches nothing of the host the user could not (files, secrets, Dockerfile, RUN)" {
