@@ -169,11 +169,21 @@ int sandbox_enter_rootless(struct sandbox_rootless *info, struct petra_error **e
 	}
 	close(go[0]);
 	int r = 0;
-	if (unshare(CLONE_NEWUSER) < 0)
-		r = petra_error_set_errno(err, errno,
-					  "create a user namespace for a rootless build");
-	else if (write(go[1], "g", 1) != 1)
+	if (unshare(CLONE_NEWUSER) < 0) {
+		int e = errno;
+		const char *why = "";
+		if (e == EINVAL)
+			why = " (the process already runs threads)";
+		else if (e == EPERM || e == ENOSPC || e == EUSERS)
+			why =
+			    " (user namespaces disabled here? see sysctl user.max_user_namespaces "
+			    "and kernel.unprivileged_userns_clone, or a seccomp profile that "
+			    "forbids them)";
+		r = petra_error_set_errno(err, e, "create a user namespace for a rootless build%s",
+					  why);
+	} else if (write(go[1], "g", 1) != 1) {
 		r = petra_error_set_errno(err, errno, "start the id map helper");
+	}
 	close(go[1]);
 	int status = 0;
 	while (waitpid(helper, &status, 0) < 0 && errno == EINTR)
