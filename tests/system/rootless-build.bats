@@ -43,7 +43,13 @@ teardown_file() {
 	rm -rf "/tmp/petra-run-$(id -u "$RL_USER")" "/tmp/petra-run-$(id -u "$RL_NOSUB")"
 	userdel "$RL_USER" 2>/dev/null || true
 	userdel "$RL_NOSUB" 2>/dev/null || true
-	sed -i "/^$RL_USER:/d;/^$RL_NOSUB:/d" /etc/subuid /etc/subgid
+	# userdel takes the subordinate ranges along; only what it left.
+	local f
+	for f in /etc/subuid /etc/subgid; do
+		if grep -qE "^($RL_USER|$RL_NOSUB):" "$f"; then
+			sed -i -E "/^($RL_USER|$RL_NOSUB):/d" "$f"
+		fi
+	done
 	rm -rf "$RL_DIR"
 }
 
