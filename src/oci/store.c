@@ -40,7 +40,8 @@ char *petra_store_default_root(void)
 	const char *env = getenv("PETRA_ROOT");
 	if (env && *env)
 		return xstrdup(env);
-	if (geteuid() == 0)
+	/* The host's uid: a rootless build is root only of its namespace. */
+	if (fs_host_euid() == 0)
 		return xstrdup("/var/lib/petra");
 	const char *xdg = getenv("XDG_DATA_HOME");
 	if (xdg && *xdg)

@@ -242,7 +242,7 @@ static int describe_entry(void *ctx, const struct fs_walk_entry *e, struct petra
 		strbuf_addf(&sb, "d %o", mode);
 		owner(d, &sb, st.st_uid, st.st_gid);
 		char v;
-		const char *key = d->owners ? "trusted.overlay.opaque" : "user.overlay.opaque";
+		const char *key = rootfs_opaque_xattr();
 		bool opaque = fgetxattr(fd, key, &v, 1) == 1 && v == 'y';
 		if (opaque)
 			strbuf_addstr(&sb, " opaque");

@@ -343,6 +343,45 @@ static void test_fork_helper(void **state)
 	petra_error_free(err);
 }
 
+/* Only the user's own lines, by name or uid, in order and numbered on from
+ * 1; nothing malformed, overflowing, holding the user's own id or root. */
+static void test_subid_ranges(void **state)
+{
+	(void)state;
+	const char *text = "alice:100000:65536\n"
+			   "bob:200000:65536\n"
+			   "1001:300000:10\n"
+			   "alice:-5:10\n"
+			   "alice:400000:0\n"
+			   "alice:4294967290:100\n"
+			   "alice:1000:5\n"
+			   "alice:500000\n"
+			   "alice:600000:1:extra\n"
+			   "alicex:700000:9\n"
+			   "alice:0:65536\n"
+			   "alice:800000:2";
+	struct sandbox_id_range r[4];
+	size_t n;
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, r, 4, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(r[0].inside, 1);
+	assert_int_equal(r[0].outside, 100000);
+	assert_int_equal(r[0].count, 65536);
+	assert_int_equal(r[1].inside, 65537);
+	assert_int_equal(r[1].outside, 300000);
+	assert_int_equal(r[1].count, 10);
+	assert_int_equal(r[2].inside, 65547);
+	assert_int_equal(r[2].outside, 800000);
+	assert_int_equal(r[2].count, 2);
+	/* alice:1000:5 holds uid 1003 itself: skipped. */
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1003, r, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(sandbox_subid_ranges(text, "carol", 42, r, 4, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, r, 1, &n), 0);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +389,7 @@ int main(void)
 	    cmocka_unit_test(test_oci_config),    cmocka_unit_test(test_seccomp_profiles_agree),
 	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports),
 	    cmocka_unit_test(test_fork_helper),   cmocka_unit_test(test_timeout_kills_descendants),
+	    cmocka_unit_test(test_subid_ranges),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }
