@@ -189,6 +189,20 @@ int registry_push_blob(struct registry_client *c, const char *host, const char *
 		       struct petra_store *store, const struct registry_options *o,
 		       const struct oci_descriptor *desc, struct petra_error **err);
 
+/* ---- chunked uploads in progress (uploads.c) ---- */
+/* The registry's upload session of host/repo/digest a push left behind:
+ * 1 with its Location and the bytes the registry acknowledged, 0 when
+ * there is none. */
+int registry_upload_session_load(struct petra_store *store, const char *host, const char *repo,
+				 const char *digest, char **location, int64_t *acked);
+/* Record (atomically) that the session at location holds acked bytes. */
+void registry_upload_session_save(struct petra_store *store, const char *host, const char *repo,
+				  const char *digest, const char *location, int64_t acked);
+void registry_upload_session_remove(struct petra_store *store, const char *host, const char *repo,
+				    const char *digest);
+/* Forget sessions older than max_age seconds (registries purge theirs). */
+void registry_upload_sessions_sweep(struct petra_store *store, time_t max_age);
+
 /* ---- progress (progress.c) ---- */
 struct registry_progress {
 	pthread_mutex_t lock;

@@ -25,10 +25,30 @@ static char *with_digest(const char *location, const char *digest)
 	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
 }
 
+/* Hash the first n bytes of fd: what a resumed upload does not send
+ * again still counts for the check that the store's blob is intact. */
+static int hash_prefix(int fd, int64_t n, struct oci_hasher *hasher, struct petra_error **err)
+{
+	_cleanup_free_ char *buf = xmalloc(1u << 20);
+	for (int64_t pos = 0; pos < n;) {
+		size_t want = n - pos < (1 << 20) ? (size_t)(n - pos) : (size_t)1 << 20;
+		ssize_t got = pread(fd, buf, want, pos);
+		if (got <= 0)
+			return petra_error_set_errno(err, got < 0 ? errno : EIO,
+						     "read the store's blob");
+		oci_hasher_update(hasher, buf, (size_t)got);
+		pos += got;
+	}
+	return 0;
+}
+
 /* Upload a blob into the session at *location (updated as the server
- * moves it). Bytes are hashed as they leave the store. */
+ * moves it), from offset: the bytes the registry already holds. Bytes are
+ * hashed as they leave the store. After every chunk the registry
+ * acknowledged, the session is recorded in the store, so a push that dies
+ * can continue it. */
 static int upload(struct push_job *j, const struct oci_descriptor *d, char **location,
-		  struct petra_error **err)
+		  int64_t offset, struct petra_error **err)
 {
 	_cleanup_close_ int fd = petra_store_open_blob(j->store, d->digest, err);
 	if (fd < 0)
@@ -40,7 +60,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 	int64_t hashed = 0;
 	int ret = 0;
 	const char *octet[] = {"Content-Type: application/octet-stream", NULL, NULL};
-	if ((uint64_t)d->size <= chunk) {
+	if (offset == 0 && (uint64_t)d->size <= chunk) {
 		_cleanup_free_ char *url = with_digest(*location, d->digest);
 		struct http_source src = {.fd = fd,
 					  .start = 0,
@@ -65,7 +85,15 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			ret = petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
 		return ret;
 	}
-	int64_t offset = 0;
+	if (offset > 0) {
+		ret = hash_prefix(fd, offset, &hasher, err);
+		if (ret < 0) {
+			oci_hasher_release(&hasher);
+			return ret;
+		}
+		hashed = offset;
+		registry_progress_add(j->progress, (uint64_t)offset);
+	}
 	while (offset < d->size) {
 		int64_t end = offset + (int64_t)chunk;
 		if (end > d->size)
@@ -106,13 +134,16 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			oci_hasher_release(&hasher);
 			return ret;
 		}
+		registry_upload_session_save(j->store, j->host, j->repo, d->digest, *location, end);
 		registry_progress_add(j->progress, (uint64_t)(end - offset));
 		offset = end;
 	}
 	char actual[OCI_DIGEST_SIZE];
 	oci_hasher_final(&hasher, actual);
-	if (strcmp(actual, d->digest))
+	if (strcmp(actual, d->digest)) {
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
 		return petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
+	}
 	_cleanup_free_ char *url = with_digest(*location, d->digest);
 	struct http_request req = {.method = "PUT", .url = url, .scope = scope, .no_retry = true};
 	struct http_source empty = {.mem = "", .start = 0, .end = 0};
@@ -121,8 +152,59 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 	ret = registry_request(j->client, &req, &r, err);
 	if (ret == 0 && r.status != 201)
 		ret = registry_http_error(&r, err);
+	/* Done, or refused at the end (the registry drops such a session). */
+	if (ret == 0 || r.status)
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
 	registry_http_response_release(&r);
 	return ret;
+}
+
+/* The session a push that died left for this blob, if the registry still
+ * has it: its Location and the offset the registry reports (GET, Range
+ * "0-LAST"). 1 when the upload can continue there; 0 when a new upload is
+ * needed (no session, unknown to the registry, or an offset that does not
+ * fit what it acknowledged). */
+static int resume_session(struct push_job *j, const struct oci_descriptor *d, char **location,
+			  int64_t *offset, struct petra_error **err)
+{
+	_cleanup_free_ char *loc = NULL;
+	int64_t acked = 0;
+	if (!registry_upload_session_load(j->store, j->host, j->repo, d->digest, &loc, &acked))
+		return 0;
+	_cleanup_free_ char *scope = registry_scope(j->repo, true);
+	struct http_request req = {.method = "GET", .url = loc, .scope = scope};
+	struct http_response r = {.content_length = -1};
+	int ret = registry_request(j->client, &req, &r, err);
+	if (ret < 0)
+		return ret;
+	int64_t first = -1, last = -1, held = -1;
+	if ((r.status == 204 || r.status == 200) && r.range &&
+	    sscanf(r.range, "%" SCNd64 "-%" SCNd64, &first, &last) == 2 && first == 0 && last >= 0)
+		/* "0-0" is what distribution says of an empty session too. */
+		held = last == 0 && acked == 0 ? 0 : last + 1;
+	if (held < acked || held > d->size) {
+		if (r.status == 204 || r.status == 200) {
+			/* The registry has the session but not what it acknowledged:
+			 * cancel it rather than trust it. */
+			struct http_request del = {
+			    .method = "DELETE", .url = loc, .scope = scope, .no_retry = true};
+			struct http_response dr = {.content_length = -1};
+			struct petra_error *e = NULL;
+			if (registry_request(j->client, &del, &dr, &e) < 0)
+				petra_error_free(e);
+			registry_http_response_release(&dr);
+		}
+		log_debug("upload of %s: the registry's session answered %ld, range %s (%" PRId64
+			  " bytes acknowledged): a new upload",
+			  d->digest, r.status, r.range ? r.range : "none", acked);
+		registry_http_response_release(&r);
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
+		return 0;
+	}
+	*location = r.location ? steal_pointer(&r.location) : steal_pointer(&loc);
+	*offset = held;
+	registry_http_response_release(&r);
+	return 1;
 }
 
 static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct petra_error **err)
@@ -142,6 +224,27 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 		return 0;
 	}
 	_cleanup_free_ char *location = NULL;
+	int64_t offset = 0;
+	ret = resume_session(j, d, &location, &offset, err);
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		if (!(j->o && j->o->quiet))
+			log_info("resuming the upload of %s at byte %" PRId64 " of %" PRId64,
+				 d->digest, offset, d->size);
+		struct petra_error *e = NULL;
+		ret = upload(j, d, &location, offset, &e);
+		if (ret == 0) {
+			registry_progress_line(j->progress, "pushed", d->digest, d->size);
+			return 0;
+		}
+		/* The registry refused to continue after all: start over. */
+		log_debug("%s", e->message);
+		petra_error_free(e);
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
+		free(location);
+		location = NULL;
+	}
 	_cleanup_strvec_ struct strvec from = STRVEC_INIT;
 	registry_locations_find(j->store, j->host, j->repo, d->digest, &from);
 	for (size_t i = 0; i < from.n && !location; i++) {
@@ -184,7 +287,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 		if (ret < 0)
 			return ret;
 	}
-	ret = upload(j, d, &location, err);
+	ret = upload(j, d, &location, 0, err);
 	if (ret == 0)
 		registry_progress_line(j->progress, "pushed", d->digest, d->size);
 	return ret;
@@ -270,6 +373,9 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 		blobs[i + 1] = &img.manifest.layers[i];
 		total += (uint64_t)img.manifest.layers[i].size;
 	}
+	/* Registries purge abandoned uploads after a week (distribution's
+	 * default); so does the store. */
+	registry_upload_sessions_sweep(store, 7 * 24 * 3600);
 	if (!same) {
 		struct registry_progress progress;
 		registry_progress_begin(&progress, text, total, o && o->quiet);
