@@ -329,16 +329,13 @@ static size_t no_deps(void *ctx, size_t task)
 static int fetch_layer_task(void *ctx, size_t task, struct petra_error **err)
 {
 	struct layer_jobs *j = ctx;
+	if (oci_media_type_is_foreign(j->manifest->layers[task].media_type))
+		return 0;
 	return registry_fetch_blob(j->client, j->repo, j->store, &j->manifest->layers[task],
 				   j->progress, err);
 }
 
 /* ---- pull ---- */
-
-static bool is_foreign(const char *media_type)
-{
-	return strstr(media_type, "foreign") || strstr(media_type, "nondistributable");
-}
 
 /* Pull `reference` of repo: manifest (for the platform), config, layers,
  * then the manifest blob; *out describes the stored manifest. */
@@ -359,15 +356,13 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 		return ret;
 	}
 	uint64_t total = (uint64_t)(manifest.config.size > 0 ? manifest.config.size : 0);
-	for (size_t i = 0; i < manifest.n_layers; i++) {
-		if (is_foreign(manifest.layers[i].media_type)) {
-			ret = petra_error_set(err, ENOTSUP,
-					      "layer %s is a foreign (non-distributable) layer",
-					      manifest.layers[i].digest);
-			goto out;
-		}
-		total += (uint64_t)(manifest.layers[i].size > 0 ? manifest.layers[i].size : 0);
-	}
+	/* Foreign (non-distributable) layers stay references to their urls,
+	 * as containers/image leaves them: not fetched, the manifest kept as
+	 * it is. */
+	for (size_t i = 0; i < manifest.n_layers; i++)
+		if (!oci_media_type_is_foreign(manifest.layers[i].media_type))
+			total +=
+			    (uint64_t)(manifest.layers[i].size > 0 ? manifest.layers[i].size : 0);
 	struct registry_progress tp;
 	registry_progress_begin(&tp, title, total, o && o->quiet);
 	ret = registry_fetch_blob(c, repo, store, &manifest.config, &tp, err);
@@ -387,9 +382,11 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 		goto out;
 	const char **digests = xcalloc(manifest.n_layers + 1, sizeof(*digests));
 	digests[0] = manifest.config.digest;
+	size_t n_digests = 1;
 	for (size_t i = 0; i < manifest.n_layers; i++)
-		digests[i + 1] = manifest.layers[i].digest;
-	registry_locations_add(store, host, repo, digests, manifest.n_layers + 1);
+		if (!oci_media_type_is_foreign(manifest.layers[i].media_type))
+			digests[n_digests++] = manifest.layers[i].digest;
+	registry_locations_add(store, host, repo, digests, n_digests);
 	free(digests);
 	memset(out, 0, sizeof(*out));
 	out->media_type = xstrdup(m.media_type);

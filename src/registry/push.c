@@ -365,12 +365,16 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 	registry_http_response_release(&hr);
 	if (ret < 0)
 		goto out;
-	size_t n_blobs = img.manifest.n_layers + 1;
-	blobs = xcalloc(n_blobs, sizeof(*blobs));
+	size_t n_blobs = 1;
+	blobs = xcalloc(img.manifest.n_layers + 1, sizeof(*blobs));
 	blobs[0] = &img.manifest.config;
 	uint64_t total = (uint64_t)img.manifest.config.size;
 	for (size_t i = 0; i < img.manifest.n_layers; i++) {
-		blobs[i + 1] = &img.manifest.layers[i];
+		/* A foreign layer is not sent: the manifest's urls serve it (as
+		 * containers/image does). */
+		if (oci_media_type_is_foreign(img.manifest.layers[i].media_type))
+			continue;
+		blobs[n_blobs++] = &img.manifest.layers[i];
 		total += (uint64_t)img.manifest.layers[i].size;
 	}
 	/* Registries purge abandoned uploads after a week (distribution's
