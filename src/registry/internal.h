@@ -204,22 +204,33 @@ void registry_upload_session_remove(struct petra_store *store, const char *host,
 void registry_upload_sessions_sweep(struct petra_store *store, time_t max_age);
 
 /* ---- progress (progress.c) ---- */
+struct registry_blob_line;
 struct registry_progress {
 	pthread_mutex_t lock;
-	struct progress bar;
 	bool quiet;
 	bool tty;
 	char *title;
+	uint64_t total;
+	struct timespec started, last_draw;
+	struct registry_blob_line *lines; /* in the order blobs started */
+	size_t n_lines, first_live, drawn;
 	unsigned blobs_moved, blobs_skipped;
 	uint64_t bytes_moved;
 };
 void registry_progress_begin(struct registry_progress *p, const char *title, uint64_t total,
 			     bool quiet);
-void registry_progress_add(struct registry_progress *p, uint64_t bytes);
-/* "VERB blob 0123456789ab (12.3MB)" when stderr is not a terminal. */
+/* A blob starts moving ("pushing", "fetching", "resuming"): size bytes,
+ * already of them there (a resumed transfer). Every function takes a NULL
+ * p (no progress). */
+void registry_progress_start(struct registry_progress *p, const char *verb, const char *digest,
+			     int64_t size, int64_t already);
+/* bytes of digest crossed the wire. */
+void registry_progress_add(struct registry_progress *p, const char *digest, uint64_t bytes);
+/* A blob is done: "pushed", "fetched" (moved), "exists", "mounted",
+ * "have" (not). */
 void registry_progress_line(struct registry_progress *p, const char *verb, const char *digest,
 			    int64_t size);
-/* Ends the line; when ok, a summary (blobs and bytes moved, time, rate). */
+/* The last drawing; when ok, a summary (blobs and bytes moved, time, rate). */
 void registry_progress_end(struct registry_progress *p, bool ok);
 
 /* ---- where blobs are known to be (locations.c) ---- */

@@ -196,7 +196,7 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 		return false;
 	d->got += (int64_t)len;
 	if (d->progress)
-		registry_progress_add(d->progress, len);
+		registry_progress_add(d->progress, d->desc->digest, len);
 	return true;
 }
 
@@ -218,11 +218,10 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 		return petra_error_set(err, EIO, "blob %s: a partial download larger than the blob",
 				       desc->digest);
 	}
-	if (d.got > 0) {
+	if (d.got > 0)
 		log_debug("blob %s: resuming at byte %" PRId64, desc->digest, d.got);
-		if (progress)
-			registry_progress_add(progress, (uint64_t)d.got);
-	}
+	registry_progress_start(progress, d.got > 0 ? "resuming" : "fetching", desc->digest,
+				desc->size, d.got);
 	_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/%s", repo, desc->digest);
 	_cleanup_free_ char *scope = registry_scope(repo, false);
 	for (unsigned attempt = 0; d.got < desc->size || desc->size == 0; attempt++) {
@@ -289,10 +288,7 @@ int registry_fetch_blob(struct registry_client *c, const char *repo, struct petr
 			struct petra_error **err)
 {
 	if (petra_store_has_blob(store, desc->digest)) {
-		if (progress) {
-			registry_progress_add(progress, (uint64_t)desc->size);
-			registry_progress_line(progress, "have", desc->digest, desc->size);
-		}
+		registry_progress_line(progress, "have", desc->digest, desc->size);
 		return 0;
 	}
 	bool resumed = false;

@@ -78,7 +78,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		if (ret == 0 && r.status != 201)
 			ret = registry_http_error(&r, err);
 		registry_http_response_release(&r);
-		registry_progress_add(j->progress, (uint64_t)d->size);
+		registry_progress_add(j->progress, d->digest, (uint64_t)d->size);
 		char actual[OCI_DIGEST_SIZE];
 		oci_hasher_final(&hasher, actual);
 		if (ret == 0 && strcmp(actual, d->digest))
@@ -92,7 +92,6 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			return ret;
 		}
 		hashed = offset;
-		registry_progress_add(j->progress, (uint64_t)offset);
 	}
 	while (offset < d->size) {
 		int64_t end = offset + (int64_t)chunk;
@@ -135,7 +134,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			return ret;
 		}
 		registry_upload_session_save(j->store, j->host, j->repo, d->digest, *location, end);
-		registry_progress_add(j->progress, (uint64_t)(end - offset));
+		registry_progress_add(j->progress, d->digest, (uint64_t)(end - offset));
 		offset = end;
 	}
 	char actual[OCI_DIGEST_SIZE];
@@ -219,7 +218,6 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 	long status = r.status;
 	registry_http_response_release(&r);
 	if (status == 200) {
-		registry_progress_add(j->progress, (uint64_t)d->size);
 		registry_progress_line(j->progress, "exists", d->digest, d->size);
 		return 0;
 	}
@@ -229,9 +227,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 	if (ret < 0)
 		return ret;
 	if (ret == 1) {
-		if (!(j->o && j->o->quiet))
-			log_info("resuming the upload of %s at byte %" PRId64 " of %" PRId64,
-				 d->digest, offset, d->size);
+		registry_progress_start(j->progress, "resuming", d->digest, d->size, offset);
 		struct petra_error *e = NULL;
 		ret = upload(j, d, &location, offset, &e);
 		if (ret == 0) {
@@ -261,7 +257,6 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 			return ret;
 		if (mr.status == 201) {
 			registry_http_response_release(&mr);
-			registry_progress_add(j->progress, (uint64_t)d->size);
 			registry_progress_line(j->progress, "mounted", d->digest, d->size);
 			return 0;
 		}
@@ -287,6 +282,7 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 		if (ret < 0)
 			return ret;
 	}
+	registry_progress_start(j->progress, "pushing", d->digest, d->size, 0);
 	ret = upload(j, d, &location, 0, err);
 	if (ret == 0)
 		registry_progress_line(j->progress, "pushed", d->digest, d->size);

@@ -149,7 +149,7 @@ image_is_intact() {
 	echo "$output"
 	cat "$PROXY_LOG"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"resuming the upload of $BIG at byte $HOLD_AT of $BIG_SIZE"* ]]
+	[[ "$output" == *"resuming blob ${BIG:7:12} ("*") at byte $HOLD_AT"* ]]
 	# The session's offset asked for, then PATCHes from there on, in the
 	# same session: no new upload started.
 	grep -q "^GET /v2/big/blobs/uploads/$uuid - 0 204" "$PROXY_LOG"
