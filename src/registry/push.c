@@ -25,28 +25,13 @@ static char *with_digest(const char *location, const char *digest)
 	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
 }
 
-/* Hash the first n bytes of fd: what a resumed upload does not send
- * again still counts for the check that the store's blob is intact. */
-static int hash_prefix(int fd, int64_t n, struct oci_hasher *hasher, struct petra_error **err)
-{
-	_cleanup_free_ char *buf = xmalloc(1u << 20);
-	for (int64_t pos = 0; pos < n;) {
-		size_t want = n - pos < (1 << 20) ? (size_t)(n - pos) : (size_t)1 << 20;
-		ssize_t got = pread(fd, buf, want, pos);
-		if (got <= 0)
-			return petra_error_set_errno(err, got < 0 ? errno : EIO,
-						     "read the store's blob");
-		oci_hasher_update(hasher, buf, (size_t)got);
-		pos += got;
-	}
-	return 0;
-}
-
 /* Upload a blob into the session at *location (updated as the server
- * moves it), from offset: the bytes the registry already holds. Bytes are
- * hashed as they leave the store. After every chunk the registry
- * acknowledged, the session is recorded in the store, so a push that dies
- * can continue it. */
+ * moves it), from offset: the bytes the registry already holds. The
+ * store's blobs were verified when they entered it (and fsck checks them),
+ * and the registry checks the digest before it accepts the blob, so they
+ * are not hashed again on the way out: that was half of push's CPU. After
+ * every chunk the registry acknowledged, the session is recorded in the
+ * store, so a push that dies can continue it. */
 static int upload(struct push_job *j, const struct oci_descriptor *d, char **location,
 		  int64_t offset, struct petra_error **err)
 {
@@ -55,18 +40,11 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		return fd;
 	_cleanup_free_ char *scope = registry_scope(j->repo, true);
 	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 16u << 20;
-	struct oci_hasher hasher;
-	oci_hasher_init(&hasher);
-	int64_t hashed = 0;
 	int ret = 0;
 	const char *octet[] = {"Content-Type: application/octet-stream", NULL, NULL};
 	if (offset == 0 && (uint64_t)d->size <= chunk) {
 		_cleanup_free_ char *url = with_digest(*location, d->digest);
-		struct http_source src = {.fd = fd,
-					  .start = 0,
-					  .end = d->size,
-					  .hasher = &hasher,
-					  .hashed_upto = &hashed};
+		struct http_source src = {.fd = fd, .start = 0, .end = d->size};
 		struct http_request req = {.method = "PUT",
 					   .url = url,
 					   .scope = scope,
@@ -79,19 +57,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			ret = registry_http_error(&r, err);
 		registry_http_response_release(&r);
 		registry_progress_add(j->progress, d->digest, (uint64_t)d->size);
-		char actual[OCI_DIGEST_SIZE];
-		oci_hasher_final(&hasher, actual);
-		if (ret == 0 && strcmp(actual, d->digest))
-			ret = petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
 		return ret;
-	}
-	if (offset > 0) {
-		ret = hash_prefix(fd, offset, &hasher, err);
-		if (ret < 0) {
-			oci_hasher_release(&hasher);
-			return ret;
-		}
-		hashed = offset;
 	}
 	while (offset < d->size) {
 		int64_t end = offset + (int64_t)chunk;
@@ -100,11 +66,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		_cleanup_free_ char *range =
 		    xasprintf("Content-Range: %" PRId64 "-%" PRId64, offset, end - 1);
 		octet[1] = range;
-		struct http_source src = {.fd = fd,
-					  .start = offset,
-					  .end = end,
-					  .hasher = &hasher,
-					  .hashed_upto = &hashed};
+		struct http_source src = {.fd = fd, .start = offset, .end = end};
 		struct http_request req = {.method = "PATCH",
 					   .url = *location,
 					   .scope = scope,
@@ -129,19 +91,11 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			*location = steal_pointer(&r.location);
 		}
 		registry_http_response_release(&r);
-		if (ret < 0) {
-			oci_hasher_release(&hasher);
+		if (ret < 0)
 			return ret;
-		}
 		registry_upload_session_save(j->store, j->host, j->repo, d->digest, *location, end);
 		registry_progress_add(j->progress, d->digest, (uint64_t)(end - offset));
 		offset = end;
-	}
-	char actual[OCI_DIGEST_SIZE];
-	oci_hasher_final(&hasher, actual);
-	if (strcmp(actual, d->digest)) {
-		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
-		return petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
 	}
 	_cleanup_free_ char *url = with_digest(*location, d->digest);
 	struct http_request req = {.method = "PUT", .url = url, .scope = scope, .no_retry = true};

@@ -81,10 +81,17 @@ void registry_upload_session_save(struct petra_store *store, const char *host, c
 	_cleanup_free_ char *text = json_dump_compact(doc, &len);
 	json_decref(doc);
 	_cleanup_free_ char *name = session_name(host, repo, digest);
+	/* Atomic (a temporary renamed over it) but not synced: written after
+	 * every chunk, and a session lost in a crash costs a new upload, not
+	 * correctness; an fsync per chunk cost more than the chunk. */
+	_cleanup_free_ char *tmp = NULL;
 	struct petra_error *e = NULL;
-	if (fs_write_file_atomic_at(dir, name, text, len, 0600, &e) < 0) {
-		log_debug("%s", e->message);
+	_cleanup_close_ int fd = fs_tmpfile_at(dir, name, 0600, &tmp, &e);
+	if (fd < 0 || fs_write_all(fd, text, len) < 0 || renameat(dir, tmp, dir, name) < 0) {
+		log_debug("%s: %s", name, e ? e->message : strerror(errno));
 		petra_error_free(e);
+		if (tmp)
+			unlinkat(dir, tmp, 0);
 	}
 }
 

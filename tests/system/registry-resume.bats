@@ -193,3 +193,25 @@ image_is_intact() {
 	[ "$(patched_bytes)" -eq "$BIG_SIZE" ]
 	image_is_intact
 }
+
+@test "a store blob that no longer matches its digest is refused by the registry, chunked or whole" {
+	# push does not hash blobs again on their way out: the registry checks
+	# every digest before it accepts a blob, and the tag never appears.
+	local file="$PETRA_ROOT/blobs/sha256/${BIG#sha256:}"
+	chmod u+w "$file"
+	$PY -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(1000000); b = f.read(1); f.seek(1000000); f.write(bytes([b[0] ^ 0xff]))' "$file"
+	run petra push -q --tls-verify=false --chunk-size 256k big:1 "$REG/bad:1"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"blob $BIG: "*"(400 DIGEST_INVALID)"* ]]
+	run petra push -q --tls-verify=false big:1 "$REG/bad:1"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"blob $BIG: "*"(400 DIGEST_INVALID)"* ]]
+	run skopeo inspect --tls-verify=false "docker://$REG/bad:1"
+	[ "$status" -ne 0 ]
+	run curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/bad/blobs/$BIG"
+	[ "$output" = 404 ]
+	run petra fsck
+	[ "$status" -ne 0 ]
+}
