@@ -324,6 +324,12 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 		 * containers/image does). */
 		if (oci_media_type_is_foreign(img.manifest.layers[i].media_type))
 			continue;
+		/* A layer listed twice goes once (one upload session per blob). */
+		bool dup = false;
+		for (size_t k = 0; k < n_blobs && !dup; k++)
+			dup = !strcmp(blobs[k]->digest, img.manifest.layers[i].digest);
+		if (dup)
+			continue;
 		blobs[n_blobs++] = &img.manifest.layers[i];
 		total += (uint64_t)img.manifest.layers[i].size;
 	}

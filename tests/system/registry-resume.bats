@@ -215,3 +215,22 @@ image_is_intact() {
 	run petra fsck
 	[ "$status" -ne 0 ]
 }
+
+@test "a layer listed twice in a manifest is uploaded once" {
+	local d="$BATS_TEST_TMPDIR/twice"
+	mkdir -p "$d/x"
+	head -c 1000000 /dev/urandom >"$d/x/f"
+	tar -C "$d/x" -czf "$d/l.tar.gz" --owner=0 --group=0 .
+	make_layout_with_layers "$d/layout" t "$d/l.tar.gz" "$d/l.tar.gz"
+	petra import -q "oci:$d/layout:t" --ref twice:1 >/dev/null
+	local layer
+	layer=$(petra inspect --manifest twice:1 | jq -r '.layers[0].digest')
+	[ "$(petra inspect --manifest twice:1 | jq -r '.layers[1].digest')" = "$layer" ]
+	run petra push --tls-verify=false --chunk-size 256k twice:1 "$REG/twice:1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "^petra: pushed blob ${layer:7:12} " <<<"$output")" -eq 1 ]
+	[ "$(grep -c '"POST /v2/twice/blobs/uploads/' "$REG_LOG")" -eq 2 ]
+	skopeo copy -q --src-tls-verify=false "docker://$REG/twice:1" "oci:$BATS_TEST_TMPDIR/sk2:1"
+	[ "$(layout_digest "$BATS_TEST_TMPDIR/sk2" 1)" = "${lines[-1]}" ]
+}
