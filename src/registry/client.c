@@ -432,10 +432,10 @@ static int perform_once(struct registry_client *c, const struct http_request *re
 		curl_easy_setopt(curl, CURLOPT_SEEKDATA, req->source);
 		curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
 				 (curl_off_t)(req->source->end - req->source->start));
-		/* Blobs leave in large reads and socket writes (curl's default is
+		/* Blobs leave in 256 KiB reads and socket writes (curl's default is
 		 * 64 KiB): fewer system calls per byte on the way to the registry. */
 		if (!req->source->mem)
-			curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+			curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
 		if (strcmp(m, "PUT"))
 			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, m);
 	}
