@@ -39,7 +39,7 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 	if (fd < 0)
 		return fd;
 	_cleanup_free_ char *scope = registry_scope(j->repo, true);
-	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 16u << 20;
+	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 64u << 20;
 	int ret = 0;
 	const char *octet[] = {"Content-Type: application/octet-stream", NULL, NULL};
 	if (offset == 0 && (uint64_t)d->size <= chunk) {
