@@ -139,6 +139,15 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ctx)
 		oci_hasher_update(s->hasher, buf + skip, want - (size_t)skip);
 		*s->hashed_upto = s->pos + (int64_t)want;
 	}
+	if (s->on_sent) {
+		if (s->sent_upto < s->start)
+			s->sent_upto = s->start;
+		if (s->pos + (int64_t)want > s->sent_upto) {
+			s->on_sent(s->on_sent_ctx,
+				   (uint64_t)(s->pos + (int64_t)want - s->sent_upto));
+			s->sent_upto = s->pos + (int64_t)want;
+		}
+	}
 	s->pos += (int64_t)want;
 	return want;
 }

@@ -119,6 +119,11 @@ struct http_source {
 	int64_t start, end, pos;
 	struct oci_hasher *hasher;
 	int64_t *hashed_upto;
+	/* Told of bytes as curl takes them, each byte once (a rewound retry
+	 * does not count again): progress. May be NULL. */
+	void (*on_sent)(void *ctx, uint64_t bytes);
+	void *on_sent_ctx;
+	int64_t sent_upto; /* 0: from start */
 };
 
 /* Body bytes of a successful (2xx) response go to sink when set;

@@ -25,6 +25,17 @@ static char *with_digest(const char *location, const char *digest)
 	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
 }
 
+struct sent_ctx {
+	struct registry_progress *progress;
+	const char *digest;
+};
+
+static void on_sent(void *vctx, uint64_t bytes)
+{
+	struct sent_ctx *ctx = vctx;
+	registry_progress_add(ctx->progress, ctx->digest, bytes);
+}
+
 /* Upload a blob into the session at *location (updated as the server
  * moves it), from offset: the bytes the registry already holds. The
  * store's blobs were verified when they entered it (and fsck checks them),
@@ -41,10 +52,12 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 	_cleanup_free_ char *scope = registry_scope(j->repo, true);
 	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 64u << 20;
 	int ret = 0;
+	struct sent_ctx sent = {j->progress, d->digest};
 	const char *octet[] = {"Content-Type: application/octet-stream", NULL, NULL};
 	if (offset == 0 && (uint64_t)d->size <= chunk) {
 		_cleanup_free_ char *url = with_digest(*location, d->digest);
-		struct http_source src = {.fd = fd, .start = 0, .end = d->size};
+		struct http_source src = {
+		    .fd = fd, .start = 0, .end = d->size, .on_sent = on_sent, .on_sent_ctx = &sent};
 		struct http_request req = {.method = "PUT",
 					   .url = url,
 					   .scope = scope,
@@ -56,7 +69,6 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		if (ret == 0 && r.status != 201)
 			ret = registry_http_error(&r, err);
 		registry_http_response_release(&r);
-		registry_progress_add(j->progress, d->digest, (uint64_t)d->size);
 		return ret;
 	}
 	while (offset < d->size) {
@@ -66,7 +78,11 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		_cleanup_free_ char *range =
 		    xasprintf("Content-Range: %" PRId64 "-%" PRId64, offset, end - 1);
 		octet[1] = range;
-		struct http_source src = {.fd = fd, .start = offset, .end = end};
+		struct http_source src = {.fd = fd,
+					  .start = offset,
+					  .end = end,
+					  .on_sent = on_sent,
+					  .on_sent_ctx = &sent};
 		struct http_request req = {.method = "PATCH",
 					   .url = *location,
 					   .scope = scope,
@@ -94,7 +110,6 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		if (ret < 0)
 			return ret;
 		registry_upload_session_save(j->store, j->host, j->repo, d->digest, *location, end);
-		registry_progress_add(j->progress, d->digest, (uint64_t)(end - offset));
 		offset = end;
 	}
 	_cleanup_free_ char *url = with_digest(*location, d->digest);
