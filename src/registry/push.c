@@ -129,22 +129,30 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 
 /* The session a push that died left for this blob, if the registry still
  * has it: its Location and the offset the registry reports (GET, Range
- * "0-LAST"). 1 when the upload can continue there; 0 when a new upload is
- * needed (no session, unknown to the registry, or an offset that does not
- * fit what it acknowledged). */
-static int resume_session(struct push_job *j, const struct oci_descriptor *d, char **location,
-			  int64_t *offset, struct petra_error **err)
+ * "0-LAST"). true when the upload can continue there; false when a new
+ * upload is needed (no session, no answer, unknown to the registry, or an
+ * offset that does not fit what it acknowledged). */
+static bool resume_session(struct push_job *j, const struct oci_descriptor *d, char **location,
+			   int64_t *offset)
 {
 	_cleanup_free_ char *loc = NULL;
 	int64_t acked = 0;
 	if (!registry_upload_session_load(j->store, j->host, j->repo, d->digest, &loc, &acked))
-		return 0;
+		return false;
 	_cleanup_free_ char *scope = registry_scope(j->repo, true);
 	struct http_request req = {.method = "GET", .url = loc, .scope = scope};
 	struct http_response r = {.content_length = -1};
-	int ret = registry_request(j->client, &req, &r, err);
-	if (ret < 0)
-		return ret;
+	struct petra_error *e = NULL;
+	if (registry_request(j->client, &req, &r, &e) < 0) {
+		/* The session's Location does not answer (it may name a host that
+		 * is gone): a new upload, not a push that fails until the
+		 * session ages out. */
+		log_debug("upload of %s: %s: a new upload", d->digest, e->message);
+		petra_error_free(e);
+		registry_http_response_release(&r);
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
+		return false;
+	}
 	int64_t first = -1, last = -1, held = -1;
 	if ((r.status == 204 || r.status == 200) && r.range &&
 	    sscanf(r.range, "%" SCNd64 "-%" SCNd64, &first, &last) == 2 && first == 0 && last >= 0)
@@ -157,7 +165,6 @@ static int resume_session(struct push_job *j, const struct oci_descriptor *d, ch
 			struct http_request del = {
 			    .method = "DELETE", .url = loc, .scope = scope, .no_retry = true};
 			struct http_response dr = {.content_length = -1};
-			struct petra_error *e = NULL;
 			if (registry_request(j->client, &del, &dr, &e) < 0)
 				petra_error_free(e);
 			registry_http_response_release(&dr);
@@ -167,12 +174,12 @@ static int resume_session(struct push_job *j, const struct oci_descriptor *d, ch
 			  d->digest, r.status, r.range ? r.range : "none", acked);
 		registry_http_response_release(&r);
 		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
-		return 0;
+		return false;
 	}
 	*location = r.location ? steal_pointer(&r.location) : steal_pointer(&loc);
 	*offset = held;
 	registry_http_response_release(&r);
-	return 1;
+	return true;
 }
 
 static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct petra_error **err)
@@ -187,15 +194,14 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 	long status = r.status;
 	registry_http_response_release(&r);
 	if (status == 200) {
+		/* Finished by someone else meanwhile: no session to continue. */
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
 		registry_progress_line(j->progress, "exists", d->digest, d->size);
 		return 0;
 	}
 	_cleanup_free_ char *location = NULL;
 	int64_t offset = 0;
-	ret = resume_session(j, d, &location, &offset, err);
-	if (ret < 0)
-		return ret;
-	if (ret == 1) {
+	if (resume_session(j, d, &location, &offset)) {
 		registry_progress_start(j->progress, "resuming", d->digest, d->size, offset);
 		struct petra_error *e = NULL;
 		ret = upload(j, d, &location, offset, &e);
