@@ -234,3 +234,14 @@ image_is_intact() {
 	skopeo copy -q --src-tls-verify=false "docker://$REG/twice:1" "oci:$BATS_TEST_TMPDIR/sk2:1"
 	[ "$(layout_digest "$BATS_TEST_TMPDIR/sk2" 1)" = "${lines[-1]}" ]
 }
+
+@test "upload sessions older than a week are swept by the next push; younger ones stay" {
+	mkdir -p "$PETRA_ROOT/registry-uploads"
+	echo '{}' >"$PETRA_ROOT/registry-uploads/old.json"
+	echo '{}' >"$PETRA_ROOT/registry-uploads/young.json"
+	touch -d '8 days ago' "$PETRA_ROOT/registry-uploads/old.json"
+	touch -d '6 days ago' "$PETRA_ROOT/registry-uploads/young.json"
+	petra push -q --tls-verify=false big:1 "$REG/swept:1" >/dev/null
+	[ ! -e "$PETRA_ROOT/registry-uploads/old.json" ]
+	[ -e "$PETRA_ROOT/registry-uploads/young.json" ]
+}
