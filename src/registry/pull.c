@@ -182,6 +182,8 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 			petra_store_blob_abort(d->writer);
 			d->writer = NULL;
 			d->got = 0;
+			registry_progress_start(d->progress, "fetching", d->desc->digest,
+						d->desc->size, 0);
 			if (petra_store_blob_begin(d->store, &d->writer, &d->error) < 0)
 				return false;
 		}
