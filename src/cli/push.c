@@ -28,7 +28,7 @@ static const char usage[] =
     "      --registries.d DIR   lookaside configuration (default:\n"
     "                           /etc/containers/registries.d)\n" CLI_REGISTRY_OPTIONS_HELP
     "      --chunk-size SIZE    blobs larger than SIZE go in PATCH chunks of SIZE\n"
-    "                           (default 16m)\n"
+    "                           (default 64m)\n"
     "  -j, --jobs N             blobs sent at once (default 4)\n"
     "  -q, --quiet              no progress\n"
     "  -h, --help               this help\n";

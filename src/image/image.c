@@ -43,6 +43,12 @@ int image_open_layer(struct petra_store *store, const struct oci_descriptor *lay
 	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
 	if (r < 0)
 		return r;
+	if (oci_media_type_is_foreign(layer->media_type) &&
+	    !petra_store_has_blob(store, layer->digest))
+		return petra_error_set(err, ENOENT,
+				       "layer %s is a foreign (non-distributable) layer and its "
+				       "blob is not in the store",
+				       layer->digest);
 	*fd = petra_store_open_blob(store, layer->digest, err);
 	if (*fd < 0)
 		return *fd;

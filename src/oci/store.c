@@ -862,6 +862,9 @@ static void check_present(struct walker *w, const struct oci_descriptor *d, cons
 	struct stat st;
 	if (w->store->blobs_fd < 0 ||
 	    fstatat(w->store->blobs_fd, oci_digest_hex(d->digest), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		/* A foreign layer is a reference to its urls: absent is normal. */
+		if (oci_media_type_is_foreign(d->media_type))
+			return;
 		walker_report(w, d->digest, "missing (referenced by %s)", parent);
 		return;
 	}
@@ -941,9 +944,15 @@ int petra_store_check_blob(struct petra_store *s, const struct oci_descriptor *d
 {
 	struct stat st;
 	if (s->blobs_fd < 0 ||
-	    fstatat(s->blobs_fd, oci_digest_hex(desc->digest), &st, AT_SYMLINK_NOFOLLOW) < 0)
+	    fstatat(s->blobs_fd, oci_digest_hex(desc->digest), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (oci_media_type_is_foreign(desc->media_type))
+			return petra_error_set(err, ENOENT,
+					       "layer %s is a foreign (non-distributable) layer "
+					       "and its blob is not in the store",
+					       desc->digest);
 		return petra_error_set(err, ENOENT, "blob %s is missing from %s", desc->digest,
 				       s->root);
+	}
 	if (st.st_size != desc->size)
 		return petra_error_set(err, EIO,
 				       "blob %s is %lld bytes on disk, %lld in its descriptor "

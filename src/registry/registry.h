@@ -30,7 +30,7 @@ struct registry_options {
 	int tls_verify;        /* -1: registries.conf decides (default on), 0 off, 1 on */
 	const char *platform;  /* "os/arch[/variant]"; NULL: linux/<host> */
 	unsigned jobs;         /* blobs at once; 0: 4 */
-	uint64_t chunk_size;   /* push: blobs above this go in PATCH chunks of it; 0: 16 MiB */
+	uint64_t chunk_size;   /* push: blobs above this go in PATCH chunks of it; 0: 64 MiB */
 	bool quiet;            /* no progress lines */
 };
 
