@@ -234,6 +234,10 @@ static json_t *pod_spec(const struct kube_image_facts *f, const char *name, int 
 		for (size_t i = 0; i < f->n_writable; i++) {
 			_cleanup_free_ char *vol = volume_name(f->writable[i].path, i);
 			json_t *empty = json_object();
+			/* tmpfs-only: the kubelet backs it with tmpfs (its size
+			 * counts against the container's memory limit). */
+			if (f->writable[i].memory)
+				json_object_set_new(empty, "medium", json_string("Memory"));
 			if (f->writable[i].size)
 				json_object_set_new(
 				    empty, "sizeLimit",

@@ -42,6 +42,9 @@ static const struct kube_rule rules[] = {
     {"KL203", "image-refused-by-trust-gate", LINT_ERROR,
      "the trust gate allows the image (its base not banned, the signatures the policy "
      "requires present)"},
+    {"KL204", "tmpfs-only-path-on-disk", LINT_WARNING,
+     "a writable path the image's label marks tmpfs-only (memory) is not backed by disk "
+     "(an emptyDir with medium: Memory)"},
 };
 
 const struct kube_rule *kube_lint_rules(size_t *n)
@@ -363,6 +366,33 @@ static bool init_fills(const struct pod_ctx *p, const char *name)
 	return false;
 }
 
+/* KL204: the mount that serves a tmpfs-only path (the deepest writable
+ * one over it) must be memory: an emptyDir with medium Memory. */
+static void memory_rule(struct pod_ctx *p, const json_t *mounts,
+			const struct image_writable_path *w, const char *cname, const char *label,
+			const char *image, unsigned line)
+{
+	const json_t *best = NULL, *m;
+	size_t i, best_len = 0;
+	json_array_foreach(mounts, i, m)
+	{
+		const char *mp = json_string_value(json_object_get(m, "mountPath"));
+		if (mp && covers(mp, w->path) && writable_mount(p, m) && strlen(mp) >= best_len) {
+			best = m;
+			best_len = strlen(mp);
+		}
+	}
+	const char *vname = json_string_value(json_object_get(best, "name"));
+	const json_t *empty = json_object_get(volume_named(p, vname), "emptyDir");
+	const char *medium = json_string_value(json_object_get(empty, "medium"));
+	if (!medium || strcmp(medium, "Memory") != 0)
+		report(p, "KL204", cname, line,
+		       "%s: %s keeps %s in memory only (its writable-paths label), and the "
+		       "volume %s mounted there may be backed by disk (an emptyDir with "
+		       "medium: Memory is not)",
+		       label, image, w->path, vname ? vname : "?");
+}
+
 static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, const char *label,
 			unsigned line, bool read_only)
 {
@@ -385,6 +415,8 @@ static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, c
 			if (mp && covers(mp, e->writable[w].path) && writable_mount(p, m))
 				ok = true;
 		}
+		if (ok && e->writable[w].memory)
+			memory_rule(p, mounts, &e->writable[w], cname, label, image, line);
 		if (!ok)
 			report(p, "KL201", cname, line,
 			       "%s: %s must write %s (its writable-paths label) and no writable "
