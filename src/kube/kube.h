@@ -76,6 +76,7 @@ struct kube_image_facts {
 	int port;              /* the first exposed TCP port, or 0 */
 	bool has_kill, has_sh; /* a kill or sh in the image's usual bin dirs */
 	bool has_cp;           /* a cp there: copy paths are filled with it */
+	char *copy_image;      /* else: the copy helper image by digest, or NULL */
 };
 
 /* Read the facts of image `ref` of the store (its layers are extracted
@@ -98,6 +99,11 @@ struct kube_deploy_options {
 	bool allow_root;       /* a root USER is written as such instead of refused */
 	const char *canary;    /* the canary track's image, or NULL */
 	int canary_weight;     /* percent of the replicas for the canary, 1..99 */
+	/* petra's static copier (petra-copy). An image with a copy path and
+	 * no cp of its own gets a copy helper image made with it
+	 * (kube_copy_helper_image); NULL: such a path is a note and starts
+	 * empty. */
+	const char *copy_helper;
 	/* The trust gate. The CLI passes the trust gate here (trust/'s
 	 * trust_gate_check once it exists); every image, the canary's too,
 	 * goes through it before any manifest is made. NULL: no gate. */
@@ -117,6 +123,17 @@ void kube_deploy_result_release(struct kube_deploy_result *res);
 int kube_deploy_kubernetes(struct petra_store *store, const char *ref,
 			   const struct kube_deploy_options *options,
 			   struct kube_deploy_result *res, struct petra_error **err);
+
+/* Where the copy helper image holds petra's static copier. */
+#define KUBE_COPY_HELPER_PATH "/.petra/copy"
+
+/* The copy helper image of `ref` (copyhelper.c): its layers, shared, and
+ * one more holding the static program `copier` at KUBE_COPY_HELPER_PATH,
+ * tagged NAME:petra-copy-<short digest of ref> in the store. *by_digest is
+ * "NAME@sha256:..." of it and *tag_ref (when not NULL) the tag; caller
+ * frees both. The same image and copier always make the same digest. */
+int kube_copy_helper_image(struct petra_store *store, const char *ref, const char *copier,
+			   char **by_digest, char **tag_ref, struct petra_error **err);
 
 /* How a tmpfs's owner is spelled: Docker passes uid=/gid= to the mount;
  * podman (4.3) refuses them and has "U" (owned by the container's user). */
