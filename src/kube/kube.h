@@ -192,6 +192,38 @@ struct kube_lint_result {
 void kube_lint_result_release(struct kube_lint_result *r);
 enum lint_severity kube_lint_result_worst(const struct kube_lint_result *r);
 
+/* ---- image facts from a registry (remote.c) ---------------------------- */
+
+/* The config of images not in the store, read from their registry and
+ * cached on disk by manifest digest (a tag through the digest it last
+ * resolved to). */
+struct kube_remote_options {
+	const char *cache_dir; /* NULL: kube_remote_default_dir() */
+	const char *auth_file; /* as pull's --authfile; NULL: the default files */
+	const char *cert_dir;  /* as pull's --cert-dir */
+	int tls_verify;        /* as registry_options: -1 registries.conf, 0, 1 */
+	/* Ask the registry at once on a miss (kube-lint). Else (the webhook)
+	 * never on the caller's path: a miss is queued for the refresher
+	 * thread (kube_remote_start) and answered as unknown meanwhile. */
+	bool fetch_on_miss;
+};
+struct kube_remote;
+/* $XDG_CACHE_HOME/petra/kube-images, else ~/.cache/petra/kube-images. */
+char *kube_remote_default_dir(void);
+int kube_remote_new(const struct kube_remote_options *options, struct kube_remote **out,
+		    struct petra_error **err);
+/* Stops the refresher first when it runs. */
+void kube_remote_free(struct kube_remote *r);
+/* 1 and *config (the image config, caller's reference) when known, 0 on
+ * a miss without fetch_on_miss (queued), < 0 when the registry failed. */
+int kube_remote_config(struct kube_remote *r, const char *ref, json_t **config,
+		       struct petra_error **err);
+/* The refresher thread: fetches what misses queued at once, and every
+ * `interval` seconds (0: 300) the tags seen again. Start it after the
+ * caller has blocked the signals it waits for. Thread-safe with
+ * kube_remote_config. */
+int kube_remote_start(struct kube_remote *r, unsigned interval, struct petra_error **err);
+
 struct kube_lint_options {
 	/* The image-aware rules (KL2xx) read images from this store; NULL
 	 * leaves them out. */
@@ -200,6 +232,11 @@ struct kube_lint_options {
 	 * NULL leaves KL203 out. */
 	kube_gate_fn gate;
 	void *gate_ctx;
+	/* Images not in the store are read from their registry through it
+	 * (their label and USER; KL202 and KL203, which need the layers and
+	 * the store, are left out for them). NULL: not looked for. Borrowed,
+	 * and may be shared by linters (the webhook's reloads). */
+	struct kube_remote *remote;
 	/* An image not in the store is a KL203 finding (the webhook's
 	 * --on-unknown-image deny) instead of a note. */
 	bool unknown_image_refused;
