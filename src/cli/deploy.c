@@ -287,6 +287,10 @@ static int deploy(struct cli *cli, struct deploy_args *a, int n, char **images)
 	}
 	/* The gate is asked for every image, the canary's too, before any
 	 * manifest is made (with no policy it allows every image). */
+	/* petra's static copier, for the copy helper image of an image
+	 * without a cp (none installed: a note instead). */
+	_cleanup_free_ char *copier = cli_helper_path("petra-copy", "PETRA_COPY");
+	a->k.copy_helper = copier;
 	a->k.gate = a->c.gate = kube_trust_gate;
 	a->k.gate_ctx = a->c.gate_ctx = &gate;
 	struct kube_deploy_result res;

@@ -16,7 +16,8 @@ static const char usage[] =
     "YAML and Lists) for what the restricted Pod Security Standard and an\n"
     "immutable deployment ask (KL1xx), and against the images in the store\n"
     "(KL2xx: a writable path of the image's label with no writable volume, an\n"
-    "emptyDir hiding image content, KL203: an image the trust gate refuses).\n"
+    "emptyDir hiding image content, KL203: an image the trust gate refuses,\n"
+    "KL204: a tmpfs-only path on a volume that may be on disk).\n"
     "Every workload kind; containers, init\n"
     "and ephemeral containers; the pod's and the container's securityContext\n"
     "resolved as the kubelet does. docs/rules/<ID>.md explains each rule.\n"
@@ -31,6 +32,14 @@ static const char usage[] =
     "                          KL203 (default: .petra/policy.yaml if there)\n"
     "      --signature-policy FILE  also a containers-policy.json over the\n"
     "                          images' signatures in the store (KL203)\n"
+    "      --registry          read images not in the store from their registry\n"
+    "                          (their label and USER; implied by the three\n"
+    "                          options below), cached by manifest digest\n"
+    "      --registry-auth FILE  the auth file, as pull's --authfile\n"
+    "      --tls-verify=false  do not check the registry's TLS certificate\n"
+    "      --cert-dir DIR      the registry's CAs and client certificates\n"
+    "      --image-cache DIR   where registry images' configs are kept\n"
+    "                          (default: ~/.cache/petra/kube-images)\n"
     "      --list-rules        list the rules: ID, severity, summary\n"
     "  -h, --help              this help\n"
     "\n"
@@ -51,6 +60,8 @@ struct kube_lint_args {
 	bool no_images;
 	const char *policy;
 	const char *signature_policy;
+	bool registry;
+	struct kube_remote_options remote;
 };
 
 static int list_rules(void)
@@ -79,7 +90,12 @@ static int parse_args(int argc, char **argv, struct kube_lint_args *a)
 		OPT_NO_IMAGES,
 		OPT_LIST,
 		OPT_POLICY,
-		OPT_SIGNATURE_POLICY
+		OPT_SIGNATURE_POLICY,
+		OPT_REGISTRY,
+		OPT_REGISTRY_AUTH,
+		OPT_TLS_VERIFY,
+		OPT_CERT_DIR,
+		OPT_IMAGE_CACHE,
 	};
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -88,6 +104,11 @@ static int parse_args(int argc, char **argv, struct kube_lint_args *a)
 	    {"list-rules", no_argument, NULL, OPT_LIST},
 	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"signature-policy", required_argument, NULL, OPT_SIGNATURE_POLICY},
+	    {"registry", no_argument, NULL, OPT_REGISTRY},
+	    {"registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH},
+	    {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+	    {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+	    {"image-cache", required_argument, NULL, OPT_IMAGE_CACHE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -126,6 +147,31 @@ static int parse_args(int argc, char **argv, struct kube_lint_args *a)
 		case OPT_SIGNATURE_POLICY:
 			a->signature_policy = optarg;
 			break;
+		case OPT_REGISTRY:
+			a->registry = true;
+			break;
+		case OPT_REGISTRY_AUTH:
+			a->registry = true;
+			a->remote.auth_file = optarg;
+			break;
+		case OPT_TLS_VERIFY:
+			a->registry = true;
+			if (!optarg || strcmp(optarg, "true") == 0)
+				a->remote.tls_verify = 1;
+			else if (strcmp(optarg, "false") == 0)
+				a->remote.tls_verify = 0;
+			else
+				return cli_usage("kube-lint",
+						 "--tls-verify wants true or false, not \"%s\"",
+						 optarg);
+			break;
+		case OPT_CERT_DIR:
+			a->registry = true;
+			a->remote.cert_dir = optarg;
+			break;
+		case OPT_IMAGE_CACHE:
+			a->remote.cache_dir = optarg;
+			break;
 		case 'h':
 			return cli_help(usage);
 		default:
@@ -157,7 +203,9 @@ static struct petra_store *open_store(struct cli *cli, bool no_images)
 
 int cmd_kube_lint(struct cli *cli, int argc, char **argv)
 {
-	struct kube_lint_args a = {.format = FORMAT_TEXT, .threshold = LINT_WARNING};
+	struct kube_lint_args a = {.format = FORMAT_TEXT,
+				   .threshold = LINT_WARNING,
+				   .remote = {.tls_verify = -1, .fetch_on_miss = true}};
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
@@ -168,11 +216,19 @@ int cmd_kube_lint(struct cli *cli, int argc, char **argv)
 	_cleanup_store_ struct petra_store *store = open_store(cli, a.no_images);
 	/* No policy: the gate allows everything, so it is not asked. */
 	bool gated = gate.policy || gate.signature_policy;
-	struct kube_lint_options o = {
-	    .store = store, .gate = gated ? kube_trust_gate : NULL, .gate_ctx = &gate};
+	struct kube_remote *remote = NULL;
+	if (a.registry && !a.no_images && kube_remote_new(&a.remote, &remote, &err) < 0) {
+		kube_trust_gate_release(&gate);
+		return cli_fail(err);
+	}
+	struct kube_lint_options o = {.store = store,
+				      .gate = gated ? kube_trust_gate : NULL,
+				      .gate_ctx = &gate,
+				      .remote = remote};
 	struct kube_linter *linter = NULL;
 	if (kube_linter_new(&o, &linter, &err) < 0) {
 		kube_trust_gate_release(&gate);
+		kube_remote_free(remote);
 		return cli_fail(err);
 	}
 	_cleanup_json_ json_t *json = a.format == FORMAT_JSON ? json_array() : NULL;
@@ -208,6 +264,7 @@ int cmd_kube_lint(struct cli *cli, int argc, char **argv)
 		kube_lint_result_release(&res);
 	}
 	kube_linter_free(linter);
+	kube_remote_free(remote);
 	kube_trust_gate_release(&gate);
 	if (json)
 		cli_print_json(json);

@@ -114,6 +114,16 @@ int image_writable_paths_parse(const char *label, struct image_writable_path **o
 			    IMAGE_WRITABLE_PATHS_LABEL, i + 1);
 		}
 		paths[i].copy = json_is_true(copy);
+		json_t *memory = json_object_get(e, "memory");
+		if (memory && !json_is_boolean(memory)) {
+			image_writable_paths_free(paths, n);
+			return petra_error_set(
+			    err, EINVAL,
+			    "label %s: entry %zu has a \"memory\" that is not true "
+			    "or false",
+			    IMAGE_WRITABLE_PATHS_LABEL, i + 1);
+		}
+		paths[i].memory = json_is_true(memory);
 		paths[i].has_uid = json_object_get(e, "uid") != NULL;
 		json_int_t uid = json_get_int(e, "uid", 0);
 		if (uid < 0 || uid >= UINT32_MAX) {
@@ -141,6 +151,9 @@ char *image_writable_paths_format(const struct image_writable_path *paths, size_
 			json_object_set_new(e, "uid", json_integer((json_int_t)paths[i].uid));
 		if (paths[i].copy)
 			json_object_set_new(e, "copy", json_true());
+		/* Written only when set: older readers see the label they knew. */
+		if (paths[i].memory)
+			json_object_set_new(e, "memory", json_true());
 		json_array_append_new(a, e);
 	}
 	return json_dump_compact(a, NULL);

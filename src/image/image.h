@@ -107,11 +107,15 @@ int image_verify_layers(struct petra_store *store, petra_store_report_fn report,
 
 /* The image config label that lists the paths a container may write: a
  * JSON array of {"path": "/run/app", "size": bytes, "mode": "0755",
- * "uid": 65534, "copy": true}. petra run mounts each as a tmpfs, learn
- * writes it, harden keeps it, audit reads it. Without "uid" the path
- * belongs to the container's user; with "copy" the tmpfs starts with the
- * image's content of the path, owned and moded as in the image (podman's
- * tmpcopyup). */
+ * "uid": 65534, "copy": true, "memory": true}. petra run mounts each as a
+ * tmpfs, learn writes it, harden keeps it, audit reads it. Without "uid"
+ * the path belongs to the container's user; with "copy" the tmpfs starts
+ * with the image's content of the path, owned and moded as in the image
+ * (podman's tmpcopyup); with "memory" the path is tmpfs-only: what is
+ * written there (pid files, sockets, locks, secrets in flight) must never
+ * reach a disk, so an orchestrator that could back it with disk (a
+ * Kubernetes emptyDir) is told to keep it in memory. Both flags are
+ * absent when false, so a label without them reads as before. */
 #define IMAGE_WRITABLE_PATHS_LABEL "org.petra.writable-paths"
 
 struct image_writable_path {
@@ -122,6 +126,7 @@ struct image_writable_path {
 	uid_t uid;
 	bool has_uid; /* else: the container's user */
 	bool copy;    /* filled with the image's content of path */
+	bool memory;  /* tmpfs-only: never backed by disk */
 };
 void image_writable_paths_free(struct image_writable_path *paths, size_t n);
 /* Parse the label's value; an absent label is an empty list. */

@@ -37,7 +37,10 @@ static const char usage[] =
     "                             [--failure-threshold LEVEL] [--max-body BYTES]\n"
     "                             [--log-format text|json] [--no-images]\n"
     "                             [--policy FILE] [--signature-policy FILE]\n"
-    "                             [--on-unknown-image allow|deny]\n";
+    "                             [--on-unknown-image allow|deny]\n"
+    "                             [--registry] [--registry-auth FILE]\n"
+    "                             [--tls-verify=BOOL] [--cert-dir DIR]\n"
+    "                             [--image-cache DIR] [--refresh SECONDS]\n";
 
 /* What one daemon serves with; a reload makes a new one. */
 struct server {
@@ -56,6 +59,10 @@ struct config {
 	bool unknown_image_refused;
 	struct kube_admission_options o;
 	struct petra_store *store;
+	/* Images not in the store, from their registry through the cache:
+	 * one for the process, across reloads; NULL without --registry. */
+	struct kube_remote *remote;
+	unsigned refresh;
 };
 
 /* What one request has sent so far. */
@@ -226,7 +233,8 @@ static struct server *server_start(const struct config *cfg, const struct sockad
 	struct kube_lint_options lo = {.store = cfg->store,
 				       .gate = gated ? kube_trust_gate : NULL,
 				       .gate_ctx = &s->gate,
-				       .unknown_image_refused = cfg->unknown_image_refused};
+				       .unknown_image_refused = cfg->unknown_image_refused,
+				       .remote = cfg->remote};
 	if (kube_linter_new(&lo, &s->linter, err) < 0) {
 		server_free(s);
 		return NULL;
@@ -281,6 +289,12 @@ static int serve(const struct config *cfg, const struct sockaddr_storage *sa)
 	pthread_sigmask(SIG_BLOCK, &wanted, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct petra_error *err = NULL;
+	/* The refresher, with the signals blocked too: they come here. */
+	if (cfg->remote && kube_remote_start(cfg->remote, cfg->refresh, &err) < 0) {
+		fail("%s", err->message);
+		petra_error_free(err);
+		return 1;
+	}
 	struct server *s = server_start(cfg, sa, -1, &err);
 	if (!s) {
 		fail("%s", err->message);
@@ -332,8 +346,20 @@ int main(int argc, char **argv)
 		OPT_POLICY,
 		OPT_SIGNATURE_POLICY,
 		OPT_ON_UNKNOWN,
+		OPT_REGISTRY,
+		OPT_REGISTRY_AUTH,
+		OPT_TLS_VERIFY,
+		OPT_CERT_DIR,
+		OPT_IMAGE_CACHE,
+		OPT_REFRESH,
 	};
 	static const struct option options[] = {
+	    {"registry", no_argument, NULL, OPT_REGISTRY},
+	    {"registry-auth", required_argument, NULL, OPT_REGISTRY_AUTH},
+	    {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+	    {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+	    {"image-cache", required_argument, NULL, OPT_IMAGE_CACHE},
+	    {"refresh", required_argument, NULL, OPT_REFRESH},
 	    {"listen", required_argument, NULL, OPT_LISTEN},
 	    {"tls-cert", required_argument, NULL, OPT_CERT},
 	    {"tls-key", required_argument, NULL, OPT_KEY},
@@ -348,7 +374,8 @@ int main(int argc, char **argv)
 	};
 	struct config cfg = {.o = {.deny_at = LINT_ERROR, .max_body = 3u << 20}};
 	const char *listen = NULL;
-	bool no_images = false;
+	bool no_images = false, registry = false;
+	struct kube_remote_options ro = {.tls_verify = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
@@ -396,6 +423,41 @@ int main(int argc, char **argv)
 				       1;
 			cfg.unknown_image_refused = strcmp(optarg, "deny") == 0;
 			break;
+		case OPT_REGISTRY:
+			registry = true;
+			break;
+		case OPT_REGISTRY_AUTH:
+			registry = true;
+			ro.auth_file = optarg;
+			break;
+		case OPT_TLS_VERIFY:
+			registry = true;
+			if (!optarg || strcmp(optarg, "true") == 0)
+				ro.tls_verify = 1;
+			else if (strcmp(optarg, "false") == 0)
+				ro.tls_verify = 0;
+			else
+				return fail("--tls-verify wants true or false, not \"%s\"",
+					    optarg) +
+				       1;
+			break;
+		case OPT_CERT_DIR:
+			registry = true;
+			ro.cert_dir = optarg;
+			break;
+		case OPT_IMAGE_CACHE:
+			ro.cache_dir = optarg;
+			break;
+		case OPT_REFRESH: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 86400)
+				return fail("--refresh wants 1 to 86400 seconds, not \"%s\"",
+					    optarg) +
+				       1;
+			cfg.refresh = (unsigned)v;
+			break;
+		}
 		default:
 			fputs(usage, stderr);
 			return 2;
@@ -408,8 +470,9 @@ int main(int argc, char **argv)
 	}
 	if (resolve_listen(listen, &sa) < 0)
 		return fail("--listen %s: not ADDR:PORT", listen) + 1;
-	/* Image facts come from the local store only: no network call on the
-	 * request path. */
+	/* Image facts come from the local store and the registry cache only:
+	 * no network call on the request path (the refresher fills the
+	 * cache). */
 	struct petra_error *err = NULL;
 	_cleanup_free_ char *root = petra_store_default_root();
 	if (!no_images && petra_store_open(root, PETRA_STORE_WRITE, &cfg.store, &err) < 0) {
@@ -418,7 +481,15 @@ int main(int argc, char **argv)
 		petra_error_free(err);
 		cfg.store = NULL;
 	}
+	if (!no_images && registry && kube_remote_new(&ro, &cfg.remote, &err) < 0) {
+		fail("%s", err->message);
+		petra_error_free(err);
+		if (cfg.store)
+			petra_store_close(cfg.store);
+		return 1;
+	}
 	int r = serve(&cfg, &sa);
+	kube_remote_free(cfg.remote);
 	if (cfg.store)
 		petra_store_close(cfg.store);
 	return r;

@@ -178,7 +178,9 @@ static json_t *container_spec(const struct kube_image_facts *f, const char *name
  * the label marks "copy", an init container (the image itself, as the
  * same user, just as restricted) copies the image's files there into
  * the emptyDir first. The image's own cp does it; an image without one
- * gets a note and an empty directory. */
+ * runs petra's static copier from its copy helper image (the same layers
+ * and the copier's), or, with no helper, gets a note and an empty
+ * directory. */
 static json_t *copy_init_containers(const struct kube_image_facts *f, const json_t *main,
 				    struct strvec *notes)
 {
@@ -187,7 +189,7 @@ static json_t *copy_init_containers(const struct kube_image_facts *f, const json
 		const struct image_writable_path *w = &f->writable[i];
 		if (!w->copy)
 			continue;
-		if (!f->has_cp) {
+		if (!f->has_cp && !f->copy_image) {
 			strvec_pushf(notes,
 				     "%s is marked copy, but %s has no cp to fill its emptyDir "
 				     "with: it starts empty",
@@ -199,11 +201,14 @@ static json_t *copy_init_containers(const struct kube_image_facts *f, const json
 		if (strlen(name) > 63)
 			name[63] = '\0';
 		_cleanup_free_ char *from = xasprintf("%s/.", w->path);
-		json_t *c = json_pack("{s:s,s:s,s:s,s:[s,s,s,s],s:O,s:[{s:s,s:s}]}", "name", name,
-				      "image", f->by_digest, "imagePullPolicy", "IfNotPresent",
-				      "command", "cp", "-a", from, COPY_MOUNT "/",
-				      "securityContext", json_object_get(main, "securityContext"),
-				      "volumeMounts", "name", vol, "mountPath", COPY_MOUNT);
+		json_t *command =
+		    f->has_cp ? json_pack("[s,s,s,s]", "cp", "-a", from, COPY_MOUNT "/")
+			      : json_pack("[s,s,s]", KUBE_COPY_HELPER_PATH, w->path, COPY_MOUNT);
+		json_t *c = json_pack("{s:s,s:s,s:s,s:o,s:O,s:[{s:s,s:s}]}", "name", name, "image",
+				      f->has_cp ? f->by_digest : f->copy_image, "imagePullPolicy",
+				      "IfNotPresent", "command", command, "securityContext",
+				      json_object_get(main, "securityContext"), "volumeMounts",
+				      "name", vol, "mountPath", COPY_MOUNT);
 		const json_t *resources = json_object_get(main, "resources");
 		if (resources)
 			json_object_set(c, "resources", (json_t *)resources);
@@ -234,6 +239,10 @@ static json_t *pod_spec(const struct kube_image_facts *f, const char *name, int 
 		for (size_t i = 0; i < f->n_writable; i++) {
 			_cleanup_free_ char *vol = volume_name(f->writable[i].path, i);
 			json_t *empty = json_object();
+			/* tmpfs-only: the kubelet backs it with tmpfs (its size
+			 * counts against the container's memory limit). */
+			if (f->writable[i].memory)
+				json_object_set_new(empty, "medium", json_string("Memory"));
 			if (f->writable[i].size)
 				json_object_set_new(
 				    empty, "sizeLimit",
@@ -325,6 +334,28 @@ static void split_replicas(long total, int weight, long *stable, long *canary)
 	*stable = total - c;
 }
 
+/* An image with a copy path and no cp gets its copy helper image, made
+ * (or found again: the same digest) in the store, when the caller gave
+ * petra's copier; the note says what to push with the image. */
+static int prepare_copy(struct petra_store *store, const char *ref, struct kube_image_facts *f,
+			const struct kube_deploy_options *o, struct strvec *notes,
+			struct petra_error **err)
+{
+	bool wanted = false;
+	for (size_t i = 0; i < f->n_writable; i++)
+		wanted |= f->writable[i].copy;
+	if (!wanted || f->has_cp || !o->copy_helper)
+		return 0;
+	_cleanup_free_ char *tag = NULL;
+	if (kube_copy_helper_image(store, ref, o->copy_helper, &f->copy_image, &tag, err) < 0)
+		return -1;
+	strvec_pushf(notes,
+		     "%s has no cp: its copy paths are filled by the copy helper image %s "
+		     "(its layers and petra's copier); push it with the image",
+		     ref, tag);
+	return 0;
+}
+
 static int check_root(const struct kube_image_facts *f, const char *ref,
 		      const struct kube_deploy_options *o, struct strvec *notes,
 		      struct petra_error **err)
@@ -375,6 +406,8 @@ static int add_canary(struct petra_store *store, const char *app, int port,
 	if (kube_image_facts_load(store, o->canary, o->gate, o->gate_ctx, &cf, err) < 0)
 		return -1;
 	int r = check_root(&cf, o->canary, o, &res->notes, err);
+	if (r == 0)
+		r = prepare_copy(store, o->canary, &cf, o, &res->notes, err);
 	if (r == 0) {
 		res->canary_percent = 100.0 * (double)res->canary_replicas /
 				      (double)(res->canary_replicas + res->stable_replicas);
@@ -405,6 +438,8 @@ int kube_deploy_kubernetes(struct petra_store *store, const char *ref,
 		return -1;
 	res->objects = json_array();
 	int r = check_root(&f, ref, o, &res->notes, err);
+	if (r == 0)
+		r = prepare_copy(store, ref, &f, o, &res->notes, err);
 	_cleanup_free_ char *app = kube_dns_label(o->name ? o->name : f.app_name);
 	int port = o->port > 0 ? o->port : f.port;
 	res->stable_replicas = replicas;

@@ -141,5 +141,6 @@ void kube_image_facts_release(struct kube_image_facts *facts)
 	image_writable_paths_free(facts->writable, facts->n_writable);
 	json_decref(facts->healthcheck);
 	free(facts->stop_signal);
+	free(facts->copy_image);
 	memset(facts, 0, sizeof(*facts));
 }

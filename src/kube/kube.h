@@ -78,6 +78,7 @@ struct kube_image_facts {
 	int port;              /* the first exposed TCP port, or 0 */
 	bool has_kill, has_sh; /* a kill or sh in the image's usual bin dirs */
 	bool has_cp;           /* a cp there: copy paths are filled with it */
+	char *copy_image;      /* else: the copy helper image by digest, or NULL */
 };
 
 /* Read the facts of image `ref` of the store (its layers are extracted
@@ -100,6 +101,11 @@ struct kube_deploy_options {
 	bool allow_root;       /* a root USER is written as such instead of refused */
 	const char *canary;    /* the canary track's image, or NULL */
 	int canary_weight;     /* percent of the replicas for the canary, 1..99 */
+	/* petra's static copier (petra-copy). An image with a copy path and
+	 * no cp of its own gets a copy helper image made with it
+	 * (kube_copy_helper_image); NULL: such a path is a note and starts
+	 * empty. */
+	const char *copy_helper;
 	/* The trust gate. The CLI passes the trust gate here (trust/'s
 	 * trust_gate_check once it exists); every image, the canary's too,
 	 * goes through it before any manifest is made. NULL: no gate. */
@@ -119,6 +125,17 @@ void kube_deploy_result_release(struct kube_deploy_result *res);
 int kube_deploy_kubernetes(struct petra_store *store, const char *ref,
 			   const struct kube_deploy_options *options,
 			   struct kube_deploy_result *res, struct petra_error **err);
+
+/* Where the copy helper image holds petra's static copier. */
+#define KUBE_COPY_HELPER_PATH "/.petra/copy"
+
+/* The copy helper image of `ref` (copyhelper.c): its layers, shared, and
+ * one more holding the static program `copier` at KUBE_COPY_HELPER_PATH,
+ * tagged NAME:petra-copy-<short digest of ref> in the store. *by_digest is
+ * "NAME@sha256:..." of it and *tag_ref (when not NULL) the tag; caller
+ * frees both. The same image and copier always make the same digest. */
+int kube_copy_helper_image(struct petra_store *store, const char *ref, const char *copier,
+			   char **by_digest, char **tag_ref, struct petra_error **err);
 
 /* How a tmpfs's owner is spelled: Docker passes uid=/gid= to the mount;
  * podman (4.3) refuses them and has "U" (owned by the container's user). */
@@ -209,6 +226,38 @@ struct kube_lint_result {
 void kube_lint_result_release(struct kube_lint_result *r);
 enum lint_severity kube_lint_result_worst(const struct kube_lint_result *r);
 
+/* ---- image facts from a registry (remote.c) ---------------------------- */
+
+/* The config of images not in the store, read from their registry and
+ * cached on disk by manifest digest (a tag through the digest it last
+ * resolved to). */
+struct kube_remote_options {
+	const char *cache_dir; /* NULL: kube_remote_default_dir() */
+	const char *auth_file; /* as pull's --authfile; NULL: the default files */
+	const char *cert_dir;  /* as pull's --cert-dir */
+	int tls_verify;        /* as registry_options: -1 registries.conf, 0, 1 */
+	/* Ask the registry at once on a miss (kube-lint). Else (the webhook)
+	 * never on the caller's path: a miss is queued for the refresher
+	 * thread (kube_remote_start) and answered as unknown meanwhile. */
+	bool fetch_on_miss;
+};
+struct kube_remote;
+/* $XDG_CACHE_HOME/petra/kube-images, else ~/.cache/petra/kube-images. */
+char *kube_remote_default_dir(void);
+int kube_remote_new(const struct kube_remote_options *options, struct kube_remote **out,
+		    struct petra_error **err);
+/* Stops the refresher first when it runs. */
+void kube_remote_free(struct kube_remote *r);
+/* 1 and *config (the image config, caller's reference) when known, 0 on
+ * a miss without fetch_on_miss (queued), < 0 when the registry failed. */
+int kube_remote_config(struct kube_remote *r, const char *ref, json_t **config,
+		       struct petra_error **err);
+/* The refresher thread: fetches what misses queued at once, and every
+ * `interval` seconds (0: 300) the tags seen again. Start it after the
+ * caller has blocked the signals it waits for. Thread-safe with
+ * kube_remote_config. */
+int kube_remote_start(struct kube_remote *r, unsigned interval, struct petra_error **err);
+
 struct kube_lint_options {
 	/* The image-aware rules (KL2xx) read images from this store; NULL
 	 * leaves them out. */
@@ -217,6 +266,11 @@ struct kube_lint_options {
 	 * NULL leaves KL203 out. */
 	kube_gate_fn gate;
 	void *gate_ctx;
+	/* Images not in the store are read from their registry through it
+	 * (their label and USER; KL202 and KL203, which need the layers and
+	 * the store, are left out for them). NULL: not looked for. Borrowed,
+	 * and may be shared by linters (the webhook's reloads). */
+	struct kube_remote *remote;
 	/* An image not in the store is a KL203 finding (the webhook's
 	 * --on-unknown-image deny) instead of a note. */
 	bool unknown_image_refused;

@@ -42,6 +42,9 @@ static const struct kube_rule rules[] = {
     {"KL203", "image-refused-by-trust-gate", LINT_ERROR,
      "the trust gate allows the image (its base not banned, the signatures the policy "
      "requires present)"},
+    {"KL204", "tmpfs-only-path-on-disk", LINT_WARNING,
+     "a writable path the image's label marks tmpfs-only (memory) is not backed by disk "
+     "(an emptyDir with medium: Memory)"},
 };
 
 const struct kube_rule *kube_lint_rules(size_t *n)
@@ -67,6 +70,7 @@ struct image_entry {
 	size_t n_writable;
 	struct strvec lowers;
 	char *refused; /* KL203: the trust gate's reasons, or NULL */
+	bool pending;  /* not in the store nor yet in the registry cache */
 };
 
 struct kube_linter {
@@ -74,6 +78,7 @@ struct kube_linter {
 	kube_gate_fn gate;
 	void *gate_ctx;
 	bool unknown_image_refused;
+	struct kube_remote *remote;
 	struct image_entry *images;
 	size_t n_images, alloc_images;
 };
@@ -87,6 +92,7 @@ int kube_linter_new(const struct kube_lint_options *o, struct kube_linter **out,
 	(*out)->gate = o ? o->gate : NULL;
 	(*out)->gate_ctx = o ? o->gate_ctx : NULL;
 	(*out)->unknown_image_refused = o && o->unknown_image_refused;
+	(*out)->remote = o ? o->remote : NULL;
 	return 0;
 }
 
@@ -126,24 +132,118 @@ enum lint_severity kube_lint_result_worst(const struct kube_lint_result *r)
 	return worst;
 }
 
-/* The image facts of `ref`, from the store; found false when it is not
- * there (or there is no store), which leaves the image-aware rules out. */
+/* A USER as a number without the image's /etc/passwd: "UID[:GID]", and
+ * "" or root as 0; another name cannot be resolved from the config. */
+static bool user_from_config(const char *user, uid_t *uid)
+{
+	size_t n = user ? strcspn(user, ":") : 0;
+	if (n == 0 || (n == 4 && strncmp(user, "root", 4) == 0)) {
+		*uid = 0;
+		return true;
+	}
+	char *end;
+	unsigned long v = strtoul(user, &end, 10);
+	if (end != user + n)
+		return false;
+	*uid = (uid_t)v;
+	return true;
+}
+
+/* The facts of an image not in the store from the registry cache (and,
+ * for kube-lint, the registry): its label and USER. On a miss the entry
+ * stays pending and is looked up again on the next request. */
+static void remote_entry(struct kube_linter *l, struct image_entry *e, struct strvec *notes)
+{
+	bool first = !e->pending;
+	json_t *config = NULL;
+	struct petra_error *err = NULL;
+	int r = kube_remote_config(l->remote, e->ref, &config, &err);
+	if (r < 0) {
+		if (l->unknown_image_refused)
+			e->refused =
+			    xasprintf("%s is not in the store and its registry failed (%s), "
+				      "and unknown images are refused",
+				      e->ref, err->message);
+		else
+			strvec_pushf(notes,
+				     "image %s: %s; the image-aware rules (KL2xx) are left "
+				     "out for it",
+				     e->ref, err->message);
+		petra_error_free(err);
+		return;
+	}
+	if (r == 0) {
+		e->pending = true;
+		if (l->unknown_image_refused && !e->refused)
+			e->refused = xasprintf("%s is neither in the store nor yet in the image "
+					       "cache (being fetched), and unknown images are "
+					       "refused",
+					       e->ref);
+		else if (first && !l->unknown_image_refused)
+			strvec_pushf(notes,
+				     "%s is neither in the store nor yet in the image cache (being "
+				     "fetched): the image-aware rules (KL2xx) are left out for it",
+				     e->ref);
+		return;
+	}
+	e->pending = false;
+	free(e->refused);
+	e->refused = NULL;
+	const json_t *cfg = json_object_get(config, "config");
+	const char *label = json_string_value(
+	    json_object_get(json_object_get(cfg, "Labels"), IMAGE_WRITABLE_PATHS_LABEL));
+	const char *user = json_string_value(json_object_get(cfg, "User"));
+	if (image_writable_paths_parse(label, &e->writable, &e->n_writable, &err) < 0) {
+		strvec_pushf(notes, "image %s: %s; its image-aware rules (KL2xx) are left out",
+			     e->ref, err->message);
+		petra_error_free(err);
+		json_decref(config);
+		return;
+	}
+	if (!user_from_config(user, &e->uid)) {
+		/* Without the layers there is no /etc/passwd: a name other
+		 * than root is taken for what it conventionally is. */
+		e->uid = 65534;
+		strvec_pushf(notes,
+			     "image %s (from its registry): USER %s is a name, taken as not "
+			     "root without the image's /etc/passwd",
+			     e->ref, user);
+	}
+	if (l->gate)
+		strvec_pushf(notes,
+			     "image %s (from its registry): KL203 needs the image in the "
+			     "store and is left out for it",
+			     e->ref);
+	json_decref(config);
+	e->found = true;
+}
+
+/* The image facts of `ref`, from the store (else, with a registry cache,
+ * from its registry); found false when it is not there (or there is no
+ * store), which leaves the image-aware rules out. */
 static const struct image_entry *image_entry(struct kube_linter *l, const char *ref,
 					     struct strvec *notes)
 {
 	for (size_t i = 0; i < l->n_images; i++)
-		if (strcmp(l->images[i].ref, ref) == 0)
+		if (strcmp(l->images[i].ref, ref) == 0) {
+			if (l->images[i].pending)
+				remote_entry(l, &l->images[i], notes);
 			return &l->images[i];
+		}
 	xgrow((void **)&l->images, &l->alloc_images, l->n_images + 1, sizeof(*l->images));
 	struct image_entry *e = &l->images[l->n_images++];
 	memset(e, 0, sizeof(*e));
 	e->ref = xstrdup(ref);
+	if (!l->store && l->remote)
+		remote_entry(l, e, notes);
 	if (!l->store)
 		return e;
 	struct image img;
 	struct petra_error *err = NULL;
 	if (image_load(l->store, ref, &img, &err) < 0) {
-		if (err->code == ENOENT && l->unknown_image_refused)
+		if (err->code == ENOENT && l->remote)
+			remote_entry(l, e, notes);
+		else if (err->code == ENOENT && l->unknown_image_refused)
 			e->refused = xasprintf(
 			    "%s is not in the store, and unknown images are refused", ref);
 		else if (err->code == ENOENT)
@@ -363,6 +463,33 @@ static bool init_fills(const struct pod_ctx *p, const char *name)
 	return false;
 }
 
+/* KL204: the mount that serves a tmpfs-only path (the deepest writable
+ * one over it) must be memory: an emptyDir with medium Memory. */
+static void memory_rule(struct pod_ctx *p, const json_t *mounts,
+			const struct image_writable_path *w, const char *cname, const char *label,
+			const char *image, unsigned line)
+{
+	const json_t *best = NULL, *m;
+	size_t i, best_len = 0;
+	json_array_foreach(mounts, i, m)
+	{
+		const char *mp = json_string_value(json_object_get(m, "mountPath"));
+		if (mp && covers(mp, w->path) && writable_mount(p, m) && strlen(mp) >= best_len) {
+			best = m;
+			best_len = strlen(mp);
+		}
+	}
+	const char *vname = json_string_value(json_object_get(best, "name"));
+	const json_t *empty = json_object_get(volume_named(p, vname), "emptyDir");
+	const char *medium = json_string_value(json_object_get(empty, "medium"));
+	if (!medium || strcmp(medium, "Memory") != 0)
+		report(p, "KL204", cname, line,
+		       "%s: %s keeps %s in memory only (its writable-paths label), and the "
+		       "volume %s mounted there may be backed by disk (an emptyDir with "
+		       "medium: Memory is not)",
+		       label, image, w->path, vname ? vname : "?");
+}
+
 static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, const char *label,
 			unsigned line, bool read_only)
 {
@@ -385,6 +512,8 @@ static void image_rules(struct pod_ctx *p, const json_t *c, const char *cname, c
 			if (mp && covers(mp, e->writable[w].path) && writable_mount(p, m))
 				ok = true;
 		}
+		if (ok && e->writable[w].memory)
+			memory_rule(p, mounts, &e->writable[w], cname, label, image, line);
 		if (!ok)
 			report(p, "KL201", cname, line,
 			       "%s: %s must write %s (its writable-paths label) and no writable "
@@ -423,8 +552,9 @@ static void container_rules(struct pod_ctx *p, const json_t *c, const char *kind
 		report(p, "KL102", cname, line, "%s: runAsUser is 0 (root)", label);
 	} else if (!non_root && !(json_is_integer(uid) && json_integer_value(uid) > 0)) {
 		const char *image = json_string_value(json_object_get(c, "image"));
-		const struct image_entry *e =
-		    image && p->l->store ? image_entry(p->l, image, &p->out->notes) : NULL;
+		const struct image_entry *e = image && (p->l->store || p->l->remote)
+						  ? image_entry(p->l, image, &p->out->notes)
+						  : NULL;
 		if (!e || !e->found || e->uid == 0)
 			report(p, "KL102", cname, line,
 			       "%s may run as root: no runAsNonRoot and no non-zero runAsUser%s",
@@ -488,7 +618,7 @@ static void container_rules(struct pod_ctx *p, const json_t *c, const char *kind
 		       !mem && !cpu ? "memory or CPU"
 		       : !mem       ? "memory"
 				    : "CPU");
-	if (p->l->store)
+	if (p->l->store || p->l->remote)
 		image_rules(p, c, cname, label, line, read_only);
 }
 

@@ -68,6 +68,8 @@ static json_t *server_volumes(const struct kube_image_facts *f, const char *secr
 		if (strlen(vol) > 63)
 			vol[63] = '\0';
 		json_t *empty = json_object();
+		if (f->writable[i].memory)
+			json_object_set_new(empty, "medium", json_string("Memory"));
 		if (f->writable[i].size) {
 			_cleanup_free_ char *q = kube_quantity_bytes(f->writable[i].size);
 			json_object_set_new(empty, "sizeLimit", json_string(q));

@@ -204,6 +204,21 @@ static const char *system_dir(const char *path)
 	return NULL;
 }
 
+/* Whether a learned path holds what a host keeps on tmpfs anyway: /run
+ * (and its old name /var/run), /dev/shm and /tmp are memory on every
+ * systemd host, and what services write there (pid files, sockets, locks,
+ * scratch files) has no business on a disk. Such a path is marked
+ * "memory" (tmpfs-only), which deploy turns into an emptyDir with
+ * medium: Memory. /var/tmp, meant to outlive a reboot, is not. */
+static bool tmpfs_only_dir(const char *path)
+{
+	static const char *const dirs[] = {"/run", "/var/run", "/dev/shm", "/tmp"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (below(path, dirs[i]))
+			return true;
+	return false;
+}
+
 /* Can a tmpfs filled with the image's content of dir ("copy": true) stand
  * in for it? Only a small directory outside code and configuration. */
 static bool copyable(const struct learner *l, const char *dir)
@@ -305,6 +320,7 @@ int runtime_learn_analyse(const struct runtime_spec *spec, struct image_writable
 		struct image_writable_path *p = &paths[n++];
 		p->path = xstrdup(dirs.v[i]);
 		p->copy = strset_contains(&copies, p->path);
+		p->memory = tmpfs_only_dir(p->path);
 		p->used = usage(upper_fd, p->path + 1);
 		/* A copy holds the image's content too. */
 		uint64_t held = p->used + (p->copy ? image_dir_bytes(&l, p->path) : 0);
@@ -417,6 +433,7 @@ static int merge_label(const char *label, struct image_writable_path **paths, si
 			if (o->size > same->size)
 				same->size = o->size;
 			same->copy |= o->copy;
+			same->memory |= o->memory;
 			continue;
 		}
 		*paths = xrealloc(*paths, (*n + 1) * sizeof(**paths));

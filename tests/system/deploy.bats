@@ -376,3 +376,40 @@ EOF
 	[[ "$rw" == new* ]]
 	[[ "$rw" == *"Read-only file system"* ]]
 }
+
+@test "a tmpfs-only path of the label (memory) is an emptyDir with medium: Memory; schema, strict check and kube-lint agree" {
+	local ctx="$BATS_TEST_TMPDIR/mem"
+	mkdir -p "$ctx"
+	# /tmp tmpfs-only; /var/cache/web may be on disk; an old label's entry
+	# (no "memory") reads as before.
+	cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM localhost/web:2
+LABEL org.petra.writable-paths='[{"path":"/tmp","size":1048576,"memory":true},{"path":"/var/cache/web","size":2097152}]'
+DOCKERFILE
+	petra build -q -t localhost/webmem:1 "$ctx" >/dev/null
+	run -0 deploy_json localhost/webmem:1 --pod --memory 64m --cpus 0.5
+	local j=$output
+	[ "$(jq -c '[.[1].spec.template.spec.volumes[] | .emptyDir]' <<<"$j")" = \
+		'[{"medium":"Memory","sizeLimit":"1Mi"},{"sizeLimit":"2Mi"}]' ]
+	[ "$(jq -c '[.[2].spec.volumes[] | .emptyDir.medium // "disk"]' <<<"$j")" = '["Memory","disk"]' ]
+	run kube_schema_check "$BATS_TEST_TMPDIR/out.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run -0 kube_strict_check "$BATS_TEST_TMPDIR/out.yaml"
+	run petra kube-lint --failure-threshold info "$BATS_TEST_TMPDIR/out.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# Without the medium, kube-lint says the path may reach a disk (KL204).
+	sed '/medium: Memory/d' "$BATS_TEST_TMPDIR/out.yaml" >"$BATS_TEST_TMPDIR/disk.yaml"
+	run petra kube-lint --failure-threshold warning "$BATS_TEST_TMPDIR/disk.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"KL204 warning Deployment/webmem: container webmem: "*"keeps /tmp in memory only"* ]]
+	# The label written by harden keeps the flag.
+	petra harden -q localhost/webmem:1 -t localhost/webmem:2 >/dev/null
+	[ "$(petra inspect localhost/webmem:2 | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]' |
+		jq -c '[.[] | .memory // false]')" = '[true,false]' ]
+	# Compose: tmpfs as ever (memory there already).
+	petra deploy compose localhost/webmem:1 -o "$BATS_TEST_TMPDIR/c.yaml"
+	grep -q '/tmp:mode=' "$BATS_TEST_TMPDIR/c.yaml"
+}

@@ -21,6 +21,11 @@ setup_file() {
 	petra build -q -t localhost/web:1 "$ctx" >/dev/null
 	petra harden -q localhost/web:1 -t localhost/web:2 --writable /tmp:1m \
 		--writable /var/cache/web:2m >/dev/null
+	# KL204: a label that keeps /tmp in memory only.
+	printf '%s\n' 'FROM localhost/web:2' \
+		"LABEL org.petra.writable-paths='[{\"path\":\"/tmp\",\"size\":1048576,\"memory\":true},{\"path\":\"/var/cache/web\",\"size\":2097152}]'" \
+		>"$ctx/Dockerfile.mem"
+	petra build -q -t localhost/webmem:1 -f "$ctx/Dockerfile.mem" "$ctx" >/dev/null
 }
 
 setup() {

@@ -40,6 +40,8 @@ teardown() {
 	label=$(petra inspect svc:learned | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]')
 	[ "$(echo "$label" | jq -r '[.[].path] | join(",")')" = "/run/app,/var/log/app" ]
 	[ "$(echo "$label" | jq -r '.[0].uid')" = "65534" ]
+	# /run's runtime state is tmpfs-only (medium: Memory in Kubernetes); logs are not.
+	[ "$(echo "$label" | jq -c '[.[] | .memory // false]')" = '[true,false]' ]
 	[ "$(petra inspect svc:learned | jq -c '[.[0].manifest.layers[].digest]')" = \
 		"$(petra inspect svc:1 | jq -c '[.[0].manifest.layers[].digest]')" ]
 	[ "$(petra inspect svc:learned | jq -r '.[0].config.history[-1].created_by')" = \

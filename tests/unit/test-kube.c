@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <errno.h>
@@ -210,6 +212,40 @@ static void test_pods(void **state)
 	}
 }
 
+/* The registry cache without a registry: a reference by digest is read
+ * from configs/ alone, a tag through refs/ (which only a fetch writes);
+ * without fetch_on_miss a miss is 0 (queued), never a network call. */
+static void test_remote_cache(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/petra-test-remote-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct kube_remote_options o = {.cache_dir = dir, .tls_verify = 0};
+	struct kube_remote *r = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(kube_remote_new(&o, &r, &err), 0);
+	const char *hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char *path = xasprintf("%s/configs/sha256-%s.json", dir, hex);
+	const char *config = "{\"config\":{\"User\":\"1000\"}}";
+	assert_int_equal(
+	    fs_write_file_atomic_at(AT_FDCWD, path, config, strlen(config), 0600, &err), 0);
+	char *ref = xasprintf("127.0.0.1:1/web@sha256:%s", hex);
+	json_t *got = NULL;
+	assert_int_equal(kube_remote_config(r, ref, &got, &err), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(got, "config"), "User")), "1000");
+	json_decref(got);
+	/* A tag never fetched, a bad digest: misses, answered at once. */
+	assert_int_equal(kube_remote_config(r, "127.0.0.1:1/web:2", &got, &err), 0);
+	assert_null(got);
+	assert_int_equal(kube_remote_config(r, "127.0.0.1:1/web@sha256:zz", &got, &err), 0);
+	kube_remote_free(r);
+	unlink(path);
+	free(path);
+	free(ref);
+	assert_int_equal(fs_remove_tree_at(AT_FDCWD, dir, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(test_yaml_keeps_strings_strings),
 	    cmocka_unit_test(test_admission),
 	    cmocka_unit_test(test_pods),
+	    cmocka_unit_test(test_remote_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,23 @@ static void test_writable_paths_label(void **state)
 	    image_writable_paths_parse("[{\"path\":\"/run\",\"copy\":\"yes\"}]", &paths, &n, &err),
 	    -EINVAL);
 	assert_error_contains(err, "\"copy\" that is not true or false");
+	/* memory (tmpfs-only): read, written back only when set, so an old
+	 * label (none) reads and writes the same as before. */
+	assert_int_equal(image_writable_paths_parse(
+			     "[{\"path\":\"/run\",\"memory\":true},{\"path\":\"/var/cache\"}]",
+			     &paths, &n, &err),
+			 0);
+	assert_true(paths[0].memory);
+	assert_false(paths[1].memory);
+	text = image_writable_paths_format(paths, n);
+	assert_string_equal(text, "[{\"path\":\"/run\",\"size\":0,\"mode\":\"0000\",\"memory\":"
+				  "true},{\"path\":\"/var/cache\",\"size\":0,\"mode\":\"0000\"}]");
+	free(text);
+	image_writable_paths_free(paths, n);
+	assert_int_equal(
+	    image_writable_paths_parse("[{\"path\":\"/run\",\"memory\":1}]", &paths, &n, &err),
+	    -EINVAL);
+	assert_error_contains(err, "\"memory\" that is not true or false");
 	petra_error_free(err);
 }
 

@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# Image facts from a registry for kube-lint and the admission webhook: an
+# image only in a loopback docker-registry (not in the store) is read
+# (its config: the writable-paths label, USER), cached on disk by manifest
+# digest; kube-lint asks the registry at once, the webhook never on the
+# request path (a miss is answered by --on-unknown-image, and the
+# background refresher fills the cache).
+
+load runtime-helpers
+load kube-helpers
+load registry-helpers
+bats_require_minimum_version 1.5.0
+
+EXAMPLES="$BATS_TEST_DIRNAME/../../examples"
+CORPUS="$TESTS_DATA/kube"
+
+setup_file() {
+	# The image is made in a store of its own and only pushed: the store
+	# kube-lint and the webhook read never has it.
+	export PETRA_ROOT="$BATS_FILE_TMPDIR/build-store"
+	"$EXAMPLES/busybox/make-rootfs.sh" "$BATS_FILE_TMPDIR/busybox" >/dev/null
+	petra import -q "$BATS_FILE_TMPDIR/busybox" --ref busybox:1.35 >/dev/null
+	local ctx="$BATS_FILE_TMPDIR/web"
+	mkdir -p "$ctx/www"
+	echo '<h1>x</h1>' >"$ctx/www/index.html"
+	printf '%s\n' 'FROM busybox:1.35' 'COPY www/ /srv/www/' 'USER app' 'EXPOSE 8080' \
+		'CMD ["httpd", "-f", "-p", "8080", "-h", "/srv/www"]' >"$ctx/Dockerfile"
+	petra build -q -t localhost/web:1 "$ctx" >/dev/null
+	petra harden -q localhost/web:1 -t localhost/web:2 --writable /tmp:1m \
+		--writable /var/cache/web:2m >/dev/null
+}
+
+setup() {
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/store"
+	CACHE="$BATS_TEST_TMPDIR/image-cache"
+	start_registry_with
+	DIGEST=$(PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra push -q --tls-verify=false \
+		localhost/web:2 "$REG/shop/web:2" | tail -n1)
+	[[ "$DIGEST" == sha256:* ]]
+	# The corpus's manifests, naming the registry's image: one with both
+	# writable paths mounted, one without /var/cache/web (KL201).
+	sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/36-image-writable-mounted.yaml" \
+		>"$BATS_TEST_TMPDIR/good.yaml"
+	sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/37-image-writable-missing.yaml" \
+		>"$BATS_TEST_TMPDIR/missing.yaml"
+}
+
+teardown() {
+	if [ -n "${SERVER_PID:-}" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	registry_teardown || true
+}
+
+# rules FILE ARGS...: the rule IDs kube-lint finds, comma-separated.
+rules() {
+	local file=$1
+	shift
+	petra kube-lint --format json --failure-threshold none "$@" "$file" 2>/dev/null |
+		jq -r '[.[0].findings[].rule] | join(",")'
+}
+
+@test "kube-lint reads an image only in the registry: KL201 fires from its label, cached by manifest digest" {
+	# Without --registry the image is unknown: a note, no image-aware rule.
+	run -0 rules "$BATS_TEST_TMPDIR/missing.yaml"
+	[ "$output" = KL111 ]
+	run -0 petra kube-lint --failure-threshold none "$BATS_TEST_TMPDIR/missing.yaml"
+	[[ "$output" == *"the image-aware rules (KL2xx) are left out"* ]]
+	# From the registry (plain HTTP: --tls-verify=false implies --registry).
+	run -0 rules "$BATS_TEST_TMPDIR/missing.yaml" --tls-verify=false --image-cache "$CACHE"
+	[ "$output" = KL111,KL201 ]
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" "$BATS_TEST_TMPDIR/missing.yaml"
+	[[ "$output" == *"KL201 error Deployment/web: container app: $REG/shop/web:2 must write /var/cache/web"* ]]
+	run -0 rules "$BATS_TEST_TMPDIR/good.yaml" --tls-verify=false --image-cache "$CACHE"
+	[ "$output" = KL111 ]
+	# The cache: the config under the manifest digest, the tag's digest.
+	[ -f "$CACHE/configs/sha256-${DIGEST#sha256:}.json" ]
+	[ "$(jq -r '.config.Labels["org.petra.writable-paths"]' "$CACHE/configs/sha256-${DIGEST#sha256:}.json" |
+		jq -r '[.[].path] | join(",")')" = /tmp,/var/cache/web ]
+	grep -qx "$DIGEST" "$CACHE"/refs/*
+	# With the registry gone, the cache answers, by tag and by digest.
+	registry_teardown || true
+	run -0 rules "$BATS_TEST_TMPDIR/missing.yaml" --tls-verify=false --image-cache "$CACHE"
+	[ "$output" = KL111,KL201 ]
+	sed "s|image: $REG/shop/web:2|image: $REG/shop/web@$DIGEST|" "$BATS_TEST_TMPDIR/missing.yaml" \
+		>"$BATS_TEST_TMPDIR/by-digest.yaml"
+	run -0 rules "$BATS_TEST_TMPDIR/by-digest.yaml" --tls-verify=false --image-cache "$CACHE"
+	[ "$output" = KL201 ]
+	# A registry that cannot be reached, nothing cached: a note, not a crash.
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$BATS_TEST_TMPDIR/empty" \
+		"$BATS_TEST_TMPDIR/missing.yaml"
+	[[ "$output" == *"image $REG/shop/web:2: "*"left out for it"* ]]
+}
+
+# serve ARGS...: petra admission serve on a free port with the test's CA.
+serve() {
+	local d="$BATS_TEST_TMPDIR/tls"
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 1 \
+		-subj /CN=petra-test-ca 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+		-subj /CN=localhost 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		-CAcreateserial -out "$d/server.crt" -days 1 -extfile "$d/ext" 2>/dev/null
+	TLS=$d
+	local port
+	port=$(free_port)
+	URL="https://127.0.0.1:$port"
+	"$PETRA" admission serve --listen "127.0.0.1:$port" --tls-cert "$d/server.crt" \
+		--tls-key "$d/server.key" "$@" 2>"$BATS_TEST_TMPDIR/server.log" 3>&- &
+	SERVER_PID=$!
+	for _ in $(seq 1 500); do
+		curl -fsS --cacert "$TLS/ca.crt" "$URL/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	cat "$BATS_TEST_TMPDIR/server.log" >&2
+	return 1
+}
+
+# review MANIFEST: a CREATE AdmissionReview for its first object.
+review() {
+	local obj
+	obj=$(yaml_to_json "$1" | jq -c '.[0]')
+	jq -cn --argjson obj "$obj" '{
+	  apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview",
+	  request: {
+	    uid: "b3a1c2d4-0000-4000-8000-000000000001",
+	    kind: {group: "apps", version: "v1", kind: $obj.kind},
+	    resource: {group: "apps", version: "v1", resource: "deployments"},
+	    name: $obj.metadata.name, namespace: "default", operation: "CREATE",
+	    userInfo: {username: "admin"}, object: $obj, oldObject: null, dryRun: false}}'
+}
+
+# post REQUEST-FILE: the response's .response, compact.
+post() {
+	curl -sS --cacert "$TLS/ca.crt" -H 'Content-Type: application/json' \
+		--data-binary "@$1" "$URL/validate" | jq -c .response
+}
+
+@test "the webhook answers a miss by policy at once, never asking the registry on the request path, then the refresher's facts" {
+	serve --tls-verify=false --image-cache "$CACHE" --on-unknown-image deny --refresh 1
+	review "$BATS_TEST_TMPDIR/good.yaml" >"$BATS_TEST_TMPDIR/good.req"
+	review "$BATS_TEST_TMPDIR/missing.yaml" >"$BATS_TEST_TMPDIR/missing.req"
+	# The first review: not in the store, not cached yet: refused by
+	# --on-unknown-image deny, at once.
+	local start end r
+	start=$(date +%s%N)
+	r=$(post "$BATS_TEST_TMPDIR/good.req")
+	end=$(date +%s%N)
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"$REG/shop/web:2 is neither in the store nor yet in the image cache"*"unknown images are refused"* ]]
+	[ $(((end - start) / 1000000)) -lt 1000 ]
+	# The refresher fetches it in the background; then the facts answer:
+	# the good manifest allowed, the one missing a writable path refused.
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[ "$(jq -r .allowed <<<"$r")" = true ] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+	[ -f "$CACHE/configs/sha256-${DIGEST#sha256:}.json" ]
+	r=$(post "$BATS_TEST_TMPDIR/missing.req")
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL201 Deployment/web: container app: $REG/shop/web:2 must write /var/cache/web"* ]]
+	# The registry was asked by the refresher, for the tag's manifest.
+	grep -q "GET /v2/shop/web/manifests/2" "$REG_LOG"
+}
+
+@test "the webhook with --on-unknown-image allow: a miss is allowed without the image's rules, later judged by them" {
+	serve --tls-verify=false --image-cache "$CACHE" --refresh 1
+	review "$BATS_TEST_TMPDIR/missing.yaml" >"$BATS_TEST_TMPDIR/missing.req"
+	local r
+	r=$(post "$BATS_TEST_TMPDIR/missing.req")
+	echo "$r"
+	# Allowed (KL111 is only a warning): the label is not known yet.
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/missing.req")
+		[ "$(jq -r .allowed <<<"$r")" = false ] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *KL201* ]]
+	# Without --registry (and no store image) it stays allowed: no facts.
+	kill "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	serve
+	r=$(post "$BATS_TEST_TMPDIR/missing.req")
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+}
