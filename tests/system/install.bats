@@ -23,12 +23,14 @@ all_verbs() {
 	petra --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
 }
 
-@test "meson install puts petra, petra-supervisor and petra-init under the prefix, and the installed petra runs" {
+@test "meson install puts petra, petra-supervisor, petra-init and petra-copy under the prefix, and the installed petra runs" {
 	[ -x "$DEST$PREFIX/bin/petra" ]
 	[ -x "$DEST$PREFIX/libexec/petra-supervisor" ]
 	[ -x "$DEST$PREFIX/libexec/petra-init" ]
-	# Static: it runs in roots that have no libc.
+	[ -x "$DEST$PREFIX/libexec/petra-copy" ]
+	# Static: they run in roots that have no libc.
 	file "$DEST$PREFIX/libexec/petra-init" | grep -q "statically linked"
+	file "$DEST$PREFIX/libexec/petra-copy" | grep -q "statically linked"
 	run "$DEST$PREFIX/bin/petra" --version
 	[ "$status" -eq 0 ]
 	[[ $output == "petra version "* ]]
