@@ -48,6 +48,9 @@ struct lineage_record {
 	char *target;                        /* or NULL */
 	char policy_digest[OCI_DIGEST_SIZE]; /* "" when no policy */
 	json_t *parameters;                  /* producer-specific (harden/flow options), or NULL */
+	char *image_name; /* the subject's name as written, or NULL (a store name is used) */
+	time_t started, finished; /* 0: unknown (finished: when saved) */
+	char *builder_id;         /* runDetails.builder.id as loaded; saving writes petra's */
 };
 
 /* Store `record` as the build record of the store image subject_digest
@@ -58,5 +61,16 @@ int lineage_record_save(struct petra_store *store, const char *subject_digest,
 int lineage_record_load(struct petra_store *store, const char *subject_digest,
 			struct lineage_record *record, struct petra_error **err);
 void lineage_record_release(struct lineage_record *record);
+/* Add a material (strings copied). */
+void lineage_record_add_material(struct lineage_record *record, const char *role, const char *name,
+				 const char *digest);
+/* The in-toto statement of `record` for the image subject_name (may be
+ * NULL: the digest stands for it) at subject_digest. */
+json_t *lineage_record_statement(const struct lineage_record *record, const char *subject_name,
+				 const char *subject_digest);
+/* Parse a statement strictly: a wrong-typed field is an error naming it.
+ * Fields petra does not know are ignored (other tools' records). */
+int lineage_record_parse(const char *data, size_t len, struct lineage_record *record,
+			 struct petra_error **err);
 
 #endif

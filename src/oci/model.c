@@ -54,6 +54,9 @@ int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
 	json_t *platform = json_object_get(json, "platform");
 	if (json_is_object(platform))
 		desc->platform = json_incref(platform);
+	const char *artifact_type = json_get_string(json, "artifactType");
+	if (artifact_type)
+		desc->artifact_type = xstrdup(artifact_type);
 	return 0;
 }
 
@@ -74,6 +77,8 @@ json_t *oci_descriptor_to_json(const struct oci_descriptor *desc)
 		json_object_set_new(j, "annotations", json_deep_copy(desc->annotations));
 	if (desc->platform)
 		json_object_set_new(j, "platform", json_deep_copy(desc->platform));
+	if (desc->artifact_type)
+		json_object_set_new(j, "artifactType", json_string(desc->artifact_type));
 	return j;
 }
 
@@ -84,6 +89,7 @@ void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor
 	dst->size = src->size;
 	dst->annotations = src->annotations ? json_deep_copy(src->annotations) : NULL;
 	dst->platform = src->platform ? json_deep_copy(src->platform) : NULL;
+	dst->artifact_type = src->artifact_type ? xstrdup(src->artifact_type) : NULL;
 }
 
 void oci_descriptor_release(struct oci_descriptor *desc)
@@ -91,6 +97,7 @@ void oci_descriptor_release(struct oci_descriptor *desc)
 	free(desc->media_type);
 	json_decref(desc->annotations);
 	json_decref(desc->platform);
+	free(desc->artifact_type);
 	memset(desc, 0, sizeof(*desc));
 }
 

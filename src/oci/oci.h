@@ -62,6 +62,13 @@ void oci_digest_short(const char *digest, char out[13]);
 #define DOCKER_MEDIA_TYPE_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 #define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+/* The config of an artifact manifest (referrers): the empty JSON object. */
+#define OCI_MEDIA_TYPE_EMPTY "application/vnd.oci.empty.v1+json"
+#define OCI_EMPTY_DIGEST     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define OCI_EMPTY_DATA       "{}"
+/* On a referrer's entry in index.json: the digest of its subject, so the
+ * referrers of an image are found without reading every manifest. */
+#define OCI_ANNOTATION_REFERRER_SUBJECT "org.petra.referrer.subject"
 
 enum oci_kind {
 	OCI_KIND_OTHER,
@@ -80,6 +87,7 @@ struct oci_descriptor {
 	int64_t size;
 	json_t *annotations; /* object or NULL */
 	json_t *platform;    /* object or NULL */
+	char *artifact_type; /* "artifactType" (OCI 1.1: referrers), or NULL */
 };
 
 int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,
@@ -258,6 +266,9 @@ int petra_store_add_referrer(struct petra_store *store, const char *subject_dige
 int petra_store_list_referrers(struct petra_store *store, const char *subject_digest,
 			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
 			       struct petra_error **err);
+/* Forget a referrer (its blobs stay until prune); ENOENT when not listed. */
+int petra_store_remove_referrer(struct petra_store *store, const char *referrer_digest,
+				struct petra_error **err);
 
 /* Integrity. */
 typedef void (*petra_store_report_fn)(void *ctx, const char *object, const char *problem);

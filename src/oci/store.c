@@ -587,6 +587,13 @@ static int index_update(struct petra_store *s, index_update_fn fn, void *ctx,
 	return 0;
 }
 
+/* The subject digest of a referrer's index.json entry, or NULL. */
+static const char *entry_subject(const json_t *entry)
+{
+	return json_get_string(json_object_get(entry, "annotations"),
+			       OCI_ANNOTATION_REFERRER_SUBJECT);
+}
+
 void petra_store_entries_free(struct petra_store_entry *entries, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -604,17 +611,23 @@ int petra_store_list(struct petra_store *s, struct petra_store_entry **out, size
 	if (r < 0)
 		return r;
 	json_t *manifests = json_object_get(index, "manifests");
-	size_t n = json_array_size(manifests);
-	struct petra_store_entry *entries = xcalloc(n, sizeof(*entries));
-	for (size_t i = 0; i < n; i++) {
-		r = oci_descriptor_from_json(json_array_get(manifests, i), &entries[i].desc, err);
+	size_t total = json_array_size(manifests), n = 0;
+	struct petra_store_entry *entries = xcalloc(total, sizeof(*entries));
+	for (size_t i = 0; i < total; i++) {
+		json_t *m = json_array_get(manifests, i);
+		/* Referrers are not images of the store: they live and die
+		 * with their subject (petra_store_list_referrers). */
+		if (entry_subject(m))
+			continue;
+		r = oci_descriptor_from_json(m, &entries[n].desc, err);
 		if (r < 0) {
-			petra_store_entries_free(entries, i);
+			petra_store_entries_free(entries, n);
 			return petra_error_prefix(err, "%s/index.json: entry %zu", s->root, i + 1);
 		}
 		const char *name =
-		    oci_descriptor_annotation(&entries[i].desc, OCI_ANNOTATION_REF_NAME);
-		entries[i].name = name ? xstrdup(name) : NULL;
+		    oci_descriptor_annotation(&entries[n].desc, OCI_ANNOTATION_REF_NAME);
+		entries[n].name = name ? xstrdup(name) : NULL;
+		n++;
 	}
 	*out = entries;
 	*n_out = n;
@@ -938,6 +951,51 @@ int petra_store_check_blob(struct petra_store *s, const struct oci_descriptor *d
 	return 0;
 }
 
+static int referrer_subject(struct petra_store *s, const char *digest, char **subject,
+			    char **artifact_type, struct petra_error **err);
+
+/* A referrer is reachable while its subject is: referrers of reachable
+ * manifests are walked until none is added (a signature of a record is a
+ * referrer of a referrer). A referrer whose manifest does not name the
+ * subject its entry gives is reported. */
+static int walk_referrers(struct petra_store *s, struct walker *w, struct petra_error **err)
+{
+	_cleanup_json_ json_t *index = NULL;
+	int r = read_index_json(s, &index, err);
+	if (r < 0)
+		return r;
+	json_t *manifests = json_object_get(index, "manifests");
+	size_t n = json_array_size(manifests);
+	_cleanup_free_ bool *walked = xcalloc(n ? n : 1, sizeof(bool));
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			json_t *m = json_array_get(manifests, i);
+			const char *subject = entry_subject(m);
+			if (walked[i] || !subject || !strset_contains(w->reachable, subject))
+				continue;
+			walked[i] = more = true;
+			struct oci_descriptor d;
+			if (oci_descriptor_from_json(m, &d, NULL) < 0)
+				continue; /* read_index_json checked every entry */
+			_cleanup_free_ char *parent =
+			    xasprintf("index.json referrer of %s", subject);
+			walk_descriptor(w, &d, parent, 0);
+			_cleanup_error_ struct petra_error *e = NULL;
+			_cleanup_free_ char *actual = NULL;
+			if (petra_store_has_blob(s, d.digest) &&
+			    referrer_subject(s, d.digest, &actual, NULL, &e) == 0 &&
+			    strcmp(actual, subject) != 0)
+				walker_report(
+				    w, d.digest,
+				    "a referrer of %s in index.json, but its subject is %s",
+				    subject, actual);
+			oci_descriptor_release(&d);
+		}
+	}
+	return 0;
+}
+
 int petra_store_reachable(struct petra_store *s, struct strset *reachable,
 			  petra_store_report_fn report, void *ctx, unsigned *problems,
 			  struct petra_error **err)
@@ -955,6 +1013,9 @@ int petra_store_reachable(struct petra_store *s, struct strset *reachable,
 		walk_descriptor(&w, &entries[i].desc, parent, 0);
 	}
 	petra_store_entries_free(entries, n);
+	r = walk_referrers(s, &w, err);
+	if (r < 0)
+		return r;
 	if (problems)
 		*problems += w.problems;
 	return 0;
@@ -1081,6 +1142,21 @@ static bool is_temp_name(const char *name)
 	return !strncmp(name, ".tmp-", 5) || !strncmp(name, ".partial-", 9);
 }
 
+static int drop_orphan_referrers_fn(json_t *manifests, void *ctx, struct petra_error **err)
+{
+	(void)err;
+	struct strset *reachable = ctx;
+	for (size_t i = 0; i < json_array_size(manifests);) {
+		json_t *m = json_array_get(manifests, i);
+		const char *digest = json_get_string(m, "digest");
+		if (entry_subject(m) && digest && !strset_contains(reachable, digest))
+			json_array_remove(manifests, i);
+		else
+			i++;
+	}
+	return 0;
+}
+
 int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint64_t *bytes,
 		      struct petra_error **err)
 {
@@ -1115,6 +1191,15 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 				       "prune %s: %u problem(s) with referenced images; run "
 				       "'petra fsck' and repair the store first",
 				       s->root, problems);
+	}
+	/* Referrers whose subject goes leave index.json before their blobs
+	 * go, so a crash between the two leaves no entry naming a missing blob. */
+	if (!dry_run) {
+		r = index_update(s, drop_orphan_referrers_fn, &reachable, err);
+		if (r < 0) {
+			strset_clear(&reachable);
+			return petra_error_prefix(err, "prune %s", s->root);
+		}
 	}
 	uint64_t removed = 0, removed_bytes = 0;
 	int dfd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1184,21 +1269,178 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 
 /* ---- referrers ---- */
 
+/* The subject digest (and artifact type: artifactType, else the config's
+ * media type, as the distribution spec says) of the referrer manifest
+ * `digest`; -ENOENT when it has no subject. */
+static int referrer_subject(struct petra_store *s, const char *digest, char **subject,
+			    char **artifact_type, struct petra_error **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = petra_store_read_blob(s, digest, DOCUMENT_MAX_SIZE, &data, &len, err);
+	if (r < 0)
+		return r;
+	struct oci_manifest m;
+	r = oci_manifest_parse(data, len, &m, err);
+	if (r < 0)
+		return petra_error_prefix(err, "referrer %s", digest);
+	json_t *subj = json_object_get(m.json, "subject");
+	struct oci_descriptor sd;
+	if (!subj) {
+		oci_manifest_release(&m);
+		return -ENOENT;
+	}
+	if (oci_descriptor_from_json(subj, &sd, err) < 0) {
+		oci_manifest_release(&m);
+		return petra_error_prefix(err, "referrer %s: subject", digest);
+	}
+	*subject = xstrdup(sd.digest);
+	oci_descriptor_release(&sd);
+	if (artifact_type) {
+		const char *at = json_get_string(m.json, "artifactType");
+		*artifact_type = xstrdup(at ? at : m.config.media_type);
+	}
+	oci_manifest_release(&m);
+	return 0;
+}
+
+struct add_referrer_ctx {
+	json_t *entry;
+};
+
+static int add_referrer_fn(json_t *manifests, void *vctx, struct petra_error **err)
+{
+	(void)err;
+	struct add_referrer_ctx *ctx = vctx;
+	const char *digest = json_get_string(ctx->entry, "digest");
+	for (size_t i = 0; i < json_array_size(manifests); i++) {
+		json_t *m = json_array_get(manifests, i);
+		const char *d = json_get_string(m, "digest");
+		if (entry_subject(m) && d && !strcmp(d, digest)) {
+			json_array_set(manifests, i, ctx->entry);
+			return 0;
+		}
+	}
+	json_array_append(manifests, ctx->entry);
+	return 0;
+}
+
 int petra_store_add_referrer(struct petra_store *s, const char *subject_digest,
 			     const struct oci_descriptor *referrer, struct petra_error **err)
 {
-	(void)referrer;
-	return petra_error_set(err, ENOSYS, "store %s: referrers of %s: not implemented yet",
-			       s->root, subject_digest);
+	if (oci_digest_check(subject_digest, err) < 0)
+		return petra_error_prefix(err, "referrer %s: subject", referrer->digest);
+	if (oci_media_type_kind(referrer->media_type) != OCI_KIND_MANIFEST)
+		return petra_error_set(err, EINVAL, "referrer %s: %s is not an image manifest",
+				       referrer->digest, referrer->media_type);
+	if (!petra_store_has_blob(s, referrer->digest))
+		return petra_error_set(err, ENOENT, "referrer %s: not in %s", referrer->digest,
+				       s->root);
+	_cleanup_free_ char *subject = NULL, *artifact_type = NULL;
+	int r = referrer_subject(s, referrer->digest, &subject, &artifact_type, err);
+	if (r == -ENOENT)
+		return petra_error_set(err, EINVAL, "referrer %s: the manifest has no subject",
+				       referrer->digest);
+	if (r < 0)
+		return r;
+	if (strcmp(subject, subject_digest) != 0)
+		return petra_error_set(err, EINVAL, "referrer %s: its subject is %s, not %s",
+				       referrer->digest, subject, subject_digest);
+	_cleanup_free_ char *what = xasprintf("referrer of %s", subject_digest);
+	if (check_tree(s, referrer, what, err) < 0)
+		return -EIO;
+	struct oci_descriptor d = {0};
+	oci_descriptor_copy(&d, referrer);
+	free(d.artifact_type);
+	d.artifact_type = xstrdup(artifact_type);
+	if (!d.annotations)
+		d.annotations = json_object();
+	json_object_del(d.annotations, OCI_ANNOTATION_REF_NAME);
+	json_object_set_new(d.annotations, OCI_ANNOTATION_REFERRER_SUBJECT,
+			    json_string(subject_digest));
+	struct add_referrer_ctx ctx = {oci_descriptor_to_json(&d)};
+	oci_descriptor_release(&d);
+	r = index_update(s, add_referrer_fn, &ctx, err);
+	json_decref(ctx.entry);
+	return r;
+}
+
+static int remove_referrer_fn(json_t *manifests, void *vctx, struct petra_error **err);
+
+int petra_store_remove_referrer(struct petra_store *s, const char *referrer_digest,
+				struct petra_error **err)
+{
+	return index_update(s, remove_referrer_fn, (void *)referrer_digest, err);
+}
+
+static int remove_referrer_fn(json_t *manifests, void *vctx, struct petra_error **err)
+{
+	const char *wanted = vctx;
+	bool found = false;
+	for (size_t i = 0; i < json_array_size(manifests);) {
+		json_t *m = json_array_get(manifests, i);
+		const char *d = json_get_string(m, "digest");
+		if (entry_subject(m) && d && !strcmp(d, wanted)) {
+			json_array_remove(manifests, i);
+			found = true;
+			continue;
+		}
+		i++;
+	}
+	if (!found)
+		return petra_error_set(err, ENOENT, "referrer %s not found", wanted);
+	return 0;
 }
 
 int petra_store_list_referrers(struct petra_store *s, const char *subject_digest,
-			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
-			       struct petra_error **err)
+			       const char *artifact_type, struct oci_descriptor **out,
+			       size_t *n_out, struct petra_error **err)
 {
-	(void)artifact_type;
 	*out = NULL;
-	*n = 0;
-	return petra_error_set(err, ENOSYS, "store %s: referrers of %s: not implemented yet",
-			       s->root, subject_digest);
+	*n_out = 0;
+	_cleanup_json_ json_t *index = NULL;
+	int r = read_index_json(s, &index, err);
+	if (r < 0)
+		return r;
+	json_t *manifests = json_object_get(index, "manifests");
+	size_t total = json_array_size(manifests), n = 0;
+	struct oci_descriptor *v = xcalloc(total ? total : 1, sizeof(*v));
+	for (size_t i = 0; i < total; i++) {
+		json_t *m = json_array_get(manifests, i);
+		const char *subject = entry_subject(m);
+		_cleanup_free_ char *read_subject = NULL, *read_type = NULL;
+		if (!subject) {
+			/* A layout written by another tool lists referrers
+			 * without petra's annotation: an unnamed manifest is
+			 * read to see whether it has a subject. */
+			const char *mt = json_get_string(m, "mediaType");
+			if (json_get_string(json_object_get(m, "annotations"),
+					    OCI_ANNOTATION_REF_NAME) ||
+			    oci_media_type_kind(mt) != OCI_KIND_MANIFEST)
+				continue;
+			const char *digest = json_get_string(m, "digest");
+			if (!petra_store_has_blob(s, digest) ||
+			    referrer_subject(s, digest, &read_subject, &read_type, NULL) < 0)
+				continue;
+			subject = read_subject;
+		}
+		if (strcmp(subject, subject_digest) != 0)
+			continue;
+		r = oci_descriptor_from_json(m, &v[n], err);
+		if (r < 0) {
+			oci_descriptors_release(v, n);
+			return petra_error_prefix(err, "%s/index.json: entry %zu", s->root, i + 1);
+		}
+		if (!v[n].artifact_type && read_type)
+			v[n].artifact_type = xstrdup(read_type);
+		if (artifact_type &&
+		    (!v[n].artifact_type || strcmp(v[n].artifact_type, artifact_type) != 0)) {
+			oci_descriptor_release(&v[n]);
+			continue;
+		}
+		n++;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
 }

@@ -377,6 +377,127 @@ static void test_check_and_prune(void **state)
 	oci_descriptor_release(&orphan);
 }
 
+/* A referrer manifest of `subject` with one layer of `content`. */
+static void put_referrer(struct store_fixture *f, const struct oci_descriptor *subject,
+			 const char *content, struct oci_descriptor *out)
+{
+	struct petra_error *err = NULL;
+	char config[OCI_DIGEST_SIZE], layer[OCI_DIGEST_SIZE], manifest[OCI_DIGEST_SIZE];
+	assert_int_equal(petra_store_put_blob(f->store, "{}", 2, config, &err), 0);
+	assert_string_equal(config, OCI_EMPTY_DIGEST);
+	assert_int_equal(petra_store_put_blob(f->store, content, strlen(content), layer, &err), 0);
+	json_t *subj = oci_descriptor_to_json(subject);
+	json_t *m = json_pack(
+	    "{s:i,s:s,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:i}],s:o}", "schemaVersion", 2, "mediaType",
+	    OCI_MEDIA_TYPE_MANIFEST, "artifactType", "application/x.test", "config", "mediaType",
+	    OCI_MEDIA_TYPE_EMPTY, "digest", config, "size", 2, "layers", "mediaType",
+	    "application/x.test", "digest", layer, "size", (int)strlen(content), "subject", subj);
+	size_t len;
+	char *text = json_dump_compact(m, &len);
+	json_decref(m);
+	assert_int_equal(petra_store_put_blob(f->store, text, len, manifest, &err), 0);
+	free(text);
+	memset(out, 0, sizeof(*out));
+	out->media_type = xstrdup(OCI_MEDIA_TYPE_MANIFEST);
+	memcpy(out->digest, manifest, sizeof(manifest));
+	out->size = (int64_t)len;
+}
+
+static size_t count_referrers(struct store_fixture *f, const char *subject, const char *type)
+{
+	struct oci_descriptor *v = NULL;
+	size_t n = 0;
+	struct petra_error *err = NULL;
+	assert_int_equal(petra_store_list_referrers(f->store, subject, type, &v, &n, &err), 0);
+	oci_descriptors_release(v, n);
+	return n;
+}
+
+static void test_referrers(void **state)
+{
+	struct store_fixture *f = *state;
+	struct oci_descriptor a, b, ra, rb, rr;
+	put_image(f, "a:1", "AAA", &a);
+	put_image(f, NULL, "BBB", &b); /* a manifest no name keeps */
+	put_referrer(f, &a, "record of a", &ra);
+	put_referrer(f, &b, "record of b", &rb);
+	put_referrer(f, &ra, "signature of a's record", &rr);
+	struct petra_error *err = NULL;
+	/* The subject a referrer's manifest names is the one it is added under. */
+	assert_true(petra_store_add_referrer(f->store, b.digest, &ra, &err) < 0);
+	assert_error_contains(err, "its subject is");
+	petra_error_free(err);
+	err = NULL;
+	assert_true(petra_store_add_referrer(f->store, a.digest, &a, &err) < 0);
+	assert_error_contains(err, "has no subject");
+	petra_error_free(err);
+	err = NULL;
+	assert_int_equal(petra_store_add_referrer(f->store, a.digest, &ra, &err), 0);
+	assert_int_equal(petra_store_add_referrer(f->store, a.digest, &ra, &err), 0); /* once */
+	assert_int_equal(petra_store_add_referrer(f->store, b.digest, &rb, &err), 0);
+	assert_int_equal(petra_store_add_referrer(f->store, ra.digest, &rr, &err), 0);
+	struct oci_descriptor *v = NULL;
+	size_t n = 0;
+	assert_int_equal(petra_store_list_referrers(f->store, a.digest, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].digest, ra.digest);
+	assert_string_equal(v[0].artifact_type, "application/x.test");
+	oci_descriptors_release(v, n);
+	assert_int_equal(count_referrers(f, a.digest, "application/x.test"), 1);
+	assert_int_equal(count_referrers(f, a.digest, "application/x.other"), 0);
+	/* Referrers are not images: the store's list has only a:1. */
+	struct petra_store_entry *entries;
+	assert_int_equal(petra_store_list(f->store, &entries, &n, &err), 0);
+	assert_int_equal(n, 1);
+	petra_store_entries_free(entries, n);
+	/* fsck walks them: all is well. */
+	struct reports r = {STRVEC_INIT};
+	unsigned problems = 0;
+	assert_int_equal(petra_store_check(f->store, collect, &r, &problems, &err), 0);
+	assert_int_equal(problems, 0);
+	/* gc keeps a referrer (and its referrer) while its subject is kept,
+	 * drops one whose subject goes. */
+	char *root = path_join(f->dir, "store");
+	petra_store_close(f->store);
+	assert_int_equal(petra_store_open(root, PETRA_STORE_EXCLUSIVE, &f->store, &err), 0);
+	uint64_t blobs, bytes;
+	assert_int_equal(petra_store_prune(f->store, false, &blobs, &bytes, &err), 0);
+	assert_false(petra_store_has_blob(f->store, b.digest));
+	assert_false(petra_store_has_blob(f->store, rb.digest));
+	assert_int_equal(count_referrers(f, b.digest, NULL), 0);
+	assert_true(petra_store_has_blob(f->store, ra.digest));
+	assert_true(petra_store_has_blob(f->store, rr.digest));
+	assert_int_equal(count_referrers(f, a.digest, NULL), 1);
+	assert_int_equal(count_referrers(f, ra.digest, NULL), 1);
+	assert_int_equal(petra_store_check(f->store, collect, &r, &problems, &err), 0);
+	assert_int_equal(problems, 0);
+	/* A corrupt referrer blob is caught by fsck. */
+	char *path = xasprintf("%s/blobs/sha256/%s", root, oci_digest_hex(ra.digest));
+	chmod(path, 0644);
+	FILE *fp = fopen(path, "a");
+	fputs(" ", fp);
+	fclose(fp);
+	assert_int_equal(petra_store_check(f->store, collect, &r, &problems, &err), 0);
+	assert_true(problems > 0);
+	assert_true(reported(&r, "corrupt"));
+	free(path);
+	/* Its subject's name removed, the referrer chain goes with the next prune. */
+	assert_int_equal(petra_store_remove_ref(f->store, "a:1", &err), 0);
+	assert_int_equal(petra_store_prune(f->store, false, &blobs, &bytes, &err), 0);
+	assert_false(petra_store_has_blob(f->store, a.digest));
+	assert_false(petra_store_has_blob(f->store, ra.digest));
+	assert_false(petra_store_has_blob(f->store, rr.digest));
+	assert_int_equal(count_referrers(f, a.digest, NULL), 0);
+	assert_int_equal(count_referrers(f, ra.digest, NULL), 0);
+	strvec_clear(&r.lines);
+	free(root);
+	oci_descriptor_release(&a);
+	oci_descriptor_release(&b);
+	oci_descriptor_release(&ra);
+	oci_descriptor_release(&rb);
+	oci_descriptor_release(&rr);
+}
+
 static void test_read_only_layout_without_blobs(void **state)
 {
 	(void)state;
@@ -413,6 +534,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_names, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_and_prune, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_referrers, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_read_only_layout_without_blobs),
 	};
