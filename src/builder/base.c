@@ -227,7 +227,7 @@ struct builder_stage *builder_find_stage(const struct builder_plan *p, const cha
 }
 
 int builder_source_state(struct builder_session *b, const struct builder_plan *p,
-			 const struct builder_stage *st, const char *from,
+			 const struct builder_stage *st, const char *from, const char *kind,
 			 struct builder_state *out, struct petra_error **err)
 {
 	struct builder_stage *src = builder_find_stage(p, from, st->index);
@@ -240,6 +240,8 @@ int builder_source_state(struct builder_session *b, const struct builder_plan *p
 	int r = builder_resolve_base(b, st->label, from, &img, err);
 	if (r < 0)
 		return petra_error_prefix(err, "--from=%s", from);
+	builder_note_material(b, st->index, st->label, kind, img.name ? img.name : from,
+			      img.desc.digest);
 	builder_state_from_image(out, &img);
 	image_release(&img);
 	return 0;

@@ -175,6 +175,7 @@ static int plan(struct build *b, struct petra_error **err)
 		st->index = i;
 		st->df = &df->stages[i];
 		st->label = st->df->name ? xstrdup(st->df->name) : xasprintf("stage-%zu", i);
+		st->base_stage = SIZE_MAX;
 	}
 	/* Global ARGs, to read FROM lines and --from values. */
 	struct dockerfile_scope globals;

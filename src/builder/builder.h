@@ -50,9 +50,6 @@
 #include "registry/registry.h"
 #include "sandbox/sandbox.h"
 
-/* The index annotation holding the build record (a JSON object). */
-#define BUILDER_RECORD_ANNOTATION "org.petra.build.record"
-
 /* A secret for RUN --mount=type=secret: a file, or an environment
  * variable of petra's. */
 struct builder_secret {
@@ -111,6 +108,11 @@ struct builder_options {
 	const char *label;
 	builder_output_fn output;
 	void *output_ctx;
+	/* The build record (lineage/) of the image: its producer (NULL:
+	 * "build"; a flow says "flow") and parameters added to the
+	 * record's (borrowed; NULL: none). */
+	const char *record_producer;
+	const json_t *record_parameters;
 };
 
 struct builder_result {

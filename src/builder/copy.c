@@ -97,8 +97,8 @@ static int copy_flags(struct builder_step *s, struct copy_step *c, struct petra_
 	if (r == 0 && c->chmod)
 		r = parse_chmod(c->chmod, &c->mode, err);
 	if (r == 0 && c->from) {
-		r = builder_source_state(s->session, s->plan, s->stage, c->from, &c->src_state,
-					 err);
+		r = builder_source_state(s->session, s->plan, s->stage, c->from, "copy-from",
+					 &c->src_state, err);
 		c->have_src_state = r == 0;
 	}
 	return r;

@@ -41,14 +41,30 @@ struct builder_session {
 	char *empty_dir; /* an empty lower directory for scratch stages */
 	int lock_fd;
 	char *lock_path;
-	unsigned next_id;                  /* atomic */
-	pthread_mutex_t lock;              /* everything below */
-	int overlay;                       /* -1 unknown, 0 copy fallback, 1 overlayfs */
-	struct petra_error *overlay_error; /* why not */
-	bool cancelled;                    /* a stage failed: the others stop */
-	int exit_status;                   /* the first failed RUN's */
+	unsigned next_id;                   /* atomic */
+	pthread_mutex_t lock;               /* everything below */
+	int overlay;                        /* -1 unknown, 0 copy fallback, 1 overlayfs */
+	struct petra_error *overlay_error;  /* why not */
+	bool cancelled;                     /* a stage failed: the others stop */
+	int exit_status;                    /* the first failed RUN's */
+	struct builder_material *materials; /* every image used, for the record */
+	size_t n_materials;
+	time_t started; /* the wall clock at the start (the record's startedOn) */
 	pthread_mutex_t output_lock;
 };
+
+/* An image the build used: a stage's FROM ("from"), a COPY --from
+ * ("copy-from") or a RUN --mount from= ("mount-from"). */
+struct builder_material {
+	size_t stage; /* the index of the stage that used it */
+	char *stage_label;
+	char *kind;
+	char *name; /* as resolved (policy rewrites applied) */
+	char digest[OCI_DIGEST_SIZE];
+};
+/* Note a material (once per stage, kind and digest). */
+void builder_note_material(struct builder_session *s, size_t stage, const char *stage_label,
+			   const char *kind, const char *name, const char *digest);
 
 void builder_session_init(struct builder_session *s, struct petra_store *store,
 			  const struct builder_options *o);
@@ -125,6 +141,7 @@ struct builder_stage {
 	/* Provenance: the image at the bottom of its FROM chain. */
 	char *base_name;
 	char base_digest[OCI_DIGEST_SIZE];
+	size_t base_stage;     /* the stage whose FROM named that image (SIZE_MAX: none) */
 	size_t n_base_layers;  /* layers that came with the base */
 	size_t n_base_history; /* history entries that did */
 	unsigned steps, cached;
@@ -149,6 +166,8 @@ struct builder_stage *builder_find_stage(const struct builder_plan *p, const cha
 
 /* ---- bases and --from sources (base.c) ---- */
 
+/* `kind` is the material kind an image source is noted as ("copy-from",
+ * "mount-from"). */
 /* A base image (FROM, COPY --from, a mount's from=): the policy's
  * rewrite rules applied (each change said for the stage labelled `stage`),
  * the policy's verdict, then the store (or an OCI layout). *img is loaded. */
@@ -158,7 +177,7 @@ int builder_resolve_base(struct builder_session *b, const char *stage, const cha
 int builder_check_policy(struct builder_session *b, struct petra_error **err);
 /* A stage (before `st`) or an image named by --from: its state. */
 int builder_source_state(struct builder_session *b, const struct builder_plan *p,
-			 const struct builder_stage *st, const char *from,
+			 const struct builder_stage *st, const char *from, const char *kind,
 			 struct builder_state *out, struct petra_error **err);
 /* "user[:group]" resolved in the state's layers. */
 int builder_resolve_user(struct builder_session *b, struct builder_state *state, const char *user,

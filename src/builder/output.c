@@ -1,44 +1,83 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The image a build ends with: the target's config and manifest, with
- * provenance (base, created, the git source and revision), and a name per
- * tag whose index entry carries the build record.
+ * provenance (base, created, the git source and revision), a name per
+ * tag, and the build record (lineage/) as a referrer of the image.
  */
 #include "internal.h"
+#include "lineage/lineage.h"
 
+#include <fcntl.h>
 #include <string.h>
 
-static json_t *build_record(struct builder_session *b, const struct builder_inputs *in)
+/* The build's record: every image it used (roles as lineage.h names
+ * them), the Dockerfile, the context and its git checkout, build args,
+ * target and the policy's digest; the rest of the options as parameters. */
+static void build_record(struct builder_session *b, const struct builder_stage *st,
+			 const struct builder_inputs *in, const struct builder_git_info *git,
+			 struct lineage_record *rec)
 {
 	const struct builder_options *o = b->o;
-	json_t *rec = json_object();
-	json_object_set_new(rec, "dockerfile", json_string(in->dockerfile_path));
-	json_object_set_new(rec, "dockerfile_digest", json_string(in->dockerfile_digest));
-	json_object_set_new(rec, "context", json_string(in->context_dir));
+	memset(rec, 0, sizeof(*rec));
+	rec->producer = xstrdup(o->record_producer ? o->record_producer : "build");
+	for (size_t i = 0; i < b->n_materials; i++) {
+		const struct builder_material *m = &b->materials[i];
+		_cleanup_free_ char *role = NULL;
+		if (strcmp(m->kind, "from") != 0)
+			role = xstrdup(m->kind);
+		else if (m->stage == st->base_stage)
+			role = xstrdup("base");
+		else
+			role = xasprintf("stage %s", m->stage_label);
+		bool dup = false;
+		for (size_t k = 0; k < rec->n_materials && !dup; k++)
+			dup = !strcmp(rec->materials[k].role, role) &&
+			      !strcmp(rec->materials[k].digest, m->digest);
+		if (!dup)
+			lineage_record_add_material(rec, role, m->name, m->digest);
+	}
+	rec->dockerfile_path = xstrdup(in->dockerfile_path);
+	snprintf(rec->dockerfile_digest, sizeof(rec->dockerfile_digest), "%s",
+		 in->dockerfile_digest);
+	rec->context_dir = xstrdup(in->context_dir);
+	if (git->source)
+		rec->git_remote = xstrdup(git->source);
+	if (git->revision)
+		rec->git_revision = xstrdup(git->revision);
 	if (o->target)
-		json_object_set_new(rec, "target", json_string(o->target));
-	json_t *args = json_object();
+		rec->target = xstrdup(o->target);
+	rec->build_args = xcalloc(o->n_build_args + 1, sizeof(char *));
 	for (size_t i = 0; i < o->n_build_args; i++) {
 		const char *kv = o->build_args[i];
 		const char *eq = strchr(kv, '=');
 		_cleanup_free_ char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
 		const char *v = eq ? eq + 1 : getenv(kv);
 		if (v)
-			json_object_set_new(args, k, json_string(v));
+			rec->build_args[rec->n_build_args++] = xasprintf("%s=%s", k, v);
 	}
-	json_object_set_new(rec, "build_args", args);
+	const char *policy_path = o->policy ? petra_policy_path(o->policy) : NULL;
+	_cleanup_free_ char *policy_text = NULL;
+	size_t policy_len;
+	if (policy_path &&
+	    fs_read_file_at(AT_FDCWD, policy_path, 1u << 20, &policy_text, &policy_len, NULL) == 0)
+		oci_digest_buffer(policy_text, policy_len, rec->policy_digest);
+	json_t *params = json_object();
 	json_t *secrets = json_array();
 	for (size_t i = 0; i < o->n_secrets; i++)
 		json_array_append_new(secrets, json_string(o->secrets[i].id));
-	json_object_set_new(rec, "secrets", secrets);
-	json_object_set_new(rec, "compression",
+	json_object_set_new(params, "secrets", secrets);
+	json_object_set_new(params, "compression",
 			    json_string(layer_compression_name(o->compression)));
 	if (o->squash)
-		json_object_set_new(rec, "squash", json_true());
+		json_object_set_new(params, "squash", json_true());
 	if (o->reproducible)
-		json_object_set_new(rec, "source_date_epoch",
+		json_object_set_new(params, "sourceDateEpoch",
 				    json_integer((json_int_t)o->source_date_epoch));
-	return rec;
+	if (o->record_parameters)
+		json_object_update(params, (json_t *)o->record_parameters);
+	rec->parameters = params;
+	rec->started = b->started;
+	rec->finished = time(NULL);
 }
 
 int builder_write_image(struct builder_session *b, const struct builder_stage *st,
@@ -68,7 +107,7 @@ int builder_write_image(struct builder_session *b, const struct builder_stage *s
 		json_object_set_new(ann, "org.opencontainers.image.base.digest",
 				    json_string(st->base_digest));
 	}
-	struct builder_git_info git;
+	struct builder_git_info git = {0};
 	if (builder_git_describe(in->context_dir, &git, NULL) == 0) {
 		if (git.source)
 			json_object_set_new(ann, "org.opencontainers.image.source",
@@ -76,7 +115,6 @@ int builder_write_image(struct builder_session *b, const struct builder_stage *s
 		if (git.revision)
 			json_object_set_new(ann, "org.opencontainers.image.revision",
 					    json_string(git.revision));
-		builder_git_info_release(&git);
 	}
 	_cleanup_json_ json_t *manifest =
 	    oci_manifest_build(&config_desc, layers, s->n_layers, ann);
@@ -87,14 +125,6 @@ int builder_write_image(struct builder_session *b, const struct builder_stage *s
 	if (r < 0)
 		return r;
 	memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
-	/* Each name's index entry carries the build record, outside the
-	 * manifest: a record names paths of this machine, the image's
-	 * digest must not. */
-	json_t *rec = build_record(b, in);
-	size_t len;
-	_cleanup_free_ char *rec_text = json_dump_compact(rec, &len);
-	json_decref(rec);
-	desc.annotations = json_pack("{s:s}", BUILDER_RECORD_ANNOTATION, rec_text);
 	for (size_t i = 0; r == 0 && i < b->o->n_tags; i++) {
 		struct oci_ref ref;
 		r = oci_ref_parse(b->o->tags[i], &ref, err);
@@ -104,6 +134,17 @@ int builder_write_image(struct builder_session *b, const struct builder_stage *s
 		oci_ref_release(&ref);
 		r = petra_store_set_ref(b->store, name, &desc, err);
 	}
+	/* The record is a referrer of the image, outside its manifest: it
+	 * names paths of this machine and times, the image's digest must not. */
+	if (r == 0) {
+		struct lineage_record rec;
+		build_record(b, st, in, &git, &rec);
+		if (b->o->n_tags)
+			rec.image_name = xstrdup(b->o->tags[0]);
+		r = lineage_record_save(b->store, desc.digest, &rec, err);
+		lineage_record_release(&rec);
+	}
+	builder_git_info_release(&git);
 	oci_descriptor_release(&desc);
 	return r;
 }

@@ -328,7 +328,8 @@ static int mount_bind(struct builder_step *s, struct run_setup *rs,
 			return r;
 	} else {
 		struct builder_state from = {0};
-		int r = builder_source_state(s->session, s->plan, s->stage, m->from, &from, err);
+		int r = builder_source_state(s->session, s->plan, s->stage, m->from, "mount-from",
+					     &from, err);
 		if (r < 0)
 			return r;
 		if (key) {

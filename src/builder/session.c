@@ -22,6 +22,7 @@ void builder_session_init(struct builder_session *s, struct petra_store *store,
 	    .context_fd = -1,
 	    .lock_fd = -1,
 	    .overlay = -1,
+	    .started = time(NULL),
 	};
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->output_lock, NULL);
@@ -128,6 +129,12 @@ void builder_session_release(struct builder_session *s)
 	free(s->dir);
 	free(s->empty_dir);
 	petra_error_free(s->overlay_error);
+	for (size_t i = 0; i < s->n_materials; i++) {
+		free(s->materials[i].kind);
+		free(s->materials[i].stage_label);
+		free(s->materials[i].name);
+	}
+	free(s->materials);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->output_lock);
 }
@@ -218,5 +225,25 @@ void builder_note_exit_status(struct builder_session *s, int status)
 	pthread_mutex_lock(&s->lock);
 	if (!s->exit_status)
 		s->exit_status = status;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void builder_note_material(struct builder_session *s, size_t stage, const char *stage_label,
+			   const char *kind, const char *name, const char *digest)
+{
+	pthread_mutex_lock(&s->lock);
+	bool known = false;
+	for (size_t i = 0; i < s->n_materials && !known; i++)
+		known = s->materials[i].stage == stage && !strcmp(s->materials[i].kind, kind) &&
+			!strcmp(s->materials[i].digest, digest);
+	if (!known) {
+		s->materials = xrealloc(s->materials, (s->n_materials + 1) * sizeof(*s->materials));
+		struct builder_material *m = &s->materials[s->n_materials++];
+		m->stage = stage;
+		m->stage_label = xstrdup(stage_label);
+		m->kind = xstrdup(kind);
+		m->name = xstrdup(name);
+		snprintf(m->digest, sizeof(m->digest), "%s", digest);
+	}
 	pthread_mutex_unlock(&s->lock);
 }

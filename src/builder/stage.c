@@ -416,6 +416,7 @@ static int stage_from(struct builder_session *b, const struct builder_plan *p,
 		builder_key_add(&k, id);
 		st->base_name = parent->base_name ? xstrdup(parent->base_name) : NULL;
 		memcpy(st->base_digest, parent->base_digest, OCI_DIGEST_SIZE);
+		st->base_stage = parent->base_stage;
 		st->n_base_layers = parent->n_base_layers;
 		st->n_base_history = parent->n_base_history;
 		*shown = xasprintf("%s (stage %s)", base, parent->label);
@@ -430,6 +431,9 @@ static int stage_from(struct builder_session *b, const struct builder_plan *p,
 		builder_key_add(&k, img.desc.digest);
 		st->base_name = xstrdup(img.name ? img.name : base);
 		memcpy(st->base_digest, img.desc.digest, OCI_DIGEST_SIZE);
+		st->base_stage = st->index;
+		builder_note_material(b, st->index, st->label, "from", st->base_name,
+				      st->base_digest);
 		st->n_base_layers = state->n_layers;
 		st->n_base_history = json_array_size(json_object_get(state->config, "history"));
 		char short_digest[13];

@@ -20,6 +20,7 @@
 #include "builder/builder.h"
 #include "image/image.h"
 #include "layer/layer.h"
+#include "lineage/lineage.h"
 #include "oci/oci.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"

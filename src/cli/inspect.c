@@ -16,17 +16,20 @@ static const char usage[] =
     "      --format json    the only format (accepted for scripts)\n"
     "      --manifest       print only the manifest, as stored\n"
     "      --config         print only the config, as stored\n"
+    "      --record         print only the build record (an in-toto statement with\n"
+    "                       a SLSA provenance predicate), as stored\n"
     "      --platform OS/ARCH[/VARIANT]  docker://: the image of an index\n"
     "                           (default: linux/<this machine>)\n" CLI_REGISTRY_OPTIONS_HELP
     "  -h, --help           this help\n";
 
 int cmd_inspect(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_MANIFEST, OPT_CONFIG };
+	enum { OPT_FORMAT = 256, OPT_MANIFEST, OPT_CONFIG, OPT_RECORD };
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"manifest", no_argument, NULL, OPT_MANIFEST},
 	    {"config", no_argument, NULL, OPT_CONFIG},
+	    {"record", no_argument, NULL, OPT_RECORD},
 	    {"help", no_argument, NULL, 'h'},
 	    CLI_REGISTRY_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
@@ -52,6 +55,7 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		}
 		case OPT_MANIFEST:
 		case OPT_CONFIG:
+		case OPT_RECORD:
 			only = c;
 			break;
 		case 'h':
@@ -90,6 +94,10 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 			    json_string(media_type ? media_type : OCI_MEDIA_TYPE_MANIFEST));
 			json_object_set_new(o, "manifest", manifest);
 			json_object_set_new(o, "config", config);
+			if (only == OPT_RECORD) {
+				status = cli_usage("inspect", "--record reads the store only");
+				break;
+			}
 			continue;
 		}
 		if (!store && !(store = cli_open_store(cli, 0))) {
@@ -106,13 +114,30 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "mediaType", json_string(image.desc.media_type));
 		json_object_set(o, "manifest", image.manifest.json);
 		json_object_set(o, "config", image.config.json);
+		if (only == OPT_RECORD) {
+			_cleanup_free_ char *text = NULL;
+			size_t len;
+			int r = lineage_record_read(store, image.desc.digest, &text, &len, &err);
+			if (r == -ENOENT)
+				r = petra_error_set(&err, ENOENT, "image %s has no build record",
+						    argv[i]);
+			json_t *st =
+			    r == 0 ? json_parse_buffer(text, len, "build record", &err) : NULL;
+			if (!st) {
+				image_release(&image);
+				status = cli_fail(err);
+				break;
+			}
+			json_object_set_new(o, "record", st);
+		}
 		image_release(&image);
 	}
 	if (status == EXIT_OK && only) {
 		for (size_t i = 0; i < json_array_size(results); i++)
-			cli_print_json(
-			    json_object_get(json_array_get(results, i),
-					    only == OPT_MANIFEST ? "manifest" : "config"));
+			cli_print_json(json_object_get(json_array_get(results, i),
+						       only == OPT_MANIFEST ? "manifest"
+						       : only == OPT_RECORD ? "record"
+									    : "config"));
 	} else if (status == EXIT_OK) {
 		cli_print_json(results);
 	}

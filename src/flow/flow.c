@@ -537,6 +537,12 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 						     s->secrets[i].env};
 	const char *tags[] = {s->image};
 	_cleanup_free_ char *label = xasprintf("[%s] ", s->key);
+	/* The step's image records that a flow made it, and which step. */
+	_cleanup_free_ char *flow_file = o->file ? realpath(o->file, NULL) : NULL;
+	_cleanup_json_ json_t *record_parameters = json_pack("{s:s}", "flowStep", s->key);
+	if (flow_file || o->file)
+		json_object_set_new(record_parameters, "flowFile",
+				    json_string(flow_file ? flow_file : o->file));
 	struct builder_options bo = {
 	    .context = s->context,
 	    .dockerfile = s->dockerfile,
@@ -560,6 +566,8 @@ static int run_step(struct flow *f, struct step *s, struct petra_error **err)
 	    .label = label,
 	    .output = o->output,
 	    .output_ctx = o->output_ctx,
+	    .record_producer = "flow",
+	    .record_parameters = record_parameters,
 	};
 	struct builder_result br;
 	int r = builder_run(f->store, &bo, &br, err);

@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "imagefs/imagefs.h"
+#include "lineage/lineage.h"
 #include "rootfs/rootfs.h"
 
 #define DEFAULT_UID           65532
@@ -590,6 +591,35 @@ static int store_document(struct petra_store *store, json_t *doc, char digest[OC
 	return petra_store_put_blob(store, text, len, digest, err);
 }
 
+/* The hardened image's record: made from the input image (role
+ * "harden"), with the options it was hardened with. A squashed image keeps
+ * its origin this way, where its layers no longer show it. */
+static int save_record(struct hardener *h, const char *name, const char *digest,
+		       struct petra_error **err)
+{
+	struct lineage_record rec = {0};
+	rec.producer = xstrdup("harden");
+	rec.image_name = xstrdup(name);
+	lineage_record_add_material(&rec, "harden", h->img->name ? h->img->name : NULL,
+				    h->img->desc.digest);
+	json_t *writable = json_array();
+	for (size_t i = 0; i < h->n_writable; i++)
+		json_array_append_new(writable, json_pack("{s:s,s:I}", "path", h->writable[i].path,
+							  "size", (json_int_t)h->writable[i].size));
+	json_t *strip = json_array();
+	for (size_t i = 0; i < h->o->n_strip; i++)
+		json_array_append_new(strip, json_string(h->o->strip[i]));
+	_cleanup_free_ char *user = xasprintf("%u:%u", (unsigned)h->uid, (unsigned)h->gid);
+	rec.parameters = json_pack(
+	    "{s:s,s:o,s:b,s:o,s:b,s:s,s:I}", "user", user, "writable", writable, "stripShells",
+	    h->o->strip_shells, "strip", strip, "keepSetuid", h->o->keep_setuid, "squash",
+	    harden_squash_name(h->o->squash), "baseLayers", (json_int_t)h->keep);
+	rec.finished = time(NULL);
+	int r = lineage_record_save(h->store, digest, &rec, err);
+	lineage_record_release(&rec);
+	return r;
+}
+
 static int commit(struct hardener *h, const struct layer_info *layer, struct petra_error **err)
 {
 	const struct image *img = h->img;
@@ -706,6 +736,8 @@ static int commit(struct hardener *h, const struct layer_info *layer, struct pet
 	_cleanup_free_ char *name = oci_ref_format(&ref);
 	oci_ref_release(&ref);
 	r = petra_store_set_ref(h->store, name, &manifest_desc, err);
+	if (r == 0)
+		r = save_record(h, name, manifest_desc.digest, err);
 	if (r == 0)
 		memcpy(h->res->digest, manifest_desc.digest, OCI_DIGEST_SIZE);
 	return r;

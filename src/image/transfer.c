@@ -393,6 +393,48 @@ static int copy_image(struct petra_store *from, struct petra_store *to,
 	return r;
 }
 
+/* The referrers of `subject` (build records, signatures: manifests whose
+ * subject it is), and theirs in turn, from one layout to another: each
+ * referrer's blobs, then its manifest, then its index.json entry. */
+static int copy_referrers(struct petra_store *from, struct petra_store *to, const char *subject,
+			  int depth, struct petra_error **err)
+{
+	struct oci_descriptor *refs = NULL;
+	size_t n = 0;
+	int r = petra_store_list_referrers(from, subject, NULL, &refs, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		struct oci_manifest m = {0};
+		r = petra_store_read_blob(from, refs[i].digest, DOCUMENT_MAX_SIZE, &data, &len,
+					  err);
+		if (r == 0)
+			r = check_size(&refs[i], len, err);
+		if (r == 0)
+			r = oci_manifest_parse(data, len, &m, err);
+		if (r == 0)
+			r = copy_blob(from, to, &m.config, NULL, err);
+		for (size_t k = 0; r == 0 && k < m.n_layers; k++)
+			r = copy_blob(from, to, &m.layers[k], NULL, err);
+		oci_manifest_release(&m);
+		if (r == 0 && !petra_store_has_blob(to, refs[i].digest)) {
+			char digest[OCI_DIGEST_SIZE];
+			r = petra_store_put_blob(to, data, len, digest, err);
+		}
+		if (r == 0)
+			r = petra_store_add_referrer(to, subject, &refs[i], err);
+		if (r < 0)
+			petra_error_prefix(err, "referrer %s of %s", refs[i].digest, subject);
+		/* A signature of a record is a referrer of the record. */
+		if (r == 0 && depth < 4)
+			r = copy_referrers(from, to, refs[i].digest, depth + 1, err);
+	}
+	oci_descriptors_release(refs, n);
+	return r;
+}
+
 /* The name for an image imported from a layout entry: the entry's own
  * ref.name when it is a whole reference ("busybox:1.36", as petra's store
  * and some tools write), else <layout directory name>:<tag>. */
@@ -444,6 +486,8 @@ static int import_layout(struct petra_store *store, const struct location *loc,
 	if (r < 0)
 		return petra_error_prefix(err, "%s", what);
 	r = petra_store_set_ref(store, name, &manifest, err);
+	if (r == 0)
+		r = copy_referrers(src, store, manifest.digest, 0, err);
 	if (r == 0) {
 		memcpy(digest, manifest.digest, OCI_DIGEST_SIZE);
 		*name_out = steal_pointer(&name);
@@ -886,6 +930,10 @@ static int export_to_store(struct petra_store *store, const struct image *img, c
 	json_decref(manifest.annotations);
 	manifest.annotations = NULL;
 	r = petra_store_set_ref(dest, tag, &manifest, err);
+	/* The image's referrers (its build record) go with it, listed in the
+	 * layout's index.json as the image layout spec has them. */
+	if (r == 0)
+		r = copy_referrers(store, dest, manifest.digest, 0, err);
 	oci_descriptor_release(&manifest);
 	return r;
 }

@@ -61,6 +61,10 @@ int lineage_record_save(struct petra_store *store, const char *subject_digest,
 int lineage_record_load(struct petra_store *store, const char *subject_digest,
 			struct lineage_record *record, struct petra_error **err);
 void lineage_record_release(struct lineage_record *record);
+/* The newest record's statement as stored (verified against its digest);
+ * -ENOENT (err NULL) when the image has none. Caller frees *text. */
+int lineage_record_read(struct petra_store *store, const char *subject_digest, char **text,
+			size_t *len, struct petra_error **err);
 /* Add a material (strings copied). */
 void lineage_record_add_material(struct lineage_record *record, const char *role, const char *name,
 				 const char *digest);

@@ -498,10 +498,10 @@ out_subject:
 	return r;
 }
 
-int lineage_record_load(struct petra_store *store, const char *subject_digest,
-			struct lineage_record *record, struct petra_error **err)
+int lineage_record_read(struct petra_store *store, const char *subject_digest, char **text,
+			size_t *len, struct petra_error **err)
 {
-	memset(record, 0, sizeof(*record));
+	*text = NULL;
 	struct oci_descriptor *refs = NULL;
 	size_t n = 0;
 	int r = petra_store_list_referrers(store, subject_digest, LINEAGE_ARTIFACT_TYPE, &refs, &n,
@@ -513,13 +513,14 @@ int lineage_record_load(struct petra_store *store, const char *subject_digest,
 		return -ENOENT;
 	}
 	/* The last listed was added last. */
-	_cleanup_free_ char *data = NULL, *text = NULL;
-	size_t len, text_len;
+	_cleanup_free_ char *data = NULL;
+	size_t data_len;
 	struct oci_manifest m = {0};
-	r = petra_store_read_blob(store, refs[n - 1].digest, MANIFEST_MAX_SIZE, &data, &len, err);
+	r = petra_store_read_blob(store, refs[n - 1].digest, MANIFEST_MAX_SIZE, &data, &data_len,
+				  err);
 	if (r < 0)
 		goto out;
-	r = oci_manifest_parse(data, len, &m, err);
+	r = oci_manifest_parse(data, data_len, &m, err);
 	if (r < 0)
 		goto out;
 	const struct oci_descriptor *layer = NULL;
@@ -530,10 +531,7 @@ int lineage_record_load(struct petra_store *store, const char *subject_digest,
 		r = petra_error_set(err, EINVAL, "no %s layer", LINEAGE_ARTIFACT_TYPE);
 		goto out;
 	}
-	r = petra_store_read_blob(store, layer->digest, STATEMENT_MAX_SIZE, &text, &text_len, err);
-	if (r < 0)
-		goto out;
-	r = lineage_record_parse(text, text_len, record, err);
+	r = petra_store_read_blob(store, layer->digest, STATEMENT_MAX_SIZE, text, len, err);
 out:
 	if (r < 0)
 		petra_error_prefix(err, "build record %s of %s", refs[n - 1].digest,
@@ -541,4 +539,19 @@ out:
 	oci_manifest_release(&m);
 	oci_descriptors_release(refs, n);
 	return r;
+}
+
+int lineage_record_load(struct petra_store *store, const char *subject_digest,
+			struct lineage_record *record, struct petra_error **err)
+{
+	memset(record, 0, sizeof(*record));
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = lineage_record_read(store, subject_digest, &text, &len, err);
+	if (r < 0)
+		return r;
+	r = lineage_record_parse(text, len, record, err);
+	if (r < 0)
+		return petra_error_prefix(err, "image %s", subject_digest);
+	return 0;
 }

@@ -17,6 +17,7 @@
  * tmpfs would hide them), and system directories come with a warning.
  */
 #include "internal.h"
+#include "lineage/lineage.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -549,6 +550,18 @@ int runtime_save_writable_paths(struct petra_store *store, const char *ref,
 		r = petra_store_put_blob(store, mdata, len, desc.digest, err);
 		if (r == 0)
 			r = petra_store_set_ref(store, full_name, &desc, err);
+		/* The record: made from the image learned from, with what
+		 * was learned. */
+		if (r == 0) {
+			struct lineage_record rec = {0};
+			rec.producer = xstrdup("learn");
+			rec.image_name = xstrdup(full_name);
+			lineage_record_add_material(&rec, "learn", img.name, img.desc.digest);
+			rec.parameters = json_pack("{s:s}", "writablePaths", value);
+			rec.finished = time(NULL);
+			r = lineage_record_save(store, desc.digest, &rec, err);
+			lineage_record_release(&rec);
+		}
 		if (r == 0 && digest)
 			memcpy(digest, desc.digest, OCI_DIGEST_SIZE);
 	}
