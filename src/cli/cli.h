@@ -349,12 +349,19 @@ int cli_pull_option(const char *verb, int opt, const char *arg, struct cli_pull_
 int cli_pull_image(struct petra_store *store, const char *ref, const struct cli_pull_args *a,
 		   struct petra_error **err);
 
+/* ---- lineage (lineage.c) ---- */
+
+/* A derivation's path for people: "app:1 <- runtime:1 (base) <- base:1
+ * (base)", digests left out but for unnamed images. Caller frees. */
+char *cli_lineage_path_text(const struct lineage_derivation *d);
+
 #define CLI_VERBS(X)                                                                               \
 	X(import, "Import a directory, tarball, OCI layout or OCI archive as an image")            \
 	X(export, "Export an image to an OCI layout or OCI archive")                               \
 	X(images, "List images")                                                                   \
 	X(inspect, "Show an image's manifest and config")                                          \
 	X(history, "Show an image's layers and the steps that made them")                          \
+	X(lineage, "Show what an image was made from (build records, base annotations, layers)")   \
 	X(tag, "Give an image another name")                                                       \
 	X(rmi, "Remove image names and the blobs only they used")                                  \
 	X(unpack, "Unpack an image's filesystem into a directory, safely")                         \

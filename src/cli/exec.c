@@ -20,8 +20,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "      --all              every running container (that matches the filters)\n"
-    "  -f, --filter FILTER    image=REF, base=DIGEST, label=K[=V], name=NAME,\n"
-    "                         id=PREFIX (repeatable; all must match)\n"
+    "  -f, --filter FILTER    image=REF, base=DIGEST, derived-from=REF, label=K[=V],\n"
+    "                         name=NAME, id=PREFIX (repeatable; all must match)\n"
     "      --format FORMAT    with --all: text (default) or json\n"
     "  -i, --interactive      keep standard input open\n"
     "  -t, --tty              a terminal\n"
@@ -85,14 +85,22 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 		cli_fail(err);
 		return EXEC_EXIT_FAIL;
 	}
+	/* derived-from is worked out once here, not per container. */
+	struct runtime_filters *matcher = NULL;
+	if (runtime_filters_new(store, (const char *const *)filters->v, filters->n, &matcher,
+				&err) < 0) {
+		runtime_containers_free(list, n);
+		cli_fail(err);
+		return EXEC_EXIT_FAIL;
+	}
 	json_t *results = json_array();
 	unsigned failed = 0;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct runtime_container *ct = &list[i];
-		bool match = ct->running;
-		for (size_t k = 0; match && k < filters->n; k++)
-			r = runtime_filter_match(store, ct, filters->v[k], &match, &err);
+		bool match = false;
+		if (ct->running)
+			r = runtime_filters_match(matcher, ct, &match, &err);
 		if (r < 0 || !match)
 			continue;
 		const char *name = ct->name ? ct->name : ct->id;
@@ -148,6 +156,7 @@ static int exec_all(struct cli *cli, const struct strvec *filters, struct runtim
 	if (r == 0 && format == CLI_FORMAT_JSON)
 		cli_print_json(results);
 	json_decref(results);
+	runtime_filters_free(matcher);
 	runtime_containers_free(list, n);
 	if (r < 0) {
 		cli_fail(err);

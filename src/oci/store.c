@@ -1424,7 +1424,7 @@ int petra_store_list_referrers(struct petra_store *s, const char *subject_digest
 				continue;
 			subject = read_subject;
 		}
-		if (strcmp(subject, subject_digest) != 0)
+		if (subject_digest && strcmp(subject, subject_digest) != 0)
 			continue;
 		r = oci_descriptor_from_json(m, &v[n], err);
 		if (r < 0) {
