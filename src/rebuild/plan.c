@@ -57,6 +57,9 @@ static void item_release(struct rebuild_item *it)
 	free(it->context);
 	free(it->error);
 	strbuf_release(&it->output);
+	for (size_t i = 0; it->old_before && i < it->names.n; i++)
+		oci_descriptor_release(&it->old_before[i]);
+	free(it->old_before);
 }
 
 void rebuild_plan_release(struct rebuild_plan *plan)

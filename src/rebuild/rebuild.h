@@ -92,6 +92,9 @@ struct rebuild_item {
 	char *error;          /* FAILED: the message (the step and its last output lines) */
 	struct strbuf output; /* FAILED: the last lines of progress */
 	double seconds;
+	/* What each NAME-old named before this run (digest "" when nothing),
+	 * put back when the image fails. */
+	struct oci_descriptor *old_before;
 };
 
 struct rebuild_plan {

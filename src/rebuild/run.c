@@ -89,12 +89,19 @@ static char *old_name(const char *name)
  * entries as they were (the build record included). */
 static int keep_old(struct run *run, struct rebuild_item *it, struct petra_error **err)
 {
+	if (!it->old_before)
+		it->old_before = xcalloc(it->names.n + 1, sizeof(*it->old_before));
 	for (size_t i = 0; i < it->names.n; i++) {
 		struct oci_descriptor desc;
 		int r = petra_store_resolve(run->store, it->names.v[i], &desc, NULL, err);
 		if (r < 0)
 			return r;
 		_cleanup_free_ char *old = old_name(it->names.v[i]);
+		/* A rollback name an earlier rebuild left: put back on failure. */
+		struct oci_descriptor before;
+		if (!it->old_before[i].digest[0] &&
+		    petra_store_resolve(run->store, old, &before, NULL, NULL) == 0)
+			it->old_before[i] = before;
 		pthread_mutex_lock(&run->lock);
 		r = petra_store_set_ref(run->store, old, &desc, err);
 		pthread_mutex_unlock(&run->lock);
@@ -122,6 +129,8 @@ static void settle_old(struct run *run, struct rebuild_item *it, bool changed)
 					    json_string(it->new_digest));
 			json_object_del(desc.annotations, OCI_ANNOTATION_REF_NAME);
 			petra_store_set_ref(run->store, old, &desc, NULL);
+		} else if (it->old_before && it->old_before[i].digest[0]) {
+			petra_store_set_ref(run->store, old, &it->old_before[i], NULL);
 		} else {
 			petra_store_remove_ref(run->store, old, NULL);
 		}
