@@ -20,6 +20,8 @@ const char *rebuild_action_name(enum rebuild_action a)
 		return "rebase";
 	case REBUILD_ACTION_HARDEN:
 		return "harden";
+	case REBUILD_ACTION_LEARN:
+		return "learn";
 	case REBUILD_ACTION_NONE:
 		break;
 	}
@@ -246,15 +248,20 @@ static void decide(struct petra_store *store, struct rebuild_plan *plan, size_t 
 {
 	struct rebuild_item *it = &plan->items[idx];
 	const struct lineage_record *rec = &it->record;
-	if (it->has_record && strcmp(rec->producer, "harden") == 0) {
+	/* harden and learn made the image from another one: the same again
+	 * from that image's new version. */
+	bool harden = it->has_record && strcmp(rec->producer, "harden") == 0;
+	bool learn = it->has_record && strcmp(rec->producer, "learn") == 0;
+	if (harden || learn) {
 		for (size_t i = 0; i < rec->n_materials; i++)
-			if (strcmp(rec->materials[i].role, "harden") == 0 &&
+			if (strcmp(rec->materials[i].role, rec->producer) == 0 &&
 			    find_item(plan, rec->materials[i].digest) >= 0) {
-				it->action = REBUILD_ACTION_HARDEN;
+				it->action = harden ? REBUILD_ACTION_HARDEN : REBUILD_ACTION_LEARN;
 				return;
 			}
 		it->action = REBUILD_ACTION_NONE;
-		it->why = xstrdup("hardened from an image that is not rebuilt here");
+		it->why =
+		    xasprintf("made by %s from an image that is not rebuilt here", rec->producer);
 		return;
 	}
 	_cleanup_free_ char *blocker = mode == REBUILD_MODE_NO_REBASE
@@ -657,6 +664,7 @@ int rebuild_plan_from_json(const json_t *j, struct rebuild_plan *plan, struct pe
 				     : strcmp(action, "rebuild") == 0 ? REBUILD_ACTION_REBUILD
 				     : strcmp(action, "rebase") == 0  ? REBUILD_ACTION_REBASE
 				     : strcmp(action, "harden") == 0  ? REBUILD_ACTION_HARDEN
+				     : strcmp(action, "learn") == 0   ? REBUILD_ACTION_LEARN
 								      : REBUILD_ACTION_NONE;
 			it->why = dup_or_null(v, "why");
 			it->base_root = it->base_item = -1;

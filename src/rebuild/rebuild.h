@@ -50,6 +50,7 @@ enum rebuild_action {
 	REBUILD_ACTION_REBUILD, /* the builder, from the record */
 	REBUILD_ACTION_REBASE,  /* swap the base layers */
 	REBUILD_ACTION_HARDEN,  /* harden the rebuilt input again */
+	REBUILD_ACTION_LEARN,   /* the learned writable paths onto the rebuilt input */
 	REBUILD_ACTION_NONE,    /* cannot be done here: see why */
 };
 const char *rebuild_action_name(enum rebuild_action a);

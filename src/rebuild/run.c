@@ -9,6 +9,7 @@
 #include "builder/builder.h"
 #include "harden/harden.h"
 #include "image/image.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -329,8 +330,20 @@ static int rebuild(struct run *run, struct rebuild_item *it, struct petra_error 
 		    .output = on_output,
 		    .output_ctx = &io,
 		};
+		/* The recorded options that shape the image. */
+		const json_t *p = rec->parameters;
+		const char *compression = json_get_string(p, "compression");
+		if (compression)
+			r = layer_compression_parse(compression, &bo.compression, err);
+		bo.squash = json_is_true(json_object_get(p, "squash"));
+		const json_t *epoch = json_object_get(p, "sourceDateEpoch");
+		if (json_is_integer(epoch)) {
+			bo.reproducible = true;
+			bo.source_date_epoch = (time_t)json_integer_value(epoch);
+		}
 		struct builder_result br = {0};
-		r = builder_run(run->store, &bo, &br, err);
+		if (r == 0)
+			r = builder_run(run->store, &bo, &br, err);
 		if (r == 0)
 			memcpy(it->new_digest, br.digest, OCI_DIGEST_SIZE);
 	}
@@ -344,17 +357,58 @@ static int rebuild(struct run *run, struct rebuild_item *it, struct petra_error 
 	return r;
 }
 
+/* The plan's item a harden or learn record was made from (its material
+ * of that role). */
+static const struct rebuild_item *record_input(struct run *run, const struct rebuild_item *it,
+					       const char *role)
+{
+	const struct lineage_record *rec = &it->record;
+	for (size_t i = 0; i < rec->n_materials; i++)
+		if (strcmp(rec->materials[i].role, role) == 0)
+			for (size_t k = 0; k < it->n_deps; k++)
+				if (strcmp(run->plan->items[it->deps[k]].digest,
+					   rec->materials[i].digest) == 0)
+					return &run->plan->items[it->deps[k]];
+	return NULL;
+}
+
+/* What was learned (the writable-paths label recorded) onto the new
+ * version of the image it was learned from. */
+static int relearn(struct run *run, struct rebuild_item *it, struct petra_error **err)
+{
+	const struct rebuild_item *input = record_input(run, it, "learn");
+	if (!input)
+		return petra_error_set(err, ENOENT, "the learned image's input is not in the plan");
+	const char *label = json_get_string(it->record.parameters, "writablePaths");
+	if (!label)
+		return petra_error_set(err, EINVAL, "the learn record has no writablePaths");
+	struct image_writable_path *paths = NULL;
+	size_t n = 0;
+	int r = image_writable_paths_parse(label, &paths, &n, err);
+	if (r == 0)
+		r = keep_old(run, it, err);
+	if (r == 0)
+		r = runtime_save_writable_paths(run->store, input->new_digest, paths, n,
+						it->names.v[0], it->new_digest, err);
+	/* Its other names follow. */
+	struct oci_descriptor desc = {0};
+	if (r == 0 && it->names.n > 1)
+		r = petra_store_resolve(run->store, it->new_digest, &desc, NULL, err);
+	for (size_t i = 1; r == 0 && i < it->names.n; i++) {
+		pthread_mutex_lock(&run->lock);
+		r = petra_store_set_ref(run->store, it->names.v[i], &desc, err);
+		pthread_mutex_unlock(&run->lock);
+	}
+	oci_descriptor_release(&desc);
+	image_writable_paths_free(paths, n);
+	return r;
+}
+
 /* Harden the rebuilt input again with the recorded options. */
 static int reharden(struct run *run, struct rebuild_item *it, struct petra_error **err)
 {
 	const struct lineage_record *rec = &it->record;
-	const struct rebuild_item *input = NULL;
-	for (size_t i = 0; i < rec->n_materials; i++)
-		if (strcmp(rec->materials[i].role, "harden") == 0)
-			for (size_t k = 0; k < it->n_deps; k++)
-				if (strcmp(run->plan->items[it->deps[k]].digest,
-					   rec->materials[i].digest) == 0)
-					input = &run->plan->items[it->deps[k]];
+	const struct rebuild_item *input = record_input(run, it, "harden");
 	if (!input)
 		return petra_error_set(err, ENOENT,
 				       "the hardened image's input is not in the plan");
@@ -458,6 +512,9 @@ static int item_task(void *ctx, size_t i, struct petra_error **unused)
 		break;
 	case REBUILD_ACTION_HARDEN:
 		r = reharden(run, it, &err);
+		break;
+	case REBUILD_ACTION_LEARN:
+		r = relearn(run, it, &err);
 		break;
 	default:
 		r = rebuild(run, it, &err);

@@ -203,6 +203,25 @@ EOF
 	[ -z "$(digest_of above:1-old)" ]
 }
 
+@test "rebuild: an image saved by run --learn gets what was learned again, on the new version of the image it learned from" {
+	run -0 petra run --rm --learn --save app-c:learned app-c:1 \
+		sh -c 'mkdir -p /var/cache/x && echo a >/var/cache/x/f'
+	local label
+	label=$(petra inspect app-c:learned | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]')
+	[[ "$label" == *'"/var/cache'* ]]
+	run -0 petra rebuild --derived-from base:1 --policy policy.yaml --plan --format json
+	[ "$(echo "$output" | jq -c '.levels[1][] | select(.name == "app-c:learned") | [.action, (.after | join(","))]')" = \
+		'["learn","app-c:1"]' ]
+	run -1 petra rebuild --derived-from base:1 --policy policy.yaml --format json
+	echo "$output" | sed -n '/^{/,$p' >report.json
+	jq -e '.rebuilt[] | select(.name == "app-c:learned")' report.json
+	# The label again, on the rebased app-c:1's layers.
+	[ "$(petra inspect app-c:learned | jq -r '.[0].config.config.Labels["org.petra.writable-paths"]')" = "$label" ]
+	[ "$(petra inspect app-c:learned | jq -c '.[0].config.rootfs.diff_ids')" = \
+		"$(petra inspect app-c:1 | jq -c '.[0].config.rootfs.diff_ids')" ]
+	[ -n "$(digest_of app-c:learned-old)" ]
+}
+
 @test "rebuild: a context that is gone is cloned from its git remote at the recorded revision; without one the image is listed" {
 	# A context in git whose origin is a remote: git's insteadOf sends the
 	# clone to a local bare repository (no network).
