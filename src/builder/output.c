@@ -80,6 +80,32 @@ static void build_record(struct builder_session *b, const struct builder_stage *
 	rec->finished = time(NULL);
 }
 
+/* org.opencontainers.image.base.name as buildah 1.28 writes it: the
+ * fully qualified name with its tag, no digest (FROM name@digest gets the
+ * image's tagged name). A short name is an image of petra's store only
+ * (the builder pulls only names that say their registry), which
+ * containers-storage names localhost/NAME.
+ *
+ * Where buildah differs: a final stage FROM another stage gets, from
+ * buildah, the bottom image's name but the digest of the stage's
+ * intermediate image (removed after the build, so it names nothing);
+ * petra writes the bottom image's digest, which the name goes with. */
+static char *base_annotation_name(const char *name)
+{
+	struct policy_ref ref;
+	if (policy_ref_parse(name, &ref, NULL) < 0)
+		return xstrdup(name);
+	char *out;
+	if (ref.familiar_domain) {
+		const char *path = ref.familiar_library ? ref.path + strlen("library/") : ref.path;
+		out = xasprintf("localhost/%s:%s", path, ref.tag ? ref.tag : "latest");
+	} else {
+		out = policy_ref_format(&ref, POLICY_REF_NO_DIGEST);
+	}
+	policy_ref_release(&ref);
+	return out;
+}
+
 int builder_write_image(struct builder_session *b, const struct builder_stage *st,
 			const struct builder_inputs *in, char digest[OCI_DIGEST_SIZE],
 			struct petra_error **err)
@@ -101,12 +127,13 @@ int builder_write_image(struct builder_session *b, const struct builder_stage *s
 	_cleanup_json_ json_t *ann = json_object();
 	json_object_set_new(ann, "org.opencontainers.image.created",
 			    json_string(json_get_string(config, "created")));
-	if (st->base_name) {
-		json_object_set_new(ann, "org.opencontainers.image.base.name",
-				    json_string(st->base_name));
-		json_object_set_new(ann, "org.opencontainers.image.base.digest",
-				    json_string(st->base_digest));
-	}
+	/* As buildah 1.28 writes them (tests/system/lineage-records.bats
+	 * compares): a final stage FROM scratch gets both, empty. */
+	_cleanup_free_ char *base_name = st->base_name ? base_annotation_name(st->base_name) : NULL;
+	json_object_set_new(ann, "org.opencontainers.image.base.name",
+			    json_string(base_name ? base_name : ""));
+	json_object_set_new(ann, "org.opencontainers.image.base.digest",
+			    json_string(st->base_name ? st->base_digest : ""));
 	struct builder_git_info git = {0};
 	if (builder_git_describe(in->context_dir, &git, NULL) == 0) {
 		if (git.source)

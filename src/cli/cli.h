@@ -321,6 +321,11 @@ int cli_registry_option(const char *verb, int opt, const char *arg, struct regis
  * optind), else the exit status. */
 int cli_registry_parse(struct cli *cli, const char *verb, const char *usage, int argc, char **argv,
 		       const struct option *options, struct registry_options *o);
+/* After a pull of ref (manifest `digest`): its referrers (build records,
+ * signatures) into the store. A registry that cannot list them does not
+ * fail the pull: a warning says so. */
+void cli_pull_referrers(struct petra_store *store, const char *ref, const char *digest,
+			const struct registry_options *o);
 
 /* build and run pull an image the store lacks: --pull and the options
  * above but --platform (the host's image is the one that runs). */

@@ -16,8 +16,8 @@ static const char usage[] =
     "  NAME[:TAG]               an image of the store\n"
     "The image goes through the store (and stays there under SRC's name, or\n"
     "DEST's when DEST is the store); the printed digest is the manifest's.\n"
-    "Between two registries, the image's referrers (signatures, SBOMs: the\n"
-    "referrers API, else the sha256-<hex> tag) are copied too.\n"
+    "The image's referrers (build records, signatures, SBOMs: the referrers\n"
+    "API, else the sha256-<hex> tag) are copied too.\n"
     "\n"
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  docker:// SRC: the image of an "
@@ -57,6 +57,7 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 	if (has_prefix(src, "docker://")) {
 		if (registry_pull(store, src + 9, &o, digest, &err) < 0)
 			return cli_fail(err);
+		cli_pull_referrers(store, src + 9, digest, &o);
 		name = xstrdup(src + 9);
 	} else if (has_prefix(src, "oci:") || has_prefix(src, "oci-archive:")) {
 		struct image_import_options io = {.compression = LAYER_COMPRESSION_GZIP};
@@ -87,6 +88,10 @@ int cmd_copy(struct cli *cli, int argc, char **argv)
 		if (has_prefix(src, "docker://") &&
 		    registry_copy_referrers(store, src + 9, dest + 9, digest, &o, &copied, &err) <
 			0)
+			return cli_fail(err);
+		/* From the store or a layout: the store's referrers. */
+		if (!has_prefix(src, "docker://") &&
+		    registry_push_referrers(store, dest + 9, digest, &o, &copied, &err) < 0)
 			return cli_fail(err);
 		if (copied && !o.quiet)
 			log_info("copied %zu referrer%s", copied, copied == 1 ? "" : "s");

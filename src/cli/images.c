@@ -19,6 +19,11 @@ static const char usage[] =
     "                        layer prefixes (its layers start with all of REF's)\n"
     "                        and base annotations; each with its path (image <-\n"
     "                        ... <- REF). REF itself is not listed\n"
+    "      --registry HOST/REPO  with derived-from: the tags of this registry\n"
+    "                        repository instead of the store (repeatable):\n"
+    "                        manifests, configs and build records (referrers)\n"
+    "                        are read, no layer; REF may be a store name\n"
+    "                        or digest, or HOST/REPO:TAG\n" CLI_REGISTRY_OPTIONS_HELP
     "  -q, --quiet           print only names (name:tag)\n"
     "  -h, --help            this help\n";
 
@@ -76,21 +81,26 @@ struct images_args {
 	enum cli_format format;
 	bool digests, quiet;
 	const char *derived_from; /* --filter derived-from=REF, or NULL */
+	struct strvec registries; /* --registry HOST/REPO */
+	struct registry_options registry;
 };
 
 /* -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct images_args *a)
 {
-	enum { OPT_FORMAT = 256, OPT_DIGESTS };
+	enum { OPT_FORMAT = 256, OPT_DIGESTS, OPT_REGISTRY };
 	static const struct option options[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"digests", no_argument, NULL, OPT_DIGESTS},
 	    {"filter", required_argument, NULL, 'f'},
+	    {"registry", required_argument, NULL, OPT_REGISTRY},
+	    CLI_REGISTRY_LONG_OPTIONS,
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	*a = (struct images_args){.format = CLI_FORMAT_TEXT};
+	*a = (struct images_args){
+	    .format = CLI_FORMAT_TEXT, .registries = STRVEC_INIT, .registry = {.tls_verify = -1}};
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "f:qh", options, NULL)) != -1) {
@@ -114,14 +124,24 @@ static int parse_args(int argc, char **argv, struct images_args *a)
 		case 'q':
 			a->quiet = true;
 			break;
+		case OPT_REGISTRY:
+			strvec_push(&a->registries, optarg);
+			break;
 		case 'h':
 			return cli_help(usage);
-		default:
-			return cli_bad_option("images", argv);
+		default: {
+			int r = cli_registry_option("images", c, optarg, &a->registry);
+			if (r > 0)
+				return r;
+			if (r < 0)
+				return cli_bad_option("images", argv);
+		}
 		}
 	}
 	if (optind != argc)
 		return cli_usage("images", "takes no arguments");
+	if (a->registries.n && !a->derived_from)
+		return cli_usage("images", "--registry goes with --filter derived-from=REF");
 	return -1;
 }
 
@@ -177,23 +197,83 @@ static void print_table(const struct row *rows, size_t n, bool digests)
 	}
 }
 
+/* --registry: the derived images of registry repositories (no store
+ * listing: name, tag, digest and path). */
+static int print_registry(const struct images_args *a, const struct lineage_derivations *d)
+{
+	if (a->format == CLI_FORMAT_JSON) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < d->n; i++)
+			for (size_t k = 0; k < d->v[i].n_names; k++) {
+				_cleanup_free_ char *name = NULL, *tag = NULL;
+				split_name(d->v[i].names[k], &name, &tag);
+				json_t *path = json_array();
+				for (size_t p = 0; p < d->v[i].n_path; p++)
+					json_array_append_new(path, json_string(d->v[i].path[p]));
+				json_array_append_new(
+				    arr, json_pack("{s:s,s:s,s:s,s:o,s:b}", "name", name, "tag",
+						   tag, "digest", d->v[i].digest, "path", path,
+						   "byLayers", d->v[i].by_layers));
+			}
+		cli_print_json(arr);
+		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!a->quiet)
+		printf("%-40s  %-*s  %s\n", "NAME:TAG", a->digests ? 71 : 12, "DIGEST", "PATH");
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t k = 0; k < d->v[i].n_names; k++) {
+			if (a->quiet) {
+				printf("%s\n", d->v[i].names[k]);
+				continue;
+			}
+			char shortd[13];
+			oci_digest_short(d->v[i].digest, shortd);
+			_cleanup_free_ char *path = cli_lineage_path_text(&d->v[i]);
+			printf("%-40s  %-*s  %s\n", d->v[i].names[k], a->digests ? 71 : 12,
+			       a->digests ? d->v[i].digest : shortd, path);
+		}
+	return EXIT_OK;
+}
+
 int cmd_images(struct cli *cli, int argc, char **argv)
 {
 	struct images_args a;
 	int status = parse_args(argc, argv, &a);
+	_cleanup_strvec_ struct strvec registries = a.registries;
 	if (status >= 0)
 		return status;
 	_cleanup_store_ struct petra_store *store = cli_open_store(cli, PETRA_STORE_CREATE);
 	if (!store)
 		return EXIT_FAIL;
+	if (registries.n) {
+		struct lineage_derivations d;
+		struct petra_error *e = NULL;
+		a.registry.quiet = true;
+		if (lineage_derived_from_registry(store, (const char *const *)registries.v,
+						  registries.n, &a.registry, a.derived_from, &d,
+						  &e) < 0)
+			return cli_fail(e);
+		status = print_registry(&a, &d);
+		lineage_derivations_release(&d);
+		return status;
+	}
 	struct petra_store_entry *entries = NULL;
 	size_t n = 0;
 	struct petra_error *err = NULL;
-	if (petra_store_list(store, &entries, &n, &err) < 0)
-		return cli_fail(err);
 	struct lineage_derivations derived = {0};
-	if (a.derived_from && lineage_derived_from(store, a.derived_from, &derived, &err) < 0) {
-		petra_store_entries_free(entries, n);
+	if (a.derived_from && lineage_derived_from(store, a.derived_from, &derived, &err) < 0)
+		return cli_fail(err);
+	/* Names only: the query has them (from its cache), no listing to read. */
+	if (a.derived_from && a.quiet && a.format != CLI_FORMAT_JSON) {
+		for (size_t i = 0; i < derived.n; i++)
+			for (size_t k = 0; k < derived.v[i].n_names; k++)
+				printf("%s\n", derived.v[i].names[k]);
+		lineage_derivations_release(&derived);
+		return EXIT_OK;
+	}
+	if (petra_store_list(store, &entries, &n, &err) < 0) {
+		lineage_derivations_release(&derived);
 		return cli_fail(err);
 	}
 	struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));

@@ -40,6 +40,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	char digest[OCI_DIGEST_SIZE];
 	if (registry_pull(store, argv[optind], &o, digest, &err) < 0)
 		return cli_fail(err);
+	cli_pull_referrers(store, argv[optind], digest, &o);
 	if (o.quiet)
 		printf("%s\n", digest);
 	else

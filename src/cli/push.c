@@ -41,6 +41,13 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	const char *dest = argc - optind == 2 ? argv[optind + 1] : NULL;
 	if (registry_push(store, argv[optind], dest, &o, digest, &err) < 0)
 		return cli_fail(err);
+	/* The image's referrers (its build record) go where it went. */
+	size_t pushed = 0;
+	if (registry_push_referrers(store, dest ? dest : argv[optind], digest, &o, &pushed, &err) <
+	    0)
+		return cli_fail(err);
+	if (pushed && !o.quiet)
+		log_info("pushed %zu referrer%s", pushed, pushed == 1 ? "" : "s");
 	printf("%s\n", digest);
 	return EXIT_OK;
 }

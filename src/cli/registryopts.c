@@ -110,6 +110,17 @@ int cli_pull_image(struct petra_store *store, const char *ref, const struct cli_
 	return registry_pull(store, ref, &a->registry, NULL, err);
 }
 
+void cli_pull_referrers(struct petra_store *store, const char *ref, const char *digest,
+			const struct registry_options *o)
+{
+	_cleanup_error_ struct petra_error *err = NULL;
+	size_t pulled = 0;
+	if (registry_pull_referrers(store, ref, digest, o, &pulled, &err) < 0)
+		log_warn("%s", err->message);
+	else if (pulled && !o->quiet)
+		log_info("pulled %zu referrer%s", pulled, pulled == 1 ? "" : "s");
+}
+
 int cli_registry_parse(struct cli *cli, const char *verb, const char *usage, int argc, char **argv,
 		       const struct option *options, struct registry_options *o)
 {

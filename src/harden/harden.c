@@ -654,7 +654,7 @@ static int commit(struct hardener *h, const struct layer_info *layer, struct pet
 	json_object_set_new(labels, HARDEN_LABEL_FROM, json_string(img->desc.digest));
 	const char *base_digest = json_get_string(
 	    json_object_get(img->manifest.json, "annotations"), AUDIT_ANNOTATION_BASE_DIGEST);
-	if (base_digest)
+	if (base_digest && *base_digest) /* empty: built FROM scratch */
 		json_object_set_new(labels, HARDEN_LABEL_BASE, json_string(base_digest));
 	_cleanup_free_ char *options = options_line(h);
 	json_object_set_new(labels, HARDEN_LABEL_OPTIONS, json_string(options));

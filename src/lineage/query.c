@@ -10,9 +10,12 @@
 
 #include "image/image.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define LINEAGE_ANNOTATION_BASE_DIGEST "org.opencontainers.image.base.digest"
 #define LINEAGE_ANNOTATION_BASE_NAME   "org.opencontainers.image.base.name"
@@ -54,7 +57,8 @@ static void image_fill(struct lineage_image *im, const json_t *manifest, const j
 	json_t *annotations = json_object_get(manifest, "annotations");
 	copy_digest(im->base_digest, json_get_string(annotations, LINEAGE_ANNOTATION_BASE_DIGEST));
 	const char *base_name = json_get_string(annotations, LINEAGE_ANNOTATION_BASE_NAME);
-	im->base_name = base_name ? xstrdup(base_name) : NULL;
+	/* buildah writes an empty one for a final stage FROM scratch. */
+	im->base_name = base_name && *base_name ? xstrdup(base_name) : NULL;
 	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	size_t i;
 	json_t *v;
@@ -64,10 +68,26 @@ static void image_fill(struct lineage_image *im, const json_t *manifest, const j
 	copy_digest(im->hardened_from, json_get_string(labels, LINEAGE_LABEL_HARDENED_FROM));
 }
 
+/* Entries by digest, then in index order (the pointers are into one
+ * array): an image's names keep the index's order. */
 static int cmp_entry_digest(const void *a, const void *b)
 {
-	const struct petra_store_entry *x = a, *y = b;
-	return strcmp(x->desc.digest, y->desc.digest);
+	const struct petra_store_entry *x = *(const struct petra_store_entry *const *)a;
+	const struct petra_store_entry *y = *(const struct petra_store_entry *const *)b;
+	int c = strcmp(x->desc.digest, y->desc.digest);
+	return c ? c : (x > y) - (x < y);
+}
+
+struct image_position {
+	struct lineage_image image;
+	size_t first; /* its first entry in the index */
+};
+
+static int cmp_position(const void *a, const void *b)
+{
+	size_t x = ((const struct image_position *)a)->first;
+	size_t y = ((const struct image_position *)b)->first;
+	return (x > y) - (x < y);
 }
 
 /* The build record a referrer manifest carries (its in-toto layer), and
@@ -156,8 +176,8 @@ static int load_records(struct petra_store *store, struct subject_record **out, 
 	return 0;
 }
 
-int lineage_images_from_store(struct petra_store *store, struct lineage_images *out,
-			      struct petra_error **err)
+static int images_read_store(struct petra_store *store, struct lineage_images *out,
+			     struct petra_error **err)
 {
 	*out = (struct lineage_images){0};
 	struct subject_record *records = NULL;
@@ -172,18 +192,21 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 		free(records);
 		return -1;
 	}
-	/* Several names of one manifest: read once (sorted by digest). */
-	struct petra_store_entry *sorted = xcalloc(n ? n : 1, sizeof(*sorted));
-	memcpy(sorted, entries, n * sizeof(*sorted));
+	/* Several names of one manifest: read once (sorted by digest); the
+	 * images then in the order of their first name in the index. */
+	const struct petra_store_entry **sorted = xcalloc(n ? n : 1, sizeof(*sorted));
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &entries[i];
 	qsort(sorted, n, sizeof(*sorted), cmp_entry_digest);
-	out->v = xcalloc(n ? n : 1, sizeof(*out->v));
+	struct image_position *pos = xcalloc(n ? n : 1, sizeof(*pos));
+	size_t n_pos = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct petra_store_entry *e = &sorted[i];
+		const struct petra_store_entry *e = sorted[i];
 		if (oci_media_type_kind(e->desc.media_type) != OCI_KIND_MANIFEST)
 			continue;
-		if (out->n && !strcmp(out->v[out->n - 1].digest, e->desc.digest)) {
+		if (n_pos && !strcmp(pos[n_pos - 1].image.digest, e->desc.digest)) {
 			if (e->name)
-				strvec_push(&out->v[out->n - 1].names, e->name);
+				strvec_push(&pos[n_pos - 1].image.names, e->name);
 			continue;
 		}
 		_cleanup_free_ char *mdata = NULL, *cdata = NULL;
@@ -207,7 +230,8 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 		_cleanup_json_ json_t *config = json_parse_buffer(cdata, clen, "config", &ignored);
 		if (!config)
 			continue;
-		struct lineage_image *im = &out->v[out->n++];
+		pos[n_pos].first = (size_t)(e - entries);
+		struct lineage_image *im = &pos[n_pos++].image;
 		memset(im, 0, sizeof(*im));
 		snprintf(im->digest, sizeof(im->digest), "%s", e->desc.digest);
 		if (e->name)
@@ -218,10 +242,22 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 		struct subject_record *sr =
 		    bsearch(&key, records, n_records, sizeof(key), cmp_subject_record);
 		if (sr && !sr->used) {
-			im->record = sr->record;
+			/* What queries use: the producer and the materials. */
+			struct lineage_record *r = &sr->record;
+			im->record =
+			    (struct lineage_record){.producer = steal_pointer(&r->producer),
+						    .materials = steal_pointer(&r->materials),
+						    .n_materials = r->n_materials};
+			r->n_materials = 0;
+			lineage_record_release(r);
 			im->has_record = sr->used = true;
 		}
 	}
+	qsort(pos, n_pos, sizeof(*pos), cmp_position);
+	out->v = xcalloc(n_pos ? n_pos : 1, sizeof(*out->v));
+	for (size_t i = 0; i < n_pos; i++)
+		out->v[out->n++] = pos[i].image;
+	free(pos);
 	for (size_t k = 0; k < n_records; k++)
 		if (!records[k].used)
 			lineage_record_release(&records[k].record);
@@ -229,6 +265,296 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 	free(sorted);
 	petra_store_entries_free(entries, n);
 	return 0;
+}
+
+/* ---- the store's query cache ---------------------------------------------
+ *
+ * Reading a thousand manifests and configs (and the index, for names and
+ * records) costs more than the 50 ms a query may take; what a query needs
+ * of them is kept in LINEAGE_CACHE_FILE at the store's root, keyed by the
+ * identity of index.json (inode, size, modification and change times in
+ * nanoseconds). Every change that matters rewrites index.json (names,
+ * referrers, removals: always a new file renamed into place), so a key
+ * that matches means the same images, names and records; blobs are
+ * content-addressed and never change. A cache that does not match, or
+ * cannot be read, is rebuilt from the store; one that cannot be written
+ * (a read-only store) is simply not kept. The key is taken before the
+ * store is read and checked again after, so a cache never describes an
+ * index other than its key's.
+ *
+ * Text, one item a line, fields separated by tabs (no value may hold a tab
+ * or a newline; an image set with one is not cached):
+ *   petra-lineage-cache 1 INO SIZE MTIME_NS CTIME_NS
+ *   I DIGEST BASE_DIGEST|- HARDENED_FROM|- BASE_NAME|-
+ *   N NAME      L DIFF_ID      R PRODUCER      M ROLE NAME DIGEST
+ *   E (the end: a file cut at a line's end is not taken for whole)
+ */
+
+#define LINEAGE_CACHE_FILE  "lineage-cache"
+#define LINEAGE_CACHE_MAGIC "petra-lineage-cache 1"
+
+static bool index_key(struct petra_store *store, char key[128])
+{
+	struct stat st;
+	if (fstatat(petra_store_root_fd(store), "index.json", &st, 0) < 0)
+		return false;
+	snprintf(key, 128, "%ju %jd %jd%09ld %jd%09ld", (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+		 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec,
+		 st.st_ctim.tv_nsec);
+	return true;
+}
+
+static bool cacheable(const char *s)
+{
+	return s && *s && !strpbrk(s, "\t\n");
+}
+
+/* The set as cache text, or NULL when a value cannot be written so. */
+static char *cache_format(const struct lineage_images *images, const char *key)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, LINEAGE_CACHE_MAGIC " %s\n", key);
+	for (size_t i = 0; i < images->n; i++) {
+		const struct lineage_image *im = &images->v[i];
+		if (im->base_name && !cacheable(im->base_name))
+			goto fail;
+		strbuf_addf(&sb, "I\t%s\t%s\t%s\t%s\n", im->digest,
+			    im->base_digest[0] ? im->base_digest : "-",
+			    im->hardened_from[0] ? im->hardened_from : "-",
+			    im->base_name ? im->base_name : "-");
+		for (size_t k = 0; k < im->names.n; k++) {
+			if (!cacheable(im->names.v[k]))
+				goto fail;
+			strbuf_addf(&sb, "N\t%s\n", im->names.v[k]);
+		}
+		for (size_t k = 0; k < im->diff_ids.n; k++) {
+			if (!cacheable(im->diff_ids.v[k]))
+				goto fail;
+			strbuf_addf(&sb, "L\t%s\n", im->diff_ids.v[k]);
+		}
+		if (!im->has_record)
+			continue;
+		const struct lineage_record *r = &im->record;
+		if (!cacheable(r->producer))
+			goto fail;
+		strbuf_addf(&sb, "R\t%s\n", r->producer);
+		for (size_t m = 0; m < r->n_materials; m++) {
+			const struct lineage_material *mat = &r->materials[m];
+			if (!cacheable(mat->role) || !cacheable(mat->name) ||
+			    !oci_digest_valid(mat->digest))
+				goto fail;
+			strbuf_addf(&sb, "M\t%s\t%s\t%s\n", mat->role, mat->name, mat->digest);
+		}
+	}
+	strbuf_addstr(&sb, "E\n");
+	return strbuf_detach(&sb);
+fail:
+	strbuf_release(&sb);
+	return NULL;
+}
+
+/* Split line (modified in place) at tabs into at most max fields. */
+static size_t split_tabs(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+	while (n < max) {
+		fields[n++] = line;
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			break;
+		*tab = '\0';
+		line = tab + 1;
+	}
+	return n;
+}
+
+static const char *dash_null(const char *s)
+{
+	return strcmp(s, "-") ? s : NULL;
+}
+
+/* Parse cache text (modified in place) whose key is `key`: false when it
+ * is not for that key or malformed (then rebuilt). */
+static bool cache_parse(char *data, const char *key, struct lineage_images *out)
+{
+	*out = (struct lineage_images){0};
+	char *line = data, *next;
+	size_t alloc = 0;
+	bool ok = false, end = false;
+	for (size_t lineno = 0; line && *line; line = next, lineno++) {
+		next = strchr(line, '\n');
+		if (!next)
+			goto done; /* cut short */
+		*next++ = '\0';
+		if (lineno == 0) {
+			if (strncmp(line, LINEAGE_CACHE_MAGIC " ",
+				    strlen(LINEAGE_CACHE_MAGIC) + 1) ||
+			    strcmp(line + strlen(LINEAGE_CACHE_MAGIC) + 1, key))
+				goto done;
+			continue;
+		}
+		if (end)
+			goto done; /* nothing after the end */
+		if (!strcmp(line, "E")) {
+			end = true;
+			continue;
+		}
+		char *f[5];
+		size_t n = split_tabs(line, f, 5);
+		struct lineage_image *im = out->n ? &out->v[out->n - 1] : NULL;
+		if (!strcmp(f[0], "I") && n == 5 && oci_digest_valid(f[1])) {
+			xgrow((void **)&out->v, &alloc, out->n + 1, sizeof(*out->v));
+			im = &out->v[out->n++];
+			memset(im, 0, sizeof(*im));
+			snprintf(im->digest, sizeof(im->digest), "%s", f[1]);
+			copy_digest(im->base_digest, dash_null(f[2]));
+			copy_digest(im->hardened_from, dash_null(f[3]));
+			im->base_name = dash_null(f[4]) ? xstrdup(f[4]) : NULL;
+		} else if (im && !strcmp(f[0], "N") && n == 2) {
+			strvec_push(&im->names, f[1]);
+		} else if (im && !strcmp(f[0], "L") && n == 2) {
+			strvec_push(&im->diff_ids, f[1]);
+		} else if (im && !strcmp(f[0], "R") && n == 2 && !im->has_record) {
+			im->has_record = true;
+			im->record.producer = xstrdup(f[1]);
+		} else if (im && im->has_record && !strcmp(f[0], "M") && n == 4 &&
+			   oci_digest_valid(f[3])) {
+			lineage_record_add_material(&im->record, f[1], f[2], f[3]);
+		} else {
+			goto done;
+		}
+	}
+	ok = end;
+done:
+	if (!ok)
+		lineage_images_release(out);
+	return ok;
+}
+
+/* Replace the cache: a temporary file renamed into place, not synced (the
+ * sync would cost more than the query; a file a crash leaves cut or empty
+ * has no end line and is rebuilt). Best effort: a store petra may not
+ * write keeps no cache. */
+static void cache_write(struct petra_store *store, const char *text)
+{
+	int dirfd = petra_store_root_fd(store);
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	_cleanup_close_ int fd = fs_tmpfile_at(dirfd, LINEAGE_CACHE_FILE, 0644, &tmp, &ignored);
+	if (fd < 0)
+		return;
+	if (fs_write_all(fd, text, strlen(text)) < 0 ||
+	    renameat(dirfd, tmp, dirfd, LINEAGE_CACHE_FILE) < 0)
+		unlinkat(dirfd, tmp, 0);
+}
+
+int lineage_images_from_store(struct petra_store *store, struct lineage_images *out,
+			      struct petra_error **err)
+{
+	char key[128], after[128];
+	bool keyed = index_key(store, key);
+	if (keyed) {
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+		_cleanup_error_ struct petra_error *ignored = NULL;
+		if (fs_read_file_at(petra_store_root_fd(store), LINEAGE_CACHE_FILE, 256u << 20,
+				    &data, &len, &ignored) == 0 &&
+		    strlen(data) == len && cache_parse(data, key, out))
+			return 0;
+	}
+	if (images_read_store(store, out, err) < 0)
+		return -1;
+	if (keyed && index_key(store, after) && !strcmp(key, after)) {
+		_cleanup_free_ char *text = cache_format(out, key);
+		if (text)
+			cache_write(store, text);
+	}
+	return 0;
+}
+
+/* ---- a registry's repositories ----------------------------------------- */
+
+/* The referrers tag schema's tags ("sha256-<hex>") list referrers, not
+ * images. */
+static bool is_referrers_tag(const char *tag)
+{
+	if (strncmp(tag, "sha256-", 7) || strlen(tag) != 7 + 64)
+		return false;
+	return strspn(tag + 7, "0123456789abcdef") == 64;
+}
+
+/* The newest build record of the image `ref` (digest) in its registry. */
+static int registry_record(const char *ref, const char *digest,
+			   const struct registry_options *options, struct lineage_image *im,
+			   struct petra_error **err)
+{
+	struct registry_referrer *refs = NULL;
+	size_t n = 0;
+	if (registry_read_referrers(ref, digest, LINEAGE_ARTIFACT_TYPE, LINEAGE_ARTIFACT_TYPE,
+				    options, &refs, &n, err) < 0)
+		return -1;
+	int r = 0;
+	/* The last listed is taken for the newest, as in the store. */
+	for (size_t i = n; i-- > 0;) {
+		if (!refs[i].layer)
+			continue;
+		struct lineage_record record;
+		r = lineage_record_parse(refs[i].layer, refs[i].layer_len, &record, err);
+		if (r < 0) {
+			r = petra_error_prefix(err, "build record %s of %s", refs[i].digest, ref);
+			break;
+		}
+		im->record = (struct lineage_record){.producer = steal_pointer(&record.producer),
+						     .materials = steal_pointer(&record.materials),
+						     .n_materials = record.n_materials};
+		record.n_materials = 0;
+		lineage_record_release(&record);
+		im->has_record = true;
+		break;
+	}
+	registry_referrers_free(refs, n);
+	return r;
+}
+
+int lineage_images_from_registry(const char *const *repos, size_t n_repos,
+				 const struct registry_options *options, struct lineage_images *out,
+				 struct petra_error **err)
+{
+	*out = (struct lineage_images){0};
+	size_t alloc = 0;
+	int r = 0;
+	for (size_t k = 0; k < n_repos && r == 0; k++) {
+		_cleanup_strvec_ struct strvec tags = STRVEC_INIT;
+		r = registry_list_tags(repos[k], options, &tags, err);
+		for (size_t t = 0; r == 0 && t < tags.n; t++) {
+			if (is_referrers_tag(tags.v[t]))
+				continue;
+			_cleanup_free_ char *ref = xasprintf("%s:%s", repos[k], tags.v[t]);
+			_cleanup_json_ json_t *manifest = NULL, *config = NULL;
+			char digest[OCI_DIGEST_SIZE];
+			r = registry_inspect(ref, options, &manifest, &config, digest, err);
+			if (r < 0)
+				break;
+			struct lineage_image *im = NULL;
+			for (size_t i = 0; i < out->n && !im; i++)
+				if (!strcmp(out->v[i].digest, digest))
+					im = &out->v[i];
+			if (im) {
+				strvec_push(&im->names, ref);
+				continue;
+			}
+			xgrow((void **)&out->v, &alloc, out->n + 1, sizeof(*out->v));
+			im = &out->v[out->n++];
+			memset(im, 0, sizeof(*im));
+			snprintf(im->digest, sizeof(im->digest), "%s", digest);
+			strvec_push(&im->names, ref);
+			image_fill(im, manifest, config);
+			r = registry_record(ref, digest, options, im, err);
+		}
+	}
+	if (r < 0)
+		lineage_images_release(out);
+	return r;
 }
 
 /* ---- layer prefixes ----------------------------------------------------- */
@@ -662,6 +988,20 @@ static int resolve_base(struct petra_store *store, const struct lineage_images *
 			const char *base, char digest[OCI_DIGEST_SIZE], struct strvec *diff_ids,
 			struct petra_error **err)
 {
+	/* A name or digest of the set needs no other read of the index. */
+	_cleanup_free_ char *latest = strchr(strrchr(base, '/') ? strrchr(base, '/') : base, ':')
+					  ? NULL
+					  : xasprintf("%s:latest", base);
+	for (size_t i = 0; i < images->n; i++) {
+		bool match = !strcmp(images->v[i].digest, base);
+		for (size_t k = 0; !match && k < images->v[i].names.n; k++)
+			match = !strcmp(images->v[i].names.v[k], base) ||
+				(latest && !strcmp(images->v[i].names.v[k], latest));
+		if (match) {
+			snprintf(digest, OCI_DIGEST_SIZE, "%s", images->v[i].digest);
+			return 0;
+		}
+	}
 	struct oci_descriptor desc;
 	_cleanup_error_ struct petra_error *resolve_err = NULL;
 	if (store && petra_store_resolve(store, base, &desc, NULL, &resolve_err) == 0) {
@@ -704,6 +1044,24 @@ int lineage_derived_from(struct petra_store *store, const char *base,
 	*out = (struct lineage_derivations){0};
 	struct lineage_images images;
 	if (lineage_images_from_store(store, &images, err) < 0)
+		return -1;
+	char digest[OCI_DIGEST_SIZE];
+	_cleanup_strvec_ struct strvec diff_ids = STRVEC_INIT;
+	int r = resolve_base(store, &images, base, digest, &diff_ids, err);
+	if (r == 0)
+		r = lineage_derive(&images, digest, diff_ids.n ? &diff_ids : NULL, out, err);
+	lineage_images_release(&images);
+	return r;
+}
+
+int lineage_derived_from_registry(struct petra_store *store, const char *const *repos,
+				  size_t n_repos, const struct registry_options *options,
+				  const char *base, struct lineage_derivations *out,
+				  struct petra_error **err)
+{
+	*out = (struct lineage_derivations){0};
+	struct lineage_images images;
+	if (lineage_images_from_registry(repos, n_repos, options, &images, err) < 0)
 		return -1;
 	char digest[OCI_DIGEST_SIZE];
 	_cleanup_strvec_ struct strvec diff_ids = STRVEC_INIT;

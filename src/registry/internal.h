@@ -179,6 +179,10 @@ void registry_fetched_release(struct registry_fetched *f);
  * and Docker-Content-Digest. */
 int registry_fetch_manifest(struct registry_client *c, const char *repo, const char *reference,
 			    struct registry_fetched *out, struct petra_error **err);
+/* The index of subject's referrers in repo: the referrers API, else the
+ * "sha256-<hex>" tag's index, else an empty one (referrers.c). */
+int registry_list_referrers(struct registry_client *c, const char *repo, const char *subject,
+			    json_t **index, struct petra_error **err);
 struct registry_progress;
 /* A blob into the store unless it is there (verified; progress may be NULL). */
 int registry_fetch_blob(struct registry_client *c, const char *repo, struct petra_store *store,

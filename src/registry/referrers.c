@@ -128,6 +128,48 @@ static bool index_has(const json_t *index, const char *digest)
 	return false;
 }
 
+/* The "sha256-<hex>" tag's index of subject's referrers in repo (the tag
+ * schema of registries without the referrers API): updated with the
+ * descriptors in `add` (an array), keeping what it already lists. */
+static int update_tag_index(struct registry_client *dst, const char *repo, const char *subject,
+			    const json_t *add, struct petra_error **err)
+{
+	_cleanup_free_ char *tag = xasprintf("sha256-%s", oci_digest_hex(subject));
+	struct registry_fetched f;
+	struct petra_error *e = NULL;
+	json_t *existing = NULL;
+	int r = registry_fetch_manifest(dst, repo, tag, &f, &e);
+	if (r == 0) {
+		existing = json_loadb(f.data, f.len, 0, NULL);
+		registry_fetched_release(&f);
+	}
+	petra_error_free(e);
+	if (!json_is_object(existing) || !json_is_array(json_object_get(existing, "manifests"))) {
+		json_decref(existing);
+		existing = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+				     OCI_MEDIA_TYPE_INDEX, "manifests");
+	}
+	json_t *list = json_object_get(existing, "manifests");
+	bool changed = false;
+	for (size_t i = 0; i < json_array_size(add); i++) {
+		json_t *d = json_array_get(add, i);
+		const char *digest = json_get_string(d, "digest");
+		if (digest && !index_has(existing, digest)) {
+			json_array_append(list, d);
+			changed = true;
+		}
+	}
+	if (changed) {
+		size_t len;
+		_cleanup_free_ char *text = json_dump_compact(existing, &len);
+		r = put_manifest(dst, repo, tag, OCI_MEDIA_TYPE_INDEX, text, len, NULL, err);
+		if (r < 0)
+			petra_error_prefix(err, "referrers tag %s", tag);
+	}
+	json_decref(existing);
+	return r < 0 ? r : 0;
+}
+
 int registry_copy_referrers(struct petra_store *store, const char *src_text, const char *dest_text,
 			    const char *subject, const struct registry_options *o, size_t *copied,
 			    struct petra_error **err)
@@ -138,7 +180,7 @@ int registry_copy_referrers(struct petra_store *store, const char *src_text, con
 	size_t nst = 0, ndt = 0;
 	_cleanup_client_ struct registry_client *src = NULL;
 	_cleanup_client_ struct registry_client *dst = NULL;
-	json_t *found = NULL, *existing = NULL;
+	json_t *found = NULL;
 	int ret = policy_ref_parse(src_text, &sref, err);
 	if (ret == 0)
 		ret = policy_ref_parse(dest_text, &dref, err);
@@ -166,38 +208,9 @@ int registry_copy_referrers(struct petra_store *store, const char *src_text, con
 	}
 	/* A destination without the referrers API: the tag schema's index,
 	 * merged with what is already there. */
-	if (ret == 0 && *copied && !dest_keeps) {
-		_cleanup_free_ char *tag = xasprintf("sha256-%s", oci_digest_hex(subject));
-		struct registry_fetched f;
-		struct petra_error *e = NULL;
-		int r = registry_fetch_manifest(dst, dt[0].repo, tag, &f, &e);
-		if (r == 0) {
-			existing = json_loadb(f.data, f.len, 0, NULL);
-			registry_fetched_release(&f);
-		}
-		petra_error_free(e);
-		if (!json_is_object(existing) ||
-		    !json_is_array(json_object_get(existing, "manifests"))) {
-			json_decref(existing);
-			existing = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
-					     OCI_MEDIA_TYPE_INDEX, "manifests");
-		}
-		json_t *list = json_object_get(existing, "manifests");
-		for (size_t i = 0; i < json_array_size(manifests); i++) {
-			json_t *d = json_array_get(manifests, i);
-			const char *digest = json_get_string(d, "digest");
-			if (digest && !index_has(existing, digest))
-				json_array_append(list, d);
-		}
-		size_t len;
-		_cleanup_free_ char *text = json_dump_compact(existing, &len);
-		ret =
-		    put_manifest(dst, dt[0].repo, tag, OCI_MEDIA_TYPE_INDEX, text, len, NULL, err);
-		if (ret < 0)
-			petra_error_prefix(err, "referrers tag %s", tag);
-	}
+	if (ret == 0 && *copied && !dest_keeps)
+		ret = update_tag_index(dst, dt[0].repo, subject, manifests, err);
 	json_decref(found);
-	json_decref(existing);
 	registry_targets_free(st, nst);
 	registry_targets_free(dt, ndt);
 	policy_ref_release(&sref);
@@ -205,4 +218,197 @@ int registry_copy_referrers(struct petra_store *store, const char *src_text, con
 	if (ret < 0)
 		return petra_error_prefix(err, "referrers of %s", subject);
 	return 0;
+}
+
+/* ---- the store's referrers to and from a registry ---- */
+
+/* One registry repository, reached. */
+struct remote {
+	struct policy_ref ref;
+	struct registry_target *targets;
+	size_t n_targets;
+	struct registry_client *client;
+};
+
+static void remote_release(struct remote *r)
+{
+	if (r->client)
+		registry_client_free(r->client);
+	registry_targets_free(r->targets, r->n_targets);
+	policy_ref_release(&r->ref);
+}
+
+static int remote_open(const char *text, const struct registry_options *o, struct remote *r,
+		       struct petra_error **err)
+{
+	memset(r, 0, sizeof(*r));
+	int ret = policy_ref_parse(text, &r->ref, err);
+	if (ret == 0)
+		ret = registry_resolve(&r->ref, false, &r->targets, &r->n_targets, err);
+	if (ret == 0)
+		ret = registry_client_new(r->targets[0].host, r->targets[0].repo,
+					  r->targets[0].insecure, o, &r->client, err);
+	return ret;
+}
+
+/* The descriptor a referrers list gives for a referrer manifest: its
+ * media type, digest, size, artifactType and annotations (the spec's). */
+static json_t *referrer_entry(const struct oci_descriptor *d, const json_t *manifest)
+{
+	json_t *e = json_pack("{s:s,s:s,s:I}", "mediaType", d->media_type, "digest", d->digest,
+			      "size", (json_int_t)d->size);
+	const char *at = json_get_string(manifest, "artifactType");
+	if (!at)
+		at = json_get_string(json_object_get(manifest, "config"), "mediaType");
+	if (at)
+		json_object_set_new(e, "artifactType", json_string(at));
+	json_t *ann = json_object_get(manifest, "annotations");
+	if (json_is_object(ann) && json_object_size(ann))
+		json_object_set(e, "annotations", ann);
+	return e;
+}
+
+static int push_referrers_of(struct remote *dst, struct petra_store *store,
+			     const struct registry_options *o, const char *subject, int depth,
+			     size_t *pushed, struct petra_error **err)
+{
+	struct oci_descriptor *refs = NULL;
+	size_t n = 0;
+	int ret = petra_store_list_referrers(store, subject, NULL, &refs, &n, err);
+	if (ret < 0 || !n) {
+		free(refs);
+		return ret;
+	}
+	const struct registry_target *t = &dst->targets[0];
+	json_t *entries = json_array();
+	bool dest_keeps = true;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		struct oci_manifest m = {0};
+		ret = petra_store_read_blob(store, refs[i].digest, REGISTRY_MANIFEST_MAX, &data,
+					    &len, err);
+		if (ret == 0)
+			ret = oci_manifest_parse(data, len, &m, err);
+		if (ret == 0)
+			ret = registry_push_blob(dst->client, t->host, t->repo, store, o, &m.config,
+						 err);
+		for (size_t k = 0; ret == 0 && k < m.n_layers; k++)
+			ret = registry_push_blob(dst->client, t->host, t->repo, store, o,
+						 &m.layers[k], err);
+		bool keeps = false;
+		if (ret == 0)
+			ret = put_manifest(dst->client, t->repo, refs[i].digest, refs[i].media_type,
+					   data, len, &keeps, err);
+		if (ret == 0) {
+			dest_keeps = dest_keeps && keeps;
+			json_array_append_new(entries, referrer_entry(&refs[i], m.json));
+			(*pushed)++;
+		}
+		oci_manifest_release(&m);
+		if (ret < 0)
+			petra_error_prefix(err, "referrer %s", refs[i].digest);
+		/* A signature of a record is a referrer of the record. */
+		if (ret == 0 && depth < 4)
+			ret = push_referrers_of(dst, store, o, refs[i].digest, depth + 1, pushed,
+						err);
+	}
+	if (ret == 0 && !dest_keeps)
+		ret = update_tag_index(dst->client, t->repo, subject, entries, err);
+	json_decref(entries);
+	oci_descriptors_release(refs, n);
+	return ret;
+}
+
+int registry_push_referrers(struct petra_store *store, const char *dest, const char *subject,
+			    const struct registry_options *o, size_t *pushed,
+			    struct petra_error **err)
+{
+	*pushed = 0;
+	struct remote dst;
+	int ret = remote_open(dest, o, &dst, err);
+	if (ret == 0)
+		ret = push_referrers_of(&dst, store, o, subject, 0, pushed, err);
+	remote_release(&dst);
+	if (ret < 0)
+		return petra_error_prefix(err, "push referrers of %s to %s", subject, dest);
+	return 0;
+}
+
+static int pull_referrers_of(struct remote *src, struct petra_store *store, const char *subject,
+			     int depth, size_t *pulled, struct petra_error **err)
+{
+	const struct registry_target *t = &src->targets[0];
+	json_t *index = NULL;
+	int ret = list_referrers(src->client, t->repo, subject, &index, err);
+	json_t *manifests = json_object_get(index, "manifests");
+	for (size_t i = 0; ret == 0 && i < json_array_size(manifests); i++) {
+		const char *digest = json_get_string(json_array_get(manifests, i), "digest");
+		if (!digest || !oci_digest_valid(digest))
+			continue;
+		struct registry_fetched f;
+		ret = registry_fetch_manifest(src->client, t->repo, digest, &f, err);
+		if (ret < 0)
+			break;
+		struct oci_manifest m = {0};
+		ret = oci_manifest_parse(f.data, f.len, &m, err);
+		const char *named =
+		    ret == 0 ? json_get_string(json_object_get(m.json, "subject"), "digest") : NULL;
+		/* A stale tag index may list what refers to something else. */
+		if (ret == 0 && (!named || strcmp(named, subject) != 0)) {
+			log_warn("referrer %s of %s names another subject: left out", digest,
+				 subject);
+			oci_manifest_release(&m);
+			registry_fetched_release(&f);
+			continue;
+		}
+		if (ret == 0)
+			ret =
+			    registry_fetch_blob(src->client, t->repo, store, &m.config, NULL, err);
+		for (size_t k = 0; ret == 0 && k < m.n_layers; k++)
+			ret = registry_fetch_blob(src->client, t->repo, store, &m.layers[k], NULL,
+						  err);
+		char stored[OCI_DIGEST_SIZE];
+		if (ret == 0)
+			ret = petra_store_put_blob(store, f.data, f.len, stored, err);
+		if (ret == 0) {
+			struct oci_descriptor d = {
+			    .media_type =
+				f.media_type ? f.media_type : (char *)OCI_MEDIA_TYPE_MANIFEST,
+			    .size = (int64_t)f.len};
+			memcpy(d.digest, stored, sizeof(d.digest));
+			ret = petra_store_add_referrer(store, subject, &d, err);
+		}
+		if (ret == 0)
+			(*pulled)++;
+		oci_manifest_release(&m);
+		registry_fetched_release(&f);
+		if (ret < 0)
+			petra_error_prefix(err, "referrer %s", digest);
+		if (ret == 0 && depth < 4)
+			ret = pull_referrers_of(src, store, digest, depth + 1, pulled, err);
+	}
+	json_decref(index);
+	return ret;
+}
+
+int registry_pull_referrers(struct petra_store *store, const char *src, const char *subject,
+			    const struct registry_options *o, size_t *pulled,
+			    struct petra_error **err)
+{
+	*pulled = 0;
+	struct remote r;
+	int ret = remote_open(src, o, &r, err);
+	if (ret == 0)
+		ret = pull_referrers_of(&r, store, subject, 0, pulled, err);
+	remote_release(&r);
+	if (ret < 0)
+		return petra_error_prefix(err, "pull referrers of %s from %s", subject, src);
+	return 0;
+}
+
+int registry_list_referrers(struct registry_client *c, const char *repo, const char *subject,
+			    json_t **index, struct petra_error **err)
+{
+	return list_referrers(c, repo, subject, index, err);
 }

@@ -61,10 +61,48 @@ int registry_copy_referrers(struct petra_store *store, const char *src, const ch
 			    const char *subject, const struct registry_options *options,
 			    size_t *copied, struct petra_error **err);
 
+/* The store's referrers of `subject` (its build record; and theirs, a
+ * signature of the record) to the registry reference dest: blobs, then
+ * each referrer manifest by digest; a registry that does not answer
+ * OCI-Subject (no referrers API) gets the "sha256-<hex>" tag's index
+ * updated (what it listed is kept). *pushed receives how many. */
+int registry_push_referrers(struct petra_store *store, const char *dest, const char *subject,
+			    const struct registry_options *options, size_t *pushed,
+			    struct petra_error **err);
+/* The referrers of `subject` in the registry reference src (the referrers
+ * API, else the tag schema) into the store, verified, each added as a
+ * referrer of subject. *pulled receives how many. */
+int registry_pull_referrers(struct petra_store *store, const char *src, const char *subject,
+			    const struct registry_options *options, size_t *pulled,
+			    struct petra_error **err);
+
 /* The manifest (after platform resolution) and config of a remote image,
  * both verified, without touching a store. *digest gets the manifest's. */
 int registry_inspect(const char *ref, const struct registry_options *options, json_t **manifest,
 		     json_t **config, char digest[OCI_DIGEST_SIZE], struct petra_error **err);
+
+/* ---- reading a repository without a store (lineage queries) ---- */
+
+/* The tags of `repository` ("HOST/REPO", no tag), every page of
+ * /v2/<name>/tags/list, in the registry's order. */
+int registry_list_tags(const char *repository, const struct registry_options *options,
+		       struct strvec *tags, struct petra_error **err);
+/* One referrer read into memory: its manifest, and the content of its
+ * first layer of the media type asked for (NULL when it has none). */
+struct registry_referrer {
+	char digest[OCI_DIGEST_SIZE];
+	json_t *manifest;
+	char *layer;
+	size_t layer_len;
+};
+/* The referrers of `subject` in the repository of `ref` whose artifactType
+ * is artifact_type (NULL: all), manifest and layer (of layer_type, NULL:
+ * none) each verified against its digest, in the order the registry lists
+ * them. Nothing is stored. */
+int registry_read_referrers(const char *ref, const char *subject, const char *artifact_type,
+			    const char *layer_type, const struct registry_options *options,
+			    struct registry_referrer **out, size_t *n, struct petra_error **err);
+void registry_referrers_free(struct registry_referrer *v, size_t n);
 
 /* Check credentials against `registry` ("host[:port]", docker.io when
  * NULL) and store them in the auth file (written atomically, mode 0600). */

@@ -59,7 +59,7 @@ static json_t *initial_state(const struct image *img, const struct runtime_run_o
 	json_t *ann = json_object_get(img->manifest.json, "annotations");
 	const char *base =
 	    ann ? json_get_string(ann, "org.opencontainers.image.base.digest") : NULL;
-	if (base)
+	if (base && *base) /* empty: the image was built FROM scratch */
 		json_object_set_new(s, "base_digest", json_string(base));
 	const struct sandbox_process *p = &spec->sandbox.process;
 	json_object_set_new(s, "command", strings_json(p->argv));

@@ -348,6 +348,15 @@ static int decide(struct petra_store *store, const char *name, const char *diges
 	/* Its base, as the builder recorded it. */
 	const char *base_name = json_get_string(manifest_annotations, BASE_NAME_ANNOTATION);
 	const char *base_digest = json_get_string(manifest_annotations, BASE_DIGEST_ANNOTATION);
+	/* Written as buildah writes them: empty for a final stage FROM
+	 * scratch, and localhost/NAME for an image of the store only, which
+	 * the policy names as petra's store does (NAME). */
+	if (base_name && !*base_name)
+		base_name = NULL;
+	if (base_digest && !*base_digest)
+		base_digest = NULL;
+	if (base_name && !strncmp(base_name, "localhost/", 10))
+		base_name += 10;
 	if (policy && base_name) {
 		if (petra_policy_check_base(policy, base_name, base_digest, &v, err) < 0)
 			return -1;

@@ -81,7 +81,7 @@ EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *'policy: base docker.io/library/bb:1 rewritten to docker.io/library/bb:2 (rule "bb-fix": bb:1 has CVE-2099-0001)'* ]]
-	[ "$(petra inspect --manifest rewritten:1 | jq -r '.annotations["org.opencontainers.image.base.name"]')" = bb:2 ]
+	[ "$(petra inspect --manifest rewritten:1 | jq -r '.annotations["org.opencontainers.image.base.name"]')" = localhost/bb:2 ]
 	unpack_image rewritten:1 "$BATS_TEST_TMPDIR/fs"
 	[ "$(cat "$BATS_TEST_TMPDIR/fs/etc/release")" = 2 ]
 }

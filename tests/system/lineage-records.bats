@@ -6,7 +6,13 @@
 # annotations as buildah writes them.
 
 load build-helpers
+load registry-helpers
 bats_require_minimum_version 1.5.0
+
+teardown() {
+	registry_teardown
+	assert_build_clean
+}
 
 SLSA=https://slsa.dev/provenance/v1
 
@@ -206,4 +212,100 @@ RUN mkdir -p /app/data && echo app >/app/run'
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowStep")" = one ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowFile")" = "$BATS_TEST_TMPDIR/flow/build.yml" ]
 	[ "$(material "$rec" base name)" = bb:1 ]
+}
+
+@test "push carries the record to a registry, pull and copy bring it back" {
+	start_registry_with
+	dockerfile 'FROM bb:1
+RUN echo pushed >/pushed'
+	petra build -q -t pushme:1 "$CTX" >/dev/null
+	local rec digest
+	rec=$(record pushme:1)
+	digest=$(digest_of pushme:1)
+	run petra push --tls-verify=false pushme:1 "$REG/pushme:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pushed 1 referrer"* ]]
+	# docker-registry 2.8 has no referrers API: the sha256-<hex> tag's index.
+	local tagged ref
+	tagged=$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/pushme/manifests/sha256-${digest#sha256:}")
+	[ "$(echo "$tagged" | jq -r '.manifests | length')" = 1 ]
+	[ "$(echo "$tagged" | jq -r '.manifests[0].artifactType')" = application/vnd.in-toto+json ]
+	ref=$(echo "$tagged" | jq -r '.manifests[0].digest')
+	curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG/v2/pushme/manifests/$ref" | jq -e --arg d "$digest" '.subject.digest == $d'
+	# Pushed again: the index is updated, not duplicated or replaced.
+	petra push -q --tls-verify=false pushme:1 "$REG/pushme:1" >/dev/null
+	[ "$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/pushme/manifests/sha256-${digest#sha256:}" | jq -r '.manifests | length')" = 1 ]
+	# Pulled into a fresh store: the same record.
+	local fresh="$BATS_TEST_TMPDIR/fresh"
+	PETRA_ROOT=$fresh petra pull -q --tls-verify=false "$REG/pushme:1" >/dev/null
+	[ "$(PETRA_ROOT=$fresh petra inspect --record "$REG/pushme:1")" = "$rec" ]
+	PETRA_ROOT=$fresh petra fsck
+	# copy: store -> registry, registry -> store, registry -> registry.
+	petra copy -q --tls-verify=false pushme:1 "docker://$REG/copied:1" >/dev/null
+	curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/copied/manifests/sha256-${digest#sha256:}" | jq -e --arg r "$ref" '.manifests[0].digest == $r'
+	PETRA_ROOT="$BATS_TEST_TMPDIR/c2" petra copy -q --tls-verify=false "docker://$REG/copied:1" back:1 >/dev/null
+	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/c2" petra inspect --record back:1)" = "$rec" ]
+	PETRA_ROOT="$BATS_TEST_TMPDIR/c3" petra copy -q --tls-verify=false "docker://$REG/copied:1" "docker://$REG/again:1" >/dev/null
+	curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REG/v2/again/manifests/sha256-${digest#sha256:}" | jq -e --arg r "$ref" '.manifests[0].digest == $r'
+}
+
+# base_annotations TOOL IMAGE: "NAME DIGEST" of the image's base annotations
+# (TOOL petra or buildah; "<none>" for one that is absent).
+base_annotations() {
+	local m
+	if [ "$1" = buildah ]; then
+		m=$(buildah_isolated inspect --type image "$2" | jq -c '.ImageAnnotations // {}')
+	else
+		m=$(petra inspect --manifest "$2" | jq -c '.annotations // {}')
+	fi
+	echo "$m" | jq -r '"\(.["org.opencontainers.image.base.name"] // "<none>") \(.["org.opencontainers.image.base.digest"] // "<none>")"'
+}
+
+@test "the base annotations are the ones buildah writes for the same Dockerfile" {
+	# The same base in both: petra's bb:1 through an OCI layout into
+	# buildah's storage, named bb:1 there too (localhost/bb:1).
+	local bb
+	bb=$(digest_of bb:1)
+	petra export bb:1 "oci:$BATS_TEST_TMPDIR/base:1"
+	# (relative: buildah names the image after the path, in lower case only)
+	(cd "$BATS_TEST_TMPDIR" && buildah_isolated pull -q oci:base:1 >/dev/null)
+	buildah_isolated tag "$(buildah_isolated images -q | head -1)" bb:1
+	[ "$(buildah_isolated inspect --type image bb:1 | jq -r .FromImageDigest)" = "$bb" ]
+	local name df want got
+	declare -A cases=(
+		[run]='FROM bb:1\nRUN echo hi >/hi\n'
+		[copy]='FROM bb:1\nCOPY Dockerfile /df\n'
+		[digest]="FROM bb@$bb\nRUN echo hi >/hi\n"
+		[scratch]='FROM bb:1 AS b\nRUN echo hi >/hi\nFROM scratch\nCOPY --from=b /hi /hi\n'
+	)
+	for name in "${!cases[@]}"; do
+		df="$BATS_TEST_TMPDIR/$name"
+		mkdir -p "$df"
+		printf "${cases[$name]}" >"$df/Dockerfile"
+		buildah_isolated bud -q --isolation chroot -t "cmp-$name:1" "$df" >/dev/null
+		petra build -q -t "cmp-$name:1" "$df" >/dev/null
+		want=$(base_annotations buildah "cmp-$name:1")
+		got=$(base_annotations petra "cmp-$name:1")
+		echo "$name: buildah '$want', petra '$got'"
+		[ "$got" = "$want" ]
+	done
+	[ "$(base_annotations petra cmp-run:1)" = "localhost/bb:1 $bb" ]
+	[ "$(base_annotations petra cmp-scratch:1)" = " " ]
+	# A final stage FROM another stage: buildah 1.28 names the bottom
+	# image but gives the digest of its intermediate stage image (removed
+	# after the build); petra gives the bottom image's digest.
+	df="$BATS_TEST_TMPDIR/stage"
+	mkdir -p "$df"
+	printf 'FROM bb:1 AS b\nRUN echo hi >/hi\nFROM b\nRUN echo x >/x\n' >"$df/Dockerfile"
+	buildah_isolated bud -q --isolation chroot -t cmp-stage:1 "$df" >/dev/null
+	petra build -q -t cmp-stage:1 "$df" >/dev/null
+	want=$(base_annotations buildah cmp-stage:1)
+	[ "${want% *}" = localhost/bb:1 ]
+	[ "${want#* }" != "$bb" ]
+	[ "$(base_annotations petra cmp-stage:1)" = "localhost/bb:1 $bb" ]
 }
