@@ -158,6 +158,25 @@ static json_t *merge_config(const json_t *mine, const json_t *old, const json_t 
 	return out;
 }
 
+/* org.opencontainers.image.base.name as the builder (and buildah) write
+ * it: a name of petra's store only is localhost/NAME:TAG, another the
+ * fully qualified name with its tag. */
+static char *base_annotation_name(const char *name)
+{
+	struct policy_ref ref;
+	if (policy_ref_parse(name, &ref, NULL) < 0)
+		return xstrdup(name);
+	char *out;
+	if (ref.familiar_domain) {
+		const char *path = ref.familiar_library ? ref.path + strlen("library/") : ref.path;
+		out = xasprintf("localhost/%s:%s", path, ref.tag ? ref.tag : "latest");
+	} else {
+		out = policy_ref_format(&ref, POLICY_REF_NO_DIGEST);
+	}
+	policy_ref_release(&ref);
+	return out;
+}
+
 static int rebase_loaded(struct petra_store *store, const char *image, const char *old_base,
 			 const struct image *img, const struct image *old, const struct image *nb,
 			 const char *new_base_name, char new_digest[OCI_DIGEST_SIZE],
@@ -214,7 +233,8 @@ static int rebase_loaded(struct petra_store *store, const char *image, const cha
 	    json_deep_copy(json_object_get(img->manifest.json, "annotations"));
 	if (!ann)
 		ann = json_object();
-	json_object_set_new(ann, BASE_NAME_ANNOTATION, json_string(new_base_name));
+	_cleanup_free_ char *annotated = base_annotation_name(new_base_name);
+	json_object_set_new(ann, BASE_NAME_ANNOTATION, json_string(annotated));
 	json_object_set_new(ann, BASE_DIGEST_ANNOTATION, json_string(nb->desc.digest));
 	_cleanup_json_ json_t *manifest = oci_manifest_build(&config_desc, layers, n_layers, ann);
 	free(layers);

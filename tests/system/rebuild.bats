@@ -110,7 +110,8 @@ annotation() {
 	runtime=$(digest_of runtime:1)
 	[ "$(annotation runtime:1 org.opencontainers.image.base.digest)" = "$base2" ]
 	[ "$(annotation app-c:1 org.opencontainers.image.base.digest)" = "$base2" ]
-	[ "$(annotation app-c:1 org.opencontainers.image.base.name)" = base:2 ]
+	[ "$(annotation app-c:1 org.opencontainers.image.base.name)" = localhost/base:2 ]
+	[ "$(annotation runtime:1 org.opencontainers.image.base.name)" = localhost/base:2 ]
 	[ "$(annotation app-a:1 org.opencontainers.image.base.digest)" = "$runtime" ]
 	[ "$(annotation app-b:1 org.opencontainers.image.base.digest)" = "$runtime" ]
 	# The files: base:2's release file under every rebuilt image.
