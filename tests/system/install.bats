@@ -88,7 +88,7 @@ complete_words() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(all_verbs)" ] || [ "$(echo "$output" | sort)" = "$(all_verbs | sort)" ]
 	run complete_words petra r
-	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase restart rm rmi run " ]
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase rebuild restart rm rmi run " ]
 	run complete_words petra run --le
 	[ "$output" = "--learn" ]
 	run complete_words petra --root /x harden --wr
