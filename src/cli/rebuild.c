@@ -34,7 +34,7 @@ static const char usage[] =
     "                          level) and a ConfigMap holding it; change nothing\n"
     "  -o, --output FILE       where --emit writes (default: stdout)\n"
     "      --registry PREFIX   --emit: where the Jobs push results (host[:port]/path)\n"
-    "      --petra-image IMG   --emit: the image the Jobs run (default petra:latest)\n"
+    "      --petra-image IMG   --emit: the image the Jobs run (default petra:VERSION)\n"
     "      --name NAME         --emit: Job names NAME-level-N (default petra-rebuild)\n"
     "      --namespace NS      --emit: the objects' namespace\n"
     "  -q, --quiet             no progress\n"
@@ -299,7 +299,7 @@ static void print_report(const struct rebuild_plan *plan)
 static int emit(const struct rebuild_plan *plan, struct rebuild_args *a)
 {
 	if (!a->kube.petra_image)
-		a->kube.petra_image = "petra:latest";
+		a->kube.petra_image = "petra:" PETRA_VERSION;
 	if (!a->kube.name_prefix)
 		a->kube.name_prefix = "petra-rebuild";
 	struct strbuf out = STRBUF_INIT;

@@ -79,12 +79,16 @@ static json_t *job(const struct rebuild_plan *plan, const struct rebuild_kube_op
 				"metadata.annotations['batch.kubernetes.io/job-completion-index']",
 				"name", "PETRA_ROOT", "value", "/var/lib/petra", "name", "TMPDIR",
 				"value", "/tmp", "name", "HOME", "value", "/tmp");
+	/* A build's share of a node: kube-lint wants limits on every
+	 * container, and a storm of Jobs must not starve the node. */
+	json_t *resources = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "requests", "cpu", "500m",
+				      "memory", "512Mi", "limits", "cpu", "2", "memory", "2Gi");
 	json_t *container = json_pack(
-	    "{s:s, s:s, s:[s], s:o, s:o, s:o, s:[{s:s, s:s, s:b}, {s:s, s:s}, {s:s, s:s}]}", "name",
-	    "rebuild", "image", o->petra_image, "command", "petra", "args", args, "env", env,
-	    "securityContext", restricted_container_context(), "volumeMounts", "name", "plan",
-	    "mountPath", PLAN_DIR, "readOnly", 1, "name", "store", "mountPath", "/var/lib/petra",
-	    "name", "tmp", "mountPath", "/tmp");
+	    "{s:s, s:s, s:[s], s:o, s:o, s:o, s:o, s:[{s:s, s:s, s:b}, {s:s, s:s}, {s:s, s:s}]}",
+	    "name", "rebuild", "image", o->petra_image, "command", "petra", "args", args, "env",
+	    env, "resources", resources, "securityContext", restricted_container_context(),
+	    "volumeMounts", "name", "plan", "mountPath", PLAN_DIR, "readOnly", 1, "name", "store",
+	    "mountPath", "/var/lib/petra", "name", "tmp", "mountPath", "/tmp");
 	json_t *pod_spec = json_pack(
 	    "{s:s, s:b, s:{s:b, s:i, s:i, s:{s:s}}, s:[o], s:[{s:s, s:{s:s}}, {s:s, s:{}}, "
 	    "{s:s, s:{}}]}",

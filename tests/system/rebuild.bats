@@ -266,8 +266,10 @@ EOF
 }
 
 @test "rebuild --emit kubernetes: one Indexed Job per level, restricted pods, valid against the API schema and its fields" {
+	# The Jobs run petra pinned by digest, as kube-lint wants.
+	local PETRA_IMAGE="registry.example:5000/petra@sha256:$(printf '%064d' 7)"
 	run -0 petra rebuild --banned --policy policy.yaml --jobs 2 --emit kubernetes \
-		--registry registry.example:5000/rebuilt --petra-image registry.example:5000/petra:1 \
+		--registry registry.example:5000/rebuilt --petra-image "$PETRA_IMAGE" \
 		-o jobs.yaml
 	run kube_schema_check jobs.yaml
 	echo "$output"
@@ -293,8 +295,10 @@ EOF
 	[ "$(jq -c "$pod.containers[0].args" jobs.json)" = \
 		'["rebuild","--from-plan","/etc/petra-rebuild/plan.json","--level","0","--index","$(JOB_COMPLETION_INDEX)","--push","registry.example:5000/rebuilt"]' ]
 	[ "$(jq -r "$pod.restartPolicy" jobs.json)" = Never ]
-	# petra's own kube-lint finds nothing to say about the Jobs.
-	run petra kube-lint jobs.yaml
+	[ "$(jq -r "$pod.containers[0].image" jobs.json)" = "$PETRA_IMAGE" ]
+	[ "$(jq -c "$pod.containers[0].resources.limits" jobs.json)" = '{"cpu":"2","memory":"2Gi"}' ]
+	# petra's own kube-lint finds nothing to say about the Jobs' pods.
+	run -0 petra kube-lint jobs.yaml
 	echo "$output"
 	# Bad usage.
 	run -2 petra rebuild --banned --emit kubernetes
