@@ -62,10 +62,12 @@ static void build_record(struct builder_session *b, const struct builder_stage *
 	    fs_read_file_at(AT_FDCWD, policy_path, 1u << 20, &policy_text, &policy_len, NULL) == 0)
 		oci_digest_buffer(policy_text, policy_len, rec->policy_digest);
 	json_t *params = json_object();
-	json_t *secrets = json_array();
-	for (size_t i = 0; i < o->n_secrets; i++)
-		json_array_append_new(secrets, json_string(o->secrets[i].id));
-	json_object_set_new(params, "secrets", secrets);
+	if (o->n_secrets) { /* their ids: which secrets the build was given */
+		json_t *secrets = json_array();
+		for (size_t i = 0; i < o->n_secrets; i++)
+			json_array_append_new(secrets, json_string(o->secrets[i].id));
+		json_object_set_new(params, "secrets", secrets);
+	}
 	json_object_set_new(params, "compression",
 			    json_string(layer_compression_name(o->compression)));
 	if (o->squash)

@@ -8,7 +8,8 @@ static const char usage[] =
     "Push IMAGE of the store to the registry reference DEST (default: IMAGE's\n"
     "name) and print the manifest digest. Blobs the registry has are skipped,\n"
     "blobs another repository of the registry holds are mounted, large blobs\n"
-    "go in chunks; the manifest goes last.\n"
+    "go in chunks; the manifest goes last. The image's referrers (its build\n"
+    "record) follow it: the referrers API, else the sha256-<hex> tag's index.\n"
     "\n"
     "Options:\n" CLI_REGISTRY_OPTIONS_HELP
     "      --chunk-size SIZE    blobs larger than SIZE go in PATCH chunks of SIZE\n"

@@ -459,7 +459,8 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 		_cleanup_error_ struct petra_error *ignored = NULL;
 		if (fs_read_file_at(petra_store_root_fd(store), LINEAGE_CACHE_FILE, 256u << 20,
 				    &data, &len, &ignored) == 0 &&
-		    strlen(data) == len && cache_parse(data, key, out))
+		    /* (an empty file's buffer is not terminated) */
+		    len > 0 && strlen(data) == len && cache_parse(data, key, out))
 			return 0;
 	}
 	if (images_read_store(store, out, err) < 0)

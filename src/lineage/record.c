@@ -473,23 +473,11 @@ int lineage_record_save(struct petra_store *store, const char *subject_digest,
 	if (r < 0)
 		goto out_layer;
 	manifest_desc.artifact_type = xstrdup(LINEAGE_ARTIFACT_TYPE);
-	r = petra_store_add_referrer(store, subject_digest, &manifest_desc, err);
-	if (r < 0) {
-		petra_error_prefix(err, "build record of %s", subject_digest);
-		goto out_manifest;
-	}
 	/* One record per image: an image made again (the same digest) has
 	 * the newest; the older ones' blobs go with the next prune. */
-	struct oci_descriptor *old = NULL;
-	size_t n_old = 0;
-	if (petra_store_list_referrers(store, subject_digest, LINEAGE_ARTIFACT_TYPE, &old, &n_old,
-				       NULL) == 0) {
-		for (size_t i = 0; i < n_old; i++)
-			if (strcmp(old[i].digest, manifest_desc.digest) != 0)
-				(void)petra_store_remove_referrer(store, old[i].digest, NULL);
-		oci_descriptors_release(old, n_old);
-	}
-out_manifest:
+	r = petra_store_replace_referrers(store, subject_digest, &manifest_desc, err);
+	if (r < 0)
+		petra_error_prefix(err, "build record of %s", subject_digest);
 	oci_descriptor_release(&manifest_desc);
 out_layer:
 	oci_descriptor_release(&layer);

@@ -267,6 +267,11 @@ int petra_store_add_referrer(struct petra_store *store, const char *subject_dige
 int petra_store_list_referrers(struct petra_store *store, const char *subject_digest,
 			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
 			       struct petra_error **err);
+/* Add referrer and drop, in the same index.json update, the subject's other
+ * referrers of its artifact type (their blobs stay until prune): one of a
+ * kind per image, as a build record is. */
+int petra_store_replace_referrers(struct petra_store *store, const char *subject_digest,
+				  const struct oci_descriptor *referrer, struct petra_error **err);
 /* Forget a referrer (its blobs stay until prune); ENOENT when not listed. */
 int petra_store_remove_referrer(struct petra_store *store, const char *referrer_digest,
 				struct petra_error **err);

@@ -1306,6 +1306,7 @@ static int referrer_subject(struct petra_store *s, const char *digest, char **su
 
 struct add_referrer_ctx {
 	json_t *entry;
+	bool replace; /* drop the subject's other referrers of its artifact type */
 };
 
 static int add_referrer_fn(json_t *manifests, void *vctx, struct petra_error **err)
@@ -1313,20 +1314,47 @@ static int add_referrer_fn(json_t *manifests, void *vctx, struct petra_error **e
 	(void)err;
 	struct add_referrer_ctx *ctx = vctx;
 	const char *digest = json_get_string(ctx->entry, "digest");
-	for (size_t i = 0; i < json_array_size(manifests); i++) {
+	const char *subject = entry_subject(ctx->entry);
+	const char *type = json_get_string(ctx->entry, "artifactType");
+	bool placed = false;
+	for (size_t i = 0; i < json_array_size(manifests);) {
 		json_t *m = json_array_get(manifests, i);
 		const char *d = json_get_string(m, "digest");
-		if (entry_subject(m) && d && !strcmp(d, digest)) {
+		const char *s = entry_subject(m);
+		if (s && d && !strcmp(d, digest) && !placed) {
 			json_array_set(manifests, i, ctx->entry);
-			return 0;
+			placed = true;
+		} else if (ctx->replace && s && !strcmp(s, subject) && type &&
+			   !strcmp(json_get_string(m, "artifactType") ?: "", type)) {
+			json_array_remove(manifests, i);
+			continue;
 		}
+		i++;
 	}
-	json_array_append(manifests, ctx->entry);
+	if (!placed)
+		json_array_append(manifests, ctx->entry);
 	return 0;
 }
 
+static int add_referrer(struct petra_store *s, const char *subject_digest,
+			const struct oci_descriptor *referrer, bool replace,
+			struct petra_error **err);
+
 int petra_store_add_referrer(struct petra_store *s, const char *subject_digest,
 			     const struct oci_descriptor *referrer, struct petra_error **err)
+{
+	return add_referrer(s, subject_digest, referrer, false, err);
+}
+
+int petra_store_replace_referrers(struct petra_store *s, const char *subject_digest,
+				  const struct oci_descriptor *referrer, struct petra_error **err)
+{
+	return add_referrer(s, subject_digest, referrer, true, err);
+}
+
+static int add_referrer(struct petra_store *s, const char *subject_digest,
+			const struct oci_descriptor *referrer, bool replace,
+			struct petra_error **err)
 {
 	if (oci_digest_check(subject_digest, err) < 0)
 		return petra_error_prefix(err, "referrer %s: subject", referrer->digest);
@@ -1358,7 +1386,7 @@ int petra_store_add_referrer(struct petra_store *s, const char *subject_digest,
 	json_object_del(d.annotations, OCI_ANNOTATION_REF_NAME);
 	json_object_set_new(d.annotations, OCI_ANNOTATION_REFERRER_SUBJECT,
 			    json_string(subject_digest));
-	struct add_referrer_ctx ctx = {oci_descriptor_to_json(&d)};
+	struct add_referrer_ctx ctx = {oci_descriptor_to_json(&d), replace};
 	oci_descriptor_release(&d);
 	r = index_update(s, add_referrer_fn, &ctx, err);
 	json_decref(ctx.entry);

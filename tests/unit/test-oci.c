@@ -498,6 +498,32 @@ static void test_referrers(void **state)
 	oci_descriptor_release(&rr);
 }
 
+static void test_replace_referrers(void **state)
+{
+	struct store_fixture *f = *state;
+	struct oci_descriptor a, r1, r2, sig;
+	put_image(f, "a:1", "AAA", &a);
+	put_referrer(f, &a, "first", &r1);
+	put_referrer(f, &a, "second", &r2);
+	put_referrer(f, &a, "third", &sig);
+	struct petra_error *err = NULL;
+	assert_int_equal(petra_store_add_referrer(f->store, a.digest, &r1, &err), 0);
+	assert_int_equal(petra_store_add_referrer(f->store, a.digest, &sig, &err), 0);
+	/* Same artifact type: r2 takes r1's place; sig is another referrer
+	 * of that type too, so it goes as well: one of a kind. */
+	assert_int_equal(petra_store_replace_referrers(f->store, a.digest, &r2, &err), 0);
+	struct oci_descriptor *v = NULL;
+	size_t n = 0;
+	assert_int_equal(petra_store_list_referrers(f->store, a.digest, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].digest, r2.digest);
+	oci_descriptors_release(v, n);
+	oci_descriptor_release(&a);
+	oci_descriptor_release(&r1);
+	oci_descriptor_release(&r2);
+	oci_descriptor_release(&sig);
+}
+
 static void test_read_only_layout_without_blobs(void **state)
 {
 	(void)state;
@@ -536,6 +562,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_check_and_prune, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_referrers, store_fixture_setup,
+					    store_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_replace_referrers, store_fixture_setup,
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_read_only_layout_without_blobs),
 	};
