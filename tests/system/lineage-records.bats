@@ -112,7 +112,7 @@ referrer_entries() {
 	jq -r --arg s "$1" '.manifests[] | select(.annotations["org.petra.referrer.subject"] == $s) | .digest' "${2:-$PETRA_ROOT/index.json}"
 }
 
-@test "the record survives export and import through an OCI layout" {
+@test "the record survives export and import through an OCI layout and archive" {
 	dockerfile 'FROM bb:1
 RUN echo x >/x'
 	petra build -q -t exp:1 "$CTX" >/dev/null
@@ -132,6 +132,13 @@ RUN echo x >/x'
 	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra import -q "oci:$layout:v1" --ref back:1 >/dev/null
 	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra inspect --record back:1)" = "$rec" ]
 	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra fsck
+	# The same through an OCI archive.
+	petra export exp:1 "oci-archive:$BATS_TEST_TMPDIR/exp.tar:v1"
+	tar -xOf "$BATS_TEST_TMPDIR/exp.tar" index.json | jq -e --arg r "$ref" '[.manifests[].digest] | index($r) != null'
+	# (no tag: the record is not another image to choose from)
+	PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra import -q "oci-archive:$BATS_TEST_TMPDIR/exp.tar" --ref arc:1 >/dev/null
+	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra inspect --record arc:1)" = "$rec" ]
+	PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra fsck
 }
 
 @test "gc keeps a record while its image is kept and drops it with the image" {
