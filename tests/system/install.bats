@@ -101,6 +101,10 @@ complete_words() {
 	petra import -q "$BATS_TEST_TMPDIR/rootfs" --ref completion-test:1 >/dev/null
 	run complete_words petra --root "$PETRA_ROOT" inspect completion-
 	[ "$output" = "completion-test:1" ]
+	run complete_words petra --root "$PETRA_ROOT" rebuild --derived-from completion-
+	[ "$output" = "completion-test:1" ]
+	run complete_words petra rebuild --emit k
+	[ "$output" = "kubernetes" ]
 }
 
 @test "make install installs under DESTDIR too" {
