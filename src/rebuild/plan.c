@@ -243,6 +243,13 @@ static char *rebase_blocker(struct petra_store *store, const struct rebuild_plan
 	return why;
 }
 
+/* A commit id: 7 to 64 hexadecimal digits, nothing else. */
+static bool commit_id(const char *rev)
+{
+	size_t n = strspn(rev, "0123456789abcdef");
+	return n >= 7 && n <= 64 && rev[n] == '\0';
+}
+
 static void decide(struct petra_store *store, struct rebuild_plan *plan, size_t idx,
 		   enum rebuild_mode mode)
 {
@@ -294,6 +301,14 @@ static void decide(struct petra_store *store, struct rebuild_plan *plan, size_t 
 		it->action = REBUILD_ACTION_NONE;
 		it->why = xasprintf("context gone: %s (and no git source recorded)",
 				    rec->context_dir ? rec->context_dir : "(none recorded)");
+		return;
+	} else if (!commit_id(rec->git_revision)) {
+		/* A "-dirty" revision had changes no commit holds. */
+		it->action = REBUILD_ACTION_NONE;
+		it->why = xasprintf("context gone: %s, and its recorded revision %s is not a "
+				    "commit that can be checked out",
+				    rec->context_dir ? rec->context_dir : "(none recorded)",
+				    rec->git_revision);
 		return;
 	}
 	it->action = REBUILD_ACTION_REBUILD;

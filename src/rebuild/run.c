@@ -257,8 +257,11 @@ static int clone_context(const struct lineage_record *rec, char **dir, struct st
 		return petra_error_set_errno(err, errno, "%s", logfile);
 	unlink(logfile);
 	_cleanup_free_ char *src = path_join(*dir, "src");
-	const char *clone[] = {"git",           "clone", "--quiet", "--no-checkout",
-			       rec->git_remote, src,     NULL};
+	/* The remote and revision come from a record, which may have come
+	 * from a registry: "--" keeps a remote from being read as an option,
+	 * and the plan accepts only a hexadecimal revision. */
+	const char *clone[] = {"git", "clone",         "--quiet", "--no-checkout",
+			       "--",  rec->git_remote, src,       NULL};
 	const char *checkout[] = {
 	    "git", "-C", src, "checkout", "--quiet", "--detach", rec->git_revision, NULL};
 	int r = spawn_wait(clone, log_fd, err);

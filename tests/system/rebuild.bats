@@ -245,6 +245,10 @@ EOF
 	petra build -q -t gitapp:1 ctx-git >/dev/null
 	local revision
 	revision=$(git -C ctx-git rev-parse HEAD)
+	# Built with a change no commit holds: its revision is "-dirty".
+	echo uncommitted >>ctx-git/git-file.txt
+	petra build -q -t dirty:1 ctx-git >/dev/null
+	git -C ctx-git checkout -q git-file.txt
 	# A later commit the rebuild must not take.
 	echo later >ctx-git/git-file.txt
 	git -C ctx-git -c user.name=t -c user.email=t@t commit -qam two
@@ -258,6 +262,8 @@ EOF
 	[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "gitapp:1") | .action')" = rebuild ]
 	[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "gone:1") | .action')" = none ]
 	[[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "gone:1") | .why')" == "context gone: $BATS_TEST_TMPDIR/ctx-gone"* ]]
+	[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "dirty:1") | .action')" = none ]
+	[[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "dirty:1") | .why')" == *"$revision-dirty is not a commit"* ]]
 	mkdir tmp
 	TMPDIR="$BATS_TEST_TMPDIR/tmp" run -1 petra rebuild --banned --policy policy.yaml --format json
 	echo "$output" | sed -n '/^{/,$p' >report.json
