@@ -330,9 +330,10 @@ static unsigned item_level(struct rebuild_plan *plan, size_t idx, unsigned depth
 	return level;
 }
 
-static int compare_items(const void *a, const void *b)
+static int compare_items(const void *a, const void *b, void *ctx)
 {
-	const struct rebuild_item *x = a, *y = b;
+	const struct rebuild_item *items = ctx;
+	const struct rebuild_item *x = &items[*(const size_t *)a], *y = &items[*(const size_t *)b];
 	if (x->level != y->level)
 		return x->level < y->level ? -1 : 1;
 	const char *nx = x->names.n ? x->names.v[0] : x->digest;
@@ -344,15 +345,20 @@ static int compare_items(const void *a, const void *b)
 static void sort_items(struct rebuild_plan *plan)
 {
 	size_t n = plan->n_items;
-	for (size_t i = 0; i < n; i++)
-		plan->items[i].seconds = (double)i; /* the old index, for the renumbering */
-	qsort(plan->items, n, sizeof(*plan->items), compare_items);
+	size_t *order = xcalloc(n + 1, sizeof(*order)); /* new position -> old index */
 	size_t *to_new = xcalloc(n + 1, sizeof(*to_new));
 	for (size_t i = 0; i < n; i++)
-		to_new[(size_t)plan->items[i].seconds] = i;
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), compare_items, plan->items);
+	struct rebuild_item *sorted = xcalloc(n + 1, sizeof(*sorted));
+	for (size_t i = 0; i < n; i++) {
+		sorted[i] = plan->items[order[i]];
+		to_new[order[i]] = i;
+	}
+	free(plan->items);
+	plan->items = sorted;
 	for (size_t i = 0; i < n; i++) {
 		struct rebuild_item *it = &plan->items[i];
-		it->seconds = 0;
 		for (size_t k = 0; k < it->n_deps; k++)
 			it->deps[k] = to_new[it->deps[k]];
 		if (it->base_item >= 0)
@@ -361,6 +367,7 @@ static void sort_items(struct rebuild_plan *plan)
 		if (it->level + 1 > plan->n_levels)
 			plan->n_levels = it->level + 1;
 	}
+	free(order);
 	free(to_new);
 }
 
