@@ -316,6 +316,12 @@ EOF
 	run -2 petra rebuild --banned --emit helm --registry r/x
 	run -2 petra rebuild --banned --derived-from base:1
 	run -2 petra rebuild --rebase-only --no-rebase --banned
+	# petra's own failures: 125.
+	run -125 petra rebuild --derived-from nosuch:1 --policy policy.yaml
+	[[ "$output" == *nosuch* ]]
+	echo 'bases: [' >broken.yaml
+	run -125 petra rebuild --banned --policy broken.yaml
+	[[ "$output" == "petra: "*broken.yaml* ]]
 }
 
 @test "rebuild --from-plan: a Job's index makes its image in an empty store from a registry and pushes it there" {
