@@ -251,7 +251,7 @@ static bool commit_id(const char *rev)
 }
 
 static void decide(struct petra_store *store, struct rebuild_plan *plan, size_t idx,
-		   enum rebuild_mode mode)
+		   enum rebuild_mode mode, bool banned)
 {
 	struct rebuild_item *it = &plan->items[idx];
 	const struct lineage_record *rec = &it->record;
@@ -274,6 +274,14 @@ static void decide(struct petra_store *store, struct rebuild_plan *plan, size_t 
 	_cleanup_free_ char *blocker = mode == REBUILD_MODE_NO_REBASE
 					   ? xstrdup("--no-rebase")
 					   : rebase_blocker(store, plan, it);
+	if (!blocker && it->base_root >= 0 && banned && !plan->roots[it->base_root].replacement) {
+		/* Rebased onto what? The ban says what not to use, only a
+		 * rewrite says what to use instead. */
+		it->action = REBUILD_ACTION_NONE;
+		it->why = xasprintf("its base %s is banned and the policy rewrites it to nothing",
+				    plan->roots[it->base_root].name);
+		return;
+	}
 	if (!blocker) {
 		it->action = REBUILD_ACTION_REBASE;
 		return;
@@ -448,7 +456,7 @@ int rebuild_plan_make(struct petra_store *store, const struct rebuild_options *o
 		return r;
 	}
 	for (size_t i = 0; i < plan->n_items; i++)
-		decide(store, plan, i, o->mode);
+		decide(store, plan, i, o->mode, o->banned);
 	for (size_t i = 0; i < plan->n_items; i++)
 		item_level(plan, i, 0);
 	sort_items(plan);

@@ -184,6 +184,23 @@ annotation() {
 	echo app-c >"$LINEAGE_CTX/app-c/payload.txt"
 }
 
+@test "rebuild --banned without a rewrite: the rebase has no new base (listed), a build stops at the ban (failed)" {
+	cat >ban-only.yaml <<'YAML'
+bases:
+  ban:
+    - image: base:1
+      reason: CVE-2099-0001 in base 1
+YAML
+	run -0 petra rebuild --banned --policy ban-only.yaml --plan --format json
+	[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "app-c:1") | .action')" = none ]
+	[[ "$(echo "$output" | jq -r '.levels[0][] | select(.name == "app-c:1") | .why')" == *"base:1 is banned and the policy rewrites it to nothing"* ]]
+	run -1 petra rebuild --banned --policy ban-only.yaml --format json
+	echo "$output" | sed -n '/^{/,$p' >report.json
+	[[ "$(jq -r '.failed[] | select(.name == "runtime:1") | .error' report.json)" == *banned* ]]
+	[ "$(jq -c '[.rebuilt[], .rebased[], .unchanged[]] | length' report.json)" = 0 ]
+	[ -z "$(digest_of runtime:1-old)" ]
+}
+
 @test "rebuild: a failed build reports its step and output, what is made from it is skipped, the old names stay" {
 	mkdir -p ctx-fragile ctx-above
 	cat >ctx-fragile/Dockerfile <<'EOF'
