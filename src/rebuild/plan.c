@@ -51,6 +51,10 @@ const char *rebuild_outcome_name(enum rebuild_outcome o)
 
 static void item_release(struct rebuild_item *it)
 {
+	/* One per name: before the names go. */
+	for (size_t i = 0; it->old_before && i < it->names.n; i++)
+		oci_descriptor_release(&it->old_before[i]);
+	free(it->old_before);
 	strvec_clear(&it->names);
 	free(it->why);
 	if (it->has_record)
@@ -59,9 +63,6 @@ static void item_release(struct rebuild_item *it)
 	free(it->context);
 	free(it->error);
 	strbuf_release(&it->output);
-	for (size_t i = 0; it->old_before && i < it->names.n; i++)
-		oci_descriptor_release(&it->old_before[i]);
-	free(it->old_before);
 }
 
 void rebuild_plan_release(struct rebuild_plan *plan)
