@@ -41,7 +41,7 @@ static const char usage[] =
     "  -h, --help              this help\n"
     "\n"
     "In a Job's pod (what --emit kubernetes runs):\n"
-    "      --from-plan FILE    the plan (--plan --format json, or the Jobs' ConfigMap)\n"
+    "      --from-plan FILE    the plan (--plan --format json, or the ConfigMap's)\n"
     "      --level N --index I make the I-th image of level N, from the registry\n"
     "      --push PREFIX       pull this store's names from, and push results to, "
     "PREFIX\n" CLI_REGISTRY_OPTIONS_HELP "\n"
