@@ -43,8 +43,8 @@ static const char usage[] =
     "In a Job's pod (what --emit kubernetes runs):\n"
     "      --from-plan FILE    the plan (--plan --format json, or the ConfigMap's)\n"
     "      --level N --index I make the I-th image of level N, from the registry\n"
-    "      --push PREFIX       pull this store's names from PREFIX, push results "
-    "there\n" CLI_REGISTRY_OPTIONS_HELP "\n"
+    "      --push PREFIX       pull local names from, and push results to, "
+    "PREFIX\n" CLI_REGISTRY_OPTIONS_HELP "\n"
     "Exit status: 0 every image done (rebuilt, rebased or unchanged), 1 an image\n"
     "failed or cannot be rebuilt, 2 bad usage, 125 petra itself failed.\n";
 
