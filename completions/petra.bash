@@ -85,14 +85,27 @@ _petra() {
 		mapfile -t COMPREPLY < <(compgen -W "none host" -- "$cur")
 		return
 		;;
-	--policy | -o | --output | --file | -f | --secret | -v | --volume)
+	--filter)
+		# derived-from= takes an image name: the store's, after the "=".
+		if [[ $cur == derived-from=* ]]; then
+			mapfile -t COMPREPLY < <(compgen -P derived-from= -W \
+				"$("$petra" "${root[@]}" images -q 2>/dev/null)" -- "${cur#derived-from=}")
+		elif [[ $verb == images ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "derived-from=" -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -W "image= base= derived-from= label= name= id=" -- "$cur")
+		fi
+		compopt -o nospace 2>/dev/null
+		return
+		;;
+	--policy | -o | --output | --file | -f | --secret | -v | --volume | --kubernetes)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
 	esac
 	local names=""
 	case $verb in
-	run | inspect | history | tag | rmi | export | unpack | audit | harden | test | bundle | verify)
+	run | inspect | history | lineage | tag | rmi | export | unpack | audit | harden | test | bundle | verify)
 		names=$("$petra" "${root[@]}" images -q 2>/dev/null)
 		;;
 	ps | logs | stop | kill | start | restart | rm | exec | diff | top)

@@ -11,22 +11,13 @@ static const char usage[] =
     "Options:\n"
     "  -a, --all             also containers that ended\n"
     "  -f, --filter FILTER   only matching containers (repeatable, all must\n"
-    "                        match): image=REF, base=DIGEST, label=K[=V],\n"
-    "                        name=NAME, id=PREFIX\n"
+    "                        match): image=REF, base=DIGEST, derived-from=REF\n"
+    "                        (the image derives from REF, however indirectly:\n"
+    "                        see petra images --filter), label=K[=V], name=NAME,\n"
+    "                        id=PREFIX\n"
     "      --format FORMAT   text (default) or json\n"
     "  -q, --quiet           print only ids\n"
     "  -h, --help            this help\n";
-
-static bool matches_all(struct petra_store *store, const struct runtime_container *c,
-			const struct strvec *filters, struct petra_error **err, int *r)
-{
-	for (size_t i = 0; i < filters->n; i++) {
-		bool m;
-		if ((*r = runtime_filter_match(store, c, filters->v[i], &m, err)) < 0 || !m)
-			return false;
-	}
-	return true;
-}
 
 static void status_text(const struct runtime_container *c, char *buf, size_t size)
 {
@@ -158,8 +149,14 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	struct runtime_container *list;
 	size_t n;
 	struct petra_error *err = NULL;
-	if (runtime_list(run_dir, &list, &n, &err) < 0)
+	struct runtime_filters *filters = NULL;
+	if (runtime_filters_new(store, (const char *const *)a.filters.v, a.filters.n, &filters,
+				&err) < 0)
 		return cli_fail(err);
+	if (runtime_list(run_dir, &list, &n, &err) < 0) {
+		runtime_filters_free(filters);
+		return cli_fail(err);
+	}
 	json_t *arr = json_array();
 	if (a.format == CLI_FORMAT_TEXT && !a.quiet)
 		printf("%-12s  %-24s  %-24s  %-16s  %-12s  %-24s  %s\n", "CONTAINER ID", "IMAGE",
@@ -168,7 +165,9 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	time_t now = time(NULL);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct runtime_container *ct = &list[i];
-		if ((!a.all && !ct->running) || !matches_all(store, ct, &a.filters, &err, &r))
+		bool match = false;
+		if ((!a.all && !ct->running) ||
+		    (r = runtime_filters_match(filters, ct, &match, &err)) < 0 || !match)
 			continue;
 		_cleanup_free_ char *cmd = command_text(ct);
 		if (a.format == CLI_FORMAT_JSON)
@@ -181,6 +180,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	if (r == 0 && a.format == CLI_FORMAT_JSON)
 		cli_print_json(arr);
 	json_decref(arr);
+	runtime_filters_free(filters);
 	runtime_containers_free(list, n);
 	return r < 0 ? cli_fail(err) : EXIT_OK;
 }

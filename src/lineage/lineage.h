@@ -16,6 +16,7 @@
 
 #include "base/base.h"
 #include "oci/oci.h"
+#include "registry/registry.h"
 
 /* ---- records ----------------------------------------------------------- */
 
@@ -76,5 +77,79 @@ json_t *lineage_record_statement(const struct lineage_record *record, const char
  * Fields petra does not know are ignored (other tools' records). */
 int lineage_record_parse(const char *data, size_t len, struct lineage_record *record,
 			 struct petra_error **err);
+
+/* ---- queries (query.c) ------------------------------------------------- */
+
+/* One image as the queries see it: what its manifest, config, record and
+ * annotations say about where it came from. */
+struct lineage_image {
+	char digest[OCI_DIGEST_SIZE]; /* manifest */
+	struct strvec names;          /* store names, or "HOST/REPO:TAG" in a registry */
+	struct strvec diff_ids;       /* config rootfs.diff_ids */
+	bool has_record;
+	struct lineage_record record;        /* when has_record */
+	char base_digest[OCI_DIGEST_SIZE];   /* org.opencontainers.image.base.digest, or "" */
+	char *base_name;                     /* org.opencontainers.image.base.name, or NULL */
+	char hardened_from[OCI_DIGEST_SIZE]; /* petra harden's label (images older than records) */
+};
+struct lineage_images {
+	struct lineage_image *v;
+	size_t n;
+};
+/* Every image manifest of the store (named or not; referrers left out),
+ * each manifest and config read once. */
+int lineage_images_from_store(struct petra_store *store, struct lineage_images *out,
+			      struct petra_error **err);
+/* Every tag of each repository ("HOST/REPO"): manifests, configs and
+ * referrers (build records) read from the registry, no layer pulled. */
+int lineage_images_from_registry(const char *const *repos, size_t n_repos,
+				 const struct registry_options *options, struct lineage_images *out,
+				 struct petra_error **err);
+void lineage_images_release(struct lineage_images *images);
+
+/* Whether `image`'s layer chain starts with all of `base`'s and is longer
+ * (same diff_ids in the same order): the derivation rule for images no
+ * record describes. */
+bool lineage_layers_extend(const char *const *base, size_t n_base, const char *const *image,
+			   size_t n_image);
+
+struct lineage_derivation {
+	char digest[OCI_DIGEST_SIZE]; /* the derived image's manifest */
+	char **names;                 /* its names (may be none) */
+	size_t n_names;
+	char **path; /* image <- ... <- base, each "NAME@DIGEST (role)" */
+	size_t n_path;
+	bool by_layers; /* found (somewhere on the path) by layer prefix, not by records */
+};
+struct lineage_derivations {
+	struct lineage_derivation *v;
+	size_t n;
+};
+/* Every image of `images` derived (transitively, through records, layer
+ * prefixes and base annotations, in that order of preference for the
+ * path) from the image base_digest. base_diff_ids (NULL when unknown: the
+ * base is gone) give its layers when it is not among `images`. */
+int lineage_derive(const struct lineage_images *images, const char *base_digest,
+		   const struct strvec *base_diff_ids, struct lineage_derivations *out,
+		   struct petra_error **err);
+/* Every store image derived (transitively, through records and layer
+ * prefixes) from `base` (a reference or a manifest digest). */
+int lineage_derived_from(struct petra_store *store, const char *base,
+			 struct lineage_derivations *out, struct petra_error **err);
+/* The same over the tags of registry repositories ("HOST/REPO"); base is a
+ * store reference, a registry reference or a manifest digest. */
+int lineage_derived_from_registry(struct petra_store *store, const char *const *repos,
+				  size_t n_repos, const struct registry_options *options,
+				  const char *base, struct lineage_derivations *out,
+				  struct petra_error **err);
+const struct lineage_derivation *lineage_derivations_find(const struct lineage_derivations *d,
+							  const char *digest);
+void lineage_derivations_release(struct lineage_derivations *d);
+
+/* What `digest` was made from, as a tree: {"name", "digest", "role",
+ * "how": "record"|"annotation"|"layers", "from": [...]} (the root has no
+ * role nor how). Through records, else the base annotations, else the
+ * longest layer prefix among `images`. */
+json_t *lineage_tree(const struct lineage_images *images, const char *digest);
 
 #endif

@@ -78,6 +78,10 @@ enum oci_kind {
 	OCI_KIND_LAYER
 };
 enum oci_kind oci_media_type_kind(const char *media_type);
+/* A foreign (Docker) or non-distributable (OCI) layer: its blob is served
+ * from the descriptor's urls, not the registry, so pulls leave it out,
+ * pushes do not send it, and the store may lack it. */
+bool oci_media_type_is_foreign(const char *media_type);
 
 /* ---- descriptors, manifests, indexes, configs -------------------------- */
 
@@ -261,8 +265,9 @@ int petra_store_remove_ref(struct petra_store *store, const char *name, struct p
  * (build records, SBOMs). Kept by gc while their subject is kept; fsck checks them. */
 int petra_store_add_referrer(struct petra_store *store, const char *subject_digest,
 			     const struct oci_descriptor *referrer, struct petra_error **err);
-/* The referrers of subject_digest (artifact_type NULL: all). Caller frees with
- * oci_descriptors_release. */
+/* The referrers of subject_digest (artifact_type NULL: all), in the order
+ * they were added; subject_digest NULL: of every subject (one read of the
+ * index for a whole query). Caller frees with oci_descriptors_release. */
 int petra_store_list_referrers(struct petra_store *store, const char *subject_digest,
 			       const char *artifact_type, struct oci_descriptor **out, size_t *n,
 			       struct petra_error **err);

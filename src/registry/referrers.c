@@ -406,3 +406,9 @@ int registry_pull_referrers(struct petra_store *store, const char *src, const ch
 		return petra_error_prefix(err, "pull referrers of %s from %s", subject, src);
 	return 0;
 }
+
+int registry_list_referrers(struct registry_client *c, const char *repo, const char *subject,
+			    json_t **index, struct petra_error **err)
+{
+	return list_referrers(c, repo, subject, index, err);
+}

@@ -2,6 +2,8 @@
 /* Working with running containers: exec, filters, diff. */
 #include "internal.h"
 
+#include "lineage/lineage.h"
+
 #include <fcntl.h>
 #include <pty.h>
 #include <string.h>
@@ -114,6 +116,8 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		    .pty_master = master,
 		    .relays = relay.relays,
 		    .n_relays = relay.n,
+		    .timeout_ms = o->timeout_ms,
+		    .timeout_kills_descendants = true,
 		};
 		r = sandbox_wait(pid, &wo, exit_code, err);
 	}
@@ -126,13 +130,14 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 
 int runtime_filter_check(const char *filter, struct petra_error **err)
 {
-	static const char *const keys[] = {"image=", "base=", "label=", "name=", "id="};
+	static const char *const keys[] = {
+	    "image=", "base=", "derived-from=", "label=", "name=", "id="};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!strncmp(filter, keys[i], strlen(keys[i])) && filter[strlen(keys[i])])
 			return 0;
 	return petra_error_set(err, EINVAL,
-			       "filter \"%s\": expected image=REF, base=DIGEST, label=K[=V], "
-			       "name=NAME or id=PREFIX",
+			       "filter \"%s\": expected image=REF, base=DIGEST, derived-from=REF, "
+			       "label=K[=V], name=NAME or id=PREFIX",
 			       filter);
 }
 
@@ -169,15 +174,74 @@ static bool match_base(struct petra_store *store, const struct runtime_container
 	return match;
 }
 
-int runtime_filter_match(struct petra_store *store, const struct runtime_container *c,
-			 const char *filter, bool *match, struct petra_error **err)
+/* What a derived-from filter matches, worked out once. */
+struct derived_from {
+	struct lineage_derivations derived;
+	struct strvec base_diff_ids; /* empty when the base is not in the store */
+};
+
+static int derived_from_prepare(struct petra_store *store, const char *base, struct derived_from *d,
+				struct petra_error **err)
+{
+	*d = (struct derived_from){.base_diff_ids = STRVEC_INIT};
+	if (lineage_derived_from(store, base, &d->derived, err) < 0)
+		return -1;
+	struct image img;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	if (image_load(store, base, &img, &ignored) == 0) {
+		for (size_t i = 0; i < img.config.diff_ids.n; i++)
+			strvec_push(&d->base_diff_ids, img.config.diff_ids.v[i]);
+		image_release(&img);
+	}
+	return 0;
+}
+
+static void derived_from_release(struct derived_from *d)
+{
+	lineage_derivations_release(&d->derived);
+	strvec_clear(&d->base_diff_ids);
+}
+
+static bool derived_from_match(const struct derived_from *d, const struct runtime_container *c)
+{
+	if (c->image_digest && lineage_derivations_find(&d->derived, c->image_digest))
+		return true;
+	/* An image gone from the store: the layers the container recorded. */
+	json_t *diff_ids = json_object_get(c->state, "diff_ids");
+	size_t n = json_array_size(diff_ids);
+	if (!n || !d->base_diff_ids.n)
+		return false;
+	const char **layers = xcalloc(n, sizeof(*layers));
+	for (size_t i = 0; i < n; i++)
+		layers[i] = json_string_value(json_array_get(diff_ids, i)) ?: "";
+	bool match = lineage_layers_extend((const char *const *)d->base_diff_ids.v,
+					   d->base_diff_ids.n, layers, n);
+	free(layers);
+	return match;
+}
+
+/* One filter; prepared is the derived-from filter's answer (NULL: work it
+ * out now). */
+static int filter_match(struct petra_store *store, const struct runtime_container *c,
+			const char *filter, const struct derived_from *prepared, bool *match,
+			struct petra_error **err)
 {
 	int r = runtime_filter_check(filter, err);
 	if (r < 0)
 		return r;
 	const char *value = strchr(filter, '=') + 1;
 	*match = false;
-	if (!strncmp(filter, "name=", 5)) {
+	if (!strncmp(filter, "derived-from=", 13)) {
+		if (prepared) {
+			*match = derived_from_match(prepared, c);
+		} else {
+			struct derived_from d;
+			if (derived_from_prepare(store, value, &d, err) < 0)
+				return -1;
+			*match = derived_from_match(&d, c);
+			derived_from_release(&d);
+		}
+	} else if (!strncmp(filter, "name=", 5)) {
 		*match = c->name && !strcmp(c->name, value);
 	} else if (!strncmp(filter, "id=", 3)) {
 		*match = !strncmp(c->id, value, strlen(value));
@@ -202,6 +266,61 @@ int runtime_filter_match(struct petra_store *store, const struct runtime_contain
 		*match = match_base(store, c, value);
 	}
 	return 0;
+}
+
+int runtime_filter_match(struct petra_store *store, const struct runtime_container *c,
+			 const char *filter, bool *match, struct petra_error **err)
+{
+	return filter_match(store, c, filter, NULL, match, err);
+}
+
+struct runtime_filters {
+	struct petra_store *store;
+	struct strvec filters;
+	struct derived_from *prepared; /* one per filter; used by derived-from ones */
+};
+
+int runtime_filters_new(struct petra_store *store, const char *const *filters, size_t n,
+			struct runtime_filters **out, struct petra_error **err)
+{
+	struct runtime_filters *f = xcalloc(1, sizeof(*f));
+	f->store = store;
+	f->prepared = xcalloc(n ? n : 1, sizeof(*f->prepared));
+	for (size_t i = 0; i < n; i++) {
+		f->prepared[i].base_diff_ids = (struct strvec)STRVEC_INIT;
+		strvec_push(&f->filters, filters[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (runtime_filter_check(filters[i], err) < 0 ||
+		    (!strncmp(filters[i], "derived-from=", 13) &&
+		     derived_from_prepare(store, filters[i] + 13, &f->prepared[i], err) < 0)) {
+			runtime_filters_free(f);
+			return -1;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+int runtime_filters_match(struct runtime_filters *f, const struct runtime_container *c, bool *match,
+			  struct petra_error **err)
+{
+	*match = true;
+	for (size_t i = 0; *match && i < f->filters.n; i++)
+		if (filter_match(f->store, c, f->filters.v[i], &f->prepared[i], match, err) < 0)
+			return -1;
+	return 0;
+}
+
+void runtime_filters_free(struct runtime_filters *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->filters.n; i++)
+		derived_from_release(&f->prepared[i]);
+	free(f->prepared);
+	strvec_clear(&f->filters);
+	free(f);
 }
 
 /* ---- diff ---- */

@@ -223,6 +223,10 @@ struct runtime_exec_options {
 	const char *workdir;
 	bool interactive, tty;
 	int stdio[3]; /* -1: the caller's */
+	/* > 0: after this many milliseconds the command and every process it
+	 * started in the container are killed (SIGKILL); runtime_exec then
+	 * fails with -ETIMEDOUT, *exit_code the command's (137). */
+	unsigned timeout_ms;
 };
 /* Run a command in a running container and wait; *exit_code as run: the
  * command's, or on an error 127 (not found), 126 (not executable) or 125. */
@@ -232,11 +236,25 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 /* A filter for exec --all and ps: "image=REF" (the container's image is
  * REF's manifest), "base=DIGEST" (the image's base annotation, or a
  * manifest whose layers start the image's layer chain, or one of its layer
- * digests), "label=K=V" or "label=K" (the image's labels), "name=N",
- * "id=PREFIX". */
+ * digests), "derived-from=REF" (the container's image derives from REF,
+ * however indirectly: lineage_derived_from; or, for an image no longer in
+ * the store, its layers extend REF's), "label=K=V" or "label=K" (the
+ * image's labels), "name=N", "id=PREFIX". runtime_filter_match works out a
+ * derived-from filter on every call: for many containers use
+ * runtime_filters below. */
 int runtime_filter_match(struct petra_store *store, const struct runtime_container *c,
 			 const char *filter, bool *match, struct petra_error **err);
 int runtime_filter_check(const char *filter, struct petra_error **err);
+
+/* Filters for one command (ps, exec --all), all of which must match: what
+ * they need from the store (the images derived from a base) is worked out
+ * once, here, not per container. filters are copied. */
+struct runtime_filters;
+int runtime_filters_new(struct petra_store *store, const char *const *filters, size_t n,
+			struct runtime_filters **out, struct petra_error **err);
+int runtime_filters_match(struct runtime_filters *f, const struct runtime_container *c, bool *match,
+			  struct petra_error **err);
+void runtime_filters_free(struct runtime_filters *f);
 
 /* What changed in a container's writable places since it started: one
  * call per path, kind 'A' (added), 'C' (changed) or 'D' (deleted). */
