@@ -106,7 +106,7 @@ _petra() {
 		mapfile -t COMPREPLY < <(compgen -W "kubernetes" -- "$cur")
 		return
 		;;
-	--from-plan | --policy | -o | --output | --file | -f | --secret | -v | --volume)
+	--from-plan | --policy | -o | --output | --file | -f | --secret | -v | --volume | --kubernetes)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;

@@ -271,6 +271,16 @@ void fs_sweep_temporaries(int dirfd, const char *prefix, bool remove, uint64_t *
  * following a final symlink; -ENOTSUP on kernels before 5.8. */
 int fs_mount_id_at(int dirfd, const char *name, uint64_t *id);
 
+/* Is the process in the initial user namespace (its uid_map maps every id
+ * to itself)? Only there does root hold what trusted.* extended attributes
+ * and device nodes need; a rootless build is root of a namespace of its
+ * own. */
+bool fs_user_namespace_is_initial(void);
+/* The effective uid as the host knows it: geteuid() through the user
+ * namespace's uid_map (a rootless build's 0 is the user's own uid). What
+ * decides per-user defaults (store, run directory, credentials). */
+uid_t fs_host_euid(void);
+
 /* Copy the rest of in_fd to out_fd (copy_file_range, falling back to
  * read/write); *copied receives the byte count. */
 int fs_copy_fd(int in_fd, int out_fd, uint64_t *copied, struct petra_error **err);

@@ -475,3 +475,29 @@ int fs_open_in_root(int root_fd, const char *path, int flags)
 	long fd = syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;
 }
+
+bool fs_user_namespace_is_initial(void)
+{
+	char buf[128];
+	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : fs_read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return true; /* no /proc: assume the host's */
+	buf[n] = 0;
+	/* One line, "0 0 4294967295": the whole id space, unshifted. */
+	unsigned long inside, outside, count;
+	char *newline = strchr(buf, '\n');
+	return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+	       outside == 0 && count == 4294967295UL && (!newline || !newline[1]);
+}
+
+uid_t fs_host_euid(void)
+{
+	uid_t euid = geteuid();
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
+	unsigned long inside, outside, count;
+	while (f && fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+		if (euid >= inside && euid - inside < count)
+			return (uid_t)(outside + (euid - inside));
+	return euid;
+}

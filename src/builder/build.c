@@ -313,16 +313,38 @@ static void build_release(struct build *b)
 	dockerfile_vars_free(b->build_args);
 }
 
+/* A step failed on an id the kernel would not take (EINVAL from chown or
+ * setuid): with no subordinate range there is only 0. */
+static void rootless_hint(const struct sandbox_rootless *rootless, struct petra_error **err)
+{
+	bool uids = rootless->n_uids == 1;
+	if (!uids && rootless->n_gids != 1)
+		return;
+	_cleanup_free_ char *message = xstrdup((*err)->message);
+	petra_error_set(err, EINVAL,
+			"%s (this rootless build maps only %s 0, your own %s %u: another needs "
+			"subordinate ids, a range in %s (usermod --add-sub%ss), newuidmap and "
+			"newgidmap (uidmap), and no no_new_privs)",
+			message, uids ? "uid" : "gid", uids ? "uid" : "gid",
+			uids ? (unsigned)rootless->uid : (unsigned)rootless->gid,
+			uids ? "/etc/subuid" : "/etc/subgid", uids ? "uid" : "gid");
+}
+
 int builder_run(struct petra_store *store, const struct builder_options *o,
 		struct builder_result *result, struct petra_error **err)
 {
 	memset(result, 0, sizeof(*result));
 	struct build b = {0};
 	builder_session_init(&b.session, store, o);
-	int r = 0;
+	/* A user without privileges builds as root of a user namespace of its
+	 * own (its subordinate ids above), as buildah does: what the build
+	 * writes carries the ids inside, as a root build's would. */
+	struct sandbox_rootless rootless;
+	int r = sandbox_enter_rootless(&rootless, err);
 	/* Every mount of this build stays in a namespace of its own and goes
 	 * with the process, whatever happens to it. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (r == 0 &&
+	    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
 		r = petra_error_set_errno(err, errno, "a private mount namespace for the build");
 	if (r == 0)
 		r = builder_check_policy(&b.session, err);
@@ -332,6 +354,7 @@ int builder_run(struct petra_store *store, const struct builder_options *o,
 		r = plan(&b, err);
 	if (r == 0)
 		r = builder_session_open(&b.session, err);
+	bool stepping = r == 0;
 	if (r == 0)
 		r = run_stages(&b, err);
 	struct builder_stage *target = r == 0 ? &b.plan.stages[b.plan.target] : NULL;
@@ -345,6 +368,8 @@ int builder_run(struct petra_store *store, const struct builder_options *o,
 		result->cached += b.plan.stages[i].cached;
 	}
 	result->exit_status = b.session.exit_status;
+	if (r < 0 && stepping && rootless.active && (*err)->code == EINVAL)
+		rootless_hint(&rootless, err);
 	if (r == 0)
 		warn_unused_args(&b);
 	build_release(&b);

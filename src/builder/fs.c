@@ -19,8 +19,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#define OPAQUE_XATTR "trusted.overlay.opaque"
-
 static bool dir_is_empty(const char *path)
 {
 	_cleanup_closedir_ DIR *d = opendir(path);
@@ -251,7 +249,7 @@ static void prune_copied_up(struct builder_view *v, int upper_fd, const char *pa
 	_cleanup_close_ int fd =
 	    openat(upper_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char flag;
-	if (fd < 0 || fgetxattr(fd, OPAQUE_XATTR, &flag, 1) >= 0)
+	if (fd < 0 || fgetxattr(fd, rootfs_opaque_xattr(), &flag, 1) >= 0)
 		return;
 	_cleanup_closedir_ DIR *d = fs_opendir_at(fd, ".");
 	struct dirent *de;

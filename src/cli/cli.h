@@ -100,6 +100,56 @@ bool cli_parse_size(const char *s, uint64_t *out);
 /* "none" or "host" for --network: 0, or EXIT_USAGE after saying why. */
 int cli_parse_network(const char *verb, const char *arg, enum sandbox_network *out);
 
+/* ---- one command on many targets at once (fleet.c) ---- */
+
+/* exec --all and exec --kubernetes: each target runs in a worker process
+ * of its own, --jobs at once; its output (stdout and stderr together) is
+ * read back and kept up to a cap, the rest counted; the report groups
+ * targets by identical output (as pdsh's dshbak -c), then gives one line
+ * per target and a summary. */
+enum cli_fleet_status { CLI_FLEET_OK, CLI_FLEET_FAILED, CLI_FLEET_TIMED_OUT };
+/* The status reported for a command killed at its timeout, as timeout(1). */
+enum { CLI_FLEET_TIMEOUT_STATUS = 124 };
+#define CLI_FLEET_OUTPUT_CAP   ((size_t)64 * 1024)
+#define CLI_FLEET_DEFAULT_JOBS 8
+struct cli_fleet_target {
+	char *name;   /* heads its output block, and sorts the report */
+	char *line;   /* begins its result line (NULL: the name) */
+	json_t *info; /* its fields in --format json (NULL: none) */
+	/* Run in the worker process: the command's output to out_fd, killed
+	 * after timeout_ms (0: never) and then -ETIMEDOUT; *exit_code the
+	 * command's status (-1: it did not run). */
+	int (*run)(void *ctx, int out_fd, unsigned timeout_ms, int *exit_code,
+		   struct petra_error **err);
+	void *ctx;
+	/* The result. A target done before cli_fleet_run (refused, say) is
+	 * not run: the caller sets done, status and error. */
+	bool done;
+	enum cli_fleet_status status;
+	int exit_code; /* -1: none */
+	char *error;
+	struct strbuf output; /* at most the cap */
+	uint64_t output_total;
+	uint64_t start_ms, duration_ms;
+	pid_t worker; /* > 0 once it ran */
+	int out_fd, result_fd;
+};
+/* A new, empty target at the end of *v. */
+struct cli_fleet_target *cli_fleet_target_add(struct cli_fleet_target **v, size_t *n,
+					      size_t *alloc);
+void cli_fleet_target_release(struct cli_fleet_target *t);
+/* In report order: by name (then line). Before cli_fleet_run only. */
+void cli_fleet_sort(struct cli_fleet_target *t, size_t n);
+void cli_fleet_targets_free(struct cli_fleet_target *t, size_t n);
+/* Run every target not yet done, `jobs` at once. A target's own failure
+ * is its result; < 0 only when petra itself cannot go on (fork). */
+int cli_fleet_run(struct cli_fleet_target *t, size_t n, unsigned jobs, unsigned timeout_ms,
+		  size_t cap, struct petra_error **err);
+/* Print the report (text: the blocks, a line per target, "N ok, N failed,
+ * N timed out"; nothing for no target; json: a list, one object per
+ * target). EXIT_OK when every target succeeded, else EXIT_FAIL. */
+int cli_fleet_report(const struct cli_fleet_target *t, size_t n, enum cli_format format);
+
 /* ---- build options shared by build and flow (buildopts.c) ---- */
 
 enum {

@@ -14,7 +14,9 @@ static const char usage[] =
     "seccomp, user namespaces (petra run as a non-root user), mount_setattr\n"
     "and idmapped mounts, pidfds; and the stale temporaries that killed petra\n"
     "processes left in the store (count and bytes; the next writing command\n"
-    "removes them).\n"
+    "removes them); and what 'petra prune' would reclaim: blobs no image\n"
+    "references (count, bytes) and extracted layers no image or container\n"
+    "uses (complete data a killed command left unnamed is counted here).\n"
     "\n"
     "Options:\n"
     "      --format text|json  the output format (default text)\n"
@@ -84,6 +86,19 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		json_object_set_new(stale, "count", json_integer((json_int_t)count));
 		json_object_set_new(stale, "bytes", json_integer((json_int_t)bytes));
 		json_object_set_new(j, "stale_temporaries", stale);
+		/* What a killed command (or rmi --no-prune) left complete but
+		 * unnamed: it cannot be told from what a user keeps until the
+		 * next prune, so it is counted here and prune removes it. */
+		struct rootfs_gc_result gc;
+		_cleanup_error_ struct petra_error *gerr = NULL;
+		if (runtime_collect_garbage(store, run_dir, true, &gc, &gerr) == 0) {
+			json_t *unused = json_object();
+			json_object_set_new(unused, "blobs", json_integer((json_int_t)gc.blobs));
+			json_object_set_new(unused, "bytes", json_integer((json_int_t)gc.bytes));
+			json_object_set_new(unused, "extracted_layers",
+					    json_integer((json_int_t)gc.layers));
+			json_object_set_new(j, "reclaimable", unused);
+		}
 	}
 	if (format == CLI_FORMAT_JSON) {
 		cli_print_json(j);

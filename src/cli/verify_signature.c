@@ -11,14 +11,19 @@
 #include <string.h>
 
 static const char usage[] =
-    "Usage: petra verify-signature --key FILE.pub|--gpg-keyring FILE [OPTIONS] IMAGE|dir:PATH\n"
+    "Usage: petra verify-signature --key FILE.pub|--gpg-keyring FILE [OPTIONS]\n"
+    "                              IMAGE|docker://REF|dir:PATH\n"
     "\n"
     "Check IMAGE's cosign signatures offline: a signature is accepted when one of\n"
     "the keys verifies it, its payload is a simple-signing payload, it names the\n"
     "image's manifest digest, and its reference matches the image's under the\n"
     "identity rule. IMAGE is a name in the store (signatures in the manifest\n"
     "<repository>:sha256-<hex>.sig) or dir:PATH, containers/image's layout\n"
-    "(manifest.json and signature-N files; layer blobs are not needed).\n"
+    "(manifest.json and signature-N files; layer blobs are not needed), or\n"
+    "docker://REF, an image in a registry: the manifest REF names and the\n"
+    "repository's sha256-<hex>.sig manifest and blobs are read, never the\n"
+    "image's layers, and the signature-N files of its registries.d lookaside\n"
+    "(GPG simple signing, as skopeo writes them; file://, http://, https://).\n"
     "\n"
     "Options:\n"
     "  -k, --key FILE        a cosign public key (repeatable: any of them may sign)\n"
@@ -33,6 +38,9 @@ static const char usage[] =
     "                        of keys: the requirements of the image's scope (docker\n"
     "                        transport for store images, dir for dir:) must all hold\n"
     "      --format FORMAT   text (default) or json\n"
+    "      --registries.d DIR  lookaside configuration for docker:// (default:\n"
+    "                        /etc/containers/registries.d)\n"
+    "registry options (docker://):\n" CLI_REGISTRY_OPTIONS_HELP
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 a signature verified (the verified payloads are printed),\n"
@@ -151,6 +159,8 @@ struct verify_args {
 	enum trust_match match;
 	enum cli_format format;
 	const char *image;
+	struct registry_options registry;
+	const char *registries_d;
 };
 
 static void verify_args_release(struct verify_args *a)
@@ -163,7 +173,14 @@ static void verify_args_release(struct verify_args *a)
 /* -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
-	enum { OPT_REFERENCE = 256, OPT_MATCH, OPT_FORMAT, OPT_GPG_KEYRING, OPT_SIGNATURE_POLICY };
+	enum {
+		OPT_REFERENCE = 256,
+		OPT_MATCH,
+		OPT_FORMAT,
+		OPT_GPG_KEYRING,
+		OPT_SIGNATURE_POLICY,
+		OPT_REGISTRIES_D
+	};
 	static const struct option options[] = {
 	    {"key", required_argument, NULL, 'k'},
 	    {"gpg-keyring", required_argument, NULL, OPT_GPG_KEYRING},
@@ -171,6 +188,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	    {"reference", required_argument, NULL, OPT_REFERENCE},
 	    {"match", required_argument, NULL, OPT_MATCH},
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"registries.d", required_argument, NULL, OPT_REGISTRIES_D},
+	    CLI_REGISTRY_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -179,10 +198,17 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	cli_getopt_reset();
 	int c;
 	while ((c = getopt_long(argc, argv, "k:h", options, NULL)) != -1) {
+		int r = cli_registry_option(verb, c, optarg, &a->registry);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			continue;
 		if (c == 'k') {
 			strvec_push(&a->key_paths, optarg);
 		} else if (c == OPT_SIGNATURE_POLICY) {
 			a->signature_policy = optarg;
+		} else if (c == OPT_REGISTRIES_D) {
+			a->registries_d = optarg;
 		} else if (c == OPT_GPG_KEYRING) {
 			strvec_push(&a->keyrings, optarg);
 		} else if (c == OPT_REFERENCE) {
@@ -242,12 +268,26 @@ static int print_verdict(const struct verify_args *a, const struct target *t,
 
 /* The image's manifest digest and signatures, from a dir: layout or the
  * store; the exit status when it cannot be read, else EXIT_OK. */
-static int load_target(struct cli *cli, const char *image, struct target *t)
+static int load_target(struct cli *cli, const struct verify_args *a, struct target *t)
 {
+	const char *image = a->image;
 	struct petra_error *err = NULL;
 	int rc;
 	if (!strncmp(image, "dir:", 4)) {
 		rc = load_dir(image + 4, t, &err);
+	} else if (!strncmp(image, "docker://", 9)) {
+		if (!t->intended)
+			t->intended = xstrdup(image + 9);
+		rc = trust_registry_signatures(image + 9, &a->registry, t->digest, &t->sigs, &err);
+		/* GPG signatures from the lookaside, next to cosign's. */
+		struct trust_registries_d *rd = NULL;
+		size_t n_read = 0;
+		if (rc == 0)
+			rc = trust_registries_d_load(a->registries_d, &rd, &err);
+		if (rc == 0)
+			rc = trust_lookaside_read(rd, image + 9, t->digest, &a->registry, &t->sigs,
+						  &n_read, &err);
+		trust_registries_d_free(rd);
 	} else {
 		_cleanup_store_ struct petra_store *store = cli_open_store(cli, 0);
 		rc = store ? load_store(store, image, t, &err) : 1;
@@ -260,7 +300,8 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	struct verify_args a = {.match = TRUST_MATCH_REPO_DIGEST_OR_EXACT,
 				.format = CLI_FORMAT_TEXT,
 				.key_paths = STRVEC_INIT,
-				.keyrings = STRVEC_INIT};
+				.keyrings = STRVEC_INIT,
+				.registry = {.tls_verify = -1, .quiet = true}};
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0) {
 		verify_args_release(&a);
@@ -278,7 +319,7 @@ int cmd_verify_signature(struct cli *cli, int argc, char **argv)
 	    trust_gpg_open((const char *const *)a.keyrings.v, a.keyrings.n, &gpg, &err) < 0)
 		status = cli_fail(err);
 	if (status == EXIT_OK)
-		status = load_target(cli, a.image, &t);
+		status = load_target(cli, &a, &t);
 	if (status == EXIT_OK && a.signature_policy) {
 		status = check_policy(a.signature_policy, a.image, &t, a.format);
 	} else if (status == EXIT_OK) {

@@ -615,6 +615,11 @@ int flow_run(struct petra_store *store, const struct flow_options *o, struct flo
 	     struct petra_error **err)
 {
 	memset(result, 0, sizeof(*result));
+	/* A rootless flow enters its user namespace once, here, while the
+	 * process has one thread (builder_run then finds it root). */
+	struct sandbox_rootless rootless;
+	if (sandbox_enter_rootless(&rootless, err) < 0)
+		return -(*err)->code;
 	struct flow f;
 	int r = flow_load(o->file, &f, err);
 	if (r < 0) {

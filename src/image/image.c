@@ -43,6 +43,12 @@ int image_open_layer(struct petra_store *store, const struct oci_descriptor *lay
 	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, err);
 	if (r < 0)
 		return r;
+	if (oci_media_type_is_foreign(layer->media_type) &&
+	    !petra_store_has_blob(store, layer->digest))
+		return petra_error_set(err, ENOENT,
+				       "layer %s is a foreign (non-distributable) layer and its "
+				       "blob is not in the store",
+				       layer->digest);
 	*fd = petra_store_open_blob(store, layer->digest, err);
 	if (*fd < 0)
 		return *fd;
@@ -248,6 +254,13 @@ int image_unpack(struct petra_store *store, const char *ref, const char *target_
 			continue;
 		}
 		root_fd = openat(parent_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (root_fd < 0 && errno == ENOENT) {
+			/* Another unpack's sweep took it before we could
+			 * hold it (nobody held it yet): make another. */
+			free(tmp);
+			tmp = NULL;
+			continue;
+		}
 		struct stat rst;
 		if (root_fd < 0 || fstat(root_fd, &rst) < 0 || rst.st_uid != geteuid() ||
 		    (rst.st_mode & 0077) != 0) {

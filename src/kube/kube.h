@@ -25,6 +25,8 @@
  *    init and ephemeral containers, the pod's and the container's
  *    securityContext resolved as the kubelet resolves them, exemptions by
  *    annotation; severities and thresholds as lint/'s.
+ *  - kube_pods_parse: which image (by digest) every container of
+ *    `kubectl get pods -A -o json` output runs (exec --kubernetes).
  *
  * The trust gate lives in trust/, above this module: callers pass it in
  * as a function (kube_gate_fn) and every image is put to it before a line
@@ -144,6 +146,38 @@ char *kube_dns_label(const char *s);
 
 /* Each object as a YAML document ("---" before each), appended to out. */
 int kube_yaml_emit(const json_t *object, struct strbuf *out, struct petra_error **err);
+
+/* ---- what runs in a cluster (pods.c) ------------------------------------ */
+
+/* The containers of `kubectl get pods -A -o json` (a List or PodList of
+ * Pods, or one Pod): one per entry of status.initContainerStatuses,
+ * containerStatuses and ephemeralContainerStatuses, in that order, pod by
+ * pod. Read strictly: malformed JSON, or a field read of the wrong type,
+ * is an error naming the field ("items[2].status.containerStatuses[0].
+ * imageID: expected a string"); fields not read are not checked. */
+enum kube_container_kind { KUBE_CONTAINER_REGULAR, KUBE_CONTAINER_INIT, KUBE_CONTAINER_EPHEMERAL };
+struct kube_pod_container {
+	char *namespace;       /* metadata.namespace, else "default" */
+	char *pod, *container; /* metadata.name, the status's name */
+	enum kube_container_kind kind;
+	bool running;                 /* state.running is there */
+	char *image;                  /* as the kubelet reports it, or NULL */
+	char *image_id;               /* imageID as given ("" when none yet) */
+	char digest[OCI_DIGEST_SIZE]; /* the sha256 digest the image ID ends in: the
+				       * manifest's (a repo digest) or, from some
+				       * runtimes for an image pulled by no digest,
+				       * the config's; "" when it has none */
+};
+struct kube_pods {
+	struct kube_pod_container *v;
+	size_t n;
+};
+/* `what` names the input in errors (a file name). */
+int kube_pods_parse(const char *data, size_t len, const char *what, struct kube_pods *out,
+		    struct petra_error **err);
+void kube_pods_release(struct kube_pods *p);
+/* "container", "init", "ephemeral". */
+const char *kube_container_kind_name(enum kube_container_kind kind);
 
 /* ---- the manifest linter (lint.c, lintreport.c) ----------------------- */
 

@@ -750,7 +750,10 @@ static int overlay_opaque(struct applier *ap, const char *dir, struct petra_erro
 	_cleanup_close_ int fd = open_dir(ap, dir, err);
 	if (fd < 0)
 		return fd;
-	const char *key = ap->euid == 0 ? "trusted.overlay.opaque" : "user.overlay.opaque";
+	/* Root of a user namespace of its own cannot set trusted.* (and its
+	 * overlay mounts read user.*, with userxattr). */
+	const char *key = ap->euid == 0 && fs_user_namespace_is_initial() ? "trusted.overlay.opaque"
+									  : "user.overlay.opaque";
 	if (fsetxattr(fd, key, "y", 1, 0) < 0) {
 		_cleanup_free_ char *q = str_quote(*dir ? dir : "/");
 		return petra_error_set_errno(err, errno, "%s: set %s", q, key);

@@ -21,6 +21,12 @@ enum oci_kind oci_media_type_kind(const char *mt)
 	return OCI_KIND_OTHER;
 }
 
+bool oci_media_type_is_foreign(const char *mt)
+{
+	return mt && (!strncmp(mt, "application/vnd.docker.image.rootfs.foreign.", 44) ||
+		      !strncmp(mt, "application/vnd.oci.image.layer.nondistributable.", 49));
+}
+
 /* ---- descriptors ---- */
 
 int oci_descriptor_from_json(const json_t *json, struct oci_descriptor *desc,

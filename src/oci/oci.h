@@ -78,6 +78,10 @@ enum oci_kind {
 	OCI_KIND_LAYER
 };
 enum oci_kind oci_media_type_kind(const char *media_type);
+/* A foreign (Docker) or non-distributable (OCI) layer: its blob is served
+ * from the descriptor's urls, not the registry, so pulls leave it out,
+ * pushes do not send it, and the store may lack it. */
+bool oci_media_type_is_foreign(const char *media_type);
 
 /* ---- descriptors, manifests, indexes, configs -------------------------- */
 

@@ -40,7 +40,8 @@ char *petra_store_default_root(void)
 	const char *env = getenv("PETRA_ROOT");
 	if (env && *env)
 		return xstrdup(env);
-	if (geteuid() == 0)
+	/* The host's uid: a rootless build is root only of its namespace. */
+	if (fs_host_euid() == 0)
 		return xstrdup("/var/lib/petra");
 	const char *xdg = getenv("XDG_DATA_HOME");
 	if (xdg && *xdg)
@@ -861,6 +862,9 @@ static void check_present(struct walker *w, const struct oci_descriptor *d, cons
 	struct stat st;
 	if (w->store->blobs_fd < 0 ||
 	    fstatat(w->store->blobs_fd, oci_digest_hex(d->digest), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		/* A foreign layer is a reference to its urls: absent is normal. */
+		if (oci_media_type_is_foreign(d->media_type))
+			return;
 		walker_report(w, d->digest, "missing (referenced by %s)", parent);
 		return;
 	}
@@ -940,9 +944,15 @@ int petra_store_check_blob(struct petra_store *s, const struct oci_descriptor *d
 {
 	struct stat st;
 	if (s->blobs_fd < 0 ||
-	    fstatat(s->blobs_fd, oci_digest_hex(desc->digest), &st, AT_SYMLINK_NOFOLLOW) < 0)
+	    fstatat(s->blobs_fd, oci_digest_hex(desc->digest), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (oci_media_type_is_foreign(desc->media_type))
+			return petra_error_set(err, ENOENT,
+					       "layer %s is a foreign (non-distributable) layer "
+					       "and its blob is not in the store",
+					       desc->digest);
 		return petra_error_set(err, ENOENT, "blob %s is missing from %s", desc->digest,
 				       s->root);
+	}
 	if (st.st_size != desc->size)
 		return petra_error_set(err, EIO,
 				       "blob %s is %lld bytes on disk, %lld in its descriptor "
@@ -1160,7 +1170,8 @@ static int drop_orphan_referrers_fn(json_t *manifests, void *ctx, struct petra_e
 int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint64_t *bytes,
 		      struct petra_error **err)
 {
-	if (!(s->flags & PETRA_STORE_EXCLUSIVE))
+	/* A dry run only counts: a read-only open may ask (petra info). */
+	if (!dry_run && !(s->flags & PETRA_STORE_EXCLUSIVE))
 		return petra_error_set(err, EBADF, "prune %s: store not opened exclusively",
 				       s->root);
 	struct strset reachable = STRSET_INIT;
@@ -1217,7 +1228,11 @@ int petra_store_prune(struct petra_store *s, bool dry_run, uint64_t *blobs, uint
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (is_temp_name(de->d_name)) {
-			strvec_push(&victims, de->d_name);
+			/* A dry run on a store not held exclusively may run
+			 * beside live writers: their temporaries are not
+			 * garbage (info counts the dead ones as stale). */
+			if (s->flags & PETRA_STORE_EXCLUSIVE)
+				strvec_push(&victims, de->d_name);
 		} else if (is_blob_name(de->d_name)) {
 			char digest[OCI_DIGEST_SIZE];
 			/* is_blob_name: exactly 64 hex digits; the precision says so to

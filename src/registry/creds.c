@@ -47,7 +47,7 @@ char *registry_auth_file_path(const struct registry_options *o)
 	const char *runtime = getenv("XDG_RUNTIME_DIR");
 	if (runtime && *runtime)
 		return xasprintf("%s/containers/auth.json", runtime);
-	return xasprintf("/run/containers/%u/auth.json", (unsigned)getuid());
+	return xasprintf("/run/containers/%u/auth.json", (unsigned)fs_host_euid());
 }
 
 /* "https://index.docker.io/v1/" and "docker.io" name the same registry. */
@@ -72,15 +72,15 @@ static char *normalise_key(const char *key)
 
 /* The best entry of one file for host/repo: the longest key that is the
  * host or a path prefix of host/repo. */
-static int lookup_file(const char *path, const char *host, const char *repo, char **user,
-		       char **password, struct petra_error **err)
+static int lookup_file(const char *path, bool unreadable_is_absent, const char *host,
+		       const char *repo, char **user, char **password, struct petra_error **err)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len;
 	struct petra_error *e = NULL;
 	if (fs_read_file_at(AT_FDCWD, path, 1 << 20, &data, &len, &e) < 0) {
 		int code = e->code;
-		if (code == ENOENT || code == ENOTDIR) {
+		if (code == ENOENT || code == ENOTDIR || (code == EACCES && unreadable_is_absent)) {
 			petra_error_free(e);
 			return 0;
 		}
@@ -145,7 +145,8 @@ int registry_credentials(const struct registry_options *o, const char *host, con
 	}
 	struct strvec files = STRVEC_INIT;
 	strvec_push_nodup(&files, registry_auth_file_path(o));
-	if (!(o && o->auth_file) && !getenv("REGISTRY_AUTH_FILE")) {
+	bool defaults = !(o && o->auth_file) && !getenv("REGISTRY_AUTH_FILE");
+	if (defaults) {
 		const char *home = getenv("HOME");
 		const char *xdg = getenv("XDG_CONFIG_HOME");
 		if (xdg && *xdg)
@@ -159,8 +160,12 @@ int registry_credentials(const struct registry_options *o, const char *host, con
 			strvec_pushf(&files, "%s/.docker/config.json", home);
 	}
 	int ret = 0;
+	/* Without XDG_RUNTIME_DIR a user's default is /run/containers/UID,
+	 * whose parent root may keep to itself (0700, podman's): nothing
+	 * there for this user, as when it is missing. A file the user named
+	 * must be readable. */
 	for (size_t i = 0; i < files.n && ret == 0; i++)
-		ret = lookup_file(files.v[i], host, repo, user, password, err);
+		ret = lookup_file(files.v[i], defaults && i == 0, host, repo, user, password, err);
 	strvec_clear(&files);
 	return ret < 0 ? ret : 0;
 }

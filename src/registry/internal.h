@@ -119,6 +119,11 @@ struct http_source {
 	int64_t start, end, pos;
 	struct oci_hasher *hasher;
 	int64_t *hashed_upto;
+	/* Told of bytes as curl takes them, each byte once (a rewound retry
+	 * does not count again): progress. May be NULL. */
+	void (*on_sent)(void *ctx, uint64_t bytes);
+	void *on_sent_ctx;
+	int64_t sent_upto; /* 0: from start */
 };
 
 /* Body bytes of a successful (2xx) response go to sink when set;
@@ -193,23 +198,48 @@ int registry_push_blob(struct registry_client *c, const char *host, const char *
 		       struct petra_store *store, const struct registry_options *o,
 		       const struct oci_descriptor *desc, struct petra_error **err);
 
+/* ---- chunked uploads in progress (uploads.c) ---- */
+/* The registry's upload session of host/repo/digest a push left behind:
+ * 1 with its Location and the bytes the registry acknowledged, 0 when
+ * there is none. */
+int registry_upload_session_load(struct petra_store *store, const char *host, const char *repo,
+				 const char *digest, char **location, int64_t *acked);
+/* Record (atomically) that the session at location holds acked bytes. */
+void registry_upload_session_save(struct petra_store *store, const char *host, const char *repo,
+				  const char *digest, const char *location, int64_t acked);
+void registry_upload_session_remove(struct petra_store *store, const char *host, const char *repo,
+				    const char *digest);
+/* Forget sessions older than max_age seconds (registries purge theirs). */
+void registry_upload_sessions_sweep(struct petra_store *store, time_t max_age);
+
 /* ---- progress (progress.c) ---- */
+struct registry_blob_line;
 struct registry_progress {
 	pthread_mutex_t lock;
-	struct progress bar;
 	bool quiet;
 	bool tty;
 	char *title;
+	uint64_t total;
+	struct timespec started, last_draw;
+	struct registry_blob_line *lines; /* in the order blobs started */
+	size_t n_lines, first_live, drawn;
 	unsigned blobs_moved, blobs_skipped;
 	uint64_t bytes_moved;
 };
 void registry_progress_begin(struct registry_progress *p, const char *title, uint64_t total,
 			     bool quiet);
-void registry_progress_add(struct registry_progress *p, uint64_t bytes);
-/* "VERB blob 0123456789ab (12.3MB)" when stderr is not a terminal. */
+/* A blob starts moving ("pushing", "fetching", "resuming"): size bytes,
+ * already of them there (a resumed transfer). Every function takes a NULL
+ * p (no progress). */
+void registry_progress_start(struct registry_progress *p, const char *verb, const char *digest,
+			     int64_t size, int64_t already);
+/* bytes of digest crossed the wire. */
+void registry_progress_add(struct registry_progress *p, const char *digest, uint64_t bytes);
+/* A blob is done: "pushed", "fetched" (moved), "exists", "mounted",
+ * "have" (not). */
 void registry_progress_line(struct registry_progress *p, const char *verb, const char *digest,
 			    int64_t size);
-/* Ends the line; when ok, a summary (blobs and bytes moved, time, rate). */
+/* The last drawing; when ok, a summary (blobs and bytes moved, time, rate). */
 void registry_progress_end(struct registry_progress *p, bool ok);
 
 /* ---- where blobs are known to be (locations.c) ---- */

@@ -182,6 +182,8 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 			petra_store_blob_abort(d->writer);
 			d->writer = NULL;
 			d->got = 0;
+			registry_progress_start(d->progress, "fetching", d->desc->digest,
+						d->desc->size, 0);
 			if (petra_store_blob_begin(d->store, &d->writer, &d->error) < 0)
 				return false;
 		}
@@ -196,7 +198,7 @@ static bool blob_sink(void *ctx, long status, const char *data, size_t len)
 		return false;
 	d->got += (int64_t)len;
 	if (d->progress)
-		registry_progress_add(d->progress, len);
+		registry_progress_add(d->progress, d->desc->digest, len);
 	return true;
 }
 
@@ -218,11 +220,10 @@ static int download(struct registry_client *c, const char *repo, struct petra_st
 		return petra_error_set(err, EIO, "blob %s: a partial download larger than the blob",
 				       desc->digest);
 	}
-	if (d.got > 0) {
+	if (d.got > 0)
 		log_debug("blob %s: resuming at byte %" PRId64, desc->digest, d.got);
-		if (progress)
-			registry_progress_add(progress, (uint64_t)d.got);
-	}
+	registry_progress_start(progress, d.got > 0 ? "resuming" : "fetching", desc->digest,
+				desc->size, d.got);
 	_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/%s", repo, desc->digest);
 	_cleanup_free_ char *scope = registry_scope(repo, false);
 	for (unsigned attempt = 0; d.got < desc->size || desc->size == 0; attempt++) {
@@ -289,10 +290,7 @@ int registry_fetch_blob(struct registry_client *c, const char *repo, struct petr
 			struct petra_error **err)
 {
 	if (petra_store_has_blob(store, desc->digest)) {
-		if (progress) {
-			registry_progress_add(progress, (uint64_t)desc->size);
-			registry_progress_line(progress, "have", desc->digest, desc->size);
-		}
+		registry_progress_line(progress, "have", desc->digest, desc->size);
 		return 0;
 	}
 	bool resumed = false;
@@ -329,16 +327,13 @@ static size_t no_deps(void *ctx, size_t task)
 static int fetch_layer_task(void *ctx, size_t task, struct petra_error **err)
 {
 	struct layer_jobs *j = ctx;
+	if (oci_media_type_is_foreign(j->manifest->layers[task].media_type))
+		return 0;
 	return registry_fetch_blob(j->client, j->repo, j->store, &j->manifest->layers[task],
 				   j->progress, err);
 }
 
 /* ---- pull ---- */
-
-static bool is_foreign(const char *media_type)
-{
-	return strstr(media_type, "foreign") || strstr(media_type, "nondistributable");
-}
 
 /* Pull `reference` of repo: manifest (for the platform), config, layers,
  * then the manifest blob; *out describes the stored manifest. */
@@ -359,15 +354,13 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 		return ret;
 	}
 	uint64_t total = (uint64_t)(manifest.config.size > 0 ? manifest.config.size : 0);
-	for (size_t i = 0; i < manifest.n_layers; i++) {
-		if (is_foreign(manifest.layers[i].media_type)) {
-			ret = petra_error_set(err, ENOTSUP,
-					      "layer %s is a foreign (non-distributable) layer",
-					      manifest.layers[i].digest);
-			goto out;
-		}
-		total += (uint64_t)(manifest.layers[i].size > 0 ? manifest.layers[i].size : 0);
-	}
+	/* Foreign (non-distributable) layers stay references to their urls,
+	 * as containers/image leaves them: not fetched, the manifest kept as
+	 * it is. */
+	for (size_t i = 0; i < manifest.n_layers; i++)
+		if (!oci_media_type_is_foreign(manifest.layers[i].media_type))
+			total +=
+			    (uint64_t)(manifest.layers[i].size > 0 ? manifest.layers[i].size : 0);
 	struct registry_progress tp;
 	registry_progress_begin(&tp, title, total, o && o->quiet);
 	ret = registry_fetch_blob(c, repo, store, &manifest.config, &tp, err);
@@ -387,9 +380,11 @@ static int pull_from(struct registry_client *c, const char *host, const char *re
 		goto out;
 	const char **digests = xcalloc(manifest.n_layers + 1, sizeof(*digests));
 	digests[0] = manifest.config.digest;
+	size_t n_digests = 1;
 	for (size_t i = 0; i < manifest.n_layers; i++)
-		digests[i + 1] = manifest.layers[i].digest;
-	registry_locations_add(store, host, repo, digests, manifest.n_layers + 1);
+		if (!oci_media_type_is_foreign(manifest.layers[i].media_type))
+			digests[n_digests++] = manifest.layers[i].digest;
+	registry_locations_add(store, host, repo, digests, n_digests);
 	free(digests);
 	memset(out, 0, sizeof(*out));
 	out->media_type = xstrdup(m.media_type);

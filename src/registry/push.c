@@ -25,28 +25,39 @@ static char *with_digest(const char *location, const char *digest)
 	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
 }
 
+struct sent_ctx {
+	struct registry_progress *progress;
+	const char *digest;
+};
+
+static void on_sent(void *vctx, uint64_t bytes)
+{
+	struct sent_ctx *ctx = vctx;
+	registry_progress_add(ctx->progress, ctx->digest, bytes);
+}
+
 /* Upload a blob into the session at *location (updated as the server
- * moves it). Bytes are hashed as they leave the store. */
+ * moves it), from offset: the bytes the registry already holds. The
+ * store's blobs were verified when they entered it (and fsck checks them),
+ * and the registry checks the digest before it accepts the blob, so they
+ * are not hashed again on the way out: that was half of push's CPU. After
+ * every chunk the registry acknowledged, the session is recorded in the
+ * store, so a push that dies can continue it. */
 static int upload(struct push_job *j, const struct oci_descriptor *d, char **location,
-		  struct petra_error **err)
+		  int64_t offset, struct petra_error **err)
 {
 	_cleanup_close_ int fd = petra_store_open_blob(j->store, d->digest, err);
 	if (fd < 0)
 		return fd;
 	_cleanup_free_ char *scope = registry_scope(j->repo, true);
-	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 16u << 20;
-	struct oci_hasher hasher;
-	oci_hasher_init(&hasher);
-	int64_t hashed = 0;
+	uint64_t chunk = j->o && j->o->chunk_size ? j->o->chunk_size : 64u << 20;
 	int ret = 0;
+	struct sent_ctx sent = {j->progress, d->digest};
 	const char *octet[] = {"Content-Type: application/octet-stream", NULL, NULL};
-	if ((uint64_t)d->size <= chunk) {
+	if (offset == 0 && (uint64_t)d->size <= chunk) {
 		_cleanup_free_ char *url = with_digest(*location, d->digest);
-		struct http_source src = {.fd = fd,
-					  .start = 0,
-					  .end = d->size,
-					  .hasher = &hasher,
-					  .hashed_upto = &hashed};
+		struct http_source src = {
+		    .fd = fd, .start = 0, .end = d->size, .on_sent = on_sent, .on_sent_ctx = &sent};
 		struct http_request req = {.method = "PUT",
 					   .url = url,
 					   .scope = scope,
@@ -58,14 +69,8 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		if (ret == 0 && r.status != 201)
 			ret = registry_http_error(&r, err);
 		registry_http_response_release(&r);
-		registry_progress_add(j->progress, (uint64_t)d->size);
-		char actual[OCI_DIGEST_SIZE];
-		oci_hasher_final(&hasher, actual);
-		if (ret == 0 && strcmp(actual, d->digest))
-			ret = petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
 		return ret;
 	}
-	int64_t offset = 0;
 	while (offset < d->size) {
 		int64_t end = offset + (int64_t)chunk;
 		if (end > d->size)
@@ -76,8 +81,8 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 		struct http_source src = {.fd = fd,
 					  .start = offset,
 					  .end = end,
-					  .hasher = &hasher,
-					  .hashed_upto = &hashed};
+					  .on_sent = on_sent,
+					  .on_sent_ctx = &sent};
 		struct http_request req = {.method = "PATCH",
 					   .url = *location,
 					   .scope = scope,
@@ -102,17 +107,11 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 			*location = steal_pointer(&r.location);
 		}
 		registry_http_response_release(&r);
-		if (ret < 0) {
-			oci_hasher_release(&hasher);
+		if (ret < 0)
 			return ret;
-		}
-		registry_progress_add(j->progress, (uint64_t)(end - offset));
+		registry_upload_session_save(j->store, j->host, j->repo, d->digest, *location, end);
 		offset = end;
 	}
-	char actual[OCI_DIGEST_SIZE];
-	oci_hasher_final(&hasher, actual);
-	if (strcmp(actual, d->digest))
-		return petra_error_set(err, EIO, "the store's blob hashes to %s", actual);
 	_cleanup_free_ char *url = with_digest(*location, d->digest);
 	struct http_request req = {.method = "PUT", .url = url, .scope = scope, .no_retry = true};
 	struct http_source empty = {.mem = "", .start = 0, .end = 0};
@@ -121,8 +120,66 @@ static int upload(struct push_job *j, const struct oci_descriptor *d, char **loc
 	ret = registry_request(j->client, &req, &r, err);
 	if (ret == 0 && r.status != 201)
 		ret = registry_http_error(&r, err);
+	/* Done, or refused at the end (the registry drops such a session). */
+	if (ret == 0 || r.status)
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
 	registry_http_response_release(&r);
 	return ret;
+}
+
+/* The session a push that died left for this blob, if the registry still
+ * has it: its Location and the offset the registry reports (GET, Range
+ * "0-LAST"). true when the upload can continue there; false when a new
+ * upload is needed (no session, no answer, unknown to the registry, or an
+ * offset that does not fit what it acknowledged). */
+static bool resume_session(struct push_job *j, const struct oci_descriptor *d, char **location,
+			   int64_t *offset)
+{
+	_cleanup_free_ char *loc = NULL;
+	int64_t acked = 0;
+	if (!registry_upload_session_load(j->store, j->host, j->repo, d->digest, &loc, &acked))
+		return false;
+	_cleanup_free_ char *scope = registry_scope(j->repo, true);
+	struct http_request req = {.method = "GET", .url = loc, .scope = scope};
+	struct http_response r = {.content_length = -1};
+	struct petra_error *e = NULL;
+	if (registry_request(j->client, &req, &r, &e) < 0) {
+		/* The session's Location does not answer (it may name a host that
+		 * is gone): a new upload, not a push that fails until the
+		 * session ages out. */
+		log_debug("upload of %s: %s: a new upload", d->digest, e->message);
+		petra_error_free(e);
+		registry_http_response_release(&r);
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
+		return false;
+	}
+	int64_t first = -1, last = -1, held = -1;
+	if ((r.status == 204 || r.status == 200) && r.range &&
+	    sscanf(r.range, "%" SCNd64 "-%" SCNd64, &first, &last) == 2 && first == 0 && last >= 0)
+		/* "0-0" is what distribution says of an empty session too. */
+		held = last == 0 && acked == 0 ? 0 : last + 1;
+	if (held < acked || held > d->size) {
+		if (r.status == 204 || r.status == 200) {
+			/* The registry has the session but not what it acknowledged:
+			 * cancel it rather than trust it. */
+			struct http_request del = {
+			    .method = "DELETE", .url = loc, .scope = scope, .no_retry = true};
+			struct http_response dr = {.content_length = -1};
+			if (registry_request(j->client, &del, &dr, &e) < 0)
+				petra_error_free(e);
+			registry_http_response_release(&dr);
+		}
+		log_debug("upload of %s: the registry's session answered %ld, range %s (%" PRId64
+			  " bytes acknowledged): a new upload",
+			  d->digest, r.status, r.range ? r.range : "none", acked);
+		registry_http_response_release(&r);
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
+		return false;
+	}
+	*location = r.location ? steal_pointer(&r.location) : steal_pointer(&loc);
+	*offset = held;
+	registry_http_response_release(&r);
+	return true;
 }
 
 static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct petra_error **err)
@@ -137,11 +194,28 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 	long status = r.status;
 	registry_http_response_release(&r);
 	if (status == 200) {
-		registry_progress_add(j->progress, (uint64_t)d->size);
+		/* Finished by someone else meanwhile: no session to continue. */
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
 		registry_progress_line(j->progress, "exists", d->digest, d->size);
 		return 0;
 	}
 	_cleanup_free_ char *location = NULL;
+	int64_t offset = 0;
+	if (resume_session(j, d, &location, &offset)) {
+		registry_progress_start(j->progress, "resuming", d->digest, d->size, offset);
+		struct petra_error *e = NULL;
+		ret = upload(j, d, &location, offset, &e);
+		if (ret == 0) {
+			registry_progress_line(j->progress, "pushed", d->digest, d->size);
+			return 0;
+		}
+		/* The registry refused to continue after all: start over. */
+		log_debug("%s", e->message);
+		petra_error_free(e);
+		registry_upload_session_remove(j->store, j->host, j->repo, d->digest);
+		free(location);
+		location = NULL;
+	}
 	_cleanup_strvec_ struct strvec from = STRVEC_INIT;
 	registry_locations_find(j->store, j->host, j->repo, d->digest, &from);
 	for (size_t i = 0; i < from.n && !location; i++) {
@@ -158,7 +232,6 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 			return ret;
 		if (mr.status == 201) {
 			registry_http_response_release(&mr);
-			registry_progress_add(j->progress, (uint64_t)d->size);
 			registry_progress_line(j->progress, "mounted", d->digest, d->size);
 			return 0;
 		}
@@ -184,7 +257,8 @@ static int push_blob(struct push_job *j, const struct oci_descriptor *d, struct 
 		if (ret < 0)
 			return ret;
 	}
-	ret = upload(j, d, &location, err);
+	registry_progress_start(j->progress, "pushing", d->digest, d->size, 0);
+	ret = upload(j, d, &location, 0, err);
 	if (ret == 0)
 		registry_progress_line(j->progress, "pushed", d->digest, d->size);
 	return ret;
@@ -262,14 +336,27 @@ int registry_push(struct petra_store *store, const char *image, const char *dest
 	registry_http_response_release(&hr);
 	if (ret < 0)
 		goto out;
-	size_t n_blobs = img.manifest.n_layers + 1;
-	blobs = xcalloc(n_blobs, sizeof(*blobs));
+	size_t n_blobs = 1;
+	blobs = xcalloc(img.manifest.n_layers + 1, sizeof(*blobs));
 	blobs[0] = &img.manifest.config;
 	uint64_t total = (uint64_t)img.manifest.config.size;
 	for (size_t i = 0; i < img.manifest.n_layers; i++) {
-		blobs[i + 1] = &img.manifest.layers[i];
+		/* A foreign layer is not sent: the manifest's urls serve it (as
+		 * containers/image does). */
+		if (oci_media_type_is_foreign(img.manifest.layers[i].media_type))
+			continue;
+		/* A layer listed twice goes once (one upload session per blob). */
+		bool dup = false;
+		for (size_t k = 0; k < n_blobs && !dup; k++)
+			dup = !strcmp(blobs[k]->digest, img.manifest.layers[i].digest);
+		if (dup)
+			continue;
+		blobs[n_blobs++] = &img.manifest.layers[i];
 		total += (uint64_t)img.manifest.layers[i].size;
 	}
+	/* Registries purge abandoned uploads after a week (distribution's
+	 * default); so does the store. */
+	registry_upload_sessions_sweep(store, 7 * 24 * 3600);
 	if (!same) {
 		struct registry_progress progress;
 		registry_progress_begin(&progress, text, total, o && o->quiet);

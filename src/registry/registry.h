@@ -30,7 +30,7 @@ struct registry_options {
 	int tls_verify;        /* -1: registries.conf decides (default on), 0 off, 1 on */
 	const char *platform;  /* "os/arch[/variant]"; NULL: linux/<host> */
 	unsigned jobs;         /* blobs at once; 0: 4 */
-	uint64_t chunk_size;   /* push: blobs above this go in PATCH chunks of it; 0: 16 MiB */
+	uint64_t chunk_size;   /* push: blobs above this go in PATCH chunks of it; 0: 64 MiB */
 	bool quiet;            /* no progress lines */
 };
 
@@ -114,6 +114,47 @@ int registry_logout(const char *registry, bool all, const struct registry_option
 /* The auth file login writes: options->auth_file, $REGISTRY_AUTH_FILE,
  * $XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json. */
 char *registry_auth_file_path(const struct registry_options *options);
+
+/* ---- small documents of one repository (repository.c) ------------------- */
+
+/* The repository of a registry reference (its tag or digest aside) at its
+ * primary location, for documents read and written whole in memory:
+ * cosign's sha256-<hex>.sig and .att manifests and their blobs. */
+struct registry_repository;
+int registry_repository_open(const char *ref, const struct registry_options *options,
+			     struct registry_repository **repo, struct petra_error **err);
+void registry_repository_free(struct registry_repository *repo);
+static inline void registry_repository_freep(struct registry_repository **r)
+{
+	if (*r)
+		registry_repository_free(*r);
+}
+#define _cleanup_registry_repository_ _cleanup_(registry_repository_freep)
+/* "host/repo" where it is served, for messages. */
+const char *registry_repository_where(const struct registry_repository *repo);
+/* The manifest a tag or digest names, exactly as served (checked against
+ * the digest asked for and Docker-Content-Digest), no index resolved.
+ * ENOENT when the registry has none. media_type and digest may be NULL. */
+int registry_repository_get_manifest(struct registry_repository *repo, const char *reference,
+				     char **data, size_t *len, char **media_type,
+				     char digest[OCI_DIGEST_SIZE], struct petra_error **err);
+int registry_repository_put_manifest(struct registry_repository *repo, const char *reference,
+				     const char *media_type, const void *data, size_t len,
+				     struct petra_error **err);
+/* A blob of at most max bytes, verified against its digest. */
+int registry_repository_get_blob(struct registry_repository *repo, const char *digest, size_t max,
+				 char **data, size_t *len, struct petra_error **err);
+/* Upload bytes as a blob (nothing sent when the registry has it);
+ * *digest receives its digest. */
+int registry_repository_put_blob(struct registry_repository *repo, const void *data, size_t len,
+				 char digest[OCI_DIGEST_SIZE], struct petra_error **err);
+
+/* A small document from a plain web server (http:// or https://; no
+ * registry API, no credentials), at most max bytes: the signature-N files
+ * of a registries.d lookaside. ENOENT on 404; options->tls_verify 0 skips
+ * certificate checks. (fetchurl.c) */
+int registry_fetch_url(const char *url, size_t max, const struct registry_options *options,
+		       char **data, size_t *len, struct petra_error **err);
 
 /* ---- parsers (exported for tests and fuzzing) --------------------------- */
 

@@ -9,6 +9,18 @@
 #include <time.h>
 
 #define LAYERS_DIR "rootfs/layers"
+/* Layers extracted without their owners (by a user other than root, out
+ * of a rootless build's namespace: rootless run, which maps one id) live
+ * apart, so that a build, root of its namespace, never bases a layer on
+ * files whose owners were lost. */
+#define UNOWNED_LAYERS_DIR "rootfs/layers-unowned"
+static const char *const all_layers_dirs[] = {LAYERS_DIR, UNOWNED_LAYERS_DIR};
+
+/* Where this process extracts: layer_apply keeps owners only as root. */
+static const char *layers_dir(void)
+{
+	return geteuid() == 0 ? LAYERS_DIR : UNOWNED_LAYERS_DIR;
+}
 /* Names in LAYERS_DIR that are no layer: extractions under way (renamed to
  * the layer's name when complete) and layers being removed. */
 #define TMP_PREFIX      ".tmp-"
@@ -16,7 +28,8 @@
 
 char *rootfs_layer_dir(struct petra_store *store, const char *diff_id)
 {
-	return xasprintf("%s/%s/%s", petra_store_root(store), LAYERS_DIR, oci_digest_hex(diff_id));
+	return xasprintf("%s/%s/%s", petra_store_root(store), layers_dir(),
+			 oci_digest_hex(diff_id));
 }
 
 static int open_layers_dir(struct petra_store *store, struct petra_error **err)
@@ -25,13 +38,14 @@ static int open_layers_dir(struct petra_store *store, struct petra_error **err)
 	if (mkdirat(root, "rootfs", 0700) < 0 && errno != EEXIST)
 		return petra_error_set_errno(err, errno, "create %s/rootfs",
 					     petra_store_root(store));
-	if (mkdirat(root, LAYERS_DIR, 0700) < 0 && errno != EEXIST)
+	const char *dir = layers_dir();
+	if (mkdirat(root, dir, 0700) < 0 && errno != EEXIST)
 		return petra_error_set_errno(err, errno, "create %s/%s", petra_store_root(store),
-					     LAYERS_DIR);
-	int fd = openat(root, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+					     dir);
+	int fd = openat(root, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return petra_error_set_errno(err, errno, "open %s/%s", petra_store_root(store),
-					     LAYERS_DIR);
+					     dir);
 	/* What killed extractions and removals left (see remove_layer). */
 	fs_sweep_temporaries(fd, TMP_PREFIX, true, NULL, NULL);
 	fs_sweep_temporaries(fd, DELETING_PREFIX, true, NULL, NULL);
@@ -279,21 +293,20 @@ int rootfs_prepare(struct petra_store *store, const struct image *img, struct st
 	return 0;
 }
 
-int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
-		 uint64_t *removed, struct petra_error **err)
+static int prune_dir(struct petra_store *store, const char *dir, const struct strset *keep,
+		     bool dry_run, uint64_t *removed, struct petra_error **err)
 {
-	*removed = 0;
 	int root = petra_store_root_fd(store);
 	_cleanup_close_ int layers_fd =
-	    openat(root, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	    openat(root, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (layers_fd < 0)
 		return errno == ENOENT ? 0
 				       : petra_error_set_errno(err, errno, "open %s/%s",
-							       petra_store_root(store), LAYERS_DIR);
+							       petra_store_root(store), dir);
 	DIR *d = fs_opendir_at(layers_fd, ".");
 	if (!d)
 		return petra_error_set_errno(err, errno, "read %s/%s", petra_store_root(store),
-					     LAYERS_DIR);
+					     dir);
 	struct strvec victims = STRVEC_INIT;
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -325,12 +338,25 @@ int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_
 	return r;
 }
 
+int rootfs_prune(struct petra_store *store, const struct strset *keep, bool dry_run,
+		 uint64_t *removed, struct petra_error **err)
+{
+	*removed = 0;
+	int r = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(all_layers_dirs) && r == 0; i++)
+		r = prune_dir(store, all_layers_dirs[i], keep, dry_run, removed, err);
+	return r;
+}
+
 void rootfs_stale_temporaries(struct petra_store *store, uint64_t *count, uint64_t *bytes)
 {
-	_cleanup_close_ int layers_fd = openat(petra_store_root_fd(store), LAYERS_DIR,
-					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (layers_fd < 0)
-		return;
-	fs_sweep_temporaries(layers_fd, TMP_PREFIX, false, count, bytes);
-	fs_sweep_temporaries(layers_fd, DELETING_PREFIX, false, count, bytes);
+	for (size_t i = 0; i < ARRAY_SIZE(all_layers_dirs); i++) {
+		_cleanup_close_ int layers_fd =
+		    openat(petra_store_root_fd(store), all_layers_dirs[i],
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (layers_fd < 0)
+			continue;
+		fs_sweep_temporaries(layers_fd, TMP_PREFIX, false, count, bytes);
+		fs_sweep_temporaries(layers_fd, DELETING_PREFIX, false, count, bytes);
+	}
 }

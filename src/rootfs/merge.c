@@ -10,8 +10,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#define OPAQUE_XATTR "trusted.overlay.opaque"
-
 static bool is_whiteout(const struct stat *st)
 {
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
@@ -80,7 +78,7 @@ static int merge_dir(struct merger *m, const struct fs_walk_entry *e, int dst,
 	if (sfd < 0)
 		return petra_error_set_errno(err, errno, "open %s", e->path);
 	char flag;
-	bool opaque = fgetxattr(sfd, OPAQUE_XATTR, &flag, 1) == 1 && flag == 'y';
+	bool opaque = fgetxattr(sfd, rootfs_opaque_xattr(), &flag, 1) == 1 && flag == 'y';
 	/* In an overlay-format result, a directory over a whiteout replaces
 	 * what the layers below had there: opaque. */
 	bool over_whiteout = exists && is_whiteout(&old);
@@ -99,7 +97,7 @@ static int merge_dir(struct merger *m, const struct fs_walk_entry *e, int dst,
 	if (m->flags & ROOTFS_MERGE_OVERLAY) {
 		copy_dir_xattrs(sfd, dfd);
 		if (over_whiteout)
-			fsetxattr(dfd, OPAQUE_XATTR, "y", 1, 0);
+			fsetxattr(dfd, rootfs_opaque_xattr(), "y", 1, 0);
 	}
 	xgrow((void **)&m->dst_fds, &m->alloc_dst_fds, e->depth + 1, sizeof(*m->dst_fds));
 	m->dst_fds[e->depth] = steal_fd(&dfd);

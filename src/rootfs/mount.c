@@ -9,8 +9,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#define OPAQUE_XATTR "trusted.overlay.opaque"
-
 /* The mount(2) data string: lowerdir is listed top first. */
 static int overlay_options(const struct rootfs_mount_options *o, struct strbuf *sb,
 			   struct petra_error **err)
@@ -31,12 +29,25 @@ static int overlay_options(const struct rootfs_mount_options *o, struct strbuf *
 	 * kernel's defaults, the upper directory then holds every change
 	 * whole, so it can become a layer and a lower directory later. */
 	if (o->upper)
-		strbuf_addf(sb, ",upperdir=%s,workdir=%s,redirect_dir=off,index=off,metacopy=off",
-			    o->upper, o->work);
+		strbuf_addf(sb, ",upperdir=%s,workdir=%s,index=off,metacopy=off", o->upper,
+			    o->work);
+	/* In a user namespace of its own (kernel 5.11+), overlayfs keeps its
+	 * marks in user.* attributes, and userxattr already means no
+	 * redirects (redirect_dir=off would ask for trusted.* ones). */
+	if (!fs_user_namespace_is_initial())
+		strbuf_addstr(sb, ",userxattr");
+	else if (o->upper)
+		strbuf_addstr(sb, ",redirect_dir=off");
 	if (sb->len >= 4096)
 		return petra_error_set(err, E2BIG, "too many layers for one overlay mount (%zu)",
 				       o->n_lowers);
 	return 0;
+}
+
+const char *rootfs_opaque_xattr(void)
+{
+	return geteuid() == 0 && fs_user_namespace_is_initial() ? "trusted.overlay.opaque"
+								: "user.overlay.opaque";
 }
 
 static int mount_overlay(const char *target, const struct rootfs_mount_options *o,
@@ -192,7 +203,8 @@ int rootfs_lookup(const char *const *lowers, size_t n_lowers, const char *path, 
 			char v;
 			_cleanup_close_ int dfd =
 			    fs_open_in_root(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-			if (dfd >= 0 && fgetxattr(dfd, OPAQUE_XATTR, &v, 1) == 1 && v == 'y')
+			if (dfd >= 0 && fgetxattr(dfd, rootfs_opaque_xattr(), &v, 1) == 1 &&
+			    v == 'y')
 				return -ENOENT;
 		}
 	}

@@ -4,7 +4,10 @@
  *
  *  - the layer cache: every layer is extracted once, by diff_id, into
  *    <store>/rootfs/layers/<hex>/ as an overlayfs lower directory
- *    (layer_apply with LAYER_APPLY_OVERLAY). Extraction goes to a temporary
+ *    (layer_apply with LAYER_APPLY_OVERLAY); a user other than root (out
+ *    of a rootless build's namespace) extracts without owners, into
+ *    rootfs/layers-unowned/ instead, never mixed with those that keep
+ *    them. Extraction goes to a temporary
  *    sibling that is renamed into place when complete and synced, so a
  *    directory that has its final name is whole; concurrent petra
  *    processes may both extract a layer, one rename wins and the other
@@ -107,6 +110,12 @@ struct rootfs_mount_options {
 	const char *work;  /* with upper */
 	unsigned flags;    /* enum rootfs_mount_flags */
 };
+
+/* The extended attribute that marks an opaque directory in the layer
+ * directories: "trusted.overlay.opaque" for root of the initial user
+ * namespace, else "user.overlay.opaque" (a rootless build or run, whose
+ * overlay mounts use userxattr: trusted.* is out of their reach). */
+const char *rootfs_opaque_xattr(void);
 
 /* Mount the layers on `target` (a directory), nodev; read-only unless an
  * upper directory is given (or ROOTFS_MOUNT_WRITABLE_DIR). With an upper

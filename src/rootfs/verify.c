@@ -242,7 +242,7 @@ static int describe_entry(void *ctx, const struct fs_walk_entry *e, struct petra
 		strbuf_addf(&sb, "d %o", mode);
 		owner(d, &sb, st.st_uid, st.st_gid);
 		char v;
-		const char *key = d->owners ? "trusted.overlay.opaque" : "user.overlay.opaque";
+		const char *key = rootfs_opaque_xattr();
 		bool opaque = fgetxattr(fd, key, &v, 1) == 1 && v == 'y';
 		if (opaque)
 			strbuf_addstr(&sb, " opaque");
@@ -331,6 +331,10 @@ static void verify_blob(struct petra_store *store, const struct oci_descriptor *
 	    .expected_diff_id = diff_id,
 	    .max_ratio = -1, /* verification writes nothing */
 	};
+	/* A foreign layer nobody fetched is a reference, not a loss. */
+	if (oci_media_type_is_foreign(layer->media_type) &&
+	    !petra_store_has_blob(store, layer->digest))
+		return;
 	_cleanup_error_ struct petra_error *e = NULL;
 	int r = layer_compression_from_media_type(layer->media_type, &ro.compression, &e);
 	_cleanup_close_ int fd = r < 0 ? -1 : petra_store_open_blob(store, layer->digest, &e);

@@ -116,6 +116,8 @@ int runtime_exec(struct petra_store *store, const struct runtime_container *c,
 		    .pty_master = master,
 		    .relays = relay.relays,
 		    .n_relays = relay.n,
+		    .timeout_ms = o->timeout_ms,
+		    .timeout_kills_descendants = true,
 		};
 		r = sandbox_wait(pid, &wo, exit_code, err);
 	}

@@ -223,6 +223,10 @@ struct runtime_exec_options {
 	const char *workdir;
 	bool interactive, tty;
 	int stdio[3]; /* -1: the caller's */
+	/* > 0: after this many milliseconds the command and every process it
+	 * started in the container are killed (SIGKILL); runtime_exec then
+	 * fails with -ETIMEDOUT, *exit_code the command's (137). */
+	unsigned timeout_ms;
 };
 /* Run a command in a running container and wait; *exit_code as run: the
  * command's, or on an error 127 (not found), 126 (not executable) or 125. */

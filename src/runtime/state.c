@@ -17,12 +17,13 @@
 /* Where the run directories of all stores go. */
 static char *run_dir_base(void)
 {
-	if (geteuid() == 0)
+	uid_t uid = fs_host_euid(); /* a rootless build is root only of its namespace */
+	if (uid == 0)
 		return xstrdup("/run/petra");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (xdg && *xdg)
 		return xasprintf("%s/petra", xdg);
-	return xasprintf("/tmp/petra-run-%u", (unsigned)geteuid());
+	return xasprintf("/tmp/petra-run-%u", (unsigned)uid);
 }
 
 char *runtime_default_run_dir(const char *store_root)

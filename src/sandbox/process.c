@@ -385,6 +385,96 @@ static void close_inputs(const struct sandbox_wait_options *o)
 			close(o->relays[i].to);
 }
 
+/* One line of /proc/PID/stat: the parent, process group and session. */
+struct proc_link {
+	pid_t pid, ppid, pgrp, session;
+	bool chosen;
+};
+
+static bool proc_link_read(pid_t pid, struct proc_link *l)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The command name may hold anything, ')' included: the last one ends it. */
+	char *end = strrchr(buf, ')');
+	char state;
+	int ppid, pgrp, session;
+	if (!end || sscanf(end + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
+		return false;
+	*l = (struct proc_link){pid, ppid, pgrp, session, false};
+	return true;
+}
+
+/* Every process of the host's /proc, with its links. */
+static size_t proc_links(struct proc_link **out)
+{
+	*out = NULL;
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		struct proc_link l;
+		if (!proc_link_read((pid_t)pid, &l))
+			continue;
+		xgrow((void **)out, &cap, n + 1, sizeof(**out));
+		(*out)[n++] = l;
+	}
+	return n;
+}
+
+/* SIGKILL root and everything it started: its session and process group,
+ * and (through parent links) descendants that made their own. Each round
+ * stops what it finds before reading /proc again, so nothing forks away
+ * unseen; root is our unreaped child, so its pid (the session's and the
+ * group's id) cannot be reused meanwhile. */
+static void kill_descendants(pid_t root)
+{
+	kill(-root, SIGSTOP);
+	kill(root, SIGSTOP);
+	struct proc_link *all = NULL;
+	size_t n = 0, chosen = 0, before;
+	/* Stopped processes fork no more: the count settles. */
+	for (int round = 0; round < 8; round++) {
+		free(all);
+		n = proc_links(&all);
+		before = chosen;
+		chosen = 0;
+		bool grew = true;
+		while (grew) {
+			grew = false;
+			for (size_t i = 0; i < n; i++) {
+				struct proc_link *l = &all[i];
+				bool mine = l->pid == root || l->session == root || l->pgrp == root;
+				for (size_t k = 0; !mine && k < n; k++)
+					mine = all[k].chosen && all[k].pid == l->ppid;
+				if (!mine || l->chosen)
+					continue;
+				l->chosen = grew = true;
+				chosen++;
+				if (l->pid != root)
+					kill(l->pid, SIGSTOP);
+			}
+		}
+		if (chosen == before)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (all[i].chosen && all[i].pid != root)
+			kill(all[i].pid, SIGKILL);
+	free(all);
+	kill(-root, SIGKILL);
+	kill(root, SIGKILL);
+}
+
 int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 		 struct petra_error **err)
 {
@@ -427,6 +517,8 @@ int sandbox_wait(pid_t pid, const struct sandbox_wait_options *o, int *status,
 			int64_t spent = (now.tv_sec - start.tv_sec) * 1000 +
 					(now.tv_nsec - start.tv_nsec) / 1000000;
 			if (spent >= o->timeout_ms) {
+				if (o->timeout_kills_descendants)
+					kill_descendants(pid);
 				kill(pid, SIGKILL);
 				timed_out = true;
 			} else {

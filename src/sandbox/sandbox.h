@@ -157,6 +157,11 @@ struct sandbox_wait_options {
 	/* > 0: SIGKILL the process after this many milliseconds; sandbox_wait
 	 * then still reaps it and fills *status, but fails with -ETIMEDOUT. */
 	unsigned timeout_ms;
+	/* On that timeout, also kill what the process started: its session
+	 * and process group (it must lead both, as sandbox processes do) and
+	 * its descendants that left them. For a process joined to a running
+	 * container, whose pid namespace does not end with it. */
+	bool timeout_kills_descendants;
 };
 
 /* Wait for pid to end; *status receives sandbox_exit_code(). */
@@ -190,5 +195,30 @@ int sandbox_fork_helper(int (*fn)(void *ctx, int report_fd), void *ctx, pid_t *p
 /* An OCI runtime config (config.json) doing what sandbox_spawn does, for
  * a bundle whose rootfs is the directory "rootfs" next to it. */
 json_t *sandbox_oci_config(const struct sandbox_config *config);
+
+/* ---- rootless (userns.c) ----
+ * A user without privileges gets a user namespace of its own in which it
+ * is root: its uid and gid are 0 there, and its subordinate ranges of
+ * /etc/subuid and /etc/subgid (by name or uid) follow from 1, mapped by
+ * the setuid newuidmap and newgidmap, which check that the user owns
+ * them. Nothing the user does not own is ever mapped. Without ranges only
+ * the caller's own ids are mapped: then 0 is the only id inside. */
+struct sandbox_id_range {
+	uint32_t inside, outside, count;
+};
+struct sandbox_rootless {
+	bool active; /* the caller was not root: it now is, in its namespace */
+	uid_t uid;   /* the caller's ids outside */
+	gid_t gid;
+	uint64_t n_uids, n_gids; /* ids 0..n-1 are mapped inside */
+};
+/* Move the calling process, which must be single-threaded, into that
+ * namespace (nothing when it is root already: info->active is false). */
+int sandbox_enter_rootless(struct sandbox_rootless *info, struct petra_error **err);
+/* The ranges a subuid/subgid file's text gives user (or id), at most max,
+ * numbered inside from 1 on; malformed lines and ranges holding id itself
+ * are skipped. */
+int sandbox_subid_ranges(const char *text, const char *user, unsigned long id,
+			 struct sandbox_id_range *ranges, size_t max, size_t *n);
 
 #endif

@@ -568,14 +568,20 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 		strbuf_addf(&key, "%s\n", names.v[i]);
 		struct oci_ref ref;
 		if (oci_ref_parse(names.v[i], &ref, NULL) == 0) {
-			_cleanup_free_ char *sig_tag = trust_signature_tag(ref.name, digest);
-			struct oci_descriptor sig_desc;
-			struct petra_error *none = NULL;
-			if (petra_store_resolve(store, sig_tag, &sig_desc, NULL, &none) == 0) {
-				strbuf_addf(&key, "%s\n", sig_desc.digest);
-				oci_descriptor_release(&sig_desc);
-			} else {
-				petra_error_free(none);
+			/* The cosign signatures and the GPG ones. */
+			char *sig_tags[] = {trust_signature_tag(ref.name, digest),
+					    trust_gpg_signature_tag(ref.name, digest)};
+			for (size_t k = 0; k < ARRAY_SIZE(sig_tags); k++) {
+				struct oci_descriptor sig_desc;
+				struct petra_error *none = NULL;
+				if (petra_store_resolve(store, sig_tags[k], &sig_desc, NULL,
+							&none) == 0) {
+					strbuf_addf(&key, "%zu %s\n", k, sig_desc.digest);
+					oci_descriptor_release(&sig_desc);
+				} else {
+					petra_error_free(none);
+				}
+				free(sig_tags[k]);
 			}
 			oci_ref_release(&ref);
 		}

@@ -30,4 +30,33 @@ int trust_sig_manifest_append(struct petra_store *store, const char *tag, const 
 			      const void *blob, size_t len, const json_t *annotations,
 			      size_t *n_layers, struct petra_error **err);
 
+struct trust_signature;
+struct oci_descriptor;
+struct trust_signature *trust_signatures_add(struct trust_signatures *sigs);
+/* The name without its tag or digest ("reg:5000/app:1" -> "reg:5000/app"). */
+char *trust_repository_of(const char *name);
+/* The normalised form of a reference, for payloads and identities. */
+int trust_normalise_ref(const char *text, char **out, struct petra_error **err);
+
+/* One signature-N file (dir: or a lookaside): sigstore JSON after its
+ * prefix, else a GPG message; appended to sigs. */
+int trust_signature_file_parse(const char *data, size_t len, const char *source,
+			       struct trust_signatures *sigs, struct petra_error **err);
+/* Reads a signature blob (at most a few MiB) from wherever it lives. */
+typedef int trust_blob_reader(void *ctx, const char *digest, char **data, size_t *len,
+			      struct petra_error **err);
+/* The layers of a .sig manifest (its bytes) as signatures, their payloads
+ * read with read_blob. */
+int trust_signatures_from_manifest(trust_blob_reader *read_blob, void *ctx, const char *sig_ref,
+				   const char *data, size_t len, struct trust_signatures *sigs,
+				   struct petra_error **err);
+/* The config and the manifest cosign writes for a signature (or
+ * attestation) manifest with these layers. */
+json_t *trust_sig_config(const json_t *layers);
+json_t *trust_sig_manifest(const struct oci_descriptor *config, const json_t *layers);
+/* Write the store's artifact manifest `tag` holding layers (descriptor
+ * objects whose blobs are in the store). */
+int trust_sig_manifest_write(struct petra_store *store, const char *tag, json_t *layers,
+			     struct petra_error **err);
+
 #endif

@@ -27,7 +27,7 @@ void trust_signatures_release(struct trust_signatures *sigs)
 	memset(sigs, 0, sizeof(*sigs));
 }
 
-static struct trust_signature *signatures_add(struct trust_signatures *sigs)
+struct trust_signature *trust_signatures_add(struct trust_signatures *sigs)
 {
 	xgrow((void **)&sigs->v, &sigs->alloc, sigs->n + 1, sizeof(*sigs->v));
 	struct trust_signature *s = &sigs->v[sigs->n++];
@@ -56,10 +56,24 @@ int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGE
 	return 0;
 }
 
-/* The layers of a `.sig` manifest as signatures. */
+static int store_blob_reader(void *store, const char *digest, char **data, size_t *len,
+			     struct petra_error **err)
+{
+	return petra_store_read_blob(store, digest, MAX_SIGNATURE, data, len, err);
+}
+
+/* The layers of a `.sig` manifest in the store as signatures. */
 static int signatures_from_manifest(struct petra_store *store, const char *sig_ref,
 				    const char *data, size_t len, struct trust_signatures *sigs,
 				    struct petra_error **err)
+{
+	return trust_signatures_from_manifest(store_blob_reader, store, sig_ref, data, len, sigs,
+					      err);
+}
+
+int trust_signatures_from_manifest(trust_blob_reader *read_blob, void *ctx, const char *sig_ref,
+				   const char *data, size_t len, struct trust_signatures *sigs,
+				   struct petra_error **err)
 {
 	_cleanup_json_ json_t *doc = json_parse_buffer(data, len, sig_ref, err);
 	if (!doc)
@@ -76,13 +90,12 @@ static int signatures_from_manifest(struct petra_store *store, const char *sig_r
 			return petra_error_prefix(err, "%s: layer %zu", sig_ref, i + 1);
 		char *payload = NULL;
 		size_t payload_len = 0;
-		int rc = petra_store_read_blob(store, desc.digest, MAX_SIGNATURE, &payload,
-					       &payload_len, err);
+		int rc = read_blob(ctx, desc.digest, &payload, &payload_len, err);
 		if (rc < 0) {
 			oci_descriptor_release(&desc);
 			return petra_error_prefix(err, "%s: layer %zu", sig_ref, i + 1);
 		}
-		struct trust_signature *s = signatures_add(sigs);
+		struct trust_signature *s = trust_signatures_add(sigs);
 		s->kind = TRUST_SIGNATURE_SIGSTORE;
 		s->media_type = xstrdup(desc.media_type ? desc.media_type : "");
 		s->payload = payload;
@@ -119,12 +132,94 @@ int trust_sig_manifest_read(struct petra_store *store, const char *tag,
 	return signatures_from_manifest(store, tag, data, len, sigs, err);
 }
 
+char *trust_gpg_signature_tag(const char *repository, const char *manifest_digest)
+{
+	const char *colon = strchr(manifest_digest, ':');
+	return xasprintf("%s:%.*s-%s.gpgsig", repository,
+			 (int)(colon ? colon - manifest_digest : 0), manifest_digest,
+			 colon ? colon + 1 : manifest_digest);
+}
+
 int trust_store_signatures(struct petra_store *store, const char *repository,
 			   const char *manifest_digest, struct trust_signatures *sigs,
 			   struct petra_error **err)
 {
 	_cleanup_free_ char *sig_ref = trust_signature_tag(repository, manifest_digest);
-	return trust_sig_manifest_read(store, sig_ref, sigs, err);
+	if (trust_sig_manifest_read(store, sig_ref, sigs, err) < 0)
+		return -1;
+	/* GPG signatures: whole OpenPGP messages as the layers' blobs. */
+	size_t first = sigs->n;
+	_cleanup_free_ char *gpg_ref = trust_gpg_signature_tag(repository, manifest_digest);
+	if (trust_sig_manifest_read(store, gpg_ref, sigs, err) < 0)
+		return -1;
+	for (size_t i = first; i < sigs->n; i++) {
+		struct trust_signature *s = &sigs->v[i];
+		s->kind = TRUST_SIGNATURE_GPG;
+		free(s->signature_b64);
+		s->signature_b64 = NULL;
+	}
+	return 0;
+}
+
+int trust_gpg_sign_image(const char *fingerprint, const char *reference, const char *digest,
+			 const json_t *annotations, char **message, size_t *message_len,
+			 struct petra_error **err)
+{
+	/* As containers/image writes them: creator and timestamp. */
+	_cleanup_json_ json_t *optional = annotations ? json_deep_copy(annotations) : json_object();
+	json_object_set_new(optional, "creator", json_string("petra " PETRA_VERSION));
+	json_object_set_new(optional, "timestamp", json_integer((json_int_t)time(NULL)));
+	size_t payload_len;
+	_cleanup_free_ char *payload = trust_payload_build_type(TRUST_GPG_PAYLOAD_TYPE, reference,
+								digest, optional, &payload_len);
+	return trust_gpg_sign(fingerprint, payload, payload_len, message, message_len, err);
+}
+
+int trust_store_add_gpg_signature(struct petra_store *store, const char *image, const void *message,
+				  size_t len, size_t *n_signatures, struct petra_error **err)
+{
+	struct oci_descriptor desc;
+	_cleanup_free_ char *name = NULL;
+	if (petra_store_resolve(store, image, &desc, &name, err) < 0)
+		return -1;
+	_cleanup_free_ char *repository = trust_repository_of(name ? name : image);
+	_cleanup_free_ char *tag = trust_gpg_signature_tag(repository, desc.digest);
+	oci_descriptor_release(&desc);
+	return trust_sig_manifest_append(store, tag, TRUST_GPG_SIGNATURE_MEDIA_TYPE, message, len,
+					 NULL, n_signatures, err);
+}
+
+int trust_store_sign_gpg(struct petra_store *store, const char *fingerprint, const char *image,
+			 const char *identity, const json_t *annotations, struct trust_signed *out,
+			 struct petra_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct oci_descriptor desc;
+	_cleanup_free_ char *name = NULL;
+	if (petra_store_resolve(store, image, &desc, &name, err) < 0)
+		return -1;
+	memcpy(out->manifest_digest, desc.digest, OCI_DIGEST_SIZE);
+	oci_descriptor_release(&desc);
+	if (!name && !identity)
+		return petra_error_set(err, EINVAL,
+				       "image %s has no name: give the identity to sign", image);
+	_cleanup_free_ char *repository = trust_repository_of(name ? name : identity);
+	int rc = trust_normalise_ref(identity ? identity : name, &out->identity, err);
+	char *message = NULL;
+	size_t len = 0;
+	if (rc == 0)
+		rc = trust_gpg_sign_image(fingerprint, out->identity, out->manifest_digest,
+					  annotations, &message, &len, err);
+	if (rc == 0) {
+		out->signature_ref = trust_gpg_signature_tag(repository, out->manifest_digest);
+		rc = trust_sig_manifest_append(store, out->signature_ref,
+					       TRUST_GPG_SIGNATURE_MEDIA_TYPE, message, len, NULL,
+					       &out->n_signatures, err);
+	}
+	free(message);
+	if (rc < 0)
+		trust_signed_release(out);
+	return rc;
 }
 
 void trust_signed_release(struct trust_signed *signed_)
@@ -134,8 +229,7 @@ void trust_signed_release(struct trust_signed *signed_)
 	memset(signed_, 0, sizeof(*signed_));
 }
 
-/* The name without its tag or digest ("reg:5000/app:1" -> "reg:5000/app"). */
-static char *repository_of(const char *name)
+char *trust_repository_of(const char *name)
 {
 	const char *at = strchr(name, '@');
 	size_t len = at ? (size_t)(at - name) : strlen(name);
@@ -147,8 +241,7 @@ static char *repository_of(const char *name)
 	return xstrndup(name, len);
 }
 
-/* The normalised form of a reference, for the payload. */
-static int normalise(const char *text, char **out, struct petra_error **err)
+int trust_normalise_ref(const char *text, char **out, struct petra_error **err)
 {
 	struct policy_ref ref;
 	if (policy_ref_parse(text, &ref, err) < 0)
@@ -158,25 +251,33 @@ static int normalise(const char *text, char **out, struct petra_error **err)
 	return 0;
 }
 
-/* Write the signature manifest `sig_ref` holding `layers` (descriptor
- * objects whose blobs are in the store). */
-static int sig_manifest_write(struct petra_store *store, const char *sig_ref, json_t *layers,
-			      struct petra_error **err)
+json_t *trust_sig_config(const json_t *layers)
 {
 	/* A config as cosign writes one: the layers as diff_ids, no platform. */
-	_cleanup_json_ json_t *diff_ids = json_array();
+	json_t *diff_ids = json_array();
 	size_t i;
 	json_t *l;
 	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
-	_cleanup_json_ json_t *config = json_pack(
-	    "{s:s,s:s,s:s,s:{s:s,s:O},s:{}}", "architecture", "", "created", "0001-01-01T00:00:00Z",
-	    "os", "", "rootfs", "type", "layers", "diff_ids", diff_ids, "config");
+	return json_pack("{s:s,s:s,s:s,s:{s:s,s:o},s:{}}", "architecture", "", "created",
+			 "0001-01-01T00:00:00Z", "os", "", "rootfs", "type", "layers", "diff_ids",
+			 diff_ids, "config");
+}
+
+json_t *trust_sig_manifest(const struct oci_descriptor *config, const json_t *layers)
+{
+	return json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
+			 OCI_MEDIA_TYPE_MANIFEST, "config", oci_descriptor_to_json(config),
+			 "layers", layers);
+}
+
+int trust_sig_manifest_write(struct petra_store *store, const char *sig_ref, json_t *layers,
+			     struct petra_error **err)
+{
+	_cleanup_json_ json_t *config = trust_sig_config(layers);
 	struct oci_descriptor config_desc = {0};
 	if (petra_store_put_json(store, config, OCI_MEDIA_TYPE_CONFIG, &config_desc, err) < 0)
 		return -1;
-	_cleanup_json_ json_t *manifest =
-	    json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType", OCI_MEDIA_TYPE_MANIFEST,
-		      "config", oci_descriptor_to_json(&config_desc), "layers", layers);
+	_cleanup_json_ json_t *manifest = trust_sig_manifest(&config_desc, layers);
 	oci_descriptor_release(&config_desc);
 	struct oci_descriptor manifest_desc = {0};
 	if (petra_store_put_json(store, manifest, OCI_MEDIA_TYPE_MANIFEST, &manifest_desc, err) < 0)
@@ -232,7 +333,7 @@ int trust_sig_manifest_append(struct petra_store *store, const char *tag, const 
 	}
 	json_array_append_new(layers, oci_descriptor_to_json(&layer));
 	*n_layers = json_array_size(layers);
-	return sig_manifest_write(store, tag, layers, err);
+	return trust_sig_manifest_write(store, tag, layers, err);
 }
 
 static int store_sign(struct petra_store *store, const struct trust_key *key, const char *image,
@@ -248,8 +349,8 @@ static int store_sign(struct petra_store *store, const struct trust_key *key, co
 	if (!name && !identity)
 		return petra_error_set(err, EINVAL,
 				       "image %s has no name: give the identity to sign", image);
-	_cleanup_free_ char *repository = repository_of(name ? name : identity);
-	if (normalise(identity ? identity : name, &out->identity, err) < 0)
+	_cleanup_free_ char *repository = trust_repository_of(name ? name : identity);
+	if (trust_normalise_ref(identity ? identity : name, &out->identity, err) < 0)
 		return -1;
 	out->signature_ref = trust_signature_tag(repository, out->manifest_digest);
 
@@ -310,7 +411,7 @@ static int store_sign(struct petra_store *store, const struct trust_key *key, co
 	json_array_append_new(layers, oci_descriptor_to_json(&layer));
 	json_decref(layer.annotations);
 
-	if (sig_manifest_write(store, out->signature_ref, layers, err) < 0)
+	if (trust_sig_manifest_write(store, out->signature_ref, layers, err) < 0)
 		return -1;
 	out->n_signatures = json_array_size(layers);
 	return 0;
@@ -331,10 +432,10 @@ int trust_store_sign(struct petra_store *store, const struct trust_key *key, con
 /* ---- dir: ---------------------------------------------------------------- */
 
 /* One signature-N file: sigstore JSON after its prefix, else GPG. */
-static int dir_signature(const char *data, size_t len, const char *source,
-			 struct trust_signatures *sigs, struct petra_error **err)
+int trust_signature_file_parse(const char *data, size_t len, const char *source,
+			       struct trust_signatures *sigs, struct petra_error **err)
 {
-	struct trust_signature *s = signatures_add(sigs);
+	struct trust_signature *s = trust_signatures_add(sigs);
 	s->source = xstrdup(source);
 	if (len >= TRUST_SIGSTORE_FILE_PREFIX_LEN &&
 	    !memcmp(data, TRUST_SIGSTORE_FILE_PREFIX, TRUST_SIGSTORE_FILE_PREFIX_LEN)) {
@@ -387,7 +488,7 @@ int trust_dir_load(const char *path, char **manifest, size_t *manifest_len,
 			return petra_error_prefix(err, "dir:%s", path);
 		}
 		_cleanup_free_ char *source = xasprintf("dir:%s/%s", path, name);
-		if (dir_signature(data, len, source, sigs, err) < 0)
+		if (trust_signature_file_parse(data, len, source, sigs, err) < 0)
 			return -1;
 	}
 	if (fs_read_file_at(dirfd, "manifest.json", MAX_MANIFEST, manifest, manifest_len, err) < 0)
@@ -433,23 +534,15 @@ int trust_dir_sign(const char *path, const struct trust_key *key, const char *gp
 	if (trust_manifest_digest(manifest, len, digest, err) < 0)
 		return petra_error_prefix(err, "dir:%s", path);
 	_cleanup_free_ char *ref = NULL;
-	if (normalise(identity, &ref, err) < 0)
+	if (trust_normalise_ref(identity, &ref, err) < 0)
 		return -1;
 	struct strbuf file = STRBUF_INIT;
 	int rc = 0;
 	if (gpg_fingerprint) {
-		/* As containers/image writes them: creator and timestamp. */
-		_cleanup_json_ json_t *optional =
-		    annotations ? json_deep_copy(annotations) : json_object();
-		json_object_set_new(optional, "creator", json_string("petra " PETRA_VERSION));
-		json_object_set_new(optional, "timestamp", json_integer((json_int_t)time(NULL)));
-		size_t payload_len;
-		_cleanup_free_ char *payload = trust_payload_build_type(
-		    TRUST_GPG_PAYLOAD_TYPE, ref, digest, optional, &payload_len);
 		char *message = NULL;
 		size_t message_len;
-		rc = trust_gpg_sign(gpg_fingerprint, payload, payload_len, &message, &message_len,
-				    err);
+		rc = trust_gpg_sign_image(gpg_fingerprint, ref, digest, annotations, &message,
+					  &message_len, err);
 		if (rc == 0)
 			strbuf_add(&file, message, message_len);
 		free(message);
@@ -493,7 +586,7 @@ static int resolve_signed(struct petra_store *store, const char *image, char **n
 	if (!*name)
 		return petra_error_set(err, EINVAL, "image %s has no name to keep signatures under",
 				       image);
-	_cleanup_free_ char *repository = repository_of(*name);
+	_cleanup_free_ char *repository = trust_repository_of(*name);
 	*sig_ref = trust_signature_tag(repository, digest);
 	return 0;
 }
@@ -506,13 +599,22 @@ int trust_dir_export_signatures(struct petra_store *store, const char *image, co
 	char digest[OCI_DIGEST_SIZE];
 	if (resolve_signed(store, image, &name, digest, &sig_ref, err) < 0)
 		return -1;
-	_cleanup_free_ char *repository = repository_of(name);
+	_cleanup_free_ char *repository = trust_repository_of(name);
 	struct trust_signatures sigs = {0};
 	if (trust_store_signatures(store, repository, digest, &sigs, err) < 0)
 		return -1;
 	_cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = dirfd < 0 ? petra_error_set_errno(err, errno, "dir:%s", path) : 0;
 	for (size_t i = 0; i < sigs.n && rc == 0; i++) {
+		if (sigs.v[i].kind == TRUST_SIGNATURE_GPG) {
+			/* An OpenPGP message is the whole file. */
+			_cleanup_free_ char *where = NULL;
+			rc = dir_write_signature(dirfd, path, sigs.v[i].payload,
+						 sigs.v[i].payload_len, &where, err);
+			if (rc == 0)
+				(*written)++;
+			continue;
+		}
 		_cleanup_free_ char *payload_b64 =
 		    trust_base64_encode(sigs.v[i].payload, sigs.v[i].payload_len);
 		_cleanup_json_ json_t *doc = json_pack(
@@ -545,7 +647,7 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 	size_t len;
 	struct trust_signatures incoming = {0}, present = {0};
 	char dir_digest[OCI_DIGEST_SIZE];
-	_cleanup_free_ char *repository = repository_of(name);
+	_cleanup_free_ char *repository = trust_repository_of(name);
 	int rc = trust_dir_load(path, &manifest, &len, &incoming, err);
 	if (rc == 0)
 		rc = trust_manifest_digest(manifest, len, dir_digest, err);
@@ -555,7 +657,10 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 	if (rc == 0)
 		rc = trust_store_signatures(store, repository, digest, &present, err);
 	_cleanup_json_ json_t *layers = json_array();
-	if (rc == 0 && present.n) {
+	size_t present_sigstore = 0;
+	for (size_t k = 0; k < present.n; k++)
+		present_sigstore += present.v[k].kind == TRUST_SIGNATURE_SIGSTORE;
+	if (rc == 0 && present_sigstore) {
 		/* The manifest's layers as they are, new ones after them. */
 		struct oci_descriptor d;
 		_cleanup_free_ char *data = NULL;
@@ -575,8 +680,23 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 	}
 	for (size_t i = 0; i < incoming.n && rc == 0; i++) {
 		const struct trust_signature *s = &incoming.v[i];
-		if (s->kind != TRUST_SIGNATURE_SIGSTORE)
-			continue; /* GPG signatures have no place in the store */
+		if (s->kind == TRUST_SIGNATURE_GPG) {
+			/* Into the image's .gpgsig manifest (the same message
+			 * is not added twice). */
+			size_t before = 0, after = 0;
+			_cleanup_free_ char *gpg_ref = trust_gpg_signature_tag(repository, digest);
+			struct trust_signatures now = {0};
+			rc = trust_sig_manifest_read(store, gpg_ref, &now, err);
+			before = now.n;
+			trust_signatures_release(&now);
+			if (rc == 0)
+				rc = trust_sig_manifest_append(
+				    store, gpg_ref, TRUST_GPG_SIGNATURE_MEDIA_TYPE, s->payload,
+				    s->payload_len, NULL, &after, err);
+			if (rc == 0 && after > before)
+				(*added)++;
+			continue;
+		}
 		bool known = false;
 		for (size_t k = 0; k < present.n && !known; k++)
 			known = present.v[k].payload_len == s->payload_len &&
@@ -595,7 +715,7 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
 		}
 	}
 	if (rc == 0 && *added)
-		rc = sig_manifest_write(store, sig_ref, layers, err);
+		rc = trust_sig_manifest_write(store, sig_ref, layers, err);
 	trust_signatures_release(&incoming);
 	trust_signatures_release(&present);
 	return rc;

@@ -189,6 +189,30 @@ int trust_store_sign(struct petra_store *store, const struct trust_key *key, con
 		     const char *identity, const json_t *annotations, struct trust_signed *out,
 		     struct petra_error **err);
 
+/* GPG simple-signing signatures of a store image: whole OpenPGP messages
+ * as the layers (this media type) of the manifest
+ * "<repository>:sha256-<hex>.gpgsig" (petra's own: the store has no
+ * other place for them; registries keep them in a registries.d
+ * lookaside). trust_store_signatures returns them too, as
+ * TRUST_SIGNATURE_GPG. */
+#define TRUST_GPG_SIGNATURE_MEDIA_TYPE "application/vnd.petra.gpg-simple-signing.v1"
+char *trust_gpg_signature_tag(const char *repository, const char *manifest_digest);
+/* The "atomic container signature" payload for reference (normalised)
+ * and digest, with creator and timestamp as containers/image writes,
+ * signed by the user's GnuPG key fingerprint. Caller frees *message. */
+int trust_gpg_sign_image(const char *fingerprint, const char *reference, const char *digest,
+			 const json_t *annotations, char **message, size_t *message_len,
+			 struct petra_error **err);
+/* Sign the store image with GPG (as trust_store_sign: identity default the
+ * image's name), kept in its .gpgsig manifest. */
+int trust_store_sign_gpg(struct petra_store *store, const char *fingerprint, const char *image,
+			 const char *identity, const json_t *annotations, struct trust_signed *out,
+			 struct petra_error **err);
+/* Keep a GPG signature (an OpenPGP message) of the store image; the same
+ * message is not added twice. *n_signatures: the .gpgsig layers now. */
+int trust_store_add_gpg_signature(struct petra_store *store, const char *image, const void *message,
+				  size_t len, size_t *n_signatures, struct petra_error **err);
+
 /* A `dir:` image (containers/image's layout): its manifest.json (caller
  * frees) and signature-1, signature-2, ... until the first missing. A
  * missing manifest is ENOENT with the signatures still read. */
@@ -207,8 +231,7 @@ int trust_dir_sign(const char *path, const struct trust_key *key, const char *gp
  * counts them); or every sigstore signature-N of dir:PATH into the store
  * image's .sig manifest, those already there skipped (*added counts the
  * new ones). The dir: manifest must be the store image's (EINVAL). GPG
- * signature files stay in the dir: layout: the store has no place for
- * them. */
+ * signature files go to and from the image's .gpgsig manifest. */
 int trust_dir_export_signatures(struct petra_store *store, const char *image, const char *path,
 				size_t *written, struct petra_error **err);
 int trust_dir_import_signatures(struct petra_store *store, const char *path, const char *image,
@@ -217,6 +240,99 @@ int trust_dir_import_signatures(struct petra_store *store, const char *path, con
  * Schema 1 manifests (signed JWS) are refused: EINVAL. */
 int trust_manifest_digest(const char *manifest, size_t len, char digest[OCI_DIGEST_SIZE],
 			  struct petra_error **err);
+
+/* ---- signatures in a registry (registry.c) ----------------------------- */
+
+/* Registry references are written as the registry verbs write them
+ * ("host:5000/repo:tag", "host/repo@sha256:..."; docker:// stripped). */
+struct registry_options;
+/* The digest of the manifest ref names (a tag: what it names now; an index
+ * is not resolved, as cosign signs what the tag names) and the layers of
+ * the repository's sha256-<hex>.sig manifest as signatures (none:
+ * sigs->n == 0). Only the manifest and the signature blobs are fetched. */
+int trust_registry_signatures(const char *ref, const struct registry_options *options,
+			      char digest[OCI_DIGEST_SIZE], struct trust_signatures *sigs,
+			      struct petra_error **err);
+/* Sign the registry image ref (digest: this manifest digest; NULL: what
+ * ref names now) as trust_store_sign does, in the registry: the payload
+ * blob, then the .sig manifest's config and the manifest with the layers
+ * already there plus the new one. out->signature_ref is
+ * "host/repo:sha256-<hex>.sig". */
+int trust_registry_sign(const char *ref, const char *digest, const struct trust_key *key,
+			const char *identity, const json_t *annotations,
+			const struct registry_options *options, struct trust_signed *out,
+			struct petra_error **err);
+/* Carry the store image's cosign signatures and attestations (its .sig
+ * and .att manifests) to the registry reference ref's repository, or the
+ * registry's into the store image's: the layers the other side lacks are
+ * appended to what it has (blobs first). *carried counts them. The image
+ * is the same on both sides (pushed or pulled just before). */
+int trust_push_signatures(struct petra_store *store, const char *image, const char *ref,
+			  const struct registry_options *options, size_t *carried,
+			  struct petra_error **err);
+int trust_pull_signatures(struct petra_store *store, const char *ref, const char *image,
+			  const struct registry_options *options, size_t *carried,
+			  struct petra_error **err);
+/* The same between two names of one store image in different
+ * repositories (copy to another name), its .gpgsig included. */
+int trust_store_copy_signatures(struct petra_store *store, const char *image, const char *dest,
+				size_t *carried, struct petra_error **err);
+
+/* ---- GPG signatures in a registries.d lookaside (lookaside.c) ---------- */
+
+/* The registries.d directory (containers-registries.d(5)): dir, else
+ * ~/.config/containers/registries.d when it exists, else
+ * /etc/containers/registries.d (none there: nothing configured). Every
+ * *.yaml: default-docker and docker: scopes with lookaside,
+ * lookaside-staging and skopeo 1.9's older sigstore, sigstore-staging;
+ * other keys ignored; a scope configured twice is an error. */
+struct trust_registries_d;
+int trust_registries_d_load(const char *dir, struct trust_registries_d **d,
+			    struct petra_error **err);
+void trust_registries_d_free(struct trust_registries_d *d);
+static inline void trust_registries_d_freep(struct trust_registries_d **d)
+{
+	trust_registries_d_free(*d);
+}
+#define _cleanup_registries_d_ _cleanup_(trust_registries_d_freep)
+const char *trust_registries_d_dir(const struct trust_registries_d *d);
+/* An empty configuration, and one file's text added to it (what load does
+ * per file; for tests and fuzzing). */
+struct trust_registries_d *trust_registries_d_new(void);
+int trust_registries_d_parse(struct trust_registries_d *d, const char *data, size_t len,
+			     const char *name, struct petra_error **err);
+/* The lookaside base of a registry reference ("<url>/<repository path>";
+ * write: lookaside-staging first), as containers/image chooses: the
+ * reference's own entry, its repository's, each parent namespace's up to
+ * the host, then default-docker. NULL when none. */
+char *trust_lookaside_url(const struct trust_registries_d *d, const char *ref, bool write);
+/* The signature-N files of ref's image with manifest digest (file://,
+ * http://, https://) appended to sigs (GPG, or sigstore JSON); *n_read
+ * counts them. Nothing configured or nothing there is not an error. */
+int trust_lookaside_read(const struct trust_registries_d *d, const char *ref, const char *digest,
+			 const struct registry_options *options, struct trust_signatures *sigs,
+			 size_t *n_read, struct petra_error **err);
+/* Write messages (OpenPGP messages) as the next signature-N files of the
+ * staging lookaside (file:// only: ENOTSUP otherwise; ENOENT when none
+ * is configured); messages already there are not written again. */
+int trust_lookaside_write(const struct trust_registries_d *d, const char *ref, const char *digest,
+			  const struct trust_blob *messages, size_t n, size_t *written,
+			  struct petra_error **err);
+/* The store image's GPG signatures (its .gpgsig) written to ref's staging
+ * lookaside (nothing to write: 0; none configured: ENOENT), or ref's
+ * lookaside signatures (of the store image's digest) kept in the store;
+ * *written / *added count the new ones. */
+int trust_lookaside_push(struct petra_store *store, const struct trust_registries_d *d,
+			 const char *image, const char *ref, size_t *written,
+			 struct petra_error **err);
+int trust_lookaside_pull(struct petra_store *store, const struct trust_registries_d *d,
+			 const char *ref, const char *image, const struct registry_options *options,
+			 size_t *added, struct petra_error **err);
+/* A new GPG signature of ref's image (digest; identity NULL: ref) by the
+ * user's key fingerprint, written to the staging lookaside. */
+int trust_lookaside_sign(const struct trust_registries_d *d, const char *fingerprint,
+			 const char *ref, const char *digest, const char *identity, size_t *written,
+			 struct petra_error **err);
 
 /* ---- attestations (attest.c) ------------------------------------------ */
 
@@ -363,7 +479,8 @@ void trust_gate_result_release(struct trust_gate_result *result);
  * unreadable, store damaged): callers must refuse then too.
  * Decisions are cached in <store>/trust-cache, keyed by the manifest
  * digest, the policy file's and its keys' bytes, the image name and the
- * image's signature manifest: any change to those asks again. */
+ * image's signature manifests (.sig and .gpgsig): any change to those
+ * asks again. */
 int trust_gate_check(struct petra_store *store, const char *image, enum trust_purpose purpose,
 		     const struct petra_policy *policy, struct trust_gate_result *result,
 		     struct petra_error **err);

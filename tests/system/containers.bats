@@ -173,10 +173,10 @@ start_service() {
 	# image=: only the two containers of bb:user.
 	run petra exec --all --filter image=bb:user -- sh -c 'echo hello from $(hostname)'
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | grep -c ' ok (exit 0)$')" -eq 2 ]
+	[ "$(echo "$output" | grep -c ' ok (exit 0) ')" -eq 2 ]
 	[[ "$output" == *" a1 bb:user ok (exit 0)"* ]]
 	[[ "$output" == *" a2 bb:user ok (exit 0)"* ]]
-	[[ "$output" == *"a1| hello from"* ]]
+	[[ "$output" == *$'\na1\n----------------\nhello from '* ]]
 	[[ "$output" != *" d1 "* && "$output" != *" o1 "* && "$output" != *"ended"* ]]
 	# base=: the base image's layers start the derived image's chain.
 	local base
@@ -194,7 +194,7 @@ start_service() {
 	# Any failure makes the status 1; every container still gets its line.
 	run petra exec --all -- sh -c 'test "$(hostname)" != "$(cat /etc/hostname 2>/dev/null || hostname)"'
 	[ "$status" -eq 1 ]
-	[ "$(echo "$output" | grep -c ' failed (exit 1)$')" -eq 4 ]
+	[ "$(echo "$output" | grep -c ' failed (exit 1) ')" -eq 4 ]
 	# No match is no failure.
 	run petra exec --all --filter name=nobody -- false
 	[ "$status" -eq 0 ]

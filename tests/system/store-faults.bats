@@ -154,6 +154,42 @@ break_extracted_base() {
 	petra fsck
 }
 
+@test "info counts what prune would reclaim (unnamed blobs, unused extracted layers), without removing it" {
+	import_busybox app:1
+	import_busybox keep:1
+	petra run --rm app:1 true
+	run petra info --format json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq .reclaimable.blobs)" -eq 0 ]
+	[ "$(echo "$output" | jq .reclaimable.extracted_layers)" -eq 0 ]
+	# An image whose name went (as a command killed before it wrote the
+	# name leaves it): its blobs and its extracted layer are reclaimable.
+	make_busybox_rootfs "$BATS_TEST_TMPDIR/other"
+	echo other >"$BATS_TEST_TMPDIR/other/marker"
+	petra import -q "$BATS_TEST_TMPDIR/other" --ref other:1 >/dev/null
+	petra run --rm other:1 cat /marker
+	petra rmi --no-prune other:1
+	run petra info --format json
+	[ "$status" -eq 0 ]
+	local blobs bytes layers
+	blobs=$(echo "$output" | jq .reclaimable.blobs)
+	bytes=$(echo "$output" | jq .reclaimable.bytes)
+	layers=$(echo "$output" | jq .reclaimable.extracted_layers)
+	[ "$blobs" -eq 3 ]
+	[ "$bytes" -gt 0 ]
+	[ "$layers" -eq 1 ]
+	petra info | grep -E '^reclaimable:'
+	# Counting removed nothing; prune removes exactly that.
+	run petra prune
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Removed 3 blobs, "*"; 1 extracted layers" ]]
+	run petra info --format json
+	[ "$(echo "$output" | jq .reclaimable.blobs)" -eq 0 ]
+	[ "$(echo "$output" | jq .reclaimable.extracted_layers)" -eq 0 ]
+	petra run --rm keep:1 true
+	petra fsck
+}
+
 @test "a killed unpack's temporary directory goes at the next unpack into that directory" {
 	import_busybox app:1
 	local out="$BATS_TEST_TMPDIR/out"
@@ -177,4 +213,21 @@ break_extracted_base() {
 	petra unpack app:1 "$out/t2"
 	[ -z "$(ls -A "$out" | grep '^\.petra-unpack-' || true)" ]
 	[ -x "$out/t2/bin/busybox" ]
+	# Unpacks at once into one directory: each one's sweep may meet the
+	# others' fresh temporaries, and none fails for it.
+	local pids=() round failed=0
+	for round in 1 2 3; do
+		pids=()
+		for i in 1 2 3 4 5 6 7 8; do
+			"$PETRA" unpack app:1 "$out/c$round-$i" 2>>"$BATS_TEST_TMPDIR/concurrent.err" &
+			pids+=($!)
+		done
+		for pid in "${pids[@]}"; do
+			wait "$pid" || failed=$((failed + 1))
+		done
+	done
+	cat "$BATS_TEST_TMPDIR/concurrent.err"
+	[ "$failed" -eq 0 ]
+	[ -z "$(ls -A "$out" | grep '^\.petra-unpack-' || true)" ]
+	[ -x "$out/c3-8/bin/busybox" ]
 }

@@ -4,7 +4,9 @@
 
 #include <pthread.h>
 
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static int fail_with_context(struct petra_error **err)
 {
@@ -653,6 +655,62 @@ static void test_walk_errors(void **state)
 	test_rmtree(dir);
 }
 
+/* The host's view of the caller: itself in the initial namespace; in a
+ * user namespace whose 0 is host uid 4321 (a rootless build's), 4321. */
+static void test_user_namespace_ids(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || !fs_user_namespace_is_initial()) {
+		/* Only root of the host can give a namespace another 0. */
+		assert_int_equal(fs_host_euid() == geteuid() || !fs_user_namespace_is_initial(), 1);
+		return;
+	}
+	assert_int_equal(fs_host_euid(), 0);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		char c;
+		close(go[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(10);
+		/* The parent maps us once we are in. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(11);
+		/* Host root is not mapped there: become its 0, host uid 4321. */
+		if (setresuid(0, 0, 0) < 0)
+			_exit(14);
+		if (fs_user_namespace_is_initial())
+			_exit(12);
+		if (geteuid() != 0 || fs_host_euid() != 4321)
+			_exit(13);
+		_exit(0);
+	}
+	close(go[0]);
+	/* Wait until the child is in its namespace. */
+	char path[64], ns_self[64] = "", ns_child[64] = "";
+	readlink("/proc/self/ns/user", ns_self, sizeof(ns_self) - 1);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
+	for (int i = 0; i < 1000 && (!ns_child[0] || !strcmp(ns_child, ns_self)); i++) {
+		memset(ns_child, 0, sizeof(ns_child));
+		if (readlink(path, ns_child, sizeof(ns_child) - 1) < 0 ||
+		    !strcmp(ns_child, ns_self))
+			usleep(1000);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)child);
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0 4321 1\n", 9), 9);
+	close(fd);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +734,7 @@ int main(void)
 	    cmocka_unit_test(test_walk_prune),
 	    cmocka_unit_test(test_walk_deep_tree),
 	    cmocka_unit_test(test_walk_errors),
+	    cmocka_unit_test(test_user_namespace_ids),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

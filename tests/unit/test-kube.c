@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 #include "kube/kube.h"
 
@@ -124,6 +125,91 @@ static void test_admission(void **state)
 	kube_linter_free(l);
 }
 
+/* kubectl get pods -A -o json: every status list, every image ID form. */
+static void test_pods(void **state)
+{
+	(void)state;
+	const char *hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char *doc = xasprintf(
+	    "{\"kind\":\"List\",\"items\":["
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns\"},"
+	    "\"status\":{\"containerStatuses\":["
+	    "{\"name\":\"a\",\"imageID\":\"docker-pullable://r/x@sha256:%s\","
+	    "\"state\":{\"running\":{}}},"
+	    "{\"name\":\"b\",\"imageID\":\"sha256:%s\",\"state\":{\"waiting\":{}}},"
+	    "{\"name\":\"c\",\"imageID\":\"docker://sha256:%s\",\"state\":{\"running\":{}}},"
+	    "{\"name\":\"d\",\"imageID\":\"r/x:latest\",\"state\":{\"running\":{}}},"
+	    "{\"name\":\"e\",\"imageID\":\"sha256:%.63s\",\"state\":{\"running\":{}}}],"
+	    "\"initContainerStatuses\":[{\"name\":\"i\",\"imageID\":\"\","
+	    "\"state\":{\"terminated\":{}}}],"
+	    "\"ephemeralContainerStatuses\":[{\"name\":\"x\",\"state\":null}]}},"
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p2\"}}]}",
+	    hex, hex, hex, hex);
+	struct kube_pods pods;
+	struct petra_error *err = NULL;
+	assert_int_equal(kube_pods_parse(doc, strlen(doc), "pods.json", &pods, &err), 0);
+	free(doc);
+	assert_int_equal(pods.n, 7);
+	/* Init containers first, then the pod's own, then ephemeral ones. */
+	assert_string_equal(pods.v[0].container, "i");
+	assert_int_equal(pods.v[0].kind, KUBE_CONTAINER_INIT);
+	assert_false(pods.v[0].running);
+	assert_string_equal(pods.v[0].digest, "");
+	assert_string_equal(pods.v[1].namespace, "ns");
+	assert_string_equal(pods.v[1].pod, "p1");
+	assert_true(pods.v[1].running);
+	assert_string_equal(pods.v[1].digest + 7, hex);
+	assert_false(pods.v[2].running);
+	assert_string_equal(pods.v[2].digest + 7, hex);
+	assert_string_equal(pods.v[3].digest + 7, hex);
+	assert_string_equal(pods.v[4].digest, ""); /* a tag is no digest */
+	assert_string_equal(pods.v[5].digest, ""); /* nor a short one */
+	assert_string_equal(pods.v[6].container, "x");
+	assert_int_equal(pods.v[6].kind, KUBE_CONTAINER_EPHEMERAL);
+	assert_string_equal(pods.v[6].image_id, "");
+	kube_pods_release(&pods);
+
+	/* One Pod alone; no namespace is "default". */
+	const char *one = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"solo\"},\"status\":"
+			  "{\"containerStatuses\":[{\"name\":\"c\",\"state\":{\"running\":{}}}]}}";
+	assert_int_equal(kube_pods_parse(one, strlen(one), "pod.json", &pods, &err), 0);
+	assert_int_equal(pods.n, 1);
+	assert_string_equal(pods.v[0].namespace, "default");
+	kube_pods_release(&pods);
+
+	/* Wrong types, named by their path. */
+	static const struct {
+		const char *doc, *message;
+	} bad[] = {
+	    {"[]", "f: expected an object (a List of Pods)"},
+	    {"{\"items\":[]}", "f: kind: expected a string (it is missing)"},
+	    {"{\"kind\":\"List\",\"items\":{}}", "f: items: expected an array"},
+	    {"{\"kind\":\"List\",\"items\":[3]}", "f: items[0]: expected an object (a Pod)"},
+	    {"{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\"}]}",
+	     "f: items[0].kind: expected \"Pod\", not \"Service\""},
+	    {"{\"kind\":\"List\",\"items\":[{}]}",
+	     "f: items[0].metadata: expected an object (it is missing)"},
+	    {"{\"kind\":\"List\",\"items\":[{\"metadata\":{\"name\":1}}]}",
+	     "f: items[0].metadata.name: expected a string"},
+	    {"{\"kind\":\"List\",\"items\":[{\"metadata\":{\"name\":\"a\\u0000b\"}}]}",
+	     "f: items[0].metadata.name: expected a string without NUL bytes"},
+	    {"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"status\":{\"containerStatuses\":"
+	     "[{\"name\":\"c\",\"state\":{\"running\":true}}]}}",
+	     "f: status.containerStatuses[0].state.running: expected an object"},
+	    {"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"status\":{\"containerStatuses\":"
+	     "[{\"name\":\"c\",\"started\":\"yes\"}]}}",
+	     "f: status.containerStatuses[0].started: expected a boolean"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(kube_pods_parse(bad[i].doc, strlen(bad[i].doc), "f", &pods, &err),
+				 -EINVAL);
+		assert_string_equal(err->message, bad[i].message);
+		assert_int_equal(pods.n, 0);
+		petra_error_free(err);
+		err = NULL;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +217,7 @@ int main(void)
 	    cmocka_unit_test(test_dns_label),
 	    cmocka_unit_test(test_yaml_keeps_strings_strings),
 	    cmocka_unit_test(test_admission),
+	    cmocka_unit_test(test_pods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,6 +256,77 @@ static int helper_fails(void *ctx, int report_fd)
 	sandbox_child_fail(report_fd, 125, e);
 }
 
+/* Is pid gone (or a zombie: killed, not yet reaped by its new parent)? */
+static bool process_ended(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	char *end = strrchr(buf, ')');
+	return end && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* sandbox_wait's timeout with timeout_kills_descendants: the process, a
+ * child in its session, and a child that made a session of its own all
+ * end. */
+static void test_timeout_kills_descendants(void **state)
+{
+	(void)state;
+	/* The orphans come to us, to be reaped (no zombie left behind). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t leader = fork();
+	assert_true(leader >= 0);
+	if (leader == 0) {
+		close(p[0]);
+		setsid();
+		pid_t kids[2];
+		for (int i = 0; i < 2; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				if (i == 1)
+					setsid();
+				for (;;)
+					pause();
+			}
+		}
+		(void)!write(p[1], kids, sizeof(kids));
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	pid_t kids[2];
+	assert_int_equal(fs_read_full(p[0], kids, sizeof(kids)), (ssize_t)sizeof(kids));
+	close(p[0]);
+	struct sandbox_wait_options o = {
+	    .pty_master = -1, .timeout_ms = 100, .timeout_kills_descendants = true};
+	int status = -1;
+	struct petra_error *err = NULL;
+	assert_int_equal(sandbox_wait(leader, &o, &status, &err), -ETIMEDOUT);
+	assert_error_contains(err, "timed out after 100 ms");
+	petra_error_free(err);
+	assert_int_equal(status, 128 + SIGKILL);
+	for (int i = 0; i < 2; i++) {
+		int tries = 200;
+		while (!process_ended(kids[i]) && --tries)
+			usleep(10000);
+		if (!tries)
+			kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+		assert_true(tries > 0);
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
 /* sandbox_fork_helper: the child's status, or its report. */
 static void test_fork_helper(void **state)
 {
@@ -272,13 +343,53 @@ static void test_fork_helper(void **state)
 	petra_error_free(err);
 }
 
+/* Only the user's own lines, by name or uid, in order and numbered on from
+ * 1; nothing malformed, overflowing, holding the user's own id or root. */
+static void test_subid_ranges(void **state)
+{
+	(void)state;
+	const char *text = "alice:100000:65536\n"
+			   "bob:200000:65536\n"
+			   "1001:300000:10\n"
+			   "alice:-5:10\n"
+			   "alice:400000:0\n"
+			   "alice:4294967290:100\n"
+			   "alice:1000:5\n"
+			   "alice:500000\n"
+			   "alice:600000:1:extra\n"
+			   "alicex:700000:9\n"
+			   "alice:0:65536\n"
+			   "alice:800000:2";
+	struct sandbox_id_range r[4];
+	size_t n;
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, r, 4, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(r[0].inside, 1);
+	assert_int_equal(r[0].outside, 100000);
+	assert_int_equal(r[0].count, 65536);
+	assert_int_equal(r[1].inside, 65537);
+	assert_int_equal(r[1].outside, 300000);
+	assert_int_equal(r[1].count, 10);
+	assert_int_equal(r[2].inside, 65547);
+	assert_int_equal(r[2].outside, 800000);
+	assert_int_equal(r[2].count, 2);
+	/* alice:1000:5 holds uid 1003 itself: skipped. */
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1003, r, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(sandbox_subid_ranges(text, "carol", 42, r, 4, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, r, 1, &n), 0);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_capabilities),  cmocka_unit_test(test_exit_codes),
 	    cmocka_unit_test(test_oci_config),    cmocka_unit_test(test_seccomp_profiles_agree),
 	    cmocka_unit_test(test_mount_targets), cmocka_unit_test(test_child_reports),
-	    cmocka_unit_test(test_fork_helper),
+	    cmocka_unit_test(test_fork_helper),   cmocka_unit_test(test_timeout_kills_descendants),
+	    cmocka_unit_test(test_subid_ranges),
 	};
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
 }

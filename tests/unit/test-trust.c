@@ -732,6 +732,100 @@ static void test_gpg_fixtures(void **state)
 	petra_error_free(err);
 }
 
+/* registries.d: scope precedence as containers/image (the reference, its
+ * repository, parent namespaces, the host, default-docker), staging
+ * first when writing, the older key names, and the errors. */
+static void test_registries_d(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	test_write_file(dir, "a.yaml",
+			"default-docker:\n"
+			"  lookaside: https://sigs.example/default/\n"
+			"docker:\n"
+			"  reg.example:\n"
+			"    sigstore: file:///host\n"
+			"    sigstore-staging: file:///host-staging\n"
+			"  reg.example/team:\n"
+			"    lookaside: http://team.example\n",
+			0644);
+	test_write_file(dir, "b.yaml",
+			"docker:\n"
+			"  reg.example/team/app:2:\n"
+			"    lookaside: file:///app2\n"
+			"  docker.io/library/debian:\n"
+			"    lookaside: file:///debian\n"
+			"    unknown-key: ignored\n",
+			0644);
+	test_write_file(dir, "notyaml.conf", "docker: [broken\n", 0644);
+	struct petra_error *err = NULL;
+	struct trust_registries_d *d = NULL;
+	assert_int_equal(trust_registries_d_load(dir, &d, &err), 0);
+	struct {
+		const char *ref;
+		bool write;
+		const char *url;
+	} cases[] = {
+	    {"reg.example/team/app:1", false, "http://team.example/team/app"},
+	    {"reg.example/team/sub/app:1", false, "http://team.example/team/sub/app"},
+	    {"reg.example/team/app:2", false, "file:///app2/team/app"},
+	    {"reg.example/other/app:1", false, "file:///host/other/app"},
+	    {"reg.example/other/app:1", true, "file:///host-staging/other/app"},
+	    {"reg.example/team/app:1", true, "http://team.example/team/app"},
+	    {"elsewhere.example:5000/x/y@sha256:"
+	     "0000000000000000000000000000000000000000000000000000000000000000",
+	     false, "https://sigs.example/default/x/y"},
+	    {"debian:12", false, "file:///debian/library/debian"},
+	    {"reg.example.evil/team/app:1", false, "https://sigs.example/default/team/app"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *url = trust_lookaside_url(d, cases[i].ref, cases[i].write);
+		if (!url || strcmp(url, cases[i].url))
+			fail_msg("%s (%s): %s, not %s", cases[i].ref,
+				 cases[i].write ? "write" : "read", url ? url : "(none)",
+				 cases[i].url);
+	}
+	trust_registries_d_free(d);
+
+	/* Nothing configured: no URL, and writing says so. */
+	char *empty = test_tmpdir();
+	assert_int_equal(trust_registries_d_load(empty, &d, &err), 0);
+	assert_null(trust_lookaside_url(d, "reg.example/app:1", false));
+	size_t written = 1;
+	struct trust_blob blob = {"x", 1};
+	assert_true(trust_lookaside_write(d, "reg.example/app:1",
+					  "sha256:"
+					  "00000000000000000000000000000000"
+					  "00000000000000000000000000000000",
+					  &blob, 1, &written, &err) < 0);
+	assert_error_contains(err, "no lookaside-staging");
+	petra_error_free(err);
+	err = NULL;
+	trust_registries_d_free(d);
+
+	/* A scope twice, both spellings at once, a non-string URL. */
+	test_write_file(empty, "c.yaml", "docker:\n  reg.example:\n    lookaside: file:///c\n",
+			0644);
+	test_write_file(empty, "d.yaml", "docker:\n  reg.example:\n    lookaside: file:///d\n",
+			0644);
+	assert_true(trust_registries_d_load(empty, &d, &err) < 0);
+	assert_error_contains(err, "also configured in");
+	petra_error_free(err);
+	err = NULL;
+	test_write_file(empty, "d.yaml", "default-docker:\n  lookaside: [1]\n", 0644);
+	assert_true(trust_registries_d_load(empty, &d, &err) < 0);
+	assert_error_contains(err, "default-docker.lookaside: must be a string");
+	petra_error_free(err);
+	err = NULL;
+	test_write_file(empty, "d.yaml",
+			"default-docker:\n  lookaside: file:///a\n  sigstore: file:///b\n", 0644);
+	assert_true(trust_registries_d_load(empty, &d, &err) < 0);
+	assert_error_contains(err, "both set");
+	petra_error_free(err);
+	test_rmtree(empty);
+	test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -748,6 +842,7 @@ int main(void)
 					    store_fixture_teardown),
 	    cmocka_unit_test(test_containers_policy),
 	    cmocka_unit_test(test_gpg_fixtures),
+	    cmocka_unit_test(test_registries_d),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
