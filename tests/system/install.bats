@@ -90,7 +90,7 @@ complete_words() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(all_verbs)" ] || [ "$(echo "$output" | sort)" = "$(all_verbs | sort)" ]
 	run complete_words petra r
-	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase restart rm rmi run " ]
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase rebuild restart rm rmi run " ]
 	run complete_words petra run --le
 	[ "$output" = "--learn" ]
 	run complete_words petra --root /x harden --wr
@@ -103,6 +103,10 @@ complete_words() {
 	petra import -q "$BATS_TEST_TMPDIR/rootfs" --ref completion-test:1 >/dev/null
 	run complete_words petra --root "$PETRA_ROOT" inspect completion-
 	[ "$output" = "completion-test:1" ]
+	run complete_words petra --root "$PETRA_ROOT" rebuild --derived-from completion-
+	[ "$output" = "completion-test:1" ]
+	run complete_words petra rebuild --emit k
+	[ "$output" = "kubernetes" ]
 }
 
 @test "make install installs under DESTDIR too" {

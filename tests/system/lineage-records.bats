@@ -33,6 +33,9 @@ digest_of() {
 
 @test "a multi-stage build's record lists every image it was made from, with digests" {
 	petra tag bb:1 tools:1
+	# Another image to mount: bb:1 with one more layer.
+	printf 'FROM bb:1\nRUN echo mounted >/etc/motd\n' >"$BATS_TEST_TMPDIR/Dockerfile.mnt"
+	petra build -q -t mnt:1 -f "$BATS_TEST_TMPDIR/Dockerfile.mnt" "$CTX" >/dev/null
 	echo hello >"$CTX/hello"
 	dockerfile 'ARG FLAVOUR
 FROM bb:1 AS builder
@@ -40,6 +43,7 @@ RUN echo built >/built
 FROM bb:1
 COPY --from=builder /built /built
 COPY --from=tools:1 /bin/busybox /opt/busybox
+RUN --mount=type=bind,from=mnt:1,target=/m cp /m/etc/motd /motd
 COPY hello /hello'
 	git -C "$CTX" init -q
 	git -C "$CTX" remote add origin https://example.com/app.git
@@ -58,7 +62,9 @@ COPY hello /hello'
 	[ "sha256:$(material "$rec" 'stage builder' digest)" = "$bb" ]
 	[ "$(material "$rec" copy-from name)" = tools:1 ]
 	[ "sha256:$(material "$rec" copy-from digest)" = "$bb" ]
-	[ "$(echo "$rec" | jq '.predicate.buildDefinition.resolvedDependencies | length')" = 3 ]
+	[ "$(material "$rec" mount-from name)" = mnt:1 ]
+	[ "sha256:$(material "$rec" mount-from digest)" = "$(digest_of mnt:1)" ]
+	[ "$(echo "$rec" | jq '.predicate.buildDefinition.resolvedDependencies | length')" = 4 ]
 	local ext='.predicate.buildDefinition.externalParameters'
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.path")" = "$(realpath "$CTX")/Dockerfile" ]
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.digest.sha256")" = "$(sha256sum "$CTX/Dockerfile" | cut -d' ' -f1)" ]
@@ -106,7 +112,7 @@ referrer_entries() {
 	jq -r --arg s "$1" '.manifests[] | select(.annotations["org.petra.referrer.subject"] == $s) | .digest' "${2:-$PETRA_ROOT/index.json}"
 }
 
-@test "the record survives export and import through an OCI layout" {
+@test "the record survives export and import through an OCI layout and archive" {
 	dockerfile 'FROM bb:1
 RUN echo x >/x'
 	petra build -q -t exp:1 "$CTX" >/dev/null
@@ -126,6 +132,13 @@ RUN echo x >/x'
 	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra import -q "oci:$layout:v1" --ref back:1 >/dev/null
 	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra inspect --record back:1)" = "$rec" ]
 	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra fsck
+	# The same through an OCI archive.
+	petra export exp:1 "oci-archive:$BATS_TEST_TMPDIR/exp.tar:v1"
+	tar -xOf "$BATS_TEST_TMPDIR/exp.tar" index.json | jq -e --arg r "$ref" '[.manifests[].digest] | index($r) != null'
+	# (no tag: the record is not another image to choose from)
+	PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra import -q "oci-archive:$BATS_TEST_TMPDIR/exp.tar" --ref arc:1 >/dev/null
+	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra inspect --record arc:1)" = "$rec" ]
+	PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra fsck
 }
 
 @test "gc keeps a record while its image is kept and drops it with the image" {
