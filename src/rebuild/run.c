@@ -554,6 +554,13 @@ static size_t item_dep(void *ctx, size_t i, size_t k)
 int rebuild_execute(struct petra_store *store, const struct rebuild_options *o,
 		    struct rebuild_plan *plan, struct petra_error **err)
 {
+	/* A rootless rebuild enters its user namespace once, here, while the
+	 * process has one thread: the builds run in threads (builder_run then
+	 * finds it root), and a user namespace takes a single-threaded
+	 * process. */
+	struct sandbox_rootless rootless;
+	if (sandbox_enter_rootless(&rootless, err) < 0)
+		return -(*err)->code;
 	struct run run = {.store = store, .o = o, .plan = plan};
 	pthread_mutex_init(&run.lock, NULL);
 	static const struct graph_ops ops = {
