@@ -81,6 +81,18 @@ COPY hello /hello'
 	! grep -q org.petra.build.record "$PETRA_ROOT/index.json"
 }
 
+@test "an unnamed stage's FROM is recorded by its index; a final stage FROM scratch has no base" {
+	dockerfile 'FROM bb:1
+RUN echo a >/a
+FROM scratch
+COPY --from=0 /a /a'
+	petra build -q -t unnamed:1 "$CTX" >/dev/null
+	local rec
+	rec=$(record unnamed:1)
+	[ "sha256:$(material "$rec" 'stage 0' digest)" = "$(digest_of bb:1)" ]
+	[ "$(echo "$rec" | jq -c '[.predicate.buildDefinition.resolvedDependencies[].annotations.role]')" = '["stage 0"]' ]
+}
+
 @test "a build with a policy records the policy's digest and the rewritten base" {
 	petra tag bb:1 bb:2
 	cat >"$BATS_TEST_TMPDIR/policy.yaml" <<'YAML'
