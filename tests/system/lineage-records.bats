@@ -69,6 +69,7 @@ COPY hello /hello'
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.path")" = "$(realpath "$CTX")/Dockerfile" ]
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.digest.sha256")" = "$(sha256sum "$CTX/Dockerfile" | cut -d' ' -f1)" ]
 	[ "$(echo "$rec" | jq -c "$ext.buildArgs")" = '{"FLAVOUR":"mint"}' ]
+	[ "$(echo "$rec" | jq -c "$ext.parameters.tags")" = '["app:1"]' ]
 	[ "$(echo "$rec" | jq -r "$ext.context.directory")" = "$(realpath "$CTX")" ]
 	[ "$(echo "$rec" | jq -r "$ext.context.git.remote")" = https://example.com/app.git ]
 	[ "$(echo "$rec" | jq -r "$ext.context.git.revision")" = "$(git -C "$CTX" rev-parse HEAD)" ]
@@ -228,13 +229,15 @@ RUN mkdir -p /app/data && echo app >/app/run'
 @test "flow records each step's image as made by the flow" {
 	mkdir -p "$BATS_TEST_TMPDIR/flow"
 	printf 'FROM bb:1\nRUN echo flow >/flow\n' >"$BATS_TEST_TMPDIR/flow/Dockerfile"
-	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n' \
+	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n      cleanup:\n        commands:\n          - rm /flow\n' \
 		>"$BATS_TEST_TMPDIR/flow/build.yml"
 	petra flow "$BATS_TEST_TMPDIR/flow/build.yml" >/dev/null 2>&1
 	local rec ext='.predicate.buildDefinition.externalParameters'
 	rec=$(record flow-one:1)
 	[ "$(echo "$rec" | jq -r "$ext.producer")" = flow ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowStep")" = one ]
+	[ "$(echo "$rec" | jq -c "$ext.parameters.extraRun")" = '["rm /flow"]' ]
+	[ "$(echo "$rec" | jq -r "$ext.parameters.squash")" = true ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowFile")" = "$BATS_TEST_TMPDIR/flow/build.yml" ]
 	[ "$(material "$rec" base name)" = bb:1 ]
 }
