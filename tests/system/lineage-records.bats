@@ -69,6 +69,7 @@ COPY hello /hello'
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.path")" = "$(realpath "$CTX")/Dockerfile" ]
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.digest.sha256")" = "$(sha256sum "$CTX/Dockerfile" | cut -d' ' -f1)" ]
 	[ "$(echo "$rec" | jq -c "$ext.buildArgs")" = '{"FLAVOUR":"mint"}' ]
+	[ "$(echo "$rec" | jq -c "$ext.parameters.tags")" = '["app:1"]' ]
 	[ "$(echo "$rec" | jq -r "$ext.context.directory")" = "$(realpath "$CTX")" ]
 	[ "$(echo "$rec" | jq -r "$ext.context.git.remote")" = https://example.com/app.git ]
 	[ "$(echo "$rec" | jq -r "$ext.context.git.revision")" = "$(git -C "$CTX" rev-parse HEAD)" ]
@@ -79,6 +80,18 @@ COPY hello /hello'
 	# index no build record annotation any more.
 	petra inspect --manifest app:1 | jq -e '.subject == null'
 	! grep -q org.petra.build.record "$PETRA_ROOT/index.json"
+}
+
+@test "an unnamed stage's FROM is recorded by its index; a final stage FROM scratch has no base" {
+	dockerfile 'FROM bb:1
+RUN echo a >/a
+FROM scratch
+COPY --from=0 /a /a'
+	petra build -q -t unnamed:1 "$CTX" >/dev/null
+	local rec
+	rec=$(record unnamed:1)
+	[ "sha256:$(material "$rec" 'stage 0' digest)" = "$(digest_of bb:1)" ]
+	[ "$(echo "$rec" | jq -c '[.predicate.buildDefinition.resolvedDependencies[].annotations.role]')" = '["stage 0"]' ]
 }
 
 @test "a build with a policy records the policy's digest and the rewritten base" {
@@ -216,13 +229,15 @@ RUN mkdir -p /app/data && echo app >/app/run'
 @test "flow records each step's image as made by the flow" {
 	mkdir -p "$BATS_TEST_TMPDIR/flow"
 	printf 'FROM bb:1\nRUN echo flow >/flow\n' >"$BATS_TEST_TMPDIR/flow/Dockerfile"
-	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n' \
+	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n      cleanup:\n        commands:\n          - rm /flow\n' \
 		>"$BATS_TEST_TMPDIR/flow/build.yml"
 	petra flow "$BATS_TEST_TMPDIR/flow/build.yml" >/dev/null 2>&1
 	local rec ext='.predicate.buildDefinition.externalParameters'
 	rec=$(record flow-one:1)
 	[ "$(echo "$rec" | jq -r "$ext.producer")" = flow ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowStep")" = one ]
+	[ "$(echo "$rec" | jq -c "$ext.parameters.extraRun")" = '["rm /flow"]' ]
+	[ "$(echo "$rec" | jq -r "$ext.parameters.squash")" = true ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowFile")" = "$BATS_TEST_TMPDIR/flow/build.yml" ]
 	[ "$(material "$rec" base name)" = bb:1 ]
 }
