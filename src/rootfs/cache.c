@@ -181,8 +181,15 @@ static int ensure_layer(struct petra_store *store, int layers_fd,
 		 * it alone, and one that got to it first makes us start over. */
 		_cleanup_close_ int fd = -1;
 		for (int attempt = 0; fd < 0; attempt++) {
+			/* A name no other thread or process will make again: one
+			 * that another's sweep removed before we held it and that
+			 * a neighbour then re-created would be theirs, not ours. */
+			uint64_t rnd = 0;
+			if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+				rnd = (uint64_t)time(NULL) ^ (uint64_t)attempt;
 			free(tmp);
-			tmp = xasprintf(TMP_PREFIX "%.16s-%d-%d", hex, (int)getpid(), attempt);
+			tmp = xasprintf(TMP_PREFIX "%.16s-%d-%016llx", hex, (int)getpid(),
+					(unsigned long long)rnd);
 			if (mkdirat(layers_fd, tmp, 0755) < 0) {
 				if (errno != EEXIST || attempt > 100)
 					return petra_error_set_errno(err, errno, "create %s", tmp);
@@ -197,6 +204,13 @@ static int ensure_layer(struct petra_store *store, int layers_fd,
 			if (fd < 0)
 				return petra_error_set_errno(err, errno, "open %s", tmp);
 			int h = fs_hold_temporary(fd);
+			/* Still the directory at that name (not swept and made
+			 * again by someone else while we waited for the lock)? */
+			struct stat held, named;
+			if (h == 0 && (fstat(fd, &held) < 0 ||
+				       fstatat(layers_fd, tmp, &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+				       held.st_ino != named.st_ino || held.st_dev != named.st_dev))
+				h = -ESTALE;
 			if (h == -ESTALE && attempt < 100) {
 				close(fd);
 				fd = -1;

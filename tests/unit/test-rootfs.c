@@ -3,6 +3,7 @@
  * merged copy, verification of extracted layers, and garbage collection. */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -359,6 +360,79 @@ static void test_collect_garbage_keeps_everything_when_unsure(void **state)
 	test_rmtree(tmp);
 }
 
+/* Threads of one process extracting the same layer at once (flow's
+ * parallel steps do): each gets the complete layer. Each one's sweep of
+ * dead temporaries once took a neighbour's directory before it was held,
+ * and the neighbour, re-creating the same name, then extracted into the
+ * other's (by then placed) layer and failed to rename it. */
+struct extractor {
+	struct petra_store *store;
+	const struct image *img;
+	int result;
+};
+
+static void *extract_layer(void *arg)
+{
+	struct extractor *x = arg;
+	char *dir = NULL;
+	struct petra_error *err = NULL;
+	x->result = rootfs_ensure_layer(x->store, &x->img->manifest.layers[0],
+					x->img->config.diff_ids.v[0], &dir, &err);
+	if (err)
+		fprintf(stderr, "extract: %s\n", err->message);
+	petra_error_free(err);
+	free(dir);
+	return NULL;
+}
+
+static void test_threads_extract_one_layer_at_once(void **state)
+{
+	(void)state;
+	char *tmp = test_tmpdir();
+	char *root = path_join(tmp, "store");
+	char *src = path_join(tmp, "rootfs");
+	for (int i = 0; i < 50; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%03d", i);
+		test_write_file(src, name, name, 0644);
+	}
+	struct petra_store *store = NULL;
+	struct petra_error *err = NULL;
+	assert_int_equal(
+	    petra_store_open(root, PETRA_STORE_CREATE | PETRA_STORE_WRITE, &store, &err), 0);
+	struct image_import_options o = {.name = "many:1"};
+	char *stored = NULL;
+	char digest[OCI_DIGEST_SIZE];
+	assert_int_equal(image_import(store, src, &o, &stored, digest, &err), 0);
+	struct image img;
+	assert_int_equal(image_load(store, "many:1", &img, &err), 0);
+	char *layer = rootfs_layer_dir(store, img.config.diff_ids.v[0]);
+	for (int round = 0; round < 30; round++) {
+		assert_int_equal(fs_remove_tree_at(AT_FDCWD, layer, &err), 0);
+		struct extractor x[8];
+		pthread_t t[8];
+		for (int i = 0; i < 8; i++) {
+			x[i] = (struct extractor){.store = store, .img = &img, .result = -1};
+			assert_int_equal(pthread_create(&t[i], NULL, extract_layer, &x[i]), 0);
+		}
+		for (int i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(x[i].result, 0);
+		}
+		char *last = path_join(layer, "f049");
+		struct stat st;
+		assert_int_equal(stat(last, &st), 0);
+		free(last);
+	}
+	free(layer);
+	image_release(&img);
+	free(stored);
+	petra_store_close(store);
+	free(src);
+	free(root);
+	test_rmtree(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +442,7 @@ int main(void)
 	    cmocka_unit_test(test_adopted_layer_is_used_until_a_reboot),
 	    cmocka_unit_test(test_collect_garbage_spares_images_and_users),
 	    cmocka_unit_test(test_collect_garbage_keeps_everything_when_unsure),
+	    cmocka_unit_test(test_threads_extract_one_layer_at_once),
 	};
 	return cmocka_run_group_tests_name("rootfs", tests, NULL, NULL);
 }
