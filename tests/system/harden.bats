@@ -106,7 +106,9 @@ teardown() {
 	petra export app:1 "oci:$p/layout:2"
 	local podman=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs
 		--events-backend file --runtime runc --cgroup-manager cgroupfs)
-	local probe='id -u; /app/run | head -n 1; echo x >>/app/run 2>&1 && echo app-changed; chmod 777 /app 2>&1 && echo app-opened; true'
+	# One stream: podman passes stdout and stderr on separately, so their
+	# lines would come in either order.
+	local probe='exec 2>&1; id -u; /app/run | head -n 1; echo x >>/app/run && echo app-changed; chmod 777 /app && echo app-opened; true'
 	run "${podman[@]}" run --rm -q --network none --ulimit nofile=1024:1024 \
 		--ulimit nproc=1024:1024 "oci:$p/layout:1" sh -c "$probe"
 	local hard=("${lines[@]}") hard_status=$status
