@@ -93,6 +93,83 @@ rules() {
 	[[ "$output" == *"image $REG/shop/web:2: "*"left out for it"* ]]
 }
 
+@test "KL202 on an image only in the registry: its layers' paths, read from their tar headers once and kept as a path list" {
+	for f in 40-emptydir-over-content 41-emptydir-filled-by-init; do
+		sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/$f.yaml" >"$BATS_TEST_TMPDIR/$f.yaml"
+	done
+	# The same finding, with the same count, as for the image in a store.
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" \
+		"$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml"
+	echo "$output"
+	[[ "$output" == *"KL202 warning Deployment/web: container app: the emptyDir www at /srv/www hides 1 entry of $REG/shop/web:2"* ]]
+	local want
+	want=$(PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra kube-lint --failure-threshold none \
+		"$CORPUS/40-emptydir-over-content.yaml" | grep -o "KL202.*" | sed "s|localhost/web:2|$REG/shop/web:2|")
+	[ -n "$want" ]
+	[[ "$output" == *"$want"* ]]
+	# Filled by an init container: no KL202.
+	run -0 rules "$BATS_TEST_TMPDIR/41-emptydir-filled-by-init.yaml" --tls-verify=false --image-cache "$CACHE"
+	[[ "$output" != *KL202* ]]
+	# The list: paths only (directories with a trailing /), the layers'
+	# files not kept.
+	local list="$CACHE/paths/sha256-${DIGEST#sha256:}.txt"
+	grep -qx /srv/www/index.html "$list"
+	grep -qx /srv/www/ "$list"
+	grep -qx /bin/ "$list"
+	[ "$(sort "$list")" = "$(cat "$list")" ]
+	[ "$(find "$CACHE" -type f | grep -vc '\.json$\|\.txt$\|/refs/')" -eq 0 ]
+	# With the registry gone the cached list answers.
+	registry_teardown || true
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" \
+		"$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml"
+	[[ "$output" == *"KL202 warning"*"hides 1 entry"* ]]
+}
+
+@test "KL203 on an image only in the registry: its banned base (from the manifest), a signature the policy requires from the registry's .sig tag" {
+	cd "$BATS_TEST_TMPDIR"
+	local m="$BATS_TEST_TMPDIR/missing.yaml"
+	# Without a policy: no KL203 (and no note that it is left out).
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" "$m"
+	[[ "$output" != *KL203* ]]
+	[[ "$output" != *"KL203 needs"* ]]
+	# The base the builder recorded in the manifest, banned by name.
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" \
+		--policy "$CORPUS/43-image-base-banned.policy" "$m"
+	echo "$output"
+	[[ "$output" == *"KL203 error Deployment/web: container app: refused by the trust gate: base busybox:1.35@sha256:"*"banned"*"CVE-2099-0001"* ]]
+	[ -f "$CACHE/manifests/sha256-${DIGEST#sha256:}.json" ]
+	# Banned by the base's digest alone.
+	local base
+	base=$(jq -r '.annotations["org.opencontainers.image.base.digest"]' \
+		"$CACHE/manifests/sha256-${DIGEST#sha256:}.json")
+	[[ "$base" == sha256:* ]]
+	printf 'bases:\n  ban:\n    - digest: %s\n      reason: rebuilt\n' "$base" >by-digest.policy
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" --policy by-digest.policy "$m"
+	[[ "$output" == *"KL203 error"*"banned"*rebuilt* ]]
+	# A signature the policy requires: the registry has none yet.
+	export PETRA_PASSWORD=pw
+	petra keygen -o prod >/dev/null
+	printf 'trust:\n  scopes:\n    %s/**:\n      require: signed-by\n      keys: [prod.pub]\n' "$REG" >signed.yaml
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" --policy signed.yaml "$m"
+	echo "$output"
+	[[ "$output" == *"KL203 error Deployment/web: container app: refused by the trust gate: signature requirement"*"no signature"* ]]
+	# Signed in the registry (cosign's .sig tag); a fresh cache reads it.
+	petra sign --tls-verify=false --key prod.key "docker://$REG/shop/web:2" >/dev/null
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$BATS_TEST_TMPDIR/cache2" \
+		--policy signed.yaml "$m"
+	[[ "$output" != *KL203* ]]
+	[ "$(jq length "$BATS_TEST_TMPDIR/cache2/sigs/sha256-${DIGEST#sha256:}.json")" -eq 1 ]
+	# Signed by another key: still refused.
+	petra keygen -o other >/dev/null
+	printf 'trust:\n  scopes:\n    %s/**:\n      require: signed-by\n      keys: [other.pub]\n' "$REG" >other.yaml
+	run -1 petra kube-lint --tls-verify=false --image-cache "$BATS_TEST_TMPDIR/cache2" --policy other.yaml "$m"
+	[[ "$output" == *"KL203 error"*"signature requirement"* ]]
+	# A containers-policy.json that rejects everything.
+	printf '{"default": [{"type": "reject"}]}' >reject.json
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" --signature-policy reject.json "$m"
+	[[ "$output" == *"KL203 error"*"reject.json"* ]]
+}
+
 # serve ARGS...: petra admission serve on a free port with the test's CA.
 serve() {
 	local d="$BATS_TEST_TMPDIR/tls"
@@ -192,5 +269,54 @@ post() {
 	wait "$SERVER_PID" 2>/dev/null || true
 	serve
 	r=$(post "$BATS_TEST_TMPDIR/missing.req")
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+}
+
+@test "the webhook's trust gate on a registry image: a miss answered by --on-unknown-image at once, then the banned base refused with the reason, a signature that comes later seen by the refresher" {
+	cd "$BATS_TEST_TMPDIR"
+	serve --tls-verify=false --image-cache "$CACHE" --on-unknown-image deny --refresh 1 \
+		--policy "$CORPUS/43-image-base-banned.policy"
+	review "$BATS_TEST_TMPDIR/good.yaml" >"$BATS_TEST_TMPDIR/good.req"
+	local start end r
+	start=$(date +%s%N)
+	r=$(post "$BATS_TEST_TMPDIR/good.req")
+	end=$(date +%s%N)
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"unknown images are refused"* ]]
+	[ $(((end - start) / 1000000)) -lt 1000 ]
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[[ "$(jq -r .status.message <<<"$r")" == *"banned"* ]] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL203 Deployment/web: container app: refused by the trust gate: base busybox:1.35@sha256:"*"banned"*"CVE-2099-0001"* ]]
+	[[ "$(jq -r .status.message <<<"$r")" != *"unknown images"* ]]
+	kill "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	# A policy requiring a signature: refused until the registry has one;
+	# the refresher reads the .sig tag again and the pod is allowed.
+	export PETRA_PASSWORD=pw
+	petra keygen -o prod >/dev/null
+	printf 'trust:\n  scopes:\n    %s/**:\n      require: signed-by\n      keys: [%s/prod.pub]\n' \
+		"$REG" "$BATS_TEST_TMPDIR" >signed.yaml
+	serve --tls-verify=false --image-cache "$CACHE" --refresh 1 --policy "$BATS_TEST_TMPDIR/signed.yaml"
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[[ "$(jq -r .status.message <<<"$r")" == *"signature requirement"* ]] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL203"*"signature requirement"*"no signature"* ]]
+	petra sign --tls-verify=false --key prod.key "docker://$REG/shop/web:2" >/dev/null
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[ "$(jq -r .allowed <<<"$r")" = true ] && break
+		sleep 0.1
+	done
+	echo "$r"
 	[ "$(jq -r .allowed <<<"$r")" = true ]
 }
