@@ -333,7 +333,14 @@ struct kube_webhook_options {
 	int port;                   /* the container's port */
 	long replicas;
 	bool on_unknown_deny; /* --on-unknown-image deny */
-	kube_gate_fn gate;    /* as in kube_deploy_options */
+	/* Registry images (serve --registry): the image cache on an emptyDir
+	 * of its own (the root is read-only), and what serve is passed. */
+	bool registry;
+	const char *registry_auth_secret; /* a kubernetes.io/dockerconfigjson Secret */
+	const char *cert_dir_secret;      /* a Secret of CAs and client certificates */
+	bool tls_verify_false;            /* serve --tls-verify=false */
+	long refresh;                     /* serve --refresh; 0: its default */
+	kube_gate_fn gate;                /* as in kube_deploy_options */
 	void *gate_ctx;
 };
 /* A Service, petra's Deployment (read-only, non-root, by digest, the

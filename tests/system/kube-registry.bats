@@ -320,3 +320,61 @@ post() {
 	echo "$r"
 	[ "$(jq -r .allowed <<<"$r")" = true ]
 }
+
+@test "admission manifests pass the registry options to serve: the image cache on an emptyDir, the auth and certificate Secrets mounted; that command line serves registry images" {
+	cd "$BATS_TEST_TMPDIR"
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/store"
+	"$EXAMPLES/busybox/make-rootfs.sh" bb >/dev/null
+	petra import -q bb --ref busybox:1.35 >/dev/null
+	mkdir ctx
+	printf '%s\n' 'FROM busybox:1.35' 'USER 1000' >ctx/Dockerfile
+	petra build -q -t localhost/petra:1 ctx >/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 \
+		-subj /CN=petra-test-ca 2>/dev/null
+	# Without a registry option: none of it.
+	petra admission manifests --image localhost/petra:1 --ca-bundle ca.crt -o plain.yaml 2>/dev/null
+	[ "$(yaml_to_json plain.yaml | jq -r '.[1].spec.template.spec.containers[0].command | index("--registry")')" = null ]
+	run -0 petra admission manifests --image localhost/petra:1 --ca-bundle ca.crt \
+		--registry-auth-secret regcred --cert-dir-secret regcerts --tls-verify=false --refresh 7 -o m.yaml
+	local j pod='.[1].spec.template.spec'
+	j=$(yaml_to_json m.yaml)
+	local cmd
+	cmd=$(jq -c "$pod.containers[0].command" <<<"$j")
+	echo "$cmd"
+	[[ "$cmd" == *'"--registry","--image-cache","/var/cache/petra-admission","--registry-auth","/etc/petra-admission/registry-auth/auth.json","--cert-dir","/etc/petra-admission/registry-certs","--tls-verify=false","--refresh","7"'* ]]
+	[ "$(jq -c "[$pod.volumes[] | select(.name != \"tls\")]" <<<"$j")" = \
+		'[{"name":"image-cache","emptyDir":{"sizeLimit":"4Gi"}},{"name":"registry-auth","secret":{"secretName":"regcred","defaultMode":288,"items":[{"key":".dockerconfigjson","path":"auth.json"}]}},{"name":"registry-certs","secret":{"secretName":"regcerts","defaultMode":288}}]' ]
+	[ "$(jq -c "[$pod.containers[0].volumeMounts[] | select(.name != \"tls\") | .mountPath]" <<<"$j")" = \
+		'["/var/cache/petra-admission","/etc/petra-admission/registry-auth","/etc/petra-admission/registry-certs"]' ]
+	run -0 kube_strict_check m.yaml
+	run -0 petra kube-lint --failure-threshold warning m.yaml
+	# A bad Secret name is a usage error.
+	run -2 petra admission manifests --image localhost/petra:1 --ca-bundle ca.crt --registry-auth-secret Bad_Name
+	# The command line it writes, its in-pod paths made local, serves the
+	# registry's image: the refresher fetches it, KL201 refuses.
+	mkdir -p pod/auth pod/certs pod/cache
+	echo '{"auths":{}}' >pod/auth/auth.json
+	local args=() a skip=0
+	for a in $(jq -r '.[3:][]' <<<"$cmd"); do
+		if [ $skip = 1 ]; then skip=0; continue; fi
+		case "$a" in
+		--listen | --tls-cert | --tls-key) skip=1; continue ;;
+		esac
+		a=${a//\/var\/cache\/petra-admission/$BATS_TEST_TMPDIR/pod/cache}
+		a=${a//\/etc\/petra-admission\/registry-auth/$BATS_TEST_TMPDIR/pod/auth}
+		a=${a//\/etc\/petra-admission\/registry-certs/$BATS_TEST_TMPDIR/pod/certs}
+		args+=("$a")
+	done
+	echo "${args[@]}"
+	serve "${args[@]}"
+	review "$BATS_TEST_TMPDIR/missing.yaml" >missing.req
+	local r
+	for _ in $(seq 1 100); do
+		r=$(post missing.req)
+		[ "$(jq -r .allowed <<<"$r")" = false ] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL201"*"/var/cache/web"* ]]
+	[ -f "pod/cache/configs/sha256-${DIGEST#sha256:}.json" ]
+}
