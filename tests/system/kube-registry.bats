@@ -94,6 +94,7 @@ rules() {
 }
 
 @test "KL202 on an image only in the registry: its layers' paths, read from their tar headers once and kept as a path list" {
+	cd "$BATS_TEST_TMPDIR"
 	for f in 40-emptydir-over-content 41-emptydir-filled-by-init; do
 		sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/$f.yaml" >"$BATS_TEST_TMPDIR/$f.yaml"
 	done
@@ -118,6 +119,24 @@ rules() {
 	grep -qx /bin/ "$list"
 	[ "$(sort "$list")" = "$(cat "$list")" ]
 	[ "$(find "$CACHE" -type f | grep -vc '\.json$\|\.txt$\|/refs/')" -eq 0 ]
+	# A later layer that removes the content (a whiteout): the emptyDir
+	# hides nothing any more; one that empties the directory and adds a
+	# file back (an opaque directory or whiteouts, as the builder writes
+	# them): one entry again.
+	local ctx="$BATS_TEST_TMPDIR/rm"
+	mkdir -p "$ctx"
+	printf '%s\n' 'FROM localhost/web:2' 'USER root' 'RUN rm /srv/www/index.html' 'USER app' >"$ctx/Dockerfile"
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra build -q -t localhost/web:rm "$ctx" >/dev/null
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra push -q --tls-verify=false localhost/web:rm "$REG/shop/web:rm" >/dev/null
+	sed "s|image: $REG/shop/web:2|image: $REG/shop/web:rm|" "$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml" >rm.yaml
+	run -0 rules rm.yaml --tls-verify=false --image-cache "$CACHE"
+	[[ "$output" != *KL202* ]]
+	printf '%s\n' 'FROM localhost/web:rm' 'USER root' 'RUN rm -r /srv/www && mkdir /srv/www && echo a >/srv/www/a' >"$ctx/Dockerfile"
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra build -q -t localhost/web:back "$ctx" >/dev/null
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra push -q --tls-verify=false localhost/web:back "$REG/shop/web:back" >/dev/null
+	sed "s|image: $REG/shop/web:2|image: $REG/shop/web:back|" "$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml" >back.yaml
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" back.yaml
+	[[ "$output" == *"KL202 warning"*"hides 1 entry of $REG/shop/web:back"* ]]
 	# With the registry gone the cached list answers.
 	registry_teardown || true
 	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" \
