@@ -266,9 +266,7 @@ struct kube_remote_image {
 	 * of {mediaType, payload (text), signature (base64), annotations};
 	 * kube_trust_gate_remote reads them. */
 	json_t *signatures;
-	/* Every path of its filesystem, sorted, a directory's with a
-	 * trailing "/" (KL202); has_paths false while not read yet. */
-	struct strvec paths;
+	/* Its path list is in the cache (kube_remote_paths reads it). */
 	bool has_paths;
 	char *paths_error; /* why the last fetch could not read them, or NULL */
 };
@@ -279,6 +277,11 @@ void kube_remote_image_release(struct kube_remote_image *img);
  * when the registry failed. */
 int kube_remote_image(struct kube_remote *r, const char *ref, struct kube_remote_image *img,
 		      struct petra_error **err);
+/* Every path of the filesystem of the image with manifest `digest`,
+ * sorted, a directory's with a trailing "/" (KL202): false when the cache
+ * has no list. A separate read: a list may be large, and the linter reads
+ * it again only for another digest. */
+bool kube_remote_paths(struct kube_remote *r, const char *digest, struct strvec *paths);
 /* Changes whenever a fetch wrote the cache (thread-safe): what was read
  * from it before may be stale. */
 unsigned kube_remote_generation(struct kube_remote *r);

@@ -77,6 +77,7 @@ struct image_entry {
 	 * store's images have their extracted layers (lowers) instead. */
 	struct strvec paths;
 	bool has_paths;
+	char paths_digest[OCI_DIGEST_SIZE]; /* the manifest they are of */
 };
 
 struct kube_linter {
@@ -172,8 +173,6 @@ static void remote_entry(struct kube_linter *l, struct image_entry *e, struct st
 	e->writable = NULL;
 	e->n_writable = 0;
 	e->found = false;
-	strvec_clear(&e->paths);
-	e->has_paths = false;
 	struct kube_remote_image img = {0};
 	struct petra_error *err = NULL;
 	int r = kube_remote_image(l->remote, e->ref, &img, &err);
@@ -238,11 +237,17 @@ static void remote_entry(struct kube_linter *l, struct image_entry *e, struct st
 			     "root without the image's /etc/passwd",
 			     e->ref, user);
 	}
-	if (img.has_paths) {
-		e->paths = img.paths;
-		img.paths = (struct strvec)STRVEC_INIT;
-		e->has_paths = true;
-	} else {
+	/* The list is immutable per manifest: read again only for another
+	 * one (a tag moved), not at every change of the cache. */
+	if (e->has_paths && strcmp(e->paths_digest, img.digest) != 0) {
+		strvec_clear(&e->paths);
+		e->has_paths = false;
+	}
+	if (!e->has_paths && img.has_paths) {
+		e->has_paths = kube_remote_paths(l->remote, img.digest, &e->paths);
+		memcpy(e->paths_digest, img.digest, OCI_DIGEST_SIZE);
+	}
+	if (!e->has_paths) {
 		strvec_pushf(
 		    notes, "image %s (from its registry): KL202 is left out for it: %s", e->ref,
 		    img.paths_error ? img.paths_error

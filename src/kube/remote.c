@@ -201,7 +201,7 @@ static char *paths_failure(const struct kube_remote *r, const char *digest)
 	return data;
 }
 
-static bool read_paths(const struct kube_remote *r, const char *digest, struct strvec *out)
+bool kube_remote_paths(struct kube_remote *r, const char *digest, struct strvec *out)
 {
 	_cleanup_free_ char *path = paths_path(r, digest);
 	_cleanup_free_ char *data = NULL;
@@ -382,8 +382,8 @@ static bool cached_image(const struct kube_remote *r, const char *ref,
 		json_decref(out->signatures);
 		out->signatures = json_array();
 	}
-	out->paths = (struct strvec)STRVEC_INIT;
-	out->has_paths = read_paths(r, out->digest, &out->paths);
+	_cleanup_free_ char *list = paths_path(r, out->digest);
+	out->has_paths = access(list, F_OK) == 0;
 	if (!out->has_paths)
 		out->paths_error = paths_failure(r, out->digest);
 	return true;
@@ -394,7 +394,6 @@ void kube_remote_image_release(struct kube_remote_image *img)
 	json_decref(img->config);
 	json_decref(img->manifest);
 	json_decref(img->signatures);
-	strvec_clear(&img->paths);
 	free(img->paths_error);
 	memset(img, 0, sizeof(*img));
 }
@@ -478,8 +477,8 @@ static int fetch(struct kube_remote *r, const char *ref, struct kube_remote_imag
 		} else {
 			unlink(failed);
 		}
-		img.paths = (struct strvec)STRVEC_INIT;
-		img.has_paths = read_paths(r, img.digest, &img.paths);
+		_cleanup_free_ char *list = paths_path(r, img.digest);
+		img.has_paths = access(list, F_OK) == 0;
 	}
 	if (rc == 0 && !strstr(ref, "@sha256:")) {
 		_cleanup_free_ char *rpath = ref_path(r, ref);

@@ -246,7 +246,23 @@ static void test_remote_cache(void **state)
 	/* No signatures fetched yet: none. */
 	assert_true(json_is_array(got.signatures));
 	assert_int_equal(json_array_size(got.signatures), 0);
+	/* No path list yet: KL202 waits for it. */
+	assert_false(got.has_paths);
 	kube_remote_image_release(&got);
+	char *ppath = xasprintf("%s/paths/sha256-%s.txt", dir, hex);
+	const char *list = "/bin/\n/bin/sh\n/srv/\n";
+	assert_int_equal(fs_write_file_atomic_at(AT_FDCWD, ppath, list, strlen(list), 0600, &err),
+			 0);
+	assert_int_equal(kube_remote_image(r, ref, &got, &err), 1);
+	assert_true(got.has_paths);
+	struct strvec paths = STRVEC_INIT;
+	assert_true(kube_remote_paths(r, got.digest, &paths));
+	assert_int_equal(paths.n, 3);
+	assert_string_equal(paths.v[1], "/bin/sh");
+	strvec_clear(&paths);
+	kube_remote_image_release(&got);
+	unlink(ppath);
+	free(ppath);
 	/* A tag never fetched, a bad digest: misses, answered at once. */
 	assert_int_equal(kube_remote_image(r, "127.0.0.1:1/web:2", &got, &err), 0);
 	assert_null(got.config);
