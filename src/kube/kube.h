@@ -20,7 +20,8 @@
  *  - kube_yaml_emit: manifests (jansson trees) as YAML documents, emitted
  *    by libfyaml.
  *  - kube_lint_*: the manifest linter. Rules with stable IDs (KL1xx: the
- *    pod and its containers, KL2xx: against the image in the store),
+ *    pod and its containers, KL2xx: against the image, in the store or,
+ *    through kube_remote's cache, in a registry),
  *    every workload kind, Lists and multi-document files, containers,
  *    init and ephemeral containers, the pod's and the container's
  *    securityContext resolved as the kubelet resolves them, exemptions by

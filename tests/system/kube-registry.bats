@@ -283,6 +283,14 @@ post() {
 	echo "$r"
 	[ "$(jq -r .allowed <<<"$r")" = false ]
 	[[ "$(jq -r .status.message <<<"$r")" == *KL201* ]]
+	# KL202 from the path list the refresher read: a warning, allowed.
+	sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/40-emptydir-over-content.yaml" \
+		>"$BATS_TEST_TMPDIR/40.yaml"
+	review "$BATS_TEST_TMPDIR/40.yaml" >"$BATS_TEST_TMPDIR/40.req"
+	r=$(post "$BATS_TEST_TMPDIR/40.req")
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+	[[ "$(jq -r '.warnings | join("\n")' <<<"$r")" == *"KL202"*"/srv/www hides 1 entry"* ]]
 	# Without --registry (and no store image) it stays allowed: no facts.
 	kill "$SERVER_PID"
 	wait "$SERVER_PID" 2>/dev/null || true
