@@ -98,7 +98,15 @@ _petra() {
 		compopt -o nospace 2>/dev/null
 		return
 		;;
-	--policy | -o | --output | --file | -f | --secret | -v | --volume | --kubernetes)
+	--derived-from)
+		mapfile -t COMPREPLY < <(compgen -W "$("$petra" "${root[@]}" images -q 2>/dev/null)" -- "$cur")
+		return
+		;;
+	--emit)
+		mapfile -t COMPREPLY < <(compgen -W "kubernetes" -- "$cur")
+		return
+		;;
+	--from-plan | --policy | -o | --output | --file | -f | --secret | -v | --volume | --kubernetes)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;

@@ -62,8 +62,11 @@ int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **data, s
 			strbuf_release(&sb);
 			return petra_error_set_errno(err, e, "read %s", path);
 		}
-		if (n == 0)
+		if (n == 0) {
+			/* An empty file's buffer too is a string. */
+			sb.buf[sb.len] = '\0';
 			break;
+		}
 		sb.len += (size_t)n;
 		sb.buf[sb.len] = '\0';
 		if (sb.len > max_size) {

@@ -240,7 +240,7 @@ int builder_source_state(struct builder_session *b, const struct builder_plan *p
 	int r = builder_resolve_base(b, st->label, from, &img, err);
 	if (r < 0)
 		return petra_error_prefix(err, "--from=%s", from);
-	builder_note_material(b, st->index, st->label, kind, img.name ? img.name : from,
+	builder_note_material(b, st->index, st->df->name, kind, img.name ? img.name : from,
 			      img.desc.digest);
 	builder_state_from_image(out, &img);
 	image_release(&img);

@@ -56,14 +56,15 @@ struct builder_session {
 /* An image the build used: a stage's FROM ("from"), a COPY --from
  * ("copy-from") or a RUN --mount from= ("mount-from"). */
 struct builder_material {
-	size_t stage; /* the index of the stage that used it */
-	char *stage_label;
+	size_t stage;      /* the index of the stage that used it */
+	char *stage_label; /* its AS name, else its index */
 	char *kind;
 	char *name; /* as resolved (policy rewrites applied) */
 	char digest[OCI_DIGEST_SIZE];
 };
-/* Note a material (once per stage, kind and digest). */
-void builder_note_material(struct builder_session *s, size_t stage, const char *stage_label,
+/* Note a material (once per stage, kind and digest); stage_name is the
+ * stage's AS name or NULL (its index is its label then). */
+void builder_note_material(struct builder_session *s, size_t stage, const char *stage_name,
 			   const char *kind, const char *name, const char *digest);
 
 void builder_session_init(struct builder_session *s, struct petra_store *store,

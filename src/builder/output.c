@@ -75,6 +75,20 @@ static void build_record(struct builder_session *b, const struct builder_stage *
 	if (o->reproducible)
 		json_object_set_new(params, "sourceDateEpoch",
 				    json_integer((json_int_t)o->source_date_epoch));
+	/* What a rebuild needs to make the same image: every name, a
+	 * flow's cleanup commands run on top. */
+	if (o->n_tags) {
+		json_t *tags = json_array();
+		for (size_t i = 0; i < o->n_tags; i++)
+			json_array_append_new(tags, json_string(o->tags[i]));
+		json_object_set_new(params, "tags", tags);
+	}
+	if (o->n_extra_run) {
+		json_t *extra = json_array();
+		for (size_t i = 0; i < o->n_extra_run; i++)
+			json_array_append_new(extra, json_string(o->extra_run[i]));
+		json_object_set_new(params, "extraRun", extra);
+	}
 	if (o->record_parameters)
 		json_object_update(params, (json_t *)o->record_parameters);
 	rec->parameters = params;

@@ -228,7 +228,7 @@ void builder_note_exit_status(struct builder_session *s, int status)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void builder_note_material(struct builder_session *s, size_t stage, const char *stage_label,
+void builder_note_material(struct builder_session *s, size_t stage, const char *stage_name,
 			   const char *kind, const char *name, const char *digest)
 {
 	pthread_mutex_lock(&s->lock);
@@ -240,7 +240,8 @@ void builder_note_material(struct builder_session *s, size_t stage, const char *
 		s->materials = xrealloc(s->materials, (s->n_materials + 1) * sizeof(*s->materials));
 		struct builder_material *m = &s->materials[s->n_materials++];
 		m->stage = stage;
-		m->stage_label = xstrdup(stage_label);
+		/* Its AS name, else its index, as FROM and --from name it. */
+		m->stage_label = stage_name ? xstrdup(stage_name) : xasprintf("%zu", stage);
 		m->kind = xstrdup(kind);
 		m->name = xstrdup(name);
 		snprintf(m->digest, sizeof(m->digest), "%s", digest);

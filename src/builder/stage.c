@@ -432,7 +432,7 @@ static int stage_from(struct builder_session *b, const struct builder_plan *p,
 		st->base_name = xstrdup(img.name ? img.name : base);
 		memcpy(st->base_digest, img.desc.digest, OCI_DIGEST_SIZE);
 		st->base_stage = st->index;
-		builder_note_material(b, st->index, st->label, "from", st->base_name,
+		builder_note_material(b, st->index, st->df->name, "from", st->base_name,
 				      st->base_digest);
 		st->n_base_layers = state->n_layers;
 		st->n_base_history = json_array_size(json_object_get(state->config, "history"));

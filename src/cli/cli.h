@@ -445,6 +445,7 @@ char *cli_lineage_path_text(const struct lineage_derivation *d);
 	X(rebase, "Apply the policy's base rewrites to FROM lines (diff, or --write)")             \
 	X(audit, "Report what makes an image unsafe or mutable, layer by layer")                   \
 	X(harden, "Write an immutable copy of an image: root-owned, non-root USER, squashed")      \
+	X(rebuild, "Rebuild every image derived from a banned base on its replacement")            \
 	X(keygen, "Write a key pair in cosign's format (encrypted private key, public key)")       \
 	X(sign, "Sign a store image as cosign does (a .sig manifest beside it)")                   \
 	X(verify_signature, "Check an image's signatures offline: cosign, GPG, policy.json")       \

@@ -14,8 +14,8 @@ static const char usage[] =
     "                          images in it are kept)\n"
     "  oci-archive:FILE[:TAG]  an OCI layout in a tar archive (written atomically)\n"
     "  dir:PATH                containers/image's directory layout (skopeo's dir:)\n"
-    "TAG defaults to IMAGE's tag. Into oci: the image's referrers (its build\n"
-    "record) go too, listed in the layout's index.json.\n"
+    "TAG defaults to IMAGE's tag. Into oci: and oci-archive: the image's referrers\n"
+    "(its build record) go too, listed in the layout's index.json.\n"
     "\n"
     "Options:\n"
     "  -h, --help   this help\n";

@@ -8,8 +8,8 @@ static const char usage[] =
     "Usage: petra info [OPTIONS]\n"
     "\n"
     "Print petra's version, the store, the run directory of its containers,\n"
-    "the helper programs it found (petra-supervisor, petra-init) and the\n"
-    "kernel features it uses: overlayfs, tmpfs, cgroups (v2, or v1's\n"
+    "the helper programs it found (petra-supervisor, petra-init, petra-copy)\n"
+    "and the kernel features it uses: overlayfs, tmpfs, cgroups (v2, or v1's\n"
     "memory, cpu and pids hierarchies, for --memory, --cpus, --pids-limit),\n"
     "seccomp, user namespaces (petra run as a non-root user), mount_setattr\n"
     "and idmapped mounts, pidfds; and the stale temporaries that killed petra\n"
@@ -65,6 +65,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *run_dir = runtime_default_run_dir(cli->root);
 	_cleanup_free_ char *supervisor = cli_supervisor_path();
 	_cleanup_free_ char *init = cli_helper_path("petra-init", "PETRA_INIT");
+	_cleanup_free_ char *copy = cli_helper_path("petra-copy", "PETRA_COPY");
 	json_t *j = json_object();
 	json_object_set_new(j, "version", json_string(PETRA_VERSION));
 	json_object_set_new(j, "store", json_string(cli->root));
@@ -73,6 +74,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	json_object_set_new(helpers, "supervisor",
 			    supervisor ? json_string(supervisor) : json_null());
 	json_object_set_new(helpers, "init", init ? json_string(init) : json_null());
+	json_object_set_new(helpers, "copy", copy ? json_string(copy) : json_null());
 	json_object_set_new(j, "helpers", helpers);
 	json_object_set_new(j, "kernel", runtime_host_features());
 	/* Read-only: a writing open would sweep them before they are counted. */

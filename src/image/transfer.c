@@ -243,6 +243,10 @@ static int select_entry(const json_t *index, const char *tag, const char *what,
 		json_t *m = json_array_get(manifests, i);
 		const char *ref =
 		    json_get_string(json_object_get(m, "annotations"), OCI_ANNOTATION_REF_NAME);
+		/* A referrer (a build record) is not an image to choose. */
+		if (json_get_string(json_object_get(m, "annotations"),
+				    OCI_ANNOTATION_REFERRER_SUBJECT))
+			continue;
 		if (ref) {
 			strbuf_addstr(&names, names.len ? ", " : "");
 			strbuf_addstr(&names, ref);
@@ -496,6 +500,47 @@ static int import_layout(struct petra_store *store, const struct location *loc,
 	return r;
 }
 
+/* The referrers an archive's index.json lists for subject (and theirs):
+ * their blobs came into the store with the archive's; each whose manifest
+ * is whole and names the subject becomes a referrer of it. */
+static int adopt_referrers(struct petra_store *store, const json_t *manifests, const char *subject,
+			   int depth, struct petra_error **err)
+{
+	for (size_t i = 0; i < json_array_size(manifests); i++) {
+		struct oci_descriptor d;
+		if (oci_descriptor_from_json(json_array_get(manifests, i), &d, NULL) < 0)
+			continue;
+		bool candidate = !oci_descriptor_annotation(&d, OCI_ANNOTATION_REF_NAME) &&
+				 oci_media_type_kind(d.media_type) == OCI_KIND_MANIFEST &&
+				 petra_store_has_blob(store, d.digest);
+		const char *named = oci_descriptor_annotation(&d, OCI_ANNOTATION_REFERRER_SUBJECT);
+		if (candidate && named && strcmp(named, subject) != 0)
+			candidate = false;
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		struct oci_manifest m = {0};
+		if (candidate && (petra_store_read_blob(store, d.digest, DOCUMENT_MAX_SIZE, &data,
+							&len, NULL) < 0 ||
+				  oci_manifest_parse(data, len, &m, NULL) < 0))
+			candidate = false;
+		const char *s = candidate
+				    ? json_get_string(json_object_get(m.json, "subject"), "digest")
+				    : NULL;
+		bool refers = s && !strcmp(s, subject);
+		oci_manifest_release(&m);
+		int r = 0;
+		if (refers) {
+			r = petra_store_add_referrer(store, subject, &d, err);
+			if (r == 0 && depth < 4)
+				r = adopt_referrers(store, manifests, d.digest, depth + 1, err);
+		}
+		oci_descriptor_release(&d);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Stream an OCI archive: its blobs go straight into the store (each checked
  * against its name), index.json is kept to choose the image. */
 static int import_archive(struct petra_store *store, const struct location *loc,
@@ -598,6 +643,9 @@ static int import_archive(struct petra_store *store, const struct location *loc,
 	if (r < 0)
 		return petra_error_prefix(err, "%s", what);
 	r = petra_store_set_ref(store, name, &manifest, err);
+	if (r == 0)
+		r = adopt_referrers(store, json_object_get(index, "manifests"), manifest.digest, 0,
+				    err);
 	if (r == 0) {
 		memcpy(digest, manifest.digest, OCI_DIGEST_SIZE);
 		*name_out = steal_pointer(&name);
@@ -861,6 +909,23 @@ static int add_archive_blob(struct archive *a, struct petra_store *store,
 	return r;
 }
 
+/* The store's referrers of subject and theirs, appended to *v. */
+static int archive_referrers(struct petra_store *store, const char *subject, int depth,
+			     struct oci_descriptor **v, size_t *n, struct petra_error **err)
+{
+	struct oci_descriptor *refs = NULL;
+	size_t n_refs = 0;
+	int r = petra_store_list_referrers(store, subject, NULL, &refs, &n_refs, err);
+	for (size_t i = 0; r == 0 && i < n_refs; i++) {
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		oci_descriptor_copy(&(*v)[(*n)++], &refs[i]);
+		if (depth < 4)
+			r = archive_referrers(store, refs[i].digest, depth + 1, v, n, err);
+	}
+	oci_descriptors_release(refs, n_refs);
+	return r;
+}
+
 static int export_archive(struct petra_store *store, const struct image *img, const char *file,
 			  const char *tag, struct petra_error **err)
 {
@@ -889,6 +954,13 @@ static int export_archive(struct petra_store *store, const struct image *img, co
 	json_object_set_new(entry, "annotations", ann);
 	json_t *manifests = json_array();
 	json_array_append_new(manifests, entry);
+	/* The image's referrers (its build record), listed as in a layout. */
+	struct oci_descriptor *refs = NULL;
+	size_t n_refs = 0;
+	if (r == 0)
+		r = archive_referrers(store, img->desc.digest, 0, &refs, &n_refs, err);
+	for (size_t i = 0; r == 0 && i < n_refs; i++)
+		json_array_append_new(manifests, oci_descriptor_to_json(&refs[i]));
 	json_object_set_new(index, "manifests", manifests);
 	size_t len;
 	_cleanup_free_ char *text = json_dump_compact(index, &len);
@@ -902,6 +974,23 @@ static int export_archive(struct petra_store *store, const struct image *img, co
 		r = add_archive_blob(a, store, &img->manifest.config, mtime, &added, err);
 	for (size_t i = 0; r == 0 && i < img->manifest.n_layers; i++)
 		r = add_archive_blob(a, store, &img->manifest.layers[i], mtime, &added, err);
+	for (size_t i = 0; r == 0 && i < n_refs; i++) {
+		_cleanup_free_ char *data = NULL;
+		size_t mlen = 0;
+		struct oci_manifest m = {0};
+		r = petra_store_read_blob(store, refs[i].digest, DOCUMENT_MAX_SIZE, &data, &mlen,
+					  err);
+		if (r == 0)
+			r = oci_manifest_parse(data, mlen, &m, err);
+		if (r == 0)
+			r = add_archive_blob(a, store, &m.config, mtime, &added, err);
+		for (size_t k = 0; r == 0 && k < m.n_layers; k++)
+			r = add_archive_blob(a, store, &m.layers[k], mtime, &added, err);
+		if (r == 0)
+			r = add_archive_blob(a, store, &refs[i], mtime, &added, err);
+		oci_manifest_release(&m);
+	}
+	oci_descriptors_release(refs, n_refs);
 	strset_clear(&added);
 	if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
 		r = petra_error_set(err, EIO, "write %s: %s", file, archive_error_string(a));

@@ -124,15 +124,17 @@ static void signatures_from_json(const json_t *array, struct trust_signatures *s
 	}
 }
 
-int kube_trust_gate_remote(void *ctx, const char *name, const char *digest, const json_t *manifest,
-			   const json_t *signatures, struct petra_error **err)
+int kube_trust_gate_remote(void *ctx, struct petra_store *store, const char *name,
+			   const char *digest, const json_t *manifest, const json_t *signatures,
+			   struct petra_error **err)
 {
 	const struct kube_trust_gate *g = ctx;
 	struct trust_signatures sigs = {0};
 	signatures_from_json(signatures, &sigs);
 	struct trust_gate_result result;
-	int rc = trust_gate_check_given(name, digest, json_object_get(manifest, "annotations"),
-					&sigs, TRUST_PURPOSE_DEPLOY, g->policy, NULL, &result, err);
+	int rc =
+	    trust_gate_check_given(store, name, digest, json_object_get(manifest, "annotations"),
+				   &sigs, TRUST_PURPOSE_DEPLOY, g->policy, NULL, &result, err);
 	_cleanup_strvec_ struct strvec reasons = STRVEC_INIT;
 	if (rc == 0) {
 		for (size_t i = 0; i < result.reasons.n; i++)

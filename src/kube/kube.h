@@ -68,12 +68,14 @@ int kube_trust_gate(void *ctx, struct petra_store *store, const struct image *im
 /* The same gate for an image read from a registry (not in the store):
  * `name` as the manifest names it (without a digest), its manifest
  * `digest`, the manifest (its base annotations) and the signatures of a
- * struct kube_remote_image. No network call: judged on what was read. */
-typedef int (*kube_remote_gate_fn)(void *ctx, const char *name, const char *digest,
-				   const json_t *manifest, const json_t *signatures,
-				   struct petra_error **err);
-int kube_trust_gate_remote(void *ctx, const char *name, const char *digest, const json_t *manifest,
-			   const json_t *signatures, struct petra_error **err);
+ * struct kube_remote_image. No network call: judged on what was read;
+ * the store (may be NULL) only continues the chain of bases. */
+typedef int (*kube_remote_gate_fn)(void *ctx, struct petra_store *store, const char *name,
+				   const char *digest, const json_t *manifest,
+				   const json_t *signatures, struct petra_error **err);
+int kube_trust_gate_remote(void *ctx, struct petra_store *store, const char *name,
+			   const char *digest, const json_t *manifest, const json_t *signatures,
+			   struct petra_error **err);
 
 struct kube_image_facts {
 	char *by_digest; /* "name@sha256:..." */

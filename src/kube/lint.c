@@ -210,8 +210,8 @@ static void remote_entry(struct kube_linter *l, struct image_entry *e, struct st
 	if (l->remote_gate) {
 		/* The name the gate judges: the reference without a digest. */
 		_cleanup_free_ char *name = xstrndup(e->ref, strcspn(e->ref, "@"));
-		if (l->remote_gate(l->gate_ctx, name, img.digest, img.manifest, img.signatures,
-				   &err) < 0) {
+		if (l->remote_gate(l->gate_ctx, l->store, name, img.digest, img.manifest,
+				   img.signatures, &err) < 0) {
 			e->refused = xstrdup(err->message);
 			petra_error_free(err);
 			err = NULL;

@@ -87,7 +87,8 @@ struct lineage_image {
 	struct strvec names;          /* store names, or "HOST/REPO:TAG" in a registry */
 	struct strvec diff_ids;       /* config rootfs.diff_ids */
 	bool has_record;
-	struct lineage_record record;        /* when has_record */
+	struct lineage_record record;        /* when has_record: producer and materials only */
+	char record_digest[OCI_DIGEST_SIZE]; /* the referrer manifest that holds it, or "" */
 	char base_digest[OCI_DIGEST_SIZE];   /* org.opencontainers.image.base.digest, or "" */
 	char *base_name;                     /* org.opencontainers.image.base.name, or NULL */
 	char hardened_from[OCI_DIGEST_SIZE]; /* petra harden's label (images older than records) */
@@ -97,7 +98,9 @@ struct lineage_images {
 	size_t n;
 };
 /* Every image manifest of the store (named or not; referrers left out),
- * each manifest and config read once. */
+ * each manifest and config read once, or none: from the store's query
+ * cache when index.json has not changed since it was written (and, when
+ * it has, what the cache knows of unchanged manifests and records). */
 int lineage_images_from_store(struct petra_store *store, struct lineage_images *out,
 			      struct petra_error **err);
 /* Every tag of each repository ("HOST/REPO"): manifests, configs and

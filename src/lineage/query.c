@@ -123,9 +123,76 @@ static int record_from_referrer(struct petra_store *store, const char *referrer,
 
 struct subject_record {
 	char subject[OCI_DIGEST_SIZE];
+	char referrer[OCI_DIGEST_SIZE];
 	struct lineage_record record;
 	bool used;
 };
+
+/* What an earlier cache knew (its key no longer matching): manifests and
+ * referrers are content-addressed, so what it says of a digest still
+ * holds. Sorted by manifest digest, and by record digest. */
+struct memo {
+	struct lineage_images images;
+	const struct lineage_image **by_record;
+	size_t n_by_record;
+};
+
+static int cmp_image_digest(const void *a, const void *b)
+{
+	return strcmp(((const struct lineage_image *)a)->digest,
+		      ((const struct lineage_image *)b)->digest);
+}
+
+static int cmp_image_record(const void *a, const void *b)
+{
+	return strcmp((*(const struct lineage_image *const *)a)->record_digest,
+		      (*(const struct lineage_image *const *)b)->record_digest);
+}
+
+static void memo_index(struct memo *m)
+{
+	qsort(m->images.v, m->images.n, sizeof(*m->images.v), cmp_image_digest);
+	m->by_record = xcalloc(m->images.n + 1, sizeof(*m->by_record));
+	for (size_t i = 0; i < m->images.n; i++)
+		if (m->images.v[i].has_record && m->images.v[i].record_digest[0])
+			m->by_record[m->n_by_record++] = &m->images.v[i];
+	qsort(m->by_record, m->n_by_record, sizeof(*m->by_record), cmp_image_record);
+}
+
+static void memo_release(struct memo *m)
+{
+	lineage_images_release(&m->images);
+	free(m->by_record);
+}
+
+static const struct lineage_image *memo_image(const struct memo *m, const char *digest)
+{
+	if (!m->images.n)
+		return NULL;
+	struct lineage_image key;
+	snprintf(key.digest, sizeof(key.digest), "%s", digest);
+	return bsearch(&key, m->images.v, m->images.n, sizeof(key), cmp_image_digest);
+}
+
+static const struct lineage_image *memo_record(const struct memo *m, const char *referrer)
+{
+	if (!m->n_by_record)
+		return NULL;
+	struct lineage_image key;
+	snprintf(key.record_digest, sizeof(key.record_digest), "%s", referrer);
+	const struct lineage_image *pkey = &key;
+	const struct lineage_image **found =
+	    bsearch(&pkey, m->by_record, m->n_by_record, sizeof(pkey), cmp_image_record);
+	return found ? *found : NULL;
+}
+
+static void copy_record(struct lineage_record *dst, const struct lineage_record *src)
+{
+	*dst = (struct lineage_record){.producer = xstrdup(src->producer ? src->producer : "")};
+	for (size_t m = 0; m < src->n_materials; m++)
+		lineage_record_add_material(dst, src->materials[m].role, src->materials[m].name,
+					    src->materials[m].digest);
+}
 
 static int cmp_subject_record(const void *a, const void *b)
 {
@@ -135,8 +202,8 @@ static int cmp_subject_record(const void *a, const void *b)
 
 /* Every build record of the store, newest per subject, sorted by subject:
  * one read of the index rather than one per image. */
-static int load_records(struct petra_store *store, struct subject_record **out, size_t *n_out,
-			struct petra_error **err)
+static int load_records(struct petra_store *store, const struct memo *memo,
+			struct subject_record **out, size_t *n_out, struct petra_error **err)
 {
 	*out = NULL;
 	*n_out = 0;
@@ -150,8 +217,13 @@ static int load_records(struct petra_store *store, struct subject_record **out, 
 	/* The last listed was added last: it wins (read from the end). */
 	for (size_t i = n; i-- > 0 && r == 0;) {
 		struct subject_record *sr = &v[kept];
-		if (record_from_referrer(store, refs[i].digest, sr->subject, &sr->record, err) <
-		    0) {
+		snprintf(sr->referrer, sizeof(sr->referrer), "%s", refs[i].digest);
+		const struct lineage_image *known = memo_record(memo, refs[i].digest);
+		if (known) {
+			snprintf(sr->subject, sizeof(sr->subject), "%s", known->digest);
+			copy_record(&sr->record, &known->record);
+		} else if (record_from_referrer(store, refs[i].digest, sr->subject, &sr->record,
+						err) < 0) {
 			r = petra_error_prefix(err, "build record %s", refs[i].digest);
 			break;
 		}
@@ -176,13 +248,34 @@ static int load_records(struct petra_store *store, struct subject_record **out, 
 	return 0;
 }
 
-static int images_read_store(struct petra_store *store, struct lineage_images *out,
-			     struct petra_error **err)
+/* The newest record of im (from load_records), moved into it: what
+ * queries use, the producer and the materials. */
+static void attach_record(struct lineage_image *im, struct subject_record *records,
+			  size_t n_records)
+{
+	struct subject_record key;
+	snprintf(key.subject, sizeof(key.subject), "%s", im->digest);
+	struct subject_record *sr =
+	    bsearch(&key, records, n_records, sizeof(key), cmp_subject_record);
+	if (!sr || sr->used)
+		return;
+	struct lineage_record *r = &sr->record;
+	im->record = (struct lineage_record){.producer = steal_pointer(&r->producer),
+					     .materials = steal_pointer(&r->materials),
+					     .n_materials = r->n_materials};
+	r->n_materials = 0;
+	lineage_record_release(r);
+	snprintf(im->record_digest, sizeof(im->record_digest), "%s", sr->referrer);
+	im->has_record = sr->used = true;
+}
+
+static int images_read_store(struct petra_store *store, const struct memo *memo,
+			     struct lineage_images *out, struct petra_error **err)
 {
 	*out = (struct lineage_images){0};
 	struct subject_record *records = NULL;
 	size_t n_records = 0;
-	if (load_records(store, &records, &n_records, err) < 0)
+	if (load_records(store, memo, &records, &n_records, err) < 0)
 		return -1;
 	struct petra_store_entry *entries = NULL;
 	size_t n = 0;
@@ -207,6 +300,22 @@ static int images_read_store(struct petra_store *store, struct lineage_images *o
 		if (n_pos && !strcmp(pos[n_pos - 1].image.digest, e->desc.digest)) {
 			if (e->name)
 				strvec_push(&pos[n_pos - 1].image.names, e->name);
+			continue;
+		}
+		const struct lineage_image *known = memo_image(memo, e->desc.digest);
+		if (known) {
+			pos[n_pos].first = (size_t)(e - entries);
+			struct lineage_image *im = &pos[n_pos++].image;
+			memset(im, 0, sizeof(*im));
+			snprintf(im->digest, sizeof(im->digest), "%s", known->digest);
+			if (e->name)
+				strvec_push(&im->names, e->name);
+			for (size_t k = 0; k < known->diff_ids.n; k++)
+				strvec_push(&im->diff_ids, known->diff_ids.v[k]);
+			memcpy(im->base_digest, known->base_digest, sizeof(im->base_digest));
+			memcpy(im->hardened_from, known->hardened_from, sizeof(im->hardened_from));
+			im->base_name = known->base_name ? xstrdup(known->base_name) : NULL;
+			attach_record(im, records, n_records);
 			continue;
 		}
 		_cleanup_free_ char *mdata = NULL, *cdata = NULL;
@@ -237,21 +346,7 @@ static int images_read_store(struct petra_store *store, struct lineage_images *o
 		if (e->name)
 			strvec_push(&im->names, e->name);
 		image_fill(im, manifest, config);
-		struct subject_record key;
-		snprintf(key.subject, sizeof(key.subject), "%s", im->digest);
-		struct subject_record *sr =
-		    bsearch(&key, records, n_records, sizeof(key), cmp_subject_record);
-		if (sr && !sr->used) {
-			/* What queries use: the producer and the materials. */
-			struct lineage_record *r = &sr->record;
-			im->record =
-			    (struct lineage_record){.producer = steal_pointer(&r->producer),
-						    .materials = steal_pointer(&r->materials),
-						    .n_materials = r->n_materials};
-			r->n_materials = 0;
-			lineage_record_release(r);
-			im->has_record = sr->used = true;
-		}
+		attach_record(im, records, n_records);
 	}
 	qsort(pos, n_pos, sizeof(*pos), cmp_position);
 	out->v = xcalloc(n_pos ? n_pos : 1, sizeof(*out->v));
@@ -284,14 +379,14 @@ static int images_read_store(struct petra_store *store, struct lineage_images *o
  *
  * Text, one item a line, fields separated by tabs (no value may hold a tab
  * or a newline; an image set with one is not cached):
- *   petra-lineage-cache 1 INO SIZE MTIME_NS CTIME_NS
+ *   petra-lineage-cache 2 INO SIZE MTIME_NS CTIME_NS
  *   I DIGEST BASE_DIGEST|- HARDENED_FROM|- BASE_NAME|-
- *   N NAME      L DIFF_ID      R PRODUCER      M ROLE NAME DIGEST
+ *   N NAME   L DIFF_ID   R PRODUCER REFERRER|-   M ROLE NAME DIGEST
  *   E (the end: a file cut at a line's end is not taken for whole)
  */
 
 #define LINEAGE_CACHE_FILE  "lineage-cache"
-#define LINEAGE_CACHE_MAGIC "petra-lineage-cache 1"
+#define LINEAGE_CACHE_MAGIC "petra-lineage-cache 2"
 
 static bool index_key(struct petra_store *store, char key[128])
 {
@@ -337,7 +432,8 @@ static char *cache_format(const struct lineage_images *images, const char *key)
 		const struct lineage_record *r = &im->record;
 		if (!cacheable(r->producer))
 			goto fail;
-		strbuf_addf(&sb, "R\t%s\n", r->producer);
+		strbuf_addf(&sb, "R\t%s\t%s\n", r->producer,
+			    im->record_digest[0] ? im->record_digest : "-");
 		for (size_t m = 0; m < r->n_materials; m++) {
 			const struct lineage_material *mat = &r->materials[m];
 			if (!cacheable(mat->role) || !cacheable(mat->name) ||
@@ -373,8 +469,8 @@ static const char *dash_null(const char *s)
 	return strcmp(s, "-") ? s : NULL;
 }
 
-/* Parse cache text (modified in place) whose key is `key`: false when it
- * is not for that key or malformed (then rebuilt). */
+/* Parse cache text (modified in place) whose key is `key` (NULL: any, for
+ * a memo): false when it is not for that key or malformed (then rebuilt). */
 static bool cache_parse(char *data, const char *key, struct lineage_images *out)
 {
 	*out = (struct lineage_images){0};
@@ -389,7 +485,7 @@ static bool cache_parse(char *data, const char *key, struct lineage_images *out)
 		if (lineno == 0) {
 			if (strncmp(line, LINEAGE_CACHE_MAGIC " ",
 				    strlen(LINEAGE_CACHE_MAGIC) + 1) ||
-			    strcmp(line + strlen(LINEAGE_CACHE_MAGIC) + 1, key))
+			    (key && strcmp(line + strlen(LINEAGE_CACHE_MAGIC) + 1, key)))
 				goto done;
 			continue;
 		}
@@ -414,9 +510,10 @@ static bool cache_parse(char *data, const char *key, struct lineage_images *out)
 			strvec_push(&im->names, f[1]);
 		} else if (im && !strcmp(f[0], "L") && n == 2) {
 			strvec_push(&im->diff_ids, f[1]);
-		} else if (im && !strcmp(f[0], "R") && n == 2 && !im->has_record) {
+		} else if (im && !strcmp(f[0], "R") && n == 3 && !im->has_record) {
 			im->has_record = true;
 			im->record.producer = xstrdup(f[1]);
+			copy_digest(im->record_digest, dash_null(f[2]));
 		} else if (im && im->has_record && !strcmp(f[0], "M") && n == 4 &&
 			   oci_digest_valid(f[3])) {
 			lineage_record_add_material(&im->record, f[1], f[2], f[3]);
@@ -453,17 +550,25 @@ int lineage_images_from_store(struct petra_store *store, struct lineage_images *
 {
 	char key[128], after[128];
 	bool keyed = index_key(store, key);
-	if (keyed) {
-		_cleanup_free_ char *data = NULL;
-		size_t len;
-		_cleanup_error_ struct petra_error *ignored = NULL;
-		if (fs_read_file_at(petra_store_root_fd(store), LINEAGE_CACHE_FILE, 256u << 20,
-				    &data, &len, &ignored) == 0 &&
-		    /* (an empty file's buffer is not terminated) */
-		    len > 0 && strlen(data) == len && cache_parse(data, key, out))
+	struct memo memo = {0};
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	_cleanup_error_ struct petra_error *ignored = NULL;
+	/* (an empty file's buffer is not terminated) */
+	if (keyed &&
+	    fs_read_file_at(petra_store_root_fd(store), LINEAGE_CACHE_FILE, 256u << 20, &data, &len,
+			    &ignored) == 0 &&
+	    len > 0 && strlen(data) == len) {
+		_cleanup_free_ char *copy = xstrdup(data);
+		if (cache_parse(data, key, out))
 			return 0;
+		/* Another index: what it says of unchanged digests still holds. */
+		if (cache_parse(copy, NULL, &memo.images))
+			memo_index(&memo);
 	}
-	if (images_read_store(store, out, err) < 0)
+	int r = images_read_store(store, &memo, out, err);
+	memo_release(&memo);
+	if (r < 0)
 		return -1;
 	if (keyed && index_key(store, after) && !strcmp(key, after)) {
 		_cleanup_free_ char *text = cache_format(out, key);
@@ -510,6 +615,7 @@ static int registry_record(const char *ref, const char *digest,
 						     .n_materials = record.n_materials};
 		record.n_materials = 0;
 		lineage_record_release(&record);
+		snprintf(im->record_digest, sizeof(im->record_digest), "%s", refs[i].digest);
 		im->has_record = true;
 		break;
 	}

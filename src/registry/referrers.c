@@ -325,8 +325,15 @@ int registry_push_referrers(struct petra_store *store, const char *dest, const c
 			    struct petra_error **err)
 {
 	*pushed = 0;
+	/* Most images have none: no connection then. */
+	struct oci_descriptor *refs = NULL;
+	size_t n = 0;
+	int ret = petra_store_list_referrers(store, subject, NULL, &refs, &n, err);
+	oci_descriptors_release(refs, n);
+	if (ret < 0 || n == 0)
+		return ret;
 	struct remote dst;
-	int ret = remote_open(dest, o, &dst, err);
+	ret = remote_open(dest, o, &dst, err);
 	if (ret == 0)
 		ret = push_referrers_of(&dst, store, o, subject, 0, pushed, err);
 	remote_release(&dst);

@@ -335,6 +335,52 @@ static int check_containers_policy(struct petra_store *store, const struct trust
 	return rc;
 }
 
+/* The bases of its base, through the base annotations of the store's
+ * manifests (each names its base by digest, so the chain cannot change):
+ * an image built on an image built on a banned base is refused too — the
+ * images a rebuild left as NAME-old, say. At most 16 deep; a base the store
+ * does not hold ends the chain (so does no store: a registry image judged
+ * by trust_gate_check_given without one). */
+#define GATE_BASE_CHAIN_MAX 16
+static int check_base_chain(struct petra_store *store, const char *base_digest,
+			    const struct petra_policy *policy, struct trust_gate_result *result,
+			    struct petra_error **err)
+{
+	if (!store)
+		return 0;
+	char next[OCI_DIGEST_SIZE];
+	snprintf(next, sizeof(next), "%s", base_digest);
+	for (unsigned depth = 0; depth < GATE_BASE_CHAIN_MAX && oci_digest_valid(next); depth++) {
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+		if (!petra_store_has_blob(store, next) ||
+		    petra_store_read_blob(store, next, 4u << 20, &data, &len, NULL) < 0)
+			return 0;
+		_cleanup_json_ json_t *doc = json_parse_buffer(data, len, next, NULL);
+		const json_t *ann = doc ? json_object_get(doc, "annotations") : NULL;
+		const char *name = json_get_string(ann, BASE_NAME_ANNOTATION);
+		const char *digest = json_get_string(ann, BASE_DIGEST_ANNOTATION);
+		if (!digest || !*digest)
+			return 0;
+		if (name && !strncmp(name, "localhost/", 10))
+			name += 10;
+		struct policy_base_verdict v;
+		if (name && *name) {
+			if (petra_policy_check_base(policy, name, digest, &v, err) < 0)
+				return -1;
+			if (v.status == POLICY_BASE_BANNED) {
+				strvec_pushf(&result->reasons,
+					     "base %s@%s of its base %s banned (%s, line %u): %s",
+					     name, digest, next, v.entry, v.line,
+					     v.reason ? v.reason : "no reason given");
+				return 0;
+			}
+		}
+		snprintf(next, sizeof(next), "%s", digest);
+	}
+	return 0;
+}
+
 /* Decide, uncached. The signatures are the store's, or `given` (not
  * NULL: read by the caller from a registry). */
 static int decide(struct petra_store *store, const struct trust_signatures *given, const char *name,
@@ -372,6 +418,9 @@ static int decide(struct petra_store *store, const struct trust_signatures *give
 				     v.reason ? v.reason : "no reason given");
 		else if (v.status == POLICY_BASE_NOT_APPROVED)
 			strvec_pushf(&result->reasons, "base %s is not in the catalog", base_name);
+		else if (base_digest &&
+			 check_base_chain(store, base_digest, policy, result, err) < 0)
+			return -1;
 	}
 	const struct trust_scope *scope = rules_scope(rules, name);
 	if (scope->require == TRUST_REQUIRE_REJECT)
@@ -520,6 +569,9 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 	 * name), and so are their signatures (a signature added or removed is
 	 * a new question: their manifest's digest, from the index). */
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
+	/* What the gate looks at is part of the question too: decisions cached
+	 * before it followed the chain of bases are not asked again. */
+	strbuf_addstr(&key, "bases: chain\n");
 	strbuf_addf(&key, "%s\n", pdigest);
 	for (size_t i = 0; i < names.n; i++) {
 		strbuf_addf(&key, "%s\n", names.v[i]);
@@ -582,10 +634,11 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 	return 0;
 }
 
-int trust_gate_check_given(const char *name, const char *digest, const json_t *manifest_annotations,
-			   const struct trust_signatures *sigs, enum trust_purpose purpose,
-			   const struct petra_policy *policy, const char *signature_policy,
-			   struct trust_gate_result *result, struct petra_error **err)
+int trust_gate_check_given(struct petra_store *store, const char *name, const char *digest,
+			   const json_t *manifest_annotations, const struct trust_signatures *sigs,
+			   enum trust_purpose purpose, const struct petra_policy *policy,
+			   const char *signature_policy, struct trust_gate_result *result,
+			   struct petra_error **err)
 {
 	(void)purpose;
 	memset(result, 0, sizeof(*result));
@@ -606,7 +659,7 @@ int trust_gate_check_given(const char *name, const char *digest, const json_t *m
 		return -1;
 	}
 	static const struct trust_signatures none;
-	int rc = decide(NULL, sigs ? sigs : &none, name, digest, manifest_annotations, policy,
+	int rc = decide(store, sigs ? sigs : &none, name, digest, manifest_annotations, policy,
 			&rules, result, err);
 	rules_release(&rules);
 	if (rc < 0)

@@ -23,12 +23,14 @@ all_verbs() {
 	petra --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
 }
 
-@test "meson install puts petra, petra-supervisor and petra-init under the prefix, and the installed petra runs" {
+@test "meson install puts petra, petra-supervisor, petra-init and petra-copy under the prefix, and the installed petra runs" {
 	[ -x "$DEST$PREFIX/bin/petra" ]
 	[ -x "$DEST$PREFIX/libexec/petra-supervisor" ]
 	[ -x "$DEST$PREFIX/libexec/petra-init" ]
-	# Static: it runs in roots that have no libc.
+	[ -x "$DEST$PREFIX/libexec/petra-copy" ]
+	# Static: they run in roots that have no libc.
 	file "$DEST$PREFIX/libexec/petra-init" | grep -q "statically linked"
+	file "$DEST$PREFIX/libexec/petra-copy" | grep -q "statically linked"
 	run "$DEST$PREFIX/bin/petra" --version
 	[ "$status" -eq 0 ]
 	[[ $output == "petra version "* ]]
@@ -88,7 +90,7 @@ complete_words() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(all_verbs)" ] || [ "$(echo "$output" | sort)" = "$(all_verbs | sort)" ]
 	run complete_words petra r
-	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase restart rm rmi run " ]
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "rebase rebuild restart rm rmi run " ]
 	run complete_words petra run --le
 	[ "$output" = "--learn" ]
 	run complete_words petra --root /x harden --wr
@@ -101,6 +103,10 @@ complete_words() {
 	petra import -q "$BATS_TEST_TMPDIR/rootfs" --ref completion-test:1 >/dev/null
 	run complete_words petra --root "$PETRA_ROOT" inspect completion-
 	[ "$output" = "completion-test:1" ]
+	run complete_words petra --root "$PETRA_ROOT" rebuild --derived-from completion-
+	[ "$output" = "completion-test:1" ]
+	run complete_words petra rebuild --emit k
+	[ "$output" = "kubernetes" ]
 }
 
 @test "make install installs under DESTDIR too" {

@@ -33,6 +33,9 @@ digest_of() {
 
 @test "a multi-stage build's record lists every image it was made from, with digests" {
 	petra tag bb:1 tools:1
+	# Another image to mount: bb:1 with one more layer.
+	printf 'FROM bb:1\nRUN echo mounted >/etc/motd\n' >"$BATS_TEST_TMPDIR/Dockerfile.mnt"
+	petra build -q -t mnt:1 -f "$BATS_TEST_TMPDIR/Dockerfile.mnt" "$CTX" >/dev/null
 	echo hello >"$CTX/hello"
 	dockerfile 'ARG FLAVOUR
 FROM bb:1 AS builder
@@ -40,6 +43,7 @@ RUN echo built >/built
 FROM bb:1
 COPY --from=builder /built /built
 COPY --from=tools:1 /bin/busybox /opt/busybox
+RUN --mount=type=bind,from=mnt:1,target=/m cp /m/etc/motd /motd
 COPY hello /hello'
 	git -C "$CTX" init -q
 	git -C "$CTX" remote add origin https://example.com/app.git
@@ -58,11 +62,14 @@ COPY hello /hello'
 	[ "sha256:$(material "$rec" 'stage builder' digest)" = "$bb" ]
 	[ "$(material "$rec" copy-from name)" = tools:1 ]
 	[ "sha256:$(material "$rec" copy-from digest)" = "$bb" ]
-	[ "$(echo "$rec" | jq '.predicate.buildDefinition.resolvedDependencies | length')" = 3 ]
+	[ "$(material "$rec" mount-from name)" = mnt:1 ]
+	[ "sha256:$(material "$rec" mount-from digest)" = "$(digest_of mnt:1)" ]
+	[ "$(echo "$rec" | jq '.predicate.buildDefinition.resolvedDependencies | length')" = 4 ]
 	local ext='.predicate.buildDefinition.externalParameters'
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.path")" = "$(realpath "$CTX")/Dockerfile" ]
 	[ "$(echo "$rec" | jq -r "$ext.dockerfile.digest.sha256")" = "$(sha256sum "$CTX/Dockerfile" | cut -d' ' -f1)" ]
 	[ "$(echo "$rec" | jq -c "$ext.buildArgs")" = '{"FLAVOUR":"mint"}' ]
+	[ "$(echo "$rec" | jq -c "$ext.parameters.tags")" = '["app:1"]' ]
 	[ "$(echo "$rec" | jq -r "$ext.context.directory")" = "$(realpath "$CTX")" ]
 	[ "$(echo "$rec" | jq -r "$ext.context.git.remote")" = https://example.com/app.git ]
 	[ "$(echo "$rec" | jq -r "$ext.context.git.revision")" = "$(git -C "$CTX" rev-parse HEAD)" ]
@@ -73,6 +80,18 @@ COPY hello /hello'
 	# index no build record annotation any more.
 	petra inspect --manifest app:1 | jq -e '.subject == null'
 	! grep -q org.petra.build.record "$PETRA_ROOT/index.json"
+}
+
+@test "an unnamed stage's FROM is recorded by its index; a final stage FROM scratch has no base" {
+	dockerfile 'FROM bb:1
+RUN echo a >/a
+FROM scratch
+COPY --from=0 /a /a'
+	petra build -q -t unnamed:1 "$CTX" >/dev/null
+	local rec
+	rec=$(record unnamed:1)
+	[ "sha256:$(material "$rec" 'stage 0' digest)" = "$(digest_of bb:1)" ]
+	[ "$(echo "$rec" | jq -c '[.predicate.buildDefinition.resolvedDependencies[].annotations.role]')" = '["stage 0"]' ]
 }
 
 @test "a build with a policy records the policy's digest and the rewritten base" {
@@ -106,7 +125,7 @@ referrer_entries() {
 	jq -r --arg s "$1" '.manifests[] | select(.annotations["org.petra.referrer.subject"] == $s) | .digest' "${2:-$PETRA_ROOT/index.json}"
 }
 
-@test "the record survives export and import through an OCI layout" {
+@test "the record survives export and import through an OCI layout and archive" {
 	dockerfile 'FROM bb:1
 RUN echo x >/x'
 	petra build -q -t exp:1 "$CTX" >/dev/null
@@ -126,6 +145,13 @@ RUN echo x >/x'
 	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra import -q "oci:$layout:v1" --ref back:1 >/dev/null
 	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra inspect --record back:1)" = "$rec" ]
 	PETRA_ROOT="$BATS_TEST_TMPDIR/other" petra fsck
+	# The same through an OCI archive.
+	petra export exp:1 "oci-archive:$BATS_TEST_TMPDIR/exp.tar:v1"
+	tar -xOf "$BATS_TEST_TMPDIR/exp.tar" index.json | jq -e --arg r "$ref" '[.manifests[].digest] | index($r) != null'
+	# (no tag: the record is not another image to choose from)
+	PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra import -q "oci-archive:$BATS_TEST_TMPDIR/exp.tar" --ref arc:1 >/dev/null
+	[ "$(PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra inspect --record arc:1)" = "$rec" ]
+	PETRA_ROOT="$BATS_TEST_TMPDIR/third" petra fsck
 }
 
 @test "gc keeps a record while its image is kept and drops it with the image" {
@@ -203,13 +229,15 @@ RUN mkdir -p /app/data && echo app >/app/run'
 @test "flow records each step's image as made by the flow" {
 	mkdir -p "$BATS_TEST_TMPDIR/flow"
 	printf 'FROM bb:1\nRUN echo flow >/flow\n' >"$BATS_TEST_TMPDIR/flow/Dockerfile"
-	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n' \
+	printf 'build:\n  version: 2016-03-14\n  steps:\n    one:\n      name: flow-one:1\n      cleanup:\n        commands:\n          - rm /flow\n' \
 		>"$BATS_TEST_TMPDIR/flow/build.yml"
 	petra flow "$BATS_TEST_TMPDIR/flow/build.yml" >/dev/null 2>&1
 	local rec ext='.predicate.buildDefinition.externalParameters'
 	rec=$(record flow-one:1)
 	[ "$(echo "$rec" | jq -r "$ext.producer")" = flow ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowStep")" = one ]
+	[ "$(echo "$rec" | jq -c "$ext.parameters.extraRun")" = '["rm /flow"]' ]
+	[ "$(echo "$rec" | jq -r "$ext.parameters.squash")" = true ]
 	[ "$(echo "$rec" | jq -r "$ext.parameters.flowFile")" = "$BATS_TEST_TMPDIR/flow/build.yml" ]
 	[ "$(material "$rec" base name)" = bb:1 ]
 }
