@@ -24,7 +24,7 @@ static const char usage[] =
     "(warning or worse) go to warnings. DELETE, CONNECT and an UPDATE that\n"
     "leaves the pod template alone (scaling) are always allowed. The request's\n"
     "uid is echoed. Image facts come from the store and, with --registry, from\n"
-    "a cache of registry images' configs that a background thread fills and\n"
+    "a cache of registry images' facts that a background thread fills and\n"
     "refreshes: no network call on the request path (a miss is answered by\n"
     "--on-unknown-image). GET /healthz answers \"ok\". One log line per decision\n"
     "on standard error. SIGHUP reloads the certificate, its key and the\n"
@@ -53,7 +53,7 @@ static const char usage[] =
     "      --registry-auth FILE  the auth file, as pull's --authfile\n"
     "      --tls-verify=false  do not check the registry's TLS certificate\n"
     "      --cert-dir DIR      the registry's CAs and client certificates\n"
-    "      --image-cache DIR   where registry images' configs are kept\n"
+    "      --image-cache DIR   where registry images' facts are kept\n"
     "                          (default: ~/.cache/petra/kube-images)\n"
     "      --refresh SECONDS   how often cached tags are asked again (default 300)\n"
     "  -h, --help              this help\n"
@@ -82,6 +82,15 @@ static const char usage[] =
     "      --replicas N        (default 2)\n"
     "      --on-unknown-image allow|deny  passed to serve (default allow)\n"
     "      --policy FILE       the trust gate asked for IMAGE first\n"
+    "      --registry          serve reads images not in its store from their\n"
+    "                          registry (--registry), its image cache on an\n"
+    "                          emptyDir of its own; implied by the next four\n"
+    "      --registry-auth-secret NAME  a kubernetes.io/dockerconfigjson Secret\n"
+    "                          mounted as serve's --registry-auth\n"
+    "      --cert-dir-secret NAME  a Secret of the registry's CAs and client\n"
+    "                          certificates, mounted as serve's --cert-dir\n"
+    "      --tls-verify=false  passed to serve\n"
+    "      --refresh SECONDS   passed to serve\n"
     "  -o, --output FILE|-     where to write (default -)\n";
 
 static int parse_long(const char *what, const char *arg, long lo, long hi, long *out)
@@ -110,6 +119,11 @@ static int manifests(struct cli *cli, int argc, char **argv)
 		OPT_REPLICAS,
 		OPT_UNKNOWN,
 		OPT_POLICY,
+		OPT_REGISTRY,
+		OPT_REGISTRY_AUTH_SECRET,
+		OPT_CERT_DIR_SECRET,
+		OPT_TLS_VERIFY,
+		OPT_REFRESH,
 	};
 	static const struct option options[] = {
 	    {"image", required_argument, NULL, OPT_IMAGE},
@@ -123,6 +137,11 @@ static int manifests(struct cli *cli, int argc, char **argv)
 	    {"replicas", required_argument, NULL, OPT_REPLICAS},
 	    {"on-unknown-image", required_argument, NULL, OPT_UNKNOWN},
 	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"registry", no_argument, NULL, OPT_REGISTRY},
+	    {"registry-auth-secret", required_argument, NULL, OPT_REGISTRY_AUTH_SECRET},
+	    {"cert-dir-secret", required_argument, NULL, OPT_CERT_DIR_SECRET},
+	    {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+	    {"refresh", required_argument, NULL, OPT_REFRESH},
 	    {"output", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -183,6 +202,36 @@ static int manifests(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_POLICY:
 			policy = optarg;
+			break;
+		case OPT_REGISTRY:
+			o.registry = true;
+			break;
+		case OPT_REGISTRY_AUTH_SECRET:
+		case OPT_CERT_DIR_SECRET: {
+			_cleanup_free_ char *label = kube_dns_label(optarg);
+			if (strcmp(label, optarg) != 0)
+				return cli_usage("admission", "--%s: \"%s\" is not a DNS label",
+						 c == OPT_CERT_DIR_SECRET ? "cert-dir-secret"
+									  : "registry-auth-secret",
+						 optarg);
+			if (c == OPT_CERT_DIR_SECRET)
+				o.cert_dir_secret = optarg;
+			else
+				o.registry_auth_secret = optarg;
+			o.registry = true;
+			break;
+		}
+		case OPT_TLS_VERIFY:
+			if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
+				return cli_usage("admission",
+						 "--tls-verify: true or false, not \"%s\"", optarg);
+			o.tls_verify_false = optarg && strcmp(optarg, "false") == 0;
+			o.registry = true;
+			break;
+		case OPT_REFRESH:
+			if (parse_long("--refresh", optarg, 1, 86400, &o.refresh))
+				return EXIT_USAGE;
+			o.registry = true;
 			break;
 		case 'o':
 			output = optarg;

@@ -31,14 +31,14 @@ static const char usage[] =
     "      --policy FILE       the policy the trust gate judges images by for\n"
     "                          KL203 (default: .petra/policy.yaml if there)\n"
     "      --signature-policy FILE  also a containers-policy.json over the\n"
-    "                          images' signatures in the store (KL203)\n"
+    "                          images' signatures (KL203)\n"
     "      --registry          read images not in the store from their registry\n"
     "                          (their label and USER; implied by the three\n"
     "                          options below), cached by manifest digest\n"
     "      --registry-auth FILE  the auth file, as pull's --authfile\n"
     "      --tls-verify=false  do not check the registry's TLS certificate\n"
     "      --cert-dir DIR      the registry's CAs and client certificates\n"
-    "      --image-cache DIR   where registry images' configs are kept\n"
+    "      --image-cache DIR   where registry images' facts are kept\n"
     "                          (default: ~/.cache/petra/kube-images)\n"
     "      --list-rules        list the rules: ID, severity, summary\n"
     "  -h, --help              this help\n"
@@ -224,6 +224,7 @@ int cmd_kube_lint(struct cli *cli, int argc, char **argv)
 	struct kube_lint_options o = {.store = store,
 				      .gate = gated ? kube_trust_gate : NULL,
 				      .gate_ctx = &gate,
+				      .remote_gate = gated ? kube_trust_gate_remote : NULL,
 				      .remote = remote};
 	struct kube_linter *linter = NULL;
 	if (kube_linter_new(&o, &linter, &err) < 0) {

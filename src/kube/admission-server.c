@@ -233,6 +233,7 @@ static struct server *server_start(const struct config *cfg, const struct sockad
 	struct kube_lint_options lo = {.store = cfg->store,
 				       .gate = gated ? kube_trust_gate : NULL,
 				       .gate_ctx = &s->gate,
+				       .remote_gate = gated ? kube_trust_gate_remote : NULL,
 				       .unknown_image_refused = cfg->unknown_image_refused,
 				       .remote = cfg->remote};
 	if (kube_linter_new(&lo, &s->linter, err) < 0) {

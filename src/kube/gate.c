@@ -24,9 +24,35 @@ static char *repository_of(const char *name)
 	return repo;
 }
 
-static int signature_policy_reasons(const struct kube_trust_gate *g, struct petra_store *store,
-				    const struct image *img, struct strvec *reasons,
-				    struct petra_error **err)
+/* The containers-policy.json's reasons to refuse image `name` with
+ * manifest `digest` and these signatures. */
+static int signature_policy_reasons(const struct kube_trust_gate *g, const char *name,
+				    const char *digest, const struct trust_signatures *sigs,
+				    struct strvec *reasons, struct petra_error **err)
+{
+	_cleanup_free_ char *identity = NULL;
+	struct policy_ref ref;
+	if (policy_ref_parse(name, &ref, NULL) == 0) {
+		identity = policy_ref_format(&ref, 0);
+		policy_ref_release(&ref);
+	}
+	struct trust_policy_image pi = {.transport = "docker",
+					.scope_identity = identity ? identity : name,
+					.reference = name,
+					.manifest_digest = digest};
+	_cleanup_strvec_ struct strvec why = STRVEC_INIT;
+	const char *scope = NULL;
+	int r = trust_containers_policy_check(g->signature_policy, &pi, sigs, &why, &scope, err);
+	if (r < 0)
+		return -1;
+	for (size_t i = 0; i < why.n; i++)
+		strvec_pushf(reasons, "%s (%s, %s)", why.v[i], g->signature_policy_path, scope);
+	return 0;
+}
+
+static int store_signature_policy_reasons(const struct kube_trust_gate *g,
+					  struct petra_store *store, const struct image *img,
+					  struct strvec *reasons, struct petra_error **err)
 {
 	if (!img->name) {
 		strvec_pushf(reasons,
@@ -38,25 +64,20 @@ static int signature_policy_reasons(const struct kube_trust_gate *g, struct petr
 	struct trust_signatures sigs = {0};
 	if (trust_store_signatures(store, repo, img->desc.digest, &sigs, err) < 0)
 		return -1;
-	_cleanup_free_ char *identity = NULL;
-	struct policy_ref ref;
-	if (policy_ref_parse(img->name, &ref, NULL) == 0) {
-		identity = policy_ref_format(&ref, 0);
-		policy_ref_release(&ref);
-	}
-	struct trust_policy_image pi = {.transport = "docker",
-					.scope_identity = identity ? identity : img->name,
-					.reference = img->name,
-					.manifest_digest = img->desc.digest};
-	_cleanup_strvec_ struct strvec why = STRVEC_INIT;
-	const char *scope = NULL;
-	int r = trust_containers_policy_check(g->signature_policy, &pi, &sigs, &why, &scope, err);
+	int r = signature_policy_reasons(g, img->name, img->desc.digest, &sigs, reasons, err);
 	trust_signatures_release(&sigs);
-	if (r < 0)
-		return -1;
-	for (size_t i = 0; i < why.n; i++)
-		strvec_pushf(reasons, "%s (%s, %s)", why.v[i], g->signature_policy_path, scope);
-	return 0;
+	return r;
+}
+
+/* Every reason as one EPERM error, or 0 for none. */
+static int refusal(const struct strvec *reasons, struct petra_error **err)
+{
+	if (reasons->n == 0)
+		return 0;
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < reasons->n; i++)
+		strbuf_addf(&sb, "%s%s", i ? "; " : "", reasons->v[i]);
+	return petra_error_set(err, EPERM, "refused by the trust gate: %s", sb.buf);
 }
 
 int kube_trust_gate(void *ctx, struct petra_store *store, const struct image *img,
@@ -73,14 +94,61 @@ int kube_trust_gate(void *ctx, struct petra_store *store, const struct image *im
 	if (!result.allowed && reasons.n == 0)
 		strvec_push(&reasons, "refused by the policy");
 	trust_gate_result_release(&result);
-	if (g->signature_policy && signature_policy_reasons(g, store, img, &reasons, err) < 0)
+	if (g->signature_policy && store_signature_policy_reasons(g, store, img, &reasons, err) < 0)
 		return petra_error_prefix(err, "the trust gate cannot judge %s", image);
-	if (reasons.n == 0)
-		return 0;
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < reasons.n; i++)
-		strbuf_addf(&sb, "%s%s", i ? "; " : "", reasons.v[i]);
-	return petra_error_set(err, EPERM, "refused by the trust gate: %s", sb.buf);
+	return refusal(&reasons, err);
+}
+
+/* The cached signatures (kube_remote_image's JSON) as trust/ reads them. */
+static void signatures_from_json(const json_t *array, struct trust_signatures *sigs)
+{
+	size_t i;
+	const json_t *o;
+	json_array_foreach(array, i, o)
+	{
+		const char *payload = json_string_value(json_object_get(o, "payload"));
+		if (!payload)
+			continue;
+		xgrow((void **)&sigs->v, &sigs->alloc, sigs->n + 1, sizeof(*sigs->v));
+		struct trust_signature *s = &sigs->v[sigs->n++];
+		memset(s, 0, sizeof(*s));
+		s->kind = TRUST_SIGNATURE_SIGSTORE;
+		s->media_type = xstrdup(json_string_value(json_object_get(o, "mediaType")) ?: "");
+		s->payload_len = json_string_length(json_object_get(o, "payload"));
+		s->payload = xstrndup(payload, s->payload_len);
+		const char *b64 = json_string_value(json_object_get(o, "signature"));
+		s->signature_b64 = b64 ? xstrdup(b64) : NULL;
+		s->source = xstrdup("the registry's .sig tag");
+		json_t *annotations = json_object_get(o, "annotations");
+		s->annotations = annotations ? json_incref(annotations) : NULL;
+	}
+}
+
+int kube_trust_gate_remote(void *ctx, struct petra_store *store, const char *name,
+			   const char *digest, const json_t *manifest, const json_t *signatures,
+			   struct petra_error **err)
+{
+	const struct kube_trust_gate *g = ctx;
+	struct trust_signatures sigs = {0};
+	signatures_from_json(signatures, &sigs);
+	struct trust_gate_result result;
+	int rc =
+	    trust_gate_check_given(store, name, digest, json_object_get(manifest, "annotations"),
+				   &sigs, TRUST_PURPOSE_DEPLOY, g->policy, NULL, &result, err);
+	_cleanup_strvec_ struct strvec reasons = STRVEC_INIT;
+	if (rc == 0) {
+		for (size_t i = 0; i < result.reasons.n; i++)
+			strvec_push(&reasons, result.reasons.v[i]);
+		if (!result.allowed && reasons.n == 0)
+			strvec_push(&reasons, "refused by the policy");
+		trust_gate_result_release(&result);
+		if (g->signature_policy)
+			rc = signature_policy_reasons(g, name, digest, &sigs, &reasons, err);
+	}
+	trust_signatures_release(&sigs);
+	if (rc < 0)
+		return petra_error_prefix(err, "the trust gate cannot judge %s", name);
+	return refusal(&reasons, err);
 }
 
 int kube_trust_gate_load(struct kube_trust_gate *g, const char *policy_path,

@@ -20,7 +20,8 @@
  *  - kube_yaml_emit: manifests (jansson trees) as YAML documents, emitted
  *    by libfyaml.
  *  - kube_lint_*: the manifest linter. Rules with stable IDs (KL1xx: the
- *    pod and its containers, KL2xx: against the image in the store),
+ *    pod and its containers, KL2xx: against the image, in the store or,
+ *    through kube_remote's cache, in a registry),
  *    every workload kind, Lists and multi-document files, containers,
  *    init and ephemeral containers, the pod's and the container's
  *    securityContext resolved as the kubelet resolves them, exemptions by
@@ -64,6 +65,17 @@ int kube_trust_gate_load(struct kube_trust_gate *gate, const char *policy_path,
 void kube_trust_gate_release(struct kube_trust_gate *gate);
 int kube_trust_gate(void *ctx, struct petra_store *store, const struct image *img,
 		    struct petra_error **err);
+/* The same gate for an image read from a registry (not in the store):
+ * `name` as the manifest names it (without a digest), its manifest
+ * `digest`, the manifest (its base annotations) and the signatures of a
+ * struct kube_remote_image. No network call: judged on what was read;
+ * the store (may be NULL) only continues the chain of bases. */
+typedef int (*kube_remote_gate_fn)(void *ctx, struct petra_store *store, const char *name,
+				   const char *digest, const json_t *manifest,
+				   const json_t *signatures, struct petra_error **err);
+int kube_trust_gate_remote(void *ctx, struct petra_store *store, const char *name,
+			   const char *digest, const json_t *manifest, const json_t *signatures,
+			   struct petra_error **err);
 
 struct kube_image_facts {
 	char *by_digest; /* "name@sha256:..." */
@@ -248,10 +260,34 @@ int kube_remote_new(const struct kube_remote_options *options, struct kube_remot
 		    struct petra_error **err);
 /* Stops the refresher first when it runs. */
 void kube_remote_free(struct kube_remote *r);
-/* 1 and *config (the image config, caller's reference) when known, 0 on
- * a miss without fetch_on_miss (queued), < 0 when the registry failed. */
-int kube_remote_config(struct kube_remote *r, const char *ref, json_t **config,
-		       struct petra_error **err);
+/* What the cache keeps of a registry image: everything but its layers. */
+struct kube_remote_image {
+	char digest[OCI_DIGEST_SIZE]; /* its manifest's */
+	json_t *manifest;             /* owned */
+	json_t *config;
+	/* The cosign signatures of its .sig tag when last fetched: an array
+	 * of {mediaType, payload (text), signature (base64), annotations};
+	 * kube_trust_gate_remote reads them. */
+	json_t *signatures;
+	/* Its path list is in the cache (kube_remote_paths reads it). */
+	bool has_paths;
+	char *paths_error; /* why the last fetch could not read them, or NULL */
+};
+/* An image with more paths keeps no list (KL202 is left out for it). */
+#define KUBE_REMOTE_MAX_PATHS 500000u
+void kube_remote_image_release(struct kube_remote_image *img);
+/* 1 and *img when known, 0 on a miss without fetch_on_miss (queued), < 0
+ * when the registry failed. */
+int kube_remote_image(struct kube_remote *r, const char *ref, struct kube_remote_image *img,
+		      struct petra_error **err);
+/* Every path of the filesystem of the image with manifest `digest`,
+ * sorted, a directory's with a trailing "/" (KL202): false when the cache
+ * has no list. A separate read: a list may be large, and the linter reads
+ * it again only for another digest. */
+bool kube_remote_paths(struct kube_remote *r, const char *digest, struct strvec *paths);
+/* Changes whenever a fetch wrote the cache (thread-safe): what was read
+ * from it before may be stale. */
+unsigned kube_remote_generation(struct kube_remote *r);
 /* The refresher thread: fetches what misses queued at once, and every
  * `interval` seconds (0: 300) the tags seen again. Start it after the
  * caller has blocked the signals it waits for. Thread-safe with
@@ -267,10 +303,12 @@ struct kube_lint_options {
 	kube_gate_fn gate;
 	void *gate_ctx;
 	/* Images not in the store are read from their registry through it
-	 * (their label and USER; KL202 and KL203, which need the layers and
-	 * the store, are left out for them). NULL: not looked for. Borrowed,
-	 * and may be shared by linters (the webhook's reloads). */
+	 * (their label and USER; KL202 is left out for them). NULL: not
+	 * looked for. Borrowed, and may be shared by linters (the webhook's
+	 * reloads). */
 	struct kube_remote *remote;
+	/* KL203 for those images (gate_ctx is its ctx); NULL leaves it out. */
+	kube_remote_gate_fn remote_gate;
 	/* An image not in the store is a KL203 finding (the webhook's
 	 * --on-unknown-image deny) instead of a note. */
 	bool unknown_image_refused;
@@ -301,7 +339,14 @@ struct kube_webhook_options {
 	int port;                   /* the container's port */
 	long replicas;
 	bool on_unknown_deny; /* --on-unknown-image deny */
-	kube_gate_fn gate;    /* as in kube_deploy_options */
+	/* Registry images (serve --registry): the image cache on an emptyDir
+	 * of its own (the root is read-only), and what serve is passed. */
+	bool registry;
+	const char *registry_auth_secret; /* a kubernetes.io/dockerconfigjson Secret */
+	const char *cert_dir_secret;      /* a Secret of CAs and client certificates */
+	bool tls_verify_false;            /* serve --tls-verify=false */
+	long refresh;                     /* serve --refresh; 0: its default */
+	kube_gate_fn gate;                /* as in kube_deploy_options */
 	void *gate_ctx;
 };
 /* A Service, petra's Deployment (read-only, non-root, by digest, the

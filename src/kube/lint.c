@@ -69,8 +69,15 @@ struct image_entry {
 	struct image_writable_path *writable;
 	size_t n_writable;
 	struct strvec lowers;
-	char *refused; /* KL203: the trust gate's reasons, or NULL */
-	bool pending;  /* not in the store nor yet in the registry cache */
+	char *refused;       /* KL203: the trust gate's reasons, or NULL */
+	bool pending;        /* not in the store nor yet in the registry cache */
+	bool remote;         /* read from the registry cache */
+	unsigned generation; /* of the cache, when read */
+	/* A registry image's paths (kube_remote_image's), for KL202; the
+	 * store's images have their extracted layers (lowers) instead. */
+	struct strvec paths;
+	bool has_paths;
+	char paths_digest[OCI_DIGEST_SIZE]; /* the manifest they are of */
 };
 
 struct kube_linter {
@@ -79,6 +86,7 @@ struct kube_linter {
 	void *gate_ctx;
 	bool unknown_image_refused;
 	struct kube_remote *remote;
+	kube_remote_gate_fn remote_gate;
 	struct image_entry *images;
 	size_t n_images, alloc_images;
 };
@@ -93,6 +101,7 @@ int kube_linter_new(const struct kube_lint_options *o, struct kube_linter **out,
 	(*out)->gate_ctx = o ? o->gate_ctx : NULL;
 	(*out)->unknown_image_refused = o && o->unknown_image_refused;
 	(*out)->remote = o ? o->remote : NULL;
+	(*out)->remote_gate = o ? o->remote_gate : NULL;
 	return 0;
 }
 
@@ -105,6 +114,7 @@ void kube_linter_free(struct kube_linter *l)
 		free(l->images[i].refused);
 		image_writable_paths_free(l->images[i].writable, l->images[i].n_writable);
 		strvec_clear(&l->images[i].lowers);
+		strvec_clear(&l->images[i].paths);
 	}
 	free(l->images);
 	free(l);
@@ -155,9 +165,17 @@ static bool user_from_config(const char *user, uid_t *uid)
 static void remote_entry(struct kube_linter *l, struct image_entry *e, struct strvec *notes)
 {
 	bool first = !e->pending;
-	json_t *config = NULL;
+	/* Read before the cache: a fetch meanwhile makes it read again. */
+	unsigned generation = kube_remote_generation(l->remote);
+	free(e->refused);
+	e->refused = NULL;
+	image_writable_paths_free(e->writable, e->n_writable);
+	e->writable = NULL;
+	e->n_writable = 0;
+	e->found = false;
+	struct kube_remote_image img = {0};
 	struct petra_error *err = NULL;
-	int r = kube_remote_config(l->remote, e->ref, &config, &err);
+	int r = kube_remote_image(l->remote, e->ref, &img, &err);
 	if (r < 0) {
 		if (l->unknown_image_refused)
 			e->refused =
@@ -187,9 +205,19 @@ static void remote_entry(struct kube_linter *l, struct image_entry *e, struct st
 		return;
 	}
 	e->pending = false;
-	free(e->refused);
-	e->refused = NULL;
-	const json_t *cfg = json_object_get(config, "config");
+	e->remote = true;
+	e->generation = generation;
+	if (l->remote_gate) {
+		/* The name the gate judges: the reference without a digest. */
+		_cleanup_free_ char *name = xstrndup(e->ref, strcspn(e->ref, "@"));
+		if (l->remote_gate(l->gate_ctx, l->store, name, img.digest, img.manifest,
+				   img.signatures, &err) < 0) {
+			e->refused = xstrdup(err->message);
+			petra_error_free(err);
+			err = NULL;
+		}
+	}
+	const json_t *cfg = json_object_get(img.config, "config");
 	const char *label = json_string_value(
 	    json_object_get(json_object_get(cfg, "Labels"), IMAGE_WRITABLE_PATHS_LABEL));
 	const char *user = json_string_value(json_object_get(cfg, "User"));
@@ -197,7 +225,7 @@ static void remote_entry(struct kube_linter *l, struct image_entry *e, struct st
 		strvec_pushf(notes, "image %s: %s; its image-aware rules (KL2xx) are left out",
 			     e->ref, err->message);
 		petra_error_free(err);
-		json_decref(config);
+		kube_remote_image_release(&img);
 		return;
 	}
 	if (!user_from_config(user, &e->uid)) {
@@ -209,12 +237,23 @@ static void remote_entry(struct kube_linter *l, struct image_entry *e, struct st
 			     "root without the image's /etc/passwd",
 			     e->ref, user);
 	}
-	if (l->gate)
-		strvec_pushf(notes,
-			     "image %s (from its registry): KL203 needs the image in the "
-			     "store and is left out for it",
-			     e->ref);
-	json_decref(config);
+	/* The list is immutable per manifest: read again only for another
+	 * one (a tag moved), not at every change of the cache. */
+	if (e->has_paths && strcmp(e->paths_digest, img.digest) != 0) {
+		strvec_clear(&e->paths);
+		e->has_paths = false;
+	}
+	if (!e->has_paths && img.has_paths) {
+		e->has_paths = kube_remote_paths(l->remote, img.digest, &e->paths);
+		memcpy(e->paths_digest, img.digest, OCI_DIGEST_SIZE);
+	}
+	if (!e->has_paths) {
+		strvec_pushf(
+		    notes, "image %s (from its registry): KL202 is left out for it: %s", e->ref,
+		    img.paths_error ? img.paths_error
+				    : "its layers' paths are not read yet (being fetched)");
+	}
+	kube_remote_image_release(&img);
 	e->found = true;
 }
 
@@ -226,7 +265,11 @@ static const struct image_entry *image_entry(struct kube_linter *l, const char *
 {
 	for (size_t i = 0; i < l->n_images; i++)
 		if (strcmp(l->images[i].ref, ref) == 0) {
-			if (l->images[i].pending)
+			/* Pending, or read from a cache that has changed
+			 * since (the refresher's fetch): read again. */
+			if (l->images[i].pending ||
+			    (l->images[i].remote &&
+			     l->images[i].generation != kube_remote_generation(l->remote)))
 				remote_entry(l, &l->images[i], notes);
 			return &l->images[i];
 		}
@@ -420,8 +463,55 @@ static bool covers(const char *m, const char *path)
 /* How many entries the image has at `path` (a directory's entries that are
  * still there on top; a file or link counts as one), following the
  * overlay rules of the extracted layers. */
+/* The same from a registry image's sorted path list: the path itself (a
+ * file counts as one), else the entries right under it. */
+static size_t listed_entries_at(const struct strvec *paths, const char *path)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	_cleanup_free_ char *file = xstrndup(path, n);
+	_cleanup_free_ char *dir = xasprintf("%s/", n == 1 ? "" : file);
+	size_t lo = 0, hi = paths->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(paths->v[mid], dir) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t dn = strlen(dir), count = 0;
+	bool is_dir = false;
+	for (size_t i = lo; i < paths->n && strncmp(paths->v[i], dir, dn) == 0; i++) {
+		const char *rest = paths->v[i] + dn;
+		if (*rest == '\0') {
+			is_dir = true;
+			continue;
+		}
+		const char *slash = strchr(rest, '/');
+		if (!slash || slash[1] == '\0')
+			count++;
+	}
+	if (is_dir || count > 0)
+		return count;
+	/* A file: its exact line (no trailing "/"). */
+	for (size_t a = 0, b = paths->n; a < b;) {
+		size_t mid = (a + b) / 2;
+		int c = strcmp(paths->v[mid], file);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return 0;
+}
+
 static size_t image_entries_at(const struct image_entry *e, const char *path)
 {
+	if (e->remote)
+		return e->has_paths ? listed_entries_at(&e->paths, path) : 0;
 	const char *const *lowers = (const char *const *)e->lowers.v;
 	struct stat st;
 	size_t layer;

@@ -10,6 +10,13 @@
 #include <string.h>
 
 #define TLS_DIR "/etc/petra-admission/tls"
+/* Registry images: where serve keeps their facts (an emptyDir: the root
+ * is read-only; layers pass through it one at a time while their paths
+ * are read, hence its size), its auth file and certificates. */
+#define IMAGE_CACHE_DIR   "/var/cache/petra-admission"
+#define IMAGE_CACHE_SIZE  "4Gi"
+#define REGISTRY_AUTH_DIR "/etc/petra-admission/registry-auth"
+#define CERT_DIR          "/etc/petra-admission/registry-certs"
 
 static char *base64(const char *data, size_t len)
 {
@@ -28,8 +35,29 @@ static json_t *server_container(const struct kube_image_facts *f,
 	    "admission", "serve", "--listen", listen, "--tls-cert", TLS_DIR "/tls.crt", "--tls-key",
 	    TLS_DIR "/tls.key", "--on-unknown-image", o->on_unknown_deny ? "deny" : "allow",
 	    "ports", "name", "https", "containerPort", o->port, "protocol", "TCP");
-	json_array_append_new(json_object_get(c, "command"), json_string("--log-format"));
-	json_array_append_new(json_object_get(c, "command"), json_string("json"));
+	json_t *command = json_object_get(c, "command");
+	json_array_append_new(command, json_string("--log-format"));
+	json_array_append_new(command, json_string("json"));
+	if (o->registry) {
+		json_array_append_new(command, json_string("--registry"));
+		json_array_append_new(command, json_string("--image-cache"));
+		json_array_append_new(command, json_string(IMAGE_CACHE_DIR));
+	}
+	if (o->registry && o->registry_auth_secret) {
+		json_array_append_new(command, json_string("--registry-auth"));
+		json_array_append_new(command, json_string(REGISTRY_AUTH_DIR "/auth.json"));
+	}
+	if (o->registry && o->cert_dir_secret) {
+		json_array_append_new(command, json_string("--cert-dir"));
+		json_array_append_new(command, json_string(CERT_DIR));
+	}
+	if (o->registry && o->tls_verify_false)
+		json_array_append_new(command, json_string("--tls-verify=false"));
+	if (o->registry && o->refresh > 0) {
+		_cleanup_free_ char *refresh = xasprintf("%ld", o->refresh);
+		json_array_append_new(command, json_string("--refresh"));
+		json_array_append_new(command, json_string(refresh));
+	}
 	json_t *caps = json_pack("{s:[s]}", "drop", "ALL");
 	if (o->port < 1024)
 		json_object_set_new(caps, "add", json_pack("[s]", "NET_BIND_SERVICE"));
@@ -54,14 +82,38 @@ static json_t *server_container(const struct kube_image_facts *f,
 		json_array_append_new(
 		    mounts, json_pack("{s:s,s:s}", "name", vol, "mountPath", f->writable[i].path));
 	}
+	if (o->registry)
+		json_array_append_new(mounts, json_pack("{s:s,s:s}", "name", "image-cache",
+							"mountPath", IMAGE_CACHE_DIR));
+	if (o->registry && o->registry_auth_secret)
+		json_array_append_new(mounts,
+				      json_pack("{s:s,s:s,s:b}", "name", "registry-auth",
+						"mountPath", REGISTRY_AUTH_DIR, "readOnly", 1));
+	if (o->registry && o->cert_dir_secret)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:b}", "name", "registry-certs",
+							"mountPath", CERT_DIR, "readOnly", 1));
 	json_object_set_new(c, "volumeMounts", mounts);
 	return c;
 }
 
-static json_t *server_volumes(const struct kube_image_facts *f, const char *secret)
+static json_t *server_volumes(const struct kube_image_facts *f, const char *secret,
+			      const struct kube_webhook_options *o)
 {
 	json_t *v = json_pack("[{s:s,s:{s:s,s:i}}]", "name", "tls", "secret", "secretName", secret,
 			      "defaultMode", 0440);
+	if (o->registry)
+		json_array_append_new(v, json_pack("{s:s,s:{s:s}}", "name", "image-cache",
+						   "emptyDir", "sizeLimit", IMAGE_CACHE_SIZE));
+	/* A dockerconfigjson Secret's key is the auth file's format. */
+	if (o->registry && o->registry_auth_secret)
+		json_array_append_new(
+		    v, json_pack("{s:s,s:{s:s,s:i,s:[{s:s,s:s}]}}", "name", "registry-auth",
+				 "secret", "secretName", o->registry_auth_secret, "defaultMode",
+				 0440, "items", "key", ".dockerconfigjson", "path", "auth.json"));
+	if (o->registry && o->cert_dir_secret)
+		json_array_append_new(v, json_pack("{s:s,s:{s:s,s:i}}", "name", "registry-certs",
+						   "secret", "secretName", o->cert_dir_secret,
+						   "defaultMode", 0440));
 	for (size_t i = 0; i < f->n_writable; i++) {
 		_cleanup_free_ char *label = kube_dns_label(f->writable[i].path);
 		_cleanup_free_ char *vol = xasprintf("w%zu-%s", i, label);
@@ -135,7 +187,7 @@ int kube_webhook_manifests(struct petra_store *store, const struct kube_webhook_
 	    o->namespace, "labels", labels, "spec", "replicas", (json_int_t)o->replicas, "selector",
 	    "matchLabels", labels, "template", "metadata", "labels", labels, "spec",
 	    "automountServiceAccountToken", 0, "securityContext", pod_sc, "containers",
-	    server_container(&f, o), "volumes", server_volumes(&f, secret));
+	    server_container(&f, o), "volumes", server_volumes(&f, secret, o));
 	json_t *service =
 	    json_pack("{s:s,s:s,s:{s:s,s:s,s:O},s:{s:O,s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1",
 		      "kind", "Service", "metadata", "name", name, "namespace", o->namespace,

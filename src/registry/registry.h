@@ -144,6 +144,10 @@ int registry_repository_put_manifest(struct registry_repository *repo, const cha
 /* A blob of at most max bytes, verified against its digest. */
 int registry_repository_get_blob(struct registry_repository *repo, const char *digest, size_t max,
 				 char **data, size_t *len, struct petra_error **err);
+/* A blob streamed into fd (never whole in memory), verified against its
+ * digest (EIO when it differs); more than max bytes is EFBIG. */
+int registry_repository_get_blob_fd(struct registry_repository *repo, const char *digest, int fd,
+				    uint64_t max, struct petra_error **err);
 /* Upload bytes as a blob (nothing sent when the registry has it);
  * *digest receives its digest. */
 int registry_repository_put_blob(struct registry_repository *repo, const void *data, size_t len,

@@ -5,6 +5,8 @@
  * them through these; image transfers stay in pull.c and push.c. */
 #include "internal.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 struct registry_repository {
@@ -125,6 +127,69 @@ int registry_repository_get_blob(struct registry_repository *r, const char *dige
 	registry_http_response_release(&resp);
 	if (ret < 0)
 		return petra_error_prefix(err, "%s blob %s", r->where, digest);
+	return 0;
+}
+
+struct fd_sink {
+	int fd;
+	uint64_t got, max;
+	struct oci_hasher hasher;
+	struct petra_error *error;
+};
+
+static bool fd_sink_write(void *ctx, long status, const char *data, size_t len)
+{
+	(void)status;
+	struct fd_sink *s = ctx;
+	if (s->got + len > s->max) {
+		petra_error_set(&s->error, EFBIG, "larger than %" PRIu64 " bytes", s->max);
+		return false;
+	}
+	if (fs_write_all(s->fd, data, len) < 0) {
+		petra_error_set_errno(&s->error, errno, "write");
+		return false;
+	}
+	oci_hasher_update(&s->hasher, data, len);
+	s->got += len;
+	return true;
+}
+
+int registry_repository_get_blob_fd(struct registry_repository *r, const char *digest, int fd,
+				    uint64_t max, struct petra_error **err)
+{
+	const char *repo = r->targets[0].repo;
+	_cleanup_free_ char *url = xasprintf("/v2/%s/blobs/%s", repo, digest);
+	_cleanup_free_ char *scope = registry_scope(repo, false);
+	struct fd_sink s = {.fd = fd, .max = max};
+	oci_hasher_init(&s.hasher);
+	struct http_request req = {.method = "GET",
+				   .url = url,
+				   .scope = scope,
+				   .sink = fd_sink_write,
+				   .sink_ctx = &s,
+				   .no_retry = true};
+	struct http_response resp = {.content_length = -1};
+	struct petra_error *e = NULL;
+	int ret = registry_request(r->client, &req, &resp, &e);
+	if (ret < 0 && s.error) {
+		petra_error_free(e);
+		e = steal_pointer(&s.error);
+	} else if (ret == 0 && resp.status != 200) {
+		ret = registry_http_error(&resp, &e);
+	}
+	char actual[OCI_DIGEST_SIZE];
+	oci_hasher_final(&s.hasher, actual);
+	oci_hasher_release(&s.hasher);
+	if (ret == 0 && strcmp(actual, digest))
+		ret = petra_error_set(&e, EIO, "the registry sent %s", actual);
+	registry_http_response_release(&resp);
+	petra_error_free(s.error);
+	if (ret < 0) {
+		if (err && !*err)
+			*err = steal_pointer(&e);
+		petra_error_free(e);
+		return petra_error_prefix(err, "%s blob %s", r->where, digest);
+	}
 	return 0;
 }
 

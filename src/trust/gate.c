@@ -245,9 +245,9 @@ void trust_gate_result_release(struct trust_gate_result *result)
 	memset(result, 0, sizeof(*result));
 }
 
-static int check_signatures(struct petra_store *store, const char *name, const char *digest,
-			    const struct trust_scope *scope, struct trust_gate_result *result,
-			    struct petra_error **err)
+static int check_signatures(struct petra_store *store, const struct trust_signatures *given,
+			    const char *name, const char *digest, const struct trust_scope *scope,
+			    struct trust_gate_result *result, struct petra_error **err)
 {
 	struct trust_key **keys = xcalloc(scope->keys.n + 1, sizeof(*keys));
 	int rc = 0;
@@ -256,7 +256,9 @@ static int check_signatures(struct petra_store *store, const char *name, const c
 					    scope->keys.v[i], &keys[i], err);
 	struct trust_signatures sigs = {0};
 	struct oci_ref ref;
-	if (rc == 0 && oci_ref_parse(name, &ref, err) == 0) {
+	if (rc == 0 && given) {
+		/* Read by the caller (a registry's .sig tag). */
+	} else if (rc == 0 && oci_ref_parse(name, &ref, err) == 0) {
 		rc = trust_store_signatures(store, ref.name, digest, &sigs, err);
 		oci_ref_release(&ref);
 	} else {
@@ -269,7 +271,7 @@ static int check_signatures(struct petra_store *store, const char *name, const c
 					    .keys = keys,
 					    .n_keys = scope->keys.n};
 		struct trust_verdict v;
-		rc = trust_verify_signatures(&check, &sigs, &v, err);
+		rc = trust_verify_signatures(&check, given ? given : &sigs, &v, err);
 		if (rc == 0 && v.failure != TRUST_ACCEPTED) {
 			strvec_pushf(
 			    &result->reasons, "signature requirement of scope \"%s\" not met: %s",
@@ -289,7 +291,8 @@ static int check_signatures(struct petra_store *store, const char *name, const c
 
 /* The containers-policy.json named by the trust section, for the image
  * as the docker transport would see it. */
-static int check_containers_policy(struct petra_store *store, const char *name, const char *digest,
+static int check_containers_policy(struct petra_store *store, const struct trust_signatures *given,
+				   const char *name, const char *digest,
 				   const struct trust_rules *rules,
 				   struct trust_gate_result *result, struct petra_error **err)
 {
@@ -303,7 +306,8 @@ static int check_containers_policy(struct petra_store *store, const char *name, 
 	int rc = 0;
 	struct oci_ref ref;
 	if (name && oci_ref_parse(name, &ref, NULL) == 0) {
-		rc = trust_store_signatures(store, ref.name, digest, &sigs, err);
+		if (!given)
+			rc = trust_store_signatures(store, ref.name, digest, &sigs, err);
 		oci_ref_release(&ref);
 		struct policy_ref pref;
 		if (policy_ref_parse(name, &pref, NULL) == 0) {
@@ -318,7 +322,8 @@ static int check_containers_policy(struct petra_store *store, const char *name, 
 					   .reference = name,
 					   .manifest_digest = digest};
 	if (rc == 0)
-		rc = trust_containers_policy_check(cp, &image, &sigs, &reasons, &scope, err);
+		rc = trust_containers_policy_check(cp, &image, given ? given : &sigs, &reasons,
+						   &scope, err);
 	if (rc == 0 && reasons.n) {
 		strvec_pushf(&result->reasons, "%s (%s) refuses it:", path, scope);
 		for (size_t i = 0; i < reasons.n; i++)
@@ -334,12 +339,15 @@ static int check_containers_policy(struct petra_store *store, const char *name, 
  * manifests (each names its base by digest, so the chain cannot change):
  * an image built on an image built on a banned base is refused too — the
  * images a rebuild left as NAME-old, say. At most 16 deep; a base the store
- * does not hold ends the chain. */
+ * does not hold ends the chain (so does no store: a registry image judged
+ * by trust_gate_check_given without one). */
 #define GATE_BASE_CHAIN_MAX 16
 static int check_base_chain(struct petra_store *store, const char *base_digest,
 			    const struct petra_policy *policy, struct trust_gate_result *result,
 			    struct petra_error **err)
 {
+	if (!store)
+		return 0;
 	char next[OCI_DIGEST_SIZE];
 	snprintf(next, sizeof(next), "%s", base_digest);
 	for (unsigned depth = 0; depth < GATE_BASE_CHAIN_MAX && oci_digest_valid(next); depth++) {
@@ -373,11 +381,12 @@ static int check_base_chain(struct petra_store *store, const char *base_digest,
 	return 0;
 }
 
-/* Decide, uncached. */
-static int decide(struct petra_store *store, const char *name, const char *digest,
-		  const json_t *manifest_annotations, const struct petra_policy *policy,
-		  const struct trust_rules *rules, struct trust_gate_result *result,
-		  struct petra_error **err)
+/* Decide, uncached. The signatures are the store's, or `given` (not
+ * NULL: read by the caller from a registry). */
+static int decide(struct petra_store *store, const struct trust_signatures *given, const char *name,
+		  const char *digest, const json_t *manifest_annotations,
+		  const struct petra_policy *policy, const struct trust_rules *rules,
+		  struct trust_gate_result *result, struct petra_error **err)
 {
 	struct policy_base_verdict v;
 	/* The image itself, by name and by digest. */
@@ -422,11 +431,11 @@ static int decide(struct petra_store *store, const char *name, const char *diges
 			strvec_pushf(&result->reasons,
 				     "image %s has no name: its signatures cannot be checked",
 				     digest);
-		else if (check_signatures(store, name, digest, scope, result, err) < 0)
+		else if (check_signatures(store, given, name, digest, scope, result, err) < 0)
 			return -1;
 	}
 	if (rules->signature_policy &&
-	    check_containers_policy(store, name, digest, rules, result, err) < 0)
+	    check_containers_policy(store, given, name, digest, rules, result, err) < 0)
 		return -1;
 	result->allowed = result->reasons.n == 0;
 	return 0;
@@ -601,10 +610,11 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 		rc = -1;
 	const json_t *annotations = doc ? json_object_get(doc, "annotations") : NULL;
 	if (rc == 0 && !names.n)
-		rc = decide(store, NULL, digest, annotations, policy, &rules, result, err);
+		rc = decide(store, NULL, NULL, digest, annotations, policy, &rules, result, err);
 	for (size_t i = 0; rc == 0 && i < names.n; i++) {
 		struct trust_gate_result one = {0};
-		rc = decide(store, names.v[i], digest, annotations, policy, &rules, &one, err);
+		rc =
+		    decide(store, NULL, names.v[i], digest, annotations, policy, &rules, &one, err);
 		for (size_t k = 0; rc == 0 && k < one.reasons.n; k++) {
 			if (names.n > 1)
 				strvec_pushf(&result->reasons, "as %s: %s", names.v[i],
@@ -622,4 +632,37 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 	}
 	cache_write(store, entry, result);
 	return 0;
+}
+
+int trust_gate_check_given(struct petra_store *store, const char *name, const char *digest,
+			   const json_t *manifest_annotations, const struct trust_signatures *sigs,
+			   enum trust_purpose purpose, const struct petra_policy *policy,
+			   const char *signature_policy, struct trust_gate_result *result,
+			   struct petra_error **err)
+{
+	(void)purpose;
+	memset(result, 0, sizeof(*result));
+	snprintf(result->manifest_digest, OCI_DIGEST_SIZE, "%s", digest);
+	struct trust_rules rules;
+	if (rules_load(policy, &rules, err) < 0) {
+		rules_release(&rules);
+		return -1;
+	}
+	if (signature_policy) {
+		free(rules.signature_policy);
+		rules.signature_policy = xstrdup(signature_policy);
+	}
+	/* Reads the files the decision needs (keys, the containers policy). */
+	char pdigest[OCI_DIGEST_SIZE];
+	if (policy_digest(policy, &rules, pdigest, err) < 0) {
+		rules_release(&rules);
+		return -1;
+	}
+	static const struct trust_signatures none;
+	int rc = decide(store, sigs ? sigs : &none, name, digest, manifest_annotations, policy,
+			&rules, result, err);
+	rules_release(&rules);
+	if (rc < 0)
+		trust_gate_result_release(result);
+	return rc;
 }

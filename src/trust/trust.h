@@ -492,6 +492,18 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 			  const struct petra_policy *policy, const char *signature_policy,
 			  struct trust_gate_result *result, struct petra_error **err);
 
+/* The same question for an image not in the store (a registry's): named
+ * `name` (NULL: unnamed), manifest `digest`, its manifest's annotations
+ * (the base), and its signatures as the caller read them (the registry's
+ * .sig tag: trust_registry_signatures; NULL: none). store (may be NULL)
+ * only continues the chain of bases through the manifests it holds. No
+ * network, no cache: the caller keeps what it read. */
+int trust_gate_check_given(struct petra_store *store, const char *name, const char *digest,
+			   const json_t *manifest_annotations, const struct trust_signatures *sigs,
+			   enum trust_purpose purpose, const struct petra_policy *policy,
+			   const char *signature_policy, struct trust_gate_result *result,
+			   struct petra_error **err);
+
 /* Check attestations (from trust_store_attestations) against check's
  * keys: an envelope signed (over DSSE's PAE) by one of them, an in-toto
  * statement whose subject is check->manifest_digest, of predicate_type

@@ -93,6 +93,102 @@ rules() {
 	[[ "$output" == *"image $REG/shop/web:2: "*"left out for it"* ]]
 }
 
+@test "KL202 on an image only in the registry: its layers' paths, read from their tar headers once and kept as a path list" {
+	cd "$BATS_TEST_TMPDIR"
+	for f in 40-emptydir-over-content 41-emptydir-filled-by-init; do
+		sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/$f.yaml" >"$BATS_TEST_TMPDIR/$f.yaml"
+	done
+	# The same finding, with the same count, as for the image in a store.
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" \
+		"$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml"
+	echo "$output"
+	[[ "$output" == *"KL202 warning Deployment/web: container app: the emptyDir www at /srv/www hides 1 entry of $REG/shop/web:2"* ]]
+	local want
+	want=$(PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra kube-lint --failure-threshold none \
+		"$CORPUS/40-emptydir-over-content.yaml" | grep -o "KL202.*" | sed "s|localhost/web:2|$REG/shop/web:2|")
+	[ -n "$want" ]
+	[[ "$output" == *"$want"* ]]
+	# Filled by an init container: no KL202.
+	run -0 rules "$BATS_TEST_TMPDIR/41-emptydir-filled-by-init.yaml" --tls-verify=false --image-cache "$CACHE"
+	[[ "$output" != *KL202* ]]
+	# The list: paths only (directories with a trailing /), the layers'
+	# files not kept.
+	local list="$CACHE/paths/sha256-${DIGEST#sha256:}.txt"
+	grep -qx /srv/www/index.html "$list"
+	grep -qx /srv/www/ "$list"
+	grep -qx /bin/ "$list"
+	[ "$(sort "$list")" = "$(cat "$list")" ]
+	[ "$(find "$CACHE" -type f | grep -vc '\.json$\|\.txt$\|/refs/')" -eq 0 ]
+	# A later layer that removes the content (a whiteout): the emptyDir
+	# hides nothing any more; one that empties the directory and adds a
+	# file back (an opaque directory or whiteouts, as the builder writes
+	# them): one entry again.
+	local ctx="$BATS_TEST_TMPDIR/rm"
+	mkdir -p "$ctx"
+	printf '%s\n' 'FROM localhost/web:2' 'USER root' 'RUN rm /srv/www/index.html' 'USER app' >"$ctx/Dockerfile"
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra build -q -t localhost/web:rm "$ctx" >/dev/null
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra push -q --tls-verify=false localhost/web:rm "$REG/shop/web:rm" >/dev/null
+	sed "s|image: $REG/shop/web:2|image: $REG/shop/web:rm|" "$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml" >rm.yaml
+	run -0 rules rm.yaml --tls-verify=false --image-cache "$CACHE"
+	[[ "$output" != *KL202* ]]
+	printf '%s\n' 'FROM localhost/web:rm' 'USER root' 'RUN rm -r /srv/www && mkdir /srv/www && echo a >/srv/www/a' >"$ctx/Dockerfile"
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra build -q -t localhost/web:back "$ctx" >/dev/null
+	PETRA_ROOT="$BATS_FILE_TMPDIR/build-store" petra push -q --tls-verify=false localhost/web:back "$REG/shop/web:back" >/dev/null
+	sed "s|image: $REG/shop/web:2|image: $REG/shop/web:back|" "$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml" >back.yaml
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" back.yaml
+	[[ "$output" == *"KL202 warning"*"hides 1 entry of $REG/shop/web:back"* ]]
+	# With the registry gone the cached list answers.
+	registry_teardown || true
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" \
+		"$BATS_TEST_TMPDIR/40-emptydir-over-content.yaml"
+	[[ "$output" == *"KL202 warning"*"hides 1 entry"* ]]
+}
+
+@test "KL203 on an image only in the registry: its banned base (from the manifest), a signature the policy requires from the registry's .sig tag" {
+	cd "$BATS_TEST_TMPDIR"
+	local m="$BATS_TEST_TMPDIR/missing.yaml"
+	# Without a policy: no KL203 (and no note that it is left out).
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$CACHE" "$m"
+	[[ "$output" != *KL203* ]]
+	[[ "$output" != *"KL203 needs"* ]]
+	# The base the builder recorded in the manifest, banned by name.
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" \
+		--policy "$CORPUS/43-image-base-banned.policy" "$m"
+	echo "$output"
+	[[ "$output" == *"KL203 error Deployment/web: container app: refused by the trust gate: base busybox:1.35@sha256:"*"banned"*"CVE-2099-0001"* ]]
+	[ -f "$CACHE/manifests/sha256-${DIGEST#sha256:}.json" ]
+	# Banned by the base's digest alone.
+	local base
+	base=$(jq -r '.annotations["org.opencontainers.image.base.digest"]' \
+		"$CACHE/manifests/sha256-${DIGEST#sha256:}.json")
+	[[ "$base" == sha256:* ]]
+	printf 'bases:\n  ban:\n    - digest: %s\n      reason: rebuilt\n' "$base" >by-digest.policy
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" --policy by-digest.policy "$m"
+	[[ "$output" == *"KL203 error"*"banned"*rebuilt* ]]
+	# A signature the policy requires: the registry has none yet.
+	export PETRA_PASSWORD=pw
+	petra keygen -o prod >/dev/null
+	printf 'trust:\n  scopes:\n    %s/**:\n      require: signed-by\n      keys: [prod.pub]\n' "$REG" >signed.yaml
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" --policy signed.yaml "$m"
+	echo "$output"
+	[[ "$output" == *"KL203 error Deployment/web: container app: refused by the trust gate: signature requirement"*"no signature"* ]]
+	# Signed in the registry (cosign's .sig tag); a fresh cache reads it.
+	petra sign --tls-verify=false --key prod.key "docker://$REG/shop/web:2" >/dev/null
+	run -0 petra kube-lint --failure-threshold none --tls-verify=false --image-cache "$BATS_TEST_TMPDIR/cache2" \
+		--policy signed.yaml "$m"
+	[[ "$output" != *KL203* ]]
+	[ "$(jq length "$BATS_TEST_TMPDIR/cache2/sigs/sha256-${DIGEST#sha256:}.json")" -eq 1 ]
+	# Signed by another key: still refused.
+	petra keygen -o other >/dev/null
+	printf 'trust:\n  scopes:\n    %s/**:\n      require: signed-by\n      keys: [other.pub]\n' "$REG" >other.yaml
+	run -1 petra kube-lint --tls-verify=false --image-cache "$BATS_TEST_TMPDIR/cache2" --policy other.yaml "$m"
+	[[ "$output" == *"KL203 error"*"signature requirement"* ]]
+	# A containers-policy.json that rejects everything.
+	printf '{"default": [{"type": "reject"}]}' >reject.json
+	run -1 petra kube-lint --tls-verify=false --image-cache "$CACHE" --signature-policy reject.json "$m"
+	[[ "$output" == *"KL203 error"*"reject.json"* ]]
+}
+
 # serve ARGS...: petra admission serve on a free port with the test's CA.
 serve() {
 	local d="$BATS_TEST_TMPDIR/tls"
@@ -187,10 +283,125 @@ post() {
 	echo "$r"
 	[ "$(jq -r .allowed <<<"$r")" = false ]
 	[[ "$(jq -r .status.message <<<"$r")" == *KL201* ]]
+	# KL202 from the path list the refresher read: a warning, allowed.
+	sed "s|image: localhost/web:2|image: $REG/shop/web:2|" "$CORPUS/40-emptydir-over-content.yaml" \
+		>"$BATS_TEST_TMPDIR/40.yaml"
+	review "$BATS_TEST_TMPDIR/40.yaml" >"$BATS_TEST_TMPDIR/40.req"
+	r=$(post "$BATS_TEST_TMPDIR/40.req")
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+	[[ "$(jq -r '.warnings | join("\n")' <<<"$r")" == *"KL202"*"/srv/www hides 1 entry"* ]]
 	# Without --registry (and no store image) it stays allowed: no facts.
 	kill "$SERVER_PID"
 	wait "$SERVER_PID" 2>/dev/null || true
 	serve
 	r=$(post "$BATS_TEST_TMPDIR/missing.req")
 	[ "$(jq -r .allowed <<<"$r")" = true ]
+}
+
+@test "the webhook's trust gate on a registry image: a miss answered by --on-unknown-image at once, then the banned base refused with the reason, a signature that comes later seen by the refresher" {
+	cd "$BATS_TEST_TMPDIR"
+	serve --tls-verify=false --image-cache "$CACHE" --on-unknown-image deny --refresh 1 \
+		--policy "$CORPUS/43-image-base-banned.policy"
+	review "$BATS_TEST_TMPDIR/good.yaml" >"$BATS_TEST_TMPDIR/good.req"
+	local start end r
+	start=$(date +%s%N)
+	r=$(post "$BATS_TEST_TMPDIR/good.req")
+	end=$(date +%s%N)
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"unknown images are refused"* ]]
+	[ $(((end - start) / 1000000)) -lt 1000 ]
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[[ "$(jq -r .status.message <<<"$r")" == *"banned"* ]] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL203 Deployment/web: container app: refused by the trust gate: base busybox:1.35@sha256:"*"banned"*"CVE-2099-0001"* ]]
+	[[ "$(jq -r .status.message <<<"$r")" != *"unknown images"* ]]
+	kill "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	# A policy requiring a signature: refused until the registry has one;
+	# the refresher reads the .sig tag again and the pod is allowed.
+	export PETRA_PASSWORD=pw
+	petra keygen -o prod >/dev/null
+	printf 'trust:\n  scopes:\n    %s/**:\n      require: signed-by\n      keys: [%s/prod.pub]\n' \
+		"$REG" "$BATS_TEST_TMPDIR" >signed.yaml
+	serve --tls-verify=false --image-cache "$CACHE" --refresh 1 --policy "$BATS_TEST_TMPDIR/signed.yaml"
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[[ "$(jq -r .status.message <<<"$r")" == *"signature requirement"* ]] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = false ]
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL203"*"signature requirement"*"no signature"* ]]
+	petra sign --tls-verify=false --key prod.key "docker://$REG/shop/web:2" >/dev/null
+	for _ in $(seq 1 100); do
+		r=$(post "$BATS_TEST_TMPDIR/good.req")
+		[ "$(jq -r .allowed <<<"$r")" = true ] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[ "$(jq -r .allowed <<<"$r")" = true ]
+}
+
+@test "admission manifests pass the registry options to serve: the image cache on an emptyDir, the auth and certificate Secrets mounted; that command line serves registry images" {
+	cd "$BATS_TEST_TMPDIR"
+	export PETRA_ROOT="$BATS_TEST_TMPDIR/store"
+	"$EXAMPLES/busybox/make-rootfs.sh" bb >/dev/null
+	petra import -q bb --ref busybox:1.35 >/dev/null
+	mkdir ctx
+	printf '%s\n' 'FROM busybox:1.35' 'USER 1000' >ctx/Dockerfile
+	petra build -q -t localhost/petra:1 ctx >/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 \
+		-subj /CN=petra-test-ca 2>/dev/null
+	# Without a registry option: none of it.
+	petra admission manifests --image localhost/petra:1 --ca-bundle ca.crt -o plain.yaml 2>/dev/null
+	[ "$(yaml_to_json plain.yaml | jq -r '.[1].spec.template.spec.containers[0].command | index("--registry")')" = null ]
+	run -0 petra admission manifests --image localhost/petra:1 --ca-bundle ca.crt \
+		--registry-auth-secret regcred --cert-dir-secret regcerts --tls-verify=false --refresh 7 -o m.yaml
+	local j pod='.[1].spec.template.spec'
+	j=$(yaml_to_json m.yaml)
+	local cmd
+	cmd=$(jq -c "$pod.containers[0].command" <<<"$j")
+	echo "$cmd"
+	[[ "$cmd" == *'"--registry","--image-cache","/var/cache/petra-admission","--registry-auth","/etc/petra-admission/registry-auth/auth.json","--cert-dir","/etc/petra-admission/registry-certs","--tls-verify=false","--refresh","7"'* ]]
+	[ "$(jq -c "[$pod.volumes[] | select(.name != \"tls\")]" <<<"$j")" = \
+		'[{"name":"image-cache","emptyDir":{"sizeLimit":"4Gi"}},{"name":"registry-auth","secret":{"secretName":"regcred","defaultMode":288,"items":[{"key":".dockerconfigjson","path":"auth.json"}]}},{"name":"registry-certs","secret":{"secretName":"regcerts","defaultMode":288}}]' ]
+	[ "$(jq -c "[$pod.containers[0].volumeMounts[] | select(.name != \"tls\") | .mountPath]" <<<"$j")" = \
+		'["/var/cache/petra-admission","/etc/petra-admission/registry-auth","/etc/petra-admission/registry-certs"]' ]
+	run -0 kube_strict_check m.yaml
+	run -0 petra kube-lint --failure-threshold warning m.yaml
+	# A bad Secret name is a usage error.
+	run -2 petra admission manifests --image localhost/petra:1 --ca-bundle ca.crt --registry-auth-secret Bad_Name
+	# The command line it writes, its in-pod paths made local, serves the
+	# registry's image: the refresher fetches it, KL201 refuses.
+	mkdir -p pod/auth pod/certs pod/cache
+	echo '{"auths":{}}' >pod/auth/auth.json
+	local args=() a skip=0
+	for a in $(jq -r '.[3:][]' <<<"$cmd"); do
+		if [ $skip = 1 ]; then skip=0; continue; fi
+		case "$a" in
+		--listen | --tls-cert | --tls-key) skip=1; continue ;;
+		esac
+		a=${a//\/var\/cache\/petra-admission/$BATS_TEST_TMPDIR/pod/cache}
+		a=${a//\/etc\/petra-admission\/registry-auth/$BATS_TEST_TMPDIR/pod/auth}
+		a=${a//\/etc\/petra-admission\/registry-certs/$BATS_TEST_TMPDIR/pod/certs}
+		args+=("$a")
+	done
+	echo "${args[@]}"
+	serve "${args[@]}"
+	review "$BATS_TEST_TMPDIR/missing.yaml" >missing.req
+	local r
+	for _ in $(seq 1 100); do
+		r=$(post missing.req)
+		[ "$(jq -r .allowed <<<"$r")" = false ] && break
+		sleep 0.1
+	done
+	echo "$r"
+	[[ "$(jq -r .status.message <<<"$r")" == *"KL201"*"/var/cache/web"* ]]
+	[ -f "pod/cache/configs/sha256-${DIGEST#sha256:}.json" ]
 }

@@ -213,7 +213,8 @@ static void test_pods(void **state)
 }
 
 /* The registry cache without a registry: a reference by digest is read
- * from configs/ alone, a tag through refs/ (which only a fetch writes);
+ * from configs/ and manifests/ alone (a config without its manifest, as
+ * an older cache kept, is a miss), a tag through refs/ (which only a fetch writes);
  * without fetch_on_miss a miss is 0 (queued), never a network call. */
 static void test_remote_cache(void **state)
 {
@@ -230,18 +231,47 @@ static void test_remote_cache(void **state)
 	assert_int_equal(
 	    fs_write_file_atomic_at(AT_FDCWD, path, config, strlen(config), 0600, &err), 0);
 	char *ref = xasprintf("127.0.0.1:1/web@sha256:%s", hex);
-	json_t *got = NULL;
-	assert_int_equal(kube_remote_config(r, ref, &got, &err), 1);
+	struct kube_remote_image got = {0};
+	assert_int_equal(kube_remote_image(r, ref, &got, &err), 0);
+	assert_null(got.config);
+	char *mpath = xasprintf("%s/manifests/sha256-%s.json", dir, hex);
+	const char *manifest = "{\"annotations\":{\"org.opencontainers.image.base.name\":\"b\"}}";
+	assert_int_equal(
+	    fs_write_file_atomic_at(AT_FDCWD, mpath, manifest, strlen(manifest), 0600, &err), 0);
+	assert_int_equal(kube_remote_image(r, ref, &got, &err), 1);
 	assert_string_equal(
-	    json_string_value(json_object_get(json_object_get(got, "config"), "User")), "1000");
-	json_decref(got);
+	    json_string_value(json_object_get(json_object_get(got.config, "config"), "User")),
+	    "1000");
+	assert_non_null(json_object_get(got.manifest, "annotations"));
+	/* No signatures fetched yet: none. */
+	assert_true(json_is_array(got.signatures));
+	assert_int_equal(json_array_size(got.signatures), 0);
+	/* No path list yet: KL202 waits for it. */
+	assert_false(got.has_paths);
+	kube_remote_image_release(&got);
+	char *ppath = xasprintf("%s/paths/sha256-%s.txt", dir, hex);
+	const char *list = "/bin/\n/bin/sh\n/srv/\n";
+	assert_int_equal(fs_write_file_atomic_at(AT_FDCWD, ppath, list, strlen(list), 0600, &err),
+			 0);
+	assert_int_equal(kube_remote_image(r, ref, &got, &err), 1);
+	assert_true(got.has_paths);
+	struct strvec paths = STRVEC_INIT;
+	assert_true(kube_remote_paths(r, got.digest, &paths));
+	assert_int_equal(paths.n, 3);
+	assert_string_equal(paths.v[1], "/bin/sh");
+	strvec_clear(&paths);
+	kube_remote_image_release(&got);
+	unlink(ppath);
+	free(ppath);
 	/* A tag never fetched, a bad digest: misses, answered at once. */
-	assert_int_equal(kube_remote_config(r, "127.0.0.1:1/web:2", &got, &err), 0);
-	assert_null(got);
-	assert_int_equal(kube_remote_config(r, "127.0.0.1:1/web@sha256:zz", &got, &err), 0);
+	assert_int_equal(kube_remote_image(r, "127.0.0.1:1/web:2", &got, &err), 0);
+	assert_null(got.config);
+	assert_int_equal(kube_remote_image(r, "127.0.0.1:1/web@sha256:zz", &got, &err), 0);
 	kube_remote_free(r);
 	unlink(path);
+	unlink(mpath);
 	free(path);
+	free(mpath);
 	free(ref);
 	assert_int_equal(fs_remove_tree_at(AT_FDCWD, dir, &err), 0);
 }
