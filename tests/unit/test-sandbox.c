@@ -374,7 +374,7 @@ static void test_subid_ranges(void **state)
 	assert_int_equal(r[2].outside, 800000);
 	assert_int_equal(r[2].count, 2);
 	/* alice:1000:5 holds uid 1003 itself: skipped. */
-	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, 1003, r, 4, &n), 0);
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1003, 1003, r, 4, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(sandbox_subid_ranges(text, "carol", 42, 42, r, 4, &n), 0);
 	assert_int_equal(n, 0);
