@@ -489,3 +489,41 @@ RUN cat /proc/self/gid_map | tr -s " " >/maps'
 	[[ "$built" != *"newgidmap could not map"* ]]
 	[ "$maps" = "$(printf ' 0 %s 1\n 1 %s 65536' "$gid" "$start")" ]
 }
+
+@test "rootless: overlayfs's own attributes on a context file (user.overlay.*) never reach the layers" {
+	import_base
+	# In a user namespace overlayfs reads its marks from user.overlay.*,
+	# which the user may set on the files it builds from.
+	echo "meta" >"$CTX/meta.txt"
+	python3 -c 'import os, sys
+for k, v in (("user.overlay.metacopy", b""), ("user.overlay.redirect", b"/etc"), ("user.overlay.origin", b"x"), ("user.kept", b"yes")):
+    os.setxattr(sys.argv[1], k, v)' "$CTX/meta.txt"
+	chown "$RL_USER:" "$CTX/meta.txt"
+	dockerfile 'FROM scratch
+COPY meta.txt /meta.txt'
+	chown "$RL_USER:" "$CTX/Dockerfile"
+	run upetra build -t meta:1 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	dockerfile 'FROM bb:1
+COPY --from=meta:1 /meta.txt /again.txt
+RUN cat /again.txt >/read'
+	run upetra build -t meta:2 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run upetra run --rm meta:2 cat /read
+	[ "$output" = meta ]
+	# The cached layers hold none of them (overlayfs's own uuid of a
+	# layer's root aside; this kernel escapes what is set through a mount,
+	# as user.overlay.overlay.*); the user's own attribute is kept.
+	run python3 -c 'import os, sys
+for top, dirs, files in os.walk(sys.argv[1]):
+    for name in dirs + files:
+        path = os.path.join(top, name)
+        for k in os.listxattr(path, follow_symlinks=False):
+            if k.startswith("user.overlay.") and k not in ("user.overlay.opaque", "user.overlay.uuid") or k == "user.kept":
+                print(path, k)' "$RL_STORE/rootfs"
+	echo "$output"
+	[[ "$output" != *user.overlay.* ]]
+	[[ "$output" == *"/meta.txt user.kept"* ]]
+}
