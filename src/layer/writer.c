@@ -478,7 +478,6 @@ static int add_xattrs(int dirfd, const char *name, struct archive_entry *e, bool
 		      struct petra_error **err)
 {
 	*opaque = false;
-	const char *opaque_key = overlay_opaque_key();
 	char proc[64];
 	/* Name the entry through its parent so a symlink is not followed. */
 	_cleanup_free_ char *path = NULL;
@@ -503,7 +502,8 @@ static int add_xattrs(int dirfd, const char *name, struct archive_entry *e, bool
 		if (vn < 0)
 			continue;
 		if (is_overlay_xattr(key)) {
-			if (!strcmp(key, opaque_key) && vn == 1 && value[0] == 'y')
+			/* (asked here only: it reads /proc/self/uid_map) */
+			if (vn == 1 && value[0] == 'y' && !strcmp(key, overlay_opaque_key()))
 				*opaque = true;
 			continue;
 		}
