@@ -138,8 +138,11 @@ static int copy_xattrs(int in, int out)
 	_cleanup_free_ char *list = xmalloc((size_t)n);
 	n = flistxattr(in, list, (size_t)n);
 	for (char *k = list; n > 0 && k < list + n; k += strlen(k) + 1) {
-		/* The host's labels and overlayfs's own are not the image's. */
-		if (!strcmp(k, "security.selinux") || !strncmp(k, "trusted.", 8))
+		/* The host's labels and overlayfs's own (trusted.overlay.*, and
+		 * user.overlay.* for a rootless build's overlay) are not the
+		 * image's: layer_apply drops them too. */
+		if (!strcmp(k, "security.selinux") || !strncmp(k, "trusted.", 8) ||
+		    !strncmp(k, "user.overlay.", 13))
 			continue;
 		ssize_t vn = fgetxattr(in, k, NULL, 0);
 		if (vn < 0)

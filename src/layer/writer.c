@@ -460,6 +460,18 @@ static bool is_overlay_xattr(const char *name)
 	return !strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13);
 }
 
+/* The opaque mark of the overlay that wrote the tree, as layer_apply and
+ * the rootfs cache name it: trusted.* for root of the host, user.* with
+ * userxattr in a user namespace. Any other (user.overlay.opaque set by a
+ * RUN through root's overlay, where it is an ordinary attribute, or one
+ * the kernel escaped as user.overlay.overlay.opaque) hid nothing in the
+ * build: it must not empty the directory in the layer. */
+static const char *overlay_opaque_key(void)
+{
+	return geteuid() == 0 && fs_user_namespace_is_initial() ? "trusted.overlay.opaque"
+								: "user.overlay.opaque";
+}
+
 /* Copy extended attributes into the entry; tell whether the overlay
  * "opaque" attribute is set. */
 static int add_xattrs(int dirfd, const char *name, struct archive_entry *e, bool *opaque,
@@ -490,7 +502,8 @@ static int add_xattrs(int dirfd, const char *name, struct archive_entry *e, bool
 		if (vn < 0)
 			continue;
 		if (is_overlay_xattr(key)) {
-			if (!strcmp(key + strlen(key) - 6, "opaque") && vn == 1 && value[0] == 'y')
+			/* (asked here only: it reads /proc/self/uid_map) */
+			if (vn == 1 && value[0] == 'y' && !strcmp(key, overlay_opaque_key()))
 				*opaque = true;
 			continue;
 		}

@@ -10,7 +10,9 @@
 #include <grp.h>
 #include <poll.h>
 #include <string.h>
+#include <linux/nsfs.h>
 #include <sys/capability.h>
+#include <sys/pidfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -385,9 +387,11 @@ static void close_inputs(const struct sandbox_wait_options *o)
 			close(o->relays[i].to);
 }
 
-/* One line of /proc/PID/stat: the parent, process group and session. */
+/* One line of /proc/PID/stat: the parent, process group, session, and the
+ * start time that tells a process from a later one given its pid. */
 struct proc_link {
 	pid_t pid, ppid, pgrp, session;
+	unsigned long long start;
 	bool chosen;
 };
 
@@ -404,9 +408,13 @@ static bool proc_link_read(pid_t pid, struct proc_link *l)
 	char *end = strrchr(buf, ')');
 	char state;
 	int ppid, pgrp, session;
-	if (!end || sscanf(end + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
+	unsigned long long start;
+	if (!end || sscanf(end + 1,
+			   " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			   "%*d %llu",
+			   &state, &ppid, &pgrp, &session, &start) != 5)
 		return false;
-	*l = (struct proc_link){pid, ppid, pgrp, session, false};
+	*l = (struct proc_link){pid, ppid, pgrp, session, start, false};
 	return true;
 }
 
@@ -431,19 +439,61 @@ static size_t proc_links(struct proc_link **out)
 	return n;
 }
 
+/* Is pid's pid namespace `ns`, or one below it (a container's process may
+ * make its own)? */
+static bool in_pid_namespace(pid_t pid, const struct stat *ns)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Pid namespaces nest 32 deep at most; the host's has no parent. */
+	for (int depth = 0; fd >= 0 && depth <= 32; depth++) {
+		struct stat st;
+		bool same =
+		    fstat(fd, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
+		int parent = same ? -1 : ioctl(fd, NS_GET_PARENT);
+		close(fd);
+		if (same)
+			return true;
+		fd = parent;
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/* Signal the process `seen` read, through a pidfd, only while its pid still
+ * names it (the same start time) in the namespace `ns` or below: once it
+ * has gone, its pid may be a host process's. The checks read /proc after
+ * the pidfd is open: either they read the pidfd's own process, or that
+ * one has died and the signal reaches no one. */
+static void signal_seen(const struct proc_link *seen, const struct stat *ns, int sig)
+{
+	_cleanup_close_ int pidfd = pidfd_open(seen->pid, 0);
+	struct proc_link now;
+	if (pidfd >= 0 && proc_link_read(seen->pid, &now) && now.start == seen->start &&
+	    in_pid_namespace(seen->pid, ns))
+		pidfd_send_signal(pidfd, sig, NULL, 0);
+}
+
 /* SIGKILL root and everything it started: its session and process group,
  * and (through parent links) descendants that made their own. Each round
  * stops what it finds before reading /proc again, so nothing forks away
  * unseen; root is our unreaped child, so its pid (the session's and the
- * group's id) cannot be reused meanwhile. */
+ * group's id) cannot be reused meanwhile. Any other process is signalled
+ * only as signal_seen allows, within root's pid namespace. */
 static void kill_descendants(pid_t root)
 {
 	kill(-root, SIGSTOP);
 	kill(root, SIGSTOP);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)root);
+	struct stat ns;
+	bool known = stat(path, &ns) == 0;
 	struct proc_link *all = NULL;
 	size_t n = 0, chosen = 0, before;
 	/* Stopped processes fork no more: the count settles. */
-	for (int round = 0; round < 8; round++) {
+	for (int round = 0; known && round < 8; round++) {
 		free(all);
 		n = proc_links(&all);
 		before = chosen;
@@ -461,7 +511,7 @@ static void kill_descendants(pid_t root)
 				l->chosen = grew = true;
 				chosen++;
 				if (l->pid != root)
-					kill(l->pid, SIGSTOP);
+					signal_seen(l, &ns, SIGSTOP);
 			}
 		}
 		if (chosen == before)
@@ -469,7 +519,7 @@ static void kill_descendants(pid_t root)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (all[i].chosen && all[i].pid != root)
-			kill(all[i].pid, SIGKILL);
+			signal_seen(&all[i], &ns, SIGKILL);
 	free(all);
 	kill(-root, SIGKILL);
 	kill(root, SIGKILL);

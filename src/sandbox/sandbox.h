@@ -215,10 +215,10 @@ struct sandbox_rootless {
 /* Move the calling process, which must be single-threaded, into that
  * namespace (nothing when it is root already: info->active is false). */
 int sandbox_enter_rootless(struct sandbox_rootless *info, struct petra_error **err);
-/* The ranges a subuid/subgid file's text gives user (or id), at most max,
- * numbered inside from 1 on; malformed lines and ranges holding id itself
- * are skipped. */
-int sandbox_subid_ranges(const char *text, const char *user, unsigned long id,
+/* The ranges a subuid/subgid file's text gives user (by name or uid), at
+ * most max, numbered inside from 1 on; malformed lines and ranges holding
+ * id (the caller's own uid or gid, mapped to 0) or root are skipped. */
+int sandbox_subid_ranges(const char *text, const char *user, uid_t uid, unsigned long id,
 			 struct sandbox_id_range *ranges, size_t max, size_t *n);
 
 #endif

@@ -24,13 +24,15 @@
 #define MAX_RANGES 32
 
 /* One file's ranges for the user: lines "NAME:START:COUNT" or
- * "UID:START:COUNT", in the file's order. */
-int sandbox_subid_ranges(const char *text, const char *user, unsigned long id,
+ * "UID:START:COUNT", in the file's order. /etc/subgid is keyed by the
+ * user's name or uid too (as newgidmap reads it), never by a gid: the
+ * line of the user whose uid is our gid is not ours. */
+int sandbox_subid_ranges(const char *text, const char *user, uid_t uid, unsigned long id,
 			 struct sandbox_id_range *ranges, size_t max, size_t *n)
 {
 	*n = 0;
 	char id_text[32];
-	snprintf(id_text, sizeof(id_text), "%lu", id);
+	snprintf(id_text, sizeof(id_text), "%lu", (unsigned long)uid);
 	uint32_t next_inside = 1; /* 0 is the caller's own id */
 	for (const char *line = text; line && *line;) {
 		const char *end = strchr(line, '\n');
@@ -63,14 +65,14 @@ int sandbox_subid_ranges(const char *text, const char *user, unsigned long id,
 	return 0;
 }
 
-static void read_ranges(const char *path, const char *user, unsigned long id,
+static void read_ranges(const char *path, const char *user, uid_t uid, unsigned long id,
 			struct sandbox_id_range *ranges, size_t *n)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_error_ struct petra_error *ignored = NULL;
 	*n = 0;
 	if (fs_read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL, &ignored) == 0)
-		sandbox_subid_ranges(text, user, id, ranges, MAX_RANGES, n);
+		sandbox_subid_ranges(text, user, uid, id, ranges, MAX_RANGES, n);
 }
 
 /* In the forked helper, still in the caller's user namespace: run
@@ -126,8 +128,9 @@ int sandbox_enter_rootless(struct sandbox_rootless *info, struct petra_error **e
 	getpwuid_r(info->uid, &pw, buf, sizeof(buf), &found);
 	struct sandbox_id_range uids[MAX_RANGES], gids[MAX_RANGES];
 	size_t n_uids, n_gids;
-	read_ranges("/etc/subuid", found ? found->pw_name : NULL, info->uid, uids, &n_uids);
-	read_ranges("/etc/subgid", found ? found->pw_name : NULL, info->gid, gids, &n_gids);
+	const char *name = found ? found->pw_name : NULL;
+	read_ranges("/etc/subuid", name, info->uid, info->uid, uids, &n_uids);
+	read_ranges("/etc/subgid", name, info->uid, info->gid, gids, &n_gids);
 	/* With no_new_privs (a container that forbids privilege escalation)
 	 * the setuid helpers run without their privilege and can only fail:
 	 * only the caller's own ids can be mapped. */

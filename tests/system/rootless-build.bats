@@ -452,3 +452,78 @@ RUN cp /bin/busybox /suid-root && chmod 4755 /suid-root && cp /bin/busybox /suid
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Permission denied"* ]]
 }
+
+@test "rootless: /etc/subgid lines are keyed by user name or uid, never by the user's gid" {
+	# OWNER's uid is also GUEST's primary gid. OWNER's subgid line, keyed
+	# by that number, is not GUEST's to map (newgidmap refuses it, and the
+	# build would lose GUEST's own range as well).
+	local owner guest gid start=$((RL_SUB_START + 131072))
+	owner=$(free_user_name)
+	useradd -M -d /nonexistent -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$owner"
+	gid=$(id -u "$owner")
+	getent group "$gid" >/dev/null || groupadd -g "$gid" "$owner"
+	guest=$(free_user_name)
+	useradd -M -N -g "$gid" -d "$RL_DIR/home" -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$guest"
+	usermod --add-subuids "$start-$((start + 65535))" --add-subgids "$start-$((start + 65535))" "$guest"
+	echo "$gid:$((start + 65536)):65536" >>/etc/subgid
+	RL_STORE=$RL_DIR/home/store-guest-$BATS_TEST_NUMBER
+	mkdir -p "$RL_STORE" && chown "$guest" "$RL_STORE"
+	chown -R "$guest" "$CTX"
+	dockerfile 'FROM bb:1
+RUN cat /proc/self/gid_map | tr -s " " >/maps'
+	chown "$guest" "$CTX/Dockerfile"
+	local built maps
+	built=$(as "$guest" "$PETRA" import -q "$RL_DIR/bb-rootfs" --ref bb:1 2>&1 &&
+		as "$guest" "$PETRA" build -t g:1 "$CTX" 2>&1) || built="FAILED $built"
+	maps=$(as "$guest" "$PETRA" run --rm g:1 cat /maps 2>&1) || true
+	as "$guest" "$PETRA" rmi -f g:1 bb:1 >/dev/null 2>&1 || true
+	as "$guest" "$PETRA" prune >/dev/null 2>&1 || true
+	sed -i "/^$gid:$((start + 65536)):65536\$/d" /etc/subgid
+	userdel "$guest" 2>/dev/null || true
+	userdel "$owner" 2>/dev/null || true
+	sed -i -E "/^($guest|$owner):/d" /etc/subuid /etc/subgid
+	if getent group "$owner" >/dev/null; then groupdel "$owner" 2>/dev/null || true; fi
+	echo "$built"
+	echo "$maps"
+	[[ "$built" != FAILED* ]]
+	[[ "$built" != *"newgidmap could not map"* ]]
+	[ "$maps" = "$(printf ' 0 %s 1\n 1 %s 65536' "$gid" "$start")" ]
+}
+
+@test "rootless: overlayfs's own attributes on a context file (user.overlay.*) never reach the layers" {
+	import_base
+	# In a user namespace overlayfs reads its marks from user.overlay.*,
+	# which the user may set on the files it builds from.
+	echo "meta" >"$CTX/meta.txt"
+	python3 -c 'import os, sys
+for k, v in (("user.overlay.metacopy", b""), ("user.overlay.redirect", b"/etc"), ("user.overlay.origin", b"x"), ("user.kept", b"yes")):
+    os.setxattr(sys.argv[1], k, v)' "$CTX/meta.txt"
+	chown "$RL_USER:" "$CTX/meta.txt"
+	dockerfile 'FROM scratch
+COPY meta.txt /meta.txt'
+	chown "$RL_USER:" "$CTX/Dockerfile"
+	run upetra build -t meta:1 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	dockerfile 'FROM bb:1
+COPY --from=meta:1 /meta.txt /again.txt
+RUN cat /again.txt >/read'
+	run upetra build -t meta:2 "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run upetra run --rm meta:2 cat /read
+	[ "$output" = meta ]
+	# The cached layers hold none of them (overlayfs's own uuid of a
+	# layer's root aside; this kernel escapes what is set through a mount,
+	# as user.overlay.overlay.*); the user's own attribute is kept.
+	run python3 -c 'import os, sys
+for top, dirs, files in os.walk(sys.argv[1]):
+    for name in dirs + files:
+        path = os.path.join(top, name)
+        for k in os.listxattr(path, follow_symlinks=False):
+            if k.startswith("user.overlay.") and k not in ("user.overlay.opaque", "user.overlay.uuid") or k == "user.kept":
+                print(path, k)' "$RL_STORE/rootfs"
+	echo "$output"
+	[[ "$output" != *user.overlay.* ]]
+	[[ "$output" == *"/meta.txt user.kept"* ]]
+}

@@ -105,3 +105,30 @@ attack() {
 	[[ "$output" != *WROTE* ]]
 	[ "$(sha256sum <"$init")" = "$sum" ]
 }
+
+@test "exec --timeout never signals a host process that took the pid of a container process" {
+	# The command leaves "sleep 1717" behind (reparented to the container's
+	# init) and hangs. When the timeout comes, the container wins the race
+	# (pidreuse.so, preloaded into petra): that process is gone and its pid
+	# is a host process's by the time petra signals it.
+	cc -shared -fPIC -O2 -o "$BATS_TEST_TMPDIR/pidreuse.so" "$TESTS_DATA/probe/pidreuse.c"
+	petra run -d --init --name reuse bb:root sleep 1000 >/dev/null
+	local victim_file=$BATS_TEST_TMPDIR/victim
+	run env LD_PRELOAD="$BATS_TEST_TMPDIR/pidreuse.so" PIDREUSE_VICTIM="$victim_file" \
+		"$PETRA" exec --all --filter name=reuse --timeout 1 -- sh -c '(sleep 1717 &); sleep 1003'
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"timed out"* ]]
+	local marker victim state
+	read -r marker victim <"$victim_file"
+	state=$(awk '{ print $3 }' "/proc/$victim/stat" 2>/dev/null || echo gone)
+	kill -KILL "$victim" 2>/dev/null || true
+	echo "container pid $marker, host process $victim: $state"
+	# The race was won for real: the host process has the container's pid.
+	[ "$marker" = "$victim" ]
+	# ...and it was neither stopped nor killed.
+	[ "$state" = S ]
+	# The command's own processes are gone from the container.
+	run -0 petra exec reuse ps -o args
+	[[ "$output" != *"sleep 1003"* ]]
+}

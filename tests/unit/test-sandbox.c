@@ -362,7 +362,7 @@ static void test_subid_ranges(void **state)
 			   "alice:800000:2";
 	struct sandbox_id_range r[4];
 	size_t n;
-	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, r, 4, &n), 0);
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, 1001, r, 4, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(r[0].inside, 1);
 	assert_int_equal(r[0].outside, 100000);
@@ -374,12 +374,19 @@ static void test_subid_ranges(void **state)
 	assert_int_equal(r[2].outside, 800000);
 	assert_int_equal(r[2].count, 2);
 	/* alice:1000:5 holds uid 1003 itself: skipped. */
-	assert_int_equal(sandbox_subid_ranges(text, "alice", 1003, r, 4, &n), 0);
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1003, 1003, r, 4, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(sandbox_subid_ranges(text, "carol", 42, r, 4, &n), 0);
+	assert_int_equal(sandbox_subid_ranges(text, "carol", 42, 42, r, 4, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, r, 1, &n), 0);
+	assert_int_equal(sandbox_subid_ranges(text, "alice", 1001, 1001, r, 1, &n), 0);
 	assert_int_equal(n, 1);
+	/* /etc/subgid for alice (uid 1001, gid 2000): a line keyed "2000"
+	 * is the user with uid 2000's, never alice's; hers keyed "1001" is. */
+	const char *subgid = "2000:900000:10\n1001:910000:5\n";
+	assert_int_equal(sandbox_subid_ranges(subgid, "alice", 1001, 2000, r, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].outside, 910000);
+	assert_int_equal(r[0].count, 5);
 }
 
 int main(void)
