@@ -5,6 +5,7 @@
  * manifest digest and policy digest. */
 #include "trust.h"
 #include "internal.h"
+#include "lineage/lineage.h"
 #include "policy/policy.h"
 
 #include <errno.h>
@@ -335,50 +336,89 @@ static int check_containers_policy(struct petra_store *store, const struct trust
 	return rc;
 }
 
-/* The bases of its base, through the base annotations of the store's
- * manifests (each names its base by digest, so the chain cannot change):
- * an image built on an image built on a banned base is refused too — the
- * images a rebuild left as NAME-old, say. At most 16 deep; a base the store
- * does not hold ends the chain (so does no store: a registry image judged
- * by trust_gate_check_given without one). */
-#define GATE_BASE_CHAIN_MAX 16
-static int check_base_chain(struct petra_store *store, const char *base_digest,
-			    const struct petra_policy *policy, struct trust_gate_result *result,
-			    struct petra_error **err)
+/* What the image was made from, beyond its own base: the base
+ * annotations of the store's manifests (each names its base by digest)
+ * and the build records (lineage/: every stage's FROM, COPY --from, the
+ * image a harden or learn started from), followed breadth first. An
+ * image made from an image made from a banned base is refused too — the
+ * images a rebuild left as NAME-old, say, or one whose final stage is
+ * FROM scratch and whose only tie to the base is its record. At most
+ * GATE_ANCESTRY_MAX images are looked at; one the store does not hold
+ * ends that branch (so does no store: a registry image judged by
+ * trust_gate_check_given without one). */
+#define GATE_ANCESTRY_MAX 64
+
+/* One ancestor: banned? Then the reason; else it is followed further. */
+static int check_ancestor(const struct petra_policy *policy, const char *name, const char *digest,
+			  const char *how, const char *child, struct strset *seen,
+			  struct strvec *queue, struct trust_gate_result *result,
+			  struct petra_error **err)
+{
+	if (!digest || !oci_digest_valid(digest) || strset_contains(seen, digest))
+		return 0;
+	strset_add(seen, digest);
+	if (name && !strncmp(name, "localhost/", 10))
+		name += 10;
+	if (name && *name) {
+		struct policy_base_verdict v;
+		if (petra_policy_check_base(policy, name, digest, &v, err) < 0)
+			return -1;
+		if (v.status == POLICY_BASE_BANNED) {
+			strvec_pushf(&result->reasons, "%s %s@%s of %s banned (%s, line %u): %s",
+				     how, name, digest, child, v.entry, v.line,
+				     v.reason ? v.reason : "no reason given");
+			return 0;
+		}
+	}
+	strvec_push(queue, digest);
+	return 0;
+}
+
+static int check_ancestry(struct petra_store *store, const char *digest,
+			  const char *own_base_digest, const struct petra_policy *policy,
+			  struct trust_gate_result *result, struct petra_error **err)
 {
 	if (!store)
 		return 0;
-	char next[OCI_DIGEST_SIZE];
-	snprintf(next, sizeof(next), "%s", base_digest);
-	for (unsigned depth = 0; depth < GATE_BASE_CHAIN_MAX && oci_digest_valid(next); depth++) {
-		_cleanup_free_ char *data = NULL;
-		size_t len;
-		if (!petra_store_has_blob(store, next) ||
-		    petra_store_read_blob(store, next, 4u << 20, &data, &len, NULL) < 0)
-			return 0;
-		_cleanup_json_ json_t *doc = json_parse_buffer(data, len, next, NULL);
-		const json_t *ann = doc ? json_object_get(doc, "annotations") : NULL;
-		const char *name = json_get_string(ann, BASE_NAME_ANNOTATION);
-		const char *digest = json_get_string(ann, BASE_DIGEST_ANNOTATION);
-		if (!digest || !*digest)
-			return 0;
-		if (name && !strncmp(name, "localhost/", 10))
-			name += 10;
-		struct policy_base_verdict v;
-		if (name && *name) {
-			if (petra_policy_check_base(policy, name, digest, &v, err) < 0)
-				return -1;
-			if (v.status == POLICY_BASE_BANNED) {
-				strvec_pushf(&result->reasons,
-					     "base %s@%s of its base %s banned (%s, line %u): %s",
-					     name, digest, next, v.entry, v.line,
-					     v.reason ? v.reason : "no reason given");
-				return 0;
+	_cleanup_strset_ struct strset seen = STRSET_INIT;
+	_cleanup_strvec_ struct strvec queue = STRVEC_INIT;
+	strset_add(&seen, digest);
+	strvec_push(&queue, digest);
+	/* The image's own base was judged by the caller: followed, not
+	 * reported again. */
+	if (own_base_digest && oci_digest_valid(own_base_digest))
+		strset_add(&seen, own_base_digest);
+	int r = 0;
+	for (size_t i = 0; i < queue.n && i < GATE_ANCESTRY_MAX && r == 0; i++) {
+		const char *at = queue.v[i];
+		if (i > 0 || !own_base_digest) {
+			/* Its base annotation (the image's own was judged). */
+			_cleanup_free_ char *data = NULL;
+			size_t len;
+			if (petra_store_has_blob(store, at) &&
+			    petra_store_read_blob(store, at, 4u << 20, &data, &len, NULL) == 0) {
+				_cleanup_json_ json_t *doc = json_parse_buffer(data, len, at, NULL);
+				const json_t *ann =
+				    doc ? json_object_get(doc, "annotations") : NULL;
+				r = check_ancestor(policy,
+						   json_get_string(ann, BASE_NAME_ANNOTATION),
+						   json_get_string(ann, BASE_DIGEST_ANNOTATION),
+						   "base", at, &seen, &queue, result, err);
 			}
+		} else if (own_base_digest && oci_digest_valid(own_base_digest)) {
+			strvec_push(&queue, own_base_digest);
 		}
-		snprintf(next, sizeof(next), "%s", digest);
+		/* Its build record's materials. */
+		struct lineage_record rec;
+		if (r == 0 && lineage_record_load(store, at, &rec, NULL) == 0) {
+			for (size_t k = 0; k < rec.n_materials && r == 0; k++)
+				r = check_ancestor(policy, rec.materials[k].name,
+						   rec.materials[k].digest, rec.materials[k].role,
+						   at, &seen, &queue, result, err);
+			lineage_record_release(&rec);
+		}
 	}
-	return 0;
+	return r;
 }
 
 /* Decide, uncached. The signatures are the store's, or `given` (not
@@ -418,10 +458,10 @@ static int decide(struct petra_store *store, const struct trust_signatures *give
 				     v.reason ? v.reason : "no reason given");
 		else if (v.status == POLICY_BASE_NOT_APPROVED)
 			strvec_pushf(&result->reasons, "base %s is not in the catalog", base_name);
-		else if (base_digest &&
-			 check_base_chain(store, base_digest, policy, result, err) < 0)
-			return -1;
 	}
+	/* What it was made from beyond that: bases of bases, and records. */
+	if (policy && check_ancestry(store, digest, base_digest, policy, result, err) < 0)
+		return -1;
 	const struct trust_scope *scope = rules_scope(rules, name);
 	if (scope->require == TRUST_REQUIRE_REJECT)
 		strvec_pushf(&result->reasons, "scope \"%s\" rejects every image",
@@ -571,7 +611,7 @@ int trust_gate_check_with(struct petra_store *store, const char *image, enum tru
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	/* What the gate looks at is part of the question too: decisions cached
 	 * before it followed the chain of bases are not asked again. */
-	strbuf_addstr(&key, "bases: chain\n");
+	strbuf_addstr(&key, "bases: chain, records\n");
 	strbuf_addf(&key, "%s\n", pdigest);
 	for (size_t i = 0; i < names.n; i++) {
 		strbuf_addf(&key, "%s\n", names.v[i]);
