@@ -53,7 +53,9 @@ static void format_line(const struct registry_blob_line *l, const struct timespe
 	format_size(l->done < l->total ? l->done : l->total, done, sizeof(done));
 	format_size(l->total, total, sizeof(total));
 	double secs = seconds_between(&l->started, l->finished ? &l->ended : now);
-	if (l->moved && secs > 0.05) {
+	/* A running blob's rate means something after a moment; a finished
+	 * one always has its average. */
+	if (l->moved && (l->finished ? secs > 0 : secs > 0.05)) {
 		format_size((uint64_t)((double)l->moved / secs), rate, sizeof(rate));
 		strcat(rate, "/s");
 	}

@@ -40,8 +40,13 @@ teardown() {
 	local cmd='(sleep 0 &); exec sleep 60'
 	petra run -d --name plain bb:user sh -c "$cmd" >/dev/null
 	petra run -d --init --name reaped bb:user sh -c "$cmd" >/dev/null
-	sleep 0.5
-	run petra exec plain ps -o stat,comm
+	# The orphan exits at once; on a loaded machine, give it time.
+	local i
+	for i in $(seq 1 50); do
+		run petra exec plain ps -o stat,comm
+		[[ "$output" == *"Z    sleep"* ]] && break
+		sleep 0.2
+	done
 	[[ "$output" == *"Z    sleep"* ]]
 	run petra exec reaped ps -o stat,comm
 	[ "$status" -eq 0 ]
