@@ -194,7 +194,8 @@ int trust_registries_d_load(const char *dir, struct trust_registries_d **out,
 			strvec_push(&names, de->d_name);
 	}
 	closedir(dh);
-	qsort(names.v, names.n, sizeof(*names.v), compare_names);
+	if (names.n) /* qsort takes no NULL array, even empty */
+		qsort(names.v, names.n, sizeof(*names.v), compare_names);
 	int rc = 0;
 	for (size_t i = 0; i < names.n && rc == 0; i++) {
 		_cleanup_free_ char *path = path_join(d->dir, names.v[i]);
