@@ -270,8 +270,8 @@ static int layer_paths(int fd, json_t *set, struct petra_error **err)
 			continue;
 		char *base = strrchr(path, '/') + 1;
 		if (strcmp(base, ".wh..wh..opq") == 0) {
-			strvec_push(&opaque,
-				    base == path + 1 ? "" : xstrndup(path, base - 1 - path));
+			strvec_pushf(&opaque, "%.*s", base == path + 1 ? 0 : (int)(base - 1 - path),
+				     path);
 			continue;
 		}
 		if (strncmp(base, ".wh.", 4) == 0) {
